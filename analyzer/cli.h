@@ -1,0 +1,14 @@
+/* cli: the subcommands of the gomortem command line. Each returns the
+ * process exit status (docs/exit-codes.md) and handles its own --help. */
+#ifndef GOMORTEM_CLI_H
+#define GOMORTEM_CLI_H
+
+#define GOMORTEM_VERSION "0.1.0"
+
+int cmd_info(int argc, char **argv);
+int cmd_dwarf(int argc, char **argv);
+
+/* Print "gomortem: MESSAGE" and a hint to run --help; returns the usage exit status. */
+int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

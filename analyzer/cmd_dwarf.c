@@ -1,0 +1,116 @@
+/* gomortem dwarf: what the executable's DWARF says about a name — the
+ * layout the analyzer will use for a runtime struct, a global's address,
+ * a constant's value.  For checking a binary before trusting an analysis. */
+#include <dwarf.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "../dwarf/dwarf_index.h"
+#include "cli.h"
+#include "core/exe.h"
+
+static const char dwarf_usage[] =
+	"usage: gomortem dwarf EXE NAME...\n"
+	"\n"
+	"Look NAME up in the DWARF of the Go executable EXE, as the analyzer does, and\n"
+	"print what it finds: a type's size and members with offsets\n"
+	"(gomortem dwarf ./server runtime.mspan), a global variable's address and\n"
+	"type (runtime.mheap_), or an integer constant's value (runtime.mSpanInUse).\n"
+	"\n"
+	"  -h, --help   show this help\n"
+	"\n"
+	"Exit status: 0 every name found; 10 some name not found; others in docs/exit-codes.md.\n";
+
+/* Exit status when a name is not in the DWARF. */
+#define EXIT_NOT_FOUND 10
+
+/* Members in declaration order, read from each member DIE (not looked up
+ * by name: Go structs have several padding members all named "_"). */
+static void print_members(Dwarf_Die *type)
+{
+	Dwarf_Die child;
+	if (dwarf_tag(type) != DW_TAG_structure_type || dwarf_child(type, &child) != 0)
+		return;
+	do {
+		if (dwarf_tag(&child) != DW_TAG_member)
+			continue;
+		const char *name = dwarf_diename(&child);
+		Dwarf_Attribute attr;
+		Dwarf_Word offset = 0;
+		Dwarf_Die member_type;
+		if (dwarf_attr(&child, DW_AT_data_member_location, &attr))
+			dwarf_formudata(&attr, &offset);
+		if (!dwarf_attr(&child, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &member_type))
+			continue;
+		uint64_t size;
+		char size_text[24] = "?";
+		if (gm_dwarf_type_size(&member_type, &size))
+			snprintf(size_text, sizeof(size_text), "%" PRIu64, size);
+		printf("  %6" PRIu64 " %6s %-24s %s\n", (uint64_t)offset, size_text, name ? name : "?",
+		       gm_dwarf_type_name(&member_type));
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static bool describe_name(struct gm_dwarf *dw, const char *name)
+{
+	Dwarf_Die die;
+	uint64_t addr, size;
+	int64_t value;
+	bool found = false;
+	if (gm_dwarf_type(dw, name, &die)) {
+		found = true;
+		printf("type %s", name);
+		if (gm_dwarf_type_size(&die, &size))
+			printf(" size %" PRIu64, size);
+		printf("\n");
+		print_members(&die);
+	}
+	if (gm_dwarf_global(dw, name, &addr, &die)) {
+		found = true;
+		printf("global %s at 0x%" PRIx64 " type %s\n", name, addr, gm_dwarf_type_name(&die));
+	}
+	if (gm_dwarf_const(dw, name, &value)) {
+		found = true;
+		printf("const %s = %" PRId64 "\n", name, value);
+	}
+	if (!found)
+		fprintf(stderr, "gomortem: %s: not in the DWARF\n", name);
+	return found;
+}
+
+int cmd_dwarf(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(dwarf_usage, stdout);
+			return 0;
+		}
+		return cli_usage_error("dwarf", "bad option");
+	}
+	if (argc - optind < 2)
+		return cli_usage_error("dwarf", "expected EXE and at least one NAME");
+	struct gm_exe *exe;
+	struct gm_error *err = gm_exe_open(argv[optind], &exe);
+	if (err)
+		return gm_error_report(err);
+	struct gm_dwarf *dw;
+	err = gm_dwarf_open(exe, &dw);
+	if (err) {
+		gm_exe_destroy(exe);
+		return gm_error_report(err);
+	}
+	int status = 0;
+	for (int i = optind + 1; i < argc; i++)
+		if (!describe_name(dw, argv[i]))
+			status = EXIT_NOT_FOUND;
+	gm_dwarf_destroy(dw);
+	gm_exe_destroy(exe);
+	return status;
+}

@@ -1,0 +1,227 @@
+/* gomortem info: quick facts about a core, without walking the heap. */
+#include <elf.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../dwarf/dwarf_index.h"
+#include "cli.h"
+#include "json_writer.h"
+#include "program.h"
+
+static const char info_usage[] =
+	"usage: gomortem info CORE [--exe EXE] [--json] [--allow-truncated]\n"
+	"\n"
+	"Print quick facts about a Go core dump: Go version, architecture, pid and\n"
+	"command line, the signal that ended the process, every thread (tid, pc with\n"
+	"its function, sp), the mappings (bytes mapped, saved in the core, taken from\n"
+	"the executable) and whether the executable has DWARF.\n"
+	"\n"
+	"  --exe EXE          the executable (default: found through the core's NT_FILE note)\n"
+	"  --json             print JSON instead of text\n"
+	"  --allow-truncated  accept a core cut short; missing bytes count as unsaved\n"
+	"  -h, --help         show this help\n"
+	"\n"
+	"Exit status: 0 ok; 6 facts printed but the executable has no DWARF;\n"
+	"other codes in docs/exit-codes.md.\n";
+
+/* "SIGABRT"; "signal 0" when the process was not stopped by a signal. */
+static void signal_name(int sig, char *buf, size_t len)
+{
+	const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
+	if (abbrev)
+		snprintf(buf, len, "SIG%s", abbrev);
+	else
+		snprintf(buf, len, "signal %d", sig);
+}
+
+/* Where the fatal signal came from, from NT_SIGINFO: the faulting address
+ * for a synchronous fault, the sending pid for kill/tgkill (si_code <= 0). */
+static void signal_origin(const struct gm_core *core, char *buf, size_t len)
+{
+	if (!core->have_siginfo)
+		snprintf(buf, len, "no NT_SIGINFO");
+	else if (core->sig_code <= 0)
+		snprintf(buf, len, "sent by pid %u", (unsigned)(core->sig_addr & 0xffffffffu));
+	else if (core->sig_number == SIGSEGV || core->sig_number == SIGBUS ||
+		 core->sig_number == SIGILL || core->sig_number == SIGFPE)
+		snprintf(buf, len, "fault at 0x%" PRIx64 " (code %d)", core->sig_addr, core->sig_code);
+	else
+		snprintf(buf, len, "code %d", core->sig_code);
+}
+
+static int process_signal(const struct gm_core *core)
+{
+	if (core->have_siginfo)
+		return core->sig_number;
+	return core->nthreads ? core->threads[0].cursig : 0;
+}
+
+/* "runtime.futex+0x23" for a pc in the executable, "/lib/libc.so.6+0x1234"
+ * for a pc in another mapped file, "?" otherwise. */
+static void describe_pc(const struct gm_program *prog, uint64_t pc, char *buf, size_t len)
+{
+	const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, pc - prog->bias);
+	if (sym && sym->is_func) {
+		snprintf(buf, len, "%s+0x%" PRIx64, sym->name, pc - prog->bias - sym->addr);
+		return;
+	}
+	for (size_t i = 0; i < prog->core->nfiles; i++) {
+		const struct gm_core_file *f = &prog->core->files[i];
+		if (f->start <= pc && pc < f->end) {
+			snprintf(buf, len, "%s+0x%" PRIx64, f->path, pc - f->start + f->file_offset);
+			return;
+		}
+	}
+	snprintf(buf, len, "?");
+}
+
+static const char *build_id_text(enum gm_build_id_check check)
+{
+	switch (check) {
+	case GM_BUILD_ID_MATCH: return "matches the core";
+	case GM_BUILD_ID_NOT_IN_CORE: return "not saved in the core, not verified";
+	default: return "executable has none";
+	}
+}
+
+static void print_text(const struct gm_program *prog)
+{
+	const struct gm_core *core = prog->core;
+	const struct gm_address_space *mem = prog->mem;
+	int sig = process_signal(core);
+	printf("core:         %s (%s)\n", core->path, gm_arch_name(core->arch));
+	printf("executable:   %s (%s)\n", prog->exe->path,
+	       prog->exe_from_core ? "found through the core's NT_FILE note" : "given with --exe");
+	printf("go version:   %s\n", prog->exe->go_version);
+	printf("runtime:      %s\n", prog->core_go_version ? prog->core_go_version : "unknown (runtime.buildVersion not readable)");
+	printf("go build id:  %s (%s)\n", prog->exe->go_build_id ? prog->exe->go_build_id : "-",
+	       build_id_text(prog->build_id_check));
+	printf("pie:          %s (load bias 0x%" PRIx64 ")\n", prog->exe->e_type == ET_DYN ? "yes" : "no",
+	       prog->bias);
+	printf("pid:          %d\n", core->pid);
+	printf("command:      %s\n", core->psargs);
+	char name[32], origin[64];
+	signal_name(sig, name, sizeof(name));
+	signal_origin(core, origin, sizeof(origin));
+	printf("signal:       %s (%d), %s\n", name, sig, origin);
+	if (prog->dwarf)
+		printf("dwarf:        present (%zu types, %zu globals, %zu constants)\n",
+		       gm_dwarf_type_count(prog->dwarf), gm_dwarf_global_count(prog->dwarf),
+		       gm_dwarf_const_count(prog->dwarf));
+	else
+		printf("dwarf:        absent\n");
+	printf("mappings:     %zu segments, %" PRIu64 " bytes mapped, %" PRIu64 " saved in the core, %"
+	       PRIu64 " from the executable, %" PRIu64 " unsaved\n", core->nsegments,
+	       gm_core_bytes_mapped(core), mem->bytes_from_core, mem->bytes_from_exe, mem->bytes_unsaved);
+	if (core->ntruncated)
+		printf("truncated:    %zu segments cut short by the end of the file\n", core->ntruncated);
+	printf("threads:      %zu\n", core->nthreads);
+	printf("  %-8s %-18s %-18s %s\n", "tid", "pc", "sp", "function");
+	for (size_t i = 0; i < core->nthreads; i++) {
+		const struct gm_core_thread *t = &core->threads[i];
+		uint64_t pc = gm_core_thread_pc(core, t);
+		char where[512];
+		describe_pc(prog, pc, where, sizeof(where));
+		printf("  %-8d 0x%016" PRIx64 " 0x%016" PRIx64 " %s\n", t->tid, pc,
+		       gm_core_thread_sp(core, t), where);
+	}
+}
+
+static void print_json(const struct gm_program *prog)
+{
+	const struct gm_core *core = prog->core;
+	struct gm_json j;
+	gm_json_init(&j, stdout);
+	gm_json_begin_object(&j);
+	gm_json_key(&j, "core"); gm_json_string(&j, core->path);
+	gm_json_key(&j, "executable"); gm_json_string(&j, prog->exe->path);
+	gm_json_key(&j, "executable_from_core"); gm_json_bool(&j, prog->exe_from_core);
+	gm_json_key(&j, "arch"); gm_json_string(&j, gm_arch_name(core->arch));
+	gm_json_key(&j, "go_version"); gm_json_string(&j, prog->exe->go_version);
+	gm_json_key(&j, "runtime_build_version"); gm_json_string(&j, prog->core_go_version);
+	gm_json_key(&j, "go_build_id"); gm_json_string(&j, prog->exe->go_build_id);
+	gm_json_key(&j, "build_id_check"); gm_json_string(&j, build_id_text(prog->build_id_check));
+	gm_json_key(&j, "pie"); gm_json_bool(&j, prog->exe->e_type == ET_DYN);
+	gm_json_key(&j, "load_bias"); gm_json_hex(&j, prog->bias);
+	gm_json_key(&j, "pid"); gm_json_int(&j, core->pid);
+	gm_json_key(&j, "command"); gm_json_string(&j, core->psargs);
+	int sig = process_signal(core);
+	gm_json_key(&j, "signal"); gm_json_int(&j, sig);
+	char name[32], origin[64];
+	signal_name(sig, name, sizeof(name));
+	signal_origin(core, origin, sizeof(origin));
+	gm_json_key(&j, "signal_name"); gm_json_string(&j, name);
+	gm_json_key(&j, "signal_origin"); gm_json_string(&j, origin);
+	gm_json_key(&j, "dwarf"); gm_json_bool(&j, prog->dwarf != NULL);
+	gm_json_key(&j, "mappings");
+	gm_json_begin_object(&j);
+	gm_json_key(&j, "count"); gm_json_uint(&j, core->nsegments);
+	gm_json_key(&j, "bytes_mapped"); gm_json_uint(&j, gm_core_bytes_mapped(core));
+	gm_json_key(&j, "bytes_in_core"); gm_json_uint(&j, prog->mem->bytes_from_core);
+	gm_json_key(&j, "bytes_from_exe"); gm_json_uint(&j, prog->mem->bytes_from_exe);
+	gm_json_key(&j, "bytes_unsaved"); gm_json_uint(&j, prog->mem->bytes_unsaved);
+	gm_json_key(&j, "truncated_segments"); gm_json_uint(&j, core->ntruncated);
+	gm_json_end_object(&j);
+	gm_json_key(&j, "threads");
+	gm_json_begin_array(&j);
+	for (size_t i = 0; i < core->nthreads; i++) {
+		const struct gm_core_thread *t = &core->threads[i];
+		uint64_t pc = gm_core_thread_pc(core, t);
+		char where[512];
+		describe_pc(prog, pc, where, sizeof(where));
+		gm_json_begin_object(&j);
+		gm_json_key(&j, "tid"); gm_json_int(&j, t->tid);
+		gm_json_key(&j, "pc"); gm_json_hex(&j, pc);
+		gm_json_key(&j, "sp"); gm_json_hex(&j, gm_core_thread_sp(core, t));
+		gm_json_key(&j, "function"); gm_json_string(&j, where);
+		gm_json_end_object(&j);
+	}
+	gm_json_end_array(&j);
+	gm_json_end_object(&j);
+}
+
+int cmd_info(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "exe", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "allow-truncated", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct gm_program_options options = { 0 };
+	bool json = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "e:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'e': options.exe_path = optarg; break;
+		case 'j': json = true; break;
+		case 't': options.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
+		case 'h': fputs(info_usage, stdout); return 0;
+		default: return cli_usage_error("info", "bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("info", "expected one CORE argument, got %d", argc - optind);
+	options.core_path = argv[optind];
+	struct gm_program *prog;
+	struct gm_error *err = gm_program_open(&options, &prog);
+	if (err)
+		return gm_error_report(err);
+	if (json)
+		print_json(prog);
+	else
+		print_text(prog);
+	fflush(stdout);
+	int status = 0;
+	if (prog->dwarf_error) {
+		status = gm_error_report(prog->dwarf_error);
+		prog->dwarf_error = NULL;
+	}
+	gm_program_destroy(prog);
+	return status;
+}

@@ -1,0 +1,115 @@
+/* elf_core: the program headers and notes of a Linux ELF core file.
+ *
+ * The core is mapped read-only; nothing is copied.  Every offset, count and
+ * size read from it is bounds-checked, so a truncated or corrupt core gives
+ * an error, never a crash.
+ */
+#ifndef GOMORTEM_ELF_CORE_H
+#define GOMORTEM_ELF_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../error.h"
+
+/* Architectures gomortem knows the register layout of. */
+enum gm_arch {
+	GM_ARCH_UNKNOWN = 0,
+	GM_ARCH_X86_64,
+	GM_ARCH_AARCH64,
+};
+
+/* A PT_LOAD segment of the core: memory of the process at the time of the dump. */
+struct gm_core_segment {
+	uint64_t vaddr;        /* start address in the process */
+	uint64_t memsz;        /* size of the mapping */
+	uint64_t offset;       /* file offset of the saved bytes */
+	uint64_t filesz;       /* bytes saved in the core (may be < memsz) */
+	uint32_t flags;        /* PF_R | PF_W | PF_X */
+};
+
+/* Most registers any supported architecture has in NT_PRSTATUS (arm64: 34). */
+#define GM_MAX_REGS 34
+
+/* One thread, from its NT_PRSTATUS note. */
+struct gm_core_thread {
+	int32_t tid;            /* the LWP id (pr_pid) */
+	int32_t cursig;         /* the signal that stopped it, 0 if none */
+	uint64_t regs[GM_MAX_REGS]; /* general registers in the kernel's order */
+	uint32_t nregs;
+};
+
+/* One entry of NT_FILE: a file-backed mapping. */
+struct gm_core_file {
+	uint64_t start, end;   /* address range */
+	uint64_t file_offset;  /* in bytes */
+	const char *path;      /* points into the mapped core */
+};
+
+struct gm_core {
+	char *path;                 /* as given to gm_core_open(), or the parse name */
+	const uint8_t *data;        /* the whole core, mapped */
+	size_t size;
+	bool mapped;                /* data is our mmap and must be unmapped */
+
+	enum gm_arch arch;
+	uint16_t e_machine;
+
+	struct gm_core_segment *segments; /* PT_LOAD, sorted by vaddr */
+	size_t nsegments;
+	/* Segments whose saved bytes run past the end of the file (only with
+	 * GM_CORE_ALLOW_TRUNCATED; their filesz is clipped). */
+	size_t ntruncated;
+
+	struct gm_core_thread *threads;   /* in note order: the dumping thread first */
+	size_t nthreads;
+
+	bool have_prpsinfo;
+	int32_t pid;
+	char fname[17];             /* pr_fname, NUL-terminated */
+	char psargs[81];            /* pr_psargs, NUL-terminated */
+
+	uint64_t *auxv;             /* pairs (type, value), without the AT_NULL */
+	size_t nauxv;
+
+	struct gm_core_file *files;
+	size_t nfiles;
+
+	bool have_siginfo;
+	int32_t sig_number, sig_code, sig_errno;
+	uint64_t sig_addr;           /* fault address for SIGSEGV/SIGBUS */
+};
+
+/* Flags for gm_core_open(). */
+enum {
+	/* Accept a core whose PT_LOAD data runs past the end of the file: the
+	 * missing bytes become unsaved memory.  Headers and notes must be whole. */
+	GM_CORE_ALLOW_TRUNCATED = 1,
+};
+
+/* Map the core at PATH and parse its headers and notes. */
+struct gm_error *gm_core_open(const char *path, unsigned flags, struct gm_core **ret);
+
+/* Parse a core already in memory (used by the fuzzer); DATA must outlive it. */
+struct gm_error *gm_core_parse(const void *data, size_t size, const char *name,
+			       unsigned flags, struct gm_core **ret);
+
+/* Free everything; NULL is a no-op. */
+void gm_core_destroy(struct gm_core *core);
+
+/* The value of auxv entry TYPE; returns false if absent. */
+bool gm_core_auxv(const struct gm_core *core, uint64_t type, uint64_t *ret);
+
+/* Program counter and stack pointer of a thread, by architecture. */
+uint64_t gm_core_thread_pc(const struct gm_core *core, const struct gm_core_thread *thread);
+uint64_t gm_core_thread_sp(const struct gm_core *core, const struct gm_core_thread *thread);
+
+/* Name of an architecture ("x86_64", "aarch64", "unknown"). */
+const char *gm_arch_name(enum gm_arch arch);
+
+/* Total bytes mapped (sum of memsz) and saved in the core (sum of filesz). */
+uint64_t gm_core_bytes_mapped(const struct gm_core *core);
+uint64_t gm_core_bytes_saved(const struct gm_core *core);
+
+#endif

@@ -1,0 +1,366 @@
+#include "exe.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The note type of the Go build ID (cmd/link ELF_NOTE_GOBUILDID_TAG). */
+#define GO_BUILDID_NOTE_TYPE 4
+/* .go.buildinfo header (debug/buildinfo): 14-byte magic, ptrsize, flags. */
+static const char buildinfo_magic[] = "\xff Go buildinf:";
+#define BUILDINFO_MAGIC_LEN 14
+#define BUILDINFO_HEADER_LEN 32
+#define BUILDINFO_FLAG_INLINE_STRINGS 2
+/* Cap on a version string; real ones are under 64 bytes. */
+#define MAX_VERSION_LEN 256
+
+static struct gm_error *exe_error(const char *path, const char *what)
+{
+	return gm_error_create(GM_ERR_BAD_EXE, "%s: %s", path, what);
+}
+
+static struct gm_error *load_segments(struct gm_exe *exe)
+{
+	size_t phnum;
+	if (elf_getphdrnum(exe->elf, &phnum) != 0)
+		return exe_error(exe->path, "cannot read program headers");
+	exe->segments = calloc(phnum ? phnum : 1, sizeof(*exe->segments));
+	if (!exe->segments)
+		return &gm_error_nomem;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(exe->elf, (int)i, &ph))
+			return exe_error(exe->path, "corrupt program header");
+		if (ph.p_type != PT_LOAD)
+			continue;
+		if (ph.p_offset > exe->size || ph.p_filesz > exe->size - ph.p_offset ||
+		    ph.p_filesz > ph.p_memsz)
+			return exe_error(exe->path, "truncated or corrupt: a PT_LOAD segment runs past the end of the file");
+		exe->segments[exe->nsegments++] = (struct gm_exe_segment){
+			.vaddr = ph.p_vaddr, .memsz = ph.p_memsz,
+			.offset = ph.p_offset, .filesz = ph.p_filesz, .flags = ph.p_flags,
+		};
+	}
+	if (exe->nsegments == 0)
+		return exe_error(exe->path, "no PT_LOAD segments");
+	return NULL;
+}
+
+static char *hex_string(const uint8_t *bytes, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		snprintf(s + 2 * i, 3, "%02x", bytes[i]);
+	s[2 * n] = '\0';
+	return s;
+}
+
+/* Record the Go and GNU build ID notes of one PT_NOTE segment. */
+static struct gm_error *scan_note_segment(struct gm_exe *exe, const GElf_Phdr *ph)
+{
+	if (ph->p_offset > exe->size || ph->p_filesz > exe->size - ph->p_offset)
+		return NULL;
+	const uint8_t *p = exe->data + ph->p_offset;
+	uint64_t size = ph->p_filesz, off = 0;
+	while (size - off >= 12) {
+		uint32_t namesz, descsz, type;
+		memcpy(&namesz, p + off, 4);
+		memcpy(&descsz, p + off + 4, 4);
+		memcpy(&type, p + off + 8, 4);
+		uint64_t desc_off = off + 12 + (((uint64_t)namesz + 3) & ~3ull);
+		uint64_t next = desc_off + (((uint64_t)descsz + 3) & ~3ull);
+		if (desc_off > size || descsz > size - desc_off)
+			break;
+		const char *name = (const char *)p + off + 12;
+		const uint8_t *desc = p + desc_off;
+		if (namesz == 4 && memcmp(name, "Go\0\0", 4) == 0 && type == GO_BUILDID_NOTE_TYPE &&
+		    !exe->go_build_id) {
+			exe->go_build_id = strndup((const char *)desc, descsz);
+			if (!exe->go_build_id)
+				return &gm_error_nomem;
+			exe->go_build_id_note_vaddr = ph->p_vaddr + off;
+			exe->go_build_id_note_size = desc_off + descsz - off;
+		} else if (namesz == 4 && memcmp(name, "GNU", 4) == 0 && type == NT_GNU_BUILD_ID &&
+			   !exe->gnu_build_id) {
+			exe->gnu_build_id = hex_string(desc, descsz);
+			if (!exe->gnu_build_id)
+				return &gm_error_nomem;
+			exe->gnu_build_id_note_vaddr = ph->p_vaddr + off;
+			exe->gnu_build_id_note_size = desc_off + descsz - off;
+		}
+		off = next;
+	}
+	return NULL;
+}
+
+static struct gm_error *load_build_ids(struct gm_exe *exe)
+{
+	size_t phnum;
+	if (elf_getphdrnum(exe->elf, &phnum) != 0)
+		return NULL;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(exe->elf, (int)i, &ph) || ph.p_type != PT_NOTE)
+			continue;
+		struct gm_error *err = scan_note_segment(exe, &ph);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+static Elf_Scn *find_section(struct gm_exe *exe, const char *want, GElf_Shdr *ret)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(exe->elf, &shstrndx) != 0)
+		return NULL;
+	for (Elf_Scn *scn = elf_nextscn(exe->elf, NULL); scn; scn = elf_nextscn(exe->elf, scn)) {
+		GElf_Shdr shdr;
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		const char *name = elf_strptr(exe->elf, shstrndx, shdr.sh_name);
+		if (name && strcmp(name, want) == 0) {
+			*ret = shdr;
+			return scn;
+		}
+	}
+	return NULL;
+}
+
+/* Decode a uvarint at P (at most END); returns bytes used, 0 on error. */
+static size_t read_uvarint(const uint8_t *p, const uint8_t *end, uint64_t *ret)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < 10 && p + i < end; i++) {
+		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			*ret = v;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+/* Parse a .go.buildinfo blob; sets exe->go_version when it is the inline
+ * string format that every supported Go version (1.18+) writes. */
+static struct gm_error *parse_buildinfo(struct gm_exe *exe, const uint8_t *p, size_t len)
+{
+	if (len < BUILDINFO_HEADER_LEN || memcmp(p, buildinfo_magic, BUILDINFO_MAGIC_LEN) != 0)
+		return NULL;
+	if (!(p[15] & BUILDINFO_FLAG_INLINE_STRINGS))
+		return gm_error_create(GM_ERR_BAD_EXE,
+				       "%s: Go build info in the pre-1.18 format; Go 1.18 or later is needed",
+				       exe->path);
+	uint64_t vlen;
+	size_t n = read_uvarint(p + BUILDINFO_HEADER_LEN, p + len, &vlen);
+	if (n == 0 || vlen > MAX_VERSION_LEN || vlen > len - BUILDINFO_HEADER_LEN - n)
+		return exe_error(exe->path, "corrupt .go.buildinfo version string");
+	exe->go_version = strndup((const char *)p + BUILDINFO_HEADER_LEN + n, vlen);
+	return exe->go_version ? NULL : &gm_error_nomem;
+}
+
+/* Find .go.buildinfo by section name, else search the first writable
+ * non-executable segment for the 16-byte aligned magic (as debug/buildinfo). */
+static struct gm_error *load_buildinfo(struct gm_exe *exe)
+{
+	GElf_Shdr shdr;
+	if (find_section(exe, ".go.buildinfo", &shdr) && shdr.sh_type != SHT_NOBITS &&
+	    shdr.sh_offset <= exe->size && shdr.sh_size <= exe->size - shdr.sh_offset)
+		return parse_buildinfo(exe, exe->data + shdr.sh_offset, shdr.sh_size);
+	for (size_t i = 0; i < exe->nsegments; i++) {
+		const struct gm_exe_segment *seg = &exe->segments[i];
+		if ((seg->flags & (PF_W | PF_X)) != PF_W)
+			continue;
+		for (uint64_t off = 0; off + BUILDINFO_HEADER_LEN <= seg->filesz; off += 16) {
+			const uint8_t *p = exe->data + seg->offset + off;
+			if (memcmp(p, buildinfo_magic, BUILDINFO_MAGIC_LEN) == 0)
+				return parse_buildinfo(exe, p, seg->filesz - off);
+		}
+		break;
+	}
+	return NULL;
+}
+
+static int symbol_addr_compare(const void *a, const void *b)
+{
+	const struct gm_symbol *x = a, *y = b;
+	if (x->addr != y->addr)
+		return (x->addr > y->addr) - (x->addr < y->addr);
+	return (x->size < y->size) - (x->size > y->size);
+}
+
+static int symbol_name_compare(const void *a, const void *b)
+{
+	const struct gm_symbol *const *x = a, *const *y = b;
+	return strcmp((*x)->name, (*y)->name);
+}
+
+static struct gm_error *load_symbols(struct gm_exe *exe)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn = find_section(exe, ".symtab", &shdr);
+	if (!scn || shdr.sh_entsize == 0)
+		return NULL; /* stripped (-s): no symbols, not an error */
+	Elf_Data *data = elf_getdata(scn, NULL);
+	if (!data)
+		return exe_error(exe->path, "cannot read the symbol table");
+	size_t count = shdr.sh_size / shdr.sh_entsize;
+	exe->symbols = calloc(count ? count : 1, sizeof(*exe->symbols));
+	if (!exe->symbols)
+		return &gm_error_nomem;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Sym sym;
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		int type = GELF_ST_TYPE(sym.st_info);
+		if ((type != STT_FUNC && type != STT_OBJECT) || sym.st_shndx == SHN_UNDEF)
+			continue;
+		const char *name = elf_strptr(exe->elf, shdr.sh_link, sym.st_name);
+		if (!name || !*name)
+			continue;
+		exe->symbols[exe->nsymbols++] = (struct gm_symbol){
+			.addr = sym.st_value, .size = sym.st_size, .name = name,
+			.is_func = type == STT_FUNC,
+		};
+	}
+	qsort(exe->symbols, exe->nsymbols, sizeof(*exe->symbols), symbol_addr_compare);
+	exe->by_name = calloc(exe->nsymbols ? exe->nsymbols : 1, sizeof(*exe->by_name));
+	if (!exe->by_name)
+		return &gm_error_nomem;
+	for (size_t i = 0; i < exe->nsymbols; i++)
+		exe->by_name[i] = &exe->symbols[i];
+	qsort(exe->by_name, exe->nsymbols, sizeof(*exe->by_name), symbol_name_compare);
+	return NULL;
+}
+
+static struct gm_error *exe_index(struct gm_exe *exe)
+{
+	GElf_Ehdr ehdr;
+	if (elf_kind(exe->elf) != ELF_K_ELF || !gelf_getehdr(exe->elf, &ehdr))
+		return exe_error(exe->path, "not an ELF file");
+	if (ehdr.e_ident[EI_CLASS] != ELFCLASS64)
+		return exe_error(exe->path, "not a 64-bit ELF file");
+	if (ehdr.e_type == ET_CORE)
+		return exe_error(exe->path, "is a core file, not an executable (arguments swapped?)");
+	if (ehdr.e_type != ET_EXEC && ehdr.e_type != ET_DYN)
+		return exe_error(exe->path, "not an executable (ELF type is neither EXEC nor DYN)");
+	exe->e_type = ehdr.e_type;
+	exe->e_machine = ehdr.e_machine;
+	exe->e_entry = ehdr.e_entry;
+	struct gm_error *err = load_segments(exe);
+	if (!err)
+		err = load_build_ids(exe);
+	if (!err)
+		err = load_buildinfo(exe);
+	if (!err)
+		err = load_symbols(exe);
+	GElf_Shdr shdr;
+	exe->has_dwarf = find_section(exe, ".debug_info", &shdr) != NULL;
+	return err;
+}
+
+struct gm_error *gm_exe_open(const char *path, struct gm_exe **ret)
+{
+	struct gm_exe *exe = calloc(1, sizeof(*exe));
+	if (!exe)
+		return &gm_error_nomem;
+	exe->fd = -1;
+	exe->path = strdup(path);
+	if (!exe->path) {
+		free(exe);
+		return &gm_error_nomem;
+	}
+	struct gm_error *err = NULL;
+	exe->fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (exe->fd < 0 || fstat(exe->fd, &st) < 0) {
+		err = gm_error_create(GM_ERR_IO, "%s: cannot open executable: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		err = exe_error(path, S_ISREG(st.st_mode) ? "empty file" : "not a regular file");
+		goto out;
+	}
+	elf_version(EV_CURRENT);
+	exe->elf = elf_begin(exe->fd, ELF_C_READ_MMAP, NULL);
+	size_t size = 0;
+	char *raw = exe->elf ? elf_rawfile(exe->elf, &size) : NULL;
+	if (!raw) {
+		err = exe_error(path, "not an ELF file");
+		goto out;
+	}
+	exe->data = (const uint8_t *)raw;
+	exe->size = size;
+	err = exe_index(exe);
+out:
+	if (err) {
+		gm_exe_destroy(exe);
+		return err;
+	}
+	*ret = exe;
+	return NULL;
+}
+
+void gm_exe_destroy(struct gm_exe *exe)
+{
+	if (!exe)
+		return;
+	if (exe->elf)
+		elf_end(exe->elf);
+	if (exe->fd >= 0)
+		close(exe->fd);
+	free(exe->segments);
+	free(exe->symbols);
+	free(exe->by_name);
+	free(exe->go_build_id);
+	free(exe->gnu_build_id);
+	free(exe->go_version);
+	free(exe->path);
+	free(exe);
+}
+
+const struct gm_symbol *gm_exe_symbol_at(const struct gm_exe *exe, uint64_t addr)
+{
+	size_t lo = 0, hi = exe->nsymbols;
+	while (lo < hi) { /* first symbol with addr > ADDR */
+		size_t mid = lo + (hi - lo) / 2;
+		if (exe->symbols[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i-- > 0;) {
+		const struct gm_symbol *sym = &exe->symbols[i];
+		if (!sym->is_func && sym->size == 0)
+			continue;
+		if (addr < sym->addr + sym->size || (sym->size == 0 && sym->is_func))
+			return sym;
+		return NULL;
+	}
+	return NULL;
+}
+
+const struct gm_symbol *gm_exe_symbol_named(const struct gm_exe *exe, const char *name)
+{
+	size_t lo = 0, hi = exe->nsymbols;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(exe->by_name[mid]->name, name);
+		if (c == 0)
+			return exe->by_name[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}

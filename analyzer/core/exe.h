@@ -1,0 +1,77 @@
+/* exe: the Go executable that produced a core.
+ *
+ * Gives the file-backed segments the kernel leaves out of a core (text,
+ * rodata), the ELF symbol table, the build IDs, and the Go version from
+ * .go.buildinfo (which works without DWARF).
+ */
+#ifndef GOMORTEM_EXE_H
+#define GOMORTEM_EXE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../error.h"
+
+struct gm_exe_segment {
+	uint64_t vaddr;     /* link-time address (add the load bias for PIE) */
+	uint64_t memsz;
+	uint64_t offset;    /* file offset */
+	uint64_t filesz;
+	uint32_t flags;     /* PF_R | PF_W | PF_X */
+};
+
+struct gm_symbol {
+	uint64_t addr;      /* link-time address */
+	uint64_t size;
+	const char *name;   /* points into the ELF string table */
+	bool is_func;
+};
+
+struct gm_exe {
+	char *path;
+	int fd;
+	struct Elf *elf;
+	const uint8_t *data;       /* the whole file, mapped read-only */
+	size_t size;
+
+	uint16_t e_type;           /* ET_EXEC or ET_DYN (PIE) */
+	uint16_t e_machine;
+	uint64_t e_entry;
+
+	struct gm_exe_segment *segments; /* PT_LOAD, in file order */
+	size_t nsegments;
+
+	struct gm_symbol *symbols;       /* sorted by address */
+	size_t nsymbols;
+	struct gm_symbol **by_name;      /* the same, sorted by name */
+
+	/* The Go build ID (".note.go.buildid"), NULL if absent. */
+	char *go_build_id;
+	uint64_t go_build_id_note_vaddr; /* where the whole note sits in memory */
+	uint64_t go_build_id_note_size;
+	/* The GNU build ID in hex, NULL if absent. */
+	char *gnu_build_id;
+	uint64_t gnu_build_id_note_vaddr;
+	uint64_t gnu_build_id_note_size;
+
+	/* Go version from .go.buildinfo, NULL if this is not a Go program. */
+	char *go_version;
+
+	bool has_dwarf;            /* a .debug_info section is present */
+};
+
+/* Open and index the executable at PATH. */
+struct gm_error *gm_exe_open(const char *path, struct gm_exe **ret);
+
+/* Free everything; NULL is a no-op. */
+void gm_exe_destroy(struct gm_exe *exe);
+
+/* The symbol whose [addr, addr+size) contains ADDR (link-time), or the
+ * nearest function below it when sizes are zero; NULL if none. */
+const struct gm_symbol *gm_exe_symbol_at(const struct gm_exe *exe, uint64_t addr);
+
+/* The symbol named NAME, or NULL. */
+const struct gm_symbol *gm_exe_symbol_named(const struct gm_exe *exe, const char *name);
+
+#endif

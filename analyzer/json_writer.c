@@ -1,0 +1,135 @@
+#include "json_writer.h"
+
+#include <inttypes.h>
+#include <math.h>
+
+void gm_json_init(struct gm_json *j, FILE *out)
+{
+	j->out = out;
+	j->depth = 0;
+	j->first[0] = true;
+	j->after_key = false;
+}
+
+static void indent(struct gm_json *j)
+{
+	fputc('\n', j->out);
+	for (int i = 0; i < j->depth; i++)
+		fputs("  ", j->out);
+}
+
+/* Separator and indentation before a value or key. */
+static void before_item(struct gm_json *j)
+{
+	if (j->after_key) {
+		j->after_key = false;
+		return;
+	}
+	if (!j->first[j->depth])
+		fputc(',', j->out);
+	j->first[j->depth] = false;
+	if (j->depth > 0)
+		indent(j);
+}
+
+static void open_level(struct gm_json *j, char c)
+{
+	before_item(j);
+	fputc(c, j->out);
+	if (j->depth + 1 < GM_JSON_MAX_DEPTH)
+		j->depth++;
+	j->first[j->depth] = true;
+}
+
+static void close_level(struct gm_json *j, char c)
+{
+	bool empty = j->first[j->depth];
+	if (j->depth > 0)
+		j->depth--;
+	if (!empty)
+		indent(j);
+	fputc(c, j->out);
+	if (j->depth == 0)
+		fputc('\n', j->out);
+}
+
+void gm_json_begin_object(struct gm_json *j) { open_level(j, '{'); }
+void gm_json_end_object(struct gm_json *j) { close_level(j, '}'); }
+void gm_json_begin_array(struct gm_json *j) { open_level(j, '['); }
+void gm_json_end_array(struct gm_json *j) { close_level(j, ']'); }
+
+void gm_json_write_escaped(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", out); break;
+		case '\\': fputs("\\\\", out); break;
+		case '\n': fputs("\\n", out); break;
+		case '\t': fputs("\\t", out); break;
+		case '\r': fputs("\\r", out); break;
+		default:
+			if (*p < 0x20)
+				fprintf(out, "\\u%04x", *p);
+			else
+				fputc(*p, out);
+		}
+	}
+	fputc('"', out);
+}
+
+void gm_json_key(struct gm_json *j, const char *key)
+{
+	before_item(j);
+	gm_json_write_escaped(j->out, key);
+	fputs(": ", j->out);
+	j->after_key = true;
+}
+
+void gm_json_string(struct gm_json *j, const char *s)
+{
+	before_item(j);
+	if (s)
+		gm_json_write_escaped(j->out, s);
+	else
+		fputs("null", j->out);
+}
+
+void gm_json_uint(struct gm_json *j, uint64_t v)
+{
+	before_item(j);
+	fprintf(j->out, "%" PRIu64, v);
+}
+
+void gm_json_int(struct gm_json *j, int64_t v)
+{
+	before_item(j);
+	fprintf(j->out, "%" PRId64, v);
+}
+
+void gm_json_double(struct gm_json *j, double v)
+{
+	before_item(j);
+	if (isfinite(v))
+		fprintf(j->out, "%.17g", v);
+	else
+		fputs("null", j->out);
+}
+
+void gm_json_bool(struct gm_json *j, bool v)
+{
+	before_item(j);
+	fputs(v ? "true" : "false", j->out);
+}
+
+void gm_json_null(struct gm_json *j)
+{
+	before_item(j);
+	fputs("null", j->out);
+}
+
+void gm_json_hex(struct gm_json *j, uint64_t v)
+{
+	before_item(j);
+	fprintf(j->out, "\"0x%" PRIx64 "\"", v);
+}

@@ -1,0 +1,84 @@
+/* gomortem: post-mortem memory analysis of Go programs from core dumps. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char main_usage[] =
+	"usage: gomortem COMMAND [ARGS]\n"
+	"\n"
+	"Post-mortem memory analysis of Go programs from Linux core dumps.\n"
+	"\n"
+	"Commands:\n"
+	"  info CORE [--exe EXE] [--json]   quick facts: Go version, threads, signal, mappings\n"
+	"  dwarf EXE NAME...                what the executable's DWARF says about a type,\n"
+	"                                   global or constant\n"
+	"  help [COMMAND]                   this help, or a command's\n"
+	"\n"
+	"Run 'gomortem COMMAND --help' for a command's options.\n"
+	"Exit statuses are listed in docs/exit-codes.md.\n";
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{ "info", cmd_info },
+	{ "dwarf", cmd_dwarf },
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "gomortem %s: ", command);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nRun 'gomortem %s --help' for usage.\n", command);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(main_usage, stderr);
+		return 2;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
+		fputs(main_usage, stdout);
+		return 0;
+	}
+	if (strcmp(name, "--version") == 0) {
+		printf("gomortem %s\n", GOMORTEM_VERSION);
+		return 0;
+	}
+	if (strcmp(name, "help") == 0) {
+		if (argc < 3) {
+			fputs(main_usage, stdout);
+			return 0;
+		}
+		const struct command *cmd = find_command(argv[2]);
+		if (!cmd)
+			return cli_usage_error("help", "unknown command '%s'", argv[2]);
+		char *help_argv[] = { argv[2], "--help", NULL };
+		return cmd->run(2, help_argv);
+	}
+	const struct command *cmd = find_command(name);
+	if (!cmd) {
+		fprintf(stderr, "gomortem: unknown command '%s'\n", name);
+		fputs(main_usage, stderr);
+		return 2;
+	}
+	return cmd->run(argc - 1, argv + 1);
+}

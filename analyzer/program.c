@@ -1,0 +1,224 @@
+#include "program.h"
+
+#include <elf.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../dwarf/dwarf_index.h"
+
+/* Longest runtime.buildVersion accepted (it is "go1.N.M" plus experiments). */
+#define MAX_GO_VERSION_LEN 256
+static const char deleted_suffix[] = " (deleted)";
+
+/* The NT_FILE path of the mapping holding the entry point: the executable. */
+static struct gm_error *exe_path_from_core(const struct gm_core *core, char **ret)
+{
+	uint64_t entry;
+	if (!gm_core_auxv(core, AT_ENTRY, &entry))
+		return gm_error_create(GM_ERR_BAD_EXE,
+				       "%s: no AT_ENTRY in the core's auxv; pass the executable with --exe",
+				       core->path);
+	for (size_t i = 0; i < core->nfiles; i++) {
+		const struct gm_core_file *f = &core->files[i];
+		if (entry < f->start || entry >= f->end)
+			continue;
+		char *path = strdup(f->path);
+		if (!path)
+			return &gm_error_nomem;
+		size_t n = strlen(path), k = strlen(deleted_suffix);
+		if (n > k && strcmp(path + n - k, deleted_suffix) == 0)
+			path[n - k] = '\0';
+		*ret = path;
+		return NULL;
+	}
+	return gm_error_create(GM_ERR_BAD_EXE,
+			       "%s: the core's NT_FILE note names no file at the entry point 0x%" PRIx64
+			       "; pass the executable with --exe", core->path, entry);
+}
+
+static struct gm_error *open_exe(struct gm_program *prog, const char *exe_path)
+{
+	char *found = NULL;
+	if (!exe_path) {
+		struct gm_error *err = exe_path_from_core(prog->core, &found);
+		if (err)
+			return err;
+		if (access(found, R_OK) != 0) {
+			err = gm_error_create(GM_ERR_BAD_EXE,
+					      "%s: executable %s (named by the core's NT_FILE note) cannot be read; "
+					      "pass it with --exe", prog->core->path, found);
+			free(found);
+			return err;
+		}
+		prog->exe_from_core = true;
+		exe_path = found;
+	}
+	struct gm_error *err = gm_exe_open(exe_path, &prog->exe);
+	free(found);
+	if (err)
+		return err;
+	if (prog->exe->e_machine != prog->core->e_machine)
+		return gm_error_create(GM_ERR_BAD_EXE,
+				       "%s: executable is for ELF machine %u but the core %s is for %u",
+				       prog->exe->path, prog->exe->e_machine, prog->core->path,
+				       prog->core->e_machine);
+	if (!prog->exe->go_version)
+		return gm_error_create(GM_ERR_BAD_EXE,
+				       "%s: not a Go program (no Go build info); gomortem analyzes Go programs only",
+				       prog->exe->path);
+	return NULL;
+}
+
+static struct gm_error *compute_bias(struct gm_program *prog)
+{
+	if (prog->exe->e_type != ET_DYN)
+		return NULL;
+	uint64_t entry;
+	if (!gm_core_auxv(prog->core, AT_ENTRY, &entry))
+		return gm_error_create(GM_ERR_BAD_CORE,
+				       "%s: no AT_ENTRY in auxv: cannot relocate the PIE executable %s",
+				       prog->core->path, prog->exe->path);
+	prog->bias = entry - prog->exe->e_entry;
+	return NULL;
+}
+
+/* Compare the build ID note as the core saved it with the executable's. */
+static struct gm_error *check_build_id(struct gm_program *prog)
+{
+	const struct gm_exe *exe = prog->exe;
+	if (!exe->go_build_id) {
+		prog->build_id_check = GM_BUILD_ID_NONE;
+		return NULL;
+	}
+	uint64_t addr = exe->go_build_id_note_vaddr + prog->bias;
+	uint64_t size = exe->go_build_id_note_size;
+	const struct gm_region *r = gm_region_at(prog->mem, addr);
+	if (!r || r->source != GM_REGION_CORE || size > r->end - addr) {
+		prog->build_id_check = GM_BUILD_ID_NOT_IN_CORE;
+		return NULL;
+	}
+	const uint8_t *note = r->bytes + (addr - r->start);
+	size_t id_len = strlen(exe->go_build_id);
+	const char *core_id = (const char *)note + size - id_len;
+	if (memcmp(core_id, exe->go_build_id, id_len) == 0) {
+		prog->build_id_check = GM_BUILD_ID_MATCH;
+		return NULL;
+	}
+	char *printable = strndup(core_id, id_len);
+	if (!printable)
+		return &gm_error_nomem;
+	for (char *c = printable; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
+	struct gm_error *err = gm_error_create(GM_ERR_BAD_EXE,
+		"%s: wrong executable for core %s: its Go build ID is %s, the core's is %s",
+		exe->path, prog->core->path, exe->go_build_id, printable);
+	free(printable);
+	return err;
+}
+
+bool gm_program_global_addr(struct gm_program *prog, const char *name, uint64_t *ret)
+{
+	if (prog->dwarf && gm_dwarf_global(prog->dwarf, name, ret, NULL))
+		return true;
+	const struct gm_symbol *sym = gm_exe_symbol_named(prog->exe, name);
+	if (!sym)
+		return false;
+	*ret = sym->addr;
+	return true;
+}
+
+struct gm_error *gm_program_read_go_string(struct gm_program *prog, uint64_t addr, uint64_t max_len,
+					   char **ret)
+{
+	uint64_t header[2];
+	struct gm_error *err = gm_read(prog->mem, addr, header, sizeof(header));
+	if (err)
+		return err;
+	if (header[1] > max_len)
+		return gm_error_create(GM_ERR_BAD_RUNTIME,
+				       "string at 0x%" PRIx64 " has implausible length %" PRIu64, addr, header[1]);
+	char *s = malloc(header[1] + 1);
+	if (!s)
+		return &gm_error_nomem;
+	err = gm_read(prog->mem, header[0], s, header[1]);
+	if (err) {
+		free(s);
+		return err;
+	}
+	s[header[1]] = '\0';
+	*ret = s;
+	return NULL;
+}
+
+/* runtime.buildVersion as the dead process had it, against .go.buildinfo. */
+static struct gm_error *check_go_version(struct gm_program *prog)
+{
+	uint64_t addr;
+	if (!gm_program_global_addr(prog, "runtime.buildVersion", &addr))
+		return NULL;
+	struct gm_error *err = gm_program_read_go_string(prog, addr + prog->bias, MAX_GO_VERSION_LEN,
+							 &prog->core_go_version);
+	if (err) {
+		/* Unreadable: reported as unknown by the callers, not fatal. */
+		gm_error_destroy(err);
+		return NULL;
+	}
+	if (strcmp(prog->core_go_version, prog->exe->go_version) != 0)
+		return gm_error_create(GM_ERR_BAD_EXE,
+				       "%s: wrong executable for core %s: it is %s, the core's runtime is %s",
+				       prog->exe->path, prog->core->path, prog->exe->go_version,
+				       prog->core_go_version);
+	return NULL;
+}
+
+static struct gm_error *program_load(struct gm_program *prog, const struct gm_program_options *options)
+{
+	struct gm_error *err = gm_core_open(options->core_path, options->core_flags, &prog->core);
+	if (!err)
+		err = open_exe(prog, options->exe_path);
+	if (!err)
+		err = compute_bias(prog);
+	if (!err)
+		err = gm_address_space_create(prog->core, prog->exe, prog->bias, &prog->mem);
+	if (!err)
+		err = check_build_id(prog);
+	if (err)
+		return err;
+	prog->dwarf_error = gm_dwarf_open(prog->exe, &prog->dwarf);
+	if (prog->dwarf_error && options->need_dwarf) {
+		err = prog->dwarf_error;
+		prog->dwarf_error = NULL;
+		return err;
+	}
+	return check_go_version(prog);
+}
+
+struct gm_error *gm_program_open(const struct gm_program_options *options, struct gm_program **ret)
+{
+	struct gm_program *prog = calloc(1, sizeof(*prog));
+	if (!prog)
+		return &gm_error_nomem;
+	struct gm_error *err = program_load(prog, options);
+	if (err) {
+		gm_program_destroy(prog);
+		return err;
+	}
+	*ret = prog;
+	return NULL;
+}
+
+void gm_program_destroy(struct gm_program *prog)
+{
+	if (!prog)
+		return;
+	gm_dwarf_destroy(prog->dwarf);
+	gm_error_destroy(prog->dwarf_error);
+	gm_address_space_destroy(prog->mem);
+	gm_exe_destroy(prog->exe);
+	gm_core_destroy(prog->core);
+	free(prog->core_go_version);
+	free(prog);
+}

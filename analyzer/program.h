@@ -1,0 +1,61 @@
+/* program: a dead Go process, as the core and its executable describe it.
+ *
+ * Opens the core, finds the executable (from --exe or the core's NT_FILE
+ * note), checks that the two belong together (Go build ID and runtime
+ * version), relocates PIE executables, builds the address space and, when
+ * the executable has it, the DWARF index.
+ */
+#ifndef GOMORTEM_PROGRAM_H
+#define GOMORTEM_PROGRAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/address_space.h"
+#include "core/elf_core.h"
+#include "core/exe.h"
+#include "error.h"
+
+struct gm_dwarf;
+
+struct gm_program_options {
+	const char *core_path;
+	const char *exe_path;      /* NULL: find it through NT_FILE */
+	unsigned core_flags;       /* GM_CORE_ALLOW_TRUNCATED */
+	bool need_dwarf;           /* fail with GM_ERR_NO_DWARF when DWARF is missing */
+};
+
+/* How the executable's build ID was checked against the core. */
+enum gm_build_id_check {
+	GM_BUILD_ID_MATCH,         /* the note in the core's memory equals the executable's */
+	GM_BUILD_ID_NOT_IN_CORE,   /* the core did not save the page holding the note */
+	GM_BUILD_ID_NONE,          /* the executable has no build ID note */
+};
+
+struct gm_program {
+	struct gm_core *core;
+	struct gm_exe *exe;
+	struct gm_address_space *mem;
+	struct gm_dwarf *dwarf;        /* NULL when the executable has no usable DWARF */
+	struct gm_error *dwarf_error;  /* why dwarf is NULL */
+	bool exe_from_core;            /* the executable was found through NT_FILE */
+	uint64_t bias;                 /* PIE load bias (0 for ET_EXEC) */
+	enum gm_build_id_check build_id_check;
+	/* runtime.buildVersion read from the core's memory; NULL if unreadable. */
+	char *core_go_version;
+};
+
+struct gm_error *gm_program_open(const struct gm_program_options *options, struct gm_program **ret);
+
+void gm_program_destroy(struct gm_program *prog);
+
+/* Read a Go string header (ptr, len) at ADDR and its bytes, up to MAX_LEN
+ * bytes; the result is NUL-terminated and malloc'd. */
+struct gm_error *gm_program_read_go_string(struct gm_program *prog, uint64_t addr, uint64_t max_len,
+					   char **ret);
+
+/* The link-time address of global NAME from DWARF or, failing that, the
+ * ELF symbol table; false if neither has it. */
+bool gm_program_global_addr(struct gm_program *prog, const char *name, uint64_t *ret);
+
+#endif

@@ -1,0 +1,3 @@
+module gomortem/corpora
+
+go 1.22

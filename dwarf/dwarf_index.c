@@ -1,0 +1,344 @@
+#include "dwarf_index.h"
+
+#include <dwarf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../analyzer/core/exe.h"
+
+/* One name -> DIE offset table with open addressing. */
+struct name_table {
+	const char **names;   /* strings owned by libdw */
+	Dwarf_Off *offsets;
+	size_t count, cap;    /* cap is a power of two */
+};
+
+struct gm_dwarf {
+	Dwarf *dwarf;
+	struct name_table types, globals, consts;
+	const char *producer;
+};
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static int table_grow(struct name_table *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 1024;
+	const char **names = calloc(cap, sizeof(*names));
+	Dwarf_Off *offsets = calloc(cap, sizeof(*offsets));
+	if (!names || !offsets) {
+		free(names);
+		free(offsets);
+		return -1;
+	}
+	for (size_t i = 0; i < t->cap; i++) {
+		if (!t->names[i])
+			continue;
+		size_t j = name_hash(t->names[i]) & (cap - 1);
+		while (names[j])
+			j = (j + 1) & (cap - 1);
+		names[j] = t->names[i];
+		offsets[j] = t->offsets[i];
+	}
+	free(t->names);
+	free(t->offsets);
+	t->names = names;
+	t->offsets = offsets;
+	t->cap = cap;
+	return 0;
+}
+
+/* Insert NAME unless present (the first definition wins: Go emits each
+ * named type once, but a declaration may repeat in several units). */
+static int table_insert(struct name_table *t, const char *name, Dwarf_Off off)
+{
+	if (2 * (t->count + 1) > t->cap && table_grow(t))
+		return -1;
+	size_t j = name_hash(name) & (t->cap - 1);
+	while (t->names[j]) {
+		if (strcmp(t->names[j], name) == 0)
+			return 0;
+		j = (j + 1) & (t->cap - 1);
+	}
+	t->names[j] = name;
+	t->offsets[j] = off;
+	t->count++;
+	return 0;
+}
+
+static bool table_find(const struct name_table *t, const char *name, Dwarf_Off *ret)
+{
+	if (t->cap == 0)
+		return false;
+	size_t j = name_hash(name) & (t->cap - 1);
+	while (t->names[j]) {
+		if (strcmp(t->names[j], name) == 0) {
+			*ret = t->offsets[j];
+			return true;
+		}
+		j = (j + 1) & (t->cap - 1);
+	}
+	return false;
+}
+
+static void table_free(struct name_table *t)
+{
+	free(t->names);
+	free(t->offsets);
+}
+
+static bool is_type_tag(int tag)
+{
+	switch (tag) {
+	case DW_TAG_base_type: case DW_TAG_structure_type: case DW_TAG_typedef:
+	case DW_TAG_pointer_type: case DW_TAG_array_type: case DW_TAG_subroutine_type:
+	case DW_TAG_union_type: case DW_TAG_unspecified_type:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int index_die(struct gm_dwarf *dw, Dwarf_Die *die)
+{
+	int tag = dwarf_tag(die);
+	const char *name = dwarf_diename(die);
+	if (!name)
+		return 0;
+	if (is_type_tag(tag)) {
+		/* Skip declarations: they carry no layout. */
+		if (dwarf_hasattr(die, DW_AT_declaration))
+			return 0;
+		return table_insert(&dw->types, name, dwarf_dieoffset(die));
+	}
+	if (tag == DW_TAG_variable)
+		return table_insert(&dw->globals, name, dwarf_dieoffset(die));
+	if (tag == DW_TAG_constant)
+		return table_insert(&dw->consts, name, dwarf_dieoffset(die));
+	return 0;
+}
+
+static struct gm_error *index_units(struct gm_dwarf *dw, const char *path)
+{
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie, subdie;
+	uint8_t unit_type;
+	Dwarf_Half version;
+	int rc;
+	while ((rc = dwarf_get_units(dw->dwarf, cu, &cu, &version, &unit_type, &cudie, &subdie)) == 0) {
+		if (!dw->producer) {
+			Dwarf_Attribute attr;
+			if (dwarf_attr(&cudie, DW_AT_producer, &attr))
+				dw->producer = dwarf_formstring(&attr);
+		}
+		Dwarf_Die child;
+		if (dwarf_child(&cudie, &child) != 0)
+			continue;
+		do {
+			if (index_die(dw, &child))
+				return &gm_error_nomem;
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+	if (rc < 0)
+		return gm_error_create(GM_ERR_BAD_EXE, "%s: corrupt DWARF: %s", path, dwarf_errmsg(-1));
+	return NULL;
+}
+
+struct gm_error *gm_dwarf_open(const struct gm_exe *exe, struct gm_dwarf **ret)
+{
+	if (!exe->has_dwarf)
+		return gm_error_create(GM_ERR_NO_DWARF,
+				       "%s: no DWARF debug info (built with -ldflags=-w or stripped); "
+				       "gomortem needs it to read the runtime's structures", exe->path);
+	struct gm_dwarf *dw = calloc(1, sizeof(*dw));
+	if (!dw)
+		return &gm_error_nomem;
+	dw->dwarf = dwarf_begin_elf(exe->elf, DWARF_C_READ, NULL);
+	if (!dw->dwarf) {
+		free(dw);
+		return gm_error_create(GM_ERR_NO_DWARF, "%s: cannot read DWARF: %s", exe->path,
+				       dwarf_errmsg(-1));
+	}
+	struct gm_error *err = index_units(dw, exe->path);
+	if (!err && dw->types.count == 0)
+		err = gm_error_create(GM_ERR_NO_DWARF, "%s: DWARF has no types", exe->path);
+	if (err) {
+		gm_dwarf_destroy(dw);
+		return err;
+	}
+	*ret = dw;
+	return NULL;
+}
+
+void gm_dwarf_destroy(struct gm_dwarf *dw)
+{
+	if (!dw)
+		return;
+	table_free(&dw->types);
+	table_free(&dw->globals);
+	table_free(&dw->consts);
+	dwarf_end(dw->dwarf);
+	free(dw);
+}
+
+size_t gm_dwarf_type_count(const struct gm_dwarf *dw) { return dw->types.count; }
+size_t gm_dwarf_global_count(const struct gm_dwarf *dw) { return dw->globals.count; }
+size_t gm_dwarf_const_count(const struct gm_dwarf *dw) { return dw->consts.count; }
+const char *gm_dwarf_producer(const struct gm_dwarf *dw) { return dw->producer; }
+
+bool gm_dwarf_type(struct gm_dwarf *dw, const char *name, Dwarf_Die *ret)
+{
+	Dwarf_Off off;
+	return table_find(&dw->types, name, &off) && dwarf_offdie(dw->dwarf, off, ret) != NULL;
+}
+
+static bool die_type(Dwarf_Die *die, Dwarf_Die *ret)
+{
+	Dwarf_Attribute attr;
+	return dwarf_attr(die, DW_AT_type, &attr) && dwarf_formref_die(&attr, ret) != NULL;
+}
+
+/* The address of a variable whose location is a single DW_OP_addr.  Go
+ * writes it as DW_FORM_block1, which libdw's dwarf_getlocation() refuses in
+ * DWARF 5 units (it wants exprloc), so the block is decoded here. */
+static bool die_static_address(Dwarf_Die *die, uint64_t *ret)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Block block;
+	if (!dwarf_attr(die, DW_AT_location, &attr) || dwarf_formblock(&attr, &block) != 0)
+		return false;
+	uint8_t address_size;
+	Dwarf_Die cu;
+	if (!dwarf_diecu(die, &cu, &address_size, NULL) || address_size != 8 ||
+	    block.length != 1 + 8u || block.data[0] != DW_OP_addr)
+		return false;
+	uint64_t addr;
+	memcpy(&addr, block.data + 1, sizeof(addr));
+	*ret = addr;
+	return true;
+}
+
+bool gm_dwarf_global(struct gm_dwarf *dw, const char *name, uint64_t *ret_addr, Dwarf_Die *ret_type)
+{
+	Dwarf_Off off;
+	Dwarf_Die die;
+	if (!table_find(&dw->globals, name, &off) || !dwarf_offdie(dw->dwarf, off, &die))
+		return false;
+	uint64_t addr;
+	if (!die_static_address(&die, &addr))
+		return false;
+	if (ret_type && !die_type(&die, ret_type))
+		return false;
+	*ret_addr = addr;
+	return true;
+}
+
+bool gm_dwarf_const(struct gm_dwarf *dw, const char *name, int64_t *ret)
+{
+	Dwarf_Off off;
+	Dwarf_Die die;
+	Dwarf_Attribute attr;
+	Dwarf_Sword value;
+	if (!table_find(&dw->consts, name, &off) || !dwarf_offdie(dw->dwarf, off, &die) ||
+	    !dwarf_attr(&die, DW_AT_const_value, &attr) || dwarf_formsdata(&attr, &value) != 0)
+		return false;
+	*ret = value;
+	return true;
+}
+
+/* Follow typedefs to the underlying type. */
+static bool strip_typedefs(Dwarf_Die *type, Dwarf_Die *ret)
+{
+	*ret = *type;
+	for (int depth = 0; depth < 16; depth++) {
+		if (dwarf_tag(ret) != DW_TAG_typedef)
+			return true;
+		if (!die_type(ret, ret))
+			return false;
+	}
+	return false;
+}
+
+static bool direct_member(Dwarf_Die *type, const char *name, size_t name_len, uint64_t *ret_offset,
+			  Dwarf_Die *ret_type)
+{
+	Dwarf_Die st, child;
+	if (!strip_typedefs(type, &st) || dwarf_tag(&st) != DW_TAG_structure_type ||
+	    dwarf_child(&st, &child) != 0)
+		return false;
+	do {
+		if (dwarf_tag(&child) != DW_TAG_member)
+			continue;
+		const char *member = dwarf_diename(&child);
+		if (!member || strlen(member) != name_len || memcmp(member, name, name_len) != 0)
+			continue;
+		Dwarf_Attribute attr;
+		Dwarf_Word offset = 0;
+		if (dwarf_attr(&child, DW_AT_data_member_location, &attr) &&
+		    dwarf_formudata(&attr, &offset) != 0)
+			return false;
+		*ret_offset = offset;
+		return die_type(&child, ret_type);
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+bool gm_dwarf_member(Dwarf_Die *type, const char *field, uint64_t *ret_offset, Dwarf_Die *ret_type)
+{
+	Dwarf_Die cur = *type;
+	uint64_t total = 0;
+	const char *p = field;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		uint64_t off;
+		Dwarf_Die next;
+		if (!direct_member(&cur, p, len, &off, &next))
+			return false;
+		total += off;
+		cur = next;
+		if (!dot)
+			break;
+		p = dot + 1;
+	}
+	*ret_offset = total;
+	if (ret_type)
+		*ret_type = cur;
+	return true;
+}
+
+bool gm_dwarf_type_size(Dwarf_Die *type, uint64_t *ret)
+{
+	Dwarf_Die real;
+	Dwarf_Word size;
+	if (!strip_typedefs(type, &real))
+		return false;
+	if (dwarf_tag(&real) == DW_TAG_pointer_type) {
+		/* A pointer without DW_AT_byte_size has the unit's address size. */
+		int bytes = dwarf_bytesize(&real);
+		uint8_t address_size;
+		Dwarf_Die cu;
+		if (bytes < 0 && dwarf_diecu(&real, &cu, &address_size, NULL))
+			bytes = address_size;
+		if (bytes < 0)
+			return false;
+		*ret = (uint64_t)bytes;
+		return true;
+	}
+	if (dwarf_aggregate_size(&real, &size) != 0)
+		return false;
+	*ret = size;
+	return true;
+}
+
+const char *gm_dwarf_type_name(Dwarf_Die *type)
+{
+	const char *name = dwarf_diename(type);
+	return name ? name : "?";
+}

@@ -1,0 +1,55 @@
+/* dwarf_index: the executable's DWARF, indexed once by name.
+ *
+ * Go's linker names every type, global and constant with its full import
+ * path ("runtime.mspan", "runtime.mheap_", "runtime.mSpanInUse"), so one
+ * pass over the top-level DIEs of every compile unit gives three hash
+ * tables: types, global variables and integer constants.  Later stages
+ * read every runtime layout through these lookups, never through
+ * hard-coded offsets.
+ */
+#ifndef GOMORTEM_DWARF_INDEX_H
+#define GOMORTEM_DWARF_INDEX_H
+
+#include <elfutils/libdw.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../analyzer/error.h"
+
+struct gm_exe;
+struct gm_dwarf;
+
+/* Index the DWARF of EXE.  GM_ERR_NO_DWARF when it has none. */
+struct gm_error *gm_dwarf_open(const struct gm_exe *exe, struct gm_dwarf **ret);
+
+/* Free the index; NULL is a no-op. */
+void gm_dwarf_destroy(struct gm_dwarf *dw);
+
+/* Counts of what was indexed (for `gomortem info`). */
+size_t gm_dwarf_type_count(const struct gm_dwarf *dw);
+size_t gm_dwarf_global_count(const struct gm_dwarf *dw);
+size_t gm_dwarf_const_count(const struct gm_dwarf *dw);
+
+/* The producer string of the first compile unit ("Go cmd/compile go1.26.8; ..."), or NULL. */
+const char *gm_dwarf_producer(const struct gm_dwarf *dw);
+
+/* The type DIE named NAME; false if none. */
+bool gm_dwarf_type(struct gm_dwarf *dw, const char *name, Dwarf_Die *ret);
+
+/* The global variable NAME: its link-time address and (if RET_TYPE) its type DIE. */
+bool gm_dwarf_global(struct gm_dwarf *dw, const char *name, uint64_t *ret_addr, Dwarf_Die *ret_type);
+
+/* The integer constant NAME. */
+bool gm_dwarf_const(struct gm_dwarf *dw, const char *name, int64_t *ret);
+
+/* The member FIELD of struct TYPE (typedefs are followed); a dotted path
+ * ("spanalloc.alloc") walks nested structs and adds the offsets. */
+bool gm_dwarf_member(Dwarf_Die *type, const char *field, uint64_t *ret_offset, Dwarf_Die *ret_type);
+
+/* Byte size of a type (arrays included); false if unknown. */
+bool gm_dwarf_type_size(Dwarf_Die *type, uint64_t *ret);
+
+/* The Go name of a type DIE; "?" for anonymous types. */
+const char *gm_dwarf_type_name(Dwarf_Die *type);
+
+#endif

@@ -1,0 +1,181 @@
+"""Bad input is normal input: every case gives a one-line error naming the
+file and the problem, and its documented exit status (docs/exit-codes.md);
+never a crash, a hang or a sanitizer report."""
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import gmtest  # noqa: E402
+
+EXIT_USAGE, EXIT_IO, EXIT_BAD_CORE, EXIT_BAD_EXE, EXIT_NO_DWARF = 2, 3, 4, 5, 6
+
+
+def expect(c, gm, args, status, *needles):
+    res = gmtest.run([gm] + args)
+    what = " ".join(["gomortem"] + args)
+    c.no_sanitizer_report(res)
+    c.check(res.status == status, f"{what}: exit {res.status}, want {status}; stderr: {res.stderr.strip()}")
+    line = res.stderr.strip().splitlines()[0] if res.stderr.strip() else ""
+    for needle in needles:
+        c.check(needle in line, f"{what}: first stderr line {line!r} lacks {needle!r}")
+    return res
+
+
+def truncated_copy(src, dst, size):
+    with open(src, "rb") as f, open(dst, "wb") as out:
+        out.write(f.read(size))
+
+
+def elf_layout(core):
+    """(phoff, phnum, notes offset, notes size, first load offset) of a core, by readelf."""
+    out = subprocess.run(["readelf", "-lW", core], capture_output=True, text=True, check=True).stdout
+    phoff = phnum = None
+    note = load = None
+    for line in out.splitlines():
+        words = line.split()
+        if "program headers, starting at offset" in line:
+            phnum = int(words[2])
+            phoff = int(words[-1])
+        elif words[:1] == ["NOTE"] and note is None:
+            note = (int(words[1], 16), int(words[4], 16))
+        elif words[:1] == ["LOAD"] and load is None and int(words[4], 16) > 0:
+            load = (int(words[1], 16), int(words[4], 16))
+    return phoff, phnum, note, load
+
+
+def check_truncations(c, gm, core, exe, tmp):
+    phoff, phnum, note, load = elf_layout(core)
+    size = os.path.getsize(core)
+    cuts = {
+        "inside the ELF identification": 10,
+        "inside the ELF header": 40,
+        "inside the program headers": phoff + 56 * (phnum // 2) + 3,
+        "inside the notes": note[0] + note[1] // 2,
+        "inside the first saved segment": load[0] + load[1] // 2,
+        "halfway": size // 2,
+        "one byte short": size - 1,
+    }
+    for where, cut in cuts.items():
+        part = os.path.join(tmp, f"core.cut{cut}")
+        truncated_copy(core, part, cut)
+        expect(c, gm, ["info", part, "--exe", exe], EXIT_BAD_CORE, part, "truncated")
+        if cut > note[0] + note[1]:
+            # Headers and notes are whole: partial analysis is allowed on request.
+            res = gmtest.run([gm, "info", part, "--exe", exe, "--allow-truncated", "--json"])
+            c.no_sanitizer_report(res)
+            ok = res.status == 0 and res.json()["mappings"]["truncated_segments"] > 0
+            c.check(ok, f"--allow-truncated on a core cut {where}: exit {res.status} {res.stderr.strip()}")
+        os.unlink(part)
+
+
+def check_corruptions(c, gm, core, exe, tmp):
+    """Random byte flips in the headers and notes: any exit status but a crash."""
+    _, _, note, _ = elf_layout(core)
+    with open(core, "rb") as f:
+        head = bytearray(f.read(note[0] + note[1]))
+    rng = random.Random(1234)
+    for i in range(40):
+        mutated = bytearray(head)
+        for _ in range(rng.randint(1, 16)):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        path = os.path.join(tmp, "core.corrupt")
+        with open(path, "wb") as out:
+            out.write(mutated)
+        res = gmtest.run([gm, "info", path, "--exe", exe, "--allow-truncated"], timeout=60)
+        c.no_sanitizer_report(res)
+        c.check(res.status in (0, EXIT_BAD_CORE, EXIT_BAD_EXE), f"corruption {i}: exit {res.status}")
+        c.check(res.status >= 0, f"corruption {i}: killed by signal {-res.status}")
+        os.unlink(path)
+
+
+def c_program_core(tmp):
+    """Build and crash a C program; returns its core path.  When core_pattern
+    sends kernel cores elsewhere, gcore a live run instead."""
+    src = os.path.join(os.path.dirname(__file__), "cprog.c")
+    exe = os.path.join(tmp, "cprog")
+    subprocess.run(["cc", "-o", exe, src], check=True)
+    with open("/proc/sys/kernel/core_pattern") as f:
+        pattern = f.read().strip()
+    if pattern.startswith("|") or "/" in pattern:
+        proc = subprocess.Popen([exe, "wait"])
+        try:
+            subprocess.run(["gcore", "-o", os.path.join(tmp, "core"), str(proc.pid)],
+                           capture_output=True, timeout=120)
+        finally:
+            proc.kill()
+            proc.wait()
+        path = os.path.join(tmp, f"core.{proc.pid}")
+        return path if os.path.exists(path) else None
+
+    def allow_core():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+    subprocess.run([exe], cwd=tmp, preexec_fn=allow_core)
+    for name in os.listdir(tmp):
+        if name.startswith("core"):
+            return os.path.join(tmp, name)
+    return None
+
+
+def pick(root, name):
+    for version, scen, sdir in sorted(gmtest.scenarios(root), reverse=True):
+        if scen == name:
+            return sdir
+    return None
+
+
+def main():
+    gm = gmtest.gomortem()
+    root = gmtest.corpus_dir()
+    c = gmtest.Checker("test_bad_input")
+    zoo, other, nodwarf = pick(root, "zoo"), pick(root, "goroutines"), pick(root, "zoo-nodwarf")
+    if not zoo or not other:
+        gmtest.skip("corpus lacks zoo or goroutines cores")
+    core, exe = os.path.join(zoo, "core"), os.path.join(zoo, "exe")
+    tmp = tempfile.mkdtemp(prefix="gomortem-bad-")
+    try:
+        text = os.path.join(tmp, "notes.txt")
+        with open(text, "w") as f:
+            f.write("this is not a core dump\n")
+        expect(c, gm, ["info", text], EXIT_BAD_CORE, text, "not an ELF file")
+        expect(c, gm, ["info", exe], EXIT_BAD_CORE, exe, "not a core file")
+        expect(c, gm, ["info", os.path.join(tmp, "missing")], EXIT_IO, "missing", "No such file")
+        expect(c, gm, ["info", tmp], EXIT_IO, tmp, "not a regular file")
+        expect(c, gm, ["info", core, "--exe", text], EXIT_BAD_EXE, text, "not an ELF file")
+        expect(c, gm, ["info", core, "--exe", core], EXIT_BAD_EXE, core, "core file")
+        expect(c, gm, ["info"], EXIT_USAGE, "expected one CORE")
+        expect(c, gm, ["info", core, "--bogus"], EXIT_USAGE)
+        expect(c, gm, ["nosuchcommand"], EXIT_USAGE, "unknown command")
+        # The wrong executable: another program's, then the same program from another Go version.
+        other_exe = os.path.join(other, "exe")
+        expect(c, gm, ["info", core, "--exe", other_exe], EXIT_BAD_EXE, other_exe, "wrong executable")
+        for version, scen, sdir in gmtest.scenarios(root):
+            if scen == "zoo" and sdir != zoo:
+                expect(c, gm, ["info", core, "--exe", os.path.join(sdir, "exe")], EXIT_BAD_EXE,
+                       "wrong executable")
+        if nodwarf:
+            res = expect(c, gm, ["info", os.path.join(nodwarf, "core"), "--exe",
+                                 os.path.join(nodwarf, "exe")], EXIT_NO_DWARF, "no DWARF")
+            c.check("dwarf:        absent" in res.stdout, "nodwarf: info did not print its facts")
+        else:
+            c.check(False, "corpus lacks a zoo-nodwarf core")
+        check_truncations(c, gm, core, exe, tmp)
+        check_corruptions(c, gm, core, exe, tmp)
+        ccore = c_program_core(tmp)
+        if c.check(ccore is not None, "no core of the C program (neither kernel core nor gcore)"):
+            expect(c, gm, ["info", ccore], EXIT_BAD_EXE, "not a Go program")
+            # The executable the core's NT_FILE note names is gone.
+            os.unlink(os.path.join(tmp, "cprog"))
+            expect(c, gm, ["info", ccore], EXIT_BAD_EXE, "cannot be read", "--exe")
+    finally:
+        shutil.rmtree(tmp)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()

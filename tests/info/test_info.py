@@ -1,0 +1,74 @@
+"""gomortem info on every corpus core, against what the core's own notes
+(readelf) and the program's truth file say."""
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import gmtest  # noqa: E402
+
+
+def prstatus_count(core):
+    """Threads in the core, counted by binutils' readelf: an oracle independent of gomortem."""
+    out = subprocess.run(["readelf", "-n", core], capture_output=True, text=True,
+                         check=True).stdout
+    return len(re.findall(r"\bNT_PRSTATUS\b", out))
+
+
+def check_scenario(c, gm, version, name, sdir):
+    core = os.path.join(sdir, "core")
+    exe = os.path.join(sdir, "exe")
+    truth = gmtest.load_truth(sdir)
+    where = f"{version}/{name}"
+    res = gmtest.run([gm, "info", core, "--exe", exe, "--json"])
+    c.no_sanitizer_report(res)
+    if not c.check(res.status == 0, f"{where}: info exited {res.status}: {res.stderr.strip()}"):
+        return
+    info = res.json()
+    c.check(info["go_version"] == truth["go_version"],
+            f"{where}: go_version {info['go_version']!r} != truth {truth['go_version']!r}")
+    c.check(info["runtime_build_version"] == truth["go_version"],
+            f"{where}: runtime.buildVersion {info['runtime_build_version']!r} != truth")
+    c.check(len(info["threads"]) == prstatus_count(core),
+            f"{where}: {len(info['threads'])} threads, readelf counts {prstatus_count(core)}")
+    c.check(info["pid"] == truth["pid"], f"{where}: pid {info['pid']} != truth {truth['pid']}")
+    c.check(info["pie"] == name.endswith("-pie"), f"{where}: pie is {info['pie']}")
+    c.check(info["dwarf"] is True, f"{where}: DWARF not found")
+    c.check(info["build_id_check"] == "matches the core",
+            f"{where}: build ID check: {info['build_id_check']}")
+    if truth.get("mode") == "crash":
+        c.check(info["signal_name"] == "SIGABRT", f"{where}: signal {info['signal_name']}")
+        # The kernel leaves the unwritten text out; it must come from the executable.
+        c.check(info["mappings"]["bytes_from_exe"] > 0, f"{where}: nothing taken from the executable")
+    c.check(all(t["function"] != "?" for t in info["threads"] if t["tid"] == truth["pid"]),
+            f"{where}: main thread pc not symbolized")
+    # Without --exe the executable is found through the core's NT_FILE note.
+    found = gmtest.run([gm, "info", core, "--json"])
+    c.no_sanitizer_report(found)
+    if c.check(found.status == 0, f"{where}: info without --exe exited {found.status}: {found.stderr.strip()}"):
+        c.check(found.json()["executable_from_core"] and os.path.samefile(found.json()["executable"], exe),
+                f"{where}: NT_FILE led to {found.json()['executable']}, not {exe}")
+    text = gmtest.run([gm, "info", core, "--exe", exe])
+    c.check(text.status == 0 and f"go version:   {truth['go_version']}" in text.stdout,
+            f"{where}: text output lacks the Go version")
+
+
+def main():
+    gm = gmtest.gomortem()
+    root = gmtest.corpus_dir()
+    c = gmtest.Checker("test_info")
+    versions = set()
+    for version, name, sdir in gmtest.scenarios(root):
+        if name.endswith("-nodwarf"):
+            continue
+        versions.add(version)
+        check_scenario(c, gm, version, name, sdir)
+    if not versions:
+        gmtest.skip(f"no cores under {root}")
+    print(f"Go versions covered: {' '.join(sorted(versions))}")
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Shared helpers of gomortem's test drivers.
+
+A test driver is a small Python program run by ctest.  It exits 0 on
+success, 1 on failure (after printing every failed check) and 77 when it
+cannot run here (ctest SKIP_RETURN_CODE), saying why.
+"""
+import json
+import os
+import subprocess
+import sys
+
+SKIP = 77
+
+
+def gomortem():
+    """Path of the gomortem binary under test (set by ctest)."""
+    path = os.environ.get("GOMORTEM")
+    if not path or not os.access(path, os.X_OK):
+        skip("GOMORTEM is not set to an executable gomortem")
+    return path
+
+
+def corpus_dir():
+    path = os.environ.get("GOMORTEM_CORPUS")
+    if not path or not os.path.isdir(path):
+        skip(f"corpus directory {path!r} missing: run corpora/generate first")
+    return path
+
+
+def skip(reason):
+    print(f"SKIP: {reason}")
+    sys.exit(SKIP)
+
+
+def scenarios(root, want=lambda d: True):
+    """Yield (go_version, scenario, dir) for every generated scenario with a core."""
+    for version in sorted(os.listdir(root)):
+        vdir = os.path.join(root, version)
+        if not os.path.isdir(vdir) or not version.startswith("go"):
+            continue
+        for name in sorted(os.listdir(vdir)):
+            sdir = os.path.join(vdir, name)
+            if name.endswith(".tmp") or not os.path.isfile(os.path.join(sdir, "core")):
+                continue
+            if want(sdir):
+                yield version, name, sdir
+
+
+def load_truth(sdir):
+    with open(os.path.join(sdir, "truth.json")) as f:
+        return json.load(f)
+
+
+class Run:
+    """The result of one gomortem run."""
+
+    def __init__(self, args, proc):
+        self.args = args
+        self.status = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+def run(args, timeout=600):
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
+                          errors="replace")
+    return Run(args, proc)
+
+
+class Checker:
+    """Collects failed checks so one run reports all of them."""
+
+    def __init__(self, name):
+        self.name = name
+        self.failures = []
+        self.passes = 0
+
+    def check(self, ok, what):
+        if ok:
+            self.passes += 1
+        else:
+            self.failures.append(what)
+            print(f"FAIL: {what}")
+        return ok
+
+    def no_sanitizer_report(self, result):
+        """A sanitizer report means memory misuse even when the exit status looks right."""
+        bad = any(s in result.stderr for s in ("Sanitizer", "runtime error:"))
+        return self.check(not bad, f"{' '.join(result.args)}: sanitizer report:\n{result.stderr}")
+
+    def finish(self):
+        print(f"{self.name}: {self.passes} checks passed, {len(self.failures)} failed")
+        sys.exit(1 if self.failures else 0)
