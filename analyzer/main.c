@@ -14,6 +14,7 @@ static const char main_usage[] =
 	"  info CORE [--exe EXE] [--json]   quick facts: Go version, threads, signal, mappings\n"
 	"  dwarf EXE NAME...                what the executable's DWARF says about a type,\n"
 	"                                   global or constant\n"
+	"  sql DB \"SELECT ...\"              run SQL over an analysis database, print a table\n"
 	"  help [COMMAND]                   this help, or a command's\n"
 	"\n"
 	"Run 'gomortem COMMAND --help' for a command's options.\n"
@@ -27,6 +28,7 @@ struct command {
 static const struct command commands[] = {
 	{ "info", cmd_info },
 	{ "dwarf", cmd_dwarf },
+	{ "sql", cmd_sql },
 };
 
 static const struct command *find_command(const char *name)
