@@ -20,6 +20,7 @@ enum gm_error_code {
 	GM_ERR_NO_MEMORY = 7,    /* out of memory */
 	GM_ERR_FAULT = 8,        /* memory not saved in the core (expected, counted) */
 	GM_ERR_BAD_RUNTIME = 9,  /* Go runtime structures inconsistent or unsupported */
+	GM_ERR_SQL = 11,         /* not an SQLite database, or an SQL error */
 };
 
 struct gm_error {

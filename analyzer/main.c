@@ -12,6 +12,9 @@ static const char main_usage[] =
 	"\n"
 	"Commands:\n"
 	"  info CORE [--exe EXE] [--json]   quick facts: Go version, threads, signal, mappings\n"
+	"  analyze CORE [--exe EXE] -o OUT.db\n"
+	"                                   the heap, spans, types and runtime accounting\n"
+	"                                   into a SQLite database\n"
 	"  dwarf EXE NAME...                what the executable's DWARF says about a type,\n"
 	"                                   global or constant\n"
 	"  sql DB \"SELECT ...\"              run SQL over an analysis database, print a table\n"
@@ -27,6 +30,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "info", cmd_info },
+	{ "analyze", cmd_analyze },
 	{ "dwarf", cmd_dwarf },
 	{ "sql", cmd_sql },
 };

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../analyzer/core/exe.h"
+#include "../analyzer/util/u64_map.h"
 
 /* One name -> DIE offset table with open addressing. */
 struct name_table {
@@ -16,6 +17,8 @@ struct name_table {
 struct gm_dwarf {
 	Dwarf *dwarf;
 	struct name_table types, globals, consts;
+	/* runtime descriptor offset (DW_AT_go_runtime_type) -> DIE offset */
+	struct gm_u64_map runtime_types;
 	const char *producer;
 };
 
@@ -115,6 +118,12 @@ static int index_die(struct gm_dwarf *dw, Dwarf_Die *die)
 		/* Skip declarations: they carry no layout. */
 		if (dwarf_hasattr(die, DW_AT_declaration))
 			return 0;
+		Dwarf_Attribute attr;
+		Dwarf_Addr runtime_offset;
+		if (dwarf_attr(die, GM_DW_AT_go_runtime_type, &attr) &&
+		    dwarf_formaddr(&attr, &runtime_offset) == 0 &&
+		    gm_u64_map_insert(&dw->runtime_types, runtime_offset, dwarf_dieoffset(die)))
+			return -1;
 		return table_insert(&dw->types, name, dwarf_dieoffset(die));
 	}
 	if (tag == DW_TAG_variable)
@@ -183,6 +192,7 @@ void gm_dwarf_destroy(struct gm_dwarf *dw)
 	table_free(&dw->types);
 	table_free(&dw->globals);
 	table_free(&dw->consts);
+	gm_u64_map_free(&dw->runtime_types);
 	dwarf_end(dw->dwarf);
 	free(dw);
 }
@@ -341,4 +351,48 @@ const char *gm_dwarf_type_name(Dwarf_Die *type)
 {
 	const char *name = dwarf_diename(type);
 	return name ? name : "?";
+}
+
+bool gm_dwarf_array_length(Dwarf_Die *type, uint64_t *ret)
+{
+	Dwarf_Die array, child;
+	if (!strip_typedefs(type, &array) || dwarf_tag(&array) != DW_TAG_array_type ||
+	    dwarf_child(&array, &child) != 0)
+		return false;
+	do {
+		if (dwarf_tag(&child) != DW_TAG_subrange_type)
+			continue;
+		Dwarf_Attribute attr;
+		Dwarf_Word value;
+		if (dwarf_attr(&child, DW_AT_count, &attr) && dwarf_formudata(&attr, &value) == 0) {
+			*ret = value;
+			return true;
+		}
+		if (dwarf_attr(&child, DW_AT_upper_bound, &attr) && dwarf_formudata(&attr, &value) == 0) {
+			*ret = value + 1;
+			return true;
+		}
+		return false;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+bool gm_dwarf_type_by_runtime_offset(struct gm_dwarf *dw, uint64_t offset, Dwarf_Die *ret)
+{
+	uint64_t off;
+	return gm_u64_map_find(&dw->runtime_types, offset, &off) && dwarf_offdie(dw->dwarf, off, ret) != NULL;
+}
+
+int gm_dwarf_go_kind(Dwarf_Die *type)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word kind;
+	if (!dwarf_attr(type, GM_DW_AT_go_kind, &attr) || dwarf_formudata(&attr, &kind) != 0)
+		return -1;
+	return (int)kind;
+}
+
+bool gm_dwarf_die_at(struct gm_dwarf *dw, Dwarf_Off off, Dwarf_Die *ret)
+{
+	return dwarf_offdie(dw->dwarf, off, ret) != NULL;
 }

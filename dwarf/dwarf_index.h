@@ -16,6 +16,10 @@
 
 #include "../analyzer/error.h"
 
+/* Go's own DWARF attributes (cmd/internal/dwarf, the same in Go 1.20-1.26). */
+#define GM_DW_AT_go_kind 0x2900
+#define GM_DW_AT_go_runtime_type 0x2904
+
 struct gm_exe;
 struct gm_dwarf;
 
@@ -48,6 +52,19 @@ bool gm_dwarf_member(Dwarf_Die *type, const char *field, uint64_t *ret_offset, D
 
 /* Byte size of a type (arrays included); false if unknown. */
 bool gm_dwarf_type_size(Dwarf_Die *type, uint64_t *ret);
+
+/* The element count of an array type (typedefs followed); false if not an array. */
+bool gm_dwarf_array_length(Dwarf_Die *type, uint64_t *ret);
+
+/* The type whose runtime descriptor sits OFFSET bytes after moduledata.types
+ * (DW_AT_go_runtime_type); false if DWARF has none. */
+bool gm_dwarf_type_by_runtime_offset(struct gm_dwarf *dw, uint64_t offset, Dwarf_Die *ret);
+
+/* The DIE at offset OFF (as dwarf_dieoffset() gave it). */
+bool gm_dwarf_die_at(struct gm_dwarf *dw, Dwarf_Off off, Dwarf_Die *ret);
+
+/* DW_AT_go_kind of a type (an abi.Kind value), -1 if absent. */
+int gm_dwarf_go_kind(Dwarf_Die *type);
 
 /* The Go name of a type DIE; "?" for anonymous types. */
 const char *gm_dwarf_type_name(Dwarf_Die *type);

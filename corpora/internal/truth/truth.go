@@ -82,7 +82,8 @@ type Goroutines struct {
 	// runtime system goroutines).
 	Total int `json:"total"`
 	// Main is the traceback status of goroutine 1 (main) in the core:
-	// "running" in crash mode (it raises the signal), "sleep" in live mode.
+	// "running" in crash mode (it raises the signal), "syscall" in live mode
+	// (it blocks in a raw read).
 	Main string `json:"main"`
 	// ByWait counts the goroutines the program created (main excluded), by
 	// the status string the traceback prints between brackets (the part
@@ -329,7 +330,7 @@ func Finish() {
 	t.Goroutines.Main = "running"
 	if *live {
 		t.Mode = "live"
-		t.Goroutines.Main = "sleep"
+		t.Goroutines.Main = "syscall"
 	}
 	if t.Goroutines.ByWait == nil {
 		t.Goroutines.ByWait = map[string]int{}
@@ -370,6 +371,13 @@ func Finish() {
 		{"NextGC", &ms.NextGC}, {"LastGC", &ms.LastGC}, {"PauseTotalNs", &ms.PauseTotalNs},
 	}
 	ready := []byte("ready\n")
+	var waitPipe [2]int
+	var waitBuf [1]byte
+	if *live {
+		if err := syscall.Pipe(waitPipe[:]); err != nil {
+			panic(err)
+		}
+	}
 
 	// ---- no heap allocation from here on ----
 	runtime.ReadMemStats(&ms)
@@ -417,10 +425,11 @@ func Finish() {
 	}
 	writeAll(readyFd, ready)
 	syscall.Close(readyFd)
-	// The main goroutine's timer was allocated by waitParked's Sleep: this
-	// loop does not allocate. A pending timer also keeps the deadlock
-	// detector quiet.
+	// Wait in a raw blocking read that nobody answers.  Not time.Sleep: a
+	// new timer can grow the P's timer heap, an allocation after the dump
+	// (seen as one extra object in gcore'd cores).  A goroutine in a
+	// syscall also keeps the deadlock detector quiet.
 	for {
-		time.Sleep(time.Hour)
+		syscall.Read(waitPipe[0], waitBuf[:])
 	}
 }

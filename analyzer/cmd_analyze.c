@@ -1,0 +1,175 @@
+/* gomortem analyze: the full analysis of a core into a SQLite database. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "goruntime/binding.h"
+#include "goruntime/heap.h"
+#include "goruntime/memstats.h"
+#include "program.h"
+#include "store/store.h"
+#include "store/tables.h"
+
+static const char analyze_usage[] =
+	"usage: gomortem analyze CORE [--exe EXE] -o OUT.db [options]\n"
+	"\n"
+	"Analyze a Go core dump into a SQLite database: every span and heap object,\n"
+	"the types that malloc headers and large spans name, the runtime's own memory\n"
+	"accounting, the threads and mappings.  Query it with 'gomortem sql OUT.db'.\n"
+	"The database is written under a temporary name and renamed when complete: a\n"
+	"failed run leaves nothing behind.\n"
+	"\n"
+	"  -o, --output OUT.db   the database to write (replaced if it exists)\n"
+	"  --exe EXE             the executable (default: found through the core's NT_FILE note)\n"
+	"  --allow-truncated     analyze a core cut short; what is missing is unsaved memory\n"
+	"                        and the database is marked partial (meta.partial = 1)\n"
+	"  --progress            report progress on stderr (default: when stderr is a terminal)\n"
+	"  --quiet               no progress and no summary\n"
+	"  -h, --help            show this help\n"
+	"\n"
+	"Exit status: 0 ok; others in docs/exit-codes.md.\n";
+
+struct analyze_options {
+	struct gm_program_options program;
+	const char *output;
+	bool progress, quiet;
+};
+
+static double seconds_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void progress(const struct analyze_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void progress(const struct analyze_options *o, const char *fmt, ...)
+{
+	if (!o->progress)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("gomortem: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* Write every table; the store is finished by the caller. */
+static struct gm_error *write_tables(struct gm_store *store, struct gm_program *prog, struct gm_heap *heap,
+				     const struct gm_memstats *ms, const struct analyze_options *o)
+{
+	struct gm_error *err = gm_write_meta(store, prog, heap);
+	if (!err)
+		err = gm_write_mappings(store, prog);
+	if (!err)
+		err = gm_write_threads(store, prog);
+	if (!err)
+		err = gm_write_types(store, prog, heap);
+	if (!err)
+		err = gm_write_spans(store, heap);
+	progress(o, "storing %zu objects", heap->nobjects);
+	if (!err)
+		err = gm_write_objects(store, heap);
+	if (!err)
+		err = gm_write_memstats(store, ms);
+	if (!err)
+		err = gm_write_warnings(store, "heap", heap->warnings, heap->nwarning_texts, heap->nwarnings);
+	if (!err)
+		err = gm_store_meta_int(store, "warnings", (int64_t)heap->nwarnings);
+	return err;
+}
+
+/* Cross-check the walk against the runtime's own count. */
+static void check_counts(struct gm_heap *heap, const struct gm_memstats *ms)
+{
+	const struct gm_memstat *objects = gm_memstats_get(ms, "HeapObjects");
+	const struct gm_memstat *bytes = gm_memstats_get(ms, "HeapAlloc");
+	if (objects && objects->known && objects->value != heap->nobjects)
+		gm_heap_warn(heap, "the walk found %zu objects, the runtime's HeapObjects is %" PRIu64,
+			     heap->nobjects, objects->value);
+	if (bytes && bytes->known && bytes->value != heap->object_bytes)
+		gm_heap_warn(heap, "the walk found %" PRIu64 " bytes, the runtime's HeapAlloc is %" PRIu64,
+			     heap->object_bytes, bytes->value);
+}
+
+static struct gm_error *analyze(const struct analyze_options *o)
+{
+	double start = seconds_now();
+	struct gm_program *prog = NULL;
+	struct gm_runtime *rt = NULL;
+	struct gm_heap *heap = NULL;
+	struct gm_store *store = NULL;
+	struct gm_memstats ms;
+	progress(o, "reading %s", o->program.core_path);
+	struct gm_error *err = gm_program_open(&o->program, &prog);
+	if (!err)
+		err = gm_runtime_bind(prog, &rt);
+	if (!err) {
+		progress(o, "walking the heap (%s)", prog->exe->go_version);
+		err = gm_heap_walk(rt, &heap);
+	}
+	if (!err)
+		err = gm_memstats_read(rt, &ms);
+	if (!err) {
+		check_counts(heap, &ms);
+		err = gm_store_create(o->output, &store);
+	}
+	if (!err)
+		err = write_tables(store, prog, heap, &ms, o);
+	if (!err) {
+		progress(o, "building indexes");
+		err = gm_store_finish(store);
+		store = NULL;
+	}
+	if (!err && !o->quiet)
+		fprintf(stderr, "gomortem: %s: %zu objects, %" PRIu64 " bytes in %zu spans, %" PRIu64
+			" warnings, %.2f s\n", o->output, heap->nobjects, heap->object_bytes,
+			heap->nspans_in_use, heap->nwarnings, seconds_now() - start);
+	gm_store_abort(store);
+	gm_heap_destroy(heap);
+	gm_runtime_destroy(rt);
+	gm_program_destroy(prog);
+	return err;
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "exe", required_argument, NULL, 'e' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "allow-truncated", no_argument, NULL, 't' },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct analyze_options o = { .program.need_dwarf = true, .progress = isatty(STDERR_FILENO) };
+	bool force_progress = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "e:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'e': o.program.exe_path = optarg; break;
+		case 'o': o.output = optarg; break;
+		case 't': o.program.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
+		case 'p': force_progress = true; break;
+		case 'q': o.quiet = true; break;
+		case 'h': fputs(analyze_usage, stdout); return 0;
+		default: return cli_usage_error("analyze", "bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("analyze", "expected one CORE argument, got %d", argc - optind);
+	if (!o.output)
+		return cli_usage_error("analyze", "missing -o OUT.db");
+	o.program.core_path = argv[optind];
+	o.progress = !o.quiet && (o.progress || force_progress);
+	struct gm_error *err = analyze(&o);
+	return err ? gm_error_report(err) : 0;
+}

@@ -1,0 +1,324 @@
+#include "binding.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../dwarf/dwarf_index.h"
+#include "../program.h"
+
+/* Collects the first failure so a binding reads as a list of lookups. */
+struct binder {
+	struct gm_runtime *rt;
+	struct gm_dwarf *dw;
+	struct gm_error *err;
+};
+
+static void fail(struct binder *b, const char *what, const char *name)
+{
+	if (b->err)
+		return;
+	b->err = gm_error_create(GM_ERR_BAD_RUNTIME,
+				 "%s: DWARF lacks %s %s (unsupported Go version %s?)",
+				 b->rt->prog->exe->path, what, name, b->rt->prog->exe->go_version);
+}
+
+static bool bind_struct(struct binder *b, const char *name, Dwarf_Die *ret, uint64_t *ret_size)
+{
+	if (!gm_dwarf_type(b->dw, name, ret)) {
+		fail(b, "type", name);
+		return false;
+	}
+	if (ret_size && !gm_dwarf_type_size(ret, ret_size)) {
+		fail(b, "the size of type", name);
+		return false;
+	}
+	return true;
+}
+
+/* Bind member PATH of struct ST (named TYPE_NAME for messages). */
+static void bind_field(struct binder *b, Dwarf_Die *st, const char *type_name, const char *path,
+		       struct gm_field *f, bool required)
+{
+	uint64_t offset, size = 0;
+	Dwarf_Die member_type;
+	f->present = false;
+	if (b->err)
+		return;
+	if (!gm_dwarf_member(st, path, &offset, &member_type) ||
+	    !gm_dwarf_type_size(&member_type, &size)) {
+		if (required) {
+			char name[256];
+			snprintf(name, sizeof(name), "%s.%s", type_name, path);
+			fail(b, "field", name);
+		}
+		return;
+	}
+	f->offset = (uint32_t)offset;
+	f->size = (uint32_t)size;
+	f->present = true;
+}
+
+static void bind_global(struct binder *b, const char *name, uint64_t *ret, Dwarf_Die *ret_type)
+{
+	uint64_t addr;
+	if (b->err)
+		return;
+	if (!gm_dwarf_global(b->dw, name, &addr, ret_type)) {
+		fail(b, "global", name);
+		return;
+	}
+	*ret = addr + b->rt->prog->bias;
+}
+
+static void bind_const(struct binder *b, const char *name, uint64_t *ret)
+{
+	int64_t value;
+	if (b->err)
+		return;
+	if (!gm_dwarf_const(b->dw, name, &value)) {
+		fail(b, "constant", name);
+		return;
+	}
+	*ret = (uint64_t)value;
+}
+
+static int parse_go_minor(const char *version)
+{
+	int major, minor;
+	return version && sscanf(version, "go%d.%d", &major, &minor) == 2 && major == 1 ? minor : 0;
+}
+
+static void bind_span(struct binder *b)
+{
+	struct gm_span_layout *l = &b->rt->span;
+	Dwarf_Die st;
+	const char *t = "runtime.mspan";
+	if (!bind_struct(b, t, &st, &l->size))
+		return;
+	bind_field(b, &st, t, "startAddr", &l->start_addr, true);
+	bind_field(b, &st, t, "npages", &l->npages, true);
+	bind_field(b, &st, t, "freeindex", &l->freeindex, true);
+	bind_field(b, &st, t, "nelems", &l->nelems, true);
+	bind_field(b, &st, t, "allocBits", &l->alloc_bits, true);
+	bind_field(b, &st, t, "gcmarkBits", &l->gcmark_bits, true);
+	bind_field(b, &st, t, "allocCount", &l->alloc_count, true);
+	bind_field(b, &st, t, "spanclass", &l->spanclass, true);
+	bind_field(b, &st, t, "state", &l->state, true);
+	bind_field(b, &st, t, "elemsize", &l->elemsize, true);
+	bind_field(b, &st, t, "limit", &l->limit, true);
+	bind_field(b, &st, t, "specials", &l->specials, true);
+	bind_field(b, &st, t, "sweepgen", &l->sweepgen, true);
+	bind_field(b, &st, t, "allocCountBeforeCache", &l->alloc_count_before_cache, true);
+	bind_field(b, &st, t, "largeType", &l->large_type, false); /* 1.22+ */
+}
+
+static void bind_type(struct binder *b)
+{
+	struct gm_type_layout *l = &b->rt->type;
+	Dwarf_Die st;
+	/* internal/abi.Type from 1.21; runtime._type with lowercase names in 1.20. */
+	if (gm_dwarf_type(b->dw, "internal/abi.Type", &st)) {
+		const char *t = "internal/abi.Type";
+		gm_dwarf_type_size(&st, &l->size);
+		bind_field(b, &st, t, "Size_", &l->size_, true);
+		bind_field(b, &st, t, "PtrBytes", &l->ptr_bytes, true);
+		bind_field(b, &st, t, "TFlag", &l->tflag, true);
+		bind_field(b, &st, t, "Kind_", &l->kind, true);
+		bind_field(b, &st, t, "GCData", &l->gcdata, true);
+		bind_field(b, &st, t, "Str", &l->str, true);
+		return;
+	}
+	const char *t = "runtime._type";
+	if (!bind_struct(b, t, &st, &l->size))
+		return;
+	bind_field(b, &st, t, "size", &l->size_, true);
+	bind_field(b, &st, t, "ptrdata", &l->ptr_bytes, true);
+	bind_field(b, &st, t, "tflag", &l->tflag, true);
+	bind_field(b, &st, t, "kind", &l->kind, true);
+	bind_field(b, &st, t, "gcdata", &l->gcdata, true);
+	bind_field(b, &st, t, "str", &l->str, true);
+}
+
+static void bind_heap_stats(struct binder *b, Dwarf_Die *mstats)
+{
+	struct gm_heap_stats_layout *l = &b->rt->heap_stats;
+	uint64_t offset, n;
+	Dwarf_Die stats_type, st;
+	if (b->err)
+		return;
+	if (!gm_dwarf_member(mstats, "heapStats.stats", &offset, &stats_type) ||
+	    !gm_dwarf_array_length(&stats_type, &n)) {
+		fail(b, "field", "runtime.mstats.heapStats.stats");
+		return;
+	}
+	l->stats_offset = offset;
+	l->nstats = (uint32_t)n;
+	const char *t = "runtime.heapStatsDelta";
+	if (!bind_struct(b, t, &st, &l->size))
+		return;
+	bind_field(b, &st, t, "committed", &l->committed, true);
+	bind_field(b, &st, t, "released", &l->released, true);
+	bind_field(b, &st, t, "inHeap", &l->in_heap, true);
+	bind_field(b, &st, t, "inStacks", &l->in_stacks, true);
+	bind_field(b, &st, t, "inWorkBufs", &l->in_work_bufs, true);
+	bind_field(b, &st, t, "inPtrScalarBits", &l->in_ptr_scalar_bits, false); /* 1.20-1.22 */
+	bind_field(b, &st, t, "tinyAllocCount", &l->tiny_alloc_count, true);
+	bind_field(b, &st, t, "largeAlloc", &l->large_alloc, true);
+	bind_field(b, &st, t, "largeAllocCount", &l->large_alloc_count, true);
+	bind_field(b, &st, t, "largeFree", &l->large_free, true);
+	bind_field(b, &st, t, "largeFreeCount", &l->large_free_count, true);
+	bind_field(b, &st, t, "smallAllocCount", &l->small_alloc_count, true);
+	bind_field(b, &st, t, "smallFreeCount", &l->small_free_count, true);
+}
+
+static void bind_memstats(struct binder *b)
+{
+	struct gm_runtime *rt = b->rt;
+	static const char *const sys_names[6] = {
+		"stacks_sys", "mspan_sys", "mcache_sys", "buckhash_sys", "gcMiscSys", "other_sys",
+	};
+	Dwarf_Die mstats, gc;
+	bind_global(b, "runtime.memstats", &rt->memstats_addr, &mstats);
+	bind_global(b, "runtime.gcController", &rt->gc_controller_addr, &gc);
+	if (b->err)
+		return;
+	for (int i = 0; i < 6; i++)
+		bind_field(b, &mstats, "runtime.mstats", sys_names[i], &rt->mstats_sys[i], true);
+	bind_field(b, &mstats, "runtime.mstats", "last_gc_unix", &rt->mstats_last_gc_unix, true);
+	bind_field(b, &mstats, "runtime.mstats", "pause_total_ns", &rt->mstats_pause_total_ns, true);
+	bind_field(b, &mstats, "runtime.mstats", "numgc", &rt->mstats_numgc, true);
+	bind_heap_stats(b, &mstats);
+	const char *t = "runtime.gcControllerState";
+	bind_field(b, &gc, t, "heapInUse", &rt->gc_heap_in_use, true);
+	bind_field(b, &gc, t, "heapFree", &rt->gc_heap_free, true);
+	bind_field(b, &gc, t, "heapReleased", &rt->gc_heap_released, true);
+	bind_field(b, &gc, t, "gcPercentHeapGoal.value", &rt->gc_percent_heap_goal, true);
+	bind_field(b, &gc, t, "memoryLimit.value", &rt->gc_memory_limit, true);
+}
+
+static void bind_mcache(struct binder *b)
+{
+	struct gm_runtime *rt = b->rt;
+	Dwarf_Die st, alloc_type, p;
+	const char *t = "runtime.mcache";
+	uint64_t offset, n;
+	if (!bind_struct(b, t, &st, &rt->mcache_size))
+		return;
+	bind_field(b, &st, t, "tinyAllocs", &rt->mcache_tiny_allocs, true);
+	bind_field(b, &st, t, "alloc", &rt->mcache_alloc, true);
+	if (!b->err && gm_dwarf_member(&st, "alloc", &offset, &alloc_type) &&
+	    gm_dwarf_array_length(&alloc_type, &n))
+		rt->mcache_nalloc = (uint32_t)n;
+	if (bind_struct(b, "runtime.p", &p, NULL))
+		bind_field(b, &p, "runtime.p", "mcache", &rt->p_mcache, true);
+	bind_global(b, "runtime.allp", &rt->allp_addr, NULL);
+}
+
+/* The size-class table moved to internal/runtime/gc in 1.25. */
+static void bind_size_classes(struct binder *b)
+{
+	struct gm_runtime *rt = b->rt;
+	static const char *const names[] = { "internal/runtime/gc.SizeClassToSize", "runtime.class_to_size" };
+	Dwarf_Die type;
+	uint64_t addr, n, elem_size;
+	for (size_t i = 0; i < 2 && !b->err; i++) {
+		if (!gm_dwarf_global(b->dw, names[i], &addr, &type))
+			continue;
+		if (!gm_dwarf_array_length(&type, &n) || !gm_dwarf_type_size(&type, &elem_size) ||
+		    n == 0 || elem_size != 2 * n || n > 1024) {
+			fail(b, "a [N]uint16 size-class table", names[i]);
+			return;
+		}
+		rt->class_to_size_addr = addr + rt->prog->bias;
+		rt->nsize_classes = (uint32_t)n;
+		return;
+	}
+	fail(b, "global", "runtime.class_to_size (or internal/runtime/gc.SizeClassToSize)");
+}
+
+static struct gm_error *load_size_classes(struct gm_runtime *rt)
+{
+	rt->class_to_size = calloc(rt->nsize_classes, sizeof(*rt->class_to_size));
+	if (!rt->class_to_size)
+		return &gm_error_nomem;
+	struct gm_error *err = gm_read(rt->prog->mem, rt->class_to_size_addr, rt->class_to_size,
+				       rt->nsize_classes * sizeof(*rt->class_to_size));
+	return gm_error_prefix(err, "reading the size-class table");
+}
+
+static void bind_all(struct binder *b)
+{
+	struct gm_runtime *rt = b->rt;
+	Dwarf_Die mheap, module, arena;
+	bind_global(b, "runtime.mheap_", &rt->mheap_addr, &mheap);
+	if (!b->err) {
+		bind_field(b, &mheap, "runtime.mheap", "allspans", &rt->mheap_allspans, true);
+		bind_field(b, &mheap, "runtime.mheap", "sweepgen", &rt->mheap_sweepgen, true);
+		bind_field(b, &mheap, "runtime.mheap", "pagesInUse", &rt->mheap_pages_in_use, true);
+		bind_field(b, &mheap, "runtime.mheap", "spanalloc.inuse", &rt->mheap_spanalloc_inuse, true);
+		bind_field(b, &mheap, "runtime.mheap", "cachealloc.inuse", &rt->mheap_cachealloc_inuse, true);
+	}
+	bind_global(b, "runtime.firstmoduledata", &rt->moduledata_addr, &module);
+	if (!b->err) {
+		bind_field(b, &module, "runtime.moduledata", "types", &rt->moduledata_types, true);
+		bind_field(b, &module, "runtime.moduledata", "etypes", &rt->moduledata_etypes, true);
+	}
+	bind_const(b, "runtime._PageSize", &rt->page_size);
+	bind_const(b, "runtime.mSpanDead", &rt->span_dead);
+	bind_const(b, "runtime.mSpanInUse", &rt->span_in_use);
+	bind_const(b, "runtime.mSpanManual", &rt->span_manual);
+	bind_span(b);
+	bind_type(b);
+	bind_memstats(b);
+	bind_mcache(b);
+	bind_size_classes(b);
+	if (b->err)
+		return;
+	/* Feature probes. */
+	uint64_t offset;
+	Dwarf_Die member, probe;
+	rt->green_tea = gm_dwarf_type(b->dw, "runtime.spanInlineMarkBits", &probe);
+	if (bind_struct(b, "runtime.heapArena", &arena, NULL))
+		rt->alloc_headers = !gm_dwarf_member(&arena, "bitmap", &offset, &member) &&
+				    !gm_dwarf_member(&arena, "heapArenaPtrScalar.bitmap", &offset, &member);
+	if (rt->alloc_headers) {
+		bind_const(b, "runtime.minSizeForMallocHeader", &rt->min_size_for_malloc_header);
+		bind_const(b, "runtime.mallocHeaderSize", &rt->malloc_header_size);
+	}
+}
+
+struct gm_error *gm_runtime_bind(struct gm_program *prog, struct gm_runtime **ret)
+{
+	if (!prog->dwarf)
+		return gm_error_create(GM_ERR_NO_DWARF, "%s: no DWARF: cannot bind the Go runtime",
+				       prog->exe->path);
+	struct gm_runtime *rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return &gm_error_nomem;
+	rt->prog = prog;
+	rt->go_minor = parse_go_minor(prog->exe->go_version);
+	struct binder b = { .rt = rt, .dw = prog->dwarf };
+	bind_all(&b);
+	if (!b.err && !rt->alloc_headers)
+		b.err = gm_error_create(GM_ERR_BAD_RUNTIME,
+					"%s: %s keeps pointer bitmaps in heap arenas (Go 1.20/1.21 or "
+					"noallocheaders); this layout is not supported yet",
+					prog->exe->path, prog->exe->go_version);
+	if (!b.err)
+		b.err = load_size_classes(rt);
+	if (b.err) {
+		gm_runtime_destroy(rt);
+		return b.err;
+	}
+	*ret = rt;
+	return NULL;
+}
+
+void gm_runtime_destroy(struct gm_runtime *rt)
+{
+	if (!rt)
+		return;
+	free(rt->class_to_size);
+	free(rt);
+}

@@ -1,0 +1,98 @@
+/* binding: the Go runtime's structures as this executable lays them out.
+ *
+ * Every struct field, global and constant the later stages read is looked
+ * up once, by name, in the executable's DWARF; versions differ only through
+ * feature probes (does the field or type exist?).  Nothing here is a
+ * hard-coded offset.  Where DWARF is silent (abi.Type kind numbers, the
+ * abi.Name encoding), small tables keyed by the facts are used instead and
+ * say so.
+ */
+#ifndef GOMORTEM_BINDING_H
+#define GOMORTEM_BINDING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../error.h"
+
+struct gm_program;
+
+/* A struct member: where it is and how wide (1, 2, 4 or 8 bytes for integers). */
+struct gm_field {
+	uint32_t offset;
+	uint32_t size;
+	bool present;
+};
+
+/* Read an unsigned integer field of 1, 2, 4 or 8 bytes from BASE (little-endian). */
+static inline uint64_t gm_field_uint(const uint8_t *base, struct gm_field f)
+{
+	switch (f.size) {
+	case 1: return base[f.offset];
+	case 2: { uint16_t v; memcpy(&v, base + f.offset, 2); return v; }
+	case 4: { uint32_t v; memcpy(&v, base + f.offset, 4); return v; }
+	default: { uint64_t v; memcpy(&v, base + f.offset, 8); return v; }
+	}
+}
+
+struct gm_span_layout {
+	uint64_t size;                     /* sizeof(runtime.mspan) */
+	struct gm_field start_addr, npages, freeindex, nelems, alloc_bits, gcmark_bits, alloc_count,
+		spanclass, state, elemsize, limit, large_type, specials, sweepgen,
+		alloc_count_before_cache;
+};
+
+struct gm_type_layout {                    /* internal/abi.Type (runtime._type in 1.20) */
+	uint64_t size;
+	struct gm_field size_, ptr_bytes, tflag, kind, gcdata, str;
+};
+
+/* runtime.heapStatsDelta: the consistent heap statistics (mstats.go). */
+struct gm_heap_stats_layout {
+	uint64_t size;
+	uint32_t nstats;                   /* entries in consistentHeapStats.stats */
+	uint64_t stats_offset;             /* of stats within runtime.memstats */
+	struct gm_field committed, released, in_heap, in_stacks, in_work_bufs, in_ptr_scalar_bits,
+		tiny_alloc_count, large_alloc, large_alloc_count, large_free, large_free_count;
+	struct gm_field small_alloc_count, small_free_count; /* arrays of uint64 */
+};
+
+struct gm_runtime {
+	struct gm_program *prog;
+	int go_minor;                      /* 22 for go1.22.x; 0 when unparsable */
+	/* Feature probes. */
+	bool alloc_headers;                /* 1.22+: malloc headers and heap bits in spans */
+	bool green_tea;                    /* runtime.spanInlineMarkBits exists */
+	/* Globals, already moved by the PIE bias. */
+	uint64_t mheap_addr, memstats_addr, gc_controller_addr, moduledata_addr, allp_addr;
+	uint64_t class_to_size_addr;
+	uint32_t nsize_classes;
+	/* Constants. */
+	uint64_t page_size;
+	uint64_t span_dead, span_in_use, span_manual;
+	uint64_t min_size_for_malloc_header, malloc_header_size;
+	/* Layouts. */
+	struct gm_field mheap_allspans, mheap_sweepgen, mheap_pages_in_use;
+	struct gm_field mheap_spanalloc_inuse, mheap_cachealloc_inuse;
+	struct gm_span_layout span;
+	struct gm_type_layout type;
+	struct gm_field moduledata_types, moduledata_etypes;
+	struct gm_field p_mcache;
+	uint64_t mcache_size;
+	struct gm_field mcache_alloc, mcache_tiny_allocs;
+	uint32_t mcache_nalloc;            /* entries of mcache.alloc (numSpanClasses) */
+	struct gm_heap_stats_layout heap_stats;
+	struct gm_field mstats_sys[6];     /* stacks, mspan, mcache, buckhash, gcMisc, other */
+	struct gm_field mstats_last_gc_unix, mstats_pause_total_ns, mstats_numgc;
+	struct gm_field gc_heap_in_use, gc_heap_free, gc_heap_released, gc_percent_heap_goal,
+		gc_memory_limit;
+	uint16_t *class_to_size;           /* copied from the core, nsize_classes entries */
+};
+
+/* Bind PROG's runtime.  GM_ERR_BAD_RUNTIME names what is missing. */
+struct gm_error *gm_runtime_bind(struct gm_program *prog, struct gm_runtime **ret);
+
+void gm_runtime_destroy(struct gm_runtime *rt);
+
+#endif

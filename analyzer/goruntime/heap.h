@@ -1,0 +1,92 @@
+/* heap: every span and every allocated object of the Go heap.
+ *
+ * Walks mheap_.allspans; keeps in-use spans (the GC'd heap) and manual
+ * spans (goroutine stacks and other runtime-managed memory).  An in-use
+ * span's slot i is allocated when i < freeindex or its allocBits bit is set
+ * (mspan.isFree); each allocated slot is one object: a tiny-allocator block
+ * is one 16-byte object, a large span one object.  Objects are sorted by
+ * address and numbered densely from 0; per-object state is 16 bytes.
+ */
+#ifndef GOMORTEM_HEAP_H
+#define GOMORTEM_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../error.h"
+#include "../util/u64_map.h"
+#include "binding.h"
+
+#define GM_NO_TYPE UINT32_MAX
+
+enum gm_span_state {
+	GM_SPAN_IN_USE,      /* mSpanInUse: heap objects */
+	GM_SPAN_MANUAL,      /* mSpanManual: stacks and other manually managed memory */
+};
+
+struct gm_span {
+	uint64_t mspan_addr;         /* the runtime.mspan descriptor */
+	uint64_t base, end;          /* [base, base + npages*pageSize) */
+	uint64_t limit;              /* mspan.limit: end of the object area */
+	uint64_t npages;
+	uint64_t elemsize;
+	uint64_t large_type;         /* mspan.largeType (size class 0), 0 if none */
+	uint32_t nelems, freeindex;
+	uint32_t runtime_alloc_count; /* mspan.allocCount */
+	uint32_t alloc_count;        /* allocated slots found by the walk */
+	uint32_t first_object;       /* index of its first object */
+	uint8_t size_class, noscan, state;
+};
+
+struct gm_object {
+	uint64_t addr;               /* start of the heap slot */
+	uint32_t span;               /* index into spans */
+	uint32_t type;               /* index into types, GM_NO_TYPE if unknown */
+};
+
+/* A runtime type descriptor (abi.Type) that some object's header or span names. */
+struct gm_rtype {
+	uint64_t addr;               /* address of the abi.Type */
+	char *name;                  /* Go spelling, from the descriptor's name */
+	uint64_t size, ptr_bytes, gcdata;
+	uint8_t kind, tflag;
+};
+
+struct gm_heap {
+	struct gm_runtime *rt;
+	struct gm_span *spans;       /* sorted by base */
+	size_t nspans, nspans_in_use;
+	struct gm_object *objects;   /* sorted by addr */
+	size_t nobjects;
+	uint64_t object_bytes;
+	struct gm_rtype *types;
+	size_t ntypes, types_cap;
+	struct gm_u64_map type_index; /* descriptor address -> index into types */
+	uint64_t moduledata_types;   /* base for abi.Name offsets */
+	/* Problems met and walked past (corrupt spans, unreadable bitmaps...). */
+	uint64_t nwarnings;
+	char **warnings;             /* the first GM_HEAP_MAX_WARNING_TEXTS messages */
+	size_t nwarning_texts;
+};
+
+#define GM_HEAP_MAX_WARNING_TEXTS 1000
+
+/* Walk the heap of RT's program. */
+struct gm_error *gm_heap_walk(struct gm_runtime *rt, struct gm_heap **ret);
+
+void gm_heap_destroy(struct gm_heap *heap);
+
+/* Size of an object: its span's element size (the span's size for large objects). */
+static inline uint64_t gm_object_size(const struct gm_heap *heap, const struct gm_object *obj)
+{
+	return heap->spans[obj->span].elemsize;
+}
+
+/* Name of an abi.Type kind (Kind_ & 0x1f), "invalid" if out of range. */
+const char *gm_kind_name(unsigned kind);
+
+/* Record a warning (counted; the first messages kept). */
+void gm_heap_warn(struct gm_heap *heap, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,295 @@
+#include "store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const char gm_schema_tables_sql[];
+extern const char gm_schema_post_sql[];
+
+/* Rows per multi-row INSERT (SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32). */
+#define BULK_ROWS 100
+
+struct gm_store {
+	sqlite3 *db;
+	char *path;       /* final name */
+	char *tmp_path;   /* where it is written */
+	sqlite3_stmt *meta;
+};
+
+struct gm_bulk {
+	struct gm_store *store;
+	sqlite3_stmt *many, *one;
+	int ncols, nbuffered;
+	struct gm_sql_value *rows;  /* BULK_ROWS * ncols */
+	char **texts;               /* copies of buffered text values */
+};
+
+static struct gm_error *sqlite_error(struct gm_store *store, const char *what)
+{
+	return gm_error_create(GM_ERR_IO, "%s: %s: %s", store->tmp_path, what, sqlite3_errmsg(store->db));
+}
+
+struct gm_error *gm_store_exec(struct gm_store *store, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return NULL;
+	struct gm_error *err = gm_error_create(GM_ERR_IO, "%s: %s", store->tmp_path,
+					       msg ? msg : sqlite3_errmsg(store->db));
+	sqlite3_free(msg);
+	return err;
+}
+
+/* Bulk-load settings: no journal, no syncs, one writer; the file is only
+ * renamed into place once everything is in, so a crash loses nothing that
+ * was promised. */
+static const char load_pragmas[] =
+	"PRAGMA journal_mode=OFF;"
+	"PRAGMA synchronous=OFF;"
+	"PRAGMA locking_mode=EXCLUSIVE;"
+	"PRAGMA cache_size=-262144;"
+	"PRAGMA temp_store=MEMORY;";
+
+struct gm_error *gm_store_create(const char *path, struct gm_store **ret)
+{
+	struct gm_store *store = calloc(1, sizeof(*store));
+	if (!store)
+		return &gm_error_nomem;
+	store->path = strdup(path);
+	if (!store->path || asprintf(&store->tmp_path, "%s.tmp-%d", path, (int)getpid()) < 0) {
+		free(store->path);
+		free(store);
+		return &gm_error_nomem;
+	}
+	unlink(store->tmp_path);
+	struct gm_error *err = NULL;
+	if (sqlite3_open_v2(store->tmp_path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK)
+		err = sqlite_error(store, "cannot create the database");
+	if (!err)
+		err = gm_store_exec(store, load_pragmas);
+	if (!err)
+		err = gm_store_exec(store, "BEGIN");
+	if (!err)
+		err = gm_store_exec(store, gm_schema_tables_sql);
+	if (!err && sqlite3_prepare_v2(store->db, "INSERT INTO meta(key, value) VALUES (?, ?)", -1,
+				       &store->meta, NULL) != SQLITE_OK)
+		err = sqlite_error(store, "preparing meta");
+	if (!err)
+		err = gm_store_meta_int(store, "schema_version", GM_SCHEMA_VERSION);
+	if (err) {
+		gm_store_abort(store);
+		return err;
+	}
+	*ret = store;
+	return NULL;
+}
+
+static void store_free(struct gm_store *store)
+{
+	sqlite3_finalize(store->meta);
+	sqlite3_close(store->db);
+	free(store->path);
+	free(store->tmp_path);
+	free(store);
+}
+
+void gm_store_abort(struct gm_store *store)
+{
+	if (!store)
+		return;
+	char *tmp = store->tmp_path;
+	store->tmp_path = NULL;
+	store_free(store);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+}
+
+struct gm_error *gm_store_finish(struct gm_store *store)
+{
+	struct gm_error *err = gm_store_exec(store, gm_schema_post_sql);
+	if (!err)
+		err = gm_store_exec(store, "COMMIT");
+	if (err) {
+		gm_store_abort(store);
+		return err;
+	}
+	sqlite3_finalize(store->meta);
+	store->meta = NULL;
+	if (sqlite3_close(store->db) != SQLITE_OK) {
+		err = sqlite_error(store, "closing");
+		store->db = NULL;
+		gm_store_abort(store);
+		return err;
+	}
+	store->db = NULL;
+	if (rename(store->tmp_path, store->path) != 0) {
+		err = gm_error_create(GM_ERR_IO, "%s: cannot rename to %s: %s", store->tmp_path,
+				      store->path, strerror(errno));
+		gm_store_abort(store);
+		return err;
+	}
+	free(store->tmp_path);
+	store->tmp_path = NULL;
+	store_free(store);
+	return NULL;
+}
+
+static struct gm_error *meta_step(struct gm_store *store)
+{
+	int rc = sqlite3_step(store->meta);
+	sqlite3_reset(store->meta);
+	return rc == SQLITE_DONE ? NULL : sqlite_error(store, "writing meta");
+}
+
+struct gm_error *gm_store_meta_text(struct gm_store *store, const char *key, const char *value)
+{
+	sqlite3_bind_text(store->meta, 1, key, -1, SQLITE_TRANSIENT);
+	if (value)
+		sqlite3_bind_text(store->meta, 2, value, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(store->meta, 2);
+	return meta_step(store);
+}
+
+struct gm_error *gm_store_meta_int(struct gm_store *store, const char *key, int64_t value)
+{
+	sqlite3_bind_text(store->meta, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(store->meta, 2, value);
+	return meta_step(store);
+}
+
+/* "INSERT INTO t (cols) VALUES (?,?),(?,?)..." for NROWS rows. */
+static char *insert_sql(const char *table, const char *columns, int ncols, int nrows)
+{
+	size_t row_len = 2 + 2 * (size_t)ncols, len = strlen(table) + strlen(columns) + 32 +
+						       (size_t)nrows * row_len;
+	char *sql = malloc(len);
+	if (!sql)
+		return NULL;
+	char *p = sql + sprintf(sql, "INSERT INTO %s (%s) VALUES ", table, columns);
+	for (int r = 0; r < nrows; r++) {
+		*p++ = r ? ',' : ' ';
+		*p++ = '(';
+		for (int c = 0; c < ncols; c++) {
+			if (c)
+				*p++ = ',';
+			*p++ = '?';
+		}
+		*p++ = ')';
+	}
+	*p = '\0';
+	return sql;
+}
+
+static struct gm_error *prepare_insert(struct gm_bulk *bulk, const char *table, const char *columns,
+				       int nrows, sqlite3_stmt **ret)
+{
+	char *sql = insert_sql(table, columns, bulk->ncols, nrows);
+	if (!sql)
+		return &gm_error_nomem;
+	int rc = sqlite3_prepare_v3(bulk->store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, ret, NULL);
+	free(sql);
+	return rc == SQLITE_OK ? NULL : sqlite_error(bulk->store, "preparing an insert");
+}
+
+static void bulk_free(struct gm_bulk *bulk)
+{
+	for (int i = 0; i < BULK_ROWS * bulk->ncols; i++)
+		free(bulk->texts[i]);
+	sqlite3_finalize(bulk->many);
+	sqlite3_finalize(bulk->one);
+	free(bulk->rows);
+	free(bulk->texts);
+	free(bulk);
+}
+
+struct gm_error *gm_bulk_create(struct gm_store *store, const char *table, const char *columns, int ncols,
+				struct gm_bulk **ret)
+{
+	struct gm_bulk *bulk = calloc(1, sizeof(*bulk));
+	if (!bulk)
+		return &gm_error_nomem;
+	bulk->store = store;
+	bulk->ncols = ncols;
+	bulk->rows = calloc((size_t)BULK_ROWS * ncols, sizeof(*bulk->rows));
+	bulk->texts = calloc((size_t)BULK_ROWS * ncols, sizeof(*bulk->texts));
+	struct gm_error *err = bulk->rows && bulk->texts ? NULL : &gm_error_nomem;
+	if (!err)
+		err = prepare_insert(bulk, table, columns, BULK_ROWS, &bulk->many);
+	if (!err)
+		err = prepare_insert(bulk, table, columns, 1, &bulk->one);
+	if (err) {
+		bulk_free(bulk);
+		return err;
+	}
+	*ret = bulk;
+	return NULL;
+}
+
+static void bind_value(sqlite3_stmt *stmt, int index, const struct gm_sql_value *v)
+{
+	switch (v->kind) {
+	case GM_SQL_INT: sqlite3_bind_int64(stmt, index, v->i); break;
+	case GM_SQL_TEXT: sqlite3_bind_text(stmt, index, v->text, -1, SQLITE_STATIC); break;
+	default: sqlite3_bind_null(stmt, index); break;
+	}
+}
+
+static struct gm_error *run_insert(struct gm_bulk *bulk, sqlite3_stmt *stmt, int first_row, int nrows)
+{
+	for (int r = 0; r < nrows; r++)
+		for (int c = 0; c < bulk->ncols; c++)
+			bind_value(stmt, r * bulk->ncols + c + 1, &bulk->rows[(first_row + r) * bulk->ncols + c]);
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? NULL : sqlite_error(bulk->store, "inserting rows");
+}
+
+static struct gm_error *bulk_flush(struct gm_bulk *bulk)
+{
+	struct gm_error *err = NULL;
+	if (bulk->nbuffered == BULK_ROWS)
+		err = run_insert(bulk, bulk->many, 0, BULK_ROWS);
+	else
+		for (int r = 0; r < bulk->nbuffered && !err; r++)
+			err = run_insert(bulk, bulk->one, r, 1);
+	for (int i = 0; i < bulk->nbuffered * bulk->ncols; i++) {
+		free(bulk->texts[i]);
+		bulk->texts[i] = NULL;
+	}
+	bulk->nbuffered = 0;
+	return err;
+}
+
+struct gm_error *gm_bulk_row(struct gm_bulk *bulk, const struct gm_sql_value *values)
+{
+	struct gm_sql_value *row = &bulk->rows[bulk->nbuffered * bulk->ncols];
+	for (int c = 0; c < bulk->ncols; c++) {
+		row[c] = values[c];
+		if (values[c].kind == GM_SQL_TEXT) {
+			char **copy = &bulk->texts[bulk->nbuffered * bulk->ncols + c];
+			*copy = strdup(values[c].text);
+			if (!*copy)
+				return &gm_error_nomem;
+			row[c].text = *copy;
+		}
+	}
+	if (++bulk->nbuffered == BULK_ROWS)
+		return bulk_flush(bulk);
+	return NULL;
+}
+
+struct gm_error *gm_bulk_finish(struct gm_bulk *bulk, struct gm_error *err)
+{
+	if (!err)
+		err = bulk_flush(bulk);
+	bulk_free(bulk);
+	return err;
+}

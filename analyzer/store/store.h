@@ -1,0 +1,62 @@
+/* store: the analysis database (SQLite), written in one transaction to a
+ * temporary name beside the output and renamed into place on success, so a
+ * failed run leaves nothing behind.  The DDL is schema/gomortem.sql (tables,
+ * before the load) and schema/gomortem_post.sql (indexes and views, after). */
+#ifndef GOMORTEM_STORE_H
+#define GOMORTEM_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../error.h"
+
+#define GM_SCHEMA_VERSION 1
+
+struct gm_store;
+
+/* Create the database that will become PATH; tables are made, a transaction open. */
+struct gm_error *gm_store_create(const char *path, struct gm_store **ret);
+
+/* Build the indexes and views, commit, close, and rename into place. */
+struct gm_error *gm_store_finish(struct gm_store *store);
+
+/* Close and delete the temporary file; NULL is a no-op. */
+void gm_store_abort(struct gm_store *store);
+
+/* Run SQL statements with no result. */
+struct gm_error *gm_store_exec(struct gm_store *store, const char *sql);
+
+/* A meta row. */
+struct gm_error *gm_store_meta_text(struct gm_store *store, const char *key, const char *value);
+struct gm_error *gm_store_meta_int(struct gm_store *store, const char *key, int64_t value);
+
+/* One value of a row for the bulk loader. */
+struct gm_sql_value {
+	enum { GM_SQL_NULL, GM_SQL_INT, GM_SQL_TEXT } kind;
+	int64_t i;
+	const char *text;   /* copied by SQLite when bound */
+};
+
+static inline struct gm_sql_value gm_sql_int(int64_t v) { return (struct gm_sql_value){ GM_SQL_INT, v, 0 }; }
+static inline struct gm_sql_value gm_sql_text(const char *s)
+{
+	return s ? (struct gm_sql_value){ GM_SQL_TEXT, 0, s } : (struct gm_sql_value){ GM_SQL_NULL, 0, 0 };
+}
+static inline struct gm_sql_value gm_sql_null(void) { return (struct gm_sql_value){ GM_SQL_NULL, 0, 0 }; }
+
+/* A bulk loader for one table: rows are buffered and inserted in batches
+ * with multi-row INSERT statements prepared once. */
+struct gm_bulk;
+
+/* COLUMNS is the column list ("addr, size, type_id, span_id"), NCOLS its length. */
+struct gm_error *gm_bulk_create(struct gm_store *store, const char *table, const char *columns,
+				int ncols, struct gm_bulk **ret);
+
+/* Add a row of NCOLS values. */
+struct gm_error *gm_bulk_row(struct gm_bulk *bulk, const struct gm_sql_value *values);
+
+/* Insert what is buffered and free the loader.  With a pending error ERR
+ * (from the caller's loop) nothing more is inserted and ERR is returned. */
+struct gm_error *gm_bulk_finish(struct gm_bulk *bulk, struct gm_error *err);
+
+#endif

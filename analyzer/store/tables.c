@@ -1,0 +1,337 @@
+#include "tables.h"
+
+#include <dwarf.h>
+#include <elf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../dwarf/dwarf_index.h"
+#include "../cli.h"
+#include "../goruntime/heap.h"
+#include "../goruntime/memstats.h"
+#include "../program.h"
+#include "store.h"
+
+struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, const struct gm_heap *heap)
+{
+	const struct gm_core *core = prog->core;
+	char now[32];
+	time_t t = time(NULL);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	struct { const char *key; const char *value; } texts[] = {
+		{ "analyzer_version", GOMORTEM_VERSION },
+		{ "analyzed_at", now },
+		{ "go_version", prog->exe->go_version },
+		{ "runtime_build_version", prog->core_go_version },
+		{ "arch", gm_arch_name(core->arch) },
+		{ "core_path", core->path },
+		{ "exe_path", prog->exe->path },
+		{ "exe_build_id", prog->exe->go_build_id },
+		{ "command", core->psargs },
+		{ "green_tea", heap->rt->green_tea ? "yes" : "no" },
+	};
+	struct gm_error *err = NULL;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]) && !err; i++)
+		err = gm_store_meta_text(store, texts[i].key, texts[i].value);
+	int signal = core->have_siginfo ? core->sig_number : core->threads[0].cursig;
+	struct { const char *key; int64_t value; } ints[] = {
+		{ "pid", core->pid },
+		{ "signal", signal },
+		{ "pie", prog->exe->e_type == ET_DYN },
+		{ "load_bias", (int64_t)prog->bias },
+		{ "page_size", (int64_t)heap->rt->page_size },
+		{ "heap_objects", (int64_t)heap->nobjects },
+		{ "heap_bytes", (int64_t)heap->object_bytes },
+		{ "partial", core->ntruncated > 0 },
+		{ "memory_faults", (int64_t)prog->mem->nfaults },
+	};
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]) && !err; i++)
+		err = gm_store_meta_int(store, ints[i].key, ints[i].value);
+	return err;
+}
+
+static void perm_string(uint32_t flags, char out[4])
+{
+	out[0] = flags & PF_R ? 'r' : '-';
+	out[1] = flags & PF_W ? 'w' : '-';
+	out[2] = flags & PF_X ? 'x' : '-';
+	out[3] = '\0';
+}
+
+/* Bytes of [start, end) that the address space takes from SOURCE. */
+static uint64_t bytes_from(struct gm_address_space *mem, uint64_t start, uint64_t end,
+			   enum gm_region_source source)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < mem->nregions; i++) {
+		const struct gm_region *r = &mem->regions[i];
+		if (r->source != source || r->end <= start || r->start >= end)
+			continue;
+		total += (r->end < end ? r->end : end) - (r->start > start ? r->start : start);
+	}
+	return total;
+}
+
+struct gm_error *gm_write_mappings(struct gm_store *store, struct gm_program *prog)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "mappings",
+					      "start, end, perm, path, file_offset, in_core, from_exe", 7, &bulk);
+	if (err)
+		return err;
+	const struct gm_core *core = prog->core;
+	for (size_t i = 0; i < core->nsegments && !err; i++) {
+		const struct gm_core_segment *seg = &core->segments[i];
+		const struct gm_core_file *file = NULL;
+		for (size_t f = 0; f < core->nfiles && !file; f++)
+			if (core->files[f].start == seg->vaddr)
+				file = &core->files[f];
+		char perm[4];
+		perm_string(seg->flags, perm);
+		uint64_t end = seg->vaddr + seg->memsz;
+		struct gm_sql_value row[7] = {
+			gm_sql_int((int64_t)seg->vaddr), gm_sql_int((int64_t)end), gm_sql_text(perm),
+			gm_sql_text(file ? file->path : NULL),
+			file ? gm_sql_int((int64_t)file->file_offset) : gm_sql_null(),
+			gm_sql_int((int64_t)bytes_from(prog->mem, seg->vaddr, end, GM_REGION_CORE)),
+			gm_sql_int((int64_t)bytes_from(prog->mem, seg->vaddr, end, GM_REGION_EXE)),
+		};
+		err = gm_bulk_row(bulk, row);
+	}
+	return gm_bulk_finish(bulk, err);
+}
+
+struct gm_error *gm_write_threads(struct gm_store *store, struct gm_program *prog)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "threads", "tid, pc, sp, func", 4, &bulk);
+	if (err)
+		return err;
+	const struct gm_core *core = prog->core;
+	for (size_t i = 0; i < core->nthreads && !err; i++) {
+		const struct gm_core_thread *t = &core->threads[i];
+		uint64_t pc = gm_core_thread_pc(core, t);
+		const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, pc - prog->bias);
+		struct gm_sql_value row[4] = {
+			gm_sql_int(t->tid), gm_sql_int((int64_t)pc),
+			gm_sql_int((int64_t)gm_core_thread_sp(core, t)),
+			gm_sql_text(sym && sym->is_func ? sym->name : NULL),
+		};
+		err = gm_bulk_row(bulk, row);
+	}
+	return gm_bulk_finish(bulk, err);
+}
+
+struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "spans",
+		"base, \"limit\", end, npages, size_class, elem_size, nelems, alloc_count, state, noscan, "
+		"freeindex, runtime_alloc_count, mspan_addr", 13, &bulk);
+	if (err)
+		return err;
+	for (size_t i = 0; i < heap->nspans && !err; i++) {
+		const struct gm_span *s = &heap->spans[i];
+		bool in_use = s->state == GM_SPAN_IN_USE;
+		struct gm_sql_value row[13] = {
+			gm_sql_int((int64_t)s->base), gm_sql_int((int64_t)(in_use ? s->limit : s->end)),
+			gm_sql_int((int64_t)s->end), gm_sql_int((int64_t)s->npages),
+			gm_sql_int(s->size_class), gm_sql_int((int64_t)(in_use ? s->elemsize : 0)),
+			gm_sql_int(in_use ? s->nelems : 0), gm_sql_int(s->alloc_count),
+			gm_sql_text(in_use ? "in_use" : "manual"), gm_sql_int(s->noscan),
+			gm_sql_int(s->freeindex), gm_sql_int(s->runtime_alloc_count),
+			gm_sql_int((int64_t)s->mspan_addr),
+		};
+		err = gm_bulk_row(bulk, row);
+	}
+	return gm_bulk_finish(bulk, err);
+}
+
+struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "objects", "addr, size, type_id, span_id", 4, &bulk);
+	if (err)
+		return err;
+	for (size_t i = 0; i < heap->nobjects && !err; i++) {
+		const struct gm_object *o = &heap->objects[i];
+		struct gm_sql_value row[4] = {
+			gm_sql_int((int64_t)o->addr), gm_sql_int((int64_t)gm_object_size(heap, o)),
+			o->type == GM_NO_TYPE ? gm_sql_null() : gm_sql_int((int64_t)o->type + 1),
+			gm_sql_int((int64_t)o->span + 1),
+		};
+		err = gm_bulk_row(bulk, row);
+	}
+	return gm_bulk_finish(bulk, err);
+}
+
+struct gm_error *gm_write_memstats(struct gm_store *store, const struct gm_memstats *ms)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "memstats", "name, value, source", 3, &bulk);
+	if (err)
+		return err;
+	for (size_t i = 0; i < ms->count && !err; i++) {
+		const struct gm_memstat *m = &ms->stats[i];
+		struct gm_sql_value row[3] = {
+			gm_sql_text(m->name), m->known ? gm_sql_int((int64_t)m->value) : gm_sql_null(),
+			gm_sql_text(m->source),
+		};
+		err = gm_bulk_row(bulk, row);
+	}
+	return gm_bulk_finish(bulk, err);
+}
+
+struct gm_error *gm_write_warnings(struct gm_store *store, const char *stage, char *const *texts,
+				   size_t ntexts, uint64_t total)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "warnings", "stage, message", 2, &bulk);
+	if (err)
+		return err;
+	for (size_t i = 0; i < ntexts && !err; i++) {
+		struct gm_sql_value row[2] = { gm_sql_text(stage), gm_sql_text(texts[i]) };
+		err = gm_bulk_row(bulk, row);
+	}
+	if (!err && total > ntexts) {
+		char more[96];
+		snprintf(more, sizeof(more), "... and %" PRIu64 " more warnings not listed", total - ntexts);
+		struct gm_sql_value row[2] = { gm_sql_text(stage), gm_sql_text(more) };
+		err = gm_bulk_row(bulk, row);
+	}
+	return gm_bulk_finish(bulk, err);
+}
+
+/* DWARF-only types met as field types, numbered after the heap's types. */
+struct dwarf_types {
+	Dwarf_Off *dies;
+	size_t count, cap;
+	uint32_t first_id;
+};
+
+/* The types.id of the field type DIE: a heap type when DWARF ties it to a
+ * runtime descriptor the heap named, else a DWARF-only row (added once). */
+static struct gm_error *field_type_id(const struct gm_heap *heap, struct dwarf_types *extra, Dwarf_Die *die,
+				      int64_t *ret)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Addr offset;
+	if (dwarf_attr(die, GM_DW_AT_go_runtime_type, &attr) && dwarf_formaddr(&attr, &offset) == 0) {
+		for (size_t i = 0; i < heap->ntypes; i++) {
+			if (heap->types[i].addr == heap->moduledata_types + offset) {
+				*ret = (int64_t)i + 1;
+				return NULL;
+			}
+		}
+	}
+	Dwarf_Off off = dwarf_dieoffset(die);
+	for (size_t i = 0; i < extra->count; i++) {
+		if (extra->dies[i] == off) {
+			*ret = extra->first_id + (int64_t)i;
+			return NULL;
+		}
+	}
+	if (extra->count == extra->cap) {
+		extra->cap = extra->cap ? extra->cap * 2 : 64;
+		void *grown = realloc(extra->dies, extra->cap * sizeof(*extra->dies));
+		if (!grown)
+			return &gm_error_nomem;
+		extra->dies = grown;
+	}
+	extra->dies[extra->count] = off;
+	*ret = extra->first_id + (int64_t)extra->count++;
+	return NULL;
+}
+
+static struct gm_error *write_fields_of(struct gm_bulk *bulk, struct gm_program *prog,
+					const struct gm_heap *heap, struct dwarf_types *extra, size_t index)
+{
+	Dwarf_Die type, child;
+	const struct gm_rtype *t = &heap->types[index];
+	if (!gm_dwarf_type_by_runtime_offset(prog->dwarf, t->addr - heap->moduledata_types, &type) ||
+	    dwarf_tag(&type) != DW_TAG_structure_type || dwarf_child(&type, &child) != 0)
+		return NULL;
+	struct gm_error *err = NULL;
+	int idx = 0;
+	do {
+		Dwarf_Attribute attr;
+		Dwarf_Word offset = 0;
+		Dwarf_Die member_type;
+		if (dwarf_tag(&child) != DW_TAG_member)
+			continue;
+		if (dwarf_attr(&child, DW_AT_data_member_location, &attr))
+			dwarf_formudata(&attr, &offset);
+		int64_t member_type_id = -1;
+		if (dwarf_attr(&child, DW_AT_type, &attr) && dwarf_formref_die(&attr, &member_type))
+			err = field_type_id(heap, extra, &member_type, &member_type_id);
+		const char *name = dwarf_diename(&child);
+		struct gm_sql_value row[5] = {
+			gm_sql_int((int64_t)index + 1), gm_sql_int(idx++), gm_sql_text(name ? name : "?"),
+			gm_sql_int((int64_t)offset),
+			member_type_id < 0 ? gm_sql_null() : gm_sql_int(member_type_id),
+		};
+		if (!err)
+			err = gm_bulk_row(bulk, row);
+	} while (!err && dwarf_siblingof(&child, &child) == 0);
+	return err;
+}
+
+/* Rows for the DWARF-only types: kind from DW_AT_go_kind, size from DWARF,
+ * the descriptor's address where DWARF names one. */
+static struct gm_error *write_dwarf_types(struct gm_bulk *bulk, struct gm_program *prog,
+					  const struct gm_heap *heap, const struct dwarf_types *extra)
+{
+	struct gm_error *err = NULL;
+	for (size_t i = 0; i < extra->count && !err; i++) {
+		Dwarf_Die die;
+		if (!gm_dwarf_die_at(prog->dwarf, extra->dies[i], &die))
+			continue;
+		int kind = gm_dwarf_go_kind(&die);
+		uint64_t size;
+		bool sized = gm_dwarf_type_size(&die, &size);
+		Dwarf_Attribute attr;
+		Dwarf_Addr offset;
+		bool has_descriptor = dwarf_attr(&die, GM_DW_AT_go_runtime_type, &attr) &&
+				      dwarf_formaddr(&attr, &offset) == 0;
+		struct gm_sql_value row[6] = {
+			gm_sql_int(extra->first_id + (int64_t)i), gm_sql_text(gm_dwarf_type_name(&die)),
+			gm_sql_text(kind >= 0 ? gm_kind_name((unsigned)kind & 0x1f) : "unknown"),
+			sized ? gm_sql_int((int64_t)size) : gm_sql_null(), gm_sql_null(),
+			has_descriptor ? gm_sql_int((int64_t)(heap->moduledata_types + offset)) : gm_sql_null(),
+		};
+		err = gm_bulk_row(bulk, row);
+	}
+	return err;
+}
+
+struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog, const struct gm_heap *heap)
+{
+	struct gm_bulk *types, *fields;
+	struct gm_error *err = gm_bulk_create(store, "types", "id, name, kind, size, ptr_bytes, runtime_addr", 6,
+					      &types);
+	if (err)
+		return err;
+	err = gm_bulk_create(store, "fields", "type_id, idx, name, offset, field_type_id", 5, &fields);
+	if (err)
+		return gm_bulk_finish(types, err);
+	struct dwarf_types extra = { .first_id = (uint32_t)heap->ntypes + 1 };
+	for (size_t i = 0; i < heap->ntypes && !err; i++) {
+		const struct gm_rtype *t = &heap->types[i];
+		struct gm_sql_value row[6] = {
+			gm_sql_int((int64_t)i + 1), gm_sql_text(t->name ? t->name : "?"),
+			gm_sql_text(gm_kind_name(t->kind)), gm_sql_int((int64_t)t->size),
+			gm_sql_int((int64_t)t->ptr_bytes), gm_sql_int((int64_t)t->addr),
+		};
+		err = gm_bulk_row(types, row);
+		if (!err && prog->dwarf)
+			err = write_fields_of(fields, prog, heap, &extra, i);
+	}
+	if (!err)
+		err = write_dwarf_types(types, prog, heap, &extra);
+	free(extra.dies);
+	err = gm_bulk_finish(fields, err);
+	return gm_bulk_finish(types, err);
+}

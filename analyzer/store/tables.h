@@ -1,0 +1,34 @@
+/* tables: what each pipeline stage found, written into the store's tables. */
+#ifndef GOMORTEM_TABLES_H
+#define GOMORTEM_TABLES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../error.h"
+
+struct gm_store;
+struct gm_program;
+struct gm_heap;
+struct gm_memstats;
+
+/* meta: the analysis's facts (versions, paths, ids, counts). */
+struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, const struct gm_heap *heap);
+
+/* mappings and threads, from the core. */
+struct gm_error *gm_write_mappings(struct gm_store *store, struct gm_program *prog);
+struct gm_error *gm_write_threads(struct gm_store *store, struct gm_program *prog);
+
+/* types (runtime descriptors of the heap, plus DWARF types of their fields) and fields. */
+struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog, const struct gm_heap *heap);
+
+/* spans and objects, from the heap walk. */
+struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap);
+struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap);
+
+/* memstats, and the warnings every stage collected. */
+struct gm_error *gm_write_memstats(struct gm_store *store, const struct gm_memstats *ms);
+struct gm_error *gm_write_warnings(struct gm_store *store, const char *stage, char *const *texts,
+				   size_t ntexts, uint64_t total);
+
+#endif

@@ -1,0 +1,99 @@
+-- gomortem analysis database: the tables, created before the load.
+-- Schema version 1 (meta.schema_version).  Addresses are the dead process's
+-- virtual addresses as integers; sizes are bytes.  Ids are dense and 1-based:
+-- objects are numbered in address order, spans in base order.
+
+-- Facts about the analysis: schema_version, go_version, arch, exe_path,
+-- exe_build_id, core_path, pid, signal, analyzer_version, analyzed_at,
+-- warnings (count), partial (1 when the core was truncated), ...
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,  -- name of the fact
+  value ANY                -- its value: text or integer
+);
+
+-- Every PT_LOAD segment of the core: the process's mappings.
+CREATE TABLE mappings (
+  start       INTEGER NOT NULL,  -- first address
+  end         INTEGER NOT NULL,  -- one past the last address
+  perm        TEXT NOT NULL,     -- "rwx" with "-" for a missing permission
+  path        TEXT,              -- backing file from the NT_FILE note; NULL if anonymous
+  file_offset INTEGER,           -- offset of start in that file; NULL if anonymous
+  in_core     INTEGER NOT NULL,  -- bytes of the mapping saved in the core
+  from_exe    INTEGER NOT NULL   -- bytes filled in from the executable (text, rodata)
+);
+
+-- Every thread of the process, from its NT_PRSTATUS note.
+CREATE TABLE threads (
+  tid  INTEGER PRIMARY KEY,  -- kernel thread id
+  pc   INTEGER NOT NULL,     -- program counter
+  sp   INTEGER NOT NULL,     -- stack pointer
+  func TEXT,                 -- function containing pc (symbol table); NULL if unknown
+  goid INTEGER               -- goroutine running on it; NULL when none or not yet known
+);
+
+-- Types: runtime type descriptors named by objects, and the DWARF types of their fields.
+CREATE TABLE types (
+  id           INTEGER PRIMARY KEY,  -- type id
+  name         TEXT NOT NULL,        -- Go spelling: main.Node, []*main.Leaf, map[string]int
+  kind         TEXT NOT NULL,        -- struct, ptr, slice, string, map, array, int64, ...
+  size         INTEGER,              -- size of one value in bytes
+  ptr_bytes    INTEGER,              -- prefix of a value that can hold pointers (abi.Type.PtrBytes)
+  runtime_addr INTEGER              -- address of its abi.Type descriptor; NULL for DWARF-only types
+);
+
+-- Members of struct types, from DWARF.
+CREATE TABLE fields (
+  type_id       INTEGER NOT NULL,  -- the struct (types.id)
+  idx           INTEGER NOT NULL,  -- position in declaration order, from 0
+  name          TEXT NOT NULL,     -- member name ("_" for padding)
+  offset        INTEGER NOT NULL,  -- byte offset in the struct
+  field_type_id INTEGER,           -- the member's type (types.id); NULL if not recorded
+  PRIMARY KEY (type_id, idx)
+) WITHOUT ROWID;
+
+-- Every span of the heap: in use (heap objects) and manual (goroutine stacks and
+-- other memory the runtime manages itself).
+CREATE TABLE spans (
+  id                  INTEGER PRIMARY KEY,  -- span id, in base order
+  base                INTEGER NOT NULL,     -- first address (mspan.startAddr)
+  "limit"             INTEGER NOT NULL,     -- end of the object area (mspan.limit)
+  end                 INTEGER NOT NULL,     -- base + npages * page size
+  npages              INTEGER NOT NULL,     -- runtime pages (8 KiB)
+  size_class          INTEGER NOT NULL,     -- size class; 0 for large-object and manual spans
+  elem_size           INTEGER NOT NULL,     -- slot size (mspan.elemsize)
+  nelems              INTEGER NOT NULL,     -- slots (mspan.nelems)
+  alloc_count         INTEGER NOT NULL,     -- allocated slots found by the walk
+  live_count          INTEGER,              -- reachable objects; NULL until the graph stage
+  state               TEXT NOT NULL,        -- 'in_use' or 'manual'
+  noscan              INTEGER NOT NULL,     -- 1 if the span holds pointer-free objects
+  freeindex           INTEGER NOT NULL,     -- mspan.freeindex
+  runtime_alloc_count INTEGER NOT NULL,     -- mspan.allocCount, the runtime's own count
+  mspan_addr          INTEGER NOT NULL      -- address of the runtime.mspan descriptor
+);
+
+-- Every allocated heap slot.
+CREATE TABLE objects (
+  id        INTEGER PRIMARY KEY,  -- object id, in address order
+  addr      INTEGER NOT NULL,     -- start of the heap slot (a malloc header, if any, included)
+  size      INTEGER NOT NULL,     -- slot size; the span's size for large objects
+  type_id   INTEGER,              -- types.id from the malloc header or mspan.largeType; NULL if unknown
+  span_id   INTEGER NOT NULL,     -- spans.id
+  reachable INTEGER,              -- 1 reachable from a root, 0 garbage; NULL until the graph stage
+  retained  INTEGER,              -- bytes it alone keeps alive; NULL until the graph stage
+  idom      INTEGER               -- immediate dominator (objects.id); NULL until the graph stage
+);
+
+-- The runtime's own accounting read from the core, named as runtime.MemStats
+-- names it where MemStats has the figure.
+CREATE TABLE memstats (
+  name   TEXT PRIMARY KEY,  -- MemStats field name, or the runtime variable's name
+  value  INTEGER,           -- the figure; NULL when it could not be read
+  source TEXT NOT NULL      -- where in the runtime it comes from
+);
+
+-- Problems met and walked past: corrupt spans, unreadable bitmaps, unsaved memory.
+CREATE TABLE warnings (
+  id      INTEGER PRIMARY KEY,
+  stage   TEXT NOT NULL,  -- pipeline stage that met it: core, heap, memstats, ...
+  message TEXT NOT NULL
+);

@@ -1,0 +1,36 @@
+-- gomortem analysis database: indexes and views, created after the load
+-- (building indexes once is faster than maintaining them during inserts).
+
+CREATE INDEX objects_by_type ON objects(type_id);
+CREATE INDEX objects_by_span ON objects(span_id);
+CREATE INDEX spans_by_class ON spans(size_class);
+
+-- Per size class of in-use spans: how full the spans are.
+--   spans           number of spans of the class
+--   slots           object slots they have (sum of nelems)
+--   allocated       slots holding an object
+--   bytes_in_use    allocated * elem_size
+--   bytes_wasted    span bytes not holding an allocated object: free slots, the
+--                   tail no slot fits in, and the heap bits / mark bits reserved
+--                   at the end of small spans; for large objects (class 0), the
+--                   tail of the span past the requested size (mspan.limit)
+CREATE VIEW size_class_usage AS
+SELECT size_class,
+       CASE WHEN size_class = 0 THEN NULL ELSE elem_size END AS elem_size,
+       COUNT(*) AS spans,
+       SUM(nelems) AS slots,
+       SUM(alloc_count) AS allocated,
+       SUM(alloc_count * elem_size) AS bytes_in_use,
+       SUM(CASE WHEN size_class = 0 THEN end - "limit"
+                ELSE (end - base) - alloc_count * elem_size END) AS bytes_wasted
+FROM spans
+WHERE state = 'in_use'
+GROUP BY size_class
+ORDER BY size_class;
+
+-- Objects per type: count and bytes (objects without a known type under NULL).
+CREATE VIEW type_counts AS
+SELECT t.name AS type, COUNT(*) AS count, SUM(o.size) AS bytes
+FROM objects o LEFT JOIN types t ON t.id = o.type_id
+GROUP BY o.type_id
+ORDER BY bytes DESC;
