@@ -15,6 +15,7 @@ static const char main_usage[] =
 	"  analyze CORE [--exe EXE] -o OUT.db\n"
 	"                                   the heap, spans, types and runtime accounting\n"
 	"                                   into a SQLite database\n"
+	"  objects CORE [--pointers]        every heap object as a line of text\n"
 	"  dwarf EXE NAME...                what the executable's DWARF says about a type,\n"
 	"                                   global or constant\n"
 	"  sql DB \"SELECT ...\"              run SQL over an analysis database, print a table\n"
@@ -31,6 +32,7 @@ struct command {
 static const struct command commands[] = {
 	{ "info", cmd_info },
 	{ "analyze", cmd_analyze },
+	{ "objects", cmd_objects },
 	{ "dwarf", cmd_dwarf },
 	{ "sql", cmd_sql },
 };

@@ -247,6 +247,29 @@ static struct gm_error *load_size_classes(struct gm_runtime *rt)
 	return gm_error_prefix(err, "reading the size-class table");
 }
 
+/* Optional constant: false (and *RET untouched) when DWARF lacks it. */
+static bool optional_const(struct binder *b, const char *name, uint64_t *ret)
+{
+	int64_t value;
+	if (!gm_dwarf_const(b->dw, name, &value))
+		return false;
+	*ret = (uint64_t)value;
+	return true;
+}
+
+static void bind_type_flags(struct binder *b)
+{
+	struct gm_runtime *rt = b->rt;
+	if (!optional_const(b, "internal/abi.TFlagExtraStar", &rt->tflag_extra_star))
+		bind_const(b, "runtime.tflagExtraStar", &rt->tflag_extra_star); /* 1.20 */
+	/* 1.24+: large types' GC masks are built on demand. */
+	optional_const(b, "internal/abi.TFlagGCMaskOnDemand", &rt->tflag_gcmask_on_demand);
+	/* Kind_ carries flag bits above KindMask until 1.26, which drops the constant. */
+	rt->kind_mask = 0xff;
+	if (!optional_const(b, "internal/abi.KindMask", &rt->kind_mask))
+		optional_const(b, "runtime.kindMask", &rt->kind_mask);
+}
+
 static void bind_all(struct binder *b)
 {
 	struct gm_runtime *rt = b->rt;
@@ -278,7 +301,12 @@ static void bind_all(struct binder *b)
 	/* Feature probes. */
 	uint64_t offset;
 	Dwarf_Die member, probe;
-	rt->green_tea = gm_dwarf_type(b->dw, "runtime.spanInlineMarkBits", &probe);
+	rt->green_tea = gm_dwarf_type(b->dw, "runtime.spanInlineMarkBits", &probe) &&
+			gm_dwarf_type_size(&probe, &rt->inline_mark_bits_size);
+	bind_type_flags(b);
+	Dwarf_Die pointer;
+	if (bind_struct(b, "unsafe.Pointer", &pointer, &rt->ptr_size) && rt->ptr_size != 8)
+		fail(b, "support for pointers of this size in", "unsafe.Pointer");
 	if (bind_struct(b, "runtime.heapArena", &arena, NULL))
 		rt->alloc_headers = !gm_dwarf_member(&arena, "bitmap", &offset, &member) &&
 				    !gm_dwarf_member(&arena, "heapArenaPtrScalar.bitmap", &offset, &member);

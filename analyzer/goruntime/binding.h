@@ -72,6 +72,12 @@ struct gm_runtime {
 	uint64_t page_size;
 	uint64_t span_dead, span_in_use, span_manual;
 	uint64_t min_size_for_malloc_header, malloc_header_size;
+	uint64_t ptr_size;                 /* size of a pointer (the DWARF address size) */
+	uint64_t inline_mark_bits_size;    /* sizeof(runtime.spanInlineMarkBits), 0 without Green Tea */
+	/* abi.Type flags and kind mask (internal/abi constants in DWARF). */
+	uint64_t tflag_extra_star;
+	uint64_t tflag_gcmask_on_demand;   /* 0 before 1.24 (no on-demand masks) */
+	uint64_t kind_mask;                /* 0xff from 1.26, where Kind_ carries no flags */
 	/* Layouts. */
 	struct gm_field mheap_allspans, mheap_sweepgen, mheap_pages_in_use;
 	struct gm_field mheap_spanalloc_inuse, mheap_cachealloc_inuse;

@@ -11,10 +11,6 @@
 /* Caps on counts read from the core: larger values mean corruption. */
 #define MAX_SPANS (1ull << 30)
 #define MAX_NAME_LEN 4096
-/* abi.TFlagExtraStar: the name has a leading '*' to drop (internal/abi/type.go,
- * same value 1.20-1.26; the runtime's own constant is not in DWARF). */
-#define TFLAG_EXTRA_STAR 2
-#define KIND_MASK 0x1f
 
 static const char *const kind_names[] = {
 	"invalid", "bool", "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16",
@@ -81,7 +77,7 @@ static char *read_type_name(struct gm_heap *heap, uint32_t str, uint8_t tflag)
 		return NULL;
 	}
 	name[len] = '\0';
-	if ((tflag & TFLAG_EXTRA_STAR) && name[0] == '*')
+	if ((tflag & heap->rt->tflag_extra_star) && name[0] == '*')
 		memmove(name, name + 1, len);
 	return name;
 }
@@ -102,7 +98,7 @@ static struct gm_error *add_type(struct gm_heap *heap, uint64_t addr, const uint
 	t->size = gm_field_uint(desc, l->size_);
 	t->ptr_bytes = gm_field_uint(desc, l->ptr_bytes);
 	t->gcdata = gm_field_uint(desc, l->gcdata);
-	t->kind = (uint8_t)(gm_field_uint(desc, l->kind) & KIND_MASK);
+	t->kind = (uint8_t)(gm_field_uint(desc, l->kind) & heap->rt->kind_mask);
 	t->tflag = (uint8_t)gm_field_uint(desc, l->tflag);
 	t->name = read_type_name(heap, (uint32_t)gm_field_uint(desc, l->str), t->tflag);
 	if (!t->name)

@@ -47,6 +47,13 @@ var (
 // Live reports whether the program runs in live mode (valid after flag.Parse).
 func Live() bool { return *live }
 
+// noHeapDump: Finish writes no heap dump (set by SkipHeapDump).
+var noHeapDump bool
+
+// SkipHeapDump makes Finish skip the heap dump (no "heapdump" file, no
+// debug.WriteHeapDump): for very large heaps, e.g. the benchmark scenario.
+func SkipHeapDump() { noHeapDump = true }
+
 // Object describes one labelled object of the scenario's heap.
 type Object struct {
 	Label string `json:"label"`
@@ -345,7 +352,10 @@ func Finish() {
 
 	// Everything that allocates happens before the memstats are read.
 	truthFd := openFile("truth.json")
-	dumpFd := openFile("heapdump")
+	dumpFd := -1
+	if !noHeapDump {
+		dumpFd = openFile("heapdump")
+	}
 	readyFd := -1
 	if *live {
 		readyFd = openFile("ready")
@@ -413,8 +423,10 @@ func Finish() {
 	writeAll(truthFd, buf)
 	syscall.Close(truthFd)
 
-	debug.WriteHeapDump(uintptr(dumpFd))
-	syscall.Close(dumpFd)
+	if dumpFd >= 0 {
+		debug.WriteHeapDump(uintptr(dumpFd))
+		syscall.Close(dumpFd)
+	}
 
 	if !*live {
 		syscall.Tgkill(pid, tid, syscall.SIGABRT)

@@ -1,0 +1,112 @@
+#include "pointers.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "../program.h"
+
+void gm_span_pointers_init(struct gm_heap *heap, const struct gm_span *s, struct gm_span_pointers *ret)
+{
+	const struct gm_runtime *rt = heap->rt;
+	memset(ret, 0, sizeof(*ret));
+	if (s->noscan || s->state != GM_SPAN_IN_USE)
+		return;
+	uint64_t span_bytes = s->end - s->base;
+	ret->slots = gm_memory_at(rt->prog->mem, s->base, span_bytes);
+	if (s->size_class == 0 || s->elemsize > rt->min_size_for_malloc_header)
+		return;
+	/* spanHeapBitsRange: one bit per word at the span's end, below the
+	 * Green Tea inline mark bits when the span has them. */
+	uint64_t bits_size = span_bytes / rt->ptr_size / 8;
+	uint64_t bits_base = s->end - bits_size;
+	if (rt->green_tea && s->elemsize >= 16)
+		bits_base -= rt->inline_mark_bits_size;
+	ret->heap_bits = gm_memory_at(rt->prog->mem, bits_base, bits_size);
+	if (!ret->heap_bits)
+		gm_heap_warn(heap, "span 0x%" PRIx64 ": heap bits at 0x%" PRIx64 " not saved", s->base, bits_base);
+}
+
+static size_t span_bit_pointers(const struct gm_heap *heap, const struct gm_span *s, const uint8_t *bits,
+				const struct gm_object *obj, uint32_t *offsets)
+{
+	uint64_t ptr = heap->rt->ptr_size, first = (obj->addr - s->base) / ptr, words = s->elemsize / ptr;
+	size_t n = 0;
+	for (uint64_t k = 0; k < words; k++) {
+		uint64_t w = first + k;
+		if ((bits[w / 8] >> (w % 8)) & 1)
+			offsets[n++] = (uint32_t)(k * ptr);
+	}
+	return n;
+}
+
+/* The GC mask of the type at TYPE_ADDR and its Size_/PtrBytes; NULL if unreadable
+ * (an on-demand mask the runtime never built included). */
+static const uint8_t *type_mask(struct gm_heap *heap, uint64_t type_addr, uint64_t *ret_size,
+				uint64_t *ret_ptr_bytes)
+{
+	const struct gm_runtime *rt = heap->rt;
+	const uint8_t *desc = gm_memory_at(rt->prog->mem, type_addr, rt->type.size);
+	if (!desc)
+		return NULL;
+	*ret_size = gm_field_uint(desc, rt->type.size_);
+	*ret_ptr_bytes = gm_field_uint(desc, rt->type.ptr_bytes);
+	uint64_t gcdata = gm_field_uint(desc, rt->type.gcdata);
+	if (gm_field_uint(desc, rt->type.tflag) & rt->tflag_gcmask_on_demand) {
+		/* GCData points at a slot holding the mask once getGCMaskOnDemand built it. */
+		const uint64_t *slot = gm_memory_at(rt->prog->mem, gcdata, sizeof(uint64_t));
+		if (!slot)
+			return NULL;
+		memcpy(&gcdata, slot, sizeof(gcdata));
+	}
+	if (*ret_size == 0 || *ret_ptr_bytes > *ret_size || gcdata == 0)
+		return NULL;
+	uint64_t words = *ret_ptr_bytes / rt->ptr_size;
+	return gm_memory_at(rt->prog->mem, gcdata, (words + 7) / 8);
+}
+
+/* Tile the mask of the type at TYPE_ADDR from DATA (offset from the slot
+ * start) to the end of the slot, as typePointers.next does. */
+static enum gm_pointer_source tiled_pointers(struct gm_heap *heap, const struct gm_span *s, uint64_t type_addr,
+					     uint64_t data, uint32_t *offsets, size_t *ret_count)
+{
+	uint64_t size, ptr_bytes, ptr = heap->rt->ptr_size;
+	const uint8_t *mask = type_mask(heap, type_addr, &size, &ptr_bytes);
+	if (!mask)
+		return GM_POINTERS_UNKNOWN;
+	size_t n = 0;
+	for (uint64_t elem = data; elem < s->elemsize; elem += size) {
+		for (uint64_t k = 0; k < ptr_bytes / ptr && elem + k * ptr < s->elemsize; k++)
+			if ((mask[k / 8] >> (k % 8)) & 1)
+				offsets[n++] = (uint32_t)(elem + k * ptr);
+	}
+	*ret_count = n;
+	return GM_POINTERS_HEADER;
+}
+
+enum gm_pointer_source gm_object_pointers(struct gm_heap *heap, const struct gm_span_pointers *sp,
+					  const struct gm_object *obj, uint32_t *offsets, size_t *ret_count)
+{
+	const struct gm_runtime *rt = heap->rt;
+	const struct gm_span *s = &heap->spans[obj->span];
+	*ret_count = 0;
+	if (s->noscan)
+		return GM_POINTERS_NONE;
+	if (s->size_class != 0 && s->elemsize <= rt->min_size_for_malloc_header) {
+		if (!sp->heap_bits)
+			return GM_POINTERS_UNKNOWN;
+		*ret_count = span_bit_pointers(heap, s, sp->heap_bits, obj, offsets);
+		return GM_POINTERS_SPAN_BITS;
+	}
+	if (s->size_class == 0) {
+		/* A nil largeType: allocation in progress, nothing to scan yet. */
+		if (!s->large_type)
+			return GM_POINTERS_NONE;
+		enum gm_pointer_source src = tiled_pointers(heap, s, s->large_type, 0, offsets, ret_count);
+		return src == GM_POINTERS_HEADER ? GM_POINTERS_LARGE_TYPE : src;
+	}
+	if (!sp->slots)
+		return GM_POINTERS_UNKNOWN;
+	uint64_t header;
+	memcpy(&header, sp->slots + (obj->addr - s->base), sizeof(header));
+	return tiled_pointers(heap, s, header, rt->malloc_header_size, offsets, ret_count);
+}

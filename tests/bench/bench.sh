@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# tests/bench/bench.sh — time gomortem against its peers on big Go heaps.
+#
+# Usage: tests/bench/bench.sh [--sizes "1000000 5000000 20000000"] [--runs 3]
+#                             [--out DIR] [--no-peers] [--delete-cores]
+#
+# Builds gomortem (build/, the project's release build), crashes
+# corpora/bigheap into a kernel core per size (objects; reused when present),
+# installs the peers (viewcore, goref's grf) with `go install` at pinned
+# versions into OUT/gobin, then runs on the same core, alternating, --runs
+# times each:
+#   gomortem analyze CORE --exe EXE -o OUT.db --quiet
+#   viewcore CORE --exe EXE histogram
+#   grf core EXE CORE -o grf.out
+# under /usr/bin/time -f '%e %M' and prints a table per size (median wall
+# time, median peak RSS, objects/s, RSS per object, ratios). OUT defaults to
+# build/bench; --delete-cores removes each core once measured. Exits 0 when a peer fails (it says why); non-zero only when
+# gomortem (or the core it needs) fails.
+#
+# Environment: VIEWCORE_VERSION, GOREF_VERSION (override the pins),
+# RUN_TIMEOUT (seconds per measured run, default 3600), CORE_TIMEOUT (seconds
+# to build+crash one scenario, default 1800).
+set -uo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SELF="$REPO/tests/bench/bench.sh"
+
+# ---- pinned peer versions ---------------------------------------------------
+# golang.org/x/debug has no tags: a pseudo-version (newest when this was
+# written); github.com/cloudwego/goref: its latest tag. Resolve newer ones
+# with `go list -m golang.org/x/debug@latest` / `go list -m
+# github.com/cloudwego/goref@latest` and put them here (or in the env).
+VIEWCORE_MOD=golang.org/x/debug
+VIEWCORE_PKG=golang.org/x/debug/cmd/viewcore
+VIEWCORE_VERSION="${VIEWCORE_VERSION:-latest}"
+GOREF_MOD=github.com/cloudwego/goref
+GOREF_PKG=github.com/cloudwego/goref/cmd/grf
+GOREF_VERSION="${GOREF_VERSION:-latest}"
+
+SIZES="1000000 5000000 20000000"
+RUNS=3
+OUT="$REPO/build/bench"
+PEERS=1
+DELETE_CORES=0
+RUN_TIMEOUT="${RUN_TIMEOUT:-3600}"
+CORE_TIMEOUT="${CORE_TIMEOUT:-1800}"
+
+usage() {
+    sed -n '2,23p' "$SELF" | sed 's/^# \{0,1\}//'
+    exit "${1:-0}"
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --sizes) SIZES="$2"; shift 2 ;;
+        --sizes=*) SIZES="${1#--sizes=}"; shift ;;
+        --runs) RUNS="$2"; shift 2 ;;
+        --runs=*) RUNS="${1#--runs=}"; shift ;;
+        --out) OUT="$2"; shift 2 ;;
+        --out=*) OUT="${1#--out=}"; shift ;;
+        --no-peers) PEERS=0; shift ;;
+        --delete-cores) DELETE_CORES=1; shift ;;
+        -h|--help) usage 0 ;;
+        *) echo "bench: unknown argument: $1" >&2; usage 2 >&2 ;;
+    esac
+done
+case "$RUNS" in ''|*[!0-9]*|0) echo "bench: --runs must be a positive integer" >&2; exit 2 ;; esac
+for s in $SIZES; do
+    case "$s" in ''|*[!0-9]*) echo "bench: bad size '$s' (a number of objects)" >&2; exit 2 ;; esac
+done
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+
+mkdir -p "$OUT" || die "cannot create $OUT"
+OUT="$(cd "$OUT" && pwd)"
+
+# ---- tools --------------------------------------------------------------------
+if [ ! -x /usr/bin/time ]; then
+    log "/usr/bin/time missing: apt-get install -y time"
+    { apt-get install -y time >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y time >/dev/null 2>&1; }; } ||
+        die "cannot install the 'time' package (/usr/bin/time is needed for peak RSS)"
+fi
+for t in go cmake timeout; do
+    command -v "$t" >/dev/null || die "required tool not found: $t"
+done
+
+# ---- gomortem -------------------------------------------------------------------
+BUILD="$REPO/build"
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+    log "configuring $BUILD (release build: the project's default RelWithDebInfo, -O2 -g)"
+    cmake -S "$REPO" -B "$BUILD" -DGOMORTEM_WERROR=ON >"$OUT/cmake.log" 2>&1 ||
+        { tail -20 "$OUT/cmake.log" >&2; die "cmake configure failed"; }
+fi
+log "building gomortem (cmake --build build)"
+cmake --build "$BUILD" --target gomortem -j "$(nproc)" >"$OUT/build.log" 2>&1 ||
+    { tail -30 "$OUT/build.log" >&2; die "gomortem build failed (log: $OUT/build.log)"; }
+GOMORTEM="$BUILD/gomortem"
+[ -x "$GOMORTEM" ] || die "no $GOMORTEM after the build"
+BUILD_TYPE="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt")"
+GM_COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no -- analyzer dwarf schema CMakeLists.txt 2>/dev/null)" ]; then
+    GM_COMMIT="$GM_COMMIT+dirty"
+fi
+
+# ---- cores ------------------------------------------------------------------------
+CORE_PATTERN="$(cat /proc/sys/kernel/core_pattern 2>/dev/null || echo '|unknown')"
+CORE_MODE=file
+case "$CORE_PATTERN" in '|'*|*/*|'') CORE_MODE=gcore ;; esac
+CORE_GLOB="$(printf '%s' "$CORE_PATTERN" | sed -e 's/%%/\x01/g' -e 's/%./*/g' -e 's/\x01/%/g')*"
+if [ "$CORE_MODE" = gcore ]; then
+    command -v gcore >/dev/null || die "core_pattern '$CORE_PATTERN' is not a file in the cwd and gcore is missing"
+    log "note: core_pattern '$CORE_PATTERN': cores are taken with gcore from a live process"
+fi
+
+BIGHEAP="$OUT/bin/bigheap"
+mkdir -p "$OUT/bin"
+log "building corpora/bigheap"
+(cd "$REPO/corpora" && GOTOOLCHAIN=local go build -buildvcs=false -o "$BIGHEAP.new" ./bigheap) >"$OUT/bigheap-build.log" 2>&1 ||
+    { cat "$OUT/bigheap-build.log" >&2; die "go build ./bigheap failed"; }
+# Keep the old executable when unchanged: reused cores must match it.
+if [ -f "$BIGHEAP" ] && cmp -s "$BIGHEAP" "$BIGHEAP.new"; then rm -f "$BIGHEAP.new"; else mv -f "$BIGHEAP.new" "$BIGHEAP"; fi
+
+LIVE_PID=""
+cleanup() {
+    if [ -n "$LIVE_PID" ] && kill -0 "$LIVE_PID" 2>/dev/null; then
+        kill -KILL "$LIVE_PID" 2>/dev/null; wait "$LIVE_PID" 2>/dev/null
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# make_core SIZE DIR: DIR/{exe,core,truth.json,done}
+make_core() {
+    local n="$1" dir="$2" tmp="$2.tmp" rc=0 f found=""
+    rm -rf "$tmp"; mkdir -p "$tmp"
+    ln -f "$BIGHEAP" "$tmp/exe" 2>/dev/null || cp "$BIGHEAP" "$tmp/exe"
+    if [ "$CORE_MODE" = file ]; then
+        ( cd "$tmp" && ulimit -c unlimited && exec env GOTRACEBACK=crash timeout "$CORE_TIMEOUT" ./exe -out . -objects "$n" -no-heapdump ) \
+            </dev/null >"$tmp/stdout.txt" 2>"$tmp/traceback.txt" || rc=$?
+        [ "$rc" -eq 134 ] || { log "bigheap exit code $rc, expected 134"; tail -5 "$tmp/traceback.txt" >&2; return 1; }
+        for f in "$tmp"/$CORE_GLOB; do
+            [ -f "$f" ] || continue
+            case "$(basename "$f")" in exe|truth.json|traceback.txt|stdout.txt) continue ;; esac
+            found="$f"
+        done
+        [ -n "$found" ] || { log "no core file matching '$CORE_GLOB' in $tmp"; return 1; }
+        [ "$found" = "$tmp/core" ] || mv "$found" "$tmp/core"
+    else
+        ( cd "$tmp" && ulimit -c 0 && exec env GOTRACEBACK=all ./exe -out . -live -objects "$n" -no-heapdump ) \
+            </dev/null >"$tmp/stdout.txt" 2>"$tmp/traceback.txt" &
+        LIVE_PID=$!
+        local i
+        for ((i = 0; i < CORE_TIMEOUT * 10; i++)); do
+            [ "$(cat "$tmp/ready" 2>/dev/null)" = ready ] && break
+            kill -0 "$LIVE_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        [ "$(cat "$tmp/ready" 2>/dev/null)" = ready ] || { log "bigheap never became ready"; cleanup; return 1; }
+        gcore -o "$tmp/core" "$LIVE_PID" </dev/null >"$tmp/gcore.log" 2>&1 || { log "gcore failed"; cleanup; return 1; }
+        mv "$tmp/core.$LIVE_PID" "$tmp/core"
+        command -v fallocate >/dev/null && fallocate --dig-holes "$tmp/core" 2>/dev/null
+        cleanup; LIVE_PID=""
+    fi
+    grep -q '"memstats_stable": true' "$tmp/truth.json" 2>/dev/null || { log "truth.json missing or memstats not stable"; return 1; }
+    touch "$tmp/done"
+    rm -rf "$dir"; mv "$tmp" "$dir"
+}
+
+heap_objects() { sed -n 's/^ *"HeapObjects": \([0-9]*\).*/\1/p' "$1/truth.json" | head -1; }
+
+# ---- peers ----------------------------------------------------------------------
+GOBIN_DIR="$OUT/gobin"
+mkdir -p "$GOBIN_DIR"
+declare -A PEER_OK PEER_WHY PEER_VER
+# install_peer NAME MODULE PKG VERSION BINARY
+install_peer() {
+    local name="$1" mod="$2" pkg="$3" ver="$4" bin="$5" lf="$OUT/install-$1.log"
+    if [ "$ver" = latest ]; then
+        local resolved
+        if resolved="$(cd /tmp && GOTOOLCHAIN=local go list -m -f '{{.Version}}' "$mod@latest" 2>"$lf")"; then
+            log "$name: no pin given, $mod@latest resolves to $resolved (set the pin to it)"
+            ver="$resolved"
+        else
+            PEER_OK[$name]=0
+            PEER_WHY[$name]="cannot resolve $mod@latest: $(grep -v '^\s*$' "$lf" | tr '\n' ' ' | cut -c1-300)"
+            PEER_VER[$name]="latest (unresolved)"
+            return
+        fi
+    fi
+    PEER_VER[$name]="$ver"
+    if [ -x "$GOBIN_DIR/$bin" ] && [ "$(cat "$GOBIN_DIR/$bin.version" 2>/dev/null)" = "$ver" ]; then
+        PEER_OK[$name]=1; return
+    fi
+    log "installing $pkg@$ver"
+    if (cd /tmp && GOTOOLCHAIN=local GOBIN="$GOBIN_DIR" go install "$pkg@$ver") >"$lf" 2>&1; then
+        echo "$ver" >"$GOBIN_DIR/$bin.version"
+        PEER_OK[$name]=1
+    else
+        PEER_OK[$name]=0
+        PEER_WHY[$name]="go install $pkg@$ver failed: $(grep -v '^\s*$' "$lf" | tail -4 | tr '\n' ' ' | cut -c1-400)"
+    fi
+}
+if [ "$PEERS" = 1 ]; then
+    install_peer viewcore "$VIEWCORE_MOD" "$VIEWCORE_PKG" "$VIEWCORE_VERSION" viewcore
+    install_peer goref "$GOREF_MOD" "$GOREF_PKG" "$GOREF_VERSION" grf
+    for p in viewcore goref; do
+        [ "${PEER_OK[$p]}" = 1 ] || log "PEER $p unavailable: ${PEER_WHY[$p]}"
+    done
+else
+    for p in viewcore goref; do PEER_OK[$p]=0; PEER_WHY[$p]="--no-peers"; PEER_VER[$p]="-"; done
+fi
+
+# ---- measuring --------------------------------------------------------------------
+# measure TOOL DIR RUN: appends "tool run wall_s rss_kb" to DIR/results.tsv
+measure() {
+    local tool="$1" dir="$2" run="$3" tf="$2/time.$1.$3" rc=0
+    local -a cmd
+    case "$tool" in
+        gomortem) rm -f "$dir/gomortem.db"
+                  cmd=("$GOMORTEM" analyze "$dir/core" --exe "$dir/exe" -o "$dir/gomortem.db" --quiet) ;;
+        viewcore) cmd=("$GOBIN_DIR/viewcore" "$dir/core" --exe "$dir/exe" histogram) ;;
+        goref)    rm -f "$dir/grf.out"
+                  cmd=("$GOBIN_DIR/grf" core "$dir/exe" "$dir/core" -o "$dir/grf.out") ;;
+    esac
+    /usr/bin/time -f '%e %M' -o "$tf" timeout "$RUN_TIMEOUT" "${cmd[@]}" \
+        </dev/null >"$dir/$tool.stdout" 2>"$dir/$tool.stderr" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        local why="exit $rc"
+        [ "$rc" -eq 124 ] && why="timed out after ${RUN_TIMEOUT}s"
+        echo "$why: $(grep -v '^Command exited' "$dir/$tool.stderr" | grep -v '^\s*$' | tail -3 | tr '\n' ' ' | cut -c1-400)"
+        return 1
+    fi
+    printf '%s\t%s\t%s\n' "$tool" "$run" "$(tail -1 "$tf" | tr ' ' '\t')" >>"$dir/results.tsv"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "NA"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+GM_FAILED=0
+REPORT="$OUT/report.md"
+{
+    echo "# gomortem benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo
+    echo "gomortem $GM_COMMIT (build type: ${BUILD_TYPE:-RelWithDebInfo (default)}), $(go version | awk '{print $3}'), $(nproc) CPUs,"
+    echo "$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), runs per tool: $RUNS"
+    echo "viewcore: $VIEWCORE_PKG@${PEER_VER[viewcore]} (viewcore CORE --exe EXE histogram)"
+    echo "goref: $GOREF_PKG@${PEER_VER[goref]} (grf core EXE CORE -o grf.out)"
+} >"$REPORT"
+
+for n in $SIZES; do
+    dir="$OUT/bigheap-$n"
+    if [ -f "$dir/done" ] && [ -s "$dir/core" ] && [ -f "$dir/truth.json" ]; then
+        log "size $n: reusing $dir/core"
+    else
+        log "size $n: building the heap and crashing into a core"
+        start=$SECONDS
+        make_core "$n" "$dir" || { rm -rf "$dir.tmp"; log "FAIL: no core for size $n"; GM_FAILED=1; continue; }
+        log "size $n: core $(du -h "$dir/core" | cut -f1) in $((SECONDS - start))s"
+    fi
+    objects="$(heap_objects "$dir")"
+    core_bytes="$(stat -c %s "$dir/core")"
+    : >"$dir/results.tsv"
+    declare -A FAIL_WHY=()
+    tools="gomortem"
+    for p in viewcore goref; do
+        if [ "${PEER_OK[$p]}" = 1 ]; then tools="$tools $p"; else FAIL_WHY[$p]="${PEER_WHY[$p]}"; fi
+    done
+    cat "$dir/core" >/dev/null # same (warm) page cache for every tool
+    for ((r = 1; r <= RUNS; r++)); do
+        for tool in $tools; do
+            [ -n "${FAIL_WHY[$tool]:-}" ] && continue
+            log "size $n run $r/$RUNS: $tool"
+            if ! why="$(measure "$tool" "$dir" "$r")"; then
+                FAIL_WHY[$tool]="$why"
+                log "$tool failed on $dir/core: $why"
+                [ "$tool" = gomortem ] && GM_FAILED=1
+            fi
+        done
+    done
+    db_objects=NA
+    if [ -z "${FAIL_WHY[gomortem]:-}" ]; then
+        db_objects="$("$GOMORTEM" sql --csv --no-header "$dir/gomortem.db" 'select count(*) from objects' 2>/dev/null | tr -d '\r')"
+    fi
+    declare -A WALL=() RSS=()
+    for tool in gomortem viewcore goref; do
+        WALL[$tool]="$(awk -F'\t' -v t="$tool" '$1 == t {print $3}' "$dir/results.tsv" | median)"
+        RSS[$tool]="$(awk -F'\t' -v t="$tool" '$1 == t {print $4}' "$dir/results.tsv" | median)"
+    done
+    {
+        echo
+        echo "## bigheap -objects $n"
+        echo
+        echo "HeapObjects (truth.json) $objects; gomortem objects table $db_objects;" \
+             "core $(awk -v b="$core_bytes" 'BEGIN {printf "%.1f MB", b/1e6}')"
+        echo
+        echo "| tool | runs ok | median wall s | median peak RSS MB | wall / gomortem | RSS / gomortem |"
+        echo "|---|---|---|---|---|---|"
+        for tool in gomortem viewcore goref; do
+            ok="$(awk -F'\t' -v t="$tool" '$1 == t' "$dir/results.tsv" | wc -l)"
+            if [ "$ok" -eq 0 ]; then
+                echo "| $tool | 0 | failed | failed | - | - |"
+                continue
+            fi
+            awk -v t="$tool" -v ok="$ok" -v w="${WALL[$tool]}" -v m="${RSS[$tool]}" \
+                -v gw="${WALL[gomortem]}" -v gm="${RSS[gomortem]}" 'BEGIN {
+                rw = (gw == "NA" || gw == 0) ? "-" : sprintf("%.2fx", w / gw)
+                rm = (gm == "NA" || gm == 0) ? "-" : sprintf("%.2fx", m / gm)
+                printf "| %s | %d | %.2f | %.1f | %s | %s |\n", t, ok, w, m / 1024, rw, rm }'
+        done
+        echo
+        if [ "${WALL[gomortem]}" != NA ]; then
+            awk -v o="$objects" -v w="${WALL[gomortem]}" -v m="${RSS[gomortem]}" -v c="$core_bytes" \
+                -v vw="${WALL[viewcore]}" -v vm="${RSS[viewcore]}" -v gw="${WALL[goref]}" -v gm="${RSS[goref]}" 'BEGIN {
+                rss = m * 1024
+                printf "gomortem: %.0f objects/s; peak RSS %.1f MB = %.1f B/object;", o / w, rss / 1e6, rss / o
+                printf " peak RSS - core size = %.1f MB (upper bound of its own memory: %.1f B/object)\n", (rss - c) / 1e6, (rss - c) / o
+                r = "ratios gomortem/viewcore:"
+                if (vw != "NA" && vw > 0) r = r sprintf(" time %.3f, RSS %.3f", w / vw, m / vm); else r = r " n/a"
+                r = r "; gomortem/goref:"
+                if (gw != "NA" && gw > 0) r = r sprintf(" time %.3f, RSS %.3f", w / gw, m / gm); else r = r " n/a"
+                print ""; print r }'
+        fi
+        for tool in gomortem viewcore goref; do
+            [ -n "${FAIL_WHY[$tool]:-}" ] && { echo; echo "**$tool failed**: ${FAIL_WHY[$tool]}"; }
+        done
+        true
+    } >>"$REPORT"
+    if [ "$db_objects" != NA ] && [ "$db_objects" != "$objects" ]; then
+        echo "note: gomortem's objects table ($db_objects) differs from HeapObjects ($objects)" >>"$REPORT"
+    fi
+    rm -f "$dir/gomortem.db"
+    [ "$DELETE_CORES" = 1 ] && rm -f "$dir/core"
+    unset FAIL_WHY WALL RSS
+done
+
+echo
+cat "$REPORT"
+echo
+echo "(report: $REPORT; raw runs: $OUT/bigheap-*/results.tsv)"
+if [ "$GM_FAILED" -ne 0 ]; then
+    echo "bench: gomortem failed (see above)" >&2
+    exit 1
+fi
+exit 0
