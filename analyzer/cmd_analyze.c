@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "goruntime/binding.h"
+#include "goruntime/goroutines.h"
 #include "goruntime/heap.h"
 #include "goruntime/memstats.h"
 #include "program.h"
@@ -61,9 +62,20 @@ static void progress(const struct analyze_options *o, const char *fmt, ...)
 }
 
 /* Write every table; the store is finished by the caller. */
-static struct gm_error *write_tables(struct gm_store *store, struct gm_program *prog, struct gm_heap *heap,
-				     const struct gm_memstats *ms, const struct analyze_options *o)
+/* What the stages found, for the store. */
+struct analysis {
+	struct gm_program *prog;
+	struct gm_runtime *rt;
+	struct gm_heap *heap;
+	struct gm_goroutine_set *goroutines;
+	struct gm_memstats memstats;
+};
+
+static struct gm_error *write_tables(struct gm_store *store, struct analysis *a, const struct analyze_options *o)
 {
+	struct gm_program *prog = a->prog;
+	struct gm_heap *heap = a->heap;
+	const struct gm_memstats *ms = &a->memstats;
 	struct gm_error *err = gm_write_meta(store, prog, heap);
 	if (!err)
 		err = gm_write_mappings(store, prog);
@@ -77,11 +89,16 @@ static struct gm_error *write_tables(struct gm_store *store, struct gm_program *
 	if (!err)
 		err = gm_write_objects(store, heap);
 	if (!err)
+		err = gm_write_goroutines(store, a->goroutines);
+	if (!err)
 		err = gm_write_memstats(store, ms);
 	if (!err)
-		err = gm_write_warnings(store, "heap", heap->warnings, heap->nwarning_texts, heap->nwarnings);
+		err = gm_write_warnings(store, "heap", &heap->warnings);
 	if (!err)
-		err = gm_store_meta_int(store, "warnings", (int64_t)heap->nwarnings);
+		err = gm_write_warnings(store, "goroutines", &a->goroutines->warnings);
+	if (!err)
+		err = gm_store_meta_int(store, "warnings",
+					(int64_t)(heap->warnings.count + a->goroutines->warnings.count));
 	return err;
 }
 
@@ -98,43 +115,52 @@ static void check_counts(struct gm_heap *heap, const struct gm_memstats *ms)
 			     heap->object_bytes, bytes->value);
 }
 
+/* Stages 1-5: the program, its runtime, the heap, the goroutines. */
+static struct gm_error *run_stages(const struct analyze_options *o, struct analysis *a)
+{
+	progress(o, "reading %s", o->program.core_path);
+	struct gm_error *err = gm_program_open(&o->program, &a->prog);
+	if (!err)
+		err = gm_runtime_bind(a->prog, &a->rt);
+	if (!err) {
+		progress(o, "walking the heap (%s)", a->prog->exe->go_version);
+		err = gm_heap_walk(a->rt, &a->heap);
+	}
+	if (!err)
+		err = gm_memstats_read(a->rt, &a->memstats);
+	if (!err) {
+		check_counts(a->heap, &a->memstats);
+		progress(o, "reading goroutines");
+		err = gm_goroutines_read(a->rt, &a->goroutines);
+	}
+	return err;
+}
+
 static struct gm_error *analyze(const struct analyze_options *o)
 {
 	double start = seconds_now();
-	struct gm_program *prog = NULL;
-	struct gm_runtime *rt = NULL;
-	struct gm_heap *heap = NULL;
+	struct analysis a = { 0 };
 	struct gm_store *store = NULL;
-	struct gm_memstats ms;
-	progress(o, "reading %s", o->program.core_path);
-	struct gm_error *err = gm_program_open(&o->program, &prog);
+	struct gm_error *err = run_stages(o, &a);
 	if (!err)
-		err = gm_runtime_bind(prog, &rt);
-	if (!err) {
-		progress(o, "walking the heap (%s)", prog->exe->go_version);
-		err = gm_heap_walk(rt, &heap);
-	}
-	if (!err)
-		err = gm_memstats_read(rt, &ms);
-	if (!err) {
-		check_counts(heap, &ms);
 		err = gm_store_create(o->output, &store);
-	}
 	if (!err)
-		err = write_tables(store, prog, heap, &ms, o);
+		err = write_tables(store, &a, o);
 	if (!err) {
 		progress(o, "building indexes");
 		err = gm_store_finish(store);
 		store = NULL;
 	}
 	if (!err && !o->quiet)
-		fprintf(stderr, "gomortem: %s: %zu objects, %" PRIu64 " bytes in %zu spans, %" PRIu64
-			" warnings, %.2f s\n", o->output, heap->nobjects, heap->object_bytes,
-			heap->nspans_in_use, heap->nwarnings, seconds_now() - start);
+		fprintf(stderr, "gomortem: %s: %zu objects, %" PRIu64 " bytes in %zu spans, %zu goroutines, %"
+			PRIu64 " warnings, %.2f s\n", o->output, a.heap->nobjects, a.heap->object_bytes,
+			a.heap->nspans_in_use, a.goroutines->count,
+			a.heap->warnings.count + a.goroutines->warnings.count, seconds_now() - start);
 	gm_store_abort(store);
-	gm_heap_destroy(heap);
-	gm_runtime_destroy(rt);
-	gm_program_destroy(prog);
+	gm_goroutines_destroy(a.goroutines);
+	gm_heap_destroy(a.heap);
+	gm_runtime_destroy(a.rt);
+	gm_program_destroy(a.prog);
 	return err;
 }
 

@@ -83,6 +83,27 @@ CREATE TABLE objects (
   idom      INTEGER               -- immediate dominator (objects.id); NULL until the graph stage
 );
 
+-- Every goroutine of runtime.allgs that is not dead.
+CREATE TABLE goroutines (
+  goid        INTEGER PRIMARY KEY,  -- goroutine id
+  addr        INTEGER NOT NULL,     -- address of its runtime.g
+  status      TEXT NOT NULL,        -- as Go's traceback prints it: running, runnable, syscall,
+                                    -- or the wait reason (chan receive, select, sleep, IO wait, ...)
+  wait_reason TEXT,                 -- the wait reason when waiting, else NULL
+  raw_status  INTEGER NOT NULL,     -- g.atomicstatus without the scan bit (_Grunning = 2, ...)
+  start_func  TEXT,                 -- function the goroutine started in (g.startpc)
+  created_by  TEXT,                 -- function whose go statement created it (g.gopc); NULL for main
+  created_at  TEXT,                 -- FILE:LINE of that go statement
+  parent_goid INTEGER,              -- goroutine that created it (Go 1.21+), NULL if unknown
+  stack_lo    INTEGER NOT NULL,     -- stack bounds [stack_lo, stack_hi)
+  stack_hi    INTEGER NOT NULL,
+  stack_bytes INTEGER NOT NULL,     -- bytes of stack in use: stack_hi - sp
+  sp          INTEGER NOT NULL,     -- where unwinding starts (syscall, thread or saved sp)
+  pc          INTEGER NOT NULL,     -- the pc there
+  tid         INTEGER,              -- thread of the m it is on (m.procid); NULL when on none
+  locked      INTEGER NOT NULL      -- 1 when locked to its thread (LockOSThread)
+);
+
 -- The runtime's own accounting read from the core, named as runtime.MemStats
 -- names it where MemStats has the figure.
 CREATE TABLE memstats (

@@ -89,6 +89,16 @@ static int parse_go_minor(const char *version)
 	return version && sscanf(version, "go%d.%d", &major, &minor) == 2 && major == 1 ? minor : 0;
 }
 
+/* Optional constant: false (and *RET untouched) when DWARF lacks it. */
+static bool optional_const(struct binder *b, const char *name, uint64_t *ret)
+{
+	int64_t value;
+	if (!gm_dwarf_const(b->dw, name, &value))
+		return false;
+	*ret = (uint64_t)value;
+	return true;
+}
+
 static void bind_span(struct binder *b)
 {
 	struct gm_span_layout *l = &b->rt->span;
@@ -215,6 +225,84 @@ static void bind_mcache(struct binder *b)
 	bind_global(b, "runtime.allp", &rt->allp_addr, NULL);
 }
 
+static void bind_g(struct binder *b)
+{
+	struct gm_g_layout *l = &b->rt->g;
+	Dwarf_Die st;
+	const char *t = "runtime.g";
+	if (!bind_struct(b, t, &st, &l->size))
+		return;
+	bind_field(b, &st, t, "stack.lo", &l->stack_lo, true);
+	bind_field(b, &st, t, "stack.hi", &l->stack_hi, true);
+	bind_field(b, &st, t, "_panic", &l->panic, true);
+	bind_field(b, &st, t, "_defer", &l->defer, true);
+	bind_field(b, &st, t, "m", &l->m, true);
+	bind_field(b, &st, t, "sched.sp", &l->sched_sp, true);
+	bind_field(b, &st, t, "sched.pc", &l->sched_pc, true);
+	bind_field(b, &st, t, "sched.ctxt", &l->sched_ctxt, true);
+	bind_field(b, &st, t, "sched.lr", &l->sched_lr, true);
+	bind_field(b, &st, t, "sched.bp", &l->sched_bp, true);
+	bind_field(b, &st, t, "syscallsp", &l->syscallsp, true);
+	bind_field(b, &st, t, "syscallpc", &l->syscallpc, true);
+	bind_field(b, &st, t, "atomicstatus", &l->atomicstatus, true);
+	bind_field(b, &st, t, "goid", &l->goid, true);
+	bind_field(b, &st, t, "waitreason", &l->waitreason, true);
+	bind_field(b, &st, t, "waitsince", &l->waitsince, true);
+	bind_field(b, &st, t, "lockedm", &l->lockedm, true);
+	bind_field(b, &st, t, "parentGoid", &l->parent_goid, false); /* 1.21+ */
+	bind_field(b, &st, t, "gopc", &l->gopc, true);
+	bind_field(b, &st, t, "startpc", &l->startpc, true);
+}
+
+static void bind_m(struct binder *b)
+{
+	struct gm_m_layout *l = &b->rt->m;
+	Dwarf_Die st;
+	const char *t = "runtime.m";
+	if (!bind_struct(b, t, &st, &l->size))
+		return;
+	bind_field(b, &st, t, "g0", &l->g0, true);
+	bind_field(b, &st, t, "procid", &l->procid, true);
+	bind_field(b, &st, t, "gsignal", &l->gsignal, true);
+	bind_field(b, &st, t, "curg", &l->curg, true);
+	bind_field(b, &st, t, "id", &l->id, true);
+	bind_field(b, &st, t, "alllink", &l->alllink, true);
+}
+
+/* A [N]string global: its address and N. */
+static void bind_string_array(struct binder *b, const char *name, uint64_t *ret_addr, uint32_t *ret_n)
+{
+	Dwarf_Die type;
+	uint64_t n;
+	bind_global(b, name, ret_addr, &type);
+	if (b->err)
+		return;
+	if (!gm_dwarf_array_length(&type, &n) || n > 4096) {
+		fail(b, "a [N]string array", name);
+		return;
+	}
+	*ret_n = (uint32_t)n;
+}
+
+static void bind_goroutines(struct binder *b)
+{
+	struct gm_runtime *rt = b->rt;
+	bind_g(b);
+	bind_m(b);
+	bind_global(b, "runtime.allgs", &rt->allgs_addr, NULL);
+	bind_global(b, "runtime.allm", &rt->allm_addr, NULL);
+	bind_const(b, "runtime._Gidle", &rt->g_idle);
+	bind_const(b, "runtime._Gdead", &rt->g_dead);
+	bind_const(b, "runtime._Gwaiting", &rt->g_waiting);
+	bind_const(b, "runtime._Gsyscall", &rt->g_syscall);
+	bind_const(b, "runtime._Grunning", &rt->g_running);
+	bind_const(b, "runtime._Gscan", &rt->g_scan);
+	rt->has_g_dead_extra = optional_const(b, "runtime._Gdeadextra", &rt->g_dead_extra);
+	bind_string_array(b, "runtime.gStatusStrings", &rt->g_status_strings_addr, &rt->ng_status_strings);
+	bind_string_array(b, "runtime.waitReasonStrings", &rt->wait_reason_strings_addr,
+			  &rt->nwait_reason_strings);
+}
+
 /* The size-class table moved to internal/runtime/gc in 1.25. */
 static void bind_size_classes(struct binder *b)
 {
@@ -245,16 +333,6 @@ static struct gm_error *load_size_classes(struct gm_runtime *rt)
 	struct gm_error *err = gm_read(rt->prog->mem, rt->class_to_size_addr, rt->class_to_size,
 				       rt->nsize_classes * sizeof(*rt->class_to_size));
 	return gm_error_prefix(err, "reading the size-class table");
-}
-
-/* Optional constant: false (and *RET untouched) when DWARF lacks it. */
-static bool optional_const(struct binder *b, const char *name, uint64_t *ret)
-{
-	int64_t value;
-	if (!gm_dwarf_const(b->dw, name, &value))
-		return false;
-	*ret = (uint64_t)value;
-	return true;
 }
 
 static void bind_type_flags(struct binder *b)
@@ -296,6 +374,7 @@ static void bind_all(struct binder *b)
 	bind_memstats(b);
 	bind_mcache(b);
 	bind_size_classes(b);
+	bind_goroutines(b);
 	if (b->err)
 		return;
 	/* Feature probes. */

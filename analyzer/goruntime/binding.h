@@ -58,6 +58,18 @@ struct gm_heap_stats_layout {
 	struct gm_field small_alloc_count, small_free_count; /* arrays of uint64 */
 };
 
+struct gm_g_layout {                       /* runtime.g */
+	uint64_t size;
+	struct gm_field stack_lo, stack_hi, panic, defer, m, sched_sp, sched_pc, sched_ctxt, sched_lr,
+		sched_bp, syscallsp, syscallpc, atomicstatus, goid, waitreason, waitsince, lockedm,
+		parent_goid, gopc, startpc;
+};
+
+struct gm_m_layout {                       /* runtime.m */
+	uint64_t size;
+	struct gm_field g0, procid, gsignal, curg, id, alllink;
+};
+
 struct gm_runtime {
 	struct gm_program *prog;
 	int go_minor;                      /* 22 for go1.22.x; 0 when unparsable */
@@ -94,6 +106,15 @@ struct gm_runtime {
 	struct gm_field gc_heap_in_use, gc_heap_free, gc_heap_released, gc_percent_heap_goal,
 		gc_memory_limit;
 	uint16_t *class_to_size;           /* copied from the core, nsize_classes entries */
+	/* Goroutines. */
+	struct gm_g_layout g;
+	struct gm_m_layout m;
+	uint64_t allgs_addr, allm_addr;
+	uint64_t g_idle, g_dead, g_dead_extra, g_waiting, g_syscall, g_running, g_scan;
+	bool has_g_dead_extra;             /* 1.26: _Gdeadextra */
+	/* The binary's own status and wait-reason strings ([N]string globals). */
+	uint64_t g_status_strings_addr, wait_reason_strings_addr;
+	uint32_t ng_status_strings, nwait_reason_strings;
 };
 
 /* Bind PROG's runtime.  GM_ERR_BAD_RUNTIME names what is missing. */

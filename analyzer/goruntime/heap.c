@@ -1,7 +1,6 @@
 #include "heap.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,26 +21,6 @@ const char *gm_kind_name(unsigned kind)
 {
 	return kind < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[kind] : "invalid";
 }
-
-void gm_heap_warn(struct gm_heap *heap, const char *fmt, ...)
-{
-	heap->nwarnings++;
-	if (heap->nwarning_texts >= GM_HEAP_MAX_WARNING_TEXTS)
-		return;
-	if (!heap->warnings) {
-		heap->warnings = calloc(GM_HEAP_MAX_WARNING_TEXTS, sizeof(*heap->warnings));
-		if (!heap->warnings)
-			return;
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	char *text;
-	if (vasprintf(&text, fmt, ap) >= 0)
-		heap->warnings[heap->nwarning_texts++] = text;
-	va_end(ap);
-}
-
-/* ---- Types named by headers and largeType ---- */
 
 /* Read the abi.Name at types+STR: a flags byte, a uvarint length, the bytes. */
 static char *read_type_name(struct gm_heap *heap, uint32_t str, uint8_t tflag)
@@ -377,9 +356,7 @@ void gm_heap_destroy(struct gm_heap *heap)
 		return;
 	for (size_t i = 0; i < heap->ntypes; i++)
 		free(heap->types[i].name);
-	for (size_t i = 0; i < heap->nwarning_texts; i++)
-		free(heap->warnings[i]);
-	free(heap->warnings);
+	gm_warnings_free(&heap->warnings);
 	free(heap->types);
 	gm_u64_map_free(&heap->type_index);
 	free(heap->spans);

@@ -16,6 +16,7 @@
 
 #include "../error.h"
 #include "../util/u64_map.h"
+#include "../util/warnings.h"
 #include "binding.h"
 
 #define GM_NO_TYPE UINT32_MAX
@@ -65,12 +66,8 @@ struct gm_heap {
 	struct gm_u64_map type_index; /* descriptor address -> index into types */
 	uint64_t moduledata_types;   /* base for abi.Name offsets */
 	/* Problems met and walked past (corrupt spans, unreadable bitmaps...). */
-	uint64_t nwarnings;
-	char **warnings;             /* the first GM_HEAP_MAX_WARNING_TEXTS messages */
-	size_t nwarning_texts;
+	struct gm_warnings warnings;
 };
-
-#define GM_HEAP_MAX_WARNING_TEXTS 1000
 
 /* Walk the heap of RT's program. */
 struct gm_error *gm_heap_walk(struct gm_runtime *rt, struct gm_heap **ret);
@@ -86,7 +83,7 @@ static inline uint64_t gm_object_size(const struct gm_heap *heap, const struct g
 /* Name of an abi.Type kind (Kind_ & 0x1f), "invalid" if out of range. */
 const char *gm_kind_name(unsigned kind);
 
-/* Record a warning (counted; the first messages kept). */
-void gm_heap_warn(struct gm_heap *heap, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Record a warning of the heap stage (counted; the first messages kept). */
+#define gm_heap_warn(heap, ...) gm_warn(&(heap)->warnings, __VA_ARGS__)
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "../../dwarf/dwarf_index.h"
 #include "../cli.h"
+#include "../goruntime/goroutines.h"
 #include "../goruntime/heap.h"
 #include "../goruntime/memstats.h"
 #include "../program.h"
@@ -168,6 +169,33 @@ struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *
 	return gm_bulk_finish(bulk, err);
 }
 
+struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_goroutine_set *set)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "goroutines",
+		"goid, addr, status, wait_reason, raw_status, parent_goid, stack_lo, stack_hi, stack_bytes, "
+		"sp, pc, tid, locked", 13, &bulk);
+	if (err)
+		return err;
+	for (size_t i = 0; i < set->count && !err; i++) {
+		const struct gm_goroutine *g = &set->items[i];
+		bool in_stack = g->start_sp >= g->stack_lo && g->start_sp <= g->stack_hi;
+		bool waiting = g->wait_reason != 0 && g->wait_reason < set->nwait_strings &&
+			       g->status_text == set->wait_strings[g->wait_reason];
+		struct gm_sql_value row[13] = {
+			gm_sql_int((int64_t)g->goid), gm_sql_int((int64_t)g->addr), gm_sql_text(g->status_text),
+			waiting ? gm_sql_text(g->status_text) : gm_sql_null(), gm_sql_int(g->status),
+			g->parent_goid ? gm_sql_int((int64_t)g->parent_goid) : gm_sql_null(),
+			gm_sql_int((int64_t)g->stack_lo), gm_sql_int((int64_t)g->stack_hi),
+			gm_sql_int(in_stack ? (int64_t)(g->stack_hi - g->start_sp) : 0),
+			gm_sql_int((int64_t)g->start_sp), gm_sql_int((int64_t)g->start_pc),
+			g->tid >= 0 ? gm_sql_int(g->tid) : gm_sql_null(), gm_sql_int(g->locked),
+		};
+		err = gm_bulk_row(bulk, row);
+	}
+	return gm_bulk_finish(bulk, err);
+}
+
 struct gm_error *gm_write_memstats(struct gm_store *store, const struct gm_memstats *ms)
 {
 	struct gm_bulk *bulk;
@@ -185,9 +213,11 @@ struct gm_error *gm_write_memstats(struct gm_store *store, const struct gm_memst
 	return gm_bulk_finish(bulk, err);
 }
 
-struct gm_error *gm_write_warnings(struct gm_store *store, const char *stage, char *const *texts,
-				   size_t ntexts, uint64_t total)
+struct gm_error *gm_write_warnings(struct gm_store *store, const char *stage, const struct gm_warnings *w)
 {
+	char *const *texts = w->texts;
+	size_t ntexts = w->ntexts;
+	uint64_t total = w->count;
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "warnings", "stage, message", 2, &bulk);
 	if (err)

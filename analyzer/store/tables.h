@@ -11,6 +11,7 @@ struct gm_store;
 struct gm_program;
 struct gm_heap;
 struct gm_memstats;
+struct gm_warnings;
 
 /* meta: the analysis's facts (versions, paths, ids, counts). */
 struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, const struct gm_heap *heap);
@@ -26,9 +27,12 @@ struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog,
 struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap);
 struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap);
 
+/* goroutines. */
+struct gm_goroutine_set;
+struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_goroutine_set *set);
+
 /* memstats, and the warnings every stage collected. */
 struct gm_error *gm_write_memstats(struct gm_store *store, const struct gm_memstats *ms);
-struct gm_error *gm_write_warnings(struct gm_store *store, const char *stage, char *const *texts,
-				   size_t ntexts, uint64_t total);
+struct gm_error *gm_write_warnings(struct gm_store *store, const char *stage, const struct gm_warnings *w);
 
 #endif

@@ -1,0 +1,2 @@
+/* pclntab: the function table (being written). */
+#include "pclntab.h"

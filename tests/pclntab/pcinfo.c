@@ -1,0 +1,5 @@
+/* pcinfo: pclntab test helper (being written). */
+int main(void)
+{
+	return 77;
+}
