@@ -4,11 +4,14 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../dwarf/dwarf_index.h"
 #include "cli.h"
 #include "json_writer.h"
+#include "goruntime/binding.h"
+#include "goruntime/goroutines.h"
 #include "program.h"
 
 static const char info_usage[] =
@@ -87,7 +90,67 @@ static const char *build_id_text(enum gm_build_id_check check)
 	}
 }
 
-static void print_text(const struct gm_program *prog)
+#define MAX_STATUSES 64
+
+/* Goroutine counts by status, or why they are unknown. */
+struct goroutine_summary {
+	size_t total, nstatuses;
+	const char *names[MAX_STATUSES];
+	size_t counts[MAX_STATUSES];
+	struct gm_goroutine_set *set;   /* owns the names */
+	char *unknown_reason;           /* set when goroutines could not be read */
+};
+
+static void summarize_goroutines(struct gm_program *prog, struct goroutine_summary *sum)
+{
+	struct gm_runtime *rt = NULL;
+	memset(sum, 0, sizeof(*sum));
+	struct gm_error *err = prog->dwarf ? gm_runtime_bind(prog, &rt)
+					   : gm_error_create(GM_ERR_NO_DWARF, "no DWARF");
+	if (!err)
+		err = gm_goroutines_read(rt, &sum->set);
+	gm_runtime_destroy(rt);
+	if (err) {
+		sum->unknown_reason = strdup(err->message);
+		gm_error_destroy(err);
+		return;
+	}
+	sum->total = sum->set->count;
+	sum->nstatuses = gm_goroutines_by_status(sum->set, sum->names, sum->counts, MAX_STATUSES);
+}
+
+static void print_goroutines_text(const struct goroutine_summary *sum)
+{
+	if (!sum->set) {
+		printf("goroutines:   unknown (%s)\n", sum->unknown_reason ? sum->unknown_reason : "?");
+		return;
+	}
+	printf("goroutines:   %zu", sum->total);
+	for (size_t i = 0; i < sum->nstatuses; i++)
+		printf("%s%zu %s", i ? ", " : " (", sum->counts[i], sum->names[i]);
+	printf("%s\n", sum->nstatuses ? ")" : "");
+}
+
+static void print_goroutines_json(struct gm_json *j, const struct goroutine_summary *sum)
+{
+	gm_json_key(j, "goroutines");
+	if (!sum->set) {
+		gm_json_null(j);
+		return;
+	}
+	gm_json_begin_object(j);
+	gm_json_key(j, "total"); gm_json_uint(j, sum->total);
+	gm_json_key(j, "by_status");
+	gm_json_begin_object(j);
+	for (size_t i = 0; i < sum->nstatuses; i++) {
+		gm_json_key(j, sum->names[i]);
+		gm_json_uint(j, sum->counts[i]);
+	}
+	gm_json_end_object(j);
+	gm_json_end_object(j);
+}
+
+static void print_text(const struct gm_program *prog, const struct goroutine_summary *sum)
 {
 	const struct gm_core *core = prog->core;
 	const struct gm_address_space *mem = prog->mem;
@@ -118,6 +181,7 @@ static void print_text(const struct gm_program *prog)
 	       gm_core_bytes_mapped(core), mem->bytes_from_core, mem->bytes_from_exe, mem->bytes_unsaved);
 	if (core->ntruncated)
 		printf("truncated:    %zu segments cut short by the end of the file\n", core->ntruncated);
+	print_goroutines_text(sum);
 	printf("threads:      %zu\n", core->nthreads);
 	printf("  %-8s %-18s %-18s %s\n", "tid", "pc", "sp", "function");
 	for (size_t i = 0; i < core->nthreads; i++) {
@@ -130,7 +194,7 @@ static void print_text(const struct gm_program *prog)
 	}
 }
 
-static void print_json(const struct gm_program *prog)
+static void print_json(const struct gm_program *prog, const struct goroutine_summary *sum)
 {
 	const struct gm_core *core = prog->core;
 	struct gm_json j;
@@ -165,6 +229,7 @@ static void print_json(const struct gm_program *prog)
 	gm_json_key(&j, "bytes_unsaved"); gm_json_uint(&j, prog->mem->bytes_unsaved);
 	gm_json_key(&j, "truncated_segments"); gm_json_uint(&j, core->ntruncated);
 	gm_json_end_object(&j);
+	print_goroutines_json(&j, sum);
 	gm_json_key(&j, "threads");
 	gm_json_begin_array(&j);
 	for (size_t i = 0; i < core->nthreads; i++) {
@@ -212,10 +277,14 @@ int cmd_info(int argc, char **argv)
 	struct gm_error *err = gm_program_open(&options, &prog);
 	if (err)
 		return gm_error_report(err);
+	struct goroutine_summary sum;
+	summarize_goroutines(prog, &sum);
 	if (json)
-		print_json(prog);
+		print_json(prog, &sum);
 	else
-		print_text(prog);
+		print_text(prog, &sum);
+	gm_goroutines_destroy(sum.set);
+	free(sum.unknown_reason);
 	fflush(stdout);
 	int status = 0;
 	if (prog->dwarf_error) {

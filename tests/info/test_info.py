@@ -7,6 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import gmtest  # noqa: E402
+import traceback as gotraceback  # noqa: E402
 
 
 def prstatus_count(core):
@@ -43,6 +44,13 @@ def check_scenario(c, gm, version, name, sdir):
         c.check(info["mappings"]["bytes_from_exe"] > 0, f"{where}: nothing taken from the executable")
     c.check(all(t["function"] != "?" for t in info["threads"] if t["tid"] == truth["pid"]),
             f"{where}: main thread pc not symbolized")
+    # Goroutine counts by status, as the goroutine dump Go printed has them.
+    dumped = gotraceback.parse_file(os.path.join(sdir, "traceback.txt"))
+    by_status = {}
+    for g in dumped.values():
+        by_status[g.status] = by_status.get(g.status, 0) + 1
+    c.check(info["goroutines"] and info["goroutines"]["by_status"] == by_status,
+            f"{where}: goroutines by status {info['goroutines']}, the dump has {by_status}")
     # Without --exe the executable is found through the core's NT_FILE note.
     found = gmtest.run([gm, "info", core, "--json"])
     c.no_sanitizer_report(found)
