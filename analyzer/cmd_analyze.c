@@ -11,6 +11,7 @@
 #include "goruntime/goroutines.h"
 #include "goruntime/heap.h"
 #include "goruntime/memstats.h"
+#include "goruntime/roots.h"
 #include "program.h"
 #include "store/store.h"
 #include "store/tables.h"
@@ -68,6 +69,7 @@ struct analysis {
 	struct gm_runtime *rt;
 	struct gm_heap *heap;
 	struct gm_goroutine_set *goroutines;
+	struct gm_roots *roots;
 	struct gm_memstats memstats;
 };
 
@@ -91,6 +93,10 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 	if (!err)
 		err = gm_write_goroutines(store, a->goroutines);
 	if (!err)
+		err = gm_write_roots(store, a->roots);
+	if (!err)
+		err = gm_write_warnings(store, "roots", &a->roots->warnings);
+	if (!err)
 		err = gm_write_memstats(store, ms);
 	if (!err)
 		err = gm_write_warnings(store, "heap", &heap->warnings);
@@ -98,7 +104,8 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 		err = gm_write_warnings(store, "goroutines", &a->goroutines->warnings);
 	if (!err)
 		err = gm_store_meta_int(store, "warnings",
-					(int64_t)(heap->warnings.count + a->goroutines->warnings.count));
+					(int64_t)(heap->warnings.count + a->goroutines->warnings.count +
+						  a->roots->warnings.count));
 	return err;
 }
 
@@ -133,6 +140,10 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 		progress(o, "reading goroutines");
 		err = gm_goroutines_read(a->rt, &a->goroutines);
 	}
+	if (!err) {
+		progress(o, "reading roots");
+		err = gm_roots_read_globals(a->rt, a->heap, &a->roots);
+	}
 	return err;
 }
 
@@ -155,8 +166,10 @@ static struct gm_error *analyze(const struct analyze_options *o)
 		fprintf(stderr, "gomortem: %s: %zu objects, %" PRIu64 " bytes in %zu spans, %zu goroutines, %"
 			PRIu64 " warnings, %.2f s\n", o->output, a.heap->nobjects, a.heap->object_bytes,
 			a.heap->nspans_in_use, a.goroutines->count,
-			a.heap->warnings.count + a.goroutines->warnings.count, seconds_now() - start);
+			a.heap->warnings.count + a.goroutines->warnings.count + a.roots->warnings.count,
+			seconds_now() - start);
 	gm_store_abort(store);
+	gm_roots_destroy(a.roots);
 	gm_goroutines_destroy(a.goroutines);
 	gm_heap_destroy(a.heap);
 	gm_runtime_destroy(a.rt);

@@ -1,6 +1,9 @@
 #include "dwarf_index.h"
 
 #include <dwarf.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +17,17 @@ struct name_table {
 	size_t count, cap;    /* cap is a power of two */
 };
 
+/* A global variable by address, for naming memory. */
+struct global_addr {
+	uint64_t addr;
+	Dwarf_Off die;
+};
+
 struct gm_dwarf {
 	Dwarf *dwarf;
+	struct global_addr *by_addr;   /* sorted on first use */
+	size_t nby_addr, by_addr_cap;
+	bool by_addr_sorted;
 	struct name_table types, globals, consts;
 	/* runtime descriptor offset (DW_AT_go_runtime_type) -> DIE offset */
 	struct gm_u64_map runtime_types;
@@ -108,6 +120,40 @@ static bool is_type_tag(int tag)
 	}
 }
 
+/* The address of a variable whose location is a single DW_OP_addr.  Go
+ * writes it as DW_FORM_block1, which libdw's dwarf_getlocation() refuses in
+ * DWARF 5 units (it wants exprloc), so the block is decoded here. */
+static bool die_static_address(Dwarf_Die *die, uint64_t *ret)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Block block;
+	if (!dwarf_attr(die, DW_AT_location, &attr) || dwarf_formblock(&attr, &block) != 0)
+		return false;
+	uint8_t address_size;
+	Dwarf_Die cu;
+	if (!dwarf_diecu(die, &cu, &address_size, NULL) || address_size != 8 ||
+	    block.length != 1 + 8u || block.data[0] != DW_OP_addr)
+		return false;
+	uint64_t addr;
+	memcpy(&addr, block.data + 1, sizeof(addr));
+	*ret = addr;
+	return true;
+}
+
+static int add_global_addr(struct gm_dwarf *dw, uint64_t addr, Dwarf_Off die)
+{
+	if (dw->nby_addr == dw->by_addr_cap) {
+		size_t cap = dw->by_addr_cap ? dw->by_addr_cap * 2 : 1024;
+		void *grown = realloc(dw->by_addr, cap * sizeof(*dw->by_addr));
+		if (!grown)
+			return -1;
+		dw->by_addr = grown;
+		dw->by_addr_cap = cap;
+	}
+	dw->by_addr[dw->nby_addr++] = (struct global_addr){ addr, die };
+	return 0;
+}
+
 static int index_die(struct gm_dwarf *dw, Dwarf_Die *die)
 {
 	int tag = dwarf_tag(die);
@@ -126,8 +172,12 @@ static int index_die(struct gm_dwarf *dw, Dwarf_Die *die)
 			return -1;
 		return table_insert(&dw->types, name, dwarf_dieoffset(die));
 	}
-	if (tag == DW_TAG_variable)
+	if (tag == DW_TAG_variable) {
+		uint64_t addr;
+		if (die_static_address(die, &addr) && add_global_addr(dw, addr, dwarf_dieoffset(die)))
+			return -1;
 		return table_insert(&dw->globals, name, dwarf_dieoffset(die));
+	}
 	if (tag == DW_TAG_constant)
 		return table_insert(&dw->consts, name, dwarf_dieoffset(die));
 	return 0;
@@ -193,6 +243,7 @@ void gm_dwarf_destroy(struct gm_dwarf *dw)
 	table_free(&dw->globals);
 	table_free(&dw->consts);
 	gm_u64_map_free(&dw->runtime_types);
+	free(dw->by_addr);
 	dwarf_end(dw->dwarf);
 	free(dw);
 }
@@ -212,26 +263,6 @@ static bool die_type(Dwarf_Die *die, Dwarf_Die *ret)
 {
 	Dwarf_Attribute attr;
 	return dwarf_attr(die, DW_AT_type, &attr) && dwarf_formref_die(&attr, ret) != NULL;
-}
-
-/* The address of a variable whose location is a single DW_OP_addr.  Go
- * writes it as DW_FORM_block1, which libdw's dwarf_getlocation() refuses in
- * DWARF 5 units (it wants exprloc), so the block is decoded here. */
-static bool die_static_address(Dwarf_Die *die, uint64_t *ret)
-{
-	Dwarf_Attribute attr;
-	Dwarf_Block block;
-	if (!dwarf_attr(die, DW_AT_location, &attr) || dwarf_formblock(&attr, &block) != 0)
-		return false;
-	uint8_t address_size;
-	Dwarf_Die cu;
-	if (!dwarf_diecu(die, &cu, &address_size, NULL) || address_size != 8 ||
-	    block.length != 1 + 8u || block.data[0] != DW_OP_addr)
-		return false;
-	uint64_t addr;
-	memcpy(&addr, block.data + 1, sizeof(addr));
-	*ret = addr;
-	return true;
 }
 
 bool gm_dwarf_global(struct gm_dwarf *dw, const char *name, uint64_t *ret_addr, Dwarf_Die *ret_type)
@@ -395,4 +426,125 @@ int gm_dwarf_go_kind(Dwarf_Die *type)
 bool gm_dwarf_die_at(struct gm_dwarf *dw, Dwarf_Off off, Dwarf_Die *ret)
 {
 	return dwarf_offdie(dw->dwarf, off, ret) != NULL;
+}
+
+static int global_addr_compare(const void *a, const void *b)
+{
+	const struct global_addr *x = a, *y = b;
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+bool gm_dwarf_global_at(struct gm_dwarf *dw, uint64_t addr, Dwarf_Die *ret_var, uint64_t *ret_start)
+{
+	if (!dw->by_addr_sorted) {
+		qsort(dw->by_addr, dw->nby_addr, sizeof(*dw->by_addr), global_addr_compare);
+		dw->by_addr_sorted = true;
+	}
+	size_t lo = 0, hi = dw->nby_addr;
+	while (lo < hi) { /* first variable starting after ADDR */
+		size_t mid = lo + (hi - lo) / 2;
+		if (dw->by_addr[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Zero-sized variables share addresses: look back past them. */
+	for (size_t i = lo; i-- > 0;) {
+		Dwarf_Die var, type;
+		uint64_t size;
+		if (!dwarf_offdie(dw->dwarf, dw->by_addr[i].die, &var) || !die_type(&var, &type) ||
+		    !gm_dwarf_type_size(&type, &size))
+			return false;
+		if (size == 0 && dw->by_addr[i].addr == addr && i > 0)
+			continue;
+		if (addr >= dw->by_addr[i].addr + size)
+			return false;
+		*ret_var = var;
+		*ret_start = dw->by_addr[i].addr;
+		return true;
+	}
+	return false;
+}
+
+/* Append to BUF (of LEN, with *USED filled) without overflowing. */
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	if (*used >= len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *used, len - *used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*used += (size_t)n;
+}
+
+/* One step down from TYPE towards OFF: the member or element holding it. */
+static bool descend(Dwarf_Die *type, uint64_t *off, char *buf, size_t len, size_t *used)
+{
+	Dwarf_Die real, child, member_type;
+	if (!strip_typedefs(type, &real))
+		return false;
+	int tag = dwarf_tag(&real);
+	if (tag == DW_TAG_array_type) {
+		uint64_t elem_size;
+		if (!die_type(&real, &member_type) || !gm_dwarf_type_size(&member_type, &elem_size) ||
+		    elem_size == 0)
+			return false;
+		append(buf, len, used, "[%" PRIu64 "]", *off / elem_size);
+		*off %= elem_size;
+		*type = member_type;
+		return true;
+	}
+	if (tag != DW_TAG_structure_type || dwarf_child(&real, &child) != 0)
+		return false;
+	Dwarf_Die best;
+	uint64_t best_off = 0;
+	bool found = false;
+	do { /* the last member starting at or before OFF that is not empty */
+		Dwarf_Attribute attr;
+		Dwarf_Word moff = 0;
+		uint64_t msize;
+		if (dwarf_tag(&child) != DW_TAG_member || !die_type(&child, &member_type) ||
+		    !gm_dwarf_type_size(&member_type, &msize))
+			continue;
+		if (dwarf_attr(&child, DW_AT_data_member_location, &attr))
+			dwarf_formudata(&attr, &moff);
+		if (moff <= *off && *off < moff + msize) {
+			best = child;
+			best_off = moff;
+			found = true;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	if (!found || !die_type(&best, type))
+		return false;
+	const char *name = dwarf_diename(&best);
+	append(buf, len, used, ".%s", name ? name : "?");
+	*off -= best_off;
+	return true;
+}
+
+size_t gm_dwarf_describe_offset(Dwarf_Die *type, uint64_t off, char *buf, size_t len, Dwarf_Die *ret_leaf)
+{
+	size_t used = 0;
+	Dwarf_Die cur = *type;
+	for (int depth = 0; depth < 32; depth++) {
+		uint64_t size;
+		if (off == 0 && gm_dwarf_type_size(&cur, &size) && size <= 8)
+			break;
+		if (!descend(&cur, &off, buf, len, &used))
+			break;
+	}
+	if (off != 0)
+		append(buf, len, &used, "+%" PRIu64, off);
+	if (ret_leaf)
+		*ret_leaf = cur;
+	if (used < len)
+		buf[used] = '\0';
+	else if (len)
+		buf[len - 1] = '\0';
+	return used;
 }

@@ -66,6 +66,15 @@ bool gm_dwarf_die_at(struct gm_dwarf *dw, Dwarf_Off off, Dwarf_Die *ret);
 /* DW_AT_go_kind of a type (an abi.Kind value), -1 if absent. */
 int gm_dwarf_go_kind(Dwarf_Die *type);
 
+/* The global variable whose bytes contain ADDR (link-time): its DIE and
+ * start address; false if no DWARF global covers ADDR. */
+bool gm_dwarf_global_at(struct gm_dwarf *dw, uint64_t addr, Dwarf_Die *ret_var, uint64_t *ret_start);
+
+/* Name the word at byte OFF inside a value of TYPE as a path of members and
+ * indexes (".cache.items[3].next"), written to BUF; RET_LEAF (may be NULL)
+ * gets the type reached.  Returns the length written. */
+size_t gm_dwarf_describe_offset(Dwarf_Die *type, uint64_t off, char *buf, size_t len, Dwarf_Die *ret_leaf);
+
 /* The Go name of a type DIE; "?" for anonymous types. */
 const char *gm_dwarf_type_name(Dwarf_Die *type);
 

@@ -83,6 +83,22 @@ CREATE TABLE objects (
   idom      INTEGER               -- immediate dominator (objects.id); NULL until the graph stage
 );
 
+-- GC roots: the pointer words the garbage collector starts from.
+CREATE TABLE roots (
+  id        INTEGER PRIMARY KEY,
+  kind      TEXT NOT NULL,     -- data, bss (globals), stack, ...
+  name      TEXT NOT NULL,     -- global: DWARF name and member path ("main.cfg.cache.items[2]"),
+                               -- or symbol+offset without DWARF; stack: func.var or func+offset
+  addr      INTEGER,           -- where the pointer word is
+  value     INTEGER,           -- the pointer it holds
+  type_id   INTEGER,           -- types.id of the word's type; NULL until types are unified
+  type_name TEXT,              -- DWARF type of the word, NULL if unknown
+  goid      INTEGER,           -- stack roots: the goroutine
+  frame_idx INTEGER,           -- stack roots: the frame (0 innermost)
+  dst       INTEGER,           -- objects.id it points into; NULL if none (nil, static data, ...)
+  dst_off   INTEGER            -- offset of value inside dst
+);
+
 -- Every goroutine of runtime.allgs that is not dead.
 CREATE TABLE goroutines (
   goid        INTEGER PRIMARY KEY,  -- goroutine id

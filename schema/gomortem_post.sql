@@ -4,6 +4,7 @@
 CREATE INDEX objects_by_type ON objects(type_id);
 CREATE INDEX objects_by_span ON objects(span_id);
 CREATE INDEX spans_by_class ON spans(size_class);
+CREATE INDEX roots_by_dst ON roots(dst);
 
 -- Per size class of in-use spans: how full the spans are.
 --   spans           number of spans of the class

@@ -364,6 +364,18 @@ static void bind_all(struct binder *b)
 	if (!b->err) {
 		bind_field(b, &module, "runtime.moduledata", "types", &rt->moduledata_types, true);
 		bind_field(b, &module, "runtime.moduledata", "etypes", &rt->moduledata_etypes, true);
+		bind_field(b, &module, "runtime.moduledata", "data", &rt->moduledata_data, true);
+		bind_field(b, &module, "runtime.moduledata", "edata", &rt->moduledata_edata, true);
+		bind_field(b, &module, "runtime.moduledata", "bss", &rt->moduledata_bss, true);
+		bind_field(b, &module, "runtime.moduledata", "ebss", &rt->moduledata_ebss, true);
+		bind_field(b, &module, "runtime.moduledata", "gcdatamask", &rt->moduledata_gcdatamask, true);
+		bind_field(b, &module, "runtime.moduledata", "gcbssmask", &rt->moduledata_gcbssmask, true);
+		gm_dwarf_type_size(&module, &rt->moduledata_size);
+	}
+	Dwarf_Die bitvector;
+	if (bind_struct(b, "runtime.bitvector", &bitvector, NULL)) {
+		bind_field(b, &bitvector, "runtime.bitvector", "n", &rt->bitvector_n, true);
+		bind_field(b, &bitvector, "runtime.bitvector", "bytedata", &rt->bitvector_bytedata, true);
 	}
 	bind_const(b, "runtime._PageSize", &rt->page_size);
 	bind_const(b, "runtime.mSpanDead", &rt->span_dead);

@@ -96,6 +96,10 @@ struct gm_runtime {
 	struct gm_span_layout span;
 	struct gm_type_layout type;
 	struct gm_field moduledata_types, moduledata_etypes;
+	uint64_t moduledata_size;
+	struct gm_field moduledata_data, moduledata_edata, moduledata_bss, moduledata_ebss,
+		moduledata_gcdatamask, moduledata_gcbssmask;
+	struct gm_field bitvector_n, bitvector_bytedata;   /* runtime.bitvector */
 	struct gm_field p_mcache;
 	uint64_t mcache_size;
 	struct gm_field mcache_alloc, mcache_tiny_allocs;

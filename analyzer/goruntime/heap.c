@@ -363,3 +363,22 @@ void gm_heap_destroy(struct gm_heap *heap)
 	free(heap->objects);
 	free(heap);
 }
+
+bool gm_heap_find_object(const struct gm_heap *heap, uint64_t addr, uint32_t *ret)
+{
+	size_t lo = 0, hi = heap->nobjects;
+	while (lo < hi) { /* first object starting after ADDR */
+		size_t mid = lo + (hi - lo) / 2;
+		if (heap->objects[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return false;
+	const struct gm_object *obj = &heap->objects[lo - 1];
+	if (addr >= obj->addr + gm_object_size(heap, obj))
+		return false;
+	*ret = (uint32_t)(lo - 1);
+	return true;
+}

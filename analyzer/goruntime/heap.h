@@ -80,6 +80,10 @@ static inline uint64_t gm_object_size(const struct gm_heap *heap, const struct g
 	return heap->spans[obj->span].elemsize;
 }
 
+/* The object whose slot contains ADDR: its index in RET; false if ADDR is
+ * not inside an allocated object. */
+bool gm_heap_find_object(const struct gm_heap *heap, uint64_t addr, uint32_t *ret);
+
 /* Name of an abi.Type kind (Kind_ & 0x1f), "invalid" if out of range. */
 const char *gm_kind_name(unsigned kind);
 

@@ -12,6 +12,7 @@
 #include "../cli.h"
 #include "../goruntime/goroutines.h"
 #include "../goruntime/heap.h"
+#include "../goruntime/roots.h"
 #include "../goruntime/memstats.h"
 #include "../program.h"
 #include "store.h"
@@ -163,6 +164,38 @@ struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *
 			gm_sql_int((int64_t)o->addr), gm_sql_int((int64_t)gm_object_size(heap, o)),
 			o->type == GM_NO_TYPE ? gm_sql_null() : gm_sql_int((int64_t)o->type + 1),
 			gm_sql_int((int64_t)o->span + 1),
+		};
+		err = gm_bulk_row(bulk, row);
+	}
+	return gm_bulk_finish(bulk, err);
+}
+
+static const char *root_kind_name(enum gm_root_kind kind)
+{
+	switch (kind) {
+	case GM_ROOT_DATA: return "data";
+	case GM_ROOT_BSS: return "bss";
+	default: return "stack";
+	}
+}
+
+struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *roots)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "roots",
+		"kind, name, addr, value, type_name, goid, frame_idx, dst, dst_off", 9, &bulk);
+	if (err)
+		return err;
+	for (size_t i = 0; i < roots->count && !err; i++) {
+		const struct gm_root *r = &roots->items[i];
+		bool to_object = r->dst != GM_NO_OBJECT;
+		struct gm_sql_value row[9] = {
+			gm_sql_text(root_kind_name(r->kind)), gm_sql_text(r->name), gm_sql_int((int64_t)r->addr),
+			gm_sql_int((int64_t)r->value), gm_sql_text(r->type_name),
+			r->goid >= 0 ? gm_sql_int(r->goid) : gm_sql_null(),
+			r->frame_idx >= 0 ? gm_sql_int(r->frame_idx) : gm_sql_null(),
+			to_object ? gm_sql_int((int64_t)r->dst + 1) : gm_sql_null(),
+			to_object ? gm_sql_int((int64_t)r->dst_off) : gm_sql_null(),
 		};
 		err = gm_bulk_row(bulk, row);
 	}

@@ -27,6 +27,10 @@ struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog,
 struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap);
 struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap);
 
+/* roots. */
+struct gm_roots;
+struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *roots);
+
 /* goroutines. */
 struct gm_goroutine_set;
 struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_goroutine_set *set);

@@ -1,0 +1,145 @@
+#include "roots.h"
+
+#include <dwarf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../dwarf/dwarf_index.h"
+#include "../program.h"
+#include "binding.h"
+
+#define MAX_SECTION_WORDS (1ull << 28)
+#define MAX_NAME 512
+
+static struct gm_error *roots_add(struct gm_roots *roots, const struct gm_root *root)
+{
+	if (roots->count == roots->cap) {
+		size_t cap = roots->cap ? roots->cap * 2 : 256;
+		void *grown = realloc(roots->items, cap * sizeof(*roots->items));
+		if (!grown)
+			return &gm_error_nomem;
+		roots->items = grown;
+		roots->cap = cap;
+	}
+	roots->items[roots->count++] = *root;
+	return NULL;
+}
+
+/* Name the word at ADDR (run-time address) by the DWARF global holding it,
+ * else by the ELF symbol; malloc'd strings in *RET_NAME and *RET_TYPE. */
+static struct gm_error *name_global_word(struct gm_program *prog, uint64_t addr, char **ret_name, char **ret_type)
+{
+	char name[MAX_NAME];
+	Dwarf_Die var, var_type, leaf;
+	uint64_t start, link = addr - prog->bias;
+	*ret_type = NULL;
+	if (prog->dwarf && gm_dwarf_global_at(prog->dwarf, link, &var, &start)) {
+		Dwarf_Attribute attr;
+		int n = snprintf(name, sizeof(name), "%s", dwarf_diename(&var) ? dwarf_diename(&var) : "?");
+		if (dwarf_attr(&var, DW_AT_type, &attr) && dwarf_formref_die(&attr, &var_type) && n > 0 &&
+		    (size_t)n < sizeof(name)) {
+			gm_dwarf_describe_offset(&var_type, link - start, name + n, sizeof(name) - (size_t)n, &leaf);
+			*ret_type = strdup(gm_dwarf_type_name(&leaf));
+		}
+	} else {
+		const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, link);
+		if (sym)
+			snprintf(name, sizeof(name), "%s+0x%" PRIx64, sym->name, link - sym->addr);
+		else
+			snprintf(name, sizeof(name), "0x%" PRIx64, addr);
+	}
+	*ret_name = strdup(name);
+	return *ret_name ? NULL : &gm_error_nomem;
+}
+
+struct section {
+	enum gm_root_kind kind;
+	const char *label;
+	uint64_t start, end;
+};
+
+/* moduledata.gcdatamask / gcbssmask: {n int32, bytedata *uint8}. */
+static struct gm_error *read_mask(struct gm_runtime *rt, uint64_t mask_addr, uint64_t words, const uint8_t **ret)
+{
+	uint64_t bytedata;
+	int32_t n;
+	struct gm_error *err = gm_read(rt->prog->mem, mask_addr + rt->bitvector_n.offset, &n, sizeof(n));
+	if (!err)
+		err = gm_read_u64(rt->prog->mem, mask_addr + rt->bitvector_bytedata.offset, &bytedata);
+	if (err)
+		return err;
+	if (n < 0 || (uint64_t)n < words)
+		return gm_error_create(GM_ERR_BAD_RUNTIME, "GC mask of %d bits for %" PRIu64 " words", n, words);
+	*ret = gm_memory_at(rt->prog->mem, bytedata, (words + 7) / 8);
+	return *ret ? NULL : gm_error_fault(bytedata, (words + 7) / 8);
+}
+
+static struct gm_error *section_roots(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots *roots,
+				      const struct section *sec, uint64_t mask_addr)
+{
+	uint64_t words = (sec->end - sec->start) / rt->ptr_size;
+	if (sec->end < sec->start || words > MAX_SECTION_WORDS)
+		return gm_error_create(GM_ERR_BAD_RUNTIME, "implausible %s section", sec->label);
+	const uint8_t *mask;
+	struct gm_error *err = read_mask(rt, mask_addr, words, &mask);
+	if (err) {
+		gm_warn(&roots->warnings, "%s roots unknown: %s", sec->label, err->message);
+		gm_error_destroy(err);
+		return NULL;
+	}
+	for (uint64_t i = 0; i < words && !err; i++) {
+		if (!((mask[i / 8] >> (i % 8)) & 1))
+			continue;
+		struct gm_root root = { .kind = sec->kind, .addr = sec->start + i * rt->ptr_size, .goid = -1,
+					.frame_idx = -1, .dst = GM_NO_OBJECT };
+		if (gm_read_u64(rt->prog->mem, root.addr, &root.value) != NULL) {
+			gm_warn(&roots->warnings, "%s word at 0x%" PRIx64 " not saved", sec->label, root.addr);
+			continue;
+		}
+		if (gm_heap_find_object(heap, root.value, &root.dst))
+			root.dst_off = root.value - heap->objects[root.dst].addr;
+		err = name_global_word(rt->prog, root.addr, &root.name, &root.type_name);
+		if (!err)
+			err = roots_add(roots, &root);
+	}
+	return err;
+}
+
+struct gm_error *gm_roots_read_globals(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots **ret)
+{
+	struct gm_roots *roots = calloc(1, sizeof(*roots));
+	if (!roots)
+		return &gm_error_nomem;
+	const uint8_t *md = gm_memory_at(rt->prog->mem, rt->moduledata_addr, rt->moduledata_size);
+	struct gm_error *err = md ? NULL : gm_error_fault(rt->moduledata_addr, rt->moduledata_size);
+	if (!err) {
+		struct section data = { GM_ROOT_DATA, "data", gm_field_uint(md, rt->moduledata_data),
+					gm_field_uint(md, rt->moduledata_edata) };
+		struct section bss = { GM_ROOT_BSS, "bss", gm_field_uint(md, rt->moduledata_bss),
+				       gm_field_uint(md, rt->moduledata_ebss) };
+		err = section_roots(rt, heap, roots, &data, rt->moduledata_addr + rt->moduledata_gcdatamask.offset);
+		if (!err)
+			err = section_roots(rt, heap, roots, &bss, rt->moduledata_addr + rt->moduledata_gcbssmask.offset);
+	}
+	if (err) {
+		gm_roots_destroy(roots);
+		return err;
+	}
+	*ret = roots;
+	return NULL;
+}
+
+void gm_roots_destroy(struct gm_roots *roots)
+{
+	if (!roots)
+		return;
+	for (size_t i = 0; i < roots->count; i++) {
+		free(roots->items[i].name);
+		free(roots->items[i].type_name);
+	}
+	gm_warnings_free(&roots->warnings);
+	free(roots->items);
+	free(roots);
+}

@@ -1,0 +1,47 @@
+/* roots: the GC roots of the dead process and the objects they point to.
+ * Global roots are the pointer words of the data and bss sections that the
+ * module's GC masks mark (moduledata.gcdatamask/gcbssmask: the runtime's own
+ * root set), named by the DWARF global that holds them and the path of
+ * members inside it ("main.cfg.cache.items[2]"). */
+#ifndef GOMORTEM_ROOTS_H
+#define GOMORTEM_ROOTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../error.h"
+#include "../util/warnings.h"
+#include "heap.h"
+
+enum gm_root_kind {
+	GM_ROOT_DATA,     /* a pointer word of .data */
+	GM_ROOT_BSS,      /* a pointer word of .bss */
+	GM_ROOT_STACK,    /* a live pointer slot of a goroutine's frame */
+};
+
+#define GM_NO_OBJECT UINT32_MAX
+
+struct gm_root {
+	enum gm_root_kind kind;
+	uint64_t addr;        /* where the pointer word is */
+	uint64_t value;       /* the pointer it holds */
+	char *name;           /* "main.cfg.cache", or "symbol+0x10" without DWARF */
+	char *type_name;      /* DWARF type of the word, NULL if unknown */
+	int64_t goid;         /* stack roots: the goroutine; else -1 */
+	int32_t frame_idx;    /* stack roots: the frame; else -1 */
+	uint32_t dst;         /* object index it points into, GM_NO_OBJECT if none */
+	uint64_t dst_off;     /* offset of value inside that object */
+};
+
+struct gm_roots {
+	struct gm_root *items;
+	size_t count, cap;
+	struct gm_warnings warnings;
+};
+
+/* The global roots of RT's module (data and bss). */
+struct gm_error *gm_roots_read_globals(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots **ret);
+
+void gm_roots_destroy(struct gm_roots *roots);
+
+#endif

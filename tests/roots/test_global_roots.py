@@ -1,0 +1,91 @@
+"""Global roots against the runtime's heap dump: every pointer word its data
+and bss records list is a root of the same address (and no other), each
+holding the value the dump saved, pointing into the object the heap walk
+found; the labelled globals of the scenarios appear under their names."""
+import os
+import sqlite3
+import struct
+import sys
+import tempfile
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
+import gmtest  # noqa: E402
+import heapdump  # noqa: E402
+
+
+RUNTIME_WRITES = ("runtime.",)
+
+
+def dump_words(dump):
+    """{address: value} of every pointer word of the dump's data and bss records."""
+    words = {}
+    for record in (dump.data, dump.bss):
+        if not record:
+            continue
+        contents = record.get("contents")
+        for off in record["ptr_offsets"]:
+            value = struct.unpack_from("<Q", contents, off)[0] if contents else None
+            words[record["addr"] + off] = value
+    return words
+
+
+def check_scenario(c, gm, where, sdir, tmp):
+    db_path = os.path.join(tmp, "r.db")
+    res = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
+                      "-o", db_path, "--quiet"])
+    c.no_sanitizer_report(res)
+    if not c.check(res.status == 0, f"{where}: analyze exited {res.status}: {res.stderr.strip()}"):
+        return
+    db = sqlite3.connect(db_path)
+    roots = {addr: (name, value, dst) for addr, name, value, dst in
+             db.execute("SELECT addr, name, value, dst FROM roots WHERE kind IN ('data', 'bss')")}
+    objects = {oid: (addr, size) for oid, addr, size in db.execute("SELECT id, addr, size FROM objects")}
+    db.close()
+    os.unlink(db_path)
+    dump = heapdump.parse(os.path.join(sdir, "heapdump"), keep_contents=True)
+    words = dump_words(dump)
+    missing = sorted(set(words) - set(roots))
+    extra = sorted(set(roots) - set(words))
+    c.check(not missing, f"{where}: {len(missing)} dump pointer words not roots, e.g. {[hex(a) for a in missing[:4]]}")
+    c.check(not extra, f"{where}: {len(extra)} roots not in the dump, e.g. {[hex(a) for a in extra[:4]]}")
+    wrong_value = [a for a in set(words) & set(roots) if words[a] is not None and words[a] != roots[a][1]]
+    # The runtime writes a few of its own globals after the dump (WriteHeapDump
+    # frees runtime.tmpbuf and resets m0.preemptoff on its way out); the
+    # program's globals must agree exactly.
+    wrong_value = [roots[a][0] for a in wrong_value if not roots[a][0].startswith(RUNTIME_WRITES)]
+    c.check(not wrong_value, f"{where}: roots with other values than the dump saved: {wrong_value[:5]}")
+    for addr, (name, value, dst) in roots.items():
+        if dst is not None:
+            o_addr, o_size = objects[dst]
+            if not (o_addr <= value < o_addr + o_size):
+                c.check(False, f"{where}: root {name} value 0x{value:x} not inside its object")
+    truth = gmtest.load_truth(sdir)
+    for gname, ghex in truth.get("globals", {}).items():
+        gaddr = int(ghex, 16)
+        if gaddr not in words:
+            continue  # a global without pointers is not a root
+        name = roots.get(gaddr, ("?",))[0]
+        c.check(name == gname or name.startswith(gname + ".") or name.startswith(gname + "["),
+                f"{where}: global {gname} at 0x{gaddr:x} is named {name!r}")
+
+
+def main():
+    gm = gmtest.gomortem()
+    root = gmtest.corpus_dir()
+    c = gmtest.Checker("test_global_roots")
+    seen = 0
+    with tempfile.TemporaryDirectory(prefix="gomortem-roots-") as tmp:
+        for version, name, sdir in gmtest.scenarios(root):
+            if name.endswith("-nodwarf"):
+                continue
+            seen += 1
+            check_scenario(c, gm, f"{version}/{name}", sdir, tmp)
+    if not seen:
+        gmtest.skip(f"no cores under {root}")
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
