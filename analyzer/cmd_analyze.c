@@ -144,6 +144,8 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 		progress(o, "reading roots");
 		err = gm_roots_read_globals(a->rt, a->heap, &a->roots);
 	}
+	if (!err)
+		err = gm_roots_read_specials(a->rt, a->heap, a->roots);
 	return err;
 }
 

@@ -303,6 +303,59 @@ static void bind_goroutines(struct binder *b)
 			  &rt->nwait_reason_strings);
 }
 
+static void bind_finalizer_queue(struct binder *b)
+{
+	struct gm_specials_layout *l = &b->rt->specials;
+	static const char *const words[4] = { "fn", "arg", "fint", "ot" };
+	Dwarf_Die block, fin, fin_array;
+	uint64_t offset, n;
+	bind_global(b, "runtime.allfin", &l->allfin_addr, NULL);
+	/* finblock until 1.24, finBlock from 1.25. */
+	const char *t = gm_dwarf_type(b->dw, "runtime.finBlock", &block) ? "runtime.finBlock" : "runtime.finblock";
+	if (!bind_struct(b, t, &block, NULL))
+		return;
+	bind_field(b, &block, t, "alllink", &l->block_alllink, true);
+	bind_field(b, &block, t, "cnt", &l->block_cnt, true);
+	bind_field(b, &block, t, "fin", &l->block_fin, true);
+	if (!b->err && gm_dwarf_member(&block, "fin", &offset, &fin_array) &&
+	    gm_dwarf_array_length(&fin_array, &n))
+		l->fin_capacity = (uint32_t)n;
+	if (!bind_struct(b, "runtime.finalizer", &fin, &l->fin_size))
+		return;
+	for (int i = 0; i < 4; i++)
+		bind_field(b, &fin, "runtime.finalizer", words[i], &l->fin_words[i], true);
+}
+
+static void bind_specials(struct binder *b)
+{
+	struct gm_specials_layout *l = &b->rt->specials;
+	Dwarf_Die st;
+	if (bind_struct(b, "runtime.special", &st, NULL)) {
+		bind_field(b, &st, "runtime.special", "next", &l->next, true);
+		bind_field(b, &st, "runtime.special", "offset", &l->offset, true);
+		bind_field(b, &st, "runtime.special", "kind", &l->kind, true);
+	}
+	bind_const(b, "runtime._KindSpecialFinalizer", &l->kind_finalizer);
+	if (bind_struct(b, "runtime.specialfinalizer", &st, NULL))
+		bind_field(b, &st, "runtime.specialfinalizer", "fn", &l->finalizer_fn, true);
+	/* Weak handles from 1.23, cleanups from 1.24. */
+	l->has_weak_handle = optional_const(b, "runtime._KindSpecialWeakHandle", &l->kind_weak_handle) &&
+			     gm_dwarf_type(b->dw, "runtime.specialWeakHandle", &st);
+	if (l->has_weak_handle)
+		bind_field(b, &st, "runtime.specialWeakHandle", "handle", &l->weak_handle, true);
+	l->has_cleanup = optional_const(b, "runtime._KindSpecialCleanup", &l->kind_cleanup) &&
+			 gm_dwarf_type(b->dw, "runtime.specialCleanup", &st);
+	if (l->has_cleanup) {
+		/* 1.24-1.25: a closure fn; 1.26: a cleanupFn {call, fn, arg}, all pointers. */
+		static const char *const paths[3] = { "cleanup.call", "cleanup.fn", "cleanup.arg" };
+		bind_field(b, &st, "runtime.specialCleanup", "fn", &l->cleanup_words[0], false);
+		l->ncleanup_words = l->cleanup_words[0].present ? 1 : 3;
+		for (uint32_t i = 0; l->ncleanup_words == 3 && i < 3; i++)
+			bind_field(b, &st, "runtime.specialCleanup", paths[i], &l->cleanup_words[i], true);
+	}
+	bind_finalizer_queue(b);
+}
+
 /* The size-class table moved to internal/runtime/gc in 1.25. */
 static void bind_size_classes(struct binder *b)
 {
@@ -387,6 +440,7 @@ static void bind_all(struct binder *b)
 	bind_mcache(b);
 	bind_size_classes(b);
 	bind_goroutines(b);
+	bind_specials(b);
 	if (b->err)
 		return;
 	/* Feature probes. */

@@ -70,6 +70,22 @@ struct gm_m_layout {                       /* runtime.m */
 	struct gm_field g0, procid, gsignal, curg, id, alllink;
 };
 
+/* Specials (mheap.go) and the finalizer queue (mfinal.go). */
+struct gm_specials_layout {
+	struct gm_field next, offset, kind;             /* runtime.special */
+	uint64_t kind_finalizer, kind_weak_handle, kind_cleanup;
+	bool has_weak_handle, has_cleanup;
+	struct gm_field finalizer_fn;                   /* runtime.specialfinalizer.fn */
+	struct gm_field weak_handle;                    /* runtime.specialWeakHandle.handle */
+	struct gm_field cleanup_words[3];               /* specialCleanup: fn, or cleanup.{call,fn,arg} */
+	uint32_t ncleanup_words;
+	uint64_t allfin_addr;                           /* runtime.allfin */
+	struct gm_field block_alllink, block_cnt, block_fin;
+	uint64_t fin_size;                              /* sizeof(runtime.finalizer) */
+	uint32_t fin_capacity;                          /* entries of finBlock.fin */
+	struct gm_field fin_words[4];                   /* finalizer.fn, arg, fint, ot */
+};
+
 struct gm_runtime {
 	struct gm_program *prog;
 	int go_minor;                      /* 22 for go1.22.x; 0 when unparsable */
@@ -110,6 +126,7 @@ struct gm_runtime {
 	struct gm_field gc_heap_in_use, gc_heap_free, gc_heap_released, gc_percent_heap_goal,
 		gc_memory_limit;
 	uint16_t *class_to_size;           /* copied from the core, nsize_classes entries */
+	struct gm_specials_layout specials;
 	/* Goroutines. */
 	struct gm_g_layout g;
 	struct gm_m_layout m;

@@ -131,6 +131,130 @@ struct gm_error *gm_roots_read_globals(struct gm_runtime *rt, const struct gm_he
 	return NULL;
 }
 
+const char *gm_root_kind_name(enum gm_root_kind kind)
+{
+	switch (kind) {
+	case GM_ROOT_DATA: return "data";
+	case GM_ROOT_BSS: return "bss";
+	case GM_ROOT_STACK: return "stack";
+	case GM_ROOT_FINALIZER: return "finalizer";
+	case GM_ROOT_FINALIZED: return "finalized_object";
+	case GM_ROOT_WEAK_HANDLE: return "weak_handle";
+	case GM_ROOT_CLEANUP: return "cleanup";
+	default: return "queued_finalizer";
+	}
+}
+
+/* A root for the pointer word at ADDR, named NAME. */
+static struct gm_error *add_word_root(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots *roots,
+				      enum gm_root_kind kind, uint64_t addr, const char *name)
+{
+	struct gm_root root = { .kind = kind, .addr = addr, .goid = -1, .frame_idx = -1, .dst = GM_NO_OBJECT };
+	if (gm_read_u64(rt->prog->mem, addr, &root.value) != NULL) {
+		gm_warn(&roots->warnings, "%s at 0x%" PRIx64 " not saved", name, addr);
+		return NULL;
+	}
+	if (gm_heap_find_object(heap, root.value, &root.dst))
+		root.dst_off = root.value - heap->objects[root.dst].addr;
+	root.name = strdup(name);
+	if (!root.name)
+		return &gm_error_nomem;
+	struct gm_error *err = roots_add(roots, &root);
+	if (err)
+		free(root.name);
+	return err;
+}
+
+/* The roots one special of span S adds, by its kind (markrootSpans). */
+static struct gm_error *special_roots(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots *roots,
+				      const struct gm_span *s, uint64_t special, const uint8_t *p)
+{
+	const struct gm_specials_layout *l = &rt->specials;
+	uint64_t kind = gm_field_uint(p, l->kind);
+	uint64_t object = s->base + gm_field_uint(p, l->offset) / s->elemsize * s->elemsize;
+	char name[96];
+	struct gm_error *err = NULL;
+	if (kind == l->kind_finalizer) {
+		snprintf(name, sizeof(name), "finalizer of 0x%" PRIx64, object);
+		err = add_word_root(rt, heap, roots, GM_ROOT_FINALIZER, special + l->finalizer_fn.offset, name);
+		struct gm_root target = { .kind = GM_ROOT_FINALIZED, .addr = special, .value = object,
+					  .goid = -1, .frame_idx = -1, .dst = GM_NO_OBJECT };
+		snprintf(name, sizeof(name), "object 0x%" PRIx64 " with a finalizer", object);
+		if (!err && gm_heap_find_object(heap, object, &target.dst) && (target.name = strdup(name)) != NULL)
+			err = roots_add(roots, &target);
+	} else if (l->has_weak_handle && kind == l->kind_weak_handle) {
+		snprintf(name, sizeof(name), "weak handle of 0x%" PRIx64, object);
+		err = add_word_root(rt, heap, roots, GM_ROOT_WEAK_HANDLE, special + l->weak_handle.offset, name);
+	} else if (l->has_cleanup && kind == l->kind_cleanup) {
+		snprintf(name, sizeof(name), "cleanup of 0x%" PRIx64, object);
+		for (uint32_t i = 0; i < l->ncleanup_words && !err; i++)
+			err = add_word_root(rt, heap, roots, GM_ROOT_CLEANUP, special + l->cleanup_words[i].offset,
+					    name);
+	}
+	return err;
+}
+
+/* Every special of every in-use span; lists are capped against cycles. */
+static struct gm_error *span_specials(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots *roots)
+{
+	const struct gm_specials_layout *l = &rt->specials;
+	struct gm_error *err = NULL;
+	for (size_t i = 0; i < heap->nspans && !err; i++) {
+		const struct gm_span *s = &heap->spans[i];
+		uint64_t special;
+		if (s->state != GM_SPAN_IN_USE ||
+		    gm_read_u64(rt->prog->mem, s->mspan_addr + rt->span.specials.offset, &special) != NULL)
+			continue;
+		for (uint32_t n = 0; special && !err; n++) {
+			const uint8_t *p = gm_memory_at(rt->prog->mem, special, 64);
+			if (!p || n >= s->nelems * 16u + 64u) {
+				gm_warn(&roots->warnings, "span 0x%" PRIx64 ": specials list broken at 0x%" PRIx64,
+					s->base, special);
+				break;
+			}
+			err = special_roots(rt, heap, roots, s, special, p);
+			special = gm_field_uint(p, l->next);
+		}
+	}
+	return err;
+}
+
+/* Finalizers queued to run: runtime.allfin, linked through alllink. */
+static struct gm_error *queued_finalizers(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots *roots)
+{
+	const struct gm_specials_layout *l = &rt->specials;
+	uint64_t block;
+	struct gm_error *err = NULL;
+	if (gm_read_u64(rt->prog->mem, l->allfin_addr, &block) != NULL)
+		return NULL;
+	for (uint32_t nblocks = 0; block && !err && nblocks < (1u << 20); nblocks++) {
+		uint64_t next, cnt = 0;
+		uint32_t raw_cnt;
+		if (gm_read_u64(rt->prog->mem, block + l->block_alllink.offset, &next) ||
+		    gm_read(rt->prog->mem, block + l->block_cnt.offset, &raw_cnt, sizeof(raw_cnt))) {
+			gm_warn(&roots->warnings, "finalizer block at 0x%" PRIx64 " not saved", block);
+			break;
+		}
+		cnt = raw_cnt < l->fin_capacity ? raw_cnt : l->fin_capacity;
+		for (uint64_t i = 0; i < cnt && !err; i++) {
+			uint64_t fin = block + l->block_fin.offset + i * l->fin_size;
+			char name[96];
+			snprintf(name, sizeof(name), "queued finalizer 0x%" PRIx64, fin);
+			for (int w = 0; w < 4 && !err; w++)
+				err = add_word_root(rt, heap, roots, GM_ROOT_QUEUED_FINALIZER, fin + l->fin_words[w].offset,
+						    name);
+		}
+		block = next;
+	}
+	return err;
+}
+
+struct gm_error *gm_roots_read_specials(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots *roots)
+{
+	struct gm_error *err = span_specials(rt, heap, roots);
+	return err ? err : queued_finalizers(rt, heap, roots);
+}
+
 void gm_roots_destroy(struct gm_roots *roots)
 {
 	if (!roots)

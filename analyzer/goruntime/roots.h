@@ -17,6 +17,12 @@ enum gm_root_kind {
 	GM_ROOT_DATA,     /* a pointer word of .data */
 	GM_ROOT_BSS,      /* a pointer word of .bss */
 	GM_ROOT_STACK,    /* a live pointer slot of a goroutine's frame */
+	GM_ROOT_FINALIZER,        /* the function of a registered finalizer (specialfinalizer.fn) */
+	GM_ROOT_FINALIZED,        /* an object with a finalizer: what it points to stays alive,
+				     the object itself does not (markrootSpans scans, not marks, it) */
+	GM_ROOT_WEAK_HANDLE,      /* a weak handle's box (the target is not kept alive) */
+	GM_ROOT_CLEANUP,          /* a word of a registered cleanup (runtime.AddCleanup) */
+	GM_ROOT_QUEUED_FINALIZER, /* a word of a finalizer queued to run (runtime.allfin) */
 };
 
 #define GM_NO_OBJECT UINT32_MAX
@@ -41,6 +47,13 @@ struct gm_roots {
 
 /* The global roots of RT's module (data and bss). */
 struct gm_error *gm_roots_read_globals(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots **ret);
+
+/* Add the roots of specials (finalizers, weak handles, cleanups) and of the
+ * finalizer queue to ROOTS. */
+struct gm_error *gm_roots_read_specials(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots *roots);
+
+/* Name of a root kind as the roots table spells it. */
+const char *gm_root_kind_name(enum gm_root_kind kind);
 
 void gm_roots_destroy(struct gm_roots *roots);
 

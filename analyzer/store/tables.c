@@ -170,15 +170,6 @@ struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *
 	return gm_bulk_finish(bulk, err);
 }
 
-static const char *root_kind_name(enum gm_root_kind kind)
-{
-	switch (kind) {
-	case GM_ROOT_DATA: return "data";
-	case GM_ROOT_BSS: return "bss";
-	default: return "stack";
-	}
-}
-
 struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *roots)
 {
 	struct gm_bulk *bulk;
@@ -190,7 +181,7 @@ struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *r
 		const struct gm_root *r = &roots->items[i];
 		bool to_object = r->dst != GM_NO_OBJECT;
 		struct gm_sql_value row[9] = {
-			gm_sql_text(root_kind_name(r->kind)), gm_sql_text(r->name), gm_sql_int((int64_t)r->addr),
+			gm_sql_text(gm_root_kind_name(r->kind)), gm_sql_text(r->name), gm_sql_int((int64_t)r->addr),
 			gm_sql_int((int64_t)r->value), gm_sql_text(r->type_name),
 			r->goid >= 0 ? gm_sql_int(r->goid) : gm_sql_null(),
 			r->frame_idx >= 0 ? gm_sql_int(r->frame_idx) : gm_sql_null(),

@@ -1,4 +1,4 @@
-"""Global roots against the runtime's heap dump: every pointer word its data
+"""Global and finalizer roots against the runtime's heap dump: every pointer word its data
 and bss records list is a root of the same address (and no other), each
 holding the value the dump saved, pointing into the object the heap walk
 found; the labelled globals of the scenarios appear under their names."""
@@ -31,6 +31,21 @@ def dump_words(dump):
     return words
 
 
+def check_finalizers(c, where, special_roots, dump):
+    """Registered finalizers (dump tag 7): the object and the function are roots."""
+    finalized = {value for kind, value in special_roots if kind == "finalized_object"}
+    functions = {value for kind, value in special_roots if kind == "finalizer"}
+    for fin in dump.finalizers:
+        obj, fn = fin["obj"], fin["fn"]
+        c.check(obj in finalized, f"{where}: object 0x{obj:x} with a finalizer is not a root")
+        c.check(fn in functions, f"{where}: finalizer function 0x{fn:x} is not a root")
+    c.check(len(finalized) == len(dump.finalizers),
+            f"{where}: {len(finalized)} finalized objects, the dump has {len(dump.finalizers)}")
+    queued = sum(1 for kind, _ in special_roots if kind == "queued_finalizer")
+    c.check(queued == 4 * len(dump.queued_finalizers),
+            f"{where}: {queued} queued-finalizer words, the dump has {len(dump.queued_finalizers)} entries")
+
+
 def check_scenario(c, gm, where, sdir, tmp):
     db_path = os.path.join(tmp, "r.db")
     res = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
@@ -39,6 +54,7 @@ def check_scenario(c, gm, where, sdir, tmp):
     if not c.check(res.status == 0, f"{where}: analyze exited {res.status}: {res.stderr.strip()}"):
         return
     db = sqlite3.connect(db_path)
+    db_path_roots = list(db.execute("SELECT kind, value FROM roots WHERE kind NOT IN ('data', 'bss')"))
     roots = {addr: (name, value, dst) for addr, name, value, dst in
              db.execute("SELECT addr, name, value, dst FROM roots WHERE kind IN ('data', 'bss')")}
     objects = {oid: (addr, size) for oid, addr, size in db.execute("SELECT id, addr, size FROM objects")}
@@ -61,6 +77,7 @@ def check_scenario(c, gm, where, sdir, tmp):
             o_addr, o_size = objects[dst]
             if not (o_addr <= value < o_addr + o_size):
                 c.check(False, f"{where}: root {name} value 0x{value:x} not inside its object")
+    check_finalizers(c, where, db_path_roots, dump)
     truth = gmtest.load_truth(sdir)
     for gname, ghex in truth.get("globals", {}).items():
         gaddr = int(ghex, 16)
@@ -74,7 +91,7 @@ def check_scenario(c, gm, where, sdir, tmp):
 def main():
     gm = gmtest.gomortem()
     root = gmtest.corpus_dir()
-    c = gmtest.Checker("test_global_roots")
+    c = gmtest.Checker("test_roots")
     seen = 0
     with tempfile.TemporaryDirectory(prefix="gomortem-roots-") as tmp:
         for version, name, sdir in gmtest.scenarios(root):
