@@ -11,7 +11,9 @@
 #include "goruntime/goroutines.h"
 #include "goruntime/heap.h"
 #include "goruntime/memstats.h"
+#include "goruntime/pclntab.h"
 #include "goruntime/roots.h"
+#include "goruntime/stacks.h"
 #include "program.h"
 #include "store/store.h"
 #include "store/tables.h"
@@ -70,8 +72,16 @@ struct analysis {
 	struct gm_heap *heap;
 	struct gm_goroutine_set *goroutines;
 	struct gm_roots *roots;
+	struct gm_pclntab *pclntab;
+	struct gm_stacks *stacks;
 	struct gm_memstats memstats;
 };
+
+static uint64_t total_warnings(const struct analysis *a)
+{
+	return a->heap->warnings.count + a->goroutines->warnings.count + a->roots->warnings.count +
+	       a->stacks->warnings.count;
+}
 
 static struct gm_error *write_tables(struct gm_store *store, struct analysis *a, const struct analyze_options *o)
 {
@@ -91,7 +101,11 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 	if (!err)
 		err = gm_write_objects(store, heap);
 	if (!err)
-		err = gm_write_goroutines(store, a->goroutines);
+		err = gm_write_goroutines(store, a->goroutines, a->stacks);
+	if (!err)
+		err = gm_write_frames(store, a->stacks);
+	if (!err)
+		err = gm_write_warnings(store, "stacks", &a->stacks->warnings);
 	if (!err)
 		err = gm_write_roots(store, a->roots);
 	if (!err)
@@ -104,8 +118,7 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 		err = gm_write_warnings(store, "goroutines", &a->goroutines->warnings);
 	if (!err)
 		err = gm_store_meta_int(store, "warnings",
-					(int64_t)(heap->warnings.count + a->goroutines->warnings.count +
-						  a->roots->warnings.count));
+					(int64_t)total_warnings(a));
 	return err;
 }
 
@@ -146,6 +159,12 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 	}
 	if (!err)
 		err = gm_roots_read_specials(a->rt, a->heap, a->roots);
+	if (!err) {
+		progress(o, "unwinding %zu goroutines", a->goroutines->count);
+		err = gm_pclntab_open(a->rt, &a->pclntab);
+	}
+	if (!err)
+		err = gm_stacks_unwind(a->rt, a->pclntab, a->goroutines, &a->stacks);
 	return err;
 }
 
@@ -168,9 +187,10 @@ static struct gm_error *analyze(const struct analyze_options *o)
 		fprintf(stderr, "gomortem: %s: %zu objects, %" PRIu64 " bytes in %zu spans, %zu goroutines, %"
 			PRIu64 " warnings, %.2f s\n", o->output, a.heap->nobjects, a.heap->object_bytes,
 			a.heap->nspans_in_use, a.goroutines->count,
-			a.heap->warnings.count + a.goroutines->warnings.count + a.roots->warnings.count,
-			seconds_now() - start);
+			total_warnings(&a), seconds_now() - start);
 	gm_store_abort(store);
+	gm_stacks_destroy(a.stacks);
+	gm_pclntab_destroy(a.pclntab);
 	gm_roots_destroy(a.roots);
 	gm_goroutines_destroy(a.goroutines);
 	gm_heap_destroy(a.heap);

@@ -120,6 +120,21 @@ CREATE TABLE goroutines (
   locked      INTEGER NOT NULL      -- 1 when locked to its thread (LockOSThread)
 );
 
+-- Every goroutine's stack, unwound with the runtime's own tables; inlined calls
+-- are frames of their own, as Go's traceback prints them.
+CREATE TABLE frames (
+  goid     INTEGER NOT NULL,  -- goroutines.goid
+  idx      INTEGER NOT NULL,  -- 0 = innermost
+  pc       INTEGER NOT NULL,  -- the frame's pc (a return address, except the innermost frame)
+  func     TEXT NOT NULL,     -- function, with its package path ("main.(*Server).serve")
+  file     TEXT,              -- source file
+  line     INTEGER,           -- line
+  inlined  INTEGER NOT NULL,  -- 1 when the call was inlined into the next frame's function
+  sp       INTEGER NOT NULL,  -- stack pointer of the physical frame
+  fp       INTEGER NOT NULL,  -- its frame pointer (the caller's sp)
+  PRIMARY KEY (goid, idx)
+) WITHOUT ROWID;
+
 -- The runtime's own accounting read from the core, named as runtime.MemStats
 -- names it where MemStats has the figure.
 CREATE TABLE memstats (

@@ -32,8 +32,8 @@ struct pcl_layout {
 	uint64_t header_size;                      /* runtime.pcHeader */
 	struct gm_field magic, min_lc, ptr_size, nfunc;
 	uint64_t func_size;                        /* runtime._func */
-	struct gm_field entry_off, name_off, args, pcsp, pcfile, pcln, npcdata, cu_offset,
-		func_id, flag, nfuncdata;
+	struct gm_field entry_off, name_off, args, deferreturn, pcsp, pcfile, pcln, npcdata,
+		cu_offset, start_line, func_id, flag, nfuncdata;
 	uint32_t func_trailer;                     /* pcdata[] starts right after nfuncdata */
 	uint64_t inl_size;                         /* runtime.inlinedCall */
 	struct gm_field inl_func_id, inl_name_off, inl_parent_pc;
@@ -167,6 +167,8 @@ static void bind_func(struct binder *b, struct pcl_layout *l)
 	bind_field(b, &st, t, "entryOff", &l->entry_off);
 	bind_field(b, &st, t, "nameOff", &l->name_off);
 	bind_field(b, &st, t, "args", &l->args);
+	bind_field(b, &st, t, "deferreturn", &l->deferreturn);
+	bind_field(b, &st, t, "startLine", &l->start_line);
 	bind_field(b, &st, t, "pcsp", &l->pcsp);
 	bind_field(b, &st, t, "pcfile", &l->pcfile);
 	bind_field(b, &st, t, "pcln", &l->pcln);
@@ -571,6 +573,8 @@ bool gm_pclntab_func_at(struct gm_pclntab *tab, uint32_t index, struct gm_func *
 		.args = (int32_t)gm_field_uint(fn, l->args),
 		.func_id = (uint8_t)gm_field_uint(fn, l->func_id),
 		.flag = (uint8_t)gm_field_uint(fn, l->flag),
+		.deferreturn = (uint32_t)gm_field_uint(fn, l->deferreturn),
+		.start_line = (int32_t)gm_field_uint(fn, l->start_line),
 		.func_off = (uint32_t)func_off,
 	};
 	return true;

@@ -13,8 +13,9 @@
  * PCs: every function takes the pc it is given.  To symbolize a *return
  * address* (any frame but the innermost, unless the callee was an injected
  * call such as sigpanic or asyncPreempt, or pc == entry) pass pc - 1, as the
- * runtime's traceback does (unwinder.symPC); the frame size (pcsp) and the
- * stack maps are looked up at the return address itself.
+ * runtime's traceback does (unwinder.symPC).  The frame size (pcsp) is looked
+ * up at the pc itself (funcspdelta(f, frame.pc)); stack maps at continpc - 1
+ * unless continpc == entry (stkframe.go getStackMap).
  */
 #ifndef GOMORTEM_PCLNTAB_H
 #define GOMORTEM_PCLNTAB_H
@@ -35,6 +36,9 @@ struct gm_func {
 	uint32_t index;          /* index into ftab */
 	int32_t args;            /* argument bytes, or the runtime's ArgsSizeUnknown */
 	uint8_t func_id, flag;   /* abi.FuncID, abi.FuncFlag */
+	uint32_t deferreturn;    /* offset from entry of the deferreturn call, 0 if none
+				    (continpc of a frame that called sigpanic) */
+	int32_t start_line;      /* line of the func keyword / TEXT directive */
 	/* Private. */
 	uint32_t func_off;       /* offset of the _func in pclntable (bounds already checked) */
 };

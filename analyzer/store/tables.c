@@ -13,6 +13,7 @@
 #include "../goruntime/goroutines.h"
 #include "../goruntime/heap.h"
 #include "../goruntime/roots.h"
+#include "../goruntime/stacks.h"
 #include "../goruntime/memstats.h"
 #include "../program.h"
 #include "store.h"
@@ -193,20 +194,25 @@ struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *r
 	return gm_bulk_finish(bulk, err);
 }
 
-struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_goroutine_set *set)
+struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_goroutine_set *set,
+				     const struct gm_stacks *stacks)
 {
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "goroutines",
 		"goid, addr, status, wait_reason, raw_status, parent_goid, stack_lo, stack_hi, stack_bytes, "
-		"sp, pc, tid, locked", 13, &bulk);
+		"sp, pc, tid, locked, start_func, created_by, created_at", 16, &bulk);
 	if (err)
 		return err;
 	for (size_t i = 0; i < set->count && !err; i++) {
+		const struct gm_goroutine_origin *o = stacks ? &stacks->origins[i] : NULL;
+		char created_at[4096] = "";
+		if (o && o->created_file)
+			snprintf(created_at, sizeof(created_at), "%s:%d", o->created_file, o->created_line);
 		const struct gm_goroutine *g = &set->items[i];
 		bool in_stack = g->start_sp >= g->stack_lo && g->start_sp <= g->stack_hi;
 		bool waiting = g->wait_reason != 0 && g->wait_reason < set->nwait_strings &&
 			       g->status_text == set->wait_strings[g->wait_reason];
-		struct gm_sql_value row[13] = {
+		struct gm_sql_value row[16] = {
 			gm_sql_int((int64_t)g->goid), gm_sql_int((int64_t)g->addr), gm_sql_text(g->status_text),
 			waiting ? gm_sql_text(g->status_text) : gm_sql_null(), gm_sql_int(g->status),
 			g->parent_goid ? gm_sql_int((int64_t)g->parent_goid) : gm_sql_null(),
@@ -214,6 +220,27 @@ struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_gor
 			gm_sql_int(in_stack ? (int64_t)(g->stack_hi - g->start_sp) : 0),
 			gm_sql_int((int64_t)g->start_sp), gm_sql_int((int64_t)g->start_pc),
 			g->tid >= 0 ? gm_sql_int(g->tid) : gm_sql_null(), gm_sql_int(g->locked),
+			gm_sql_text(o ? o->start_func : NULL), gm_sql_text(o ? o->created_by : NULL),
+			gm_sql_text(created_at[0] ? created_at : NULL),
+		};
+		err = gm_bulk_row(bulk, row);
+	}
+	return gm_bulk_finish(bulk, err);
+}
+
+struct gm_error *gm_write_frames(struct gm_store *store, const struct gm_stacks *stacks)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "frames", "goid, idx, pc, func, file, line, inlined, sp, fp",
+					      9, &bulk);
+	if (err)
+		return err;
+	for (size_t i = 0; i < stacks->count && !err; i++) {
+		const struct gm_frame *f = &stacks->frames[i];
+		struct gm_sql_value row[9] = {
+			gm_sql_int((int64_t)f->goid), gm_sql_int(f->idx), gm_sql_int((int64_t)f->pc),
+			gm_sql_text(f->func), gm_sql_text(f->file), gm_sql_int(f->line), gm_sql_int(f->inlined),
+			gm_sql_int((int64_t)f->sp), gm_sql_int((int64_t)f->fp),
 		};
 		err = gm_bulk_row(bulk, row);
 	}

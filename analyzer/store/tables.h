@@ -33,7 +33,11 @@ struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *r
 
 /* goroutines. */
 struct gm_goroutine_set;
-struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_goroutine_set *set);
+struct gm_stacks;
+/* STACKS may be NULL (origins then unknown). */
+struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_goroutine_set *set,
+				     const struct gm_stacks *stacks);
+struct gm_error *gm_write_frames(struct gm_store *store, const struct gm_stacks *stacks);
 
 /* memstats, and the warnings every stage collected. */
 struct gm_error *gm_write_memstats(struct gm_store *store, const struct gm_memstats *ms);

@@ -5,7 +5,7 @@
 // crashes (or, with -live, waits to be gcore'd). It is the input of the
 // benchmark tests/bench/bench.sh, not of the default corpus. With
 // -no-heapdump no runtime heap dump is written (at 20M objects it would take
-// minutes and gigabytes). See ../README.md.
+// minutes and gigabytes). See docs/benchmarks.md.
 package main
 
 import (

@@ -277,9 +277,10 @@ for n in $SIZES; do
             fi
         done
     done
-    db_objects=NA
+    db_objects=NA db_bytes=0
     if [ -z "${FAIL_WHY[gomortem]:-}" ]; then
         db_objects="$("$GOMORTEM" sql --csv --no-header "$dir/gomortem.db" 'select count(*) from objects' 2>/dev/null | tr -d '\r')"
+        db_bytes="$(stat -c %s "$dir/gomortem.db" 2>/dev/null || echo 0)"
     fi
     declare -A WALL=() RSS=()
     for tool in gomortem viewcore goref; do
@@ -291,7 +292,8 @@ for n in $SIZES; do
         echo "## bigheap -objects $n"
         echo
         echo "HeapObjects (truth.json) $objects; gomortem objects table $db_objects;" \
-             "core $(awk -v b="$core_bytes" 'BEGIN {printf "%.1f MB", b/1e6}')"
+             "core $(awk -v b="$core_bytes" 'BEGIN {printf "%.1f MB", b/1e6}');" \
+             "gomortem OUT.db $(awk -v b="$db_bytes" 'BEGIN {printf "%.1f MB", b/1e6}') (MB = 10^6 bytes)"
         echo
         echo "| tool | runs ok | median wall s | median peak RSS MB | wall / gomortem | RSS / gomortem |"
         echo "|---|---|---|---|---|---|"
@@ -305,7 +307,7 @@ for n in $SIZES; do
                 -v gw="${WALL[gomortem]}" -v gm="${RSS[gomortem]}" 'BEGIN {
                 rw = (gw == "NA" || gw == 0) ? "-" : sprintf("%.2fx", w / gw)
                 rm = (gm == "NA" || gm == 0) ? "-" : sprintf("%.2fx", m / gm)
-                printf "| %s | %d | %.2f | %.1f | %s | %s |\n", t, ok, w, m / 1024, rw, rm }'
+                printf "| %s | %d | %.2f | %.1f | %s | %s |\n", t, ok, w, m * 1024 / 1e6, rw, rm }'
         done
         echo
         if [ "${WALL[gomortem]}" != NA ]; then
@@ -313,7 +315,7 @@ for n in $SIZES; do
                 -v vw="${WALL[viewcore]}" -v vm="${RSS[viewcore]}" -v gw="${WALL[goref]}" -v gm="${RSS[goref]}" 'BEGIN {
                 rss = m * 1024
                 printf "gomortem: %.0f objects/s; peak RSS %.1f MB = %.1f B/object;", o / w, rss / 1e6, rss / o
-                printf " peak RSS - core size = %.1f MB (upper bound of its own memory: %.1f B/object)\n", (rss - c) / 1e6, (rss - c) / o
+                printf " peak RSS - core size = %.1f MB = %.1f B/object (its own memory if the whole core is resident; a lower bound otherwise, peak RSS the upper bound)\n", (rss - c) / 1e6, (rss - c) / o
                 r = "ratios gomortem/viewcore:"
                 if (vw != "NA" && vw > 0) r = r sprintf(" time %.3f, RSS %.3f", w / vw, m / vm); else r = r " n/a"
                 r = r "; gomortem/goref:"
