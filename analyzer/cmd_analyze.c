@@ -41,6 +41,7 @@ struct analyze_options {
 	struct gm_program_options program;
 	const char *output;
 	bool progress, quiet;
+	double start;            /* when the analysis began, for progress lines */
 };
 
 static double seconds_now(void)
@@ -58,7 +59,7 @@ static void progress(const struct analyze_options *o, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("gomortem: ", stderr);
+	fprintf(stderr, "gomortem: %6.2fs ", seconds_now() - o->start);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
@@ -100,6 +101,7 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 	progress(o, "storing %zu objects", heap->nobjects);
 	if (!err)
 		err = gm_write_objects(store, heap);
+	progress(o, "storing goroutines, frames and roots");
 	if (!err)
 		err = gm_write_goroutines(store, a->goroutines, a->stacks);
 	if (!err)
@@ -170,7 +172,7 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 
 static struct gm_error *analyze(const struct analyze_options *o)
 {
-	double start = seconds_now();
+	double start = o->start;
 	struct analysis a = { 0 };
 	struct gm_store *store = NULL;
 	struct gm_error *err = run_stages(o, &a);
@@ -231,6 +233,7 @@ int cmd_analyze(int argc, char **argv)
 		return cli_usage_error("analyze", "missing -o OUT.db");
 	o.program.core_path = argv[optind];
 	o.progress = !o.quiet && (o.progress || force_progress);
+	o.start = seconds_now();
 	struct gm_error *err = analyze(&o);
 	return err ? gm_error_report(err) : 0;
 }

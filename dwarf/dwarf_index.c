@@ -23,8 +23,24 @@ struct global_addr {
 	Dwarf_Off die;
 };
 
+/* The members of one struct type, sorted by offset: built once per type
+ * for naming many words of the same globals and frames. */
+struct member_info {
+	uint64_t offset, size;
+	const char *name;
+	Dwarf_Off type;          /* DIE of the member's type */
+};
+
+struct member_table {
+	struct member_info *members;
+	size_t count;
+};
+
 struct gm_dwarf {
 	Dwarf *dwarf;
+	struct gm_u64_map member_index;   /* struct DIE offset -> index into member_tables */
+	struct member_table *member_tables;
+	size_t nmember_tables, member_tables_cap;
 	struct global_addr *by_addr;   /* sorted on first use */
 	size_t nby_addr, by_addr_cap;
 	bool by_addr_sorted;
@@ -243,6 +259,10 @@ void gm_dwarf_destroy(struct gm_dwarf *dw)
 	table_free(&dw->globals);
 	table_free(&dw->consts);
 	gm_u64_map_free(&dw->runtime_types);
+	gm_u64_map_free(&dw->member_index);
+	for (size_t i = 0; i < dw->nmember_tables; i++)
+		free(dw->member_tables[i].members);
+	free(dw->member_tables);
 	free(dw->by_addr);
 	dwarf_end(dw->dwarf);
 	free(dw);
@@ -482,10 +502,63 @@ static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
 		*used += (size_t)n;
 }
 
-/* One step down from TYPE towards OFF: the member or element holding it. */
-static bool descend(Dwarf_Die *type, uint64_t *off, char *buf, size_t len, size_t *used)
+static struct member_table *build_member_table(struct gm_dwarf *dw, Dwarf_Die *st)
 {
-	Dwarf_Die real, child, member_type;
+	if (dw->nmember_tables == dw->member_tables_cap) {
+		size_t cap = dw->member_tables_cap ? dw->member_tables_cap * 2 : 64;
+		void *grown = realloc(dw->member_tables, cap * sizeof(*dw->member_tables));
+		if (!grown)
+			return NULL;
+		dw->member_tables = grown;
+		dw->member_tables_cap = cap;
+	}
+	struct member_table *t = &dw->member_tables[dw->nmember_tables];
+	memset(t, 0, sizeof(*t));
+	Dwarf_Die child, member_type;
+	size_t cap = 0;
+	if (dwarf_child(st, &child) == 0) {
+		do {
+			Dwarf_Attribute attr;
+			Dwarf_Word moff = 0;
+			uint64_t msize;
+			if (dwarf_tag(&child) != DW_TAG_member || !die_type(&child, &member_type) ||
+			    !gm_dwarf_type_size(&member_type, &msize))
+				continue;
+			if (dwarf_attr(&child, DW_AT_data_member_location, &attr))
+				dwarf_formudata(&attr, &moff);
+			if (t->count == cap) {
+				cap = cap ? cap * 2 : 16;
+				void *grown = realloc(t->members, cap * sizeof(*t->members));
+				if (!grown) {
+					free(t->members);
+					return NULL;
+				}
+				t->members = grown;
+			}
+			t->members[t->count++] = (struct member_info){ moff, msize, dwarf_diename(&child),
+								      dwarf_dieoffset(&member_type) };
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+	if (gm_u64_map_insert(&dw->member_index, dwarf_dieoffset(st), dw->nmember_tables)) {
+		free(t->members);
+		return NULL;
+	}
+	dw->nmember_tables++;
+	return t;
+}
+
+static struct member_table *member_table_of(struct gm_dwarf *dw, Dwarf_Die *st)
+{
+	uint64_t index;
+	if (gm_u64_map_find(&dw->member_index, dwarf_dieoffset(st), &index))
+		return &dw->member_tables[index];
+	return build_member_table(dw, st);
+}
+
+/* One step down from TYPE towards OFF: the member or element holding it. */
+static bool descend(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t *off, char *buf, size_t len, size_t *used)
+{
+	Dwarf_Die real, member_type;
 	if (!strip_typedefs(type, &real))
 		return false;
 	int tag = dwarf_tag(&real);
@@ -499,35 +572,22 @@ static bool descend(Dwarf_Die *type, uint64_t *off, char *buf, size_t len, size_
 		*type = member_type;
 		return true;
 	}
-	if (tag != DW_TAG_structure_type || dwarf_child(&real, &child) != 0)
+	if (tag != DW_TAG_structure_type)
 		return false;
-	Dwarf_Die best;
-	uint64_t best_off = 0;
-	bool found = false;
-	do { /* the last member starting at or before OFF that is not empty */
-		Dwarf_Attribute attr;
-		Dwarf_Word moff = 0;
-		uint64_t msize;
-		if (dwarf_tag(&child) != DW_TAG_member || !die_type(&child, &member_type) ||
-		    !gm_dwarf_type_size(&member_type, &msize))
-			continue;
-		if (dwarf_attr(&child, DW_AT_data_member_location, &attr))
-			dwarf_formudata(&attr, &moff);
-		if (moff <= *off && *off < moff + msize) {
-			best = child;
-			best_off = moff;
-			found = true;
-		}
-	} while (dwarf_siblingof(&child, &child) == 0);
-	if (!found || !die_type(&best, type))
+	const struct member_table *t = member_table_of(dw, &real);
+	const struct member_info *best = NULL;
+	for (size_t i = 0; t && i < t->count; i++) /* the last non-empty member holding OFF */
+		if (t->members[i].offset <= *off && *off < t->members[i].offset + t->members[i].size)
+			best = &t->members[i];
+	if (!best || !dwarf_offdie(dw->dwarf, best->type, type))
 		return false;
-	const char *name = dwarf_diename(&best);
-	append(buf, len, used, ".%s", name ? name : "?");
-	*off -= best_off;
+	append(buf, len, used, ".%s", best->name ? best->name : "?");
+	*off -= best->offset;
 	return true;
 }
 
-size_t gm_dwarf_describe_offset(Dwarf_Die *type, uint64_t off, char *buf, size_t len, Dwarf_Die *ret_leaf)
+size_t gm_dwarf_describe_offset(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t off, char *buf, size_t len,
+				Dwarf_Die *ret_leaf)
 {
 	size_t used = 0;
 	Dwarf_Die cur = *type;
@@ -535,7 +595,7 @@ size_t gm_dwarf_describe_offset(Dwarf_Die *type, uint64_t off, char *buf, size_t
 		uint64_t size;
 		if (off == 0 && gm_dwarf_type_size(&cur, &size) && size <= 8)
 			break;
-		if (!descend(&cur, &off, buf, len, &used))
+		if (!descend(dw, &cur, &off, buf, len, &used))
 			break;
 	}
 	if (off != 0)

@@ -73,7 +73,8 @@ bool gm_dwarf_global_at(struct gm_dwarf *dw, uint64_t addr, Dwarf_Die *ret_var, 
 /* Name the word at byte OFF inside a value of TYPE as a path of members and
  * indexes (".cache.items[3].next"), written to BUF; RET_LEAF (may be NULL)
  * gets the type reached.  Returns the length written. */
-size_t gm_dwarf_describe_offset(Dwarf_Die *type, uint64_t off, char *buf, size_t len, Dwarf_Die *ret_leaf);
+size_t gm_dwarf_describe_offset(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t off, char *buf, size_t len,
+				Dwarf_Die *ret_leaf);
 
 /* The Go name of a type DIE; "?" for anonymous types. */
 const char *gm_dwarf_type_name(Dwarf_Die *type);

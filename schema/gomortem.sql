@@ -63,6 +63,8 @@ CREATE TABLE spans (
   elem_size           INTEGER NOT NULL,     -- slot size (mspan.elemsize)
   nelems              INTEGER NOT NULL,     -- slots (mspan.nelems)
   alloc_count         INTEGER NOT NULL,     -- allocated slots found by the walk
+  first_object        INTEGER,              -- objects.id of its first object: its objects are ids
+                                            -- first_object .. first_object + alloc_count - 1
   live_count          INTEGER,              -- reachable objects; NULL until the graph stage
   state               TEXT NOT NULL,        -- 'in_use' or 'manual'
   noscan              INTEGER NOT NULL,     -- 1 if the span holds pointer-free objects

@@ -1,8 +1,10 @@
 -- gomortem analysis database: indexes and views, created after the load
 -- (building indexes once is faster than maintaining them during inserts).
 
-CREATE INDEX objects_by_type ON objects(type_id);
-CREATE INDEX objects_by_span ON objects(span_id);
+-- Objects of a type.  Partial: untyped objects are left out (typing every
+-- object is the graph stage's job).  Objects of a span need no index: they
+-- have consecutive ids, spans.first_object and up (see the spans table).
+CREATE INDEX objects_by_type ON objects(type_id) WHERE type_id IS NOT NULL;
 CREATE INDEX spans_by_class ON spans(size_class);
 CREATE INDEX roots_by_dst ON roots(dst);
 

@@ -40,7 +40,7 @@ static struct gm_error *name_global_word(struct gm_program *prog, uint64_t addr,
 		int n = snprintf(name, sizeof(name), "%s", dwarf_diename(&var) ? dwarf_diename(&var) : "?");
 		if (dwarf_attr(&var, DW_AT_type, &attr) && dwarf_formref_die(&attr, &var_type) && n > 0 &&
 		    (size_t)n < sizeof(name)) {
-			gm_dwarf_describe_offset(&var_type, link - start, name + n, sizeof(name) - (size_t)n, &leaf);
+			gm_dwarf_describe_offset(prog->dwarf, &var_type, link - start, name + n, sizeof(name) - (size_t)n, &leaf);
 			*ret_type = strdup(gm_dwarf_type_name(&leaf));
 		}
 	} else {

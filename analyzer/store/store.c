@@ -48,6 +48,7 @@ struct gm_error *gm_store_exec(struct gm_store *store, const char *sql)
  * renamed into place once everything is in, so a crash loses nothing that
  * was promised. */
 static const char load_pragmas[] =
+	"PRAGMA page_size=65536;"
 	"PRAGMA journal_mode=OFF;"
 	"PRAGMA synchronous=OFF;"
 	"PRAGMA locking_mode=EXCLUSIVE;"
@@ -284,6 +285,25 @@ struct gm_error *gm_bulk_row(struct gm_bulk *bulk, const struct gm_sql_value *va
 	if (++bulk->nbuffered == BULK_ROWS)
 		return bulk_flush(bulk);
 	return NULL;
+}
+
+struct gm_error *gm_bulk_row_ints(struct gm_bulk *bulk, const int64_t *values, uint32_t null_mask)
+{
+	/* Bind straight into the batch statement: no copy of the row. */
+	int base = bulk->nbuffered * bulk->ncols;
+	for (int c = 0; c < bulk->ncols; c++) {
+		if (null_mask & (1u << c))
+			sqlite3_bind_null(bulk->many, base + c + 1);
+		else
+			sqlite3_bind_int64(bulk->many, base + c + 1, values[c]);
+		bulk->rows[base + c] = null_mask & (1u << c) ? gm_sql_null() : gm_sql_int(values[c]);
+	}
+	if (++bulk->nbuffered < BULK_ROWS)
+		return NULL;
+	int rc = sqlite3_step(bulk->many);
+	sqlite3_reset(bulk->many);
+	bulk->nbuffered = 0;
+	return rc == SQLITE_DONE ? NULL : sqlite_error(bulk->store, "inserting rows");
 }
 
 struct gm_error *gm_bulk_finish(struct gm_bulk *bulk, struct gm_error *err)

@@ -55,6 +55,10 @@ struct gm_error *gm_bulk_create(struct gm_store *store, const char *table, const
 /* Add a row of NCOLS values. */
 struct gm_error *gm_bulk_row(struct gm_bulk *bulk, const struct gm_sql_value *values);
 
+/* Add a row of NCOLS integers; bit i of NULL_MASK makes column i NULL.
+ * The fast path for the big tables (objects, edges). */
+struct gm_error *gm_bulk_row_ints(struct gm_bulk *bulk, const int64_t *values, uint32_t null_mask);
+
 /* Insert what is buffered and free the loader.  With a pending error ERR
  * (from the caller's loop) nothing more is inserted and ERR is returned. */
 struct gm_error *gm_bulk_finish(struct gm_bulk *bulk, struct gm_error *err);

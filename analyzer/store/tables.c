@@ -133,13 +133,13 @@ struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *he
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "spans",
 		"base, \"limit\", end, npages, size_class, elem_size, nelems, alloc_count, state, noscan, "
-		"freeindex, runtime_alloc_count, mspan_addr", 13, &bulk);
+		"freeindex, runtime_alloc_count, mspan_addr, first_object", 14, &bulk);
 	if (err)
 		return err;
 	for (size_t i = 0; i < heap->nspans && !err; i++) {
 		const struct gm_span *s = &heap->spans[i];
 		bool in_use = s->state == GM_SPAN_IN_USE;
-		struct gm_sql_value row[13] = {
+		struct gm_sql_value row[14] = {
 			gm_sql_int((int64_t)s->base), gm_sql_int((int64_t)(in_use ? s->limit : s->end)),
 			gm_sql_int((int64_t)s->end), gm_sql_int((int64_t)s->npages),
 			gm_sql_int(s->size_class), gm_sql_int((int64_t)(in_use ? s->elemsize : 0)),
@@ -147,6 +147,7 @@ struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *he
 			gm_sql_text(in_use ? "in_use" : "manual"), gm_sql_int(s->noscan),
 			gm_sql_int(s->freeindex), gm_sql_int(s->runtime_alloc_count),
 			gm_sql_int((int64_t)s->mspan_addr),
+			s->alloc_count ? gm_sql_int((int64_t)s->first_object + 1) : gm_sql_null(),
 		};
 		err = gm_bulk_row(bulk, row);
 	}
@@ -161,12 +162,9 @@ struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *
 		return err;
 	for (size_t i = 0; i < heap->nobjects && !err; i++) {
 		const struct gm_object *o = &heap->objects[i];
-		struct gm_sql_value row[4] = {
-			gm_sql_int((int64_t)o->addr), gm_sql_int((int64_t)gm_object_size(heap, o)),
-			o->type == GM_NO_TYPE ? gm_sql_null() : gm_sql_int((int64_t)o->type + 1),
-			gm_sql_int((int64_t)o->span + 1),
-		};
-		err = gm_bulk_row(bulk, row);
+		int64_t row[4] = { (int64_t)o->addr, (int64_t)gm_object_size(heap, o), (int64_t)o->type + 1,
+				   (int64_t)o->span + 1 };
+		err = gm_bulk_row_ints(bulk, row, o->type == GM_NO_TYPE ? 1u << 2 : 0);
 	}
 	return gm_bulk_finish(bulk, err);
 }

@@ -51,6 +51,11 @@ def check_scenario(c, gm, version, name, sdir, tmp):
     c.check(total == ms["HeapAlloc"], f"{where}: {total} bytes, dump HeapAlloc {ms['HeapAlloc']}")
     (allocated,) = db.execute("SELECT SUM(alloc_count) FROM spans WHERE state = 'in_use'").fetchone()
     c.check(allocated == count, f"{where}: spans.alloc_count sums to {allocated}, objects {count}")
+    (misplaced,) = db.execute(
+        "SELECT COUNT(*) FROM objects o JOIN spans s ON s.id = o.span_id "
+        "WHERE o.id NOT BETWEEN s.first_object AND s.first_object + s.alloc_count - 1 "
+        "OR o.addr < s.base OR o.addr >= s.end").fetchone()
+    c.check(misplaced == 0, f"{where}: {misplaced} objects outside their span's id range or bounds")
     (warnings,) = db.execute("SELECT value FROM meta WHERE key = 'warnings'").fetchone()
     c.check(warnings == 0, f"{where}: {warnings} warnings: "
             + "; ".join(m for (m,) in db.execute("SELECT message FROM warnings LIMIT 3")))
