@@ -167,6 +167,8 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 	}
 	if (!err)
 		err = gm_stacks_unwind(a->rt, a->pclntab, a->goroutines, &a->stacks);
+	if (!err)
+		err = gm_roots_read_stacks(a->rt, a->pclntab, a->heap, a->goroutines, a->stacks, a->roots);
 	return err;
 }
 

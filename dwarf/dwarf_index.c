@@ -39,6 +39,7 @@ struct member_table {
 struct gm_dwarf {
 	Dwarf *dwarf;
 	struct gm_u64_map member_index;   /* struct DIE offset -> index into member_tables */
+	struct gm_u64_map subprograms;    /* low_pc -> DW_TAG_subprogram DIE offset */
 	struct member_table *member_tables;
 	size_t nmember_tables, member_tables_cap;
 	struct global_addr *by_addr;   /* sorted on first use */
@@ -196,6 +197,9 @@ static int index_die(struct gm_dwarf *dw, Dwarf_Die *die)
 	}
 	if (tag == DW_TAG_constant)
 		return table_insert(&dw->consts, name, dwarf_dieoffset(die));
+	Dwarf_Addr low_pc;
+	if (tag == DW_TAG_subprogram && dwarf_lowpc(die, &low_pc) == 0)
+		return gm_u64_map_insert(&dw->subprograms, low_pc, dwarf_dieoffset(die));
 	return 0;
 }
 
@@ -260,6 +264,7 @@ void gm_dwarf_destroy(struct gm_dwarf *dw)
 	table_free(&dw->consts);
 	gm_u64_map_free(&dw->runtime_types);
 	gm_u64_map_free(&dw->member_index);
+	gm_u64_map_free(&dw->subprograms);
 	for (size_t i = 0; i < dw->nmember_tables; i++)
 		free(dw->member_tables[i].members);
 	free(dw->member_tables);
@@ -607,4 +612,68 @@ size_t gm_dwarf_describe_offset(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t o
 	else if (len)
 		buf[len - 1] = '\0';
 	return used;
+}
+
+bool gm_dwarf_subprogram_at(struct gm_dwarf *dw, uint64_t low_pc, Dwarf_Die *ret)
+{
+	uint64_t off;
+	return gm_u64_map_find(&dw->subprograms, low_pc, &off) && dwarf_offdie(dw->dwarf, off, ret) != NULL;
+}
+
+/* Where VAR lives at PC, if in the frame: [CFA + offset, + size) for a
+ * location DW_OP_fbreg N (frame base = DW_OP_call_frame_cfa, as Go writes). */
+static bool frame_slot_of(Dwarf_Die *var, uint64_t pc, int64_t *ret_offset)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Op *expr;
+	size_t len;
+	if (!dwarf_attr(var, DW_AT_location, &attr) ||
+	    dwarf_getlocation_addr(&attr, pc, &expr, &len, 1) != 1 || len < 1)
+		return false;
+	if (expr[0].atom == DW_OP_fbreg && (len == 1 || expr[1].atom == DW_OP_piece)) {
+		*ret_offset = (int64_t)expr[0].number;
+		return true;
+	}
+	if (len >= 3 && expr[0].atom == DW_OP_call_frame_cfa && expr[1].atom == DW_OP_consts &&
+	    expr[2].atom == DW_OP_plus) {
+		*ret_offset = (int64_t)expr[1].number;
+		return true;
+	}
+	return false;
+}
+
+/* Search the variables under SCOPE (lexical blocks included) for one whose
+ * frame slot holds CFA+OFFSET. */
+static bool find_slot_var(struct gm_dwarf *dw, Dwarf_Die *scope, uint64_t pc, int64_t offset, char *buf,
+			  size_t len, Dwarf_Die *leaf, int depth)
+{
+	Dwarf_Die child, type;
+	if (depth > 16 || dwarf_child(scope, &child) != 0)
+		return false;
+	do {
+		int tag = dwarf_tag(&child);
+		if (tag == DW_TAG_lexical_block) {
+			if (find_slot_var(dw, &child, pc, offset, buf, len, leaf, depth + 1))
+				return true;
+			continue;
+		}
+		int64_t var_off;
+		uint64_t size;
+		if ((tag != DW_TAG_variable && tag != DW_TAG_formal_parameter) || !frame_slot_of(&child, pc, &var_off) ||
+		    !die_type(&child, &type) || !gm_dwarf_type_size(&type, &size) || offset < var_off ||
+		    (uint64_t)(offset - var_off) >= size)
+			continue;
+		const char *name = dwarf_diename(&child);
+		int n = snprintf(buf, len, "%s", name ? name : "?");
+		if (n > 0 && (size_t)n < len)
+			gm_dwarf_describe_offset(dw, &type, (uint64_t)(offset - var_off), buf + n, len - (size_t)n, leaf);
+		return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+bool gm_dwarf_name_frame_slot(struct gm_dwarf *dw, Dwarf_Die *subprogram, uint64_t pc, int64_t cfa_offset,
+			      char *buf, size_t len, Dwarf_Die *ret_leaf)
+{
+	return find_slot_var(dw, subprogram, pc, cfa_offset, buf, len, ret_leaf, 0);
 }

@@ -76,6 +76,17 @@ bool gm_dwarf_global_at(struct gm_dwarf *dw, uint64_t addr, Dwarf_Die *ret_var, 
 size_t gm_dwarf_describe_offset(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t off, char *buf, size_t len,
 				Dwarf_Die *ret_leaf);
 
+/* The function (DW_TAG_subprogram) whose code starts at LOW_PC (link-time). */
+bool gm_dwarf_subprogram_at(struct gm_dwarf *dw, uint64_t low_pc, Dwarf_Die *ret);
+
+/* Name the stack word at CFA_OFFSET bytes from the frame's CFA (its
+ * caller's sp) in SUBPROGRAM at PC (link-time; a return address minus one
+ * for call sites): the local or parameter whose location there is that
+ * slot, with the member path inside it ("buf.items[2]").  False if no
+ * variable is known to live there. */
+bool gm_dwarf_name_frame_slot(struct gm_dwarf *dw, Dwarf_Die *subprogram, uint64_t pc, int64_t cfa_offset,
+			      char *buf, size_t len, Dwarf_Die *ret_leaf);
+
 /* The Go name of a type DIE; "?" for anonymous types. */
 const char *gm_dwarf_type_name(Dwarf_Die *type);
 

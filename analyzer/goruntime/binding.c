@@ -441,6 +441,12 @@ static void bind_all(struct binder *b)
 	bind_size_classes(b);
 	bind_goroutines(b);
 	bind_specials(b);
+	Dwarf_Die stackmap;
+	if (bind_struct(b, "runtime.stackmap", &stackmap, NULL)) {
+		bind_field(b, &stackmap, "runtime.stackmap", "n", &rt->stackmap_n, true);
+		bind_field(b, &stackmap, "runtime.stackmap", "nbit", &rt->stackmap_nbit, true);
+		bind_field(b, &stackmap, "runtime.stackmap", "bytedata", &rt->stackmap_bytedata, true);
+	}
 	if (b->err)
 		return;
 	/* Feature probes. */

@@ -9,6 +9,9 @@
 #include "../../dwarf/dwarf_index.h"
 #include "../program.h"
 #include "binding.h"
+#include "goroutines.h"
+#include "pclntab.h"
+#include "stacks.h"
 
 #define MAX_SECTION_WORDS (1ull << 28)
 #define MAX_NAME 512
@@ -266,4 +269,126 @@ void gm_roots_destroy(struct gm_roots *roots)
 	gm_warnings_free(&roots->warnings);
 	free(roots->items);
 	free(roots);
+}
+
+/* ---- Stack roots ---- */
+
+struct frame_scan {
+	struct gm_runtime *rt;
+	struct gm_pclntab *tab;
+	const struct gm_heap *heap;
+	struct gm_roots *roots;
+	const struct gm_frame *frame;   /* the physical function's logical frame */
+	uint64_t goid;
+	Dwarf_Die subprogram;
+	bool have_subprogram;
+	uint64_t lookup_pc;             /* link-time pc for DWARF location lists */
+};
+
+/* Bitmap IDX of the stackmap at ADDR: {n int32, nbit int32, bytedata}; NULL if none. */
+static const uint8_t *stack_bitmap(struct gm_runtime *rt, uint64_t addr, int32_t idx, int32_t *ret_nbit)
+{
+	int32_t n, nbit;
+	if (gm_read(rt->prog->mem, addr + rt->stackmap_n.offset, &n, sizeof(n)) ||
+	    gm_read(rt->prog->mem, addr + rt->stackmap_nbit.offset, &nbit, sizeof(nbit)) || idx < 0 || idx >= n ||
+	    nbit < 0 || nbit > (1 << 24))
+		return NULL;
+	uint64_t row = ((uint64_t)nbit + 7) / 8;
+	*ret_nbit = nbit;
+	return gm_memory_at(rt->prog->mem, addr + rt->stackmap_bytedata.offset + (uint64_t)idx * row, row ? row : 1);
+}
+
+static struct gm_error *add_stack_root(struct frame_scan *fs, uint64_t addr)
+{
+	struct gm_runtime *rt = fs->rt;
+	struct gm_root root = { .kind = GM_ROOT_STACK, .addr = addr, .goid = (int64_t)fs->goid,
+				.frame_idx = (int32_t)fs->frame->idx, .dst = GM_NO_OBJECT };
+	if (gm_read_u64(rt->prog->mem, addr, &root.value) != NULL) {
+		gm_warn(&fs->roots->warnings, "goroutine %" PRIu64 ": stack word 0x%" PRIx64 " not saved", fs->goid, addr);
+		return NULL;
+	}
+	if (gm_heap_find_object(fs->heap, root.value, &root.dst))
+		root.dst_off = root.value - fs->heap->objects[root.dst].addr;
+	char var[MAX_NAME], name[MAX_NAME + 256];
+	Dwarf_Die leaf;
+	if (fs->have_subprogram &&
+	    gm_dwarf_name_frame_slot(rt->prog->dwarf, &fs->subprogram, fs->lookup_pc, (int64_t)(addr - fs->frame->fp),
+				     var, sizeof(var), &leaf)) {
+		snprintf(name, sizeof(name), "%s.%s", fs->frame->func, var);
+		root.type_name = strdup(gm_dwarf_type_name(&leaf));
+	} else {
+		snprintf(name, sizeof(name), "%s sp+0x%" PRIx64, fs->frame->func, addr - fs->frame->sp);
+	}
+	root.name = strdup(name);
+	struct gm_error *err = root.name ? roots_add(fs->roots, &root) : &gm_error_nomem;
+	if (err) {
+		free(root.name);
+		free(root.type_name);
+	}
+	return err;
+}
+
+/* Words of BITMAP (NBIT bits) from BASE that are live pointers. */
+static struct gm_error *scan_bitmap(struct frame_scan *fs, const uint8_t *bitmap, int32_t nbit, uint64_t base)
+{
+	struct gm_error *err = NULL;
+	for (int32_t j = 0; j < nbit && !err; j++)
+		if ((bitmap[j / 8] >> (j % 8)) & 1)
+			err = add_stack_root(fs, base + (uint64_t)j * fs->rt->ptr_size);
+	return err;
+}
+
+/* The live pointers of one physical frame (scanframeworker/getStackMap). */
+static struct gm_error *scan_frame(struct frame_scan *fs, const struct gm_func *f)
+{
+	struct gm_runtime *rt = fs->rt;
+	const struct gm_pcdata_ids *ids = gm_pclntab_pcdata_ids(fs->tab);
+	const struct gm_frame *fr = fs->frame;
+	uint64_t continpc = fr->pc;
+	if (fr->trap && fr->idx > 0) /* it called sigpanic: resumes at deferreturn, or is dead */
+		continpc = f->deferreturn ? f->entry + f->deferreturn + 1 : 0;
+	if (continpc == 0)
+		return NULL;
+	uint64_t target = continpc != f->entry ? continpc - 1 : continpc;
+	int32_t idx;
+	if (!gm_pclntab_pcdata(fs->tab, f, ids->stack_map_index, target, &idx) || idx == -1)
+		idx = 0;
+	fs->lookup_pc = target - rt->prog->bias;
+	fs->have_subprogram = rt->prog->dwarf && gm_dwarf_subprogram_at(rt->prog->dwarf, f->entry - rt->prog->bias,
+									  &fs->subprogram);
+	/* varp: below the return address and, with frame pointers, the saved bp. */
+	uint64_t varp = fr->fp - rt->ptr_size, map;
+	if (varp > fr->sp)
+		varp -= rt->ptr_size;
+	int32_t nbit;
+	const uint8_t *bits;
+	struct gm_error *err = NULL;
+	if (varp > fr->sp && gm_pclntab_funcdata(fs->tab, f, ids->locals_pointer_maps, &map) &&
+	    (bits = stack_bitmap(rt, map, idx, &nbit)) != NULL)
+		err = scan_bitmap(fs, bits, nbit, varp - (uint64_t)nbit * rt->ptr_size);
+	if (!err && f->args > 0 && gm_pclntab_funcdata(fs->tab, f, ids->args_pointer_maps, &map) &&
+	    (bits = stack_bitmap(rt, map, idx, &nbit)) != NULL)
+		err = scan_bitmap(fs, bits, nbit, fr->fp);
+	return err;
+}
+
+struct gm_error *gm_roots_read_stacks(struct gm_runtime *rt, struct gm_pclntab *tab, const struct gm_heap *heap,
+				      const struct gm_goroutine_set *set, const struct gm_stacks *stacks,
+				      struct gm_roots *roots)
+{
+	struct frame_scan fs = { .rt = rt, .tab = tab, .heap = heap, .roots = roots };
+	struct gm_error *err = NULL;
+	for (size_t g = 0; g < set->count && !err; g++) {
+		fs.goid = set->items[g].goid;
+		for (size_t i = 0; i < stacks->nframes[g] && !err; i++) {
+			const struct gm_frame *fr = &stacks->frames[stacks->first[g] + i];
+			struct gm_func f;
+			/* One scan per physical frame, at its non-inlined (last) logical frame. */
+			if (fr->inlined || !gm_pclntab_find_func(tab, fr->pc, &f))
+				continue;
+			fs.frame = fr;
+			err = scan_frame(&fs, &f);
+		}
+	}
+	return err;
 }

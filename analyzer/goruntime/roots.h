@@ -52,6 +52,18 @@ struct gm_error *gm_roots_read_globals(struct gm_runtime *rt, const struct gm_he
  * finalizer queue to ROOTS. */
 struct gm_error *gm_roots_read_specials(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots *roots);
 
+/* Add the live pointer slots of every goroutine frame (the stack maps at
+ * each frame's pc, as scanframeworker reads them) to ROOTS, named func.var
+ * where DWARF says which variable lives there, else "func sp+0xOFF".
+ * Stack objects (address-taken locals, scanned only when reached) are not
+ * roots here. */
+struct gm_pclntab;
+struct gm_goroutine_set;
+struct gm_stacks;
+struct gm_error *gm_roots_read_stacks(struct gm_runtime *rt, struct gm_pclntab *tab, const struct gm_heap *heap,
+				      const struct gm_goroutine_set *set, const struct gm_stacks *stacks,
+				      struct gm_roots *roots);
+
 /* Name of a root kind as the roots table spells it. */
 const char *gm_root_kind_name(enum gm_root_kind kind);
 

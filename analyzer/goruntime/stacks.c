@@ -78,7 +78,7 @@ static struct gm_error *emit_logical(struct walker *w, const struct gm_goroutine
 		struct gm_frame frame = {
 			.goid = g->goid, .idx = (*idx)++, .physical = physical, .pc = pc, .sp = sp,
 			.fp = sp + (uint64_t)spdelta + w->rt->ptr_size, .entry = f->entry, .func = inl[i].name,
-			.file = inl[i].file, .line = inl[i].line, .inlined = inl[i].inlined,
+			.file = inl[i].file, .line = inl[i].line, .inlined = inl[i].inlined, .trap = trap,
 		};
 		err = push_frame(w->stacks, &frame);
 	}

@@ -29,6 +29,7 @@ struct gm_frame {
 	const char *func, *file; /* owned by the pclntab */
 	int32_t line;
 	bool inlined;
+	bool trap;               /* pc is where a signal struck (or sigpanic was called), not a return address */
 };
 
 /* Where a goroutine came from (printcreatedby in traceback.go). */

@@ -1,4 +1,4 @@
-"""Global and finalizer roots against the runtime's heap dump: every pointer word its data
+"""Global, stack and finalizer roots against the runtime's heap dump: every pointer word its data
 and bss records list is a root of the same address (and no other), each
 holding the value the dump saved, pointing into the object the heap walk
 found; the labelled globals of the scenarios appear under their names."""
@@ -46,6 +46,28 @@ def check_finalizers(c, where, special_roots, dump):
             f"{where}: {queued} queued-finalizer words, the dump has {len(dump.queued_finalizers)} entries")
 
 
+def check_stack_roots(c, where, db, dump):
+    """Stack roots of every goroutine that was parked when the dump was taken
+    (running and syscall ones moved on before the core): the same absolute
+    addresses as the dump's frame field lists (which cover each frame's
+    locals and the outgoing arguments of its callee)."""
+    ours = {}
+    for goid, addr in db.execute("SELECT goid, addr FROM roots WHERE kind = 'stack'"):
+        ours.setdefault(goid, set()).add(addr)
+    status = dict(db.execute("SELECT goid, status FROM goroutines"))
+    compared = 0
+    for g in dump.goroutines:
+        goid = g["goid"]
+        if goid not in status or status[goid] in ("running", "syscall"):
+            continue
+        want = {f["sp"] + off for f in g["frames"] for off in f["ptr_offsets"]}
+        got = ours.get(goid, set())
+        compared += 1
+        c.check(want == got, f"{where}: goroutine {goid}: {len(want - got)} dump stack pointers missing, "
+                f"{len(got - want)} extra")
+    c.check(compared > 0, f"{where}: no parked goroutine to compare stack roots")
+
+
 def check_scenario(c, gm, where, sdir, tmp):
     db_path = os.path.join(tmp, "r.db")
     res = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
@@ -54,13 +76,14 @@ def check_scenario(c, gm, where, sdir, tmp):
     if not c.check(res.status == 0, f"{where}: analyze exited {res.status}: {res.stderr.strip()}"):
         return
     db = sqlite3.connect(db_path)
+    dump = heapdump.parse(os.path.join(sdir, "heapdump"), keep_contents=True)
+    check_stack_roots(c, where, db, dump)
     db_path_roots = list(db.execute("SELECT kind, value FROM roots WHERE kind NOT IN ('data', 'bss')"))
     roots = {addr: (name, value, dst) for addr, name, value, dst in
              db.execute("SELECT addr, name, value, dst FROM roots WHERE kind IN ('data', 'bss')")}
     objects = {oid: (addr, size) for oid, addr, size in db.execute("SELECT id, addr, size FROM objects")}
     db.close()
     os.unlink(db_path)
-    dump = heapdump.parse(os.path.join(sdir, "heapdump"), keep_contents=True)
     words = dump_words(dump)
     missing = sorted(set(words) - set(roots))
     extra = sorted(set(roots) - set(words))
