@@ -14,6 +14,7 @@
 #include "goruntime/pclntab.h"
 #include "goruntime/roots.h"
 #include "goruntime/stacks.h"
+#include "graph/graph.h"
 #include "program.h"
 #include "store/store.h"
 #include "store/tables.h"
@@ -75,13 +76,14 @@ struct analysis {
 	struct gm_roots *roots;
 	struct gm_pclntab *pclntab;
 	struct gm_stacks *stacks;
+	struct gm_graph *graph;
 	struct gm_memstats memstats;
 };
 
 static uint64_t total_warnings(const struct analysis *a)
 {
 	return a->heap->warnings.count + a->goroutines->warnings.count + a->roots->warnings.count +
-	       a->stacks->warnings.count;
+	       a->stacks->warnings.count + a->graph->warnings.count;
 }
 
 static struct gm_error *write_tables(struct gm_store *store, struct analysis *a, const struct analyze_options *o)
@@ -97,10 +99,15 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 	if (!err)
 		err = gm_write_types(store, prog, heap);
 	if (!err)
-		err = gm_write_spans(store, heap);
+		err = gm_write_spans(store, heap, a->graph);
 	progress(o, "storing %zu objects", heap->nobjects);
 	if (!err)
-		err = gm_write_objects(store, heap);
+		err = gm_write_objects(store, heap, a->graph);
+	progress(o, "storing %zu edges", a->graph->nedges);
+	if (!err)
+		err = gm_write_edges(store, a->graph);
+	if (!err)
+		err = gm_write_warnings(store, "graph", &a->graph->warnings);
 	progress(o, "storing goroutines, frames and roots");
 	if (!err)
 		err = gm_write_goroutines(store, a->goroutines, a->stacks);
@@ -109,7 +116,7 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 	if (!err)
 		err = gm_write_warnings(store, "stacks", &a->stacks->warnings);
 	if (!err)
-		err = gm_write_roots(store, a->roots);
+		err = gm_write_roots(store, a->roots, a->graph);
 	if (!err)
 		err = gm_write_warnings(store, "roots", &a->roots->warnings);
 	if (!err)
@@ -169,6 +176,18 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 		err = gm_stacks_unwind(a->rt, a->pclntab, a->goroutines, &a->stacks);
 	if (!err)
 		err = gm_roots_read_stacks(a->rt, a->pclntab, a->heap, a->goroutines, a->stacks, a->roots);
+	if (!err) {
+		progress(o, "building the object graph");
+		err = gm_graph_build(a->heap, &a->graph);
+	}
+	if (!err) {
+		progress(o, "marking from %zu roots (%zu edges)", a->roots->count, a->graph->nedges);
+		err = gm_graph_mark(a->graph, a->heap, a->roots);
+	}
+	if (!err) {
+		progress(o, "dominators");
+		err = gm_graph_dominators(a->graph, a->heap, a->roots);
+	}
 	return err;
 }
 
@@ -193,6 +212,7 @@ static struct gm_error *analyze(const struct analyze_options *o)
 			a.heap->nspans_in_use, a.goroutines->count,
 			total_warnings(&a), seconds_now() - start);
 	gm_store_abort(store);
+	gm_graph_destroy(a.graph);
 	gm_stacks_destroy(a.stacks);
 	gm_pclntab_destroy(a.pclntab);
 	gm_roots_destroy(a.roots);

@@ -65,7 +65,7 @@ CREATE TABLE spans (
   alloc_count         INTEGER NOT NULL,     -- allocated slots found by the walk
   first_object        INTEGER,              -- objects.id of its first object: its objects are ids
                                             -- first_object .. first_object + alloc_count - 1
-  live_count          INTEGER,              -- reachable objects; NULL until the graph stage
+  live_count          INTEGER NOT NULL,     -- reachable objects
   state               TEXT NOT NULL,        -- 'in_use' or 'manual'
   noscan              INTEGER NOT NULL,     -- 1 if the span holds pointer-free objects
   freeindex           INTEGER NOT NULL,     -- mspan.freeindex
@@ -80,10 +80,26 @@ CREATE TABLE objects (
   size      INTEGER NOT NULL,     -- slot size; the span's size for large objects
   type_id   INTEGER,              -- types.id from the malloc header or mspan.largeType; NULL if unknown
   span_id   INTEGER NOT NULL,     -- spans.id
-  reachable INTEGER,              -- 1 reachable from a root, 0 garbage; NULL until the graph stage
-  retained  INTEGER,              -- bytes it alone keeps alive; NULL until the graph stage
-  idom      INTEGER               -- immediate dominator (objects.id); NULL until the graph stage
+  reachable INTEGER NOT NULL,     -- 1 if reachable from a root; 0 garbage (allocated after the
+                                  -- last GC, or not yet swept): never mixed with live data
+  retained  INTEGER NOT NULL,     -- bytes it alone keeps alive, itself included (0 for garbage)
+  idom      INTEGER,              -- immediate dominator (objects.id); NULL when a root or several
+                                  -- roots dominate it (see idom_root), or for garbage
+  idom_root INTEGER,              -- roots.id when that one root alone dominates it
+  path_parent INTEGER,            -- shortest path to a root: the object it is first reached from
+                                  -- (objects.id), NULL when a root points at it directly
+  path_off  INTEGER,              -- offset of the pointer word in path_parent
+  path_root INTEGER               -- roots.id at the start of that shortest path
 );
+
+-- Every pointer word of every object that points into a heap object.
+CREATE TABLE edges (
+  src     INTEGER NOT NULL,  -- objects.id holding the pointer
+  src_off INTEGER NOT NULL,  -- offset of the pointer word in src
+  dst     INTEGER NOT NULL,  -- objects.id it points into (interior pointers resolved)
+  dst_off INTEGER NOT NULL,  -- offset of the target inside dst
+  PRIMARY KEY (src, src_off)
+) WITHOUT ROWID;
 
 -- GC roots: the pointer words the garbage collector starts from.
 CREATE TABLE roots (
@@ -98,7 +114,8 @@ CREATE TABLE roots (
   goid      INTEGER,           -- stack roots: the goroutine
   frame_idx INTEGER,           -- stack roots: the frame (0 innermost)
   dst       INTEGER,           -- objects.id it points into; NULL if none (nil, static data, ...)
-  dst_off   INTEGER            -- offset of value inside dst
+  dst_off   INTEGER,           -- offset of value inside dst
+  retained  INTEGER            -- bytes this root alone keeps alive (dominator tree), NULL if none
 );
 
 -- Every goroutine of runtime.allgs that is not dead.

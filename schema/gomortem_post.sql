@@ -7,11 +7,14 @@
 CREATE INDEX objects_by_type ON objects(type_id) WHERE type_id IS NOT NULL;
 CREATE INDEX spans_by_class ON spans(size_class);
 CREATE INDEX roots_by_dst ON roots(dst);
+CREATE INDEX edges_by_dst ON edges(dst);
 
 -- Per size class of in-use spans: how full the spans are.
 --   spans           number of spans of the class
 --   slots           object slots they have (sum of nelems)
 --   allocated       slots holding an object
+--   live            of those, objects reachable from a root
+--   bytes_live      live * elem_size
 --   bytes_in_use    allocated * elem_size
 --   bytes_wasted    span bytes not holding an allocated object: free slots, the
 --                   tail no slot fits in, and the heap bits / mark bits reserved
@@ -23,7 +26,9 @@ SELECT size_class,
        COUNT(*) AS spans,
        SUM(nelems) AS slots,
        SUM(alloc_count) AS allocated,
+       SUM(live_count) AS live,
        SUM(alloc_count * elem_size) AS bytes_in_use,
+       SUM(live_count * elem_size) AS bytes_live,
        SUM(CASE WHEN size_class = 0 THEN end - "limit"
                 ELSE (end - base) - alloc_count * elem_size END) AS bytes_wasted
 FROM spans

@@ -366,19 +366,31 @@ void gm_heap_destroy(struct gm_heap *heap)
 
 bool gm_heap_find_object(const struct gm_heap *heap, uint64_t addr, uint32_t *ret)
 {
-	size_t lo = 0, hi = heap->nobjects;
-	while (lo < hi) { /* first object starting after ADDR */
+	/* The span first (few, sorted by base), then its objects (consecutive
+	 * indexes, sorted by address). */
+	size_t lo = 0, hi = heap->nspans;
+	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (heap->objects[mid].addr <= addr)
+		if (heap->spans[mid].base <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	if (lo == 0)
 		return false;
-	const struct gm_object *obj = &heap->objects[lo - 1];
-	if (addr >= obj->addr + gm_object_size(heap, obj))
+	const struct gm_span *s = &heap->spans[lo - 1];
+	if (s->state != GM_SPAN_IN_USE || addr >= s->end || s->alloc_count == 0)
 		return false;
-	*ret = (uint32_t)(lo - 1);
+	size_t first = s->first_object, olo = first, ohi = first + s->alloc_count;
+	while (olo < ohi) {
+		size_t mid = olo + (ohi - olo) / 2;
+		if (heap->objects[mid].addr <= addr)
+			olo = mid + 1;
+		else
+			ohi = mid;
+	}
+	if (olo == first || addr >= heap->objects[olo - 1].addr + s->elemsize)
+		return false;
+	*ret = (uint32_t)(olo - 1);
 	return true;
 }

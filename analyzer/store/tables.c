@@ -14,6 +14,7 @@
 #include "../goruntime/heap.h"
 #include "../goruntime/roots.h"
 #include "../goruntime/stacks.h"
+#include "../graph/graph.h"
 #include "../goruntime/memstats.h"
 #include "../program.h"
 #include "store.h"
@@ -128,18 +129,27 @@ struct gm_error *gm_write_threads(struct gm_store *store, struct gm_program *pro
 	return gm_bulk_finish(bulk, err);
 }
 
-struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap)
+/* Reachable objects of span S. */
+static uint32_t live_count(const struct gm_span *s, const struct gm_graph *graph)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; s->state == GM_SPAN_IN_USE && i < s->alloc_count; i++)
+		n += graph->reachable[s->first_object + i];
+	return n;
+}
+
+struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph)
 {
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "spans",
 		"base, \"limit\", end, npages, size_class, elem_size, nelems, alloc_count, state, noscan, "
-		"freeindex, runtime_alloc_count, mspan_addr, first_object", 14, &bulk);
+		"freeindex, runtime_alloc_count, mspan_addr, first_object, live_count", 15, &bulk);
 	if (err)
 		return err;
 	for (size_t i = 0; i < heap->nspans && !err; i++) {
 		const struct gm_span *s = &heap->spans[i];
 		bool in_use = s->state == GM_SPAN_IN_USE;
-		struct gm_sql_value row[14] = {
+		struct gm_sql_value row[15] = {
 			gm_sql_int((int64_t)s->base), gm_sql_int((int64_t)(in_use ? s->limit : s->end)),
 			gm_sql_int((int64_t)s->end), gm_sql_int((int64_t)s->npages),
 			gm_sql_int(s->size_class), gm_sql_int((int64_t)(in_use ? s->elemsize : 0)),
@@ -148,44 +158,86 @@ struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *he
 			gm_sql_int(s->freeindex), gm_sql_int(s->runtime_alloc_count),
 			gm_sql_int((int64_t)s->mspan_addr),
 			s->alloc_count ? gm_sql_int((int64_t)s->first_object + 1) : gm_sql_null(),
+			gm_sql_int(live_count(s, graph)),
 		};
 		err = gm_bulk_row(bulk, row);
 	}
 	return gm_bulk_finish(bulk, err);
 }
 
-struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap)
+/* An object index or root index as a 1-based id, or NULL. */
+static inline int64_t id_or_null(uint32_t index, uint32_t *null_mask, uint32_t bit)
+{
+	if (index == GM_NONE) {
+		*null_mask |= 1u << bit;
+		return 0;
+	}
+	return (int64_t)index + 1;
+}
+
+struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph)
 {
 	struct gm_bulk *bulk;
-	struct gm_error *err = gm_bulk_create(store, "objects", "addr, size, type_id, span_id", 4, &bulk);
+	struct gm_error *err = gm_bulk_create(store, "objects",
+		"addr, size, type_id, span_id, reachable, retained, idom, idom_root, path_parent, path_off, path_root",
+		11, &bulk);
 	if (err)
 		return err;
 	for (size_t i = 0; i < heap->nobjects && !err; i++) {
 		const struct gm_object *o = &heap->objects[i];
-		int64_t row[4] = { (int64_t)o->addr, (int64_t)gm_object_size(heap, o), (int64_t)o->type + 1,
-				   (int64_t)o->span + 1 };
-		err = gm_bulk_row_ints(bulk, row, o->type == GM_NO_TYPE ? 1u << 2 : 0);
+		bool live = graph->reachable[i];
+		uint32_t nulls = o->type == GM_NO_TYPE ? 1u << 2 : 0;
+		int64_t row[11] = {
+			(int64_t)o->addr, (int64_t)gm_object_size(heap, o), (int64_t)o->type + 1, (int64_t)o->span + 1,
+			live, (int64_t)graph->retained[i],
+			id_or_null(live ? graph->idom[i] : GM_NONE, &nulls, 6),
+			id_or_null(live ? graph->idom_root[i] : GM_NONE, &nulls, 7),
+			id_or_null(live ? graph->parent[i] : GM_NONE, &nulls, 8),
+			live && graph->parent[i] != GM_NONE ? graph->parent_off[i] : 0,
+			id_or_null(live ? graph->via_root[i] : GM_NONE, &nulls, 10),
+		};
+		if (!live || graph->parent[i] == GM_NONE)
+			nulls |= 1u << 9;
+		err = gm_bulk_row_ints(bulk, row, nulls);
 	}
 	return gm_bulk_finish(bulk, err);
 }
 
-struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *roots)
+struct gm_error *gm_write_edges(struct gm_store *store, const struct gm_graph *graph)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "edges", "src, src_off, dst, dst_off", 4, &bulk);
+	if (err)
+		return err;
+	for (size_t i = 0; i < graph->nobjects && !err; i++) {
+		for (uint64_t e = graph->edge_start[i]; e < graph->edge_start[i + 1] && !err; e++) {
+			const struct gm_edge *edge = &graph->edges[e];
+			int64_t row[4] = { (int64_t)i + 1, edge->src_off, (int64_t)edge->dst + 1, edge->dst_off };
+			err = gm_bulk_row_ints(bulk, row, 0);
+		}
+	}
+	return gm_bulk_finish(bulk, err);
+}
+
+struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *roots, const struct gm_graph *graph)
 {
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "roots",
-		"kind, name, addr, value, type_name, goid, frame_idx, dst, dst_off", 9, &bulk);
+		"kind, name, addr, value, type_name, goid, frame_idx, dst, dst_off, retained", 10, &bulk);
 	if (err)
 		return err;
 	for (size_t i = 0; i < roots->count && !err; i++) {
 		const struct gm_root *r = &roots->items[i];
 		bool to_object = r->dst != GM_NO_OBJECT;
-		struct gm_sql_value row[9] = {
+		uint64_t retained = i < graph->nroots ? graph->root_retained[i] : 0;
+		struct gm_sql_value row[10] = {
 			gm_sql_text(gm_root_kind_name(r->kind)), gm_sql_text(r->name), gm_sql_int((int64_t)r->addr),
 			gm_sql_int((int64_t)r->value), gm_sql_text(r->type_name),
 			r->goid >= 0 ? gm_sql_int(r->goid) : gm_sql_null(),
 			r->frame_idx >= 0 ? gm_sql_int(r->frame_idx) : gm_sql_null(),
 			to_object ? gm_sql_int((int64_t)r->dst + 1) : gm_sql_null(),
 			to_object ? gm_sql_int((int64_t)r->dst_off) : gm_sql_null(),
+			retained ? gm_sql_int((int64_t)retained) : gm_sql_null(),
 		};
 		err = gm_bulk_row(bulk, row);
 	}

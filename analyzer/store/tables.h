@@ -23,13 +23,15 @@ struct gm_error *gm_write_threads(struct gm_store *store, struct gm_program *pro
 /* types (runtime descriptors of the heap, plus DWARF types of their fields) and fields. */
 struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog, const struct gm_heap *heap);
 
-/* spans and objects, from the heap walk. */
-struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap);
-struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap);
+/* spans, objects and edges, from the heap walk and the graph. */
+struct gm_graph;
+struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph);
+struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph);
+struct gm_error *gm_write_edges(struct gm_store *store, const struct gm_graph *graph);
 
 /* roots. */
 struct gm_roots;
-struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *roots);
+struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *roots, const struct gm_graph *graph);
 
 /* goroutines. */
 struct gm_goroutine_set;

@@ -1,0 +1,262 @@
+/* Dominators by Semi-NCA (Georgiadis' SNCA: Lengauer-Tarjan semidominators
+ * with path compression, then a nearest-common-ancestor pass), over a graph
+ * whose nodes are a super-root (0), the roots (1..R) and the objects
+ * (R+1..): the super-root points at every root that points into the heap,
+ * a root at its object (a finalized object's root at what the object points
+ * to), an object at its edges' targets.  Arrays are indexed by DFS preorder
+ * number; every loop is iterative (heaps are deep). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../goruntime/heap.h"
+#include "../goruntime/roots.h"
+#include "graph.h"
+
+struct dom {
+	struct gm_graph *g;
+	const struct gm_heap *heap;
+	const struct gm_roots *roots;
+	uint32_t nroots;
+	size_t nnodes;
+	uint32_t *pre;            /* node -> preorder number (1-based), 0 if unvisited */
+	uint32_t *vertex;         /* preorder number -> node */
+	uint32_t *parent;         /* preorder -> DFS parent's preorder */
+	uint32_t *semi, *label, *ancestor, *idom;
+	uint64_t *pred_start;     /* preorder -> start of its predecessors (preorder numbers) */
+	uint32_t *preds;
+	uint32_t n;               /* visited nodes */
+};
+
+/* Successors of NODE: calls the body for each target node.  A small
+ * iterator so that DFS and predecessor building share it. */
+struct succ_iter {
+	const struct dom *d;
+	uint32_t node;
+	uint64_t pos, end;        /* super-root: root index; others: edge range */
+	uint32_t single;          /* a root's single target, GM_NONE if used */
+};
+
+static void succ_begin(const struct dom *d, uint32_t node, struct succ_iter *it)
+{
+	memset(it, 0, sizeof(*it));
+	it->d = d;
+	it->node = node;
+	it->single = GM_NONE;
+	const struct gm_graph *g = d->g;
+	if (node == 0) {
+		it->end = d->nroots;
+	} else if (node <= d->nroots) {
+		const struct gm_root *r = &d->roots->items[node - 1];
+		if (r->dst == GM_NO_OBJECT)
+			return;
+		if (r->kind == GM_ROOT_FINALIZED) {
+			it->pos = g->edge_start[r->dst];
+			it->end = g->edge_start[r->dst + 1];
+		} else {
+			it->single = 1 + d->nroots + r->dst;
+		}
+	} else {
+		uint32_t obj = node - 1 - d->nroots;
+		it->pos = g->edge_start[obj];
+		it->end = g->edge_start[obj + 1];
+	}
+}
+
+static bool succ_next(struct succ_iter *it, uint32_t *ret)
+{
+	const struct dom *d = it->d;
+	if (it->single != GM_NONE) {
+		*ret = it->single;
+		it->single = GM_NONE;
+		return true;
+	}
+	while (it->pos < it->end) {
+		uint64_t i = it->pos++;
+		if (it->node == 0) {
+			if (d->roots->items[i].dst != GM_NO_OBJECT) {
+				*ret = 1 + (uint32_t)i;
+				return true;
+			}
+			continue;
+		}
+		*ret = 1 + d->nroots + d->g->edges[i].dst;
+		return true;
+	}
+	return false;
+}
+
+static struct gm_error *dfs(struct dom *d)
+{
+	struct succ_iter *stack = malloc(d->nnodes * sizeof(*stack));
+	if (!stack)
+		return &gm_error_nomem;
+	size_t top = 0;
+	d->pre[0] = ++d->n;
+	d->vertex[d->n] = 0;
+	d->parent[d->n] = 0;
+	succ_begin(d, 0, &stack[top++]);
+	while (top > 0) {
+		uint32_t next;
+		if (!succ_next(&stack[top - 1], &next)) {
+			top--;
+			continue;
+		}
+		if (d->pre[next])
+			continue;
+		d->pre[next] = ++d->n;
+		d->vertex[d->n] = next;
+		d->parent[d->n] = d->pre[stack[top - 1].node];
+		succ_begin(d, next, &stack[top++]);
+	}
+	free(stack);
+	return NULL;
+}
+
+/* Predecessor lists in preorder numbers, of visited nodes only. */
+static struct gm_error *build_preds(struct dom *d)
+{
+	d->pred_start = calloc((size_t)d->n + 2, sizeof(*d->pred_start));
+	if (!d->pred_start)
+		return &gm_error_nomem;
+	struct succ_iter it;
+	uint32_t next;
+	for (uint32_t i = 1; i <= d->n; i++)
+		for (succ_begin(d, d->vertex[i], &it); succ_next(&it, &next);)
+			d->pred_start[d->pre[next] + 1]++;
+	for (uint32_t i = 1; i <= d->n + 1; i++)
+		d->pred_start[i] += d->pred_start[i - 1];
+	d->preds = malloc((d->pred_start[d->n + 1] + 1) * sizeof(*d->preds));
+	uint64_t *fill = malloc(((size_t)d->n + 2) * sizeof(*fill));
+	if (!d->preds || !fill) {
+		free(fill);
+		return &gm_error_nomem;
+	}
+	memcpy(fill, d->pred_start, ((size_t)d->n + 2) * sizeof(*fill));
+	for (uint32_t i = 1; i <= d->n; i++)
+		for (succ_begin(d, d->vertex[i], &it); succ_next(&it, &next);)
+			d->preds[fill[d->pre[next]]++] = i;
+	free(fill);
+	return NULL;
+}
+
+/* eval() with path compression, iterative: STACK has room for n entries. */
+static uint32_t eval(struct dom *d, uint32_t v, uint32_t *stack)
+{
+	if (!d->ancestor[v])
+		return v;
+	size_t top = 0;
+	uint32_t x = v;
+	while (d->ancestor[d->ancestor[x]])
+		stack[top++] = x, x = d->ancestor[x];
+	while (top > 0) {
+		x = stack[--top];
+		uint32_t a = d->ancestor[x];
+		if (d->semi[d->label[a]] < d->semi[d->label[x]])
+			d->label[x] = d->label[a];
+		d->ancestor[x] = d->ancestor[a];
+	}
+	return d->label[v];
+}
+
+static void semi_nca(struct dom *d, uint32_t *stack)
+{
+	for (uint32_t i = 1; i <= d->n; i++)
+		d->semi[i] = d->label[i] = i;
+	for (uint32_t w = d->n; w >= 2; w--) {
+		for (uint64_t p = d->pred_start[w]; p < d->pred_start[w + 1]; p++) {
+			uint32_t u = eval(d, d->preds[p], stack);
+			if (d->semi[u] < d->semi[w])
+				d->semi[w] = d->semi[u];
+		}
+		d->ancestor[w] = d->parent[w];
+	}
+	d->idom[1] = 1;
+	for (uint32_t w = 2; w <= d->n; w++) {
+		uint32_t x = d->parent[w];
+		while (x > d->semi[w])
+			x = d->idom[x];
+		d->idom[w] = x;
+	}
+}
+
+/* Retained sizes in reverse preorder, then the answers per object and root. */
+static struct gm_error *retained_sizes(struct dom *d)
+{
+	struct gm_graph *g = d->g;
+	size_t nobj = g->nobjects ? g->nobjects : 1;
+	uint64_t *ret = calloc((size_t)d->n + 1, sizeof(*ret));
+	g->idom = malloc(nobj * sizeof(*g->idom));
+	g->idom_root = malloc(nobj * sizeof(*g->idom_root));
+	g->retained = calloc(nobj, sizeof(*g->retained));
+	g->root_retained = calloc(d->nroots ? d->nroots : 1, sizeof(*g->root_retained));
+	if (!ret || !g->idom || !g->idom_root || !g->retained || !g->root_retained) {
+		free(ret);
+		return &gm_error_nomem;
+	}
+	g->nroots = d->nroots;
+	for (uint32_t i = 2; i <= d->n; i++) {
+		uint32_t node = d->vertex[i];
+		if (node > d->nroots)
+			ret[i] = gm_object_size(d->heap, &d->heap->objects[node - 1 - d->nroots]);
+	}
+	for (uint32_t i = d->n; i >= 2; i--)
+		ret[d->idom[i]] += ret[i];
+	for (size_t o = 0; o < g->nobjects; o++)
+		g->idom[o] = g->idom_root[o] = GM_NONE;
+	for (uint32_t i = 2; i <= d->n; i++) {
+		uint32_t node = d->vertex[i], dom_node = d->vertex[d->idom[i]];
+		if (node <= d->nroots) {
+			g->root_retained[node - 1] = ret[i];
+			continue;
+		}
+		uint32_t obj = node - 1 - d->nroots;
+		g->retained[obj] = ret[i];
+		if (dom_node > d->nroots)
+			g->idom[obj] = dom_node - 1 - d->nroots;
+		else if (dom_node >= 1)
+			g->idom_root[obj] = dom_node - 1;
+	}
+	free(ret);
+	return NULL;
+}
+
+static void dom_free(struct dom *d)
+{
+	free(d->pre);
+	free(d->vertex);
+	free(d->parent);
+	free(d->semi);
+	free(d->label);
+	free(d->ancestor);
+	free(d->idom);
+	free(d->pred_start);
+	free(d->preds);
+}
+
+struct gm_error *gm_graph_dominators(struct gm_graph *g, const struct gm_heap *heap, const struct gm_roots *roots)
+{
+	struct dom d = { .g = g, .heap = heap, .roots = roots, .nroots = (uint32_t)roots->count };
+	d.nnodes = 1 + roots->count + g->nobjects;
+	size_t m = d.nnodes + 1;
+	d.pre = calloc(m, sizeof(uint32_t));
+	d.vertex = malloc(m * sizeof(uint32_t));
+	d.parent = malloc(m * sizeof(uint32_t));
+	d.semi = malloc(m * sizeof(uint32_t));
+	d.label = malloc(m * sizeof(uint32_t));
+	d.ancestor = calloc(m, sizeof(uint32_t));
+	d.idom = malloc(m * sizeof(uint32_t));
+	uint32_t *stack = malloc(m * sizeof(uint32_t));
+	struct gm_error *err = d.pre && d.vertex && d.parent && d.semi && d.label && d.ancestor && d.idom && stack
+			       ? NULL : &gm_error_nomem;
+	if (!err)
+		err = dfs(&d);
+	if (!err)
+		err = build_preds(&d);
+	if (!err) {
+		semi_nca(&d, stack);
+		err = retained_sizes(&d);
+	}
+	free(stack);
+	dom_free(&d);
+	return err;
+}

@@ -1,0 +1,177 @@
+#include "graph.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../goruntime/heap.h"
+#include "../goruntime/pointers.h"
+#include "../goruntime/roots.h"
+#include "../program.h"
+
+static struct gm_error *push_edge(struct gm_graph *g, size_t *cap, struct gm_edge e)
+{
+	if (g->nedges == *cap) {
+		*cap = *cap ? *cap * 2 : 1 << 16;
+		void *grown = realloc(g->edges, *cap * sizeof(*g->edges));
+		if (!grown)
+			return &gm_error_nomem;
+		g->edges = grown;
+	}
+	g->edges[g->nedges++] = e;
+	return NULL;
+}
+
+/* The value of the pointer word at OFF of OBJ; false if not saved. */
+static bool read_word(struct gm_heap *heap, const struct gm_span_pointers *sp, const struct gm_span *s,
+		      const struct gm_object *obj, uint32_t off, uint64_t *ret)
+{
+	if (sp->slots) {
+		memcpy(ret, sp->slots + (obj->addr - s->base) + off, sizeof(*ret));
+		return true;
+	}
+	struct gm_error *err = gm_read_u64(heap->rt->prog->mem, obj->addr + off, ret);
+	gm_error_destroy(err);
+	return err == NULL;
+}
+
+static struct gm_error *object_edges(struct gm_graph *g, struct gm_heap *heap, const struct gm_span_pointers *sp,
+				     uint32_t index, uint32_t *offsets, size_t *cap)
+{
+	const struct gm_object *obj = &heap->objects[index];
+	const struct gm_span *s = &heap->spans[obj->span];
+	size_t n;
+	if (gm_object_pointers(heap, sp, obj, offsets, &n) == GM_POINTERS_UNKNOWN) {
+		g->unknown_pointer_objects++;
+		return NULL;
+	}
+	struct gm_error *err = NULL;
+	for (size_t k = 0; k < n && !err; k++) {
+		uint64_t value;
+		uint32_t dst;
+		if (!read_word(heap, sp, s, obj, offsets[k], &value) || value == 0 ||
+		    !gm_heap_find_object(heap, value, &dst))
+			continue;
+		err = push_edge(g, cap, (struct gm_edge){ dst, offsets[k], (uint32_t)(value - heap->objects[dst].addr) });
+	}
+	return err;
+}
+
+struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_graph **ret)
+{
+	struct gm_graph *g = calloc(1, sizeof(*g));
+	if (!g)
+		return &gm_error_nomem;
+	g->nobjects = heap->nobjects;
+	g->edge_start = malloc((heap->nobjects + 1) * sizeof(*g->edge_start));
+	uint64_t max_size = 8;
+	for (size_t i = 0; i < heap->nspans; i++)
+		if (heap->spans[i].elemsize > max_size)
+			max_size = heap->spans[i].elemsize;
+	uint32_t *offsets = malloc((max_size / 8 + 1) * sizeof(*offsets));
+	struct gm_error *err = g->edge_start && offsets ? NULL : &gm_error_nomem;
+	struct gm_span_pointers sp = { 0 };
+	uint32_t current_span = GM_NONE;
+	size_t cap = 0;
+	for (size_t i = 0; i < heap->nobjects && !err; i++) {
+		const struct gm_object *obj = &heap->objects[i];
+		g->edge_start[i] = g->nedges;
+		if (heap->spans[obj->span].noscan)
+			continue;
+		if (obj->span != current_span) {
+			current_span = obj->span;
+			gm_span_pointers_init(heap, &heap->spans[obj->span], &sp);
+		}
+		err = object_edges(g, heap, &sp, (uint32_t)i, offsets, &cap);
+	}
+	free(offsets);
+	if (err) {
+		gm_graph_destroy(g);
+		return err;
+	}
+	g->edge_start[heap->nobjects] = g->nedges;
+	if (g->unknown_pointer_objects)
+		gm_warn(&g->warnings, "%" PRIu64 " objects with unreadable pointer words: their edges are unknown",
+			g->unknown_pointer_objects);
+	*ret = g;
+	return NULL;
+}
+
+/* ---- Marking ---- */
+
+struct bfs {
+	struct gm_graph *g;
+	const struct gm_heap *heap;
+	uint32_t *queue;
+	size_t head, tail;
+};
+
+static void reach(struct bfs *b, uint32_t obj, uint32_t parent, uint32_t parent_off, uint32_t root)
+{
+	struct gm_graph *g = b->g;
+	if (g->reachable[obj])
+		return;
+	g->reachable[obj] = 1;
+	g->parent[obj] = parent;
+	g->parent_off[obj] = parent_off;
+	g->via_root[obj] = root;
+	g->reachable_count++;
+	g->reachable_bytes += gm_object_size(b->heap, &b->heap->objects[obj]);
+	b->queue[b->tail++] = obj;
+}
+
+/* What a root points at: its object, or for a finalized object (which
+ * markrootSpans scans but does not mark) the objects it points to. */
+static void reach_from_root(struct bfs *b, const struct gm_root *r, uint32_t root_index)
+{
+	if (r->dst == GM_NO_OBJECT)
+		return;
+	if (r->kind != GM_ROOT_FINALIZED) {
+		reach(b, r->dst, GM_NONE, 0, root_index);
+		return;
+	}
+	const struct gm_graph *g = b->g;
+	for (uint64_t e = g->edge_start[r->dst]; e < g->edge_start[r->dst + 1]; e++)
+		reach(b, g->edges[e].dst, r->dst, g->edges[e].src_off, root_index);
+}
+
+struct gm_error *gm_graph_mark(struct gm_graph *g, const struct gm_heap *heap, const struct gm_roots *roots)
+{
+	size_t n = g->nobjects ? g->nobjects : 1;
+	g->reachable = calloc(n, 1);
+	g->parent = malloc(n * sizeof(*g->parent));
+	g->parent_off = malloc(n * sizeof(*g->parent_off));
+	g->via_root = malloc(n * sizeof(*g->via_root));
+	struct bfs b = { .g = g, .heap = heap, .queue = malloc(n * sizeof(uint32_t)) };
+	if (!g->reachable || !g->parent || !g->parent_off || !g->via_root || !b.queue) {
+		free(b.queue);
+		return &gm_error_nomem;
+	}
+	for (size_t r = 0; r < roots->count; r++)
+		reach_from_root(&b, &roots->items[r], (uint32_t)r);
+	while (b.head < b.tail) {
+		uint32_t obj = b.queue[b.head++];
+		for (uint64_t e = g->edge_start[obj]; e < g->edge_start[obj + 1]; e++)
+			reach(&b, g->edges[e].dst, obj, g->edges[e].src_off, g->via_root[obj]);
+	}
+	free(b.queue);
+	return NULL;
+}
+
+void gm_graph_destroy(struct gm_graph *g)
+{
+	if (!g)
+		return;
+	free(g->edge_start);
+	free(g->edges);
+	free(g->reachable);
+	free(g->parent);
+	free(g->parent_off);
+	free(g->via_root);
+	free(g->idom);
+	free(g->idom_root);
+	free(g->retained);
+	free(g->root_retained);
+	gm_warnings_free(&g->warnings);
+	free(g);
+}

@@ -1,0 +1,70 @@
+/* graph: the object graph of the heap and what the roots keep alive.
+ *
+ * Edges are every pointer word of every object that points into a heap
+ * object (interior pointers resolved to the containing object), kept in a
+ * compressed-sparse-row layout indexed by object.  Marking runs a
+ * breadth-first walk from the roots, so each reachable object also gets a
+ * shortest path back to a root (its BFS parent).  The dominator tree
+ * (Semi-NCA over a super-root linking the roots) gives every object its
+ * immediate dominator and retained size.
+ */
+#ifndef GOMORTEM_GRAPH_H
+#define GOMORTEM_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../error.h"
+#include "../util/warnings.h"
+
+struct gm_heap;
+struct gm_roots;
+
+#define GM_NONE UINT32_MAX
+
+struct gm_edge {
+	uint32_t dst;       /* object index */
+	uint32_t src_off;   /* offset of the pointer word in the source object */
+	uint32_t dst_off;   /* offset of the target address in the destination */
+};
+
+struct gm_graph {
+	size_t nobjects;
+	uint64_t *edge_start;     /* nobjects + 1 entries: object i's edges are [edge_start[i], edge_start[i+1]) */
+	struct gm_edge *edges;
+	size_t nedges;
+	uint64_t unknown_pointer_objects; /* objects whose pointer words could not be read */
+
+	/* Marking. */
+	uint8_t *reachable;       /* per object: 1 if reachable from a root */
+	uint64_t reachable_count, reachable_bytes;
+	/* Shortest path to a root: the object it was first reached from (GM_NONE
+	 * when reached directly from a root) and from which root. */
+	uint32_t *parent;         /* per object */
+	uint32_t *parent_off;     /* offset of the pointer word in the parent */
+	uint32_t *via_root;       /* per object: index of the root its path starts at */
+
+	/* Dominators over reachable objects and roots (roots are nodes of their own). */
+	uint32_t *idom;           /* per object: object index, or GM_NONE (dominated by a root or the super-root) */
+	uint32_t *idom_root;      /* per object: root index when a root alone dominates it, else GM_NONE */
+	uint64_t *retained;       /* per object: bytes it alone keeps alive (itself included); 0 if unreachable */
+	uint64_t *root_retained;  /* per root: bytes that root alone keeps alive */
+	size_t nroots;
+
+	struct gm_warnings warnings;
+};
+
+/* Build the edges of HEAP's objects. */
+struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_graph **ret);
+
+/* Mark from ROOTS (a finalized object's pointees are marked, not the object). */
+struct gm_error *gm_graph_mark(struct gm_graph *graph, const struct gm_heap *heap, const struct gm_roots *roots);
+
+/* Dominator tree and retained sizes (after marking). */
+struct gm_error *gm_graph_dominators(struct gm_graph *graph, const struct gm_heap *heap,
+				     const struct gm_roots *roots);
+
+void gm_graph_destroy(struct gm_graph *graph);
+
+#endif

@@ -1,0 +1,177 @@
+"""The object graph against the runtime's heap dump and against brute force:
+- edges: every pointer word the dump lists whose value points into a dump
+  object is an edge (src addr, src_off, dst addr), and nothing else is,
+  except in the runtime's own objects that the crash path itself mutates
+  after the dump (the scheduler's runtime.p and runtime.m: run queues,
+  timers, the signal-handling state of the crashing thread);
+- reachability: the reachable set equals a walk over the dump's own objects
+  from the dump's own roots (data, bss, frames, finalizers), plus the roots
+  the dump format cannot express (cleanups, weak handles) taken from the
+  database;
+- retained sizes and dominators: for a sample of objects and the roots,
+  removing the object (or root) and walking again loses exactly its
+  retained bytes."""
+import bisect
+import os
+import random
+import sqlite3
+import struct
+import sys
+import tempfile
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
+import gmtest  # noqa: E402
+import heapdump  # noqa: E402
+
+SAMPLE = 150
+
+
+class DumpHeap:
+    def __init__(self, dump):
+        self.objects = heapdump.drop_phantoms(dump)
+        self.addrs = [o[0] for o in self.objects]
+        self.size = {o[0]: o[1] for o in self.objects}
+        self.contents = {o[0]: (o[2], c) for o, c in zip(dump.objects, dump.object_contents)}
+
+    def find(self, value):
+        i = bisect.bisect_right(self.addrs, value) - 1
+        if i >= 0 and value < self.addrs[i] + self.objects[i][1]:
+            return self.addrs[i]
+        return None
+
+    def words(self, addr):
+        offsets, contents = self.contents[addr]
+        for off in offsets:
+            yield off, struct.unpack_from("<Q", contents, off)[0]
+
+    def edges(self):
+        out = set()
+        for addr in self.addrs:
+            for off, value in self.words(addr):
+                dst = self.find(value)
+                if dst is not None:
+                    out.add((addr, off, dst))
+        return out
+
+
+def dump_roots(dump, heap):
+    values = []
+    for rec in (dump.data, dump.bss):
+        if rec:
+            values += [struct.unpack_from("<Q", rec["contents"], off)[0] for off in rec["ptr_offsets"]]
+    for g in dump.goroutines:
+        for f in g["frames"]:
+            values += [struct.unpack_from("<Q", f["contents"], off)[0] for off in f["ptr_offsets"]]
+    for fin in dump.finalizers:
+        values.append(fin["fn"])
+        obj = heap.find(fin["obj"])
+        if obj is not None:
+            values += [v for _off, v in heap.words(obj)]
+    for q in dump.queued_finalizers:
+        values += [q["obj"], q["fn"]]
+    return values
+
+
+def dump_reachable(dump, heap, extra_roots=()):
+    seen, stack = set(), []
+    for value in list(dump_roots(dump, heap)) + list(extra_roots):
+        obj = heap.find(value)
+        if obj is not None and obj not in seen:
+            seen.add(obj)
+            stack.append(obj)
+    while stack:
+        for _off, value in heap.words(stack.pop()):
+            dst = heap.find(value)
+            if dst is not None and dst not in seen:
+                seen.add(dst)
+                stack.append(dst)
+    return seen
+
+
+def walk_bytes(succ, starts, size, skip):
+    """Bytes reachable from STARTS over SUCC without passing through SKIP."""
+    seen, stack = set(), [s for s in starts if s != skip]
+    seen.update(stack)
+    while stack:
+        for dst in succ.get(stack.pop(), ()):
+            if dst != skip and dst not in seen:
+                seen.add(dst)
+                stack.append(dst)
+    return sum(size[o] for o in seen)
+
+
+def check_retained(c, where, db):
+    """Brute force from the database alone: graph of root nodes and objects."""
+    size = dict(db.execute("SELECT id, size FROM objects"))
+    succ = {}
+    for src, dst in db.execute("SELECT src, dst FROM edges"):
+        succ.setdefault(src, []).append(dst)
+    root_targets = {}
+    for rid, kind, dst in db.execute("SELECT id, kind, dst FROM roots WHERE dst IS NOT NULL"):
+        # A finalized object is scanned, not marked: the root points at its targets.
+        root_targets[rid] = list(succ.get(dst, ())) if kind == "finalized_object" else [dst]
+    starts = {t for ts in root_targets.values() for t in ts}
+    total = walk_bytes(succ, starts, size, None)
+    (live_bytes,) = db.execute("SELECT SUM(size) FROM objects WHERE reachable = 1").fetchone()
+    c.check(total == live_bytes, f"{where}: brute-force live bytes {total}, database {live_bytes}")
+    rng = random.Random(42)
+    live = [(oid, ret) for oid, ret in db.execute("SELECT id, retained FROM objects WHERE reachable = 1")]
+    for oid, retained in rng.sample(live, min(SAMPLE, len(live))):
+        lost = total - walk_bytes(succ, starts, size, oid)
+        c.check(lost == retained, f"{where}: object {oid}: retained {retained}, brute force {lost}")
+    roots = [(rid, ret or 0) for rid, ret in db.execute("SELECT id, retained FROM roots WHERE dst IS NOT NULL")]
+    for rid, retained in rng.sample(roots, min(SAMPLE, len(roots))):
+        others = {t for r, ts in root_targets.items() if r != rid for t in ts}
+        lost = total - walk_bytes(succ, others, size, None)
+        c.check(lost == retained, f"{where}: root {rid}: retained {retained}, brute force {lost}")
+
+
+def check_scenario(c, gm, where, sdir, tmp, brute_force):
+    db_path = os.path.join(tmp, "g.db")
+    res = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
+                      "-o", db_path, "--quiet"])
+    c.no_sanitizer_report(res)
+    if not c.check(res.status == 0, f"{where}: analyze exited {res.status}: {res.stderr.strip()}"):
+        return
+    db = sqlite3.connect(db_path)
+    dump = heapdump.parse(os.path.join(sdir, "heapdump"), keep_contents=True)
+    heap = DumpHeap(dump)
+    want = heap.edges()
+    got = set(db.execute("SELECT s.addr, e.src_off, d.addr FROM edges e JOIN objects s ON s.id = e.src "
+                         "JOIN objects d ON d.id = e.dst"))
+    mutated = {a for (a,) in db.execute("SELECT o.addr FROM objects o JOIN types t ON t.id = o.type_id "
+                                        "WHERE t.name IN ('runtime.p', 'runtime.m', 'runtime.mPadded')")}
+    differ = {e for e in want ^ got if e[0] not in mutated}
+    c.check(not differ, f"{where}: edges: {len(want - got)} of the dump's missing, {len(got - want)} extra, "
+            f"{len(differ)} outside runtime.p and runtime.m, e.g. {sorted(differ)[:3]}")
+    ours = {a for (a,) in db.execute("SELECT addr FROM objects WHERE reachable = 1")}
+    unseen_roots = [v for (v,) in db.execute("SELECT value FROM roots WHERE kind IN ('cleanup', 'weak_handle')")]
+    theirs = dump_reachable(dump, heap, unseen_roots)
+    c.check(ours == theirs, f"{where}: reachable: {len(theirs - ours)} of the dump walk's missing, "
+            f"{len(ours - theirs)} extra")
+    if brute_force:
+        check_retained(c, where, db)
+    db.close()
+    os.unlink(db_path)
+
+
+def main():
+    gm = gmtest.gomortem()
+    root = gmtest.corpus_dir()
+    c = gmtest.Checker("test_graph")
+    seen = 0
+    with tempfile.TemporaryDirectory(prefix="gomortem-graph-") as tmp:
+        for version, name, sdir in gmtest.scenarios(root):
+            if name.endswith("-nodwarf") or name.endswith("-live"):
+                continue
+            seen += 1
+            check_scenario(c, gm, f"{version}/{name}", sdir, tmp, brute_force=name in ("zoo", "goroutines"))
+    if not seen:
+        gmtest.skip(f"no cores under {root}")
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
