@@ -16,6 +16,7 @@ static const char main_usage[] =
 	"                                   the heap, spans, types and runtime accounting\n"
 	"                                   into a SQLite database\n"
 	"  objects CORE [--pointers]        every heap object as a line of text\n"
+	"  path DB ADDR                     a shortest path from a GC root to the object at ADDR\n"
 	"  dwarf EXE NAME...                what the executable's DWARF says about a type,\n"
 	"                                   global or constant\n"
 	"  sql DB \"SELECT ...\"              run SQL over an analysis database, print a table\n"
@@ -33,6 +34,7 @@ static const struct command commands[] = {
 	{ "info", cmd_info },
 	{ "analyze", cmd_analyze },
 	{ "objects", cmd_objects },
+	{ "path", cmd_path },
 	{ "dwarf", cmd_dwarf },
 	{ "sql", cmd_sql },
 };
