@@ -15,6 +15,7 @@
 #include "goruntime/roots.h"
 #include "goruntime/stacks.h"
 #include "graph/graph.h"
+#include "graph/typeinfer.h"
 #include "program.h"
 #include "store/store.h"
 #include "store/tables.h"
@@ -77,13 +78,32 @@ struct analysis {
 	struct gm_pclntab *pclntab;
 	struct gm_stacks *stacks;
 	struct gm_graph *graph;
+	struct gm_types *types;
 	struct gm_memstats memstats;
 };
 
 static uint64_t total_warnings(const struct analysis *a)
 {
 	return a->heap->warnings.count + a->goroutines->warnings.count + a->roots->warnings.count +
-	       a->stacks->warnings.count + a->graph->warnings.count;
+	       a->stacks->warnings.count + a->graph->warnings.count + a->types->warnings.count;
+}
+
+static struct gm_error *write_graph_meta(struct gm_store *store, const struct analysis *a)
+{
+	const struct gm_types *t = a->types;
+	char share[32];
+	snprintf(share, sizeof(share), "%.4f",
+		 t->reachable_bytes ? (double)t->typed_reachable_bytes / (double)t->reachable_bytes : 1.0);
+	struct gm_error *err = gm_store_meta_text(store, "typed_reachable_bytes_share", share);
+	if (!err)
+		err = gm_store_meta_int(store, "type_conflicts", (int64_t)t->conflicts);
+	if (!err)
+		err = gm_store_meta_int(store, "reachable_objects", (int64_t)a->graph->reachable_count);
+	if (!err)
+		err = gm_store_meta_int(store, "reachable_bytes", (int64_t)a->graph->reachable_bytes);
+	if (!err)
+		err = gm_store_meta_int(store, "edges", (int64_t)a->graph->nedges);
+	return err;
 }
 
 static struct gm_error *write_tables(struct gm_store *store, struct analysis *a, const struct analyze_options *o)
@@ -97,17 +117,21 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 	if (!err)
 		err = gm_write_threads(store, prog);
 	if (!err)
-		err = gm_write_types(store, prog, heap);
+		err = gm_write_types(store, prog, a->types);
 	if (!err)
 		err = gm_write_spans(store, heap, a->graph);
 	progress(o, "storing %zu objects", heap->nobjects);
 	if (!err)
-		err = gm_write_objects(store, heap, a->graph);
+		err = gm_write_objects(store, heap, a->graph, a->types);
 	progress(o, "storing %zu edges", a->graph->nedges);
 	if (!err)
 		err = gm_write_edges(store, a->graph);
 	if (!err)
 		err = gm_write_warnings(store, "graph", &a->graph->warnings);
+	if (!err)
+		err = gm_write_warnings(store, "types", &a->types->warnings);
+	if (!err)
+		err = write_graph_meta(store, a);
 	progress(o, "storing goroutines, frames and roots");
 	if (!err)
 		err = gm_write_goroutines(store, a->goroutines, a->stacks);
@@ -188,6 +212,12 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 		progress(o, "dominators");
 		err = gm_graph_dominators(a->graph, a->heap, a->roots);
 	}
+	if (!err) {
+		progress(o, "inferring types");
+		err = gm_types_infer(a->heap, a->graph, a->roots, &a->types);
+	}
+	if (!err)
+		err = gm_types_add_member_types(a->types, a->heap);
 	return err;
 }
 
@@ -212,6 +242,7 @@ static struct gm_error *analyze(const struct analyze_options *o)
 			a.heap->nspans_in_use, a.goroutines->count,
 			total_warnings(&a), seconds_now() - start);
 	gm_store_abort(store);
+	gm_types_destroy(a.types);
 	gm_graph_destroy(a.graph);
 	gm_stacks_destroy(a.stacks);
 	gm_pclntab_destroy(a.pclntab);

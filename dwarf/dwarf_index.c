@@ -677,3 +677,68 @@ bool gm_dwarf_name_frame_slot(struct gm_dwarf *dw, Dwarf_Die *subprogram, uint64
 {
 	return find_slot_var(dw, subprogram, pc, cfa_offset, buf, len, ret_leaf, 0);
 }
+
+bool gm_dwarf_pointee(Dwarf_Die *type, Dwarf_Die *ret)
+{
+	Dwarf_Die real;
+	return strip_typedefs(type, &real) && dwarf_tag(&real) == DW_TAG_pointer_type && die_type(&real, ret);
+}
+
+/* Go's kinds (abi.Kind) in DW_AT_go_kind that naming needs. */
+#define GO_KIND_INTERFACE 20
+#define GO_KIND_SLICE 23
+#define GO_KIND_STRING 24
+
+bool gm_dwarf_slot_at(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t off, struct gm_dwarf_slot *ret)
+{
+	Dwarf_Die cur = *type;
+	uint64_t base = 0;
+	char ignored[8];
+	size_t used = 0;
+	memset(ret, 0, sizeof(*ret));
+	for (int depth = 0; depth < 32; depth++) {
+		uint64_t size;
+		if (gm_dwarf_go_kind(&cur) == GO_KIND_INTERFACE) {
+			Dwarf_Die real;
+			const char *name = strip_typedefs(&cur, &real) ? dwarf_diename(&real) : NULL;
+			ret->in_interface = true;
+			ret->iface = name && strcmp(name, "runtime.iface") == 0;
+			ret->interface_off = base;
+		}
+		int kind = gm_dwarf_go_kind(&cur);
+		if ((kind == GO_KIND_SLICE || kind == GO_KIND_STRING) && off == 0) {
+			/* The data pointer is member 0; the count is cap (slice) or len (string). */
+			uint64_t count_off;
+			Dwarf_Die ignored_type;
+			ret->counted = gm_dwarf_member(&cur, kind == GO_KIND_SLICE ? "cap" : "len", &count_off,
+						       &ignored_type);
+			ret->count_delta = (int64_t)count_off;
+		}
+		if (off == 0 && gm_dwarf_type_size(&cur, &size) && size <= 8) {
+			ret->leaf = cur;
+			return true;
+		}
+		uint64_t before = off;
+		used = 0;
+		Dwarf_Die real;
+		if (strip_typedefs(&cur, &real) && dwarf_tag(&real) == DW_TAG_structure_type)
+			ret->parent = dwarf_dieoffset(&real);
+		if (!descend(dw, &cur, &off, ignored, 0, &used))
+			return false;
+		base += before - off;
+	}
+	return false;
+}
+
+bool gm_dwarf_phantom_pointee(struct gm_dwarf *dw, Dwarf_Off parent, Dwarf_Die *ret)
+{
+	Dwarf_Die st, child, array, elem;
+	uint64_t n;
+	if (!parent || !dwarf_offdie(dw->dwarf, parent, &st) || dwarf_child(&st, &child) != 0)
+		return false;
+	while (dwarf_tag(&child) != DW_TAG_member)
+		if (dwarf_siblingof(&child, &child) != 0)
+			return false;
+	return die_type(&child, &array) && gm_dwarf_array_length(&array, &n) && n == 0 &&
+	       die_type(&array, &elem) && gm_dwarf_pointee(&elem, ret);
+}

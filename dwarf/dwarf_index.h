@@ -87,6 +87,31 @@ bool gm_dwarf_subprogram_at(struct gm_dwarf *dw, uint64_t low_pc, Dwarf_Die *ret
 bool gm_dwarf_name_frame_slot(struct gm_dwarf *dw, Dwarf_Die *subprogram, uint64_t pc, int64_t cfa_offset,
 			      char *buf, size_t len, Dwarf_Die *ret_leaf);
 
+/* The pointed-to type of a pointer type (typedefs followed); false if TYPE
+ * is not a pointer or points to nothing (unsafe.Pointer). */
+bool gm_dwarf_pointee(Dwarf_Die *type, Dwarf_Die *ret);
+
+/* What lives at byte OFF of a value of TYPE, for typing the targets of its
+ * pointer words. */
+struct gm_dwarf_slot {
+	Dwarf_Die leaf;          /* the word's type (a pointer type for pointers) */
+	bool in_interface;       /* OFF is inside an interface value */
+	bool iface;              /* that interface has methods (runtime.iface: itab word), else eface */
+	uint64_t interface_off;  /* where that interface value starts */
+	/* The word is the data pointer of a slice or string: the element count
+	 * (cap for a slice, len for a string) is COUNT_DELTA bytes after it. */
+	bool counted;
+	int64_t count_delta;
+	/* The struct whose member the word is (0 if none): for typed wrappers
+	 * such as atomic.Pointer[T] {_ [0]*T; v unsafe.Pointer}. */
+	Dwarf_Off parent;
+};
+
+/* For a struct whose first member is a zero-length array of *T (the way Go
+ * types generic unsafe.Pointer wrappers like atomic.Pointer[T]): T. */
+bool gm_dwarf_phantom_pointee(struct gm_dwarf *dw, Dwarf_Off parent, Dwarf_Die *ret);
+bool gm_dwarf_slot_at(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t off, struct gm_dwarf_slot *ret);
+
 /* The Go name of a type DIE; "?" for anonymous types. */
 const char *gm_dwarf_type_name(Dwarf_Die *type);
 

@@ -36,9 +36,45 @@ WHERE state = 'in_use'
 GROUP BY size_class
 ORDER BY size_class;
 
--- Objects per type: count and bytes (objects without a known type under NULL).
-CREATE VIEW type_counts AS
+-- Objects per type (NULL: type unknown): all, and the reachable ones.
+CREATE VIEW type_histogram AS
+SELECT t.name AS type,
+       COUNT(*) AS count,
+       SUM(o.size) AS bytes,
+       SUM(o.reachable) AS reachable_count,
+       SUM(o.size * o.reachable) AS reachable_bytes
+FROM objects o LEFT JOIN types t ON t.id = o.type_id
+GROUP BY o.type_id
+ORDER BY bytes DESC;
+
+-- Bytes kept alive per type: the retained sizes of its objects, each counted
+-- only where its immediate dominator is of another type (so a linked list
+-- of T counts once, at its head).
+CREATE VIEW retained_by_type AS
+SELECT t.name AS type,
+       COUNT(*) AS objects,
+       SUM(o.retained) AS retained_bytes
+FROM objects o
+LEFT JOIN types t ON t.id = o.type_id
+LEFT JOIN objects d ON d.id = o.idom
+WHERE o.reachable = 1 AND (d.id IS NULL OR d.type_id IS NOT o.type_id)
+GROUP BY o.type_id
+ORDER BY retained_bytes DESC;
+
+-- Objects that keep the most memory alive, with the root of a shortest path to them.
+CREATE VIEW top_retainers AS
+SELECT o.id, o.addr, t.name AS type, o.size, o.retained,
+       r.kind AS root_kind, r.name AS root
+FROM objects o
+LEFT JOIN types t ON t.id = o.type_id
+LEFT JOIN roots r ON r.id = o.path_root
+WHERE o.reachable = 1
+ORDER BY o.retained DESC;
+
+-- Allocated but unreachable objects (garbage the next GC frees) per type.
+CREATE VIEW garbage_by_type AS
 SELECT t.name AS type, COUNT(*) AS count, SUM(o.size) AS bytes
 FROM objects o LEFT JOIN types t ON t.id = o.type_id
+WHERE o.reachable = 0
 GROUP BY o.type_id
 ORDER BY bytes DESC;

@@ -431,6 +431,7 @@ static void bind_all(struct binder *b)
 		bind_field(b, &bitvector, "runtime.bitvector", "bytedata", &rt->bitvector_bytedata, true);
 	}
 	bind_const(b, "runtime._PageSize", &rt->page_size);
+	bind_const(b, "runtime.tinySizeClass", &rt->tiny_size_class);
 	bind_const(b, "runtime.mSpanDead", &rt->span_dead);
 	bind_const(b, "runtime.mSpanInUse", &rt->span_in_use);
 	bind_const(b, "runtime.mSpanManual", &rt->span_manual);

@@ -101,6 +101,7 @@ struct gm_runtime {
 	uint64_t span_dead, span_in_use, span_manual;
 	uint64_t min_size_for_malloc_header, malloc_header_size;
 	uint64_t ptr_size;                 /* size of a pointer (the DWARF address size) */
+	uint64_t tiny_size_class;          /* the tiny allocator's size class (runtime.tinySizeClass) */
 	uint64_t inline_mark_bits_size;    /* sizeof(runtime.spanInlineMarkBits), 0 without Green Tea */
 	/* abi.Type flags and kind mask (internal/abi constants in DWARF). */
 	uint64_t tflag_extra_star;

@@ -32,7 +32,8 @@ static struct gm_error *roots_add(struct gm_roots *roots, const struct gm_root *
 
 /* Name the word at ADDR (run-time address) by the DWARF global holding it,
  * else by the ELF symbol; malloc'd strings in *RET_NAME and *RET_TYPE. */
-static struct gm_error *name_global_word(struct gm_program *prog, uint64_t addr, char **ret_name, char **ret_type)
+static struct gm_error *name_global_word(struct gm_program *prog, uint64_t addr, char **ret_name, char **ret_type,
+				       uint64_t *ret_die)
 {
 	char name[MAX_NAME];
 	Dwarf_Die var, var_type, leaf;
@@ -45,6 +46,7 @@ static struct gm_error *name_global_word(struct gm_program *prog, uint64_t addr,
 		    (size_t)n < sizeof(name)) {
 			gm_dwarf_describe_offset(prog->dwarf, &var_type, link - start, name + n, sizeof(name) - (size_t)n, &leaf);
 			*ret_type = strdup(gm_dwarf_type_name(&leaf));
+			*ret_die = dwarf_dieoffset(&leaf);
 		}
 	} else {
 		const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, link);
@@ -103,7 +105,7 @@ static struct gm_error *section_roots(struct gm_runtime *rt, const struct gm_hea
 		}
 		if (gm_heap_find_object(heap, root.value, &root.dst))
 			root.dst_off = root.value - heap->objects[root.dst].addr;
-		err = name_global_word(rt->prog, root.addr, &root.name, &root.type_name);
+		err = name_global_word(rt->prog, root.addr, &root.name, &root.type_name, &root.type_die);
 		if (!err)
 			err = roots_add(roots, &root);
 	}
@@ -316,6 +318,7 @@ static struct gm_error *add_stack_root(struct frame_scan *fs, uint64_t addr)
 				     var, sizeof(var), &leaf)) {
 		snprintf(name, sizeof(name), "%s.%s", fs->frame->func, var);
 		root.type_name = strdup(gm_dwarf_type_name(&leaf));
+		root.type_die = dwarf_dieoffset(&leaf);
 	} else {
 		snprintf(name, sizeof(name), "%s sp+0x%" PRIx64, fs->frame->func, addr - fs->frame->sp);
 	}

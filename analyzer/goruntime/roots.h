@@ -33,6 +33,7 @@ struct gm_root {
 	uint64_t value;       /* the pointer it holds */
 	char *name;           /* "main.cfg.cache", or "symbol+0x10" without DWARF */
 	char *type_name;      /* DWARF type of the word, NULL if unknown */
+	uint64_t type_die;    /* offset of that type's DIE, 0 if unknown */
 	int64_t goid;         /* stack roots: the goroutine; else -1 */
 	int32_t frame_idx;    /* stack roots: the frame; else -1 */
 	uint32_t dst;         /* object index it points into, GM_NO_OBJECT if none */

@@ -15,6 +15,7 @@
 #include "../goruntime/roots.h"
 #include "../goruntime/stacks.h"
 #include "../graph/graph.h"
+#include "../graph/typeinfer.h"
 #include "../goruntime/memstats.h"
 #include "../program.h"
 #include "store.h"
@@ -175,7 +176,8 @@ static inline int64_t id_or_null(uint32_t index, uint32_t *null_mask, uint32_t b
 	return (int64_t)index + 1;
 }
 
-struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph)
+struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph,
+				  const struct gm_types *types)
 {
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "objects",
@@ -186,9 +188,10 @@ struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *
 	for (size_t i = 0; i < heap->nobjects && !err; i++) {
 		const struct gm_object *o = &heap->objects[i];
 		bool live = graph->reachable[i];
-		uint32_t nulls = o->type == GM_NO_TYPE ? 1u << 2 : 0;
+		uint32_t type = types->object_type[i];
+		uint32_t nulls = type == UINT32_MAX ? 1u << 2 : 0;
 		int64_t row[11] = {
-			(int64_t)o->addr, (int64_t)gm_object_size(heap, o), (int64_t)o->type + 1, (int64_t)o->span + 1,
+			(int64_t)o->addr, (int64_t)gm_object_size(heap, o), (int64_t)type + 1, (int64_t)o->span + 1,
 			live, (int64_t)graph->retained[i],
 			id_or_null(live ? graph->idom[i] : GM_NONE, &nulls, 6),
 			id_or_null(live ? graph->idom_root[i] : GM_NONE, &nulls, 7),
@@ -336,54 +339,13 @@ struct gm_error *gm_write_warnings(struct gm_store *store, const char *stage, co
 	return gm_bulk_finish(bulk, err);
 }
 
-/* DWARF-only types met as field types, numbered after the heap's types. */
-struct dwarf_types {
-	Dwarf_Off *dies;
-	size_t count, cap;
-	uint32_t first_id;
-};
-
-/* The types.id of the field type DIE: a heap type when DWARF ties it to a
- * runtime descriptor the heap named, else a DWARF-only row (added once). */
-static struct gm_error *field_type_id(const struct gm_heap *heap, struct dwarf_types *extra, Dwarf_Die *die,
-				      int64_t *ret)
-{
-	Dwarf_Attribute attr;
-	Dwarf_Addr offset;
-	if (dwarf_attr(die, GM_DW_AT_go_runtime_type, &attr) && dwarf_formaddr(&attr, &offset) == 0) {
-		for (size_t i = 0; i < heap->ntypes; i++) {
-			if (heap->types[i].addr == heap->moduledata_types + offset) {
-				*ret = (int64_t)i + 1;
-				return NULL;
-			}
-		}
-	}
-	Dwarf_Off off = dwarf_dieoffset(die);
-	for (size_t i = 0; i < extra->count; i++) {
-		if (extra->dies[i] == off) {
-			*ret = extra->first_id + (int64_t)i;
-			return NULL;
-		}
-	}
-	if (extra->count == extra->cap) {
-		extra->cap = extra->cap ? extra->cap * 2 : 64;
-		void *grown = realloc(extra->dies, extra->cap * sizeof(*extra->dies));
-		if (!grown)
-			return &gm_error_nomem;
-		extra->dies = grown;
-	}
-	extra->dies[extra->count] = off;
-	*ret = extra->first_id + (int64_t)extra->count++;
-	return NULL;
-}
-
-static struct gm_error *write_fields_of(struct gm_bulk *bulk, struct gm_program *prog,
-					const struct gm_heap *heap, struct dwarf_types *extra, size_t index)
+static struct gm_error *write_fields_of(struct gm_bulk *bulk, struct gm_program *prog, const struct gm_types *types,
+					size_t index)
 {
 	Dwarf_Die type, child;
-	const struct gm_rtype *t = &heap->types[index];
-	if (!gm_dwarf_type_by_runtime_offset(prog->dwarf, t->addr - heap->moduledata_types, &type) ||
-	    dwarf_tag(&type) != DW_TAG_structure_type || dwarf_child(&type, &child) != 0)
+	const struct gm_type_entry *e = &types->entries[index];
+	if (!e->die || !gm_dwarf_die_at(prog->dwarf, e->die, &type) || dwarf_tag(&type) != DW_TAG_structure_type ||
+	    dwarf_child(&type, &child) != 0)
 		return NULL;
 	struct gm_error *err = NULL;
 	int idx = 0;
@@ -395,74 +357,40 @@ static struct gm_error *write_fields_of(struct gm_bulk *bulk, struct gm_program 
 			continue;
 		if (dwarf_attr(&child, DW_AT_data_member_location, &attr))
 			dwarf_formudata(&attr, &offset);
-		int64_t member_type_id = -1;
+		uint32_t member = UINT32_MAX;
 		if (dwarf_attr(&child, DW_AT_type, &attr) && dwarf_formref_die(&attr, &member_type))
-			err = field_type_id(heap, extra, &member_type, &member_type_id);
+			member = gm_types_by_die(types, dwarf_dieoffset(&member_type));
 		const char *name = dwarf_diename(&child);
 		struct gm_sql_value row[5] = {
 			gm_sql_int((int64_t)index + 1), gm_sql_int(idx++), gm_sql_text(name ? name : "?"),
-			gm_sql_int((int64_t)offset),
-			member_type_id < 0 ? gm_sql_null() : gm_sql_int(member_type_id),
+			gm_sql_int((int64_t)offset), member == UINT32_MAX ? gm_sql_null() : gm_sql_int((int64_t)member + 1),
 		};
-		if (!err)
-			err = gm_bulk_row(bulk, row);
+		err = gm_bulk_row(bulk, row);
 	} while (!err && dwarf_siblingof(&child, &child) == 0);
 	return err;
 }
 
-/* Rows for the DWARF-only types: kind from DW_AT_go_kind, size from DWARF,
- * the descriptor's address where DWARF names one. */
-static struct gm_error *write_dwarf_types(struct gm_bulk *bulk, struct gm_program *prog,
-					  const struct gm_heap *heap, const struct dwarf_types *extra)
+struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog, const struct gm_types *types)
 {
-	struct gm_error *err = NULL;
-	for (size_t i = 0; i < extra->count && !err; i++) {
-		Dwarf_Die die;
-		if (!gm_dwarf_die_at(prog->dwarf, extra->dies[i], &die))
-			continue;
-		int kind = gm_dwarf_go_kind(&die);
-		uint64_t size;
-		bool sized = gm_dwarf_type_size(&die, &size);
-		Dwarf_Attribute attr;
-		Dwarf_Addr offset;
-		bool has_descriptor = dwarf_attr(&die, GM_DW_AT_go_runtime_type, &attr) &&
-				      dwarf_formaddr(&attr, &offset) == 0;
-		struct gm_sql_value row[6] = {
-			gm_sql_int(extra->first_id + (int64_t)i), gm_sql_text(gm_dwarf_type_name(&die)),
-			gm_sql_text(kind >= 0 ? gm_kind_name((unsigned)kind & 0x1f) : "unknown"),
-			sized ? gm_sql_int((int64_t)size) : gm_sql_null(), gm_sql_null(),
-			has_descriptor ? gm_sql_int((int64_t)(heap->moduledata_types + offset)) : gm_sql_null(),
-		};
-		err = gm_bulk_row(bulk, row);
-	}
-	return err;
-}
-
-struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog, const struct gm_heap *heap)
-{
-	struct gm_bulk *types, *fields;
-	struct gm_error *err = gm_bulk_create(store, "types", "id, name, kind, size, ptr_bytes, runtime_addr", 6,
-					      &types);
+	struct gm_bulk *rows, *fields;
+	struct gm_error *err = gm_bulk_create(store, "types", "id, name, kind, size, ptr_bytes, runtime_addr", 6, &rows);
 	if (err)
 		return err;
 	err = gm_bulk_create(store, "fields", "type_id, idx, name, offset, field_type_id", 5, &fields);
 	if (err)
-		return gm_bulk_finish(types, err);
-	struct dwarf_types extra = { .first_id = (uint32_t)heap->ntypes + 1 };
-	for (size_t i = 0; i < heap->ntypes && !err; i++) {
-		const struct gm_rtype *t = &heap->types[i];
+		return gm_bulk_finish(rows, err);
+	for (size_t i = 0; i < types->count && !err; i++) {
+		const struct gm_type_entry *e = &types->entries[i];
 		struct gm_sql_value row[6] = {
-			gm_sql_int((int64_t)i + 1), gm_sql_text(t->name ? t->name : "?"),
-			gm_sql_text(gm_kind_name(t->kind)), gm_sql_int((int64_t)t->size),
-			gm_sql_int((int64_t)t->ptr_bytes), gm_sql_int((int64_t)t->addr),
+			gm_sql_int((int64_t)i + 1), gm_sql_text(e->name), gm_sql_text(e->kind),
+			e->size ? gm_sql_int((int64_t)e->size) : gm_sql_null(),
+			e->runtime_addr ? gm_sql_int((int64_t)e->ptr_bytes) : gm_sql_null(),
+			e->runtime_addr ? gm_sql_int((int64_t)e->runtime_addr) : gm_sql_null(),
 		};
-		err = gm_bulk_row(types, row);
+		err = gm_bulk_row(rows, row);
 		if (!err && prog->dwarf)
-			err = write_fields_of(fields, prog, heap, &extra, i);
+			err = write_fields_of(fields, prog, types, i);
 	}
-	if (!err)
-		err = write_dwarf_types(types, prog, heap, &extra);
-	free(extra.dies);
 	err = gm_bulk_finish(fields, err);
-	return gm_bulk_finish(types, err);
+	return gm_bulk_finish(rows, err);
 }

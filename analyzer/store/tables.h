@@ -20,13 +20,15 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 struct gm_error *gm_write_mappings(struct gm_store *store, struct gm_program *prog);
 struct gm_error *gm_write_threads(struct gm_store *store, struct gm_program *prog);
 
-/* types (runtime descriptors of the heap, plus DWARF types of their fields) and fields. */
-struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog, const struct gm_heap *heap);
+/* types (runtime descriptors, DWARF types, arrays) and the fields of struct types. */
+struct gm_types;
+struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog, const struct gm_types *types);
 
 /* spans, objects and edges, from the heap walk and the graph. */
 struct gm_graph;
 struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph);
-struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph);
+struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph,
+				  const struct gm_types *types);
 struct gm_error *gm_write_edges(struct gm_store *store, const struct gm_graph *graph);
 
 /* roots. */

@@ -128,6 +128,21 @@ def check_retained(c, where, db):
         c.check(lost == retained, f"{where}: root {rid}: retained {retained}, brute force {lost}")
 
 
+def check_views(c, where, db):
+    """The views add up to the tables they summarize."""
+    total, live = db.execute("SELECT SUM(size), SUM(size * reachable) FROM objects").fetchone()
+    hist = db.execute("SELECT SUM(bytes), SUM(reachable_bytes) FROM type_histogram").fetchone()
+    c.check(hist == (total, live), f"{where}: type_histogram sums to {hist}, objects to {(total, live)}")
+    (garbage,) = db.execute("SELECT SUM(bytes) FROM garbage_by_type").fetchone()
+    c.check((garbage or 0) == total - live, f"{where}: garbage_by_type {garbage}, want {total - live}")
+    top = db.execute("SELECT retained FROM top_retainers LIMIT 1").fetchone()
+    (most,) = db.execute("SELECT MAX(retained) FROM objects").fetchone()
+    c.check(top and top[0] == most, f"{where}: top_retainers starts at {top}, max retained {most}")
+    usage = db.execute("SELECT SUM(live) FROM size_class_usage").fetchone()[0]
+    (nlive,) = db.execute("SELECT COUNT(*) FROM objects WHERE reachable = 1").fetchone()
+    c.check(usage == nlive, f"{where}: size_class_usage live {usage}, reachable objects {nlive}")
+
+
 def check_scenario(c, gm, where, sdir, tmp, brute_force):
     db_path = os.path.join(tmp, "g.db")
     res = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
@@ -153,6 +168,7 @@ def check_scenario(c, gm, where, sdir, tmp, brute_force):
             f"{len(ours - theirs)} extra")
     if brute_force:
         check_retained(c, where, db)
+    check_views(c, where, db)
     db.close()
     os.unlink(db_path)
 

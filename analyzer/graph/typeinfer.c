@@ -1,0 +1,441 @@
+#include "typeinfer.h"
+
+#include <dwarf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../dwarf/dwarf_index.h"
+#include "../goruntime/heap.h"
+#include "../goruntime/roots.h"
+#include "../program.h"
+#include "graph.h"
+
+#define NO_ENTRY UINT32_MAX
+
+/* abi.Pointer (internal/abi Kind; stable 1.20-1.26). */
+#define KIND_POINTER 22
+
+struct infer {
+	struct gm_types *t;
+	struct gm_heap *heap;
+	const struct gm_graph *graph;
+	struct gm_dwarf *dw;
+	uint32_t *queue;
+	size_t head, tail;
+	uint64_t itab_type_offset;      /* itab.Type (abi.ITab 1.23+, runtime.itab before) */
+	bool have_itab;
+	/* (entry, offset) -> what a pointer word there points to, cached:
+	 * value = target entry + 1 for *T; TARGET_IFACE/TARGET_EFACE + data offset; 0 = nothing. */
+	struct gm_u64_map slot_cache;
+};
+
+#define TARGET_EFACE (1ull << 62)
+#define TARGET_IFACE (1ull << 61)
+/* For a slice's or string's data pointer: bit 60 set, the count word's
+ * offset from the pointer in bits 32..47, the element entry + 1 below. */
+#define TARGET_COUNTED (1ull << 60)
+
+static struct gm_error *add_entry(struct gm_types *t, const struct gm_type_entry *e, uint32_t *ret)
+{
+	if (t->count == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		void *grown = realloc(t->entries, cap * sizeof(*t->entries));
+		if (!grown)
+			return &gm_error_nomem;
+		t->entries = grown;
+		t->cap = cap;
+	}
+	t->entries[t->count] = *e;
+	*ret = (uint32_t)t->count++;
+	return NULL;
+}
+
+/* The entry of the DWARF type DIE, made on first use. */
+static uint32_t entry_for_die(struct infer *in, Dwarf_Die *die)
+{
+	struct gm_types *t = in->t;
+	uint64_t index;
+	Dwarf_Off off = dwarf_dieoffset(die);
+	if (gm_u64_map_find(&t->by_die, off, &index))
+		return (uint32_t)index;
+	int kind = gm_dwarf_go_kind(die);
+	struct gm_type_entry e = { .name = strdup(gm_dwarf_type_name(die)),
+				   .kind = kind >= 0 ? gm_kind_name((unsigned)kind & 0x1f) : "unknown",
+				   .die = off, .elem = NO_ENTRY };
+	gm_dwarf_type_size(die, &e.size);
+	uint32_t ret;
+	if (!e.name || add_entry(t, &e, &ret) || gm_u64_map_insert(&t->by_die, off, ret)) {
+		free(e.name);
+		return NO_ENTRY;
+	}
+	return ret;
+}
+
+/* The entry of the runtime type descriptor at ADDR: the heap's own entry if
+ * it named it, else one made from DWARF (DW_AT_go_runtime_type). */
+static uint32_t entry_for_runtime(struct infer *in, uint64_t addr)
+{
+	uint64_t index;
+	Dwarf_Die die;
+	if (gm_u64_map_find(&in->t->by_runtime, addr, &index))
+		return (uint32_t)index;
+	if (addr < in->heap->moduledata_types ||
+	    !gm_dwarf_type_by_runtime_offset(in->dw, addr - in->heap->moduledata_types, &die))
+		return NO_ENTRY;
+	uint32_t e = entry_for_die(in, &die);
+	if (e != NO_ENTRY) {
+		in->t->entries[e].runtime_addr = addr;
+		gm_u64_map_insert(&in->t->by_runtime, addr, e);
+	}
+	return e;
+}
+
+/* The entry of [COUNT]ELEM, made on first use. */
+static uint32_t array_of(struct infer *in, uint32_t elem, uint64_t count)
+{
+	struct gm_types *t = in->t;
+	uint64_t key = (uint64_t)elem << 40 | (count & ((1ull << 40) - 1)), index;
+	if (gm_u64_map_find(&t->by_array, key, &index))
+		return (uint32_t)index;
+	const struct gm_type_entry *el = &t->entries[elem];
+	struct gm_type_entry e = { .kind = "array", .size = el->size * count, .elem = elem, .count = count };
+	if (asprintf(&e.name, "[%" PRIu64 "]%s", count, el->name) < 0)
+		return NO_ENTRY;
+	uint32_t ret;
+	if (add_entry(t, &e, &ret) || gm_u64_map_insert(&t->by_array, key, ret)) {
+		free(e.name);
+		return NO_ENTRY;
+	}
+	return ret;
+}
+
+/* Where the data of OBJ starts: after the malloc header when it has one. */
+static uint64_t data_offset(const struct gm_heap *heap, uint32_t obj)
+{
+	const struct gm_span *s = &heap->spans[heap->objects[obj].span];
+	return !s->noscan && s->size_class != 0 && s->elemsize > heap->rt->min_size_for_malloc_header
+	       ? heap->rt->malloc_header_size : 0;
+}
+
+/* Bytes of OBJ that hold data: the slot minus its header; for a large
+ * object, up to mspan.limit (the size asked for). */
+static uint64_t data_size(const struct gm_heap *heap, uint32_t obj)
+{
+	const struct gm_span *s = &heap->spans[heap->objects[obj].span];
+	if (s->size_class == 0 && s->limit > s->base && s->limit <= s->end)
+		return s->limit - s->base;
+	return s->elemsize - data_offset(heap, obj);
+}
+
+/* ELEM, or [n]ELEM when OBJ holds n >= 2 of them. */
+static uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj)
+{
+	uint64_t size = in->t->entries[elem].size, room = data_size(in->heap, obj);
+	const struct gm_span *s = &in->heap->spans[in->heap->objects[obj].span];
+	/* A tiny-allocator block packs unrelated small values: not an array. */
+	bool tiny = s->noscan && s->size_class == in->heap->rt->tiny_size_class;
+	if (size == 0 || room < 2 * size || tiny)
+		return elem;
+	return array_of(in, elem, room / size);
+}
+
+/* [count]ELEM for a slice's backing array or a string's bytes, the count
+ * read from the header at COUNT_ADDR; ELEM fitted to OBJ if unreadable. */
+static uint32_t counted(struct infer *in, uint32_t elem, uint64_t count_addr, uint32_t obj)
+{
+	uint64_t count, size = in->t->entries[elem].size;
+	if (gm_read_u64(in->heap->rt->prog->mem, count_addr, &count) != NULL || count == 0 || size == 0 ||
+	    count > data_size(in->heap, obj) / size)
+		return fit(in, elem, obj);
+	return array_of(in, elem, count);
+}
+
+static void assign(struct infer *in, uint32_t obj, uint32_t entry)
+{
+	uint32_t *have = &in->t->object_type[obj];
+	if (entry == NO_ENTRY)
+		return;
+	if (*have == NO_ENTRY) {
+		*have = entry;
+		in->queue[in->tail++] = obj;
+	} else if (*have != entry) {
+		in->t->conflicts++;
+	}
+}
+
+/* What a pointer word at OFF in a value of ENTRY's type points to (cached). */
+static uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
+{
+	uint64_t key = (uint64_t)entry << 32 | (off & 0xffffffffu), value;
+	if (gm_u64_map_find(&in->slot_cache, key, &value))
+		return value;
+	value = 0;
+	const struct gm_type_entry *e = &in->t->entries[entry];
+	Dwarf_Die type, pointee;
+	struct gm_dwarf_slot slot;
+	if (e->die && gm_dwarf_die_at(in->dw, e->die, &type) && gm_dwarf_slot_at(in->dw, &type, off, &slot)) {
+		if (slot.in_interface && off == slot.interface_off + 8)
+			value = (slot.iface ? TARGET_IFACE : TARGET_EFACE) | slot.interface_off;
+		else if (!slot.in_interface && (gm_dwarf_pointee(&slot.leaf, &pointee) ||
+						  gm_dwarf_phantom_pointee(in->dw, slot.parent, &pointee))) {
+			uint32_t target = entry_for_die(in, &pointee);
+			value = target == NO_ENTRY ? 0 : (uint64_t)target + 1;
+			if (value && slot.counted && slot.count_delta > 0 && slot.count_delta < 0x10000)
+				value |= TARGET_COUNTED | (uint64_t)slot.count_delta << 32;
+		}
+	}
+	gm_u64_map_insert(&in->slot_cache, key, value);
+	return value;
+}
+
+/* The type of the value an interface's data word points to: the dynamic
+ * type, or for pointer-shaped dynamic types *T, T. */
+static uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool iface)
+{
+	struct gm_address_space *mem = in->heap->rt->prog->mem;
+	uint64_t word, rtype;
+	if (gm_read_u64(mem, type_word_addr, &word) || !word)
+		return NO_ENTRY;
+	rtype = word;
+	if (iface && (!in->have_itab || gm_read_u64(mem, word + in->itab_type_offset, &rtype)))
+		return NO_ENTRY;
+	const uint8_t *desc = gm_memory_at(mem, rtype, in->heap->rt->type.size);
+	if (!desc)
+		return NO_ENTRY;
+	uint32_t entry = entry_for_runtime(in, rtype);
+	Dwarf_Die die, pointee;
+	unsigned kind = (unsigned)(gm_field_uint(desc, in->heap->rt->type.kind) & in->heap->rt->kind_mask & 0x1f);
+	if (kind != KIND_POINTER || entry == NO_ENTRY)
+		return entry;
+	const struct gm_type_entry *e = &in->t->entries[entry];
+	if (!e->die || !gm_dwarf_die_at(in->dw, e->die, &die) || !gm_dwarf_pointee(&die, &pointee))
+		return NO_ENTRY;
+	return entry_for_die(in, &pointee);
+}
+
+/* A channel's buffer: hchan<T> (DWARF's synthesized channel type) keeps it
+ * as unsafe.Pointer buf, with elemtype and dataqsiz beside it: the target
+ * is [dataqsiz]elemtype. */
+static uint32_t chan_buffer(struct infer *in, uint32_t obj, uint32_t entry, uint64_t src_off)
+{
+	const struct gm_type_entry *e = &in->t->entries[entry];
+	Dwarf_Die type, member;
+	uint64_t buf_off, elemtype_off, qsize_off, elemtype, qsize;
+	struct gm_address_space *mem = in->heap->rt->prog->mem;
+	uint64_t base = in->heap->objects[obj].addr;
+	if (strncmp(e->name, "hchan<", 6) != 0 || !gm_dwarf_die_at(in->dw, e->die, &type) ||
+	    !gm_dwarf_member(&type, "buf", &buf_off, &member) || buf_off != src_off ||
+	    !gm_dwarf_member(&type, "elemtype", &elemtype_off, &member) ||
+	    !gm_dwarf_member(&type, "dataqsiz", &qsize_off, &member) ||
+	    gm_read_u64(mem, base + elemtype_off, &elemtype) || gm_read_u64(mem, base + qsize_off, &qsize) || !qsize)
+		return NO_ENTRY;
+	uint32_t elem = entry_for_runtime(in, elemtype);
+	return elem == NO_ENTRY ? NO_ENTRY : array_of(in, elem, qsize);
+}
+
+/* Type the targets of OBJ's edges from OBJ's type. */
+static void spread(struct infer *in, uint32_t obj)
+{
+	const struct gm_graph *g = in->graph;
+	uint32_t entry = in->t->object_type[obj];
+	const struct gm_type_entry *e = &in->t->entries[entry];
+	uint32_t elem = e->elem != NO_ENTRY ? e->elem : entry;
+	uint64_t elem_size = in->t->entries[elem].size, data = data_offset(in->heap, obj);
+	if (elem_size == 0 || !in->t->entries[elem].die)
+		return;
+	for (uint64_t i = g->edge_start[obj]; i < g->edge_start[obj + 1]; i++) {
+		const struct gm_edge *edge = &g->edges[i];
+		if (edge->src_off < data)
+			continue;
+		uint64_t off = (edge->src_off - data) % elem_size;
+		uint64_t target = slot_target(in, elem, off);
+		if (!target && elem == entry) {
+			assign(in, edge->dst, chan_buffer(in, obj, entry, edge->src_off));
+			continue;
+		}
+		if (target & (TARGET_EFACE | TARGET_IFACE)) {
+			uint64_t type_word = in->heap->objects[obj].addr + edge->src_off - 8;
+			uint32_t dyn = interface_target(in, type_word, target & TARGET_IFACE);
+			if (dyn != NO_ENTRY && edge->dst_off == data_offset(in->heap, edge->dst))
+				assign(in, edge->dst, fit(in, dyn, edge->dst));
+		} else if (target && edge->dst_off == data_offset(in->heap, edge->dst)) {
+			uint32_t elem_entry = (uint32_t)(target & 0xffffffffu) - 1;
+			uint64_t word = in->heap->objects[obj].addr + edge->src_off;
+			assign(in, edge->dst, target & TARGET_COUNTED
+				   ? counted(in, elem_entry, word + ((target >> 32) & 0xffff), edge->dst)
+				   : fit(in, elem_entry, edge->dst));
+		}
+	}
+}
+
+/* What a typed root's target is: for a global slice's or string's data
+ * pointer, [count]T with the count from its header; else T fitted. */
+static uint32_t root_target(struct infer *in, const struct gm_root *root, uint32_t elem)
+{
+	struct gm_program *prog = in->heap->rt->prog;
+	Dwarf_Die var, var_type;
+	Dwarf_Attribute attr;
+	uint64_t start;
+	struct gm_dwarf_slot slot;
+	if ((root->kind == GM_ROOT_DATA || root->kind == GM_ROOT_BSS) &&
+	    gm_dwarf_global_at(in->dw, root->addr - prog->bias, &var, &start) &&
+	    dwarf_attr(&var, DW_AT_type, &attr) && dwarf_formref_die(&attr, &var_type) &&
+	    gm_dwarf_slot_at(in->dw, &var_type, root->addr - prog->bias - start, &slot) && slot.counted)
+		return counted(in, elem, root->addr + (uint64_t)slot.count_delta, root->dst);
+	return fit(in, elem, root->dst);
+}
+
+/* Seeds: the heap's runtime types (header, largeType), as arrays when the
+ * object holds several; then typed roots. */
+static void seed(struct infer *in, const struct gm_roots *roots)
+{
+	struct gm_heap *heap = in->heap;
+	for (size_t i = 0; i < heap->nobjects; i++) {
+		if (heap->objects[i].type == GM_NO_TYPE || !in->graph->reachable[i])
+			continue;
+		/* A runtime type DWARF does not describe (the linker's map bucket
+		 * types, say) has no layout to spread from: leave the object to
+		 * DWARF evidence first (see name_leftovers). */
+		uint32_t elem = entry_for_runtime(in, heap->types[heap->objects[i].type].addr);
+		if (elem != NO_ENTRY && in->t->entries[elem].die)
+			assign(in, (uint32_t)i, fit(in, elem, (uint32_t)i));
+	}
+	for (size_t r = 0; r < roots->count; r++) {
+		const struct gm_root *root = &roots->items[r];
+		Dwarf_Die leaf, pointee;
+		if (root->dst == GM_NO_OBJECT || !root->type_die || root->dst_off != data_offset(heap, root->dst) ||
+		    !gm_dwarf_die_at(in->dw, root->type_die, &leaf) || !gm_dwarf_pointee(&leaf, &pointee))
+			continue;
+		uint32_t entry = entry_for_die(in, &pointee);
+		if (entry != NO_ENTRY)
+			assign(in, root->dst, root_target(in, root, entry));
+	}
+}
+
+/* Objects still untyped whose header or span named a runtime type get
+ * that type (its name is known even where DWARF gives no layout). */
+static void name_leftovers(struct infer *in)
+{
+	struct gm_heap *heap = in->heap;
+	for (size_t i = 0; i < heap->nobjects; i++)
+		if (heap->objects[i].type != GM_NO_TYPE && in->graph->reachable[i] &&
+		    in->t->object_type[i] == NO_ENTRY)
+			in->t->object_type[i] = fit(in, heap->objects[i].type, (uint32_t)i);
+}
+
+/* The heap's runtime types become the registry's first entries. */
+static struct gm_error *import_heap_types(struct infer *in)
+{
+	const struct gm_heap *heap = in->heap;
+	for (size_t i = 0; i < heap->ntypes; i++) {
+		const struct gm_rtype *rt = &heap->types[i];
+		struct gm_type_entry e = { .name = strdup(rt->name ? rt->name : "?"), .kind = gm_kind_name(rt->kind),
+					   .size = rt->size, .ptr_bytes = rt->ptr_bytes, .runtime_addr = rt->addr,
+					   .elem = NO_ENTRY };
+		Dwarf_Die die;
+		uint32_t ret;
+		if (gm_dwarf_type_by_runtime_offset(in->dw, rt->addr - heap->moduledata_types, &die))
+			e.die = dwarf_dieoffset(&die);
+		if (!e.name || add_entry(in->t, &e, &ret) || gm_u64_map_insert(&in->t->by_runtime, rt->addr, ret) ||
+		    (e.die && gm_u64_map_insert(&in->t->by_die, e.die, ret))) {
+			free(e.name);
+			return &gm_error_nomem;
+		}
+	}
+	return NULL;
+}
+
+static void find_itab(struct infer *in)
+{
+	Dwarf_Die itab, member;
+	uint64_t off;
+	in->have_itab = (gm_dwarf_type(in->dw, "internal/abi.ITab", &itab) &&
+			 gm_dwarf_member(&itab, "Type", &off, &member)) ||
+			(gm_dwarf_type(in->dw, "runtime.itab", &itab) && gm_dwarf_member(&itab, "_type", &off, &member));
+	in->itab_type_offset = in->have_itab ? off : 0;
+}
+
+struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
+				struct gm_types **ret)
+{
+	struct gm_types *t = calloc(1, sizeof(*t));
+	if (!t)
+		return &gm_error_nomem;
+	size_t n = heap->nobjects ? heap->nobjects : 1;
+	struct infer in = { .t = t, .heap = heap, .graph = graph, .dw = heap->rt->prog->dwarf,
+			    .queue = malloc(n * sizeof(uint32_t)) };
+	t->object_type = malloc(n * sizeof(uint32_t));
+	struct gm_error *err = in.queue && t->object_type ? NULL : &gm_error_nomem;
+	for (size_t i = 0; i < heap->nobjects && !err; i++)
+		t->object_type[i] = NO_ENTRY;
+	if (!err)
+		err = import_heap_types(&in);
+	if (!err) {
+		find_itab(&in);
+		seed(&in, roots);
+		while (in.head < in.tail)
+			spread(&in, in.queue[in.head++]);
+		name_leftovers(&in);
+		for (size_t i = 0; i < heap->nobjects; i++) {
+			if (!graph->reachable[i])
+				continue;
+			uint64_t size = gm_object_size(heap, &heap->objects[i]);
+			t->reachable_bytes += size;
+			if (t->object_type[i] != NO_ENTRY)
+				t->typed_reachable_bytes += size;
+		}
+		if (t->conflicts)
+			gm_warn(&t->warnings, "%" PRIu64 " objects typed differently by two pieces of evidence "
+				"(the first kept)", t->conflicts);
+	}
+	free(in.queue);
+	gm_u64_map_free(&in.slot_cache);
+	if (err) {
+		gm_types_destroy(t);
+		return err;
+	}
+	*ret = t;
+	return NULL;
+}
+
+void gm_types_destroy(struct gm_types *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->count; i++)
+		free(t->entries[i].name);
+	free(t->entries);
+	free(t->object_type);
+	gm_u64_map_free(&t->by_die);
+	gm_u64_map_free(&t->by_runtime);
+	gm_u64_map_free(&t->by_array);
+	gm_warnings_free(&t->warnings);
+	free(t);
+}
+
+uint32_t gm_types_by_die(const struct gm_types *t, Dwarf_Off off)
+{
+	uint64_t index;
+	return gm_u64_map_find(&t->by_die, off, &index) ? (uint32_t)index : NO_ENTRY;
+}
+
+struct gm_error *gm_types_add_member_types(struct gm_types *t, struct gm_heap *heap)
+{
+	struct infer in = { .t = t, .heap = heap, .dw = heap->rt->prog->dwarf };
+	size_t n = t->count;
+	for (size_t i = 0; i < n; i++) {
+		Dwarf_Die type, child, member_type;
+		Dwarf_Attribute attr;
+		if (!t->entries[i].die || !gm_dwarf_die_at(in.dw, t->entries[i].die, &type) ||
+		    dwarf_tag(&type) != DW_TAG_structure_type || dwarf_child(&type, &child) != 0)
+			continue;
+		do {
+			if (dwarf_tag(&child) == DW_TAG_member && dwarf_attr(&child, DW_AT_type, &attr) &&
+			    dwarf_formref_die(&attr, &member_type) && entry_for_die(&in, &member_type) == NO_ENTRY)
+				return &gm_error_nomem;
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+	return NULL;
+}

@@ -1,0 +1,66 @@
+/* typeinfer: a type for every reachable object, spread from what is known.
+ *
+ * Seeds: objects whose malloc header or large span names a runtime type
+ * (the runtime's own evidence, never overridden), and objects that a typed
+ * root points at (a DWARF global or stack variable of pointer type).  From a
+ * typed object, each pointer word's static type (a struct member, an array
+ * element) types its target: *T gives T, or [n]T when the target holds n of
+ * them (slice and map backing arrays, string bytes); an interface's data
+ * word gets the dynamic type its type word (or itab) names.  A target
+ * already typed differently is a conflict: counted, first typing kept.
+ *
+ * The registry unifies runtime type descriptors, DWARF types and the array
+ * types made here; its first entries are the heap's own runtime types, in
+ * the same order, so heap type indexes stay valid.
+ */
+#ifndef GOMORTEM_TYPEINFER_H
+#define GOMORTEM_TYPEINFER_H
+
+#include <elfutils/libdw.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../error.h"
+#include "../util/u64_map.h"
+#include "../util/warnings.h"
+
+struct gm_heap;
+struct gm_graph;
+struct gm_roots;
+
+struct gm_type_entry {
+	char *name;            /* Go spelling */
+	const char *kind;      /* "struct", "ptr", "array", ... */
+	uint64_t size;         /* bytes of one value; 0 if unknown */
+	uint64_t ptr_bytes;    /* from the runtime descriptor; 0 if unknown */
+	uint64_t runtime_addr; /* abi.Type address; 0 if none */
+	Dwarf_Off die;         /* DWARF type; 0 if none */
+	uint32_t elem;         /* arrays made here: element entry, else UINT32_MAX */
+	uint64_t count;        /* arrays made here: element count */
+};
+
+struct gm_types {
+	struct gm_type_entry *entries;
+	size_t count, cap;
+	struct gm_u64_map by_die, by_runtime, by_array;
+	uint32_t *object_type;     /* per object: entry, UINT32_MAX if unknown */
+	uint64_t conflicts;        /* targets typed differently by two pieces of evidence */
+	uint64_t typed_reachable_bytes, reachable_bytes;
+	struct gm_warnings warnings;
+};
+
+/* Type the objects of HEAP (after marking). */
+struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
+				struct gm_types **ret);
+
+/* Add entries for the member types of every struct entry (one level), so
+ * the fields table can name them. */
+struct gm_error *gm_types_add_member_types(struct gm_types *types, struct gm_heap *heap);
+
+/* The entry of the DWARF type at DIE offset OFF, or UINT32_MAX. */
+uint32_t gm_types_by_die(const struct gm_types *types, Dwarf_Off off);
+
+void gm_types_destroy(struct gm_types *types);
+
+#endif
