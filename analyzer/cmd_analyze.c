@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/native_unwind.h"
 #include "goruntime/binding.h"
 #include "goruntime/goroutines.h"
 #include "goruntime/heap.h"
@@ -79,13 +80,17 @@ struct analysis {
 	struct gm_stacks *stacks;
 	struct gm_graph *graph;
 	struct gm_types *types;
+	struct gm_native_stack *native;   /* native stacks of threads in C code */
+	size_t nnative;
+	struct gm_warnings native_warnings;
 	struct gm_memstats memstats;
 };
 
 static uint64_t total_warnings(const struct analysis *a)
 {
 	return a->heap->warnings.count + a->goroutines->warnings.count + a->roots->warnings.count +
-	       a->stacks->warnings.count + a->graph->warnings.count + a->types->warnings.count;
+	       a->stacks->warnings.count + a->graph->warnings.count + a->types->warnings.count +
+	       a->native_warnings.count;
 }
 
 static struct gm_error *write_graph_meta(struct gm_store *store, const struct analysis *a)
@@ -138,6 +143,10 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 	if (!err)
 		err = gm_write_frames(store, a->stacks);
 	if (!err)
+		err = gm_write_thread_frames(store, a->native, a->nnative);
+	if (!err)
+		err = gm_write_warnings(store, "native", &a->native_warnings);
+	if (!err)
 		err = gm_write_warnings(store, "stacks", &a->stacks->warnings);
 	if (!err)
 		err = gm_write_roots(store, a->roots, a->graph);
@@ -166,6 +175,24 @@ static void check_counts(struct gm_heap *heap, const struct gm_memstats *ms)
 	if (bytes && bytes->known && bytes->value != heap->object_bytes)
 		gm_heap_warn(heap, "the walk found %" PRIu64 " bytes, the runtime's HeapAlloc is %" PRIu64,
 			     heap->object_bytes, bytes->value);
+}
+
+static bool not_go_pc(uint64_t pc, void *arg)
+{
+	struct gm_func f;
+	return !gm_pclntab_find_func(arg, pc, &f);
+}
+
+/* Native frames of threads in C code: a failure is a warning, not fatal. */
+static void unwind_native(struct analysis *a)
+{
+	struct gm_error *err = gm_native_unwind_core(a->prog->core, not_go_pc, a->pclntab, 64, &a->native, &a->nnative);
+	if (err) {
+		gm_warn(&a->native_warnings, "native stacks not unwound: %s", err->message);
+		gm_error_destroy(err);
+		a->native = NULL;
+		a->nnative = 0;
+	}
 }
 
 /* Stages 1-5: the program, its runtime, the heap, the goroutines. */
@@ -198,6 +225,8 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 	}
 	if (!err)
 		err = gm_stacks_unwind(a->rt, a->pclntab, a->goroutines, &a->stacks);
+	if (!err)
+		unwind_native(a);
 	if (!err)
 		err = gm_roots_read_stacks(a->rt, a->pclntab, a->heap, a->goroutines, a->stacks, a->roots);
 	if (!err) {
@@ -242,6 +271,8 @@ static struct gm_error *analyze(const struct analyze_options *o)
 			a.heap->nspans_in_use, a.goroutines->count,
 			total_warnings(&a), seconds_now() - start);
 	gm_store_abort(store);
+	gm_native_stacks_free(a.native, a.nnative);
+	gm_warnings_free(&a.native_warnings);
 	gm_types_destroy(a.types);
 	gm_graph_destroy(a.graph);
 	gm_stacks_destroy(a.stacks);

@@ -154,6 +154,18 @@ CREATE TABLE frames (
   PRIMARY KEY (goid, idx)
 ) WITHOUT ROWID;
 
+-- Native (C) frames of the threads whose pc is outside Go code (cgo calls,
+-- C-created threads, libc), unwound with libunwind through the .eh_frame of
+-- the mapped files; the walk stops at the first Go frame, kept as the last row.
+CREATE TABLE thread_frames (
+  tid    INTEGER NOT NULL,  -- threads.tid
+  idx    INTEGER NOT NULL,  -- 0 = innermost
+  pc     INTEGER NOT NULL,
+  symbol TEXT,              -- "func+0xOFF", "libc.so.6+0xFILEOFF", or NULL when unknown
+  go     INTEGER NOT NULL,  -- 1 for the Go frame that ends the native stack
+  PRIMARY KEY (tid, idx)
+) WITHOUT ROWID;
+
 -- The runtime's own accounting read from the core, named as runtime.MemStats
 -- names it where MemStats has the figure.
 CREATE TABLE memstats (

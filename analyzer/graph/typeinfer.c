@@ -386,9 +386,6 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 			if (t->object_type[i] != NO_ENTRY)
 				t->typed_reachable_bytes += size;
 		}
-		if (t->conflicts)
-			gm_warn(&t->warnings, "%" PRIu64 " objects typed differently by two pieces of evidence "
-				"(the first kept)", t->conflicts);
 	}
 	free(in.queue);
 	gm_u64_map_free(&in.slot_cache);

@@ -45,7 +45,9 @@ struct gm_types {
 	size_t count, cap;
 	struct gm_u64_map by_die, by_runtime, by_array;
 	uint32_t *object_type;     /* per object: entry, UINT32_MAX if unknown */
-	uint64_t conflicts;        /* targets typed differently by two pieces of evidence */
+	uint64_t conflicts;        /* targets typed differently by two pieces of evidence
+				      (meta.type_conflicts; an ordinary statistic, not a warning:
+				      a tiny block or a union-like reuse gets several) */
 	uint64_t typed_reachable_bytes, reachable_bytes;
 	struct gm_warnings warnings;
 };

@@ -10,6 +10,7 @@
 
 #include "../../dwarf/dwarf_index.h"
 #include "../cli.h"
+#include "../core/native_unwind.h"
 #include "../goruntime/goroutines.h"
 #include "../goruntime/heap.h"
 #include "../goruntime/roots.h"
@@ -243,6 +244,25 @@ struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *r
 			retained ? gm_sql_int((int64_t)retained) : gm_sql_null(),
 		};
 		err = gm_bulk_row(bulk, row);
+	}
+	return gm_bulk_finish(bulk, err);
+}
+
+struct gm_error *gm_write_thread_frames(struct gm_store *store, const struct gm_native_stack *stacks, size_t count)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "thread_frames", "tid, idx, pc, symbol, go", 5, &bulk);
+	if (err)
+		return err;
+	for (size_t i = 0; i < count && !err; i++) {
+		for (size_t j = 0; j < stacks[i].count && !err; j++) {
+			const struct gm_native_frame *f = &stacks[i].frames[j];
+			struct gm_sql_value row[5] = {
+				gm_sql_int(stacks[i].tid), gm_sql_int((int64_t)j), gm_sql_int((int64_t)f->pc),
+				gm_sql_text(f->symbol), gm_sql_int(!f->native),
+			};
+			err = gm_bulk_row(bulk, row);
+		}
 	}
 	return gm_bulk_finish(bulk, err);
 }

@@ -35,6 +35,10 @@ struct gm_error *gm_write_edges(struct gm_store *store, const struct gm_graph *g
 struct gm_roots;
 struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *roots, const struct gm_graph *graph);
 
+/* thread_frames: native stacks. */
+struct gm_native_stack;
+struct gm_error *gm_write_thread_frames(struct gm_store *store, const struct gm_native_stack *stacks, size_t count);
+
 /* goroutines. */
 struct gm_goroutine_set;
 struct gm_stacks;

@@ -1,0 +1,204 @@
+"""Native (C) frames of the cgo corpus cores, unwound by gomortem's
+native_unwind module (through the native_frames helper), against gdb on the
+same core and executable.
+
+Oracle: gdb (tests/native/gdb_frames.py) prints every thread's physical
+frames with the pc and the minimal symbol "info symbol" gives for it.  A
+thread is native when its pc lies outside the executable's Go text
+[runtime.text, runtime.etext) (nm): exactly those threads must be unwound.
+For each, gdb's physical frames are taken from the innermost up to and
+including the first frame whose pc is Go text (where C returns into Go
+through runtime.asmcgocall: gomortem cuts the stack there, the Go unwinder
+owns the rest) or to gdb's last frame (the stack base, clone3).  Inlined
+frames are skipped (they share the physical frame's pc), and so are gdb's
+tail-call frames (a function that jumped to the frame above it, rebuilt by
+gdb from DWARF call-site info: on no stack, invisible to CFI unwinding;
+libc's __futex_abstimed_wait_cancelable64 under pthread_cond_wait is one).
+Over that range:
+
+  * the pcs must be equal, frame by frame, and the frame counts equal (our
+    stack stops with "go" at the Go frame, or "end" at the stack base);
+  * the function must be the same: our "NAME+0xOFF" and gdb's
+    "GDBNAME + GDBOFF" must name the same entry point (OFF counted from the
+    pc, GDBOFF from the symbolized pc, which is pc - 1 for a return
+    address), and NAME must be GDBNAME or an alias of it: a function symbol
+    of the same file (or of its /usr/lib/debug/.build-id debug file) at the
+    same address, as binutils' readelf lists them (libc's read is also
+    __read and __libc_read; gdb and gomortem may pick different aliases).
+    When gdb knows no symbol, ours must be the "file+0xOFF" fallback.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import gmtest  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+INFO_SYMBOL = re.compile(r"^(\S+?)(?: \+ (\d+))? in section \S+(?: of (.+))?$")
+
+
+def native_frames_tool():
+    path = os.environ.get("NATIVE_FRAMES")
+    if not path or not os.access(path, os.X_OK):
+        gmtest.skip("NATIVE_FRAMES is not set to the native_frames helper")
+    return path
+
+
+def go_text_range(exe):
+    out = subprocess.run(["nm", exe], capture_output=True, text=True, check=True).stdout
+    syms = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] in ("runtime.text", "runtime.etext"):
+            syms[parts[2]] = int(parts[0], 16)
+    return syms["runtime.text"], syms["runtime.etext"]
+
+
+def gdb_frames(exe, core):
+    """{lwp: [(pc, kind, name or None, off, objfile)]} for every thread."""
+    res = subprocess.run(["gdb", "-batch", "-nx", "-iex", "set auto-load no",
+                          "-iex", "set debuginfod enabled off", "-x",
+                          os.path.join(HERE, "gdb_frames.py"), exe, core],
+                         capture_output=True, text=True, timeout=600, errors="replace")
+    threads = {}
+    for line in res.stdout.splitlines():
+        if not line.startswith("F "):
+            continue
+        _, lwp, idx, pc, kind, sym = line.split(" ", 5)
+        name, off, obj = None, 0, exe
+        m = INFO_SYMBOL.match(sym)
+        if m:
+            name, off, obj = m.group(1), int(m.group(2) or 0), m.group(3) or exe
+        threads.setdefault(int(lwp), []).append((int(pc, 16), kind, name, off, obj))
+    return threads, res
+
+
+def ours(tool, exe, core):
+    res = gmtest.run([tool, core, exe])
+    stacks, stops = {}, {}
+    for line in res.stdout.splitlines():
+        if line.startswith("# "):
+            _, tid, _, stop = line.split()
+            stops[int(tid)] = stop
+            stacks[int(tid)] = []
+            continue
+        tid, _, pc, sym, kind = line.split()
+        stacks[int(tid)].append((int(pc, 16), sym, kind))
+    return stacks, stops, res
+
+
+class Aliases:
+    """Function symbols by file (and its build-id debug file), with readelf."""
+
+    def __init__(self):
+        self.cache = {}
+
+    def _files(self, path):
+        files = [path]
+        notes = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+        m = re.search(r"Build ID: ([0-9a-f]+)", notes)
+        if m:
+            dbg = f"/usr/lib/debug/.build-id/{m.group(1)[:2]}/{m.group(1)[2:]}.debug"
+            if os.path.exists(dbg):
+                files.append(dbg)
+        return files
+
+    def table(self, path):
+        if path not in self.cache:
+            by_name, by_value = {}, {}
+            for f in self._files(path):
+                out = subprocess.run(["readelf", "-sW", f], capture_output=True, text=True).stdout
+                for line in out.splitlines():
+                    p = line.split()
+                    if len(p) < 8 or p[3] not in ("FUNC", "IFUNC") or p[6] == "UND":
+                        continue
+                    value, name = int(p[1], 16), p[7].split("@")[0]
+                    by_name.setdefault(name, set()).add(value)
+                    by_value.setdefault(value, set()).add(name)
+            self.cache[path] = (by_name, by_value)
+        return self.cache[path]
+
+    def same_function(self, path, ours_name, gdb_name):
+        if ours_name == gdb_name:
+            return True
+        by_name, by_value = self.table(path)
+        return any(ours_name in by_value.get(v, ()) for v in by_name.get(gdb_name, ()))
+
+
+def check_core(c, tool, aliases, version, name, sdir):
+    exe, core = os.path.join(sdir, "exe"), os.path.join(sdir, "core")
+    where = f"{version}/{name}"
+    lo, hi = go_text_range(exe)
+    is_go = lambda pc: lo <= pc < hi  # noqa: E731
+    gdb, gres = gdb_frames(exe, core)
+    if not c.check(gdb, f"{where}: gdb printed no frames: {gres.stderr[-500:]}"):
+        return 0, 0, 0
+    mine, stops, res = ours(tool, exe, core)
+    c.no_sanitizer_report(res)
+    if not c.check(res.status == 0, f"{where}: native_frames exited {res.status}: {res.stderr.strip()}"):
+        return 0, 0, 0
+    native = sorted(lwp for lwp, fr in gdb.items() if fr and not is_go(fr[0][0]))
+    c.check(sorted(mine) == native, f"{where}: native threads {sorted(mine)}, gdb's pcs say {native}")
+    c.check(len(native) >= 7, f"{where}: only {len(native)} threads in C (the scenario parks 7)")
+    nframes = tailcalls = 0
+    for lwp in native:
+        # gdb's TAILCALL frames stand for functions that jumped (tail call) to
+        # the frame above: rebuilt from DWARF call-site info, not on the stack,
+        # so CFI unwinding (libunwind) cannot see them.  Left out.
+        frames = [f for f in gdb[lwp] if f[1] != "TAILCALL"]
+        tailcalls += len(gdb[lwp]) - len(frames)
+        want = []
+        for i, fr in enumerate(frames):
+            want.append(fr)
+            if i > 0 and is_go(fr[0]):
+                break
+        got = mine.get(lwp, [])
+        tw = f"{where}: thread {lwp}"
+        c.check([f[0] for f in got] == [f[0] for f in want],
+                f"{tw}: pcs {[hex(f[0]) for f in got]}, gdb {[hex(f[0]) for f in want]}")
+        want_stop = "go" if is_go(want[-1][0]) else "end"
+        c.check(stops.get(lwp) == want_stop, f"{tw}: stopped with {stops.get(lwp)}, expected {want_stop}")
+        for i, (g, m) in enumerate(zip(want, got)):
+            pc, kind, gname, goff, obj = g
+            lookup_delta = 0 if i == 0 or want[i - 1][1] == "SIGTRAMP" else 1
+            sym = m[1]
+            if gname is None:
+                c.check(sym == "?" or "+0x" in sym and not sym.split("+0x")[0].isidentifier(),
+                        f"{tw} #{i} {pc:#x}: gdb knows no symbol, we say {sym}")
+                continue
+            sname, _, soff = sym.rpartition("+0x")
+            ok = bool(sname) and int(soff or "0", 16) == goff + lookup_delta and \
+                aliases.same_function(obj, sname, gname)
+            c.check(ok, f"{tw} #{i} {pc:#x}: we say {sym}, gdb says {gname}+{goff + lookup_delta:#x} ({obj})")
+            nframes += 1
+        c.check(all(k == "c" for _, _, k in got[:-1]) and (got[-1][2] == "go") == (want_stop == "go"),
+                f"{tw}: frame kinds {[k for _, _, k in got]}")
+    return len(native), nframes, tailcalls
+
+
+def main():
+    if not shutil.which("gdb"):
+        gmtest.skip("gdb not installed (the oracle)")
+    tool = native_frames_tool()
+    root = gmtest.corpus_dir()
+    c = gmtest.Checker("test_native")
+    aliases = Aliases()
+    covered = []
+    for version, name, sdir in gmtest.scenarios(root):
+        if name != "cgo" and not name.startswith("cgo-"):
+            continue
+        nthreads, nframes, tailcalls = check_core(c, tool, aliases, version, name, sdir)
+        covered.append(version)
+        print(f"{version}/{name}: {nthreads} native threads, {nframes} frames compared with gdb"
+              f" ({tailcalls} gdb tail-call frames left out)")
+    if not covered:
+        gmtest.skip(f"no cgo cores under {root}: run corpora/generate (scenario cgo)")
+    print(f"Go versions covered: {' '.join(sorted(covered))}")
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
