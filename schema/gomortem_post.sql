@@ -1,13 +1,16 @@
 -- gomortem analysis database: indexes and views, created after the load
 -- (building indexes once is faster than maintaining them during inserts).
 
--- Objects of a type.  Partial: untyped objects are left out (typing every
--- object is the graph stage's job).  Objects of a span need no index: they
--- have consecutive ids, spans.first_object and up (see the spans table).
-CREATE INDEX objects_by_type ON objects(type_id) WHERE type_id IS NOT NULL;
+-- Indexes are few on purpose: building one over millions of rows costs more
+-- than the whole heap walk.  Objects of a span have consecutive ids
+-- (spans.first_object and up); an object's outgoing edges are together
+-- (edges is clustered on src); a shortest path back to a root is in the
+-- objects' path_* columns.  For many queries by type or by edge target,
+-- create what they need once:
+--   CREATE INDEX objects_by_type ON objects(type_id);
+--   CREATE INDEX edges_by_dst ON edges(dst);
 CREATE INDEX spans_by_class ON spans(size_class);
 CREATE INDEX roots_by_dst ON roots(dst);
-CREATE INDEX edges_by_dst ON edges(dst);
 
 -- Per size class of in-use spans: how full the spans are.
 --   spans           number of spans of the class
