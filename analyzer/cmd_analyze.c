@@ -1,6 +1,7 @@
 /* gomortem analyze: the full analysis of a core into a SQLite database. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -128,9 +129,6 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 	progress(o, "storing %zu objects", heap->nobjects);
 	if (!err)
 		err = gm_write_objects(store, heap, a->graph, a->types);
-	progress(o, "storing %zu edges", a->graph->nedges);
-	if (!err)
-		err = gm_write_edges(store, a->graph);
 	if (!err)
 		err = gm_write_warnings(store, "graph", &a->graph->warnings);
 	if (!err)
@@ -195,7 +193,8 @@ static void unwind_native(struct analysis *a)
 	}
 }
 
-/* Stages 1-5: the program, its runtime, the heap, the goroutines. */
+/* Stages 1-5 and the edges: the program, its runtime, the heap, the
+ * goroutines and roots, the object graph. */
 static struct gm_error *run_stages(const struct analyze_options *o, struct analysis *a)
 {
 	progress(o, "reading %s", o->program.core_path);
@@ -233,10 +232,15 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 		progress(o, "building the object graph");
 		err = gm_graph_build(a->heap, &a->graph);
 	}
-	if (!err) {
-		progress(o, "marking from %zu roots (%zu edges)", a->roots->count, a->graph->nedges);
-		err = gm_graph_mark(a->graph, a->heap, a->roots);
-	}
+	return err;
+}
+
+/* Stage 6 after the edges exist: marking, dominators, types.  Runs while
+ * another thread stores the edges (they are read-only from here on). */
+static struct gm_error *run_graph_stages(const struct analyze_options *o, struct analysis *a)
+{
+	progress(o, "marking from %zu roots (%zu edges)", a->roots->count, a->graph->nedges);
+	struct gm_error *err = gm_graph_mark(a->graph, a->heap, a->roots);
 	if (!err) {
 		progress(o, "dominators");
 		err = gm_graph_dominators(a->graph, a->heap, a->roots);
@@ -250,6 +254,38 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 	return err;
 }
 
+/* Storing the edges on a second thread: the store's connection is used by
+ * this thread alone until it is joined. */
+struct edge_writer {
+	pthread_t thread;
+	struct gm_store *store;
+	const struct gm_graph *graph;
+	struct gm_error *err;
+};
+
+static void *write_edges_thread(void *arg)
+{
+	struct edge_writer *w = arg;
+	w->err = gm_write_edges(w->store, w->graph);
+	return NULL;
+}
+
+/* Marking, dominators and types overlap with storing the edges. */
+static struct gm_error *graph_and_edges(const struct analyze_options *o, struct analysis *a, struct gm_store *store)
+{
+	struct edge_writer w = { .store = store, .graph = a->graph };
+	progress(o, "storing %zu edges (in the background)", a->graph->nedges);
+	if (pthread_create(&w.thread, NULL, write_edges_thread, &w) != 0)
+		return gm_error_create(GM_ERR_INTERNAL, "cannot start a thread");
+	struct gm_error *err = run_graph_stages(o, a);
+	pthread_join(w.thread, NULL);
+	if (err) {
+		gm_error_destroy(w.err);
+		return err;
+	}
+	return w.err;
+}
+
 static struct gm_error *analyze(const struct analyze_options *o)
 {
 	double start = o->start;
@@ -258,6 +294,8 @@ static struct gm_error *analyze(const struct analyze_options *o)
 	struct gm_error *err = run_stages(o, &a);
 	if (!err)
 		err = gm_store_create(o->output, &store);
+	if (!err)
+		err = graph_and_edges(o, &a, store);
 	if (!err)
 		err = write_tables(store, &a, o);
 	if (!err) {

@@ -333,6 +333,8 @@ static struct gm_error *collect_objects(struct gm_heap *heap)
 	return err;
 }
 
+static struct gm_error *index_slots(struct gm_heap *heap);
+
 struct gm_error *gm_heap_walk(struct gm_runtime *rt, struct gm_heap **ret)
 {
 	struct gm_heap *heap = calloc(1, sizeof(*heap));
@@ -342,6 +344,8 @@ struct gm_error *gm_heap_walk(struct gm_runtime *rt, struct gm_heap **ret)
 	struct gm_error *err = collect_spans(heap);
 	if (!err)
 		err = collect_objects(heap);
+	if (!err)
+		err = index_slots(heap);
 	if (err) {
 		gm_heap_destroy(heap);
 		return err;
@@ -359,6 +363,8 @@ void gm_heap_destroy(struct gm_heap *heap)
 	gm_warnings_free(&heap->warnings);
 	free(heap->types);
 	gm_u64_map_free(&heap->type_index);
+	gm_u64_map_free(&heap->page_span);
+	free(heap->slot_object);
 	free(heap->spans);
 	free(heap->objects);
 	free(heap);
@@ -366,31 +372,41 @@ void gm_heap_destroy(struct gm_heap *heap)
 
 bool gm_heap_find_object(const struct gm_heap *heap, uint64_t addr, uint32_t *ret)
 {
-	/* The span first (few, sorted by base), then its objects (consecutive
-	 * indexes, sorted by address). */
-	size_t lo = 0, hi = heap->nspans;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (heap->spans[mid].base <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
+	uint64_t span_index;
+	if (!gm_u64_map_find(&heap->page_span, addr / heap->rt->page_size, &span_index))
 		return false;
-	const struct gm_span *s = &heap->spans[lo - 1];
-	if (s->state != GM_SPAN_IN_USE || addr >= s->end || s->alloc_count == 0)
+	const struct gm_span *s = &heap->spans[span_index];
+	if (addr < s->base || addr >= s->base + (uint64_t)s->nelems * s->elemsize)
 		return false;
-	size_t first = s->first_object, olo = first, ohi = first + s->alloc_count;
-	while (olo < ohi) {
-		size_t mid = olo + (ohi - olo) / 2;
-		if (heap->objects[mid].addr <= addr)
-			olo = mid + 1;
-		else
-			ohi = mid;
-	}
-	if (olo == first || addr >= heap->objects[olo - 1].addr + s->elemsize)
+	uint32_t obj = heap->slot_object[s->first_slot + (addr - s->base) / s->elemsize];
+	if (obj == UINT32_MAX)
 		return false;
-	*ret = (uint32_t)(olo - 1);
+	*ret = obj;
 	return true;
+}
+
+/* The page and slot indexes behind gm_heap_find_object. */
+static struct gm_error *index_slots(struct gm_heap *heap)
+{
+	uint64_t page = heap->rt->page_size;
+	for (size_t i = 0; i < heap->nspans; i++) {
+		struct gm_span *s = &heap->spans[i];
+		if (s->state != GM_SPAN_IN_USE)
+			continue;
+		s->first_slot = heap->nslots;
+		heap->nslots += s->nelems;
+		for (uint64_t p = s->base / page; p < s->end / page; p++)
+			if (gm_u64_map_insert(&heap->page_span, p, i))
+				return &gm_error_nomem;
+	}
+	heap->slot_object = malloc((heap->nslots ? heap->nslots : 1) * sizeof(*heap->slot_object));
+	if (!heap->slot_object)
+		return &gm_error_nomem;
+	memset(heap->slot_object, 0xff, heap->nslots * sizeof(*heap->slot_object));
+	for (size_t i = 0; i < heap->nobjects; i++) {
+		const struct gm_object *o = &heap->objects[i];
+		const struct gm_span *s = &heap->spans[o->span];
+		heap->slot_object[s->first_slot + (o->addr - s->base) / s->elemsize] = (uint32_t)i;
+	}
+	return NULL;
 }

@@ -37,6 +37,7 @@ struct gm_span {
 	uint32_t runtime_alloc_count; /* mspan.allocCount */
 	uint32_t alloc_count;        /* allocated slots found by the walk */
 	uint32_t first_object;       /* index of its first object */
+	uint64_t first_slot;         /* index of its first slot in gm_heap.slot_object */
 	uint8_t size_class, noscan, state;
 };
 
@@ -65,6 +66,11 @@ struct gm_heap {
 	size_t ntypes, types_cap;
 	struct gm_u64_map type_index; /* descriptor address -> index into types */
 	uint64_t moduledata_types;   /* base for abi.Name offsets */
+	/* Address -> object in O(1): the span of each heap page, and for each
+	 * slot of an in-use span its object (or GM_NO_OBJECT_SLOT if free). */
+	struct gm_u64_map page_span;  /* page number -> span index */
+	uint32_t *slot_object;
+	uint64_t nslots;
 	/* Problems met and walked past (corrupt spans, unreadable bitmaps...). */
 	struct gm_warnings warnings;
 };
