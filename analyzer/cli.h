@@ -11,6 +11,9 @@ int cmd_sql(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_objects(int argc, char **argv);
 int cmd_path(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_pprof(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 /* Print "gomortem: MESSAGE" and a hint to run --help; returns the usage exit status. */
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -17,6 +17,10 @@ static const char main_usage[] =
 	"                                   into a SQLite database\n"
 	"  objects CORE [--pointers]        every heap object as a line of text\n"
 	"  path DB ADDR                     a shortest path from a GC root to the object at ADDR\n"
+	"  report DB [--format md|html|text] [-o FILE]\n"
+	"                                   a report for a bug ticket\n"
+	"  pprof DB -o FILE.pb.gz           a heap profile for go tool pprof\n"
+	"  diff A.db B.db                   per-type growth between two analyses\n"
 	"  dwarf EXE NAME...                what the executable's DWARF says about a type,\n"
 	"                                   global or constant\n"
 	"  sql DB \"SELECT ...\"              run SQL over an analysis database, print a table\n"
@@ -35,6 +39,9 @@ static const struct command commands[] = {
 	{ "analyze", cmd_analyze },
 	{ "objects", cmd_objects },
 	{ "path", cmd_path },
+	{ "report", cmd_report },
+	{ "pprof", cmd_pprof },
+	{ "diff", cmd_diff },
 	{ "dwarf", cmd_dwarf },
 	{ "sql", cmd_sql },
 };
