@@ -235,6 +235,17 @@ static uint32_t chan_buffer(struct infer *in, uint32_t obj, uint32_t entry, uint
 	return elem == NO_ENTRY ? NO_ENTRY : array_of(in, elem, qsize);
 }
 
+/* Whether a pointer to DST at DST_OFF can type DST: it must point at the
+ * data start, except into a tiny-allocator block, which packs small values
+ * at any offset (the block then takes the type of one of them). */
+static bool types_target(const struct infer *in, uint32_t dst, uint32_t dst_off)
+{
+	const struct gm_span *s = &in->heap->spans[in->heap->objects[dst].span];
+	if (s->noscan && s->size_class == in->heap->rt->tiny_size_class)
+		return true;
+	return dst_off == data_offset(in->heap, dst);
+}
+
 /* Type the targets of OBJ's edges from OBJ's type. */
 static void spread(struct infer *in, uint32_t obj)
 {
@@ -258,9 +269,9 @@ static void spread(struct infer *in, uint32_t obj)
 		if (target & (TARGET_EFACE | TARGET_IFACE)) {
 			uint64_t type_word = in->heap->objects[obj].addr + edge->src_off - 8;
 			uint32_t dyn = interface_target(in, type_word, target & TARGET_IFACE);
-			if (dyn != NO_ENTRY && edge->dst_off == data_offset(in->heap, edge->dst))
+			if (dyn != NO_ENTRY && types_target(in, edge->dst, edge->dst_off))
 				assign(in, edge->dst, fit(in, dyn, edge->dst));
-		} else if (target && edge->dst_off == data_offset(in->heap, edge->dst)) {
+		} else if (target && types_target(in, edge->dst, edge->dst_off)) {
 			uint32_t elem_entry = (uint32_t)(target & 0xffffffffu) - 1;
 			uint64_t word = in->heap->objects[obj].addr + edge->src_off;
 			assign(in, edge->dst, target & TARGET_COUNTED
@@ -305,7 +316,7 @@ static void seed(struct infer *in, const struct gm_roots *roots)
 	for (size_t r = 0; r < roots->count; r++) {
 		const struct gm_root *root = &roots->items[r];
 		Dwarf_Die leaf, pointee;
-		if (root->dst == GM_NO_OBJECT || !root->type_die || root->dst_off != data_offset(heap, root->dst) ||
+		if (root->dst == GM_NO_OBJECT || !root->type_die || !types_target(in, root->dst, (uint32_t)root->dst_off) ||
 		    !gm_dwarf_die_at(in->dw, root->type_die, &leaf) || !gm_dwarf_pointee(&leaf, &pointee))
 			continue;
 		uint32_t entry = entry_for_die(in, &pointee);
