@@ -5,9 +5,7 @@ creation site, and the same frames (function, file, line) in the same
 order for at least 99% of them (in fact all, so far)."""
 import os
 import re
-import sqlite3
 import sys
-import tempfile
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -33,12 +31,9 @@ def frames_match(db, goid, printed):
 
 def check_scenario(c, gm, where, sdir, tmp):
     db_path = os.path.join(tmp, "g.db")
-    res = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
-                      "-o", db_path, "--quiet"])
-    c.no_sanitizer_report(res)
-    if not c.check(res.status == 0, f"{where}: analyze exited {res.status}: {res.stderr.strip()}"):
+    db = gmtest.analyze(c, gm, where, sdir, db_path)
+    if db is None:
         return
-    db = sqlite3.connect(db_path)
     got = {goid: (status, locked, created_by, created_at) for goid, status, locked, created_by, created_at in
            db.execute("SELECT goid, status, locked, created_by, created_at FROM goroutines")}
     want = gotraceback.parse_file(os.path.join(sdir, "traceback.txt"))
@@ -68,20 +63,7 @@ def check_scenario(c, gm, where, sdir, tmp):
 
 
 def main():
-    gm = gmtest.gomortem()
-    root = gmtest.corpus_dir()
-    c = gmtest.Checker("test_goroutines")
-    seen = 0
-    with tempfile.TemporaryDirectory(prefix="gomortem-goroutines-") as tmp:
-        for version, name, sdir in gmtest.scenarios(root):
-            if name.endswith("-nodwarf"):
-                continue
-            seen += 1
-            check_scenario(c, gm, f"{version}/{name}", sdir, tmp)
-    if not seen:
-        gmtest.skip(f"no cores under {root}")
-    c.finish()
-
+    gmtest.each_scenario(check_scenario)
 
 if __name__ == "__main__":
     main()

@@ -14,10 +14,8 @@
 import bisect
 import os
 import random
-import sqlite3
 import struct
 import sys
-import tempfile
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -145,12 +143,9 @@ def check_views(c, where, db):
 
 def check_scenario(c, gm, where, sdir, tmp, brute_force):
     db_path = os.path.join(tmp, "g.db")
-    res = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
-                      "-o", db_path, "--quiet"])
-    c.no_sanitizer_report(res)
-    if not c.check(res.status == 0, f"{where}: analyze exited {res.status}: {res.stderr.strip()}"):
+    db = gmtest.analyze(c, gm, where, sdir, db_path)
+    if db is None:
         return
-    db = sqlite3.connect(db_path)
     dump = heapdump.parse(os.path.join(sdir, "heapdump"), keep_contents=True)
     heap = DumpHeap(dump)
     want = heap.edges()
@@ -174,20 +169,11 @@ def check_scenario(c, gm, where, sdir, tmp, brute_force):
 
 
 def main():
-    gm = gmtest.gomortem()
-    root = gmtest.corpus_dir()
-    c = gmtest.Checker("test_graph")
-    seen = 0
-    with tempfile.TemporaryDirectory(prefix="gomortem-graph-") as tmp:
-        for version, name, sdir in gmtest.scenarios(root):
-            if name.endswith("-nodwarf") or name.endswith("-live"):
-                continue
-            seen += 1
-            check_scenario(c, gm, f"{version}/{name}", sdir, tmp, brute_force=name in ("zoo", "goroutines"))
-    if not seen:
-        gmtest.skip(f"no cores under {root}")
-    c.finish()
-
+    # Live cores are left out: their goroutines ran on after the dump.
+    gmtest.each_scenario(
+        lambda c, gm, where, sdir, tmp: check_scenario(c, gm, where, sdir, tmp,
+                                                        brute_force=where.split("/")[1] in ("zoo", "goroutines")),
+        want=lambda version, name: not name.endswith(("-nodwarf", "-live")))
 
 if __name__ == "__main__":
     main()

@@ -6,9 +6,7 @@ are not checked: the block is one object with one type); the share of
 reachable bytes with a known type is reported per core."""
 import os
 import re
-import sqlite3
 import sys
-import tempfile
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -28,12 +26,9 @@ def header_names(go_type, version):
 
 def check_scenario(c, gm, where, sdir, tmp, version):
     db_path = os.path.join(tmp, "t.db")
-    res = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
-                      "-o", db_path, "--quiet"])
-    c.no_sanitizer_report(res)
-    if not c.check(res.status == 0, f"{where}: analyze exited {res.status}: {res.stderr.strip()}"):
+    db = gmtest.analyze(c, gm, where, sdir, db_path)
+    if db is None:
         return
-    db = sqlite3.connect(db_path)
     for obj in gmtest.load_truth(sdir).get("objects", []):
         if obj.get("tiny"):
             continue  # a tiny-allocator block packs several values; the block has one type
@@ -50,20 +45,8 @@ def check_scenario(c, gm, where, sdir, tmp, version):
 
 
 def main():
-    gm = gmtest.gomortem()
-    root = gmtest.corpus_dir()
-    c = gmtest.Checker("test_types")
-    seen = 0
-    with tempfile.TemporaryDirectory(prefix="gomortem-types-") as tmp:
-        for version, name, sdir in gmtest.scenarios(root):
-            if name.endswith("-nodwarf"):
-                continue
-            seen += 1
-            check_scenario(c, gm, f"{version}/{name}", sdir, tmp, version)
-    if not seen:
-        gmtest.skip(f"no cores under {root}")
-    c.finish()
-
+    gmtest.each_scenario(lambda c, gm, where, sdir, tmp:
+                         check_scenario(c, gm, where, sdir, tmp, where.split("/")[0]))
 
 if __name__ == "__main__":
     main()

@@ -11,9 +11,7 @@ For each scenario and Go version, kernel and gcore cores, PIE and not:
 - labelled objects that carry a malloc header name the type the truth file
   records."""
 import os
-import sqlite3
 import sys
-import tempfile
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -28,15 +26,11 @@ MEMSTATS = ["HeapAlloc", "Alloc", "TotalAlloc", "Mallocs", "Frees", "HeapObjects
             "NumGC", "LastGC", "PauseTotalNs"]
 
 
-def check_scenario(c, gm, version, name, sdir, tmp):
-    where = f"{version}/{name}"
-    db_path = os.path.join(tmp, f"{version}-{name}.db")
-    res = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
-                      "-o", db_path, "--quiet"])
-    c.no_sanitizer_report(res)
-    if not c.check(res.status == 0, f"{where}: analyze exited {res.status}: {res.stderr.strip()}"):
+def check_scenario(c, gm, where, sdir, tmp):
+    db_path = os.path.join(tmp, "heap.db")
+    db = gmtest.analyze(c, gm, where, sdir, db_path)
+    if db is None:
         return
-    db = sqlite3.connect(db_path)
     got = set(db.execute("SELECT addr, size FROM objects"))
     dump = heapdump.parse(os.path.join(sdir, "heapdump"))
     want = {(o[0], o[1]) for o in heapdump.drop_phantoms(dump)}
@@ -81,26 +75,7 @@ def check_labelled_types(c, db, truth, where):
 
 
 def main():
-    gm = gmtest.gomortem()
-    root = gmtest.corpus_dir()
-    c = gmtest.Checker("test_heap_walk")
-    tmp = tempfile.mkdtemp(prefix="gomortem-heap-")
-    seen = set()
-    try:
-        for version, name, sdir in gmtest.scenarios(root):
-            if name.endswith("-nodwarf"):
-                continue
-            seen.add(version)
-            check_scenario(c, gm, version, name, sdir, tmp)
-    finally:
-        for f in os.listdir(tmp):
-            os.unlink(os.path.join(tmp, f))
-        os.rmdir(tmp)
-    if not seen:
-        gmtest.skip(f"no cores under {root}")
-    print(f"Go versions covered: {' '.join(sorted(seen))}")
-    c.finish()
-
+    gmtest.each_scenario(check_scenario)
 
 if __name__ == "__main__":
     main()

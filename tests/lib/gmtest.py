@@ -70,6 +70,36 @@ def run(args, timeout=600):
     return Run(args, proc)
 
 
+def analyze(c, gm, where, sdir, db_path):
+    """Analyze the scenario's core into DB_PATH; a sqlite3 connection, or
+    None after recording why the analysis failed."""
+    import sqlite3
+    res = run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
+               "-o", db_path, "--quiet"])
+    c.no_sanitizer_report(res)
+    if not c.check(res.status == 0, f"{where}: analyze exited {res.status}: {res.stderr.strip()}"):
+        return None
+    return sqlite3.connect(db_path)
+
+
+def each_scenario(check, want=lambda version, name: not name.endswith("-nodwarf")):
+    """Run CHECK(c, gm, where, sdir, tmp) on every corpus scenario WANT
+    accepts, in a temporary directory; skip (77) when there is none."""
+    import tempfile
+    gm = gomortem()
+    root = corpus_dir()
+    c = Checker(os.path.basename(sys.argv[0]).removesuffix(".py"))
+    seen = 0
+    with tempfile.TemporaryDirectory(prefix="gomortem-test-") as tmp:
+        for version, name, sdir in scenarios(root):
+            if want(version, name):
+                seen += 1
+                check(c, gm, f"{version}/{name}", sdir, tmp)
+    if not seen:
+        skip(f"no cores under {root}")
+    c.finish()
+
+
 class Checker:
     """Collects failed checks so one run reports all of them."""
 

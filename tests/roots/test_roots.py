@@ -3,10 +3,8 @@ and bss records list is a root of the same address (and no other), each
 holding the value the dump saved, pointing into the object the heap walk
 found; the labelled globals of the scenarios appear under their names."""
 import os
-import sqlite3
 import struct
 import sys
-import tempfile
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -70,12 +68,9 @@ def check_stack_roots(c, where, db, dump):
 
 def check_scenario(c, gm, where, sdir, tmp):
     db_path = os.path.join(tmp, "r.db")
-    res = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
-                      "-o", db_path, "--quiet"])
-    c.no_sanitizer_report(res)
-    if not c.check(res.status == 0, f"{where}: analyze exited {res.status}: {res.stderr.strip()}"):
+    db = gmtest.analyze(c, gm, where, sdir, db_path)
+    if db is None:
         return
-    db = sqlite3.connect(db_path)
     dump = heapdump.parse(os.path.join(sdir, "heapdump"), keep_contents=True)
     check_stack_roots(c, where, db, dump)
     db_path_roots = list(db.execute("SELECT kind, value FROM roots WHERE kind NOT IN ('data', 'bss')"))
@@ -112,20 +107,7 @@ def check_scenario(c, gm, where, sdir, tmp):
 
 
 def main():
-    gm = gmtest.gomortem()
-    root = gmtest.corpus_dir()
-    c = gmtest.Checker("test_roots")
-    seen = 0
-    with tempfile.TemporaryDirectory(prefix="gomortem-roots-") as tmp:
-        for version, name, sdir in gmtest.scenarios(root):
-            if name.endswith("-nodwarf"):
-                continue
-            seen += 1
-            check_scenario(c, gm, f"{version}/{name}", sdir, tmp)
-    if not seen:
-        gmtest.skip(f"no cores under {root}")
-    c.finish()
-
+    gmtest.each_scenario(check_scenario)
 
 if __name__ == "__main__":
     main()
