@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "error.h"
 #include "json_writer.h"
+#include "sqlfuncs/heapfuncs.h"
 
 static const char sql_usage[] =
 	"usage: gomortem sql DB SQL [--csv | --json] [--header | --no-header]\n"
@@ -38,7 +39,15 @@ static const char sql_usage[] =
 	"               of every statement; NULL is null, BLOBs are hex strings\n"
 	"  --header     print the column names (default; table and CSV)\n"
 	"  --no-header  do not print the column names\n"
+	"  --core CORE  the core the database was made from (default: meta.core_path)\n"
+	"  --exe EXE    its executable (default: meta.exe_path)\n"
 	"  -h, --help   show this help\n"
+	"\n"
+	"Heap contents are read from the core on demand (the database stores none):\n"
+	"  go_string(addr, len), field(object_id, 'Path.To[2].Field'), go_value(object_id),\n"
+	"  and go_type('main.T') as a table: one row per object of that type, with\n"
+	"  object_id, object_addr and one column per struct member, e.g.\n"
+	"    SELECT ID, Name FROM go_type('main.Leaf') WHERE Name LIKE 'key-%'\n"
 	"\n"
 	"When SQL starts with '-', end the options with --: gomortem sql --csv -- DB SQL\n"
 	"\n"
@@ -58,6 +67,7 @@ enum sql_format { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON };
 struct sql_options {
 	const char *db_path;
 	const char *sql;
+	const char *core_path, *exe_path;
 	enum sql_format format;
 	bool header;  /* print column names (table and CSV) */
 };
@@ -765,6 +775,43 @@ static struct gm_error *open_database(const char *path, sqlite3 **ret)
 	return NULL;
 }
 
+/* go_type('main.T') in FROM clauses: SQLite's table-valued functions have
+ * fixed columns, but go_type has one per member of T, so each use becomes a
+ * temporary virtual table "go_type:main.T" made with the go_type module. */
+static struct gm_error *expand_go_type(sqlite3 *db, const char *sql, char **ret)
+{
+	sqlite3_str *out = sqlite3_str_new(db);
+	const char *p = sql;
+	struct gm_error *err = NULL;
+	for (const char *hit; !err && (hit = strstr(p, "go_type('")) != NULL;) {
+		const char *name = hit + strlen("go_type('"), *end = strstr(name, "')");
+		if (!end)
+			break;
+		char *table = sqlite3_mprintf("go_type:%.*s", (int)(end - name), name);
+		char *ddl = sqlite3_mprintf("CREATE VIRTUAL TABLE IF NOT EXISTS temp.\"%w\" USING go_type(%Q)", table,
+					    table + strlen("go_type:"));
+		char *msg = NULL;
+		if (!table || !ddl)
+			err = &gm_error_nomem;
+		else if (sqlite3_exec(db, ddl, NULL, NULL, &msg) != SQLITE_OK)
+			err = gm_error_create(GM_ERR_SQL, "SQL error: go_type: %s", msg ? msg : sqlite3_errmsg(db));
+		else
+			sqlite3_str_appendf(out, "%.*s\"%w\"", (int)(hit - p), p, table);
+		sqlite3_free(msg);
+		sqlite3_free(ddl);
+		sqlite3_free(table);
+		p = end + 2;
+	}
+	sqlite3_str_appendall(out, p);
+	char *text = sqlite3_str_finish(out);
+	if (err || !text) {
+		sqlite3_free(text);
+		return err ? err : &gm_error_nomem;
+	}
+	*ret = text;
+	return NULL;
+}
+
 /* ---- command line ---- */
 
 /* Parse the command line into *RET; *RET_RUN is false when the command is done
@@ -776,6 +823,8 @@ static int parse_options(int argc, char **argv, struct sql_options *ret, bool *r
 		{ "json", no_argument, NULL, 'j' },
 		{ "header", no_argument, NULL, 'H' },
 		{ "no-header", no_argument, NULL, 'n' },
+		{ "core", required_argument, NULL, 'C' },
+		{ "exe", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -790,6 +839,8 @@ static int parse_options(int argc, char **argv, struct sql_options *ret, bool *r
 		case 'j': json = true; break;
 		case 'H': options.header = true; break;
 		case 'n': options.header = false; break;
+		case 'C': options.core_path = optarg; break;
+		case 'E': options.exe_path = optarg; break;
 		case 'h': fputs(sql_usage, stdout); return 0;
 		default: return cli_usage_error("sql", "bad option");
 		}
@@ -817,7 +868,16 @@ int cmd_sql(int argc, char **argv)
 	struct gm_error *err = open_database(options.db_path, &db);
 	if (err)
 		return gm_error_report(err);
-	err = run_all(db, &options);
+	char *rewritten = NULL;
+	if (gm_heapfuncs_register(db, options.core_path, options.exe_path) != SQLITE_OK)
+		err = gm_error_create(GM_ERR_INTERNAL, "cannot register the heap functions: %s", sqlite3_errmsg(db));
+	if (!err)
+		err = expand_go_type(db, options.sql, &rewritten);
+	if (!err) {
+		options.sql = rewritten;
+		err = run_all(db, &options);
+	}
+	sqlite3_free(rewritten);
 	int rc = sqlite3_close(db);
 	if (!err && rc != SQLITE_OK)
 		err = gm_error_create(GM_ERR_INTERNAL, "%s: cannot close: %s", options.db_path,

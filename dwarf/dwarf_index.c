@@ -742,3 +742,14 @@ bool gm_dwarf_phantom_pointee(struct gm_dwarf *dw, Dwarf_Off parent, Dwarf_Die *
 	return die_type(&child, &array) && gm_dwarf_array_length(&array, &n) && n == 0 &&
 	       die_type(&array, &elem) && gm_dwarf_pointee(&elem, ret);
 }
+
+bool gm_dwarf_array_elem(Dwarf_Die *type, Dwarf_Die *ret)
+{
+	Dwarf_Die real;
+	return strip_typedefs(type, &real) && dwarf_tag(&real) == DW_TAG_array_type && die_type(&real, ret);
+}
+
+bool gm_dwarf_strip_typedefs(Dwarf_Die *type, Dwarf_Die *ret)
+{
+	return strip_typedefs(type, ret);
+}

@@ -112,6 +112,13 @@ struct gm_dwarf_slot {
 bool gm_dwarf_phantom_pointee(struct gm_dwarf *dw, Dwarf_Off parent, Dwarf_Die *ret);
 bool gm_dwarf_slot_at(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t off, struct gm_dwarf_slot *ret);
 
+/* The element type of an array type (typedefs followed). */
+bool gm_dwarf_array_elem(Dwarf_Die *type, Dwarf_Die *ret);
+
+/* TYPE with its typedefs followed (Go's map, chan and interface types are
+ * typedefs of their runtime representation). */
+bool gm_dwarf_strip_typedefs(Dwarf_Die *type, Dwarf_Die *ret);
+
 /* The Go name of a type DIE; "?" for anonymous types. */
 const char *gm_dwarf_type_name(Dwarf_Die *type);
 

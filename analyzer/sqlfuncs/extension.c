@@ -1,0 +1,19 @@
+/* The heap-content SQL functions as a loadable SQLite extension:
+ *   sqlite3 heap.db
+ *   sqlite> .load /path/to/libgomortem_sqlite
+ *   sqlite> SELECT field(id, 'Name') FROM objects WHERE ...;
+ * The core and executable are the ones the database's meta table names. */
+#include <stddef.h>
+#include <sqlite3ext.h>
+SQLITE_EXTENSION_INIT1
+
+#include "heapfuncs.h"
+
+int sqlite3_gomortemsqlite_init(sqlite3 *db, char **err, const sqlite3_api_routines *api);
+
+int sqlite3_gomortemsqlite_init(sqlite3 *db, char **err, const sqlite3_api_routines *api)
+{
+	SQLITE_EXTENSION_INIT2(api);
+	(void)err;
+	return gm_heapfuncs_register(db, NULL, NULL);
+}

@@ -1,0 +1,129 @@
+"""SQL over heap contents: field(), go_value(), go_type() read the values the
+scenarios recorded in their truth files (integers, floats, strings, pointers,
+array elements) out of the core; go_type() returns every object of a type;
+the loadable extension answers the same in the sqlite3 shell; and the
+database itself holds none of those strings."""
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import gmtest  # noqa: E402
+
+SCENARIOS = ("zoo", "growmap-small")
+
+
+def sql(gm, db_path, query):
+    res = gmtest.run([gm, "sql", db_path, query, "--json"])
+    return res, (json.loads(res.stdout) if res.status == 0 and res.stdout.strip() else [])
+
+
+def expected_fields(fields):
+    """(path, value) pairs from a truth object's fields; lists by index."""
+    for key, value in fields.items():
+        if key in ("string", "value"):
+            continue  # the bytes of a string / a tiny value: not a field
+        path = f"[{key}]" if key.isdigit() else key
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                yield f"{path}[{i}]", v
+        else:
+            yield path, value
+
+
+def check_value(c, where, label, path, got, want, objects):
+    if isinstance(want, str) and want.startswith("0x"):
+        addr = int(want, 16)
+        ok = got is not None and objects.get(got, (0, 0))[0] <= addr < sum(objects.get(got, (0, 0)))
+        c.check(ok, f"{where}: {label}.{path} = object {got}, want the object at {want}")
+    else:
+        c.check(got == want, f"{where}: {label}.{path} = {got!r}, want {want!r}")
+
+
+def check_scenario(c, gm, where, sdir, tmp):
+    db_path = os.path.join(tmp, "h.db")
+    db = gmtest.analyze(c, gm, where, sdir, db_path)
+    if db is None:
+        return
+    objects = {oid: (addr, size) for oid, addr, size in db.execute("SELECT id, addr, size FROM objects")}
+    truth = gmtest.load_truth(sdir)
+    for obj in truth.get("objects", []):
+        if not obj.get("fields") or obj.get("tiny"):
+            continue
+        addr = int(obj["addr"], 16)
+        row = db.execute("SELECT id FROM objects WHERE addr <= ? AND ? < addr + size", (addr, addr)).fetchone()
+        if not c.check(row is not None, f"{where}: {obj['label']} not found"):
+            continue
+        for path, want in expected_fields(obj["fields"]):
+            res, rows = sql(gm, db_path, f"SELECT field({row[0]}, '{path}') AS v")
+            c.no_sanitizer_report(res)
+            got = rows[0]["v"] if rows else f"exit {res.status}: {res.stderr.strip()}"
+            check_value(c, where, obj["label"], path, got, want, objects)
+    check_go_type(c, gm, where, db, db_path)
+    check_no_contents(c, where, db, truth)
+    db.close()
+    os.unlink(db_path)
+
+
+def check_go_type(c, gm, where, db, db_path):
+    type_name = "main.Leaf" if "zoo" in where else "main.Record"
+    (count,) = db.execute("SELECT COUNT(*) FROM objects o JOIN types t ON t.id = o.type_id WHERE t.name = ?",
+                          (type_name,)).fetchone()
+    field = "Name" if type_name == "main.Leaf" else "Key"
+    res, rows = sql(gm, db_path, f"SELECT object_id, {field} FROM go_type('{type_name}')")
+    c.no_sanitizer_report(res)
+    c.check(res.status == 0 and len(rows) == count,
+            f"{where}: go_type('{type_name}') gave {len(rows)} rows, want {count}: {res.stderr.strip()}")
+    for r in rows[:20]:
+        _, one = sql(gm, db_path, f"SELECT field({r['object_id']}, '{field}') AS v")
+        c.check(one and one[0]["v"] == r[field], f"{where}: go_type and field disagree on {r}")
+    check_extension(c, where, db_path, type_name, field, rows)
+
+
+def check_extension(c, where, db_path, type_name, field, rows):
+    ext = os.environ.get("GOMORTEM_SQLITE_EXT")
+    if not ext or not shutil.which("sqlite3"):
+        c.check(False, f"{where}: no extension ({ext}) or sqlite3 shell to test it")
+        return
+    env = dict(os.environ)
+    if os.environ.get("GOMORTEM_ASAN_RUNTIME"):  # an instrumented extension in a plain shell
+        env["LD_PRELOAD"] = os.environ["GOMORTEM_ASAN_RUNTIME"]
+        env["ASAN_OPTIONS"] = "detect_leaks=0"
+    query = (f"CREATE VIRTUAL TABLE temp.t USING go_type({type_name});"
+             f"SELECT COUNT(*), MIN({field}) FROM temp.t;")
+    out = subprocess.run(["sqlite3", db_path, f".load {os.path.splitext(ext)[0]}", query],
+                         capture_output=True, text=True, env=env, timeout=300)
+    want = f"{len(rows)}|{min(r[field] for r in rows)}" if rows else "0|"
+    c.check(out.returncode == 0 and out.stdout.strip() == want,
+            f"{where}: sqlite3 with the extension printed {out.stdout.strip()!r} ({out.stderr.strip()}), want {want!r}")
+
+
+def check_no_contents(c, where, db, truth):
+    """Without --contents the database holds no memory contents: no string
+    value of the scenario appears in any text column."""
+    secrets = set()
+    for obj in truth.get("objects", []):
+        for v in (obj.get("fields") or {}).values():
+            for s in (v if isinstance(v, list) else [v]):
+                if isinstance(s, str) and not s.startswith("0x") and len(s) >= 6:
+                    secrets.add(s)
+    leaks = []
+    for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        cols = [r[1] for r in db.execute(f'PRAGMA table_info("{table}")')]
+        for col in cols:
+            for s in secrets:
+                if db.execute(f'SELECT 1 FROM "{table}" WHERE instr("{col}", ?) LIMIT 1', (s,)).fetchone():
+                    leaks.append(f"{table}.{col}: {s!r}")
+    c.check(not leaks, f"{where}: memory contents stored in the database: {leaks[:5]}")
+
+
+def main():
+    gmtest.each_scenario(check_scenario, want=lambda version, name: name in SCENARIOS)
+
+
+if __name__ == "__main__":
+    main()
