@@ -81,3 +81,134 @@ FROM objects o LEFT JOIN types t ON t.id = o.type_id
 WHERE o.reachable = 0
 GROUP BY o.type_id
 ORDER BY bytes DESC;
+
+-- Where every mapped byte of the process went: rows whose bytes add up to
+-- exactly SUM(mappings.end - mappings.start), the process's mapped address
+-- space (PROT_NONE reservations included), in the order a report shows them.
+--   category  what the bytes are; Go runtime rows start with "Go "
+--   bytes     how many
+--   source    how the figure is computed
+-- The Go rows split the runtime's own Sys (HeapSys + StackSys + MSpanSys +
+-- MCacheSys + BuckHashSys + GCSys + OtherSys) from the memstats table, the
+-- in-use heap spans further split from the heap walk (objects, spans).  The
+-- rest of the address space is split by what the core says of it:
+--   not saved       end - start - in_core - from_exe per mapping: reservations
+--                   with no access ('---', e.g. Go's arena reservations and
+--                   thread stack guards), file pages the kernel did not dump,
+--                   anonymous memory a truncated core lost;
+--   file-backed     saved bytes (in_core + from_exe) of mappings with a path:
+--                   the executable's text, rodata and data, shared libraries;
+--   anonymous       saved bytes of anonymous mappings minus the runtime's Sys:
+--                   the executable's bss, C heap and thread stacks, the kernel's
+--                   vdso, and memory the runtime maps without counting it in
+--                   Sys (its heap arena index).
+-- The last assumes the runtime's memory is anonymous and saved, as the kernel
+-- dumps every anonymous mapping it can read.  When it is not (a truncated
+-- core, a counter the analysis could not read) that row is clamped at 0 and
+-- "other mapped memory" holds what is left, so the rows still add up.
+CREATE VIEW memory_breakdown AS
+WITH
+  ms AS (
+    SELECT COALESCE(MAX(CASE WHEN name = 'HeapInuse' THEN value END), 0) AS heap_inuse,
+           COALESCE(MAX(CASE WHEN name = 'HeapIdle' THEN value END), 0) AS heap_idle,
+           COALESCE(MAX(CASE WHEN name = 'HeapReleased' THEN value END), 0) AS heap_released,
+           COALESCE(MAX(CASE WHEN name = 'StackInuse' THEN value END), 0) AS stack_inuse,
+           COALESCE(MAX(CASE WHEN name = 'StackSys' THEN value END), 0) AS stack_sys,
+           COALESCE(MAX(CASE WHEN name = 'MSpanSys' THEN value END), 0) AS mspan_sys,
+           COALESCE(MAX(CASE WHEN name = 'MCacheSys' THEN value END), 0) AS mcache_sys,
+           COALESCE(MAX(CASE WHEN name = 'GCSys' THEN value END), 0) AS gc_sys,
+           COALESCE(MAX(CASE WHEN name = 'BuckHashSys' THEN value END), 0) AS buckhash_sys,
+           COALESCE(MAX(CASE WHEN name = 'OtherSys' THEN value END), 0) AS other_sys
+    FROM memstats),
+  obj AS (
+    SELECT COALESCE(SUM(CASE WHEN reachable = 1 THEN size END), 0) AS live,
+           COALESCE(SUM(CASE WHEN reachable = 0 THEN size END), 0) AS garbage,
+           COALESCE(SUM(size), 0) AS allocated
+    FROM objects),
+  sp AS (
+    SELECT COALESCE(SUM(end - base), 0) AS in_use FROM spans WHERE state = 'in_use'),
+  mp AS (
+    SELECT COALESCE(SUM(end - start), 0) AS total,
+           COALESCE(SUM(CASE WHEN perm = '---' THEN end - start - in_core - from_exe END), 0)
+             AS unsaved_reserved,
+           COALESCE(SUM(CASE WHEN perm <> '---' AND path IS NOT NULL
+                             THEN end - start - in_core - from_exe END), 0) AS unsaved_file,
+           COALESCE(SUM(CASE WHEN perm <> '---' AND path IS NULL
+                             THEN end - start - in_core - from_exe END), 0) AS unsaved_anon,
+           COALESCE(SUM(CASE WHEN path IS NOT NULL THEN in_core + from_exe END), 0) AS saved_file,
+           COALESCE(SUM(CASE WHEN path IS NULL THEN in_core + from_exe END), 0) AS saved_anon
+    FROM mappings),
+  go AS (
+    SELECT heap_inuse + heap_idle + stack_sys + mspan_sys + mcache_sys + gc_sys + buckhash_sys
+           + other_sys AS sys
+    FROM ms),
+  parts(ord, category, bytes, source) AS (
+    SELECT 1, 'Go heap: live objects', live, 'objects.size where reachable = 1' FROM obj
+    UNION ALL SELECT 2, 'Go heap: garbage (allocated, unreachable)', garbage,
+                     'objects.size where reachable = 0' FROM obj
+    UNION ALL SELECT 3, 'Go heap: free slots in in-use spans', in_use - allocated,
+                     'in-use spans (end - base) - objects.size' FROM sp, obj
+    UNION ALL SELECT 4, 'Go heap: in-use spans the walk did not read', heap_inuse - in_use,
+                     'memstats HeapInuse - in-use spans (end - base)' FROM ms, sp
+    UNION ALL SELECT 5, 'Go heap: free spans, not released', heap_idle - heap_released,
+                     'memstats HeapIdle - HeapReleased' FROM ms
+    UNION ALL SELECT 6, 'Go heap: free spans, released to the OS', heap_released,
+                     'memstats HeapReleased' FROM ms
+    UNION ALL SELECT 7, 'Go stacks: goroutine stacks', stack_inuse, 'memstats StackInuse' FROM ms
+    UNION ALL SELECT 8, 'Go stacks: other', stack_sys - stack_inuse,
+                     'memstats StackSys - StackInuse' FROM ms
+    UNION ALL SELECT 9, 'Go metadata: span descriptors', mspan_sys, 'memstats MSpanSys' FROM ms
+    UNION ALL SELECT 10, 'Go metadata: per-P caches', mcache_sys, 'memstats MCacheSys' FROM ms
+    UNION ALL SELECT 11, 'Go metadata: GC (bitmaps, work buffers)', gc_sys, 'memstats GCSys' FROM ms
+    UNION ALL SELECT 12, 'Go metadata: profiling buckets', buckhash_sys,
+                     'memstats BuckHashSys' FROM ms
+    UNION ALL SELECT 13, 'Go metadata: other', other_sys, 'memstats OtherSys' FROM ms
+    UNION ALL SELECT 14, 'file-backed mappings (executable, shared libraries)', saved_file,
+                     'mappings with a path: in_core + from_exe' FROM mp
+    UNION ALL SELECT 15, 'anonymous memory outside the Go runtime', MAX(saved_anon - sys, 0),
+                     'anonymous mappings: in_core + from_exe - memstats Sys (the Go rows)'
+                     FROM mp, go
+    UNION ALL SELECT 16, 'not saved: reserved address space (no access)', unsaved_reserved,
+                     'mappings with perm ''---'': end - start - in_core - from_exe' FROM mp
+    UNION ALL SELECT 17, 'not saved: file-backed', unsaved_file,
+                     'mappings with a path: end - start - in_core - from_exe' FROM mp
+    UNION ALL SELECT 18, 'not saved: anonymous', unsaved_anon,
+                     'anonymous mappings: end - start - in_core - from_exe' FROM mp),
+  rest AS (
+    SELECT 19 AS ord, 'other mapped memory' AS category,
+           (SELECT total FROM mp) - (SELECT SUM(bytes) FROM parts) AS bytes,
+           'SUM(mappings.end - start) - the rows above' AS source)
+SELECT category, bytes, source
+FROM (SELECT * FROM parts UNION ALL SELECT * FROM rest)
+ORDER BY ord;
+
+-- Goroutines grouped by identical stacks, most numerous first: the first
+-- place to look for a goroutine leak.
+--   signature    the frames' functions, innermost first, joined by ' <- '
+--                ('(no frames)' when the stack could not be unwound)
+--   count        goroutines with that stack, status and wait reason
+--   status       as Go's traceback prints it
+--   wait_reason  the wait reason when waiting, else NULL
+--   sample_goid  the lowest goid of the group
+--   frames       frames in the signature
+-- A recursive join builds the signature frame by frame, so the order of the
+-- functions never depends on how SQLite happens to run an aggregate.
+CREATE VIEW goroutine_groups AS
+WITH RECURSIVE
+  sig(goid, idx, signature) AS (
+    SELECT goid, idx, func FROM frames WHERE idx = 0
+    UNION ALL
+    SELECT f.goid, f.idx, sig.signature || ' <- ' || f.func
+    FROM sig JOIN frames f ON f.goid = sig.goid AND f.idx = sig.idx + 1),
+  full_sig(goid, signature, frames) AS (
+    SELECT goid, signature, idx + 1 FROM sig s
+    WHERE idx = (SELECT MAX(idx) FROM frames f WHERE f.goid = s.goid))
+SELECT COALESCE(s.signature, '(no frames)') AS signature,
+       COUNT(*) AS count,
+       g.status AS status,
+       g.wait_reason AS wait_reason,
+       MIN(g.goid) AS sample_goid,
+       COALESCE(s.frames, 0) AS frames
+FROM goroutines g LEFT JOIN full_sig s ON s.goid = g.goid
+GROUP BY s.signature, g.status, g.wait_reason
+ORDER BY count DESC, sample_goid;

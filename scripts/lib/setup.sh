@@ -10,6 +10,7 @@ GOMORTEM_PACKAGES=(
 	clang libclang-rt-14-dev               # sanitizers and libFuzzer for the test build
 	gdb binutils util-linux                # gcore, readelf (test oracles), fallocate
 	python3 jq                             # test drivers
+	chromium                               # renders the HTML report in a test
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -1,0 +1,215 @@
+"""gomortem report on every corpus scenario, and the views it reads:
+- memory_breakdown: its rows add up exactly to the mapped total (SUM of
+  mappings end - start), no row but the remainder is negative, the remainder
+  ("other mapped memory") is 0 for a complete core, live objects equal
+  meta.reachable_bytes;
+- goroutine_groups: the counts add up to the goroutines, and each group's
+  signature is the stack of its sample goroutine;
+- the Markdown report is under 65,536 characters and names the three top
+  types by bytes of type_histogram (the unknown type as "(unknown type)");
+  a tiny --top gives a note that lists were cut;
+- the HTML report parses and holds <svg> charts, no <script> and no external
+  resources; the text report has the same sections;
+- -o writes the file (and leaves no temporary file); bad inputs give the
+  documented exit statuses: 2 usage, 3 missing DB, 11 not a gomortem DB."""
+import html.parser
+import os
+import sqlite3
+import sys
+import tempfile
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import gmtest  # noqa: E402
+
+MD_LIMIT = 65536
+SECTIONS = ("Summary", "Memory breakdown", "Top types", "Top retainers", "Goroutines",
+            "Span fragmentation per size class", "Unsaved memory", "Warnings")
+
+
+class HtmlCheck(html.parser.HTMLParser):
+    """Collects the tags of an HTML document and the external references in it."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags = set()
+        self.external = []
+        self.open = []
+        self.errors = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        for name, value in attrs:
+            if name in ("src", "href") and value and not value.startswith("#"):
+                self.external.append(value)
+        if tag not in ("meta", "br", "rect", "hr", "img", "link", "input"):
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.add(tag)
+
+    def handle_endtag(self, tag):
+        if not self.open or self.open[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.open[-1:] or 'nothing'}")
+            return
+        self.open.pop()
+
+
+def check_views(c, where, db):
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    mapped = con.execute("SELECT SUM(end - start) FROM mappings").fetchone()[0]
+    rows = con.execute("SELECT category, bytes, source FROM memory_breakdown").fetchall()
+    total = sum(r[1] for r in rows)
+    c.check(total == mapped, f"{where}: memory_breakdown adds up to {total}, mapped {mapped}")
+    c.check(rows and rows[-1][0] == "other mapped memory", f"{where}: no remainder row last")
+    negative = [r for r in rows if r[1] < 0]
+    c.check(not negative, f"{where}: negative rows {negative}")
+    partial = con.execute("SELECT value FROM meta WHERE key = 'partial'").fetchone()[0]
+    rest = dict((r[0], r[1]) for r in rows)
+    if str(partial) == "0":
+        c.check(rest["other mapped memory"] == 0,
+                f"{where}: remainder {rest['other mapped memory']} on a complete core")
+    reachable = con.execute("SELECT value FROM meta WHERE key = 'reachable_bytes'").fetchone()[0]
+    c.check(rest["Go heap: live objects"] == int(reachable),
+            f"{where}: live objects {rest['Go heap: live objects']} != reachable_bytes {reachable}")
+    sys_ = con.execute("SELECT value FROM memstats WHERE name = 'Sys'").fetchone()[0]
+    go = sum(b for cat, b, _ in rows if cat.startswith("Go "))
+    c.check(go == sys_, f"{where}: the Go rows add up to {go}, memstats Sys {sys_}")
+
+    goroutines = con.execute("SELECT COUNT(*) FROM goroutines").fetchone()[0]
+    groups = con.execute("SELECT signature, count, sample_goid, frames FROM goroutine_groups").fetchall()
+    c.check(sum(g[1] for g in groups) == goroutines,
+            f"{where}: goroutine_groups add up to {sum(g[1] for g in groups)}, goroutines {goroutines}")
+    counts = [g[1] for g in groups]
+    c.check(counts == sorted(counts, reverse=True), f"{where}: goroutine_groups not most numerous first")
+    for signature, _count, goid, nframes in groups:
+        funcs = [f for (f,) in con.execute("SELECT func FROM frames WHERE goid = ? ORDER BY idx", (goid,))]
+        want = " <- ".join(funcs) if funcs else "(no frames)"
+        c.check(signature == want and nframes == len(funcs),
+                f"{where}: group of goroutine {goid}: {signature!r} != {want!r}")
+    top3 = [t for (t,) in con.execute("SELECT type FROM type_histogram ORDER BY bytes DESC, count DESC LIMIT 3")]
+    con.close()
+    return top3
+
+
+def check_scenario(c, gm, where, db, tmp):
+    top3 = check_views(c, where, db)
+    md = gmtest.run([gm, "report", db])
+    c.no_sanitizer_report(md)
+    if not c.check(md.status == 0, f"{where}: report exit {md.status}: {md.stderr}"):
+        return
+    c.check(len(md.stdout) < MD_LIMIT, f"{where}: Markdown report has {len(md.stdout)} characters")
+    for t in top3:
+        name = t if t is not None else "(unknown type)"
+        c.check(name in md.stdout, f"{where}: top type {name!r} missing from the report")
+    for s in SECTIONS:
+        c.check(f"## {s}" in md.stdout, f"{where}: section {s!r} missing from Markdown")
+
+    out = os.path.join(tmp, "report.html")
+    h = gmtest.run([gm, "report", db, "--format", "html", "-o", out])
+    c.no_sanitizer_report(h)
+    if c.check(h.status == 0 and os.path.isfile(out), f"{where}: html exit {h.status}: {h.stderr}"):
+        with open(out, encoding="utf-8") as f:
+            text = f.read()
+        p = HtmlCheck()
+        p.feed(text)
+        p.close()
+        c.check(not p.errors, f"{where}: html nesting: {p.errors[:5]}")
+        c.check("svg" in p.tags and text.count("<svg") >= 2, f"{where}: no <svg> charts in the html")
+        c.check("script" not in p.tags, f"{where}: html has a script")
+        c.check(not p.external, f"{where}: html references {p.external[:5]}")
+        c.check(not [n for n in os.listdir(tmp) if ".tmp-" in n], f"{where}: temporary file left")
+
+    t = gmtest.run([gm, "report", db, "--format", "text", "--top", "5"])
+    c.no_sanitizer_report(t)
+    if c.check(t.status == 0, f"{where}: text exit {t.status}: {t.stderr}"):
+        for s in SECTIONS:
+            c.check(f"{s}\n---" in t.stdout, f"{where}: section {s!r} missing from text")
+        c.check("`" not in t.stdout.split("Paths from a root")[0] and "<td" not in t.stdout,
+                f"{where}: text report holds markup")
+
+    small = gmtest.run([gm, "report", db, "--top", "1"])
+    c.check(small.status == 0 and "Showing 1 of" in small.stdout, f"{where}: --top 1 gives no cut note")
+
+
+def check_bad_inputs(c, gm, db, tmp):
+    cases = [
+        ([gm, "report"], 2),
+        ([gm, "report", db, "--format", "pdf"], 2),
+        ([gm, "report", db, "--top", "0"], 2),
+        ([gm, "report", db, "--top", "x"], 2),
+        ([gm, "report", db, db], 2),
+        ([gm, "report", db, "--bogus"], 2),
+        ([gm, "report", os.path.join(tmp, "missing.db")], 3),
+        ([gm, "report", tmp], 3),
+        ([gm, "report", db, "-o", os.path.join(tmp, "no", "such", "dir.md")], 3),
+    ]
+    junk = os.path.join(tmp, "junk.db")
+    with open(junk, "wb") as f:
+        f.write(b"this is not a database at all\n" * 100)
+    cases.append(([gm, "report", junk], 11))
+    other = os.path.join(tmp, "other.db")
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    cases.append(([gm, "report", other], 11))
+    for args, want in cases:
+        r = gmtest.run(args)
+        c.no_sanitizer_report(r)
+        c.check(r.status == want, f"{' '.join(args[1:])}: exit {r.status}, want {want}: {r.stderr}")
+        if want != 2:
+            c.check(r.stderr.startswith("gomortem: ") and r.stdout == "",
+                    f"{' '.join(args[1:])}: error message {r.stderr!r}")
+    r = gmtest.run([gm, "report", "--help"])
+    c.check(r.status == 0 and "--include-contents" in r.stdout and "reserved" in r.stdout,
+            "report --help")
+    r = gmtest.run([gm, "report", db, "--include-contents", "--top", "3"])
+    c.check(r.status == 0 and "reserved" in r.stdout, "--include-contents is accepted and noted")
+
+
+def check_old_database(c, gm, db, tmp):
+    """A database made before memory_breakdown and goroutine_groups existed still reports."""
+    old = os.path.join(tmp, "old.db")
+    src = sqlite3.connect(db)
+    dst = sqlite3.connect(old)
+    src.backup(dst)
+    src.close()
+    dst.execute("DROP VIEW memory_breakdown")
+    dst.execute("DROP VIEW goroutine_groups")
+    dst.commit()
+    dst.close()
+    r = gmtest.run([gm, "report", old])
+    c.check(r.status == 0 and "not saved: reserved address space" in r.stdout,
+            f"report of a database without the new views: exit {r.status}: {r.stderr}")
+
+
+def main():
+    gm = gmtest.gomortem()
+    root = gmtest.corpus_dir()
+    c = gmtest.Checker("report")
+    any_db = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for version, name, sdir in gmtest.scenarios(root):
+            where = f"{version}/{name}"
+            db = os.path.join(tmp, f"{version}-{name}.db")
+            r = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "-o", db])
+            if r.status != 0:
+                # Scenarios analyze cannot read (no DWARF) are other tests' business.
+                print(f"note: {where}: analyze exit {r.status}: {r.stderr.strip()}")
+                continue
+            sub = os.path.join(tmp, f"{version}-{name}")
+            os.mkdir(sub)
+            check_scenario(c, gm, where, db, sub)
+            any_db = any_db or db
+        if not any_db:
+            gmtest.skip("no corpus scenario could be analyzed")
+        bad = os.path.join(tmp, "bad")
+        os.mkdir(bad)
+        check_bad_inputs(c, gm, any_db, bad)
+        check_old_database(c, gm, any_db, bad)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
