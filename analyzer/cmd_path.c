@@ -64,13 +64,18 @@ static void print_step(sqlite3 *db, const struct step *s, bool last)
 	if (!last) {
 		sqlite3_stmt *st;
 		int64_t type_id = -1;
-		if (sqlite3_prepare_v2(db, "SELECT type_id FROM objects WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+		int64_t header = 0;
+		if (sqlite3_prepare_v2(db, "SELECT o.type_id, s.header_size FROM objects o JOIN spans s "
+				       "ON s.id = o.span_id WHERE o.id = ?", -1, &st, NULL) == SQLITE_OK) {
 			sqlite3_bind_int64(st, 1, s->id);
-			if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+			if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 				type_id = sqlite3_column_int64(st, 0);
+				header = sqlite3_column_int64(st, 1);
+			}
 			sqlite3_finalize(st);
 		}
-		char *field = type_id >= 0 ? field_at(db, type_id, s->off) : NULL;
+		/* Fields are offsets into the value, which starts after a malloc header. */
+		char *field = type_id >= 0 && s->off >= header ? field_at(db, type_id, s->off - header) : NULL;
 		if (field)
 			printf(" %s", field);
 		else

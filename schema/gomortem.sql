@@ -63,6 +63,11 @@ CREATE TABLE spans (
   elem_size           INTEGER NOT NULL,     -- slot size (mspan.elemsize)
   nelems              INTEGER NOT NULL,     -- slots (mspan.nelems)
   alloc_count         INTEGER NOT NULL,     -- allocated slots found by the walk
+  header_size         INTEGER NOT NULL,     -- bytes of malloc header at the start of each slot
+                                            -- (Go 1.22+: scan spans of objects over
+                                            -- runtime.minSizeForMallocHeader); a value starts
+                                            -- this far into its object, and edges.src_off and
+                                            -- fields.offset differ by it
   first_object        INTEGER,              -- objects.id of its first object: its objects are ids
                                             -- first_object .. first_object + alloc_count - 1
   live_count          INTEGER NOT NULL,     -- reachable objects

@@ -52,11 +52,27 @@ static struct gm_error *add_entry(struct gm_types *t, const struct gm_type_entry
 	return NULL;
 }
 
+/* Go emits a named struct as a DW_TAG_typedef of the same name over the
+ * DW_TAG_structure_type that has the members and DW_AT_go_kind: use the
+ * struct.  (Map, chan and interface typedefs name something else: kept.) */
+static void canonical_die(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Die target;
+	const char *name = dwarf_diename(die), *target_name;
+	if (dwarf_tag(die) == DW_TAG_typedef && name && dwarf_attr(die, DW_AT_type, &attr) &&
+	    dwarf_formref_die(&attr, &target) && (target_name = dwarf_diename(&target)) != NULL &&
+	    strcmp(name, target_name) == 0)
+		*die = target;
+}
+
 /* The entry of the DWARF type DIE, made on first use. */
-static uint32_t entry_for_die(struct infer *in, Dwarf_Die *die)
+static uint32_t entry_for_die(struct infer *in, Dwarf_Die *die_in)
 {
 	struct gm_types *t = in->t;
 	uint64_t index;
+	Dwarf_Die canonical = *die_in, *die = &canonical;
+	canonical_die(die);
 	Dwarf_Off off = dwarf_dieoffset(die);
 	if (gm_u64_map_find(&t->by_die, off, &index))
 		return (uint32_t)index;

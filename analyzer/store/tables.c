@@ -145,13 +145,15 @@ struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *he
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "spans",
 		"base, \"limit\", end, npages, size_class, elem_size, nelems, alloc_count, state, noscan, "
-		"freeindex, runtime_alloc_count, mspan_addr, first_object, live_count", 15, &bulk);
+		"freeindex, runtime_alloc_count, mspan_addr, first_object, live_count, header_size", 16, &bulk);
 	if (err)
 		return err;
 	for (size_t i = 0; i < heap->nspans && !err; i++) {
 		const struct gm_span *s = &heap->spans[i];
 		bool in_use = s->state == GM_SPAN_IN_USE;
-		struct gm_sql_value row[15] = {
+		bool header = in_use && !s->noscan && s->size_class != 0 &&
+			      s->elemsize > heap->rt->min_size_for_malloc_header;
+		struct gm_sql_value row[16] = {
 			gm_sql_int((int64_t)s->base), gm_sql_int((int64_t)(in_use ? s->limit : s->end)),
 			gm_sql_int((int64_t)s->end), gm_sql_int((int64_t)s->npages),
 			gm_sql_int(s->size_class), gm_sql_int((int64_t)(in_use ? s->elemsize : 0)),
@@ -161,6 +163,7 @@ struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *he
 			gm_sql_int((int64_t)s->mspan_addr),
 			s->alloc_count ? gm_sql_int((int64_t)s->first_object + 1) : gm_sql_null(),
 			gm_sql_int(live_count(s, graph)),
+			gm_sql_int(header ? (int64_t)heap->rt->malloc_header_size : 0),
 		};
 		err = gm_bulk_row(bulk, row);
 	}

@@ -6,6 +6,7 @@ GOMORTEM_PACKAGES=(
 	build-essential cmake pkg-config       # compiler and build
 	libdw-dev libelf-dev elfutils          # ELF and DWARF (libdw, libelf)
 	libsqlite3-dev sqlite3                 # storage
+	zlib1g-dev                             # gzip of pprof profiles
 	libunwind-dev                          # libunwind-coredump
 	clang libclang-rt-14-dev               # sanitizers and libFuzzer for the test build
 	gdb binutils util-linux                # gcore, readelf (test oracles), fallocate

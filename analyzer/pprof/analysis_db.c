@@ -1,0 +1,114 @@
+/* analysis_db: see analysis_db.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "analyzer/pprof/analysis_db.h"
+#include "analyzer/store/store.h"
+
+#define BUSY_TIMEOUT_MS 2000
+
+struct gm_error *analysis_db_error(sqlite3 *db, const char *path)
+{
+	switch (sqlite3_errcode(db) & 0xff) {
+	case SQLITE_NOMEM:
+		return &gm_error_nomem;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		return gm_error_create(GM_ERR_IO, "%s: %s", path, sqlite3_errmsg(db));
+	default:
+		return gm_error_create(GM_ERR_SQL, "%s: %s", path, sqlite3_errmsg(db));
+	}
+}
+
+/* SQLite opens a missing or unreadable file lazily; name the problem with errno's words first. */
+static struct gm_error *check_readable(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gm_error_create(GM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	struct stat st;
+	int rc = fstat(fd, &st);
+	int saved = errno;
+	close(fd);
+	if (rc < 0)
+		return gm_error_create(GM_ERR_IO, "%s: %s", path, strerror(saved));
+	if (!S_ISREG(st.st_mode))
+		return gm_error_create(GM_ERR_IO, "%s: not a regular file", path);
+	return NULL;
+}
+
+struct gm_error *analysis_db_meta(sqlite3 *db, const char *path, const char *key, char **ret)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+		return analysis_db_error(db, path);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	char *value = NULL;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		value = strdup((const char *)sqlite3_column_text(st, 0));
+		if (!value) {
+			sqlite3_finalize(st);
+			return &gm_error_nomem;
+		}
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		struct gm_error *err = analysis_db_error(db, path);
+		sqlite3_finalize(st);
+		return err;
+	}
+	sqlite3_finalize(st);
+	*ret = value;
+	return NULL;
+}
+
+/* The file is an SQLite database; is it ours, of the version we read? */
+static struct gm_error *check_schema(sqlite3 *db, const char *path)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'", -1, &st,
+			       NULL) != SQLITE_OK)
+		return analysis_db_error(db, path);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return gm_error_create(GM_ERR_SQL, "%s: not a gomortem database (no meta table)", path);
+	if (rc != SQLITE_ROW)
+		return analysis_db_error(db, path);
+	char *version = NULL;
+	struct gm_error *err = analysis_db_meta(db, path, "schema_version", &version);
+	if (err)
+		return err;
+	if (!version)
+		err = gm_error_create(GM_ERR_SQL, "%s: not a gomortem database (no meta.schema_version)", path);
+	else if (strtol(version, NULL, 10) != GM_SCHEMA_VERSION)
+		err = gm_error_create(GM_ERR_SQL, "%s: schema version %s, this gomortem reads version %d", path,
+				      version, GM_SCHEMA_VERSION);
+	free(version);
+	return err;
+}
+
+struct gm_error *analysis_db_open(const char *path, sqlite3 **ret)
+{
+	struct gm_error *err = check_readable(path);
+	if (err)
+		return err;
+	sqlite3 *db;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		if (!db)
+			return &gm_error_nomem;
+		err = gm_error_create(GM_ERR_IO, "%s: cannot open: %s", path, sqlite3_errmsg(db));
+	} else {
+		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+		err = check_schema(db, path);
+	}
+	if (err) {
+		sqlite3_close(db);
+		return err;
+	}
+	*ret = db;
+	return NULL;
+}
