@@ -212,3 +212,18 @@ SELECT COALESCE(s.signature, '(no frames)') AS signature,
 FROM goroutines g LEFT JOIN full_sig s ON s.goid = g.goid
 GROUP BY s.signature, g.status, g.wait_reason
 ORDER BY count DESC, sample_goid;
+
+-- String bodies ([N]uint8 objects) stored more than once, by content: how many
+-- copies and the bytes all but one waste.  go_hash() reads the core, so this
+-- view works in gomortem sql and with the sqlite3 extension loaded.
+CREATE VIEW duplicate_strings AS
+SELECT go_hash(o.id) AS hash,
+       t.name AS type,
+       COUNT(*) AS copies,
+       SUM(o.size) - MAX(o.size) AS wasted_bytes,
+       MIN(o.id) AS sample_object
+FROM objects o JOIN types t ON t.id = o.type_id
+WHERE o.reachable = 1 AND t.name GLOB '[[][0-9]*[]]uint8'
+GROUP BY 1, 2
+HAVING COUNT(*) > 1
+ORDER BY wasted_bytes DESC;

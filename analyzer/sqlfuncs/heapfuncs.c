@@ -478,6 +478,35 @@ static void fn_go_value(sqlite3_context *c, int argc, sqlite3_value **argv)
 	sqlite3_result_text(c, sqlite3_str_finish(out), len, sqlite3_free);
 }
 
+/* go_hash(object_id): FNV-1a of the object's value bytes (the typed length:
+ * N for a [N]uint8 string body, else the type's size), for finding copies. */
+static void fn_go_hash(sqlite3_context *c, int argc, sqlite3_value **argv)
+{
+	struct heap_ctx *h = sqlite3_user_data(c);
+	struct object o;
+	Dwarf_Die type;
+	uint64_t count, size;
+	(void)argc;
+	if (!object_and_type(c, h, argv[0], &o, &type, &count))
+		return;
+	if (!gm_dwarf_type_size(&type, &size) || size * count > o.size || size * count > MAX_STRING) {
+		sqlite3_result_null(c);
+		return;
+	}
+	size *= count;
+	uint8_t *bytes = malloc(size ? size : 1);
+	if (!bytes || !read_bytes(h->prog, o.data, bytes, size)) {
+		free(bytes);
+		sqlite3_result_null(c);
+		return;
+	}
+	uint64_t hash = 1469598103934665603ull;
+	for (uint64_t i = 0; i < size; i++)
+		hash = (hash ^ bytes[i]) * 1099511628211ull;
+	free(bytes);
+	sqlite3_result_int64(c, (int64_t)hash);
+}
+
 /* ---- go_type: one row per object of a type, a column per member ---- */
 
 struct go_type_vtab {
@@ -685,5 +714,7 @@ int gm_heapfuncs_register(sqlite3 *db, const char *core_path, const char *exe_pa
 		rc = sqlite3_create_function(db, "field", 2, SQLITE_UTF8, h, fn_field, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function(db, "go_value", 1, SQLITE_UTF8, h, fn_go_value, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(db, "go_hash", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, h, fn_go_hash, NULL, NULL);
 	return rc;
 }

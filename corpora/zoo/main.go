@@ -86,6 +86,7 @@ var (
 	boxInt     *Box[int64]
 	boxLeaf    *Box[*Leaf]
 	funcs      []func() int
+	dups       []string // 40 heap copies of one 30-byte string: duplicate_strings finds them
 	tinyInts   []*int32
 	tinyBytes  []*[3]byte
 	leafChan   chan *Leaf
@@ -229,6 +230,12 @@ func main() {
 	truth.AddObject("greeting_bytes", (*[68]byte)(unsafe.Pointer(unsafe.StringData(greeting))), map[string]any{"string": greeting})
 	truth.AddGlobal("main.greeting", &greeting)
 	truth.AddGlobal("main.words", &words)
+
+	for i := 0; i < 40; i++ {
+		dups = append(dups, strings.Repeat("duplicate-", 3)) // a new heap copy each time
+	}
+	truth.SetParam("duplicates", map[string]any{"value": dups[0], "copies": len(dups)})
+	truth.AddGlobal("main.dups", &dups)
 
 	truth.Finish()
 }

@@ -1,6 +1,7 @@
 """SQL over heap contents: field(), go_value(), go_type() read the values the
 scenarios recorded in their truth files (integers, floats, strings, pointers,
 array elements) out of the core; go_type() returns every object of a type;
+duplicate_strings finds the 40 copies of one string zoo keeps;
 the loadable extension answers the same in the sqlite3 shell; and the
 database itself holds none of those strings."""
 import json
@@ -64,9 +65,26 @@ def check_scenario(c, gm, where, sdir, tmp):
             got = rows[0]["v"] if rows else f"exit {res.status}: {res.stderr.strip()}"
             check_value(c, where, obj["label"], path, got, want, objects)
     check_go_type(c, gm, where, db, db_path)
+    check_duplicates(c, gm, where, db_path, truth)
     check_no_contents(c, where, db, truth)
     db.close()
     os.unlink(db_path)
+
+
+def check_duplicates(c, gm, where, db_path, truth):
+    """zoo keeps 40 heap copies of one string: duplicate_strings finds them all."""
+    dup = truth.get("params", {}).get("duplicates")
+    if not dup:
+        return
+    value = dup["value"]
+    res, rows = sql(gm, db_path, "SELECT d.copies, d.wasted_bytes, o.size, "
+                    f"go_string(o.addr, {len(value)}) AS s FROM duplicate_strings d "
+                    "JOIN objects o ON o.id = d.sample_object")
+    c.no_sanitizer_report(res)
+    match = [r for r in rows if r["s"] == value]
+    c.check(len(match) == 1 and match[0]["copies"] == dup["copies"] and
+            match[0]["wasted_bytes"] == (dup["copies"] - 1) * match[0]["size"],
+            f"{where}: duplicate_strings has {match} for {dup}: {res.stderr.strip()}")
 
 
 def check_go_type(c, gm, where, db, db_path):
