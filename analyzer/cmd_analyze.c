@@ -35,6 +35,9 @@ static const char analyze_usage[] =
 	"  --exe EXE             the executable (default: found through the core's NT_FILE note)\n"
 	"  --allow-truncated     analyze a core cut short; what is missing is unsaved memory\n"
 	"                        and the database is marked partial (meta.partial = 1)\n"
+	"  --contents            also store memory contents: the bytes of every reachable\n"
+	"                        string body (table strings), for when the core cannot travel\n"
+	"                        with the database; without it the database holds none\n"
 	"  --progress            report progress on stderr (default: when stderr is a terminal)\n"
 	"  --quiet               no progress and no summary\n"
 	"  -h, --help            show this help\n"
@@ -45,6 +48,7 @@ struct analyze_options {
 	struct gm_program_options program;
 	const char *output;
 	bool progress, quiet;
+	bool contents;           /* --contents: store string bodies */
 	double start;            /* when the analysis began, for progress lines */
 };
 
@@ -135,6 +139,12 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 		err = gm_write_warnings(store, "types", &a->types->warnings);
 	if (!err)
 		err = write_graph_meta(store, a);
+	if (!err && o->contents) {
+		progress(o, "storing string contents (--contents)");
+		err = gm_write_string_contents(store, heap, a->graph, a->types);
+	}
+	if (!err)
+		err = gm_store_meta_int(store, "contents", o->contents);
 	progress(o, "storing goroutines, frames and roots");
 	if (!err)
 		err = gm_write_goroutines(store, a->goroutines, a->stacks);
@@ -331,6 +341,7 @@ int cmd_analyze(int argc, char **argv)
 		{ "allow-truncated", no_argument, NULL, 't' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "contents", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -345,6 +356,7 @@ int cmd_analyze(int argc, char **argv)
 		case 't': o.program.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
 		case 'p': force_progress = true; break;
 		case 'q': o.quiet = true; break;
+		case 'c': o.contents = true; break;
 		case 'h': fputs(analyze_usage, stdout); return 0;
 		default: return cli_usage_error("analyze", "bad option");
 		}

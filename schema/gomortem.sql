@@ -179,6 +179,14 @@ CREATE TABLE memstats (
   source TEXT NOT NULL      -- where in the runtime it comes from
 );
 
+-- Memory contents, only with analyze --contents (cores carry secrets; without
+-- that option the database holds none): the bytes of string bodies.
+CREATE TABLE strings (
+  object_id INTEGER PRIMARY KEY,  -- objects.id of a [N]uint8 string body
+  value     BLOB NOT NULL         -- its N bytes, as they are (Go strings need not be UTF-8);
+                                  -- CAST(value AS TEXT) to read them as text
+);
+
 -- Problems met and walked past: corrupt spans, unreadable bitmaps, unsaved memory.
 CREATE TABLE warnings (
   id      INTEGER PRIMARY KEY,

@@ -240,6 +240,7 @@ static void bind_value(sqlite3_stmt *stmt, int index, const struct gm_sql_value 
 	switch (v->kind) {
 	case GM_SQL_INT: sqlite3_bind_int64(stmt, index, v->i); break;
 	case GM_SQL_TEXT: sqlite3_bind_text(stmt, index, v->text, -1, SQLITE_STATIC); break;
+	case GM_SQL_BLOB: sqlite3_bind_blob(stmt, index, v->text, (int)v->i, SQLITE_STATIC); break;
 	default: sqlite3_bind_null(stmt, index); break;
 	}
 }
@@ -275,11 +276,13 @@ struct gm_error *gm_bulk_row(struct gm_bulk *bulk, const struct gm_sql_value *va
 	struct gm_sql_value *row = &bulk->rows[bulk->nbuffered * bulk->ncols];
 	for (int c = 0; c < bulk->ncols; c++) {
 		row[c] = values[c];
-		if (values[c].kind == GM_SQL_TEXT) {
+		if (values[c].kind == GM_SQL_TEXT || values[c].kind == GM_SQL_BLOB) {
 			char **copy = &bulk->texts[bulk->nbuffered * bulk->ncols + c];
-			*copy = strdup(values[c].text);
+			size_t len = values[c].kind == GM_SQL_TEXT ? strlen(values[c].text) + 1 : (size_t)values[c].i;
+			*copy = malloc(len ? len : 1);
 			if (!*copy)
 				return &gm_error_nomem;
+			memcpy(*copy, values[c].text, len);
 			row[c].text = *copy;
 		}
 	}

@@ -6,6 +6,7 @@
 #define GOMORTEM_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../error.h"
@@ -32,15 +33,19 @@ struct gm_error *gm_store_meta_int(struct gm_store *store, const char *key, int6
 
 /* One value of a row for the bulk loader. */
 struct gm_sql_value {
-	enum { GM_SQL_NULL, GM_SQL_INT, GM_SQL_TEXT } kind;
-	int64_t i;
-	const char *text;   /* copied by SQLite when bound */
+	enum { GM_SQL_NULL, GM_SQL_INT, GM_SQL_TEXT, GM_SQL_BLOB } kind;
+	int64_t i;          /* the integer; for a blob, its length */
+	const char *text;   /* text or blob bytes, copied by the loader */
 };
 
 static inline struct gm_sql_value gm_sql_int(int64_t v) { return (struct gm_sql_value){ GM_SQL_INT, v, 0 }; }
 static inline struct gm_sql_value gm_sql_text(const char *s)
 {
 	return s ? (struct gm_sql_value){ GM_SQL_TEXT, 0, s } : (struct gm_sql_value){ GM_SQL_NULL, 0, 0 };
+}
+static inline struct gm_sql_value gm_sql_blob(const void *bytes, size_t len)
+{
+	return (struct gm_sql_value){ GM_SQL_BLOB, (int64_t)len, (const char *)bytes };
 }
 static inline struct gm_sql_value gm_sql_null(void) { return (struct gm_sql_value){ GM_SQL_NULL, 0, 0 }; }
 

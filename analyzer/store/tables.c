@@ -323,6 +323,30 @@ struct gm_error *gm_write_frames(struct gm_store *store, const struct gm_stacks 
 	return gm_bulk_finish(bulk, err);
 }
 
+struct gm_error *gm_write_string_contents(struct gm_store *store, const struct gm_heap *heap,
+					  const struct gm_graph *graph, const struct gm_types *types)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "strings", "object_id, value", 2, &bulk);
+	if (err)
+		return err;
+	for (size_t i = 0; i < heap->nobjects && !err; i++) {
+		uint32_t t = types->object_type[i];
+		if (!graph->reachable[i] || t == UINT32_MAX)
+			continue;
+		const struct gm_type_entry *e = &types->entries[t];
+		if (e->elem == UINT32_MAX || strcmp(types->entries[e->elem].name, "uint8") != 0 ||
+		    e->count > gm_object_size(heap, &heap->objects[i]))
+			continue;
+		const char *bytes = gm_memory_at(heap->rt->prog->mem, heap->objects[i].addr, e->count);
+		if (!bytes)
+			continue;
+		struct gm_sql_value row[2] = { gm_sql_int((int64_t)i + 1), gm_sql_blob(bytes, e->count) };
+		err = gm_bulk_row(bulk, row);
+	}
+	return gm_bulk_finish(bulk, err);
+}
+
 struct gm_error *gm_write_memstats(struct gm_store *store, const struct gm_memstats *ms)
 {
 	struct gm_bulk *bulk;

@@ -47,6 +47,10 @@ struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_gor
 				     const struct gm_stacks *stacks);
 struct gm_error *gm_write_frames(struct gm_store *store, const struct gm_stacks *stacks);
 
+/* strings: the bytes of every reachable string body (analyze --contents). */
+struct gm_error *gm_write_string_contents(struct gm_store *store, const struct gm_heap *heap,
+					  const struct gm_graph *graph, const struct gm_types *types);
+
 /* memstats, and the warnings every stage collected. */
 struct gm_error *gm_write_memstats(struct gm_store *store, const struct gm_memstats *ms);
 struct gm_error *gm_write_warnings(struct gm_store *store, const char *stage, const struct gm_warnings *w);

@@ -66,9 +66,28 @@ def check_scenario(c, gm, where, sdir, tmp):
             check_value(c, where, obj["label"], path, got, want, objects)
     check_go_type(c, gm, where, db, db_path)
     check_duplicates(c, gm, where, db_path, truth)
+    check_contents_option(c, gm, where, sdir, tmp, truth)
     check_no_contents(c, where, db, truth)
     db.close()
     os.unlink(db_path)
+
+
+def check_contents_option(c, gm, where, sdir, tmp, truth):
+    """analyze --contents stores string bodies: the recorded strings are there."""
+    db_path = os.path.join(tmp, "contents.db")
+    res = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
+                      "-o", db_path, "--quiet", "--contents"])
+    c.no_sanitizer_report(res)
+    if not c.check(res.status == 0, f"{where}: analyze --contents exited {res.status}: {res.stderr.strip()}"):
+        return
+    con = sqlite3.connect(db_path)
+    values = {v.decode("utf-8", "replace") for (v,) in con.execute("SELECT value FROM strings")}
+    con.close()
+    os.unlink(db_path)
+    wanted = {v for obj in truth.get("objects", []) for v in (obj.get("fields") or {}).values()
+              if isinstance(v, str) and not v.startswith("0x") and len(v) >= 16}
+    missing = [v for v in wanted if not any(v in s for s in values)]
+    c.check(values and not missing, f"{where}: --contents lacks {missing[:3]} ({len(values)} strings stored)")
 
 
 def check_duplicates(c, gm, where, db_path, truth):
