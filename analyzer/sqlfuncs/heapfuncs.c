@@ -688,6 +688,141 @@ static const sqlite3_module go_type_module = {
 	.xRowid = go_type_rowid,
 };
 
+/* ---- go_elems(object_id): one row per element of an array object ---- */
+
+struct go_elems_cursor {
+	sqlite3_vtab_cursor base;
+	struct heap_ctx *h;
+	struct object obj;
+	Dwarf_Die elem;
+	uint64_t count, elem_size, i;
+};
+
+struct go_elems_vtab {
+	sqlite3_vtab base;
+	struct heap_ctx *h;
+};
+
+enum { ELEMS_IDX, ELEMS_VALUE, ELEMS_OBJECT };
+
+static int go_elems_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **ret,
+			    char **err)
+{
+	(void)argc, (void)argv, (void)err;
+	int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(idx INTEGER, value, object_id HIDDEN)");
+	if (rc != SQLITE_OK)
+		return rc;
+	struct go_elems_vtab *vt = sqlite3_malloc(sizeof(*vt));
+	if (!vt)
+		return SQLITE_NOMEM;
+	memset(vt, 0, sizeof(*vt));
+	vt->h = aux;
+	*ret = &vt->base;
+	return SQLITE_OK;
+}
+
+static int go_elems_disconnect(sqlite3_vtab *vtab)
+{
+	sqlite3_free(vtab);
+	return SQLITE_OK;
+}
+
+/* The object_id argument must be given: go_elems(id). */
+static int go_elems_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info)
+{
+	(void)vtab;
+	for (int i = 0; i < info->nConstraint; i++) {
+		if (info->aConstraint[i].iColumn == ELEMS_OBJECT && info->aConstraint[i].op == SQLITE_INDEX_CONSTRAINT_EQ) {
+			if (!info->aConstraint[i].usable)
+				return SQLITE_CONSTRAINT;
+			info->aConstraintUsage[i].argvIndex = 1;
+			info->aConstraintUsage[i].omit = 1;
+			info->estimatedCost = 100;
+			return SQLITE_OK;
+		}
+	}
+	return SQLITE_CONSTRAINT;
+}
+
+static int go_elems_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **ret)
+{
+	struct go_elems_cursor *cur = sqlite3_malloc(sizeof(*cur));
+	if (!cur)
+		return SQLITE_NOMEM;
+	memset(cur, 0, sizeof(*cur));
+	cur->h = ((struct go_elems_vtab *)vtab)->h;
+	*ret = &cur->base;
+	return SQLITE_OK;
+}
+
+static int go_elems_close(sqlite3_vtab_cursor *cur)
+{
+	sqlite3_free(cur);
+	return SQLITE_OK;
+}
+
+static int go_elems_filter(sqlite3_vtab_cursor *base, int idx, const char *idx_str, int argc, sqlite3_value **argv)
+{
+	struct go_elems_cursor *cur = (struct go_elems_cursor *)base;
+	struct heap_ctx *h = cur->h;
+	(void)idx, (void)idx_str;
+	cur->i = cur->count = 0;
+	if (argc < 1 || !ctx_program(NULL, h)) {
+		if (!h->prog)
+			base->pVtab->zErrMsg = sqlite3_mprintf("%s", h->open_error ? h->open_error : "no program");
+		return h->prog ? SQLITE_OK : SQLITE_ERROR;
+	}
+	if (find_object(h, "o.id = ?1 AND ?2 = ?2", sqlite3_value_int64(argv[0]), &cur->obj) && cur->obj.type[0] &&
+	    type_by_name(h->prog, cur->obj.type, &cur->elem, &cur->count) &&
+	    gm_dwarf_type_size(&cur->elem, &cur->elem_size))
+		return SQLITE_OK;
+	cur->count = 0;
+	return SQLITE_OK;
+}
+
+static int go_elems_next(sqlite3_vtab_cursor *base)
+{
+	((struct go_elems_cursor *)base)->i++;
+	return SQLITE_OK;
+}
+
+static int go_elems_eof(sqlite3_vtab_cursor *base)
+{
+	struct go_elems_cursor *cur = (struct go_elems_cursor *)base;
+	return cur->i >= cur->count;
+}
+
+static int go_elems_column(sqlite3_vtab_cursor *base, sqlite3_context *c, int col)
+{
+	struct go_elems_cursor *cur = (struct go_elems_cursor *)base;
+	if (col == ELEMS_IDX)
+		sqlite3_result_int64(c, (int64_t)cur->i);
+	else if (col == ELEMS_OBJECT)
+		sqlite3_result_int64(c, cur->obj.id);
+	else
+		result_value(c, cur->h, &cur->elem, cur->obj.data + cur->i * cur->elem_size);
+	return SQLITE_OK;
+}
+
+static int go_elems_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *ret)
+{
+	*ret = (sqlite3_int64)((struct go_elems_cursor *)base)->i;
+	return SQLITE_OK;
+}
+
+static const sqlite3_module go_elems_module = {
+	.xConnect = go_elems_connect,
+	.xBestIndex = go_elems_best_index,
+	.xDisconnect = go_elems_disconnect,
+	.xOpen = go_elems_open,
+	.xClose = go_elems_close,
+	.xFilter = go_elems_filter,
+	.xNext = go_elems_next,
+	.xEof = go_elems_eof,
+	.xColumn = go_elems_column,
+	.xRowid = go_elems_rowid,
+};
+
 static void ctx_destroy(void *arg)
 {
 	struct heap_ctx *h = arg;
@@ -708,6 +843,8 @@ int gm_heapfuncs_register(sqlite3 *db, const char *core_path, const char *exe_pa
 	h->exe_path = exe_path ? strdup(exe_path) : NULL;
 	/* The module owns the context: it is freed when the connection closes. */
 	int rc = sqlite3_create_module_v2(db, "go_type", &go_type_module, h, ctx_destroy);
+	if (rc == SQLITE_OK) /* eponymous only (no xCreate): used as go_elems(id) */
+		rc = sqlite3_create_module(db, "go_elems", &go_elems_module, h);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function(db, "go_string", 2, SQLITE_UTF8, h, fn_go_string, NULL, NULL);
 	if (rc == SQLITE_OK)

@@ -65,11 +65,29 @@ def check_scenario(c, gm, where, sdir, tmp):
             got = rows[0]["v"] if rows else f"exit {res.status}: {res.stderr.strip()}"
             check_value(c, where, obj["label"], path, got, want, objects)
     check_go_type(c, gm, where, db, db_path)
+    check_elems(c, gm, where, db, db_path, truth, objects)
     check_duplicates(c, gm, where, db_path, truth)
     check_contents_option(c, gm, where, sdir, tmp, truth)
     check_no_contents(c, where, db, truth)
     db.close()
     os.unlink(db_path)
+
+
+def check_elems(c, gm, where, db, db_path, truth, objects):
+    """go_elems over zoo's 10000-pointer backing array: every element, the
+    first one the object the program recorded."""
+    big = [o for o in truth.get("objects", []) if o["label"] == "big_slice_array"]
+    if not big:
+        return
+    addr = int(big[0]["addr"], 16)
+    (oid,) = db.execute("SELECT id FROM objects WHERE addr = ?", (addr,)).fetchone()
+    res, rows = sql(gm, db_path, f"SELECT idx, value FROM go_elems({oid})")
+    c.no_sanitizer_report(res)
+    c.check(len(rows) == big[0]["len"], f"{where}: go_elems gave {len(rows)} elements, want {big[0]['len']}")
+    first = int(big[0]["fields"]["0"], 16)
+    got = rows[0]["value"] if rows else None
+    c.check(got in objects and objects[got][0] <= first < sum(objects[got]),
+            f"{where}: go_elems element 0 is object {got}, want the one at 0x{first:x}")
 
 
 def check_contents_option(c, gm, where, sdir, tmp, truth):
