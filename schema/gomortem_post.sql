@@ -227,3 +227,16 @@ WHERE o.reachable = 1 AND t.name GLOB '[[][0-9]*[]]uint8'
 GROUP BY 1, 2
 HAVING COUNT(*) > 1
 ORDER BY wasted_bytes DESC;
+
+-- Maps that hold much memory for their entries: retained bytes per entry,
+-- largest first (a map that grew and shrank keeps its groups).  field()
+-- reads the entry count from the core (gomortem sql, or the extension).
+CREATE VIEW oversized_maps AS
+SELECT o.id AS map_object,
+       t.name AS type,
+       field(o.id, 'len') AS entries,
+       o.retained AS retained_bytes,
+       o.retained / (field(o.id, 'len') + 1) AS bytes_per_entry
+FROM objects o JOIN types t ON t.id = o.type_id
+WHERE o.reachable = 1 AND (t.name GLOB 'map<*' OR t.name GLOB 'hash<*')
+ORDER BY bytes_per_entry DESC;

@@ -66,6 +66,7 @@ def check_scenario(c, gm, where, sdir, tmp):
             check_value(c, where, obj["label"], path, got, want, objects)
     check_go_type(c, gm, where, db, db_path)
     check_elems(c, gm, where, db, db_path, truth, objects)
+    check_oversized_maps(c, gm, where, db, db_path, truth)
     check_duplicates(c, gm, where, db_path, truth)
     check_contents_option(c, gm, where, sdir, tmp, truth)
     check_no_contents(c, where, db, truth)
@@ -88,6 +89,19 @@ def check_elems(c, gm, where, db, db_path, truth, objects):
     got = rows[0]["value"] if rows else None
     c.check(got in objects and objects[got][0] <= first < sum(objects[got]),
             f"{where}: go_elems element 0 is object {got}, want the one at 0x{first:x}")
+
+
+def check_oversized_maps(c, gm, where, db, db_path, truth):
+    """oversized_maps reads every map's entry count: the recorded maps' lengths."""
+    res, rows = sql(gm, db_path, "SELECT map_object, entries FROM oversized_maps")
+    c.no_sanitizer_report(res)
+    entries = {r["map_object"]: r["entries"] for r in rows}
+    for obj in truth.get("objects", []):
+        if obj.get("kind") != "map":
+            continue
+        (oid,) = db.execute("SELECT id FROM objects WHERE addr = ?", (int(obj["addr"], 16),)).fetchone()
+        c.check(entries.get(oid) == obj["len"], f"{where}: oversized_maps says {entries.get(oid)} entries "
+                f"for {obj['label']}, want {obj['len']}")
 
 
 def check_contents_option(c, gm, where, sdir, tmp, truth):
