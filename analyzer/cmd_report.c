@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/strbuf.h"
 #include "error.h"
 
 /* The embedded schema/gomortem_post.sql (schema_sql.c, generated). */
@@ -78,67 +79,6 @@ struct report_options {
 	long top;              /* entries per list */
 	bool include_contents; /* reserved */
 };
-
-/* ---- a growable string ---- */
-
-struct strbuf {
-	char *data;
-	size_t len, cap;
-	bool failed;  /* an allocation failed: the contents are incomplete */
-};
-
-static void sb_add(struct strbuf *sb, const char *s, size_t n)
-{
-	if (sb->failed)
-		return;
-	if (sb->len + n + 1 > sb->cap) {
-		size_t cap = sb->cap ? sb->cap : 4096;
-		while (cap < sb->len + n + 1)
-			cap *= 2;
-		char *data = realloc(sb->data, cap);
-		if (!data) {
-			sb->failed = true;
-			return;
-		}
-		sb->data = data;
-		sb->cap = cap;
-	}
-	memcpy(sb->data + sb->len, s, n);
-	sb->len += n;
-	sb->data[sb->len] = '\0';
-}
-
-static void sb_puts(struct strbuf *sb, const char *s)
-{
-	sb_add(sb, s, strlen(s));
-}
-
-static void sb_addc(struct strbuf *sb, char c)
-{
-	sb_add(sb, &c, 1);
-}
-
-static void sb_repeat(struct strbuf *sb, char c, size_t n)
-{
-	while (n-- > 0)
-		sb_addc(sb, c);
-}
-
-__attribute__((format(printf, 2, 3)))
-static void sb_printf(struct strbuf *sb, const char *fmt, ...)
-{
-	char *s;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		sb->failed = true;
-		return;
-	}
-	sb_add(sb, s, (size_t)n);
-	free(s);
-}
 
 /* ---- the document model ---- */
 

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/files.h"
+#include "util/strbuf.h"
 #include "error.h"
 #include "json_writer.h"
 #include "sqlfuncs/heapfuncs.h"
@@ -106,40 +108,6 @@ static struct gm_error *sqlite_error(sqlite3 *db, int rc, const char *db_path)
 static struct gm_error *stdout_error(void)
 {
 	return gm_error_create(GM_ERR_IO, "stdout: write error: %s", strerror(errno));
-}
-
-/* ---- a growable string ---- */
-
-struct strbuf {
-	char *data;
-	size_t len, cap;
-	bool failed;  /* an allocation failed: the contents are incomplete */
-};
-
-static void sb_add(struct strbuf *sb, const char *s, size_t n)
-{
-	if (sb->failed)
-		return;
-	if (sb->len + n + 1 > sb->cap) {
-		size_t cap = sb->cap ? sb->cap : 256;
-		while (cap < sb->len + n + 1)
-			cap *= 2;
-		char *data = realloc(sb->data, cap);
-		if (!data) {
-			sb->failed = true;
-			return;
-		}
-		sb->data = data;
-		sb->cap = cap;
-	}
-	memcpy(sb->data + sb->len, s, n);
-	sb->len += n;
-	sb->data[sb->len] = '\0';
-}
-
-static void sb_addc(struct strbuf *sb, char c)
-{
-	sb_add(sb, &c, 1);
 }
 
 /* ---- values as text ---- */
@@ -719,21 +687,6 @@ static struct gm_error *run_all(sqlite3 *db, const struct sql_options *options)
 /* ---- the database ---- */
 
 /* Fail early, with errno's words, on a path SQLite could not read. */
-static struct gm_error *check_readable(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return gm_error_create(GM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-	struct stat st;
-	int rc = fstat(fd, &st);
-	int saved = errno;
-	close(fd);
-	if (rc < 0)
-		return gm_error_create(GM_ERR_IO, "%s: %s", path, strerror(saved));
-	if (!S_ISREG(st.st_mode))
-		return gm_error_create(GM_ERR_IO, "%s: not a regular file", path);
-	return NULL;
-}
 
 /* Read the schema once, so that a file that is not a database is named as such. */
 static struct gm_error *probe_database(sqlite3 *db, const char *path)
@@ -753,7 +706,7 @@ static struct gm_error *probe_database(sqlite3 *db, const char *path)
 
 static struct gm_error *open_database(const char *path, sqlite3 **ret)
 {
-	struct gm_error *err = check_readable(path);
+	struct gm_error *err = gm_check_readable_file(path);
 	if (err)
 		return err;
 	sqlite3 *db;

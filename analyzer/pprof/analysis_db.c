@@ -8,6 +8,7 @@
 
 #include "analyzer/pprof/analysis_db.h"
 #include "analyzer/store/store.h"
+#include "analyzer/util/files.h"
 
 #define BUSY_TIMEOUT_MS 2000
 
@@ -24,22 +25,6 @@ struct gm_error *analysis_db_error(sqlite3 *db, const char *path)
 	}
 }
 
-/* SQLite opens a missing or unreadable file lazily; name the problem with errno's words first. */
-static struct gm_error *check_readable(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return gm_error_create(GM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-	struct stat st;
-	int rc = fstat(fd, &st);
-	int saved = errno;
-	close(fd);
-	if (rc < 0)
-		return gm_error_create(GM_ERR_IO, "%s: %s", path, strerror(saved));
-	if (!S_ISREG(st.st_mode))
-		return gm_error_create(GM_ERR_IO, "%s: not a regular file", path);
-	return NULL;
-}
 
 struct gm_error *analysis_db_meta(sqlite3 *db, const char *path, const char *key, char **ret)
 {
@@ -93,7 +78,7 @@ static struct gm_error *check_schema(sqlite3 *db, const char *path)
 
 struct gm_error *analysis_db_open(const char *path, sqlite3 **ret)
 {
-	struct gm_error *err = check_readable(path);
+	struct gm_error *err = gm_check_readable_file(path);
 	if (err)
 		return err;
 	sqlite3 *db;
