@@ -149,7 +149,7 @@ check_dir() {
     # exe
     local etype hasdwarf=0
     etype="$(readelf -hW "$d/exe" 2>/dev/null | awk '/Type:/ { print $2 }')"
-    readelf -SW "$d/exe" 2>/dev/null | grep -q -E '\.z?debug_info' && hasdwarf=1
+    readelf -SW "$d/exe" 2>/dev/null | grep -E '\.z?debug_info' >/dev/null && hasdwarf=1
     case "$name" in
         *-pie) [ "$etype" = DYN ] || failmsg "$tag" "exe ELF type $etype, expected DYN (PIE)" ;;
         *) [ "$etype" = EXEC ] || failmsg "$tag" "exe ELF type $etype, expected EXEC" ;;
