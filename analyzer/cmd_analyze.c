@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 #include "graph/graph.h"
 #include "graph/typeinfer.h"
 #include "program.h"
+#include "sqlfuncs/heapfuncs.h"
 #include "store/store.h"
 #include "store/tables.h"
 
@@ -38,6 +40,8 @@ static const char analyze_usage[] =
 	"  --contents            also store memory contents: the bytes of every reachable\n"
 	"                        string body (table strings), for when the core cannot travel\n"
 	"                        with the database; without it the database holds none\n"
+	"  --contents-type T     also store every reachable object of type T (e.g. main.Session)\n"
+	"                        as JSON in table field_values; may be repeated\n"
 	"  --progress            report progress on stderr (default: when stderr is a terminal)\n"
 	"  --quiet               no progress and no summary\n"
 	"  -h, --help            show this help\n"
@@ -49,6 +53,8 @@ struct analyze_options {
 	const char *output;
 	bool progress, quiet;
 	bool contents;           /* --contents: store string bodies */
+	const char *contents_types[32]; /* --contents-type: store these types' values */
+	int ncontents_types;
 	double start;            /* when the analysis began, for progress lines */
 };
 
@@ -116,6 +122,25 @@ static struct gm_error *write_graph_meta(struct gm_store *store, const struct an
 	return err;
 }
 
+/* --contents-type: the chosen types' objects as go_value() renders them,
+ * run inside the store's own transaction (the objects and types are in). */
+static struct gm_error *store_type_values(struct gm_store *store, struct analysis *a, const struct analyze_options *o)
+{
+	progress(o, "storing the values of %d chosen types", o->ncontents_types);
+	sqlite3 *db = gm_store_db(store);
+	if (gm_heapfuncs_register(db, a->prog->core->path, a->prog->exe->path) != SQLITE_OK)
+		return gm_error_create(GM_ERR_INTERNAL, "cannot register the heap functions: %s", sqlite3_errmsg(db));
+	struct gm_error *err = NULL;
+	for (int i = 0; i < o->ncontents_types && !err; i++) {
+		char *sql = sqlite3_mprintf("INSERT INTO field_values (object_id, value) SELECT o.id, go_value(o.id) "
+					    "FROM objects o JOIN types t ON t.id = o.type_id "
+					    "WHERE o.reachable = 1 AND t.name = %Q", o->contents_types[i]);
+		err = sql ? gm_store_exec(store, sql) : &gm_error_nomem;
+		sqlite3_free(sql);
+	}
+	return err;
+}
+
 static struct gm_error *write_tables(struct gm_store *store, struct analysis *a, const struct analyze_options *o)
 {
 	struct gm_program *prog = a->prog;
@@ -144,7 +169,9 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 		err = gm_write_string_contents(store, heap, a->graph, a->types);
 	}
 	if (!err)
-		err = gm_store_meta_int(store, "contents", o->contents);
+		err = gm_store_meta_int(store, "contents", o->contents || o->ncontents_types > 0);
+	if (!err && o->ncontents_types > 0)
+		err = store_type_values(store, a, o);
 	progress(o, "storing goroutines, frames and roots");
 	if (!err)
 		err = gm_write_goroutines(store, a->goroutines, a->stacks);
@@ -342,6 +369,7 @@ int cmd_analyze(int argc, char **argv)
 		{ "progress", no_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "contents", no_argument, NULL, 'c' },
+		{ "contents-type", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -357,6 +385,11 @@ int cmd_analyze(int argc, char **argv)
 		case 'p': force_progress = true; break;
 		case 'q': o.quiet = true; break;
 		case 'c': o.contents = true; break;
+		case 'T':
+			if (o.ncontents_types == 32)
+				return cli_usage_error("analyze", "at most 32 --contents-type options");
+			o.contents_types[o.ncontents_types++] = optarg;
+			break;
 		case 'h': fputs(analyze_usage, stdout); return 0;
 		default: return cli_usage_error("analyze", "bad option");
 		}

@@ -187,6 +187,14 @@ CREATE TABLE strings (
                                   -- CAST(value AS TEXT) to read them as text
 );
 
+-- Memory contents, only with analyze --contents-type T: every reachable object
+-- of the chosen types rendered as JSON (as go_value() renders it).
+CREATE TABLE field_values (
+  object_id INTEGER PRIMARY KEY,  -- objects.id
+  value     TEXT                  -- JSON: members by name, strings as text, pointers as
+                                  -- {"ptr": "0x...", "object": id}
+);
+
 -- Problems met and walked past: corrupt spans, unreadable bitmaps, unsaved memory.
 CREATE TABLE warnings (
   id      INTEGER PRIMARY KEY,

@@ -33,6 +33,11 @@ static struct gm_error *sqlite_error(struct gm_store *store, const char *what)
 	return gm_error_create(GM_ERR_IO, "%s: %s: %s", store->tmp_path, what, sqlite3_errmsg(store->db));
 }
 
+sqlite3 *gm_store_db(struct gm_store *store)
+{
+	return store->db;
+}
+
 struct gm_error *gm_store_exec(struct gm_store *store, const char *sql)
 {
 	char *msg = NULL;

@@ -24,6 +24,9 @@ struct gm_error *gm_store_finish(struct gm_store *store);
 /* Close and delete the temporary file; NULL is a no-op. */
 void gm_store_abort(struct gm_store *store);
 
+/* The SQLite connection (for registering functions on it). */
+struct sqlite3 *gm_store_db(struct gm_store *store);
+
 /* Run SQL statements with no result. */
 struct gm_error *gm_store_exec(struct gm_store *store, const char *sql);
 

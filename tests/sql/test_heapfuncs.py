@@ -104,16 +104,38 @@ def check_oversized_maps(c, gm, where, db, db_path, truth):
                 f"for {obj['label']}, want {obj['len']}")
 
 
+def check_type_values(c, where, con, truth, type_name):
+    """--contents-type T: every reachable T as JSON, with the recorded fields."""
+    (count,) = con.execute("SELECT COUNT(*) FROM objects o JOIN types t ON t.id = o.type_id "
+                           "WHERE o.reachable = 1 AND t.name = ?", (type_name,)).fetchone()
+    (stored,) = con.execute("SELECT COUNT(*) FROM field_values").fetchone()
+    c.check(count > 0 and stored == count, f"{where}: field_values has {stored} rows, {count} reachable {type_name}")
+    for obj in truth.get("objects", []):
+        if obj.get("type") != type_name or not obj.get("fields"):
+            continue
+        addr = int(obj["addr"], 16)
+        row = con.execute("SELECT v.value FROM field_values v JOIN objects o ON o.id = v.object_id "
+                          "WHERE o.addr <= ? AND ? < o.addr + o.size", (addr, addr)).fetchone()
+        value = json.loads(row[0]) if row else {}
+        for key, want in obj["fields"].items():
+            if isinstance(want, (int, float)) and not isinstance(want, bool) or \
+                    (isinstance(want, str) and not want.startswith("0x")):
+                c.check(value.get(key) == want, f"{where}: field_values {obj['label']}.{key} = "
+                        f"{value.get(key)!r}, want {want!r}")
+
+
 def check_contents_option(c, gm, where, sdir, tmp, truth):
     """analyze --contents stores string bodies: the recorded strings are there."""
     db_path = os.path.join(tmp, "contents.db")
+    leaf = "main.Leaf" if "zoo" in where else "main.Record"
     res = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
-                      "-o", db_path, "--quiet", "--contents"])
+                      "-o", db_path, "--quiet", "--contents", "--contents-type", leaf])
     c.no_sanitizer_report(res)
     if not c.check(res.status == 0, f"{where}: analyze --contents exited {res.status}: {res.stderr.strip()}"):
         return
     con = sqlite3.connect(db_path)
     values = {v.decode("utf-8", "replace") for (v,) in con.execute("SELECT value FROM strings")}
+    check_type_values(c, where, con, truth, leaf)
     con.close()
     os.unlink(db_path)
     wanted = {v for obj in truth.get("objects", []) for v in (obj.get("fields") or {}).values()
