@@ -164,6 +164,8 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 		err = gm_write_warnings(store, "types", &a->types->warnings);
 	if (!err)
 		err = write_graph_meta(store, a);
+	if (!err)
+		err = gm_write_slices(store, a->types);
 	if (!err && o->contents) {
 		progress(o, "storing string contents (--contents)");
 		err = gm_write_string_contents(store, heap, a->graph, a->types);

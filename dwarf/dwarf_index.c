@@ -710,9 +710,12 @@ bool gm_dwarf_slot_at(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t off, struct
 			/* The data pointer is member 0; the count is cap (slice) or len (string). */
 			uint64_t count_off;
 			Dwarf_Die ignored_type;
+			uint64_t len_off;
 			ret->counted = gm_dwarf_member(&cur, kind == GO_KIND_SLICE ? "cap" : "len", &count_off,
-						       &ignored_type);
+						       &ignored_type) &&
+				       gm_dwarf_member(&cur, "len", &len_off, &ignored_type);
 			ret->count_delta = (int64_t)count_off;
+			ret->len_delta = ret->counted ? (int64_t)len_off : 0;
 		}
 		if (off == 0 && gm_dwarf_type_size(&cur, &size) && size <= 8) {
 			ret->leaf = cur;

@@ -102,6 +102,7 @@ struct gm_dwarf_slot {
 	 * (cap for a slice, len for a string) is COUNT_DELTA bytes after it. */
 	bool counted;
 	int64_t count_delta;
+	int64_t len_delta;       /* a slice's len word (for a string, the count itself) */
 	/* The struct whose member the word is (0 if none): for typed wrappers
 	 * such as atomic.Pointer[T] {_ [0]*T; v unsafe.Pointer}. */
 	Dwarf_Off parent;

@@ -179,6 +179,14 @@ CREATE TABLE memstats (
   source TEXT NOT NULL      -- where in the runtime it comes from
 );
 
+-- Slice backing arrays typed through a slice header: the header's len and cap
+-- (the first header found; others may share the array).
+CREATE TABLE slices (
+  object_id INTEGER PRIMARY KEY,  -- objects.id of the backing array ([cap]T)
+  len       INTEGER NOT NULL,     -- elements in use
+  cap       INTEGER NOT NULL      -- elements the array holds
+);
+
 -- Memory contents, only with analyze --contents (cores carry secrets; without
 -- that option the database holds none): the bytes of string bodies.
 CREATE TABLE strings (

@@ -240,3 +240,14 @@ SELECT o.id AS map_object,
 FROM objects o JOIN types t ON t.id = o.type_id
 WHERE o.reachable = 1 AND (t.name GLOB 'map<*' OR t.name GLOB 'hash<*')
 ORDER BY bytes_per_entry DESC;
+
+-- Slices whose backing array is much bigger than what they use: unused
+-- capacity in bytes, largest first.
+CREATE VIEW oversized_slices AS
+SELECT s.object_id, t.name AS type, s.len, s.cap, o.size,
+       (s.cap - s.len) * (o.size / s.cap) AS unused_bytes
+FROM slices s
+JOIN objects o ON o.id = s.object_id
+LEFT JOIN types t ON t.id = o.type_id
+WHERE s.cap > 0
+ORDER BY unused_bytes DESC;

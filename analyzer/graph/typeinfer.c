@@ -29,13 +29,16 @@ struct infer {
 	/* (entry, offset) -> what a pointer word there points to, cached:
 	 * value = target entry + 1 for *T; TARGET_IFACE/TARGET_EFACE + data offset; 0 = nothing. */
 	struct gm_u64_map slot_cache;
+	struct gm_u64_map noted_slices;  /* objects already in t->slices */
 };
 
 #define TARGET_EFACE (1ull << 62)
 #define TARGET_IFACE (1ull << 61)
 /* For a slice's or string's data pointer: bit 60 set, the count word's
- * offset from the pointer in bits 32..47, the element entry + 1 below. */
+ * offset from the pointer in bits 32..43, the len word's in bits 44..55,
+ * the element entry + 1 below. */
 #define TARGET_COUNTED (1ull << 60)
+#define DELTA_MASK 0xfffu
 
 static struct gm_error *add_entry(struct gm_types *t, const struct gm_type_entry *e, uint32_t *ret)
 {
@@ -168,6 +171,29 @@ static uint32_t counted(struct infer *in, uint32_t elem, uint64_t count_addr, ui
 	return array_of(in, elem, count);
 }
 
+/* OBJ is the backing array of the slice header whose data pointer is at
+ * WORD: remember its len and cap, once (view oversized_slices). */
+static void note_slice(struct infer *in, uint32_t obj, uint64_t word, uint64_t len_delta, uint64_t cap_delta)
+{
+	struct gm_types *t = in->t;
+	uint64_t len, cap, seen;
+	if (gm_u64_map_find(&in->noted_slices, obj, &seen))
+		return;
+	if (len_delta == cap_delta || gm_read_u64(in->heap->rt->prog->mem, word + len_delta, &len) ||
+	    gm_read_u64(in->heap->rt->prog->mem, word + cap_delta, &cap) || len > cap)
+		return;
+	if (t->nslices == t->slices_cap) {
+		size_t ncap = t->slices_cap ? t->slices_cap * 2 : 256;
+		void *grown = realloc(t->slices, ncap * sizeof(*t->slices));
+		if (!grown)
+			return;
+		t->slices = grown;
+		t->slices_cap = ncap;
+	}
+	t->slices[t->nslices++] = (struct gm_slice_info){ obj, len, cap };
+	gm_u64_map_insert(&in->noted_slices, obj, 1);
+}
+
 static void assign(struct infer *in, uint32_t obj, uint32_t entry)
 {
 	uint32_t *have = &in->t->object_type[obj];
@@ -198,8 +224,10 @@ static uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
 						  gm_dwarf_phantom_pointee(in->dw, slot.parent, &pointee))) {
 			uint32_t target = entry_for_die(in, &pointee);
 			value = target == NO_ENTRY ? 0 : (uint64_t)target + 1;
-			if (value && slot.counted && slot.count_delta > 0 && slot.count_delta < 0x10000)
-				value |= TARGET_COUNTED | (uint64_t)slot.count_delta << 32;
+			if (value && slot.counted && slot.count_delta > 0 && slot.count_delta <= DELTA_MASK &&
+			    slot.len_delta > 0 && slot.len_delta <= DELTA_MASK)
+				value |= TARGET_COUNTED | (uint64_t)slot.count_delta << 32 |
+					 (uint64_t)slot.len_delta << 44;
 		}
 	}
 	gm_u64_map_insert(&in->slot_cache, key, value);
@@ -290,9 +318,11 @@ static void spread(struct infer *in, uint32_t obj)
 		} else if (target && types_target(in, edge->dst, edge->dst_off)) {
 			uint32_t elem_entry = (uint32_t)(target & 0xffffffffu) - 1;
 			uint64_t word = in->heap->objects[obj].addr + edge->src_off;
-			assign(in, edge->dst, target & TARGET_COUNTED
-				   ? counted(in, elem_entry, word + ((target >> 32) & 0xffff), edge->dst)
-				   : fit(in, elem_entry, edge->dst));
+			uint64_t cap_delta = (target >> 32) & DELTA_MASK, len_delta = (target >> 44) & DELTA_MASK;
+			assign(in, edge->dst, target & TARGET_COUNTED ? counted(in, elem_entry, word + cap_delta, edge->dst)
+								      : fit(in, elem_entry, edge->dst));
+			if (target & TARGET_COUNTED)
+				note_slice(in, edge->dst, word, len_delta, cap_delta);
 		}
 	}
 }
@@ -309,8 +339,10 @@ static uint32_t root_target(struct infer *in, const struct gm_root *root, uint32
 	if ((root->kind == GM_ROOT_DATA || root->kind == GM_ROOT_BSS) &&
 	    gm_dwarf_global_at(in->dw, root->addr - prog->bias, &var, &start) &&
 	    dwarf_attr(&var, DW_AT_type, &attr) && dwarf_formref_die(&attr, &var_type) &&
-	    gm_dwarf_slot_at(in->dw, &var_type, root->addr - prog->bias - start, &slot) && slot.counted)
+	    gm_dwarf_slot_at(in->dw, &var_type, root->addr - prog->bias - start, &slot) && slot.counted) {
+		note_slice(in, root->dst, root->addr, (uint64_t)slot.len_delta, (uint64_t)slot.count_delta);
 		return counted(in, elem, root->addr + (uint64_t)slot.count_delta, root->dst);
+	}
 	return fit(in, elem, root->dst);
 }
 
@@ -416,6 +448,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	}
 	free(in.queue);
 	gm_u64_map_free(&in.slot_cache);
+	gm_u64_map_free(&in.noted_slices);
 	if (err) {
 		gm_types_destroy(t);
 		return err;
@@ -432,6 +465,7 @@ void gm_types_destroy(struct gm_types *t)
 		free(t->entries[i].name);
 	free(t->entries);
 	free(t->object_type);
+	free(t->slices);
 	gm_u64_map_free(&t->by_die);
 	gm_u64_map_free(&t->by_runtime);
 	gm_u64_map_free(&t->by_array);

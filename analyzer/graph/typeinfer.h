@@ -45,6 +45,9 @@ struct gm_types {
 	size_t count, cap;
 	struct gm_u64_map by_die, by_runtime, by_array;
 	uint32_t *object_type;     /* per object: entry, UINT32_MAX if unknown */
+	/* Slice backing arrays typed through a slice header: its len and cap. */
+	struct gm_slice_info { uint32_t object; uint64_t len, cap; } *slices;
+	size_t nslices, slices_cap;
 	uint64_t conflicts;        /* targets typed differently by two pieces of evidence
 				      (meta.type_conflicts; an ordinary statistic, not a warning:
 				      a tiny block or a union-like reuse gets several) */

@@ -323,6 +323,20 @@ struct gm_error *gm_write_frames(struct gm_store *store, const struct gm_stacks 
 	return gm_bulk_finish(bulk, err);
 }
 
+struct gm_error *gm_write_slices(struct gm_store *store, const struct gm_types *types)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "slices", "object_id, len, cap", 3, &bulk);
+	if (err)
+		return err;
+	for (size_t i = 0; i < types->nslices && !err; i++) {
+		const struct gm_slice_info *sl = &types->slices[i];
+		int64_t row[3] = { (int64_t)sl->object + 1, (int64_t)sl->len, (int64_t)sl->cap };
+		err = gm_bulk_row_ints(bulk, row, 0);
+	}
+	return gm_bulk_finish(bulk, err);
+}
+
 struct gm_error *gm_write_string_contents(struct gm_store *store, const struct gm_heap *heap,
 					  const struct gm_graph *graph, const struct gm_types *types)
 {

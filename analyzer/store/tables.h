@@ -47,6 +47,9 @@ struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_gor
 				     const struct gm_stacks *stacks);
 struct gm_error *gm_write_frames(struct gm_store *store, const struct gm_stacks *stacks);
 
+/* slices: len and cap of slice backing arrays. */
+struct gm_error *gm_write_slices(struct gm_store *store, const struct gm_types *types);
+
 /* strings: the bytes of every reachable string body (analyze --contents). */
 struct gm_error *gm_write_string_contents(struct gm_store *store, const struct gm_heap *heap,
 					  const struct gm_graph *graph, const struct gm_types *types);

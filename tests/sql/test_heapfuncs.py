@@ -67,6 +67,7 @@ def check_scenario(c, gm, where, sdir, tmp):
     check_go_type(c, gm, where, db, db_path)
     check_elems(c, gm, where, db, db_path, truth, objects)
     check_oversized_maps(c, gm, where, db, db_path, truth)
+    check_slices(c, where, db, truth)
     check_duplicates(c, gm, where, db_path, truth)
     check_contents_option(c, gm, where, sdir, tmp, truth)
     check_no_contents(c, where, db, truth)
@@ -89,6 +90,19 @@ def check_elems(c, gm, where, db, db_path, truth, objects):
     got = rows[0]["value"] if rows else None
     c.check(got in objects and objects[got][0] <= first < sum(objects[got]),
             f"{where}: go_elems element 0 is object {got}, want the one at 0x{first:x}")
+
+
+def check_slices(c, where, db, truth):
+    """The slices table (view oversized_slices) has the len and cap the
+    program recorded for its slices' backing arrays."""
+    for obj in truth.get("objects", []):
+        if obj.get("kind") != "array" or "len" not in obj:
+            continue
+        row = db.execute("SELECT s.len, s.cap FROM slices s JOIN objects o ON o.id = s.object_id "
+                         "WHERE o.addr <= ? AND ? < o.addr + o.size",
+                         (int(obj["addr"], 16), int(obj["addr"], 16))).fetchone()
+        c.check(row == (obj["len"], obj["cap"]), f"{where}: slices has {row} for {obj['label']}, "
+                f"want len {obj['len']} cap {obj['cap']}")
 
 
 def check_oversized_maps(c, gm, where, db, db_path, truth):
