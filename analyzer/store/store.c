@@ -74,8 +74,11 @@ struct gm_error *gm_store_create(const char *path, struct gm_store **ret)
 	}
 	unlink(store->tmp_path);
 	struct gm_error *err = NULL;
-	if (sqlite3_open_v2(store->tmp_path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK)
+	/* NOMUTEX: one thread at a time uses the connection (the edge writer is
+	 * joined before anything else touches it), so SQLite's own locking is
+	 * only overhead. */
+	int open_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(store->tmp_path, &store->db, open_flags, NULL) != SQLITE_OK)
 		err = sqlite_error(store, "cannot create the database");
 	if (!err)
 		err = gm_store_exec(store, load_pragmas);
