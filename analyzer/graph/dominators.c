@@ -87,10 +87,13 @@ static bool succ_next(struct succ_iter *it, uint32_t *ret)
 
 static struct gm_error *dfs(struct dom *d)
 {
-	struct succ_iter *stack = malloc(d->nnodes * sizeof(*stack));
+	/* The stack grows with the depth reached (a long linked list is deep,
+	 * most heaps are not): sized for the worst case it would cost 40 bytes
+	 * per object up front. */
+	size_t cap = 1024, top = 0;
+	struct succ_iter *stack = malloc(cap * sizeof(*stack));
 	if (!stack)
 		return &gm_error_nomem;
-	size_t top = 0;
 	d->pre[0] = ++d->n;
 	d->vertex[d->n] = 0;
 	d->parent[d->n] = 0;
@@ -103,6 +106,15 @@ static struct gm_error *dfs(struct dom *d)
 		}
 		if (d->pre[next])
 			continue;
+		if (top == cap) {
+			void *grown = realloc(stack, 2 * cap * sizeof(*stack));
+			if (!grown) {
+				free(stack);
+				return &gm_error_nomem;
+			}
+			stack = grown;
+			cap *= 2;
+		}
 		d->pre[next] = ++d->n;
 		d->vertex[d->n] = next;
 		d->parent[d->n] = d->pre[stack[top - 1].node];
