@@ -267,7 +267,7 @@ static struct gm_error *object_type(struct gm_heap *heap, const struct gm_span *
 		return NULL;
 	if (s->size_class == 0)
 		return type_at(heap, s->large_type, etypes, ret);
-	if (s->elemsize <= rt->min_size_for_malloc_header)
+	if (gm_span_header_size(heap, s) == 0)
 		return NULL;
 	const uint64_t *header = gm_memory_at(rt->prog->mem, addr, sizeof(uint64_t));
 	if (!header) {

@@ -86,6 +86,16 @@ static inline uint64_t gm_object_size(const struct gm_heap *heap, const struct g
 	return heap->spans[obj->span].elemsize;
 }
 
+/* Bytes of malloc header at the start of each slot of S (Go 1.22+: scan
+ * spans of objects over minSizeForMallocHeader hold the type pointer
+ * there); 0 when its objects have none.  A value starts this far in. */
+static inline uint64_t gm_span_header_size(const struct gm_heap *heap, const struct gm_span *s)
+{
+	const struct gm_runtime *rt = heap->rt;
+	return s->state == GM_SPAN_IN_USE && !s->noscan && s->size_class != 0 &&
+	       s->elemsize > rt->min_size_for_malloc_header ? rt->malloc_header_size : 0;
+}
+
 /* The object whose slot contains ADDR: its index in RET; false if ADDR is
  * not inside an allocated object. */
 bool gm_heap_find_object(const struct gm_heap *heap, uint64_t addr, uint32_t *ret);

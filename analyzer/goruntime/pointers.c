@@ -108,5 +108,5 @@ enum gm_pointer_source gm_object_pointers(struct gm_heap *heap, const struct gm_
 		return GM_POINTERS_UNKNOWN;
 	uint64_t header;
 	memcpy(&header, sp->slots + (obj->addr - s->base), sizeof(header));
-	return tiled_pointers(heap, s, header, rt->malloc_header_size, offsets, ret_count);
+	return tiled_pointers(heap, s, header, gm_span_header_size(heap, s), offsets, ret_count);
 }

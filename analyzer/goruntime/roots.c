@@ -30,6 +30,17 @@ static struct gm_error *roots_add(struct gm_roots *roots, const struct gm_root *
 	return NULL;
 }
 
+/* Read the pointer word at ROOT->addr into ROOT->value and resolve the
+ * object it points into (dst, dst_off); false if the word was not saved. */
+static bool read_root_word(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_root *root)
+{
+	if (gm_read_u64(rt->prog->mem, root->addr, &root->value) != NULL)
+		return false;
+	if (gm_heap_find_object(heap, root->value, &root->dst))
+		root->dst_off = root->value - heap->objects[root->dst].addr;
+	return true;
+}
+
 /* Name the word at ADDR (run-time address) by the DWARF global holding it,
  * else by the ELF symbol; malloc'd strings in *RET_NAME and *RET_TYPE. */
 static struct gm_error *name_global_word(struct gm_program *prog, uint64_t addr, char **ret_name, char **ret_type,
@@ -99,12 +110,10 @@ static struct gm_error *section_roots(struct gm_runtime *rt, const struct gm_hea
 			continue;
 		struct gm_root root = { .kind = sec->kind, .addr = sec->start + i * rt->ptr_size, .goid = -1,
 					.frame_idx = -1, .dst = GM_NO_OBJECT };
-		if (gm_read_u64(rt->prog->mem, root.addr, &root.value) != NULL) {
+		if (!read_root_word(rt, heap, &root)) {
 			gm_warn(&roots->warnings, "%s word at 0x%" PRIx64 " not saved", sec->label, root.addr);
 			continue;
 		}
-		if (gm_heap_find_object(heap, root.value, &root.dst))
-			root.dst_off = root.value - heap->objects[root.dst].addr;
 		err = name_global_word(rt->prog, root.addr, &root.name, &root.type_name, &root.type_die);
 		if (!err)
 			err = roots_add(roots, &root);
@@ -155,12 +164,10 @@ static struct gm_error *add_word_root(struct gm_runtime *rt, const struct gm_hea
 				      enum gm_root_kind kind, uint64_t addr, const char *name)
 {
 	struct gm_root root = { .kind = kind, .addr = addr, .goid = -1, .frame_idx = -1, .dst = GM_NO_OBJECT };
-	if (gm_read_u64(rt->prog->mem, addr, &root.value) != NULL) {
+	if (!read_root_word(rt, heap, &root)) {
 		gm_warn(&roots->warnings, "%s at 0x%" PRIx64 " not saved", name, addr);
 		return NULL;
 	}
-	if (gm_heap_find_object(heap, root.value, &root.dst))
-		root.dst_off = root.value - heap->objects[root.dst].addr;
 	root.name = strdup(name);
 	if (!root.name)
 		return &gm_error_nomem;
@@ -305,12 +312,10 @@ static struct gm_error *add_stack_root(struct frame_scan *fs, uint64_t addr)
 	struct gm_runtime *rt = fs->rt;
 	struct gm_root root = { .kind = GM_ROOT_STACK, .addr = addr, .goid = (int64_t)fs->goid,
 				.frame_idx = (int32_t)fs->frame->idx, .dst = GM_NO_OBJECT };
-	if (gm_read_u64(rt->prog->mem, addr, &root.value) != NULL) {
+	if (!read_root_word(rt, fs->heap, &root)) {
 		gm_warn(&fs->roots->warnings, "goroutine %" PRIu64 ": stack word 0x%" PRIx64 " not saved", fs->goid, addr);
 		return NULL;
 	}
-	if (gm_heap_find_object(fs->heap, root.value, &root.dst))
-		root.dst_off = root.value - fs->heap->objects[root.dst].addr;
 	char var[MAX_NAME], name[MAX_NAME + 256];
 	Dwarf_Die leaf;
 	if (fs->have_subprogram &&

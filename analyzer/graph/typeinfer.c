@@ -133,9 +133,7 @@ static uint32_t array_of(struct infer *in, uint32_t elem, uint64_t count)
 /* Where the data of OBJ starts: after the malloc header when it has one. */
 static uint64_t data_offset(const struct gm_heap *heap, uint32_t obj)
 {
-	const struct gm_span *s = &heap->spans[heap->objects[obj].span];
-	return !s->noscan && s->size_class != 0 && s->elemsize > heap->rt->min_size_for_malloc_header
-	       ? heap->rt->malloc_header_size : 0;
+	return gm_span_header_size(heap, &heap->spans[heap->objects[obj].span]);
 }
 
 /* Bytes of OBJ that hold data: the slot minus its header; for a large

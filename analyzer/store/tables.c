@@ -151,8 +151,6 @@ struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *he
 	for (size_t i = 0; i < heap->nspans && !err; i++) {
 		const struct gm_span *s = &heap->spans[i];
 		bool in_use = s->state == GM_SPAN_IN_USE;
-		bool header = in_use && !s->noscan && s->size_class != 0 &&
-			      s->elemsize > heap->rt->min_size_for_malloc_header;
 		struct gm_sql_value row[16] = {
 			gm_sql_int((int64_t)s->base), gm_sql_int((int64_t)(in_use ? s->limit : s->end)),
 			gm_sql_int((int64_t)s->end), gm_sql_int((int64_t)s->npages),
@@ -163,7 +161,7 @@ struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *he
 			gm_sql_int((int64_t)s->mspan_addr),
 			s->alloc_count ? gm_sql_int((int64_t)s->first_object + 1) : gm_sql_null(),
 			gm_sql_int(live_count(s, graph)),
-			gm_sql_int(header ? (int64_t)heap->rt->malloc_header_size : 0),
+			gm_sql_int((int64_t)gm_span_header_size(heap, s)),
 		};
 		err = gm_bulk_row(bulk, row);
 	}
