@@ -28,8 +28,6 @@ struct heap_ctx {
 	char *core_path, *exe_path;
 	struct gm_program *prog;
 	char *open_error;
-	uint64_t header_min;         /* runtime.minSizeForMallocHeader */
-	uint64_t header_size;        /* runtime.mallocHeaderSize */
 };
 
 /* A heap object as the database describes it. */
@@ -66,11 +64,6 @@ static struct gm_program *ctx_program(sqlite3_context *c, struct heap_ctx *h)
 		if (err) {
 			h->open_error = sqlite3_mprintf("cannot read heap contents: %s", err->message);
 			gm_error_destroy(err);
-		} else {
-			int64_t v;
-			h->header_min = gm_dwarf_const(h->prog->dwarf, "runtime.minSizeForMallocHeader", &v) ? (uint64_t)v
-												     : UINT64_MAX;
-			h->header_size = gm_dwarf_const(h->prog->dwarf, "runtime.mallocHeaderSize", &v) ? (uint64_t)v : 0;
 		}
 		free(core);
 		free(exe);
@@ -85,7 +78,7 @@ static bool find_object(struct heap_ctx *h, const char *where, int64_t value, st
 	sqlite3_stmt *st;
 	char sql[512];
 	snprintf(sql, sizeof(sql),
-		 "SELECT o.id, o.addr, o.size, t.name, s.size_class, s.noscan, s.elem_size FROM objects o "
+		 "SELECT o.id, o.addr, o.size, t.name, s.header_size FROM objects o "
 		 "JOIN spans s ON s.id = o.span_id LEFT JOIN types t ON t.id = o.type_id WHERE %s", where);
 	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return false;
@@ -98,9 +91,7 @@ static bool find_object(struct heap_ctx *h, const char *where, int64_t value, st
 		ret->size = (uint64_t)sqlite3_column_int64(st, 2);
 		const unsigned char *t = sqlite3_column_text(st, 3);
 		snprintf(ret->type, sizeof(ret->type), "%s", t ? (const char *)t : "");
-		bool header = sqlite3_column_int64(st, 4) != 0 && sqlite3_column_int64(st, 5) == 0 &&
-			      (uint64_t)sqlite3_column_int64(st, 6) > h->header_min;
-		ret->data = ret->addr + (header ? h->header_size : 0);
+		ret->data = ret->addr + (uint64_t)sqlite3_column_int64(st, 4); /* after a malloc header */
 	}
 	sqlite3_finalize(st);
 	return found;
