@@ -21,6 +21,7 @@
 #include "graph/typeinfer.h"
 #include "program.h"
 #include "sqlfuncs/heapfuncs.h"
+#include "store/btree_writer.h"
 #include "store/store.h"
 #include "store/tables.h"
 
@@ -42,6 +43,10 @@ static const char analyze_usage[] =
 	"                        with the database; without it the database holds none\n"
 	"  --contents-type T     also store every reachable object of type T (e.g. main.Session)\n"
 	"                        as JSON in table field_values; may be repeated\n"
+	"  --heap-only           stop after the heap walk: meta, mappings, threads, types,\n"
+	"                        fields, spans, objects (typed by malloc headers and large\n"
+	"                        spans only) and memstats; no goroutines, roots, edges,\n"
+	"                        reachability or retained sizes (meta.analysis = 'heap')\n"
 	"  --progress            report progress on stderr (default: when stderr is a terminal)\n"
 	"  --quiet               no progress and no summary\n"
 	"  -h, --help            show this help\n"
@@ -52,6 +57,7 @@ struct analyze_options {
 	struct gm_program_options program;
 	const char *output;
 	bool progress, quiet;
+	bool heap_only;          /* --heap-only: stages 1-4 and 7 only */
 	bool contents;           /* --contents: store string bodies */
 	const char *contents_types[32]; /* --contents-type: store these types' values */
 	int ncontents_types;
@@ -148,6 +154,8 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 	const struct gm_memstats *ms = &a->memstats;
 	struct gm_error *err = gm_write_meta(store, prog, heap);
 	if (!err)
+		err = gm_store_meta_text(store, "analysis", "full");
+	if (!err)
 		err = gm_write_mappings(store, prog);
 	if (!err)
 		err = gm_write_threads(store, prog);
@@ -155,9 +163,6 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 		err = gm_write_types(store, prog, a->types);
 	if (!err)
 		err = gm_write_spans(store, heap, a->graph);
-	progress(o, "storing %zu objects", heap->nobjects);
-	if (!err)
-		err = gm_write_objects(store, heap, a->graph, a->types);
 	if (!err)
 		err = gm_write_warnings(store, "graph", &a->graph->warnings);
 	if (!err)
@@ -232,9 +237,8 @@ static void unwind_native(struct analysis *a)
 	}
 }
 
-/* Stages 1-5 and the edges: the program, its runtime, the heap, the
- * goroutines and roots, the object graph. */
-static struct gm_error *run_stages(const struct analyze_options *o, struct analysis *a)
+/* The program, its runtime, the heap walk and the runtime's accounting. */
+static struct gm_error *walk_heap(const struct analyze_options *o, struct analysis *a)
 {
 	progress(o, "reading %s", o->program.core_path);
 	struct gm_error *err = gm_program_open(&o->program, &a->prog);
@@ -246,8 +250,17 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 	}
 	if (!err)
 		err = gm_memstats_read(a->rt, &a->memstats);
-	if (!err) {
+	if (!err)
 		check_counts(a->heap, &a->memstats);
+	return err;
+}
+
+/* Stages 1-5 and the edges: the program, its runtime, the heap, the
+ * goroutines and roots, the object graph. */
+static struct gm_error *run_stages(const struct analyze_options *o, struct analysis *a)
+{
+	struct gm_error *err = walk_heap(o, a);
+	if (!err) {
 		progress(o, "reading goroutines");
 		err = gm_goroutines_read(a->rt, &a->goroutines);
 	}
@@ -293,11 +306,41 @@ static struct gm_error *run_graph_stages(const struct analyze_options *o, struct
 	return err;
 }
 
-/* Storing the edges on a second thread: the store's connection is used by
- * this thread alone until it is joined. */
+/* objects and edges, written as whole B-trees while SQLite has let go of
+ * the file (btree_writer.h). */
+struct big_tables {
+	struct gm_btree_file *file;
+	uint32_t objects_root, edges_root;
+};
+
+static struct gm_error *detach_store(struct gm_store *store, struct big_tables *big)
+{
+	struct gm_error *err = gm_store_root_page(store, "objects", &big->objects_root);
+	if (!err)
+		err = gm_store_root_page(store, "edges", &big->edges_root);
+	if (!err)
+		err = gm_store_detach(store, &big->file);
+	return err;
+}
+
+/* Store the objects (GRAPH may be NULL) and give the file back to SQLite;
+ * on error the file is released and the caller aborts the store. */
+static struct gm_error *store_objects(const struct analyze_options *o, struct analysis *a, struct gm_store *store,
+				      struct big_tables *big)
+{
+	progress(o, "storing %zu objects", a->heap->nobjects);
+	struct gm_error *err = gm_write_objects(big->file, big->objects_root, a->heap, a->graph, a->types);
+	if (err) {
+		gm_btree_file_abort(big->file);
+		return err;
+	}
+	return gm_store_reattach(store, big->file);
+}
+
+/* Storing the edges on a second thread, into their own pages of the file. */
 struct edge_writer {
 	pthread_t thread;
-	struct gm_store *store;
+	struct big_tables *big;
 	const struct gm_graph *graph;
 	struct gm_error *err;
 };
@@ -305,28 +348,105 @@ struct edge_writer {
 static void *write_edges_thread(void *arg)
 {
 	struct edge_writer *w = arg;
-	w->err = gm_write_edges(w->store, w->graph);
+	w->err = gm_write_edges(w->big->file, w->big->edges_root, w->graph);
 	return NULL;
 }
 
-/* Marking, dominators and types overlap with storing the edges. */
+/* Marking, dominators and types overlap with storing the edges; then the
+ * objects with everything the graph found. */
 static struct gm_error *graph_and_edges(const struct analyze_options *o, struct analysis *a, struct gm_store *store)
 {
-	struct edge_writer w = { .store = store, .graph = a->graph };
+	struct big_tables big = { 0 };
+	struct gm_error *err = detach_store(store, &big);
+	if (err)
+		return err;
+	struct edge_writer w = { .big = &big, .graph = a->graph };
 	progress(o, "storing %zu edges (in the background)", a->graph->nedges);
-	if (pthread_create(&w.thread, NULL, write_edges_thread, &w) != 0)
+	if (pthread_create(&w.thread, NULL, write_edges_thread, &w) != 0) {
+		gm_btree_file_abort(big.file);
 		return gm_error_create(GM_ERR_INTERNAL, "cannot start a thread");
-	struct gm_error *err = run_graph_stages(o, a);
+	}
+	err = run_graph_stages(o, a);
 	pthread_join(w.thread, NULL);
-	if (err) {
+	if (err)
 		gm_error_destroy(w.err);
+	else
+		err = w.err;
+	if (err) {
+		gm_btree_file_abort(big.file);
 		return err;
 	}
-	return w.err;
+	return store_objects(o, a, store, &big);
+}
+
+/* analyze --heap-only: the heap walk's tables and nothing that needs the
+ * goroutines, roots or graph. */
+static struct gm_error *write_heap_tables(struct gm_store *store, struct analysis *a)
+{
+	struct gm_error *err = gm_write_meta(store, a->prog, a->heap);
+	if (!err)
+		err = gm_store_meta_text(store, "analysis", "heap");
+	if (!err)
+		err = gm_write_mappings(store, a->prog);
+	if (!err)
+		err = gm_write_threads(store, a->prog);
+	if (!err)
+		err = gm_write_types(store, a->prog, a->types);
+	if (!err)
+		err = gm_write_spans(store, a->heap, NULL);
+	if (!err)
+		err = gm_write_memstats(store, &a->memstats);
+	if (!err)
+		err = gm_write_warnings(store, "heap", &a->heap->warnings);
+	if (!err)
+		err = gm_write_warnings(store, "types", &a->types->warnings);
+	if (!err)
+		err = gm_store_meta_int(store, "warnings",
+					(int64_t)(a->heap->warnings.count + a->types->warnings.count));
+	return err;
+}
+
+static struct gm_error *analyze_heap_only(const struct analyze_options *o, struct analysis *a)
+{
+	struct gm_error *err = walk_heap(o, a);
+	if (!err)
+		err = gm_types_from_headers(a->heap, &a->types);
+	if (!err)
+		err = gm_types_add_member_types(a->types, a->heap);
+	struct gm_store *store = NULL;
+	struct big_tables big = { 0 };
+	if (!err)
+		err = gm_store_create(o->output, &store);
+	if (!err)
+		err = detach_store(store, &big);
+	if (!err)
+		err = store_objects(o, a, store, &big);
+	if (!err)
+		err = write_heap_tables(store, a);
+	if (!err) {
+		progress(o, "building indexes");
+		err = gm_store_finish(store);
+		store = NULL;
+	}
+	gm_store_abort(store);
+	if (!err && !o->quiet)
+		fprintf(stderr, "gomortem: %s: %zu objects, %" PRIu64 " bytes in %zu spans (heap only), %" PRIu64
+			" warnings, %.2f s\n", o->output, a->heap->nobjects, a->heap->object_bytes,
+			a->heap->nspans_in_use, a->heap->warnings.count + a->types->warnings.count,
+			seconds_now() - o->start);
+	gm_types_destroy(a->types);
+	gm_heap_destroy(a->heap);
+	gm_runtime_destroy(a->rt);
+	gm_program_destroy(a->prog);
+	return err;
 }
 
 static struct gm_error *analyze(const struct analyze_options *o)
 {
+	if (o->heap_only) {
+		struct analysis a = { 0 };
+		return analyze_heap_only(o, &a);
+	}
 	double start = o->start;
 	struct analysis a = { 0 };
 	struct gm_store *store = NULL;
@@ -371,6 +491,7 @@ int cmd_analyze(int argc, char **argv)
 		{ "progress", no_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "contents", no_argument, NULL, 'c' },
+		{ "heap-only", no_argument, NULL, 'H' },
 		{ "contents-type", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -387,6 +508,7 @@ int cmd_analyze(int argc, char **argv)
 		case 'p': force_progress = true; break;
 		case 'q': o.quiet = true; break;
 		case 'c': o.contents = true; break;
+		case 'H': o.heap_only = true; break;
 		case 'T':
 			if (o.ncontents_types == 32)
 				return cli_usage_error("analyze", "at most 32 --contents-type options");
@@ -400,6 +522,8 @@ int cmd_analyze(int argc, char **argv)
 		return cli_usage_error("analyze", "expected one CORE argument, got %d", argc - optind);
 	if (!o.output)
 		return cli_usage_error("analyze", "missing -o OUT.db");
+	if (o.heap_only && (o.contents || o.ncontents_types))
+		return cli_usage_error("analyze", "--contents and --contents-type need the full analysis, not --heap-only");
 	o.program.core_path = argv[optind];
 	o.progress = !o.quiet && (o.progress || force_progress);
 	o.start = seconds_now();

@@ -302,6 +302,8 @@ static struct gm_error *run_diff(char *paths[2], bool csv, bool all, long top)
 	struct gm_error *err = analysis_db_open(paths[0], &dbs[0]);
 	if (!err)
 		err = analysis_db_open(paths[1], &dbs[1]);
+	for (int side = 0; side < 2 && !err; side++)
+		err = analysis_db_require_graph(dbs[side], paths[side], "diff");
 	if (!err)
 		err = check_same_program(dbs, paths);
 	for (int side = 0; side < 2 && !err; side++)

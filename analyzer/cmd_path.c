@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzer/pprof/analysis_db.h"
 #include "cli.h"
 #include "error.h"
 
@@ -198,12 +199,13 @@ int cmd_path(int argc, char **argv)
 	uint64_t addr = strtoull(argv[optind + 1], &end, 0);
 	if (*end || end == argv[optind + 1])
 		return cli_usage_error("path", "ADDR '%s' is not a number", argv[optind + 1]);
-	sqlite3 *db;
-	if (sqlite3_open_v2(argv[optind], &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		int status = gm_error_report(gm_error_create(GM_ERR_IO, "%s: cannot open: %s", argv[optind],
-							     sqlite3_errmsg(db)));
+	sqlite3 *db = NULL;
+	struct gm_error *err = analysis_db_open(argv[optind], &db);
+	if (!err)
+		err = analysis_db_require_graph(db, argv[optind], "path");
+	if (err) {
 		sqlite3_close(db);
-		return status;
+		return gm_error_report(err);
 	}
 	int status = print_path(db, addr);
 	sqlite3_close(db);

@@ -65,10 +65,14 @@ int cmd_pprof(int argc, char **argv)
 	if (!out_path)
 		return cli_usage_error("pprof", "missing -o FILE");
 	const char *db_path = argv[optind];
-	sqlite3 *db;
+	sqlite3 *db = NULL;
 	struct gm_error *err = analysis_db_open(db_path, &db);
-	if (err)
+	if (!err)
+		err = analysis_db_require_graph(db, db_path, "pprof");
+	if (err) {
+		sqlite3_close(db);
 		return gm_error_report(err);
+	}
 	struct heap_profile_stats stats;
 	err = heap_profile_write(db, db_path, out_path, sample, &stats);
 	sqlite3_close(db);

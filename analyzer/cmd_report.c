@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "analyzer/pprof/analysis_db.h"
 #include "cli.h"
 #include "util/strbuf.h"
 #include "error.h"
@@ -508,16 +509,11 @@ static struct gm_error *ensure_view(struct report *r, const char *name)
 static struct gm_error *open_database(struct report *r)
 {
 	const char *path = r->options->db_path;
-	struct stat st;
-	if (stat(path, &st) != 0)
-		return gm_error_create(GM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-	if (S_ISDIR(st.st_mode))
-		return gm_error_create(GM_ERR_IO, "%s: cannot open: is a directory", path);
-	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		return gm_error_create(GM_ERR_IO, "%s: cannot open: %s", path,
-				       r->db ? sqlite3_errmsg(r->db) : "out of memory");
-	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
-	struct gm_error *err = meta_load(r);
+	struct gm_error *err = analysis_db_open(path, &r->db);
+	if (!err)
+		err = analysis_db_require_graph(r->db, path, "report");
+	if (!err)
+		err = meta_load(r);
 	if (!err)
 		err = ensure_view(r, "memory_breakdown");
 	if (!err)

@@ -5,7 +5,8 @@
 
 -- Facts about the analysis: schema_version, go_version, arch, exe_path,
 -- exe_build_id, core_path, pid, signal, analyzer_version, analyzed_at,
--- warnings (count), partial (1 when the core was truncated), ...
+-- warnings (count), partial (1 when the core was truncated), analysis ('full',
+-- or 'heap' after analyze --heap-only: no graph, reachability or inferred types), ...
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY,  -- name of the fact
   value ANY                -- its value: text or integer
@@ -70,7 +71,7 @@ CREATE TABLE spans (
                                             -- fields.offset differ by it
   first_object        INTEGER,              -- objects.id of its first object: its objects are ids
                                             -- first_object .. first_object + alloc_count - 1
-  live_count          INTEGER NOT NULL,     -- reachable objects
+  live_count          INTEGER,              -- reachable objects (NULL after analyze --heap-only)
   state               TEXT NOT NULL,        -- 'in_use' or 'manual'
   noscan              INTEGER NOT NULL,     -- 1 if the span holds pointer-free objects
   freeindex           INTEGER NOT NULL,     -- mspan.freeindex
@@ -83,11 +84,14 @@ CREATE TABLE objects (
   id        INTEGER PRIMARY KEY,  -- object id, in address order
   addr      INTEGER NOT NULL,     -- start of the heap slot (a malloc header, if any, included)
   size      INTEGER NOT NULL,     -- slot size; the span's size for large objects
-  type_id   INTEGER,              -- types.id from the malloc header or mspan.largeType; NULL if unknown
+  type_id   INTEGER,              -- types.id: the malloc header's or mspan.largeType's, else inferred
+                                  -- through the graph (not after --heap-only); NULL if unknown
   span_id   INTEGER NOT NULL,     -- spans.id
-  reachable INTEGER NOT NULL,     -- 1 if reachable from a root; 0 garbage (allocated after the
-                                  -- last GC, or not yet swept): never mixed with live data
-  retained  INTEGER NOT NULL,     -- bytes it alone keeps alive, itself included (0 for garbage)
+  reachable INTEGER,              -- 1 if reachable from a root; 0 garbage (allocated after the
+                                  -- last GC, or not yet swept): never mixed with live data.
+                                  -- This and every column below are NULL when meta.analysis is
+                                  -- 'heap' (analyze --heap-only: no graph was built)
+  retained  INTEGER,              -- bytes it alone keeps alive, itself included (0 for garbage)
   idom      INTEGER,              -- immediate dominator (objects.id); NULL when a root or several
                                   -- roots dominate it (see idom_root), or for garbage
   idom_root INTEGER,              -- roots.id when that one root alone dominates it

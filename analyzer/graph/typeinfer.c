@@ -372,13 +372,13 @@ static void seed(struct infer *in, const struct gm_roots *roots)
 }
 
 /* Objects still untyped whose header or span named a runtime type get
- * that type (its name is known even where DWARF gives no layout). */
+ * that type (its name is known even where DWARF gives no layout), garbage
+ * included: the header is the runtime's own word (view garbage_by_type). */
 static void name_leftovers(struct infer *in)
 {
 	struct gm_heap *heap = in->heap;
 	for (size_t i = 0; i < heap->nobjects; i++)
-		if (heap->objects[i].type != GM_NO_TYPE && in->graph->reachable[i] &&
-		    in->t->object_type[i] == NO_ENTRY)
+		if (heap->objects[i].type != GM_NO_TYPE && in->t->object_type[i] == NO_ENTRY)
 			in->t->object_type[i] = fit(in, heap->objects[i].type, (uint32_t)i);
 }
 
@@ -414,21 +414,50 @@ static void find_itab(struct infer *in)
 	in->itab_type_offset = in->have_itab ? off : 0;
 }
 
-struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
-				struct gm_types **ret)
+/* The registry with the heap's runtime types and no object typed yet. */
+static struct gm_error *types_start(struct infer *in, struct gm_heap *heap)
 {
 	struct gm_types *t = calloc(1, sizeof(*t));
 	if (!t)
 		return &gm_error_nomem;
+	in->t = t;
+	in->heap = heap;
+	in->dw = heap->rt->prog->dwarf;
 	size_t n = heap->nobjects ? heap->nobjects : 1;
-	struct infer in = { .t = t, .heap = heap, .graph = graph, .dw = heap->rt->prog->dwarf,
-			    .queue = malloc(n * sizeof(uint32_t)) };
 	t->object_type = malloc(n * sizeof(uint32_t));
-	struct gm_error *err = in.queue && t->object_type ? NULL : &gm_error_nomem;
-	for (size_t i = 0; i < heap->nobjects && !err; i++)
-		t->object_type[i] = NO_ENTRY;
+	if (!t->object_type)
+		return &gm_error_nomem;
+	memset(t->object_type, 0xff, n * sizeof(uint32_t));
+	return import_heap_types(in);
+}
+
+struct gm_error *gm_types_from_headers(struct gm_heap *heap, struct gm_types **ret)
+{
+	struct infer in = { 0 };
+	struct gm_error *err = types_start(&in, heap);
 	if (!err)
-		err = import_heap_types(&in);
+		for (size_t i = 0; i < heap->nobjects; i++)
+			if (heap->objects[i].type != GM_NO_TYPE)
+				in.t->object_type[i] = fit(&in, heap->objects[i].type, (uint32_t)i);
+	if (err) {
+		gm_types_destroy(in.t);
+		return err;
+	}
+	*ret = in.t;
+	return NULL;
+}
+
+struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
+				struct gm_types **ret)
+{
+	struct infer in = { .graph = graph };
+	struct gm_error *err = types_start(&in, heap);
+	struct gm_types *t = in.t;
+	if (!err) {
+		in.queue = malloc((heap->nobjects ? heap->nobjects : 1) * sizeof(uint32_t));
+		if (!in.queue)
+			err = &gm_error_nomem;
+	}
 	if (!err) {
 		find_itab(&in);
 		seed(&in, roots);

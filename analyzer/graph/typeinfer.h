@@ -59,6 +59,11 @@ struct gm_types {
 struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
 				struct gm_types **ret);
 
+/* Only the runtime's own evidence: objects whose malloc header or large
+ * span names a type get it (fitted as [n]T when n of them fill the slot);
+ * for an analysis that stops after the heap walk (no graph). */
+struct gm_error *gm_types_from_headers(struct gm_heap *heap, struct gm_types **ret);
+
 /* Add entries for the member types of every struct entry (one level), so
  * the fields table can name them. */
 struct gm_error *gm_types_add_member_types(struct gm_types *types, struct gm_heap *heap);

@@ -97,3 +97,14 @@ struct gm_error *analysis_db_open(const char *path, sqlite3 **ret)
 	*ret = db;
 	return NULL;
 }
+
+struct gm_error *analysis_db_require_graph(sqlite3 *db, const char *path, const char *command)
+{
+	char *analysis = NULL;
+	struct gm_error *err = analysis_db_meta(db, path, "analysis", &analysis);
+	if (!err && analysis && strcmp(analysis, "heap") == 0)
+		err = gm_error_create(GM_ERR_USAGE, "%s: made by 'analyze --heap-only', which builds no object graph; "
+				      "'%s' needs the full analysis (run analyze without --heap-only)", path, command);
+	free(analysis);
+	return err;
+}

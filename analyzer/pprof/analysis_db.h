@@ -15,6 +15,11 @@
  * connection, closed by the caller with sqlite3_close(). */
 struct gm_error *analysis_db_open(const char *path, sqlite3 **ret);
 
+/* GM_ERR_USAGE naming COMMAND when the database was made by analyze
+ * --heap-only (meta.analysis = 'heap'): it has no graph, reachability or
+ * retained sizes for COMMAND to use. */
+struct gm_error *analysis_db_require_graph(sqlite3 *db, const char *path, const char *command);
+
 /* The meta value of KEY as a string the caller frees, or NULL in *RET when
  * the database has no such fact. */
 struct gm_error *analysis_db_meta(sqlite3 *db, const char *path, const char *key, char **ret);

@@ -1,5 +1,7 @@
 #include "store.h"
 
+#include "btree_writer.h"
+
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -61,6 +63,29 @@ static const char load_pragmas[] =
 	"PRAGMA cache_size=-32768;"
 	"PRAGMA temp_store=MEMORY;";
 
+/* Open the temporary file with SQLite: the load settings, a transaction,
+ * the tables when CREATE_TABLES, the meta statement. */
+static struct gm_error *store_open(struct gm_store *store, bool create_tables)
+{
+	struct gm_error *err = NULL;
+	/* NOMUTEX: one thread at a time uses the connection (the edge writer is
+	 * joined before anything else touches it), so SQLite's own locking is
+	 * only overhead. */
+	int open_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(store->tmp_path, &store->db, open_flags, NULL) != SQLITE_OK)
+		err = sqlite_error(store, "cannot open the database");
+	if (!err)
+		err = gm_store_exec(store, load_pragmas);
+	if (!err)
+		err = gm_store_exec(store, "BEGIN");
+	if (!err && create_tables)
+		err = gm_store_exec(store, gm_schema_tables_sql);
+	if (!err && sqlite3_prepare_v2(store->db, "INSERT INTO meta(key, value) VALUES (?, ?)", -1,
+				       &store->meta, NULL) != SQLITE_OK)
+		err = sqlite_error(store, "preparing meta");
+	return err;
+}
+
 struct gm_error *gm_store_create(const char *path, struct gm_store **ret)
 {
 	struct gm_store *store = calloc(1, sizeof(*store));
@@ -73,22 +98,7 @@ struct gm_error *gm_store_create(const char *path, struct gm_store **ret)
 		return &gm_error_nomem;
 	}
 	unlink(store->tmp_path);
-	struct gm_error *err = NULL;
-	/* NOMUTEX: one thread at a time uses the connection (the edge writer is
-	 * joined before anything else touches it), so SQLite's own locking is
-	 * only overhead. */
-	int open_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	if (sqlite3_open_v2(store->tmp_path, &store->db, open_flags, NULL) != SQLITE_OK)
-		err = sqlite_error(store, "cannot create the database");
-	if (!err)
-		err = gm_store_exec(store, load_pragmas);
-	if (!err)
-		err = gm_store_exec(store, "BEGIN");
-	if (!err)
-		err = gm_store_exec(store, gm_schema_tables_sql);
-	if (!err && sqlite3_prepare_v2(store->db, "INSERT INTO meta(key, value) VALUES (?, ?)", -1,
-				       &store->meta, NULL) != SQLITE_OK)
-		err = sqlite_error(store, "preparing meta");
+	struct gm_error *err = store_open(store, true);
 	if (!err)
 		err = gm_store_meta_int(store, "schema_version", GM_SCHEMA_VERSION);
 	if (err) {
@@ -97,6 +107,50 @@ struct gm_error *gm_store_create(const char *path, struct gm_store **ret)
 	}
 	*ret = store;
 	return NULL;
+}
+
+struct gm_error *gm_store_root_page(struct gm_store *store, const char *table, uint32_t *ret)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(store->db, "SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return sqlite_error(store, "reading the schema");
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	int64_t root = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (root < 2 || root > UINT32_MAX)
+		return gm_error_create(GM_ERR_INTERNAL, "%s: no root page for table %s", store->tmp_path, table);
+	*ret = (uint32_t)root;
+	return NULL;
+}
+
+/* Commit and close the connection, keeping the file. */
+static struct gm_error *store_close_db(struct gm_store *store)
+{
+	struct gm_error *err = gm_store_exec(store, "COMMIT");
+	sqlite3_finalize(store->meta);
+	store->meta = NULL;
+	if (!err && sqlite3_close(store->db) != SQLITE_OK)
+		err = sqlite_error(store, "closing");
+	if (err)
+		sqlite3_close(store->db);
+	store->db = NULL;
+	return err;
+}
+
+struct gm_error *gm_store_detach(struct gm_store *store, struct gm_btree_file **ret)
+{
+	struct gm_error *err = store_close_db(store);
+	if (!err)
+		err = gm_btree_file_open(store->tmp_path, ret);
+	return err;
+}
+
+struct gm_error *gm_store_reattach(struct gm_store *store, struct gm_btree_file *f)
+{
+	struct gm_error *err = gm_btree_file_close(f);
+	return err ? err : store_open(store, false);
 }
 
 static void store_free(struct gm_store *store)
@@ -125,23 +179,11 @@ struct gm_error *gm_store_finish(struct gm_store *store)
 {
 	struct gm_error *err = gm_store_exec(store, gm_schema_post_sql);
 	if (!err)
-		err = gm_store_exec(store, "COMMIT");
-	if (err) {
-		gm_store_abort(store);
-		return err;
-	}
-	sqlite3_finalize(store->meta);
-	store->meta = NULL;
-	if (sqlite3_close(store->db) != SQLITE_OK) {
-		err = sqlite_error(store, "closing");
-		store->db = NULL;
-		gm_store_abort(store);
-		return err;
-	}
-	store->db = NULL;
-	if (rename(store->tmp_path, store->path) != 0) {
+		err = store_close_db(store);
+	if (!err && rename(store->tmp_path, store->path) != 0)
 		err = gm_error_create(GM_ERR_IO, "%s: cannot rename to %s: %s", store->tmp_path,
 				      store->path, strerror(errno));
+	if (err) {
 		gm_store_abort(store);
 		return err;
 	}

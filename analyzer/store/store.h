@@ -34,6 +34,19 @@ struct gm_error *gm_store_exec(struct gm_store *store, const char *sql);
 struct gm_error *gm_store_meta_text(struct gm_store *store, const char *key, const char *value);
 struct gm_error *gm_store_meta_int(struct gm_store *store, const char *key, int64_t value);
 
+/* The root page of TABLE (for btree_writer), while SQLite has the file. */
+struct gm_error *gm_store_root_page(struct gm_store *store, const char *table, uint32_t *ret);
+
+/* Hand the file to btree_writer: commit, close SQLite's connection and open
+ * the file for appending whole tables (*RET).  Until gm_store_reattach no
+ * other store function may be called. */
+struct gm_btree_file;
+struct gm_error *gm_store_detach(struct gm_store *store, struct gm_btree_file **ret);
+
+/* Close F (writing its header) and give the file back to SQLite, in a new
+ * transaction.  On error the caller aborts the store. */
+struct gm_error *gm_store_reattach(struct gm_store *store, struct gm_btree_file *f);
+
 /* One value of a row for the bulk loader. */
 struct gm_sql_value {
 	enum { GM_SQL_NULL, GM_SQL_INT, GM_SQL_TEXT, GM_SQL_BLOB } kind;

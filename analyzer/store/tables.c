@@ -19,6 +19,7 @@
 #include "../graph/typeinfer.h"
 #include "../goruntime/memstats.h"
 #include "../program.h"
+#include "btree_writer.h"
 #include "store.h"
 
 struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, const struct gm_heap *heap)
@@ -160,7 +161,7 @@ struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *he
 			gm_sql_int(s->freeindex), gm_sql_int(s->runtime_alloc_count),
 			gm_sql_int((int64_t)s->mspan_addr),
 			s->alloc_count ? gm_sql_int((int64_t)s->first_object + 1) : gm_sql_null(),
-			gm_sql_int(live_count(s, graph)),
+			graph ? gm_sql_int(live_count(s, graph)) : gm_sql_null(),
 			gm_sql_int((int64_t)gm_span_header_size(heap, s)),
 		};
 		err = gm_bulk_row(bulk, row);
@@ -168,60 +169,99 @@ struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *he
 	return gm_bulk_finish(bulk, err);
 }
 
-/* An object index or root index as a 1-based id, or NULL. */
-static inline int64_t id_or_null(uint32_t index, uint32_t *null_mask, uint32_t bit)
+/* An object index or root index as a 1-based id, or NULL (bit BIT of
+ * NULL_MASK). */
+static inline int64_t id_or_null(uint32_t index, uint64_t *null_mask, uint32_t bit)
 {
 	if (index == GM_NONE) {
-		*null_mask |= 1u << bit;
+		*null_mask |= 1ull << bit;
 		return 0;
 	}
 	return (int64_t)index + 1;
 }
 
-struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph,
-				  const struct gm_types *types)
+/* objects' columns as in schema/gomortem.sql: id (the rowid, stored as
+ * NULL), addr, size, type_id, span_id, then the graph's reachable,
+ * retained, idom, idom_root, path_parent, path_off, path_root. */
+enum { OBJECT_COLUMNS = 12, FIRST_GRAPH_COLUMN = 5 };
+
+static uint64_t object_row(const struct gm_heap *heap, const struct gm_types *types, size_t i,
+			   int64_t row[OBJECT_COLUMNS])
 {
-	struct gm_bulk *bulk;
-	struct gm_error *err = gm_bulk_create(store, "objects",
-		"addr, size, type_id, span_id, reachable, retained, idom, idom_root, path_parent, path_off, path_root",
-		11, &bulk);
-	if (err)
-		return err;
-	for (size_t i = 0; i < heap->nobjects && !err; i++) {
-		const struct gm_object *o = &heap->objects[i];
-		bool live = graph->reachable[i];
-		uint32_t type = types->object_type[i];
-		uint32_t nulls = type == UINT32_MAX ? 1u << 2 : 0;
-		int64_t row[11] = {
-			(int64_t)o->addr, (int64_t)gm_object_size(heap, o), (int64_t)type + 1, (int64_t)o->span + 1,
-			live, (int64_t)graph->retained[i],
-			id_or_null(live ? graph->idom[i] : GM_NONE, &nulls, 6),
-			id_or_null(live ? graph->idom_root[i] : GM_NONE, &nulls, 7),
-			id_or_null(live ? graph->parent[i] : GM_NONE, &nulls, 8),
-			live && graph->parent[i] != GM_NONE ? graph->parent_off[i] : 0,
-			id_or_null(live ? graph->via_root[i] : GM_NONE, &nulls, 10),
-		};
-		if (!live || graph->parent[i] == GM_NONE)
-			nulls |= 1u << 9;
-		err = gm_bulk_row_ints(bulk, row, nulls);
-	}
-	return gm_bulk_finish(bulk, err);
+	const struct gm_object *o = &heap->objects[i];
+	uint32_t type = types->object_type[i];
+	row[1] = (int64_t)o->addr;
+	row[2] = (int64_t)gm_object_size(heap, o);
+	row[3] = (int64_t)type + 1;
+	row[4] = (int64_t)o->span + 1;
+	return 1u | (type == UINT32_MAX ? 1u << 3 : 0);
 }
 
-struct gm_error *gm_write_edges(struct gm_store *store, const struct gm_graph *graph)
+/* The graph's columns of object I; NULLs in the returned mask. */
+static uint64_t object_graph_columns(const struct gm_graph *graph, size_t i, int64_t row[OBJECT_COLUMNS])
 {
-	struct gm_bulk *bulk;
-	struct gm_error *err = gm_bulk_create(store, "edges", "src, src_off, dst, dst_off", 4, &bulk);
+	uint64_t nulls = 0;
+	bool live = graph->reachable[i];
+	row[5] = live;
+	row[6] = (int64_t)graph->retained[i];
+	row[7] = id_or_null(live ? graph->idom[i] : GM_NONE, &nulls, 7);
+	row[8] = id_or_null(live ? graph->idom_root[i] : GM_NONE, &nulls, 8);
+	row[9] = id_or_null(live ? graph->parent[i] : GM_NONE, &nulls, 9);
+	row[10] = live && graph->parent[i] != GM_NONE ? graph->parent_off[i] : 0;
+	if (!live || graph->parent[i] == GM_NONE)
+		nulls |= 1u << 10;
+	row[11] = id_or_null(live ? graph->via_root[i] : GM_NONE, &nulls, 11);
+	return nulls;
+}
+
+struct gm_error *gm_write_objects(struct gm_btree_file *file, uint32_t root, const struct gm_heap *heap,
+				  const struct gm_graph *graph, const struct gm_types *types)
+{
+	struct gm_btree *tree;
+	struct gm_error *err = gm_btree_create(file, root, GM_BTREE_TABLE, OBJECT_COLUMNS, &tree);
 	if (err)
 		return err;
+	/* Without a graph (analyze --heap-only) its columns stay NULL. */
+	uint64_t no_graph = ((1ull << OBJECT_COLUMNS) - 1) & ~((1ull << FIRST_GRAPH_COLUMN) - 1);
+	for (size_t i = 0; i < heap->nobjects && !err; i++) {
+		int64_t row[OBJECT_COLUMNS] = { 0 };
+		uint64_t nulls = object_row(heap, types, i, row);
+		nulls |= graph ? object_graph_columns(graph, i, row) : no_graph;
+		err = gm_btree_append(tree, (int64_t)i + 1, row, nulls);
+	}
+	if (err) {
+		gm_btree_destroy(tree);
+		return err;
+	}
+	return gm_btree_finish(tree);
+}
+
+struct gm_error *gm_write_edges(struct gm_btree_file *file, uint32_t root, const struct gm_graph *graph)
+{
+	struct gm_btree *tree;
+	struct gm_error *err = gm_btree_create(file, root, GM_BTREE_INDEX, 4, &tree);
+	if (err)
+		return err;
+	/* The primary key (src, src_off) orders the tree: objects in id
+	 * order, each one's pointer words by offset. */
 	for (size_t i = 0; i < graph->nobjects && !err; i++) {
+		int64_t last_off = -1;
 		for (uint64_t e = graph->edge_start[i]; e < graph->edge_start[i + 1] && !err; e++) {
 			const struct gm_edge *edge = &graph->edges[e];
+			if ((int64_t)edge->src_off <= last_off) {
+				err = gm_error_create(GM_ERR_INTERNAL, "edges of object %zu out of offset order", i + 1);
+				break;
+			}
+			last_off = edge->src_off;
 			int64_t row[4] = { (int64_t)i + 1, edge->src_off, (int64_t)edge->dst + 1, edge->dst_off };
-			err = gm_bulk_row_ints(bulk, row, 0);
+			err = gm_btree_append(tree, 0, row, 0);
 		}
 	}
-	return gm_bulk_finish(bulk, err);
+	if (err) {
+		gm_btree_destroy(tree);
+		return err;
+	}
+	return gm_btree_finish(tree);
 }
 
 struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *roots, const struct gm_graph *graph)

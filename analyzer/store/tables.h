@@ -24,12 +24,16 @@ struct gm_error *gm_write_threads(struct gm_store *store, struct gm_program *pro
 struct gm_types;
 struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog, const struct gm_types *types);
 
-/* spans, objects and edges, from the heap walk and the graph. */
+/* spans, objects and edges, from the heap walk and the graph (NULL after
+ * analyze --heap-only: the graph's columns stay NULL).  objects and edges
+ * are millions of rows: they are written as whole B-trees into the tables
+ * whose root pages are ROOT, while the store is detached (btree_writer.h). */
 struct gm_graph;
+struct gm_btree_file;
 struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph);
-struct gm_error *gm_write_objects(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph,
-				  const struct gm_types *types);
-struct gm_error *gm_write_edges(struct gm_store *store, const struct gm_graph *graph);
+struct gm_error *gm_write_objects(struct gm_btree_file *file, uint32_t root, const struct gm_heap *heap,
+				  const struct gm_graph *graph, const struct gm_types *types);
+struct gm_error *gm_write_edges(struct gm_btree_file *file, uint32_t root, const struct gm_graph *graph);
 
 /* roots. */
 struct gm_roots;

@@ -9,7 +9,8 @@
 # installs the peers (viewcore, goref's grf) with `go install` at pinned
 # versions into OUT/gobin, then runs on the same core, alternating, --runs
 # times each:
-#   gomortem analyze CORE --exe EXE -o OUT.db --quiet
+#   gomortem analyze CORE --exe EXE -o OUT.db --progress   (graph stage time from it)
+#   gomortem analyze CORE --exe EXE -o OUT.db --heap-only --quiet
 #   viewcore CORE --exe EXE histogram
 #   grf core EXE CORE -o grf.out
 # under /usr/bin/time -f '%e %M' and prints a table per size (median wall
@@ -218,7 +219,9 @@ measure() {
     local -a cmd
     case "$tool" in
         gomortem) rm -f "$dir/gomortem.db"
-                  cmd=("$GOMORTEM" analyze "$dir/core" --exe "$dir/exe" -o "$dir/gomortem.db" --quiet) ;;
+                  cmd=("$GOMORTEM" analyze "$dir/core" --exe "$dir/exe" -o "$dir/gomortem.db" --progress) ;;
+        gomortem-heap) rm -f "$dir/gomortem-heap.db"
+                  cmd=("$GOMORTEM" analyze "$dir/core" --exe "$dir/exe" -o "$dir/gomortem-heap.db" --heap-only --quiet) ;;
         viewcore) cmd=("$GOBIN_DIR/viewcore" "$dir/core" --exe "$dir/exe" histogram) ;;
         goref)    rm -f "$dir/grf.out"
                   cmd=("$GOBIN_DIR/grf" core "$dir/exe" "$dir/core" -o "$dir/grf.out") ;;
@@ -232,6 +235,12 @@ measure() {
         return 1
     fi
     printf '%s\t%s\t%s\n' "$tool" "$run" "$(tail -1 "$tf" | tr ' ' '\t')" >>"$dir/results.tsv"
+    # The graph stage (edges, marking, dominators, types) from the progress
+    # lines' timestamps: "building the object graph" to "storing N objects".
+    if [ "$tool" = gomortem ]; then
+        awk '/building the object graph/ {s = $2 + 0} /storing [0-9]+ objects/ {e = $2 + 0}
+             END {if (s && e) printf "%.2f\n", e - s}' "$dir/$tool.stderr" >>"$dir/graph.tsv"
+    fi
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "NA"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
@@ -260,8 +269,9 @@ for n in $SIZES; do
     objects="$(heap_objects "$dir")"
     core_bytes="$(stat -c %s "$dir/core")"
     : >"$dir/results.tsv"
+    : >"$dir/graph.tsv"
     declare -A FAIL_WHY=()
-    tools="gomortem"
+    tools="gomortem gomortem-heap"
     for p in viewcore goref; do
         if [ "${PEER_OK[$p]}" = 1 ]; then tools="$tools $p"; else FAIL_WHY[$p]="${PEER_WHY[$p]}"; fi
     done
@@ -273,7 +283,7 @@ for n in $SIZES; do
             if ! why="$(measure "$tool" "$dir" "$r")"; then
                 FAIL_WHY[$tool]="$why"
                 log "$tool failed on $dir/core: $why"
-                [ "$tool" = gomortem ] && GM_FAILED=1
+                case "$tool" in gomortem*) GM_FAILED=1 ;; esac
             fi
         done
     done
@@ -283,7 +293,7 @@ for n in $SIZES; do
         db_bytes="$(stat -c %s "$dir/gomortem.db" 2>/dev/null || echo 0)"
     fi
     declare -A WALL=() RSS=()
-    for tool in gomortem viewcore goref; do
+    for tool in gomortem gomortem-heap viewcore goref; do
         WALL[$tool]="$(awk -F'\t' -v t="$tool" '$1 == t {print $3}' "$dir/results.tsv" | median)"
         RSS[$tool]="$(awk -F'\t' -v t="$tool" '$1 == t {print $4}' "$dir/results.tsv" | median)"
     done
@@ -297,7 +307,7 @@ for n in $SIZES; do
         echo
         echo "| tool | runs ok | median wall s | median peak RSS MB | wall / gomortem | RSS / gomortem |"
         echo "|---|---|---|---|---|---|"
-        for tool in gomortem viewcore goref; do
+        for tool in gomortem gomortem-heap viewcore goref; do
             ok="$(awk -F'\t' -v t="$tool" '$1 == t' "$dir/results.tsv" | wc -l)"
             if [ "$ok" -eq 0 ]; then
                 echo "| $tool | 0 | failed | failed | - | - |"
@@ -322,7 +332,15 @@ for n in $SIZES; do
                 if (gw != "NA" && gw > 0) r = r sprintf(" time %.3f, RSS %.3f", w / gw, m / gm); else r = r " n/a"
                 print ""; print r }'
         fi
-        for tool in gomortem viewcore goref; do
+        if [ "${WALL[gomortem-heap]}" != NA ]; then
+            awk -v o="$objects" -v w="${WALL[gomortem-heap]}" -v m="${RSS[gomortem-heap]}" -v c="$core_bytes" 'BEGIN {
+                rss = m * 1024
+                printf "\ngomortem --heap-only (the heap-walk stage: spans, objects, header types, memstats): %.0f objects/s;", o / w
+                printf " peak RSS %.1f MB; peak RSS - core size = %.1f B/object\n", rss / 1e6, (rss - c) / o }'
+        fi
+        graph="$(median <"$dir/graph.tsv")"
+        [ "$graph" != NA ] && echo && echo "graph stage (edges, marking, dominators, types; from --progress): median $graph s"
+        for tool in gomortem gomortem-heap viewcore goref; do
             [ -n "${FAIL_WHY[$tool]:-}" ] && { echo; echo "**$tool failed**: ${FAIL_WHY[$tool]}"; }
         done
         true

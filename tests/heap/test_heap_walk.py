@@ -9,8 +9,14 @@ For each scenario and Go version, kernel and gcore cores, PIE and not:
 - the `memstats` table equals the MemStats the program read about itself
   just before the dump (truth.json);
 - labelled objects that carry a malloc header name the type the truth file
-  records."""
+  records;
+- `analyze --heap-only` stores the same spans, objects and memstats, types
+  exactly the objects whose header or large span names a type (with the
+  full analysis's name), leaves the graph's columns NULL, and the commands
+  that need the graph refuse its database with exit 2.
+Every database passes SQLite's integrity_check (gmtest.analyze)."""
 import os
+import re
 import sys
 
 HERE = os.path.dirname(__file__)
@@ -59,7 +65,57 @@ def check_scenario(c, gm, where, sdir, tmp):
         c.check(stats.get(field) == truth["memstats"][field],
                 f"{where}: memstats {field} = {stats.get(field)}, truth {truth['memstats'][field]}")
     check_labelled_types(c, db, truth, where)
+    check_heap_only(c, gm, where, sdir, tmp, db)
     db.close()
+
+
+def dwarf_bucket_name(name):
+    """Go 1.22 calls a map bucket type map.bucket[K]V, its DWARF bucket<K,V>;
+    DWARF describes only the latter, so the full analysis, typing through
+    hmap.buckets, gives that spelling."""
+    m = re.match(r"^(\[\d+\])?map\.bucket\[(.+?)\](.+)$", name)
+    return f"{m.group(1) or ''}bucket<{m.group(2)},{m.group(3)}>" if m else name
+
+
+def check_heap_only(c, gm, where, sdir, tmp, full):
+    where = f"{where} --heap-only"
+    db_path = os.path.join(tmp, "heap-only.db")
+    db = gmtest.analyze(c, gm, where, sdir, db_path, ["--heap-only"])
+    if db is None:
+        return
+    (analysis,) = db.execute("SELECT value FROM meta WHERE key = 'analysis'").fetchone()
+    c.check(analysis == "heap", f"{where}: meta.analysis = {analysis!r}")
+    objects = "SELECT id, addr, size, span_id FROM objects ORDER BY id"
+    c.check(list(db.execute(objects)) == list(full.execute(objects)),
+            f"{where}: objects differ from the full analysis's")
+    spans = ("SELECT id, base, \"limit\", npages, size_class, elem_size, nelems, alloc_count, state, "
+             "noscan, first_object, header_size FROM spans ORDER BY id")
+    c.check(list(db.execute(spans)) == list(full.execute(spans)), f"{where}: spans differ")
+    memstats = "SELECT name, value FROM memstats ORDER BY name"
+    c.check(list(db.execute(memstats)) == list(full.execute(memstats)), f"{where}: memstats differ")
+    (graph_values,) = db.execute(
+        "SELECT COUNT(*) FROM objects WHERE reachable IS NOT NULL OR retained IS NOT NULL OR idom IS NOT NULL "
+        "OR idom_root IS NOT NULL OR path_parent IS NOT NULL OR path_off IS NOT NULL OR path_root IS NOT NULL"
+    ).fetchone()
+    c.check(graph_values == 0, f"{where}: {graph_values} objects with graph columns set")
+    (live_counts,) = db.execute("SELECT COUNT(live_count) FROM spans").fetchone()
+    c.check(live_counts == 0, f"{where}: {live_counts} spans with a live_count")
+    # Typed here: exactly the objects with a header or large-span type,
+    # under the name the full analysis gives them.
+    names = dict(db.execute("SELECT o.id, t.name FROM objects o JOIN types t ON t.id = o.type_id"))
+    full_names = dict(full.execute("SELECT o.id, t.name FROM objects o JOIN types t ON t.id = o.type_id"))
+    (headers,) = db.execute(
+        "SELECT COUNT(*) FROM objects o JOIN spans s ON s.id = o.span_id "
+        "WHERE s.header_size > 0 OR s.size_class = 0").fetchone()
+    c.check(0 < len(names) <= headers, f"{where}: {len(names)} typed objects, {headers} with a header")
+    wrong = [(i, n, full_names.get(i)) for i, n in names.items()
+             if full_names.get(i) not in (n, dwarf_bucket_name(n))]
+    c.check(not wrong, f"{where}: {len(wrong)} header types differ from the full analysis's, e.g. {wrong[:3]}")
+    db.close()
+    for args in (["path", db_path, "0x1"], ["report", db_path], ["pprof", db_path, "-o", os.path.join(tmp, "p")]):
+        res = gmtest.run([gm] + args)
+        c.check(res.status == 2 and "--heap-only" in res.stderr,
+                f"{where}: {args[0]} on a heap-only database: exit {res.status}, {res.stderr.strip()!r}")
 
 
 def check_labelled_types(c, db, truth, where):

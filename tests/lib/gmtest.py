@@ -70,16 +70,21 @@ def run(args, timeout=600):
     return Run(args, proc)
 
 
-def analyze(c, gm, where, sdir, db_path):
-    """Analyze the scenario's core into DB_PATH; a sqlite3 connection, or
-    None after recording why the analysis failed."""
+def analyze(c, gm, where, sdir, db_path, extra=()):
+    """Analyze the scenario's core into DB_PATH (with the EXTRA options); a
+    sqlite3 connection, or None after recording why the analysis failed."""
     import sqlite3
     res = run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
-               "-o", db_path, "--quiet"])
+               "-o", db_path, "--quiet", *extra])
     c.no_sanitizer_report(res)
     if not c.check(res.status == 0, f"{where}: analyze exited {res.status}: {res.stderr.strip()}"):
         return None
-    return sqlite3.connect(db_path)
+    db = sqlite3.connect(db_path)
+    # objects and edges are B-trees gomortem writes itself (btree_writer):
+    # SQLite must find every database well formed.
+    integrity = [r[0] for r in db.execute("PRAGMA integrity_check")]
+    c.check(integrity == ["ok"], f"{where}: integrity_check: {integrity[:5]}")
+    return db
 
 
 def each_scenario(check, want=lambda version, name: not name.endswith("-nodwarf")):
