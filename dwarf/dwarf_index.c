@@ -645,7 +645,7 @@ static bool frame_slot_of(Dwarf_Die *var, uint64_t pc, int64_t *ret_offset)
 /* Search the variables under SCOPE (lexical blocks included) for one whose
  * frame slot holds CFA+OFFSET. */
 static bool find_slot_var(struct gm_dwarf *dw, Dwarf_Die *scope, uint64_t pc, int64_t offset, char *buf,
-			  size_t len, Dwarf_Die *leaf, int depth)
+			  size_t len, struct gm_dwarf_frame_slot *ret, int depth)
 {
 	Dwarf_Die child, type;
 	if (depth > 16 || dwarf_child(scope, &child) != 0)
@@ -653,7 +653,7 @@ static bool find_slot_var(struct gm_dwarf *dw, Dwarf_Die *scope, uint64_t pc, in
 	do {
 		int tag = dwarf_tag(&child);
 		if (tag == DW_TAG_lexical_block) {
-			if (find_slot_var(dw, &child, pc, offset, buf, len, leaf, depth + 1))
+			if (find_slot_var(dw, &child, pc, offset, buf, len, ret, depth + 1))
 				return true;
 			continue;
 		}
@@ -665,17 +665,20 @@ static bool find_slot_var(struct gm_dwarf *dw, Dwarf_Die *scope, uint64_t pc, in
 			continue;
 		const char *name = dwarf_diename(&child);
 		int n = snprintf(buf, len, "%s", name ? name : "?");
+		ret->var_type = type;
+		ret->var_off = (uint64_t)(offset - var_off);
+		ret->leaf = type;
 		if (n > 0 && (size_t)n < len)
-			gm_dwarf_describe_offset(dw, &type, (uint64_t)(offset - var_off), buf + n, len - (size_t)n, leaf);
+			gm_dwarf_describe_offset(dw, &type, ret->var_off, buf + n, len - (size_t)n, &ret->leaf);
 		return true;
 	} while (dwarf_siblingof(&child, &child) == 0);
 	return false;
 }
 
 bool gm_dwarf_name_frame_slot(struct gm_dwarf *dw, Dwarf_Die *subprogram, uint64_t pc, int64_t cfa_offset,
-			      char *buf, size_t len, Dwarf_Die *ret_leaf)
+			      char *buf, size_t len, struct gm_dwarf_frame_slot *ret)
 {
-	return find_slot_var(dw, subprogram, pc, cfa_offset, buf, len, ret_leaf, 0);
+	return find_slot_var(dw, subprogram, pc, cfa_offset, buf, len, ret, 0);
 }
 
 bool gm_dwarf_pointee(Dwarf_Die *type, Dwarf_Die *ret)
@@ -698,9 +701,13 @@ bool gm_dwarf_slot_at(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t off, struct
 	memset(ret, 0, sizeof(*ret));
 	for (int depth = 0; depth < 32; depth++) {
 		uint64_t size;
-		if (gm_dwarf_go_kind(&cur) == GO_KIND_INTERFACE) {
-			Dwarf_Die real;
-			const char *name = strip_typedefs(&cur, &real) ? dwarf_diename(&real) : NULL;
+		/* An interface: its kind says so, or (a generic type's member
+		 * refers to it directly) its representation's name. */
+		Dwarf_Die rep;
+		const char *rep_name = strip_typedefs(&cur, &rep) ? dwarf_diename(&rep) : NULL;
+		bool iface_rep = rep_name && (strcmp(rep_name, "runtime.eface") == 0 || strcmp(rep_name, "runtime.iface") == 0);
+		if (gm_dwarf_go_kind(&cur) == GO_KIND_INTERFACE || iface_rep) {
+			const char *name = rep_name;
 			ret->in_interface = true;
 			ret->iface = name && strcmp(name, "runtime.iface") == 0;
 			ret->interface_off = base;
@@ -717,15 +724,21 @@ bool gm_dwarf_slot_at(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t off, struct
 			ret->count_delta = (int64_t)count_off;
 			ret->len_delta = ret->counted ? (int64_t)len_off : 0;
 		}
-		if (off == 0 && gm_dwarf_type_size(&cur, &size) && size <= 8) {
+		/* A word-sized struct or array (struct{ *file }, [1]*T) is
+		 * not the leaf: its first member is. */
+		Dwarf_Die real;
+		int tag = strip_typedefs(&cur, &real) ? dwarf_tag(&real) : 0;
+		bool aggregate = tag == DW_TAG_structure_type || tag == DW_TAG_array_type;
+		if (off == 0 && gm_dwarf_type_size(&cur, &size) && size <= 8 && !(aggregate && size > 0)) {
 			ret->leaf = cur;
 			return true;
 		}
 		uint64_t before = off;
 		used = 0;
-		Dwarf_Die real;
-		if (strip_typedefs(&cur, &real) && dwarf_tag(&real) == DW_TAG_structure_type)
+		if (tag == DW_TAG_structure_type) {
 			ret->parent = dwarf_dieoffset(&real);
+			ret->parent_off = base;
+		}
 		if (!descend(dw, &cur, &off, ignored, 0, &used))
 			return false;
 		base += before - off;

@@ -84,8 +84,13 @@ bool gm_dwarf_subprogram_at(struct gm_dwarf *dw, uint64_t low_pc, Dwarf_Die *ret
  * for call sites): the local or parameter whose location there is that
  * slot, with the member path inside it ("buf.items[2]").  False if no
  * variable is known to live there. */
+struct gm_dwarf_frame_slot {
+	Dwarf_Die leaf;       /* the word's type */
+	Dwarf_Die var_type;   /* the whole variable's type */
+	uint64_t var_off;     /* the word's offset in the variable */
+};
 bool gm_dwarf_name_frame_slot(struct gm_dwarf *dw, Dwarf_Die *subprogram, uint64_t pc, int64_t cfa_offset,
-			      char *buf, size_t len, Dwarf_Die *ret_leaf);
+			      char *buf, size_t len, struct gm_dwarf_frame_slot *ret);
 
 /* The pointed-to type of a pointer type (typedefs followed); false if TYPE
  * is not a pointer or points to nothing (unsafe.Pointer). */
@@ -106,6 +111,7 @@ struct gm_dwarf_slot {
 	/* The struct whose member the word is (0 if none): for typed wrappers
 	 * such as atomic.Pointer[T] {_ [0]*T; v unsafe.Pointer}. */
 	Dwarf_Off parent;
+	uint64_t parent_off;     /* where that struct starts in TYPE */
 };
 
 /* For a struct whose first member is a zero-length array of *T (the way Go

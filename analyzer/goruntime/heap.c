@@ -61,6 +61,15 @@ static char *read_type_name(struct gm_heap *heap, uint32_t str, uint8_t tflag)
 	return name;
 }
 
+char *gm_heap_type_name(struct gm_heap *heap, uint64_t addr)
+{
+	const struct gm_type_layout *l = &heap->rt->type;
+	const uint8_t *desc = gm_memory_at(heap->rt->prog->mem, addr, l->size);
+	if (!desc)
+		return NULL;
+	return read_type_name(heap, (uint32_t)gm_field_uint(desc, l->str), (uint8_t)gm_field_uint(desc, l->tflag));
+}
+
 static struct gm_error *add_type(struct gm_heap *heap, uint64_t addr, const uint8_t *desc, uint32_t *ret)
 {
 	const struct gm_type_layout *l = &heap->rt->type;

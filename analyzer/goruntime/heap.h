@@ -103,6 +103,10 @@ bool gm_heap_find_object(const struct gm_heap *heap, uint64_t addr, uint32_t *re
 /* Name of an abi.Type kind (Kind_ & 0x1f), "invalid" if out of range. */
 const char *gm_kind_name(unsigned kind);
 
+/* The Go spelling of the runtime type descriptor at ADDR (malloc'd), NULL
+ * if unreadable. */
+char *gm_heap_type_name(struct gm_heap *heap, uint64_t addr);
+
 /* Record a warning of the heap stage (counted; the first messages kept). */
 #define gm_heap_warn(heap, ...) gm_warn(&(heap)->warnings, __VA_ARGS__)
 

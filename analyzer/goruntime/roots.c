@@ -41,23 +41,25 @@ static bool read_root_word(struct gm_runtime *rt, const struct gm_heap *heap, st
 	return true;
 }
 
-/* Name the word at ADDR (run-time address) by the DWARF global holding it,
- * else by the ELF symbol; malloc'd strings in *RET_NAME and *RET_TYPE. */
-static struct gm_error *name_global_word(struct gm_program *prog, uint64_t addr, char **ret_name, char **ret_type,
-				       uint64_t *ret_die)
+/* Name ROOT's word (at a run-time address) by the DWARF global holding it,
+ * with its type and the global's, else by the ELF symbol. */
+static struct gm_error *name_global_word(struct gm_program *prog, struct gm_root *root)
 {
+	uint64_t addr = root->addr;
 	char name[MAX_NAME];
 	Dwarf_Die var, var_type, leaf;
 	uint64_t start, link = addr - prog->bias;
-	*ret_type = NULL;
+	root->type_name = NULL;
 	if (prog->dwarf && gm_dwarf_global_at(prog->dwarf, link, &var, &start)) {
 		Dwarf_Attribute attr;
 		int n = snprintf(name, sizeof(name), "%s", dwarf_diename(&var) ? dwarf_diename(&var) : "?");
 		if (dwarf_attr(&var, DW_AT_type, &attr) && dwarf_formref_die(&attr, &var_type) && n > 0 &&
 		    (size_t)n < sizeof(name)) {
 			gm_dwarf_describe_offset(prog->dwarf, &var_type, link - start, name + n, sizeof(name) - (size_t)n, &leaf);
-			*ret_type = strdup(gm_dwarf_type_name(&leaf));
-			*ret_die = dwarf_dieoffset(&leaf);
+			root->type_name = strdup(gm_dwarf_type_name(&leaf));
+			root->type_die = dwarf_dieoffset(&leaf);
+			root->var_type_die = dwarf_dieoffset(&var_type);
+			root->var_off = link - start;
 		}
 	} else {
 		const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, link);
@@ -66,8 +68,8 @@ static struct gm_error *name_global_word(struct gm_program *prog, uint64_t addr,
 		else
 			snprintf(name, sizeof(name), "0x%" PRIx64, addr);
 	}
-	*ret_name = strdup(name);
-	return *ret_name ? NULL : &gm_error_nomem;
+	root->name = strdup(name);
+	return root->name ? NULL : &gm_error_nomem;
 }
 
 struct section {
@@ -114,7 +116,7 @@ static struct gm_error *section_roots(struct gm_runtime *rt, const struct gm_hea
 			gm_warn(&roots->warnings, "%s word at 0x%" PRIx64 " not saved", sec->label, root.addr);
 			continue;
 		}
-		err = name_global_word(rt->prog, root.addr, &root.name, &root.type_name, &root.type_die);
+		err = name_global_word(rt->prog, &root);
 		if (!err)
 			err = roots_add(roots, &root);
 	}
@@ -317,13 +319,15 @@ static struct gm_error *add_stack_root(struct frame_scan *fs, uint64_t addr)
 		return NULL;
 	}
 	char var[MAX_NAME], name[MAX_NAME + 256];
-	Dwarf_Die leaf;
+	struct gm_dwarf_frame_slot slot;
 	if (fs->have_subprogram &&
 	    gm_dwarf_name_frame_slot(rt->prog->dwarf, &fs->subprogram, fs->lookup_pc, (int64_t)(addr - fs->frame->fp),
-				     var, sizeof(var), &leaf)) {
+				     var, sizeof(var), &slot)) {
 		snprintf(name, sizeof(name), "%s.%s", fs->frame->func, var);
-		root.type_name = strdup(gm_dwarf_type_name(&leaf));
-		root.type_die = dwarf_dieoffset(&leaf);
+		root.type_name = strdup(gm_dwarf_type_name(&slot.leaf));
+		root.type_die = dwarf_dieoffset(&slot.leaf);
+		root.var_type_die = dwarf_dieoffset(&slot.var_type);
+		root.var_off = slot.var_off;
 	} else {
 		snprintf(name, sizeof(name), "%s sp+0x%" PRIx64, fs->frame->func, addr - fs->frame->sp);
 	}

@@ -34,6 +34,12 @@ struct gm_root {
 	char *name;           /* "main.cfg.cache", or "symbol+0x10" without DWARF */
 	char *type_name;      /* DWARF type of the word, NULL if unknown */
 	uint64_t type_die;    /* offset of that type's DIE, 0 if unknown */
+	/* The whole variable holding the word (a global, a local): its type's
+	 * DIE (0 if unknown) and the word's offset in it, for typing the
+	 * target as the word's place in it says (an interface's data word, a
+	 * slice's data pointer, an atomic.Pointer[T]'s unsafe.Pointer). */
+	uint64_t var_type_die;
+	uint64_t var_off;
 	int64_t goid;         /* stack roots: the goroutine; else -1 */
 	int32_t frame_idx;    /* stack roots: the frame; else -1 */
 	uint32_t dst;         /* object index it points into, GM_NO_OBJECT if none */

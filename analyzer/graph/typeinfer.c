@@ -14,7 +14,8 @@
 
 #define NO_ENTRY UINT32_MAX
 
-/* abi.Pointer (internal/abi Kind; stable 1.20-1.26). */
+/* internal/abi Kinds (stable 1.20-1.26). */
+#define KIND_FUNC 19
 #define KIND_POINTER 22
 
 struct infer {
@@ -26,10 +27,13 @@ struct infer {
 	size_t head, tail;
 	uint64_t itab_type_offset;      /* itab.Type (abi.ITab 1.23+, runtime.itab before) */
 	bool have_itab;
+	uint64_t ptr_elem_offset;       /* abi.PtrType.Elem (runtime.ptrtype.elem in 1.20) */
+	bool have_ptr_elem;
 	/* (entry, offset) -> what a pointer word there points to, cached:
 	 * value = target entry + 1 for *T; TARGET_IFACE/TARGET_EFACE + data offset; 0 = nothing. */
 	struct gm_u64_map slot_cache;
 	struct gm_u64_map noted_slices;  /* objects already in t->slices */
+	struct gm_u64_map closures;      /* function entry pc -> its closure entry */
 };
 
 #define TARGET_EFACE (1ull << 62)
@@ -39,6 +43,13 @@ struct infer {
  * the element entry + 1 below. */
 #define TARGET_COUNTED (1ull << 60)
 #define DELTA_MASK 0xfffu
+/* A func value's word: the target is a closure (funcval), named by the
+ * function its first word enters. */
+#define TARGET_CLOSURE (1ull << 59)
+/* A Swiss map's dirPtr (Go 1.24+): entry + 1 of *table<K,V>, the dirLen
+ * word's offset from it in bits 32..43.  dirLen 0 means a small map whose
+ * dirPtr points at its one group; else at [dirLen]*table<K,V>. */
+#define TARGET_MAPDIR (1ull << 58)
 
 static struct gm_error *add_entry(struct gm_types *t, const struct gm_type_entry *e, uint32_t *ret)
 {
@@ -92,8 +103,20 @@ static uint32_t entry_for_die(struct infer *in, Dwarf_Die *die_in)
 	return ret;
 }
 
+/* A DWARF type for a runtime type descriptor DW_AT_go_runtime_type does
+ * not name (the linker leaves it off some unnamed types, string among
+ * them): the type of the same Go spelling, if DWARF has one. */
+static bool die_by_runtime_name(struct infer *in, uint64_t addr, Dwarf_Die *ret)
+{
+	char *name = gm_heap_type_name(in->heap, addr);
+	bool found = name && gm_dwarf_type(in->dw, name, ret);
+	free(name);
+	return found;
+}
+
 /* The entry of the runtime type descriptor at ADDR: the heap's own entry if
- * it named it, else one made from DWARF (DW_AT_go_runtime_type). */
+ * it named it, else one made from DWARF (DW_AT_go_runtime_type, or the
+ * type of the same name). */
 static uint32_t entry_for_runtime(struct infer *in, uint64_t addr)
 {
 	uint64_t index;
@@ -101,7 +124,8 @@ static uint32_t entry_for_runtime(struct infer *in, uint64_t addr)
 	if (gm_u64_map_find(&in->t->by_runtime, addr, &index))
 		return (uint32_t)index;
 	if (addr < in->heap->moduledata_types ||
-	    !gm_dwarf_type_by_runtime_offset(in->dw, addr - in->heap->moduledata_types, &die))
+	    (!gm_dwarf_type_by_runtime_offset(in->dw, addr - in->heap->moduledata_types, &die) &&
+	     !die_by_runtime_name(in, addr, &die)))
 		return NO_ENTRY;
 	uint32_t e = entry_for_die(in, &die);
 	if (e != NO_ENTRY) {
@@ -205,29 +229,99 @@ static void assign(struct infer *in, uint32_t obj, uint32_t entry)
 	}
 }
 
-/* What a pointer word at OFF in a value of ENTRY's type points to (cached). */
+/* The target code for *T given DIE T, with a slice's or string's counts. */
+static uint64_t pointee_code(struct infer *in, Dwarf_Die *pointee, const struct gm_dwarf_slot *slot)
+{
+	uint32_t target = entry_for_die(in, pointee);
+	uint64_t value = target == NO_ENTRY ? 0 : (uint64_t)target + 1;
+	if (value && slot->counted && slot->count_delta > 0 && slot->count_delta <= DELTA_MASK && slot->len_delta > 0 &&
+	    slot->len_delta <= DELTA_MASK)
+		value |= TARGET_COUNTED | (uint64_t)slot->count_delta << 32 | (uint64_t)slot->len_delta << 44;
+	return value;
+}
+
+/* unsafe.Pointer members whose target the standard library documents:
+ * sync.Pool's local and victim ([localSize]poolLocal, [victimSize]poolLocal)
+ * and, before Go 1.24's HashTrieMap, sync.Map's entry.p (*interface{}). */
+static uint64_t unsafe_member_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off)
+{
+	static const struct {
+		const char *parent, *member, *count_member, *target;
+	} rules[] = {
+		{ "sync.Pool", "local", "localSize", "sync.poolLocal" },
+		{ "sync.Pool", "victim", "victimSize", "sync.poolLocal" },
+		{ "sync.entry", "p", NULL, "interface {}" },
+	};
+	Dwarf_Die parent, member_type, target;
+	const char *name;
+	if (!slot->parent || !gm_dwarf_die_at(in->dw, slot->parent, &parent) || !(name = dwarf_diename(&parent)))
+		return 0;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		uint64_t member_off, count_off;
+		if (strcmp(name, rules[i].parent) != 0 || !gm_dwarf_member(&parent, rules[i].member, &member_off, &member_type) ||
+		    member_off != off - slot->parent_off || !gm_dwarf_type(in->dw, rules[i].target, &target))
+			continue;
+		uint32_t entry = entry_for_die(in, &target);
+		if (entry == NO_ENTRY)
+			return 0;
+		if (!rules[i].count_member)
+			return (uint64_t)entry + 1;
+		if (!gm_dwarf_member(&parent, rules[i].count_member, &count_off, &member_type) || count_off <= member_off ||
+		    count_off - member_off > DELTA_MASK)
+			return 0;
+		/* The count is both cap and len: note_slice skips it. */
+		return ((uint64_t)entry + 1) | TARGET_COUNTED | (count_off - member_off) << 32 | (count_off - member_off) << 44;
+	}
+	return 0;
+}
+
+/* A Swiss map's dirPtr: DWARF types it **table<K,V>, but what it points at
+ * depends on dirLen (see TARGET_MAPDIR). */
+static uint64_t map_directory_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off)
+{
+	Dwarf_Die parent, dir_type, len_type, table_ptr;
+	uint64_t dir_off, len_off;
+	if (!slot->parent || !gm_dwarf_die_at(in->dw, slot->parent, &parent) ||
+	    !gm_dwarf_member(&parent, "dirPtr", &dir_off, &dir_type) || dir_off != off - slot->parent_off ||
+	    !gm_dwarf_member(&parent, "dirLen", &len_off, &len_type) || len_off <= dir_off ||
+	    len_off - dir_off > DELTA_MASK || !gm_dwarf_pointee(&dir_type, &table_ptr))
+		return 0;
+	uint32_t entry = entry_for_die(in, &table_ptr);
+	return entry == NO_ENTRY ? 0 : ((uint64_t)entry + 1) | TARGET_MAPDIR | (len_off - dir_off) << 32;
+}
+
+/* What the pointer word at OFF in a value of TYPE points to, as a target
+ * code: entry + 1 for a *T (with TARGET_COUNTED for slice and string data),
+ * TARGET_IFACE/EFACE + the interface's offset for an interface's data word,
+ * TARGET_CLOSURE for a func value; 0 if unknown. */
+static uint64_t word_code(struct infer *in, Dwarf_Die *type, uint64_t off)
+{
+	Dwarf_Die pointee;
+	struct gm_dwarf_slot slot;
+	if (!gm_dwarf_slot_at(in->dw, type, off, &slot))
+		return 0;
+	if (slot.in_interface)
+		return off == slot.interface_off + 8 ? (slot.iface ? TARGET_IFACE : TARGET_EFACE) | slot.interface_off : 0;
+	uint64_t mapdir = map_directory_code(in, &slot, off);
+	if (mapdir)
+		return mapdir;
+	if (gm_dwarf_pointee(&slot.leaf, &pointee) || gm_dwarf_phantom_pointee(in->dw, slot.parent, &pointee))
+		return pointee_code(in, &pointee, &slot);
+	if (gm_dwarf_go_kind(&slot.leaf) == KIND_FUNC)
+		return TARGET_CLOSURE;
+	return unsafe_member_code(in, &slot, off);
+}
+
+/* word_code for a value of ENTRY's type, cached per (entry, offset). */
 static uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
 {
-	uint64_t key = (uint64_t)entry << 32 | (off & 0xffffffffu), value;
+	uint64_t key = (uint64_t)entry << 32 | (off & 0xffffffffu), value = 0;
 	if (gm_u64_map_find(&in->slot_cache, key, &value))
 		return value;
-	value = 0;
+	Dwarf_Die type;
 	const struct gm_type_entry *e = &in->t->entries[entry];
-	Dwarf_Die type, pointee;
-	struct gm_dwarf_slot slot;
-	if (e->die && gm_dwarf_die_at(in->dw, e->die, &type) && gm_dwarf_slot_at(in->dw, &type, off, &slot)) {
-		if (slot.in_interface && off == slot.interface_off + 8)
-			value = (slot.iface ? TARGET_IFACE : TARGET_EFACE) | slot.interface_off;
-		else if (!slot.in_interface && (gm_dwarf_pointee(&slot.leaf, &pointee) ||
-						  gm_dwarf_phantom_pointee(in->dw, slot.parent, &pointee))) {
-			uint32_t target = entry_for_die(in, &pointee);
-			value = target == NO_ENTRY ? 0 : (uint64_t)target + 1;
-			if (value && slot.counted && slot.count_delta > 0 && slot.count_delta <= DELTA_MASK &&
-			    slot.len_delta > 0 && slot.len_delta <= DELTA_MASK)
-				value |= TARGET_COUNTED | (uint64_t)slot.count_delta << 32 |
-					 (uint64_t)slot.len_delta << 44;
-		}
-	}
+	if (e->die && gm_dwarf_die_at(in->dw, e->die, &type))
+		value = word_code(in, &type, off);
 	gm_u64_map_insert(&in->slot_cache, key, value);
 	return value;
 }
@@ -246,13 +340,19 @@ static uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool
 	const uint8_t *desc = gm_memory_at(mem, rtype, in->heap->rt->type.size);
 	if (!desc)
 		return NO_ENTRY;
+	unsigned kind = (unsigned)(gm_field_uint(desc, in->heap->rt->type.kind) & in->heap->rt->kind_mask & 0x1f);
+	if (kind != KIND_POINTER)
+		return entry_for_runtime(in, rtype);
+	/* Pointer-shaped: the data word is the pointer, its target a value
+	 * of the descriptor's element type (abi.PtrType.Elem), which DWARF
+	 * knows even when it has no entry for the pointer type itself. */
+	uint64_t elem;
+	if (in->have_ptr_elem && !gm_read_u64(mem, rtype + in->ptr_elem_offset, &elem) && elem)
+		return entry_for_runtime(in, elem);
 	uint32_t entry = entry_for_runtime(in, rtype);
 	Dwarf_Die die, pointee;
-	unsigned kind = (unsigned)(gm_field_uint(desc, in->heap->rt->type.kind) & in->heap->rt->kind_mask & 0x1f);
-	if (kind != KIND_POINTER || entry == NO_ENTRY)
-		return entry;
-	const struct gm_type_entry *e = &in->t->entries[entry];
-	if (!e->die || !gm_dwarf_die_at(in->dw, e->die, &die) || !gm_dwarf_pointee(&die, &pointee))
+	if (entry == NO_ENTRY || !in->t->entries[entry].die || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &die) ||
+	    !gm_dwarf_pointee(&die, &pointee))
 		return NO_ENTRY;
 	return entry_for_die(in, &pointee);
 }
@@ -288,6 +388,148 @@ static bool types_target(const struct infer *in, uint32_t dst, uint32_t dst_off)
 	return dst_off == data_offset(in->heap, dst);
 }
 
+/* A pointer to element ELEM inside a pointer-free object (a sub-slice of
+ * a byte buffer, say): the object is an array of ELEM when the pointer
+ * falls on an element boundary (a noscan span holds no pointers, so ELEM
+ * has none either if the typing is right). */
+static bool interior_array(const struct infer *in, uint32_t dst, uint32_t dst_off, uint32_t elem)
+{
+	const struct gm_span *s = &in->heap->spans[in->heap->objects[dst].span];
+	uint64_t size = in->t->entries[elem].size, data = data_offset(in->heap, dst);
+	return s->noscan && size > 0 && dst_off > data && (dst_off - data) % size == 0 &&
+	       data_size(in->heap, dst) >= 2 * size;
+}
+
+/* Type DST as ENTRY unless ENTRY cannot fit in it: the runtime's own slot
+ * size outranks a pointer's static type (a stale or reused pointer, or a
+ * union-like reuse); that disagreement counts as a conflict. */
+static void assign_fitting(struct infer *in, uint32_t dst, uint32_t entry)
+{
+	if (entry != NO_ENTRY && in->t->entries[entry].size > data_size(in->heap, dst)) {
+		in->t->conflicts++;
+		return;
+	}
+	assign(in, dst, entry);
+}
+
+/* The data start of OBJ as a pointer to it; 0 if unreadable. */
+static uint64_t first_word(struct infer *in, uint32_t obj)
+{
+	uint64_t word;
+	if (gm_read_u64(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj), &word))
+		return 0;
+	return word;
+}
+
+/* OBJ is a closure (funcval): its first word is the entry pc of the
+ * function it calls.  Its type is named after that function ("closure
+ * main.main.func1", "closure main.(*T).M-fm" for a method value); DWARF
+ * does not lay out the captured variables, so it has no layout. */
+static uint32_t closure_entry(struct infer *in, uint32_t obj)
+{
+	struct gm_program *prog = in->heap->rt->prog;
+	uint64_t pc = first_word(in, obj), index;
+	if (!pc)
+		return NO_ENTRY;
+	if (gm_u64_map_find(&in->closures, pc, &index))
+		return (uint32_t)index;
+	const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, pc - prog->bias);
+	if (!sym || !sym->is_func || sym->addr != pc - prog->bias)
+		return NO_ENTRY;    /* not a function's entry: not a funcval */
+	struct gm_type_entry e = { .kind = "func", .elem = NO_ENTRY };
+	uint32_t ret;
+	if (asprintf(&e.name, "closure %s", sym->name) < 0)
+		return NO_ENTRY;
+	if (add_entry(in->t, &e, &ret) || gm_u64_map_insert(&in->closures, pc, ret)) {
+		free(e.name);
+		return NO_ENTRY;
+	}
+	return ret;
+}
+
+/* internal/sync.HashTrieMap (sync.Map since Go 1.24) points at node[K,V],
+ * the header both of its node kinds start with: the node's isEntry flag
+ * says whether it is an entry[K,V] or an indirect[K,V]. */
+static uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
+{
+	static const char node[] = "internal/sync.node[";
+	const char *name = in->t->entries[entry].name;
+	Dwarf_Die type, member;
+	uint64_t flag_off;
+	uint8_t is_entry;
+	char real[512];
+	if (strncmp(name, node, sizeof(node) - 1) != 0 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
+	    !gm_dwarf_member(&type, "isEntry", &flag_off, &member) ||
+	    gm_read(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj) + flag_off,
+		    &is_entry, 1))
+		return entry;
+	snprintf(real, sizeof(real), "internal/sync.%s[%s", is_entry ? "entry" : "indirect", name + sizeof(node) - 1);
+	return gm_dwarf_type(in->dw, real, &type) ? entry_for_die(in, &type) : entry;
+}
+
+/* The group type of a Swiss map from its *table<K,V> entry:
+ * table.groups (groupReference<K,V>) .data is *group. */
+static uint32_t map_group_entry(struct infer *in, uint32_t table_ptr)
+{
+	Dwarf_Die ptr, table, groups, data, group;
+	uint64_t off;
+	if (!gm_dwarf_die_at(in->dw, in->t->entries[table_ptr].die, &ptr) || !gm_dwarf_pointee(&ptr, &table) ||
+	    !gm_dwarf_member(&table, "groups", &off, &groups) || !gm_dwarf_member(&groups, "data", &off, &data) ||
+	    !gm_dwarf_pointee(&data, &group))
+		return NO_ENTRY;
+	return entry_for_die(in, &group);
+}
+
+/* A Swiss map's directory (TARGET_MAPDIR). */
+static void apply_map_directory(struct infer *in, uint64_t code, uint64_t word_addr, uint32_t dst)
+{
+	uint32_t table_ptr = (uint32_t)(code & 0xffffffffu) - 1;
+	uint64_t dir_len;
+	if (gm_read_u64(in->heap->rt->prog->mem, word_addr + ((code >> 32) & DELTA_MASK), &dir_len))
+		return;
+	if (dir_len == 0)
+		assign_fitting(in, dst, map_group_entry(in, table_ptr));
+	else if (dir_len <= data_size(in->heap, dst) / 8)
+		assign(in, dst, array_of(in, table_ptr, dir_len));
+}
+
+/* Type DST, which the pointer word at WORD_ADDR points into at DST_OFF,
+ * from the word's target code (word_code). */
+static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint32_t dst, uint32_t dst_off)
+{
+	if (!code)
+		return;
+	uint32_t elem = (uint32_t)(code & 0xffffffffu) - 1;
+	bool plain = !(code & (TARGET_EFACE | TARGET_IFACE | TARGET_CLOSURE));
+	if (!types_target(in, dst, dst_off)) {
+		if (plain && interior_array(in, dst, dst_off, elem))
+			assign(in, dst, fit(in, elem, dst));
+		return;
+	}
+	if (code & (TARGET_EFACE | TARGET_IFACE)) {
+		uint32_t dyn = interface_target(in, word_addr - 8, code & TARGET_IFACE);
+		if (dyn != NO_ENTRY)
+			assign_fitting(in, dst, fit(in, dyn, dst));
+		return;
+	}
+	if (code & TARGET_CLOSURE) {
+		assign(in, dst, closure_entry(in, dst));
+		return;
+	}
+	if (code & TARGET_MAPDIR) {
+		apply_map_directory(in, code, word_addr, dst);
+		return;
+	}
+	elem = refine_node(in, elem, dst);
+	if (!(code & TARGET_COUNTED)) {
+		assign_fitting(in, dst, fit(in, elem, dst));
+		return;
+	}
+	uint64_t cap_delta = (code >> 32) & DELTA_MASK, len_delta = (code >> 44) & DELTA_MASK;
+	assign(in, dst, counted(in, elem, word_addr + cap_delta, dst));
+	note_slice(in, dst, word_addr, len_delta, cap_delta);
+}
+
 /* Type the targets of OBJ's edges from OBJ's type. */
 static void spread(struct infer *in, uint32_t obj)
 {
@@ -302,46 +544,38 @@ static void spread(struct infer *in, uint32_t obj)
 		const struct gm_edge *edge = &g->edges[i];
 		if (edge->src_off < data)
 			continue;
-		uint64_t off = (edge->src_off - data) % elem_size;
-		uint64_t target = slot_target(in, elem, off);
-		if (!target && elem == entry) {
+		uint64_t code = slot_target(in, elem, (edge->src_off - data) % elem_size);
+		if (!code && elem == entry)
 			assign(in, edge->dst, chan_buffer(in, obj, entry, edge->src_off));
-			continue;
-		}
-		if (target & (TARGET_EFACE | TARGET_IFACE)) {
-			uint64_t type_word = in->heap->objects[obj].addr + edge->src_off - 8;
-			uint32_t dyn = interface_target(in, type_word, target & TARGET_IFACE);
-			if (dyn != NO_ENTRY && types_target(in, edge->dst, edge->dst_off))
-				assign(in, edge->dst, fit(in, dyn, edge->dst));
-		} else if (target && types_target(in, edge->dst, edge->dst_off)) {
-			uint32_t elem_entry = (uint32_t)(target & 0xffffffffu) - 1;
-			uint64_t word = in->heap->objects[obj].addr + edge->src_off;
-			uint64_t cap_delta = (target >> 32) & DELTA_MASK, len_delta = (target >> 44) & DELTA_MASK;
-			assign(in, edge->dst, target & TARGET_COUNTED ? counted(in, elem_entry, word + cap_delta, edge->dst)
-								      : fit(in, elem_entry, edge->dst));
-			if (target & TARGET_COUNTED)
-				note_slice(in, edge->dst, word, len_delta, cap_delta);
-		}
+		else
+			apply_code(in, code, in->heap->objects[obj].addr + edge->src_off, edge->dst, edge->dst_off);
 	}
 }
 
-/* What a typed root's target is: for a global slice's or string's data
- * pointer, [count]T with the count from its header; else T fitted. */
-static uint32_t root_target(struct infer *in, const struct gm_root *root, uint32_t elem)
+/* Stack slots the runtime keeps a pointer in that DWARF does not name
+ * (the variable is optimized out of the debug info), from the runtime's
+ * source: runtime.gcBgMarkWorker's only pointer slot is its node, a
+ * gcBgMarkWorkerNodePadded since Go 1.25 (gcBgMarkWorkerNode before). */
+static void seed_unnamed_stack_slot(struct infer *in, const struct gm_root *root)
 {
-	struct gm_program *prog = in->heap->rt->prog;
-	Dwarf_Die var, var_type;
-	Dwarf_Attribute attr;
-	uint64_t start;
-	struct gm_dwarf_slot slot;
-	if ((root->kind == GM_ROOT_DATA || root->kind == GM_ROOT_BSS) &&
-	    gm_dwarf_global_at(in->dw, root->addr - prog->bias, &var, &start) &&
-	    dwarf_attr(&var, DW_AT_type, &attr) && dwarf_formref_die(&attr, &var_type) &&
-	    gm_dwarf_slot_at(in->dw, &var_type, root->addr - prog->bias - start, &slot) && slot.counted) {
-		note_slice(in, root->dst, root->addr, (uint64_t)slot.len_delta, (uint64_t)slot.count_delta);
-		return counted(in, elem, root->addr + (uint64_t)slot.count_delta, root->dst);
+	static const struct {
+		const char *frame;              /* "func sp+0x..." */
+		const char *types[2];           /* first found in DWARF wins */
+	} slots[] = {
+		{ "runtime.gcBgMarkWorker sp+", { "runtime.gcBgMarkWorkerNodePadded", "runtime.gcBgMarkWorkerNode" } },
+	};
+	Dwarf_Die type;
+	if (!root->name || !types_target(in, root->dst, (uint32_t)root->dst_off))
+		return;
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+		if (strncmp(root->name, slots[i].frame, strlen(slots[i].frame)) != 0)
+			continue;
+		for (size_t k = 0; k < 2; k++)
+			if (gm_dwarf_type(in->dw, slots[i].types[k], &type)) {
+				assign_fitting(in, root->dst, entry_for_die(in, &type));
+				return;
+			}
 	}
-	return fit(in, elem, root->dst);
 }
 
 /* Seeds: the heap's runtime types (header, largeType), as arrays when the
@@ -359,15 +593,17 @@ static void seed(struct infer *in, const struct gm_roots *roots)
 		if (elem != NO_ENTRY && in->t->entries[elem].die)
 			assign(in, (uint32_t)i, fit(in, elem, (uint32_t)i));
 	}
+	/* A root's word is typed by its place in the variable holding it,
+	 * as a heap word is by its place in its object. */
 	for (size_t r = 0; r < roots->count; r++) {
 		const struct gm_root *root = &roots->items[r];
-		Dwarf_Die leaf, pointee;
-		if (root->dst == GM_NO_OBJECT || !root->type_die || !types_target(in, root->dst, (uint32_t)root->dst_off) ||
-		    !gm_dwarf_die_at(in->dw, root->type_die, &leaf) || !gm_dwarf_pointee(&leaf, &pointee))
+		Dwarf_Die var_type;
+		if (root->dst == GM_NO_OBJECT)
 			continue;
-		uint32_t entry = entry_for_die(in, &pointee);
-		if (entry != NO_ENTRY)
-			assign(in, root->dst, root_target(in, root, entry));
+		if (root->var_type_die && gm_dwarf_die_at(in->dw, root->var_type_die, &var_type))
+			apply_code(in, word_code(in, &var_type, root->var_off), root->addr, root->dst, (uint32_t)root->dst_off);
+		else if (root->kind == GM_ROOT_STACK)
+			seed_unnamed_stack_slot(in, root);
 	}
 }
 
@@ -412,6 +648,12 @@ static void find_itab(struct infer *in)
 			 gm_dwarf_member(&itab, "Type", &off, &member)) ||
 			(gm_dwarf_type(in->dw, "runtime.itab", &itab) && gm_dwarf_member(&itab, "_type", &off, &member));
 	in->itab_type_offset = in->have_itab ? off : 0;
+	Dwarf_Die ptrtype;
+	in->have_ptr_elem = (gm_dwarf_type(in->dw, "internal/abi.PtrType", &ptrtype) &&
+			     gm_dwarf_member(&ptrtype, "Elem", &off, &member)) ||
+			    (gm_dwarf_type(in->dw, "runtime.ptrtype", &ptrtype) &&
+			     gm_dwarf_member(&ptrtype, "elem", &off, &member));
+	in->ptr_elem_offset = in->have_ptr_elem ? off : 0;
 }
 
 /* The registry with the heap's runtime types and no object typed yet. */
@@ -476,6 +718,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	free(in.queue);
 	gm_u64_map_free(&in.slot_cache);
 	gm_u64_map_free(&in.noted_slices);
+	gm_u64_map_free(&in.closures);
 	if (err) {
 		gm_types_destroy(t);
 		return err;
