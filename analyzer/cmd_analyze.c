@@ -73,13 +73,26 @@ static double seconds_now(void)
 
 static void progress(const struct analyze_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Resident memory in MB (core pages mapped in included), 0 if unknown. */
+static unsigned long resident_mb(void)
+{
+	unsigned long pages_total, pages_resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%lu %lu", &pages_total, &pages_resident) != 2)
+			pages_resident = 0;
+		fclose(f);
+	}
+	return pages_resident * (unsigned long)sysconf(_SC_PAGESIZE) / (1024 * 1024);
+}
+
 static void progress(const struct analyze_options *o, const char *fmt, ...)
 {
 	if (!o->progress)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "gomortem: %6.2fs ", seconds_now() - o->start);
+	fprintf(stderr, "gomortem: %6.2fs %6luM ", seconds_now() - o->start, resident_mb());
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
