@@ -165,6 +165,7 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 	struct gm_program *prog = a->prog;
 	struct gm_heap *heap = a->heap;
 	const struct gm_memstats *ms = &a->memstats;
+	progress(o, "storing types, spans and slices");
 	struct gm_error *err = gm_write_meta(store, prog, heap);
 	if (!err)
 		err = gm_store_meta_text(store, "analysis", "full");

@@ -530,6 +530,30 @@ static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint
 	note_slice(in, dst, word_addr, len_delta, cap_delta);
 }
 
+/* The worklist visits objects in no useful memory order, so each edge
+ * costs cache misses (its target's object record, span and type slot).
+ * Fetch ahead in three steps: the edge range of the object 8 places on,
+ * its edges 4 places on, its targets' records 2 places on. */
+static void prefetch_spread(const struct infer *in)
+{
+	const struct gm_graph *g = in->graph;
+	size_t head = in->head;
+	if (!g->edges)
+		return;
+	if (head + 8 < in->tail)
+		__builtin_prefetch(&g->edge_start[in->queue[head + 8]]);
+	if (head + 4 < in->tail)
+		__builtin_prefetch(&g->edges[g->edge_start[in->queue[head + 4]]]);
+	if (head + 2 < in->tail) {
+		uint32_t q = in->queue[head + 2];
+		uint64_t end = g->edge_start[q + 1];
+		for (uint64_t e = g->edge_start[q]; e < end && e < g->edge_start[q] + 8; e++) {
+			__builtin_prefetch(&in->heap->objects[g->edges[e].dst]);
+			__builtin_prefetch(&in->t->object_type[g->edges[e].dst]);
+		}
+	}
+}
+
 /* Type the targets of OBJ's edges from OBJ's type. */
 static void spread(struct infer *in, uint32_t obj)
 {
@@ -703,8 +727,10 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	if (!err) {
 		find_itab(&in);
 		seed(&in, roots);
-		while (in.head < in.tail)
+		while (in.head < in.tail) {
+			prefetch_spread(&in);
 			spread(&in, in.queue[in.head++]);
+		}
 		name_leftovers(&in);
 		for (size_t i = 0; i < heap->nobjects; i++) {
 			if (!graph->reachable[i])
