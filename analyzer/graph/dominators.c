@@ -232,6 +232,21 @@ static struct gm_error *retained_sizes(struct dom *d)
 	return NULL;
 }
 
+/* What only the search needed, freed before the answers are allocated:
+ * the peak of a 10M-object analysis is here (about 400 MB less). */
+static void release_search_state(struct dom *d)
+{
+	free(d->pre);
+	free(d->parent);
+	free(d->semi);
+	free(d->label);
+	free(d->ancestor);
+	free(d->pred_start);
+	free(d->preds);
+	d->pre = d->parent = d->semi = d->label = d->ancestor = d->preds = NULL;
+	d->pred_start = NULL;
+}
+
 static void dom_free(struct dom *d)
 {
 	free(d->pre);
@@ -266,6 +281,7 @@ struct gm_error *gm_graph_dominators(struct gm_graph *g, const struct gm_heap *h
 		err = build_preds(&d);
 	if (!err) {
 		semi_nca(&d, stack);
+		release_search_state(&d);
 		err = retained_sizes(&d);
 	}
 	free(stack);
