@@ -34,7 +34,13 @@ struct infer {
 	struct gm_u64_map slot_cache;
 	struct gm_u64_map noted_slices;  /* objects already in t->slices */
 	struct gm_u64_map closures;      /* function entry pc -> its closure entry */
+	/* Per span, what types_target asks on every edge, packed small enough
+	 * to stay in cache (the spans themselves are 96 bytes each). */
+	uint8_t *span_flags;
 };
+
+#define SPAN_TINY 1u        /* a tiny-allocator block span */
+#define SPAN_HEADER 2u      /* its objects start with a malloc header */
 
 #define TARGET_EFACE (1ull << 62)
 #define TARGET_IFACE (1ull << 61)
@@ -382,10 +388,26 @@ static uint32_t chan_buffer(struct infer *in, uint32_t obj, uint32_t entry, uint
  * at any offset (the block then takes the type of one of them). */
 static bool types_target(const struct infer *in, uint32_t dst, uint32_t dst_off)
 {
-	const struct gm_span *s = &in->heap->spans[in->heap->objects[dst].span];
-	if (s->noscan && s->size_class == in->heap->rt->tiny_size_class)
+	uint8_t flags = in->span_flags[in->heap->objects[dst].span];
+	if (flags & SPAN_TINY)
 		return true;
-	return dst_off == data_offset(in->heap, dst);
+	return dst_off == (flags & SPAN_HEADER ? in->heap->rt->malloc_header_size : 0);
+}
+
+static struct gm_error *compute_span_flags(struct infer *in)
+{
+	const struct gm_heap *heap = in->heap;
+	in->span_flags = calloc(heap->nspans ? heap->nspans : 1, 1);
+	if (!in->span_flags)
+		return &gm_error_nomem;
+	for (size_t i = 0; i < heap->nspans; i++) {
+		const struct gm_span *s = &heap->spans[i];
+		if (s->noscan && s->size_class == heap->rt->tiny_size_class)
+			in->span_flags[i] |= SPAN_TINY;
+		if (gm_span_header_size(heap, s))
+			in->span_flags[i] |= SPAN_HEADER;
+	}
+	return NULL;
 }
 
 /* A pointer to element ELEM inside a pointer-free object (a sub-slice of
@@ -564,8 +586,13 @@ static void spread(struct infer *in, uint32_t obj)
 	uint64_t elem_size = in->t->entries[elem].size, data = data_offset(in->heap, obj);
 	if (elem_size == 0 || !in->t->entries[elem].die)
 		return;
-	for (uint64_t i = g->edge_start[obj]; i < g->edge_start[obj + 1]; i++) {
+	uint64_t end = g->edge_start[obj + 1];
+	for (uint64_t i = g->edge_start[obj]; i < end; i++) {
 		const struct gm_edge *edge = &g->edges[i];
+		if (i + 4 < end) {   /* a big array's own edges: fetch ahead too */
+			__builtin_prefetch(&in->heap->objects[g->edges[i + 4].dst]);
+			__builtin_prefetch(&in->t->object_type[g->edges[i + 4].dst]);
+		}
 		if (edge->src_off < data)
 			continue;
 		uint64_t code = slot_target(in, elem, (edge->src_off - data) % elem_size);
@@ -724,6 +751,8 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 		if (!in.queue)
 			err = &gm_error_nomem;
 	}
+	if (!err)
+		err = compute_span_flags(&in);
 	if (!err) {
 		find_itab(&in);
 		seed(&in, roots);
@@ -745,6 +774,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	gm_u64_map_free(&in.slot_cache);
 	gm_u64_map_free(&in.noted_slices);
 	gm_u64_map_free(&in.closures);
+	free(in.span_flags);
 	if (err) {
 		gm_types_destroy(t);
 		return err;
