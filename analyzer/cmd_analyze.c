@@ -301,18 +301,15 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 	return err;
 }
 
-/* Stage 6 after the edges exist: marking, dominators, types.  Runs while
- * another thread stores the edges (they are read-only from here on). */
+/* Stage 6 on this thread after the edges exist: marking, then types (the
+ * second thread stores the edges and computes the dominators meanwhile:
+ * neither reads what marking or type inference write). */
 static struct gm_error *run_graph_stages(const struct analyze_options *o, struct analysis *a)
 {
 	progress(o, "marking from %zu roots (%zu edges)", a->roots->count, a->graph->nedges);
 	struct gm_error *err = gm_graph_mark(a->graph, a->heap, a->roots);
 	if (!err) {
-		progress(o, "dominators");
-		err = gm_graph_dominators(a->graph, a->heap, a->roots);
-	}
-	if (!err) {
-		progress(o, "inferring types");
+		progress(o, "inferring types (storing edges, then dominators, in the background)");
 		err = gm_types_infer(a->heap, a->graph, a->roots, &a->types);
 	}
 	if (!err)
@@ -351,37 +348,46 @@ static struct gm_error *store_objects(const struct analyze_options *o, struct an
 	return gm_store_reattach(store, big->file);
 }
 
-/* Storing the edges on a second thread, into their own pages of the file. */
-struct edge_writer {
+/* The second thread: the edges into their own pages of the file, then the
+ * dominator tree.  It reads the graph's edges and the heap's object sizes
+ * and writes only the dominator results, the address space and DWARF
+ * (not thread-safe) are left to the main thread. */
+struct background {
 	pthread_t thread;
 	struct big_tables *big;
-	const struct gm_graph *graph;
+	struct analysis *a;
+	double edges_done;       /* seconds since the start, for --progress */
 	struct gm_error *err;
+	const struct analyze_options *o;
 };
 
-static void *write_edges_thread(void *arg)
+static void *background_thread(void *arg)
 {
-	struct edge_writer *w = arg;
-	w->err = gm_write_edges(w->big->file, w->big->edges_root, w->graph);
+	struct background *w = arg;
+	w->err = gm_write_edges(w->big->file, w->big->edges_root, w->a->graph);
+	w->edges_done = seconds_now() - w->o->start;
+	if (!w->err)
+		w->err = gm_graph_dominators(w->a->graph, w->a->heap, w->a->roots);
 	return NULL;
 }
 
-/* Marking, dominators and types overlap with storing the edges; then the
- * objects with everything the graph found. */
+/* Marking and types here, edges and dominators on the second thread; then
+ * the objects with everything the graph found. */
 static struct gm_error *graph_and_edges(const struct analyze_options *o, struct analysis *a, struct gm_store *store)
 {
 	struct big_tables big = { 0 };
 	struct gm_error *err = detach_store(store, &big);
 	if (err)
 		return err;
-	struct edge_writer w = { .big = &big, .graph = a->graph };
-	progress(o, "storing %zu edges (in the background)", a->graph->nedges);
-	if (pthread_create(&w.thread, NULL, write_edges_thread, &w) != 0) {
+	struct background w = { .big = &big, .a = a, .o = o };
+	if (pthread_create(&w.thread, NULL, background_thread, &w) != 0) {
 		gm_btree_file_abort(big.file);
 		return gm_error_create(GM_ERR_INTERNAL, "cannot start a thread");
 	}
 	err = run_graph_stages(o, a);
+	progress(o, "waiting for the dominators");
 	pthread_join(w.thread, NULL);
+	progress(o, "(edges stored at %.2fs; dominators done)", w.edges_done);
 	if (err)
 		gm_error_destroy(w.err);
 	else
