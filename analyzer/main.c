@@ -1,5 +1,6 @@
 /* gomortem: post-mortem memory analysis of Go programs from core dumps. */
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,6 +68,9 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
+	/* A write past the file-size limit fails with EFBIG, reported and
+	 * cleaned up like a full disk, instead of killing the process. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argc < 2) {
 		fputs(main_usage, stderr);
 		return 2;

@@ -3,6 +3,7 @@
 #include "btree_writer.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,40 @@ static struct gm_error *store_open(struct gm_store *store, bool create_tables)
 	return err;
 }
 
+/* An interrupted analysis (SIGINT, SIGTERM, SIGHUP) must not leave its
+ * temporary file: the handler unlinks it, then dies of the signal as it
+ * would have.  One store at a time is being written. */
+static char interrupted_path[4096];
+static volatile sig_atomic_t have_interrupted_path;
+
+static void remove_on_signal(int sig)
+{
+	if (have_interrupted_path)
+		unlink(interrupted_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void guard_temporary(const char *path)
+{
+	static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+	if (strlen(path) >= sizeof(interrupted_path))
+		return;
+	have_interrupted_path = 0;
+	strcpy(interrupted_path, path);
+	have_interrupted_path = 1;
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		struct sigaction sa = { .sa_handler = remove_on_signal };
+		sigemptyset(&sa.sa_mask);
+		sigaction(signals[i], &sa, NULL);
+	}
+}
+
+static void unguard_temporary(void)
+{
+	have_interrupted_path = 0;
+}
+
 struct gm_error *gm_store_create(const char *path, struct gm_store **ret)
 {
 	struct gm_store *store = calloc(1, sizeof(*store));
@@ -98,6 +133,7 @@ struct gm_error *gm_store_create(const char *path, struct gm_store **ret)
 		return &gm_error_nomem;
 	}
 	unlink(store->tmp_path);
+	guard_temporary(store->tmp_path);
 	struct gm_error *err = store_open(store, true);
 	if (!err)
 		err = gm_store_meta_int(store, "schema_version", GM_SCHEMA_VERSION);
@@ -173,6 +209,7 @@ void gm_store_abort(struct gm_store *store)
 		unlink(tmp);
 		free(tmp);
 	}
+	unguard_temporary();
 }
 
 struct gm_error *gm_store_finish(struct gm_store *store)
@@ -187,6 +224,7 @@ struct gm_error *gm_store_finish(struct gm_store *store)
 		gm_store_abort(store);
 		return err;
 	}
+	unguard_temporary();
 	free(store->tmp_path);
 	store->tmp_path = NULL;
 	store_free(store);

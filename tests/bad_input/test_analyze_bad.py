@@ -1,9 +1,14 @@
 """analyze on damaged input: a corrupt span descriptor or allocation bitmap
 pointer is counted as a warning and the walk goes on; a truncated core is
 refused (or, with --allow-truncated, analyzed and marked partial); a failed
-run leaves neither the database nor its temporary file."""
+run leaves neither the database nor its temporary file; a disk that fills up
+(RLIMIT_FSIZE) at any point of the store, SQLite's part or the B-trees
+gomortem writes itself, is an I/O error (exit 3) that leaves nothing; an
+analysis interrupted by SIGTERM or SIGINT while it writes leaves nothing."""
 import os
+import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +17,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import gmtest  # noqa: E402
 
-EXIT_BAD_CORE, EXIT_NO_DWARF = 4, 6
+EXIT_IO, EXIT_BAD_CORE, EXIT_NO_DWARF = 3, 4, 6
 
 
 def loads(core):
@@ -112,6 +117,63 @@ def check_truncated(c, gm, core, exe, tmp):
         con.close()
 
 
+def check_file_limit(c, gm, core, exe, tmp):
+    """Writes beyond a file-size limit fail (EFBIG, SIGXFSZ ignored) as a
+    full disk would, at several points of the database's growth."""
+    full = os.path.join(tmp, "full.db")
+    res = analyze(gm, core, exe, full)
+    if not c.check(res.status == 0, f"analyze of the intact core exited {res.status}"):
+        return
+    size = os.path.getsize(full)
+    os.unlink(full)
+
+    def limited(limit):
+        def apply():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        return apply
+
+    for fraction in (0.05, 0.3, 0.6, 0.9, 0.99):
+        for extra in ([], ["--heap-only"]):
+            db = os.path.join(tmp, "limited.db")
+            limit = int(size * fraction)
+            proc = subprocess.run([gm, "analyze", core, "--exe", exe, "-o", db, "--quiet", *extra],
+                                  capture_output=True, text=True, preexec_fn=limited(limit), timeout=600)
+            res = gmtest.Run([gm, "analyze"], proc)
+            c.no_sanitizer_report(res)
+            what = f"file size limit {limit} ({fraction:.0%} of the database){' ' + extra[0] if extra else ''}"
+            if extra and proc.returncode == 0:
+                os.unlink(db)  # the heap-only database is smaller: it may fit
+                continue
+            c.check(proc.returncode == EXIT_IO and "limited.db" in proc.stderr,
+                    f"{what}: exit {proc.returncode}: {proc.stderr.strip()}")
+            leftovers = [f for f in os.listdir(tmp) if f.startswith("limited.db")]
+            c.check(not leftovers, f"{what}: left {leftovers}")
+
+
+def check_interrupted(c, gm, core, exe, tmp):
+    """Interrupt analyze once its temporary file exists: the file goes with it."""
+    import time
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        db = os.path.join(tmp, "interrupted.db")
+        proc = subprocess.Popen([gm, "analyze", core, "--exe", exe, "-o", db, "--quiet"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        tmp_file = f"{db}.tmp-{proc.pid}"
+        deadline = time.monotonic() + 300
+        while not os.path.exists(tmp_file) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=300)
+        if proc.returncode == 0:
+            print(f"note: analyze finished before {sig.name} reached it; not checked")
+            os.unlink(db)
+            continue
+        c.check(proc.returncode == -sig, f"{sig.name}: exit {proc.returncode}: {stderr.strip()}")
+        leftovers = [f for f in os.listdir(tmp) if f.startswith("interrupted.db")]
+        c.check(not leftovers, f"{sig.name} during analyze left {leftovers}")
+
+
 def main():
     gm = gmtest.gomortem()
     root = gmtest.corpus_dir()
@@ -125,6 +187,9 @@ def main():
     try:
         check_corrupt_spans(c, gm, core, exe, tmp)
         check_truncated(c, gm, core, exe, tmp)
+        check_file_limit(c, gm, core, exe, tmp)
+        big = picks.get("growmap-big", zoo)
+        check_interrupted(c, gm, os.path.join(big, "core"), os.path.join(big, "exe"), tmp)
         if "zoo-nodwarf" in picks:
             nd = picks["zoo-nodwarf"]
             db = os.path.join(tmp, "nodwarf.db")
