@@ -1,5 +1,7 @@
 #include "address_space.h"
 
+#include <stdatomic.h>
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,7 +203,7 @@ const struct gm_region *gm_region_at(struct gm_address_space *as, uint64_t addr)
 {
 	if (as->nregions == 0)
 		return NULL;
-	const struct gm_region *hit = &as->regions[as->last_hit];
+	const struct gm_region *hit = &as->regions[atomic_load_explicit(&as->last_hit, memory_order_relaxed)];
 	if (hit->start <= addr && addr < hit->end)
 		return hit;
 	size_t lo = 0, hi = as->nregions;
@@ -214,7 +216,7 @@ const struct gm_region *gm_region_at(struct gm_address_space *as, uint64_t addr)
 	}
 	if (lo == as->nregions || as->regions[lo].start > addr)
 		return NULL;
-	as->last_hit = lo;
+	atomic_store_explicit(&as->last_hit, lo, memory_order_relaxed);
 	return &as->regions[lo];
 }
 
@@ -222,7 +224,7 @@ const void *gm_memory_at(struct gm_address_space *as, uint64_t addr, size_t len)
 {
 	const struct gm_region *r = gm_region_at(as, addr);
 	if (!r || !r->bytes || len > r->end - addr) {
-		as->nfaults++;
+		atomic_fetch_add_explicit(&as->nfaults, 1, memory_order_relaxed);
 		return NULL;
 	}
 	return r->bytes + (addr - r->start);
@@ -236,7 +238,7 @@ struct gm_error *gm_read(struct gm_address_space *as, uint64_t addr, void *buf, 
 	while (left > 0) {
 		const struct gm_region *r = gm_region_at(as, cur);
 		if (!r || !r->bytes) {
-			as->nfaults++;
+			atomic_fetch_add_explicit(&as->nfaults, 1, memory_order_relaxed);
 			return gm_error_fault(addr, len);
 		}
 		uint64_t avail = r->end - cur;

@@ -30,8 +30,10 @@ struct gm_region {
 struct gm_address_space {
 	struct gm_region *regions; /* sorted, disjoint */
 	size_t nregions;
-	size_t last_hit;           /* index of the region of the last read */
-	uint64_t nfaults;          /* reads that hit unsaved or unmapped memory */
+	/* Written by reads, which two threads may do at once (the edge
+	 * build): atomic, relaxed (a stale hint only costs a search). */
+	_Atomic size_t last_hit;   /* index of the region of the last read */
+	_Atomic uint64_t nfaults;  /* reads that hit unsaved or unmapped memory */
 	uint64_t bytes_from_core, bytes_from_exe, bytes_unsaved;
 };
 

@@ -1,6 +1,7 @@
 #include "graph.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,16 +10,23 @@
 #include "../goruntime/roots.h"
 #include "../program.h"
 
-static struct gm_error *push_edge(struct gm_graph *g, size_t *cap, struct gm_edge e)
+/* The edges one thread finds, in object order. */
+struct edge_list {
+	struct gm_edge *edges;
+	size_t n, cap;
+	uint64_t unknown_pointer_objects;
+};
+
+static struct gm_error *push_edge(struct edge_list *l, struct gm_edge e)
 {
-	if (g->nedges == *cap) {
-		*cap = *cap ? *cap * 2 : 1 << 16;
-		void *grown = realloc(g->edges, *cap * sizeof(*g->edges));
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 1 << 16;
+		void *grown = realloc(l->edges, l->cap * sizeof(*l->edges));
 		if (!grown)
 			return &gm_error_nomem;
-		g->edges = grown;
+		l->edges = grown;
 	}
-	g->edges[g->nedges++] = e;
+	l->edges[l->n++] = e;
 	return NULL;
 }
 
@@ -35,14 +43,14 @@ static bool read_word(struct gm_heap *heap, const struct gm_span_pointers *sp, c
 	return err == NULL;
 }
 
-static struct gm_error *object_edges(struct gm_graph *g, struct gm_heap *heap, const struct gm_span_pointers *sp,
-				     uint32_t index, uint32_t *offsets, size_t *cap)
+static struct gm_error *object_edges(struct edge_list *l, struct gm_heap *heap, const struct gm_span_pointers *sp,
+				     uint32_t index, uint32_t *offsets)
 {
 	const struct gm_object *obj = &heap->objects[index];
 	const struct gm_span *s = &heap->spans[obj->span];
 	size_t n;
 	if (gm_object_pointers(heap, sp, obj, offsets, &n) == GM_POINTERS_UNKNOWN) {
-		g->unknown_pointer_objects++;
+		l->unknown_pointer_objects++;
 		return NULL;
 	}
 	struct gm_error *err = NULL;
@@ -52,11 +60,69 @@ static struct gm_error *object_edges(struct gm_graph *g, struct gm_heap *heap, c
 		if (!read_word(heap, sp, s, obj, offsets[k], &value) || value == 0 ||
 		    !gm_heap_find_object(heap, value, &dst))
 			continue;
-		err = push_edge(g, cap, (struct gm_edge){ dst, offsets[k], (uint32_t)(value - heap->objects[dst].addr) });
+		err = push_edge(l, (struct gm_edge){ dst, offsets[k], (uint32_t)(value - heap->objects[dst].addr) });
 	}
 	return err;
 }
 
+/* One thread's share of the objects, [first, last): its edges, and in
+ * EDGE_START (shared, disjoint ranges) offsets into them. */
+struct build_part {
+	struct gm_heap *heap;
+	uint64_t *edge_start;
+	size_t first, last;
+	uint64_t max_size;
+	struct edge_list list;
+	struct gm_error *err;
+	pthread_t thread;
+};
+
+static void *build_part_run(void *arg)
+{
+	struct build_part *p = arg;
+	struct gm_heap *heap = p->heap;
+	uint32_t *offsets = malloc((p->max_size / 8 + 1) * sizeof(*offsets));
+	struct gm_span_pointers sp = { 0 };
+	uint32_t current_span = GM_NONE;
+	p->err = offsets ? NULL : &gm_error_nomem;
+	for (size_t i = p->first; i < p->last && !p->err; i++) {
+		const struct gm_object *obj = &heap->objects[i];
+		p->edge_start[i] = p->list.n;
+		if (heap->spans[obj->span].noscan)
+			continue;
+		if (obj->span != current_span) {
+			current_span = obj->span;
+			gm_span_pointers_init(heap, &heap->spans[obj->span], &sp);
+		}
+		p->err = object_edges(&p->list, heap, &sp, (uint32_t)i, offsets);
+	}
+	free(offsets);
+	return NULL;
+}
+
+/* The second part's edges after the first's, its offsets moved up. */
+static struct gm_error *join_parts(struct gm_graph *g, struct build_part *a, struct build_part *b)
+{
+	size_t total = a->list.n + b->list.n;
+	struct gm_edge *edges = a->list.edges;
+	if (b->list.n) {
+		edges = realloc(a->list.edges, total * sizeof(*edges));
+		if (!edges)
+			return &gm_error_nomem;
+		memcpy(edges + a->list.n, b->list.edges, b->list.n * sizeof(*edges));
+	}
+	a->list.edges = NULL;
+	for (size_t i = b->first; i < b->last; i++)
+		g->edge_start[i] += a->list.n;
+	g->edges = edges;
+	g->nedges = total;
+	g->unknown_pointer_objects = a->list.unknown_pointer_objects + b->list.unknown_pointer_objects;
+	return NULL;
+}
+
+/* Two threads split the objects in halves: the edge build reads the core
+ * and the heap's indexes only (the address space's hint and fault count
+ * are atomic, warnings locked). */
 struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_graph **ret)
 {
 	struct gm_graph *g = calloc(1, sizeof(*g));
@@ -68,23 +134,25 @@ struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_graph **ret)
 	for (size_t i = 0; i < heap->nspans; i++)
 		if (heap->spans[i].elemsize > max_size)
 			max_size = heap->spans[i].elemsize;
-	uint32_t *offsets = malloc((max_size / 8 + 1) * sizeof(*offsets));
-	struct gm_error *err = g->edge_start && offsets ? NULL : &gm_error_nomem;
-	struct gm_span_pointers sp = { 0 };
-	uint32_t current_span = GM_NONE;
-	size_t cap = 0;
-	for (size_t i = 0; i < heap->nobjects && !err; i++) {
-		const struct gm_object *obj = &heap->objects[i];
-		g->edge_start[i] = g->nedges;
-		if (heap->spans[obj->span].noscan)
-			continue;
-		if (obj->span != current_span) {
-			current_span = obj->span;
-			gm_span_pointers_init(heap, &heap->spans[obj->span], &sp);
-		}
-		err = object_edges(g, heap, &sp, (uint32_t)i, offsets, &cap);
+	size_t half = heap->nobjects / 2;
+	struct build_part parts[2] = {
+		{ .heap = heap, .edge_start = g->edge_start, .first = 0, .last = half, .max_size = max_size },
+		{ .heap = heap, .edge_start = g->edge_start, .first = half, .last = heap->nobjects, .max_size = max_size },
+	};
+	struct gm_error *err = g->edge_start ? NULL : &gm_error_nomem;
+	bool threaded = !err && pthread_create(&parts[1].thread, NULL, build_part_run, &parts[1]) == 0;
+	if (!err) {
+		build_part_run(&parts[0]);
+		if (threaded)
+			pthread_join(parts[1].thread, NULL);
+		else
+			build_part_run(&parts[1]);
+		err = parts[0].err ? parts[0].err : parts[1].err;
 	}
-	free(offsets);
+	if (!err)
+		err = join_parts(g, &parts[0], &parts[1]);
+	free(parts[0].list.edges);
+	free(parts[1].list.edges);
 	if (err) {
 		gm_graph_destroy(g);
 		return err;

@@ -3,6 +3,7 @@
 #include <dwarf.h>
 #include <elf.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 		{ "heap_objects", (int64_t)heap->nobjects },
 		{ "heap_bytes", (int64_t)heap->object_bytes },
 		{ "partial", core->ntruncated > 0 },
-		{ "memory_faults", (int64_t)prog->mem->nfaults },
+		{ "memory_faults", (int64_t)atomic_load(&prog->mem->nfaults) },
 	};
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]) && !err; i++)
 		err = gm_store_meta_int(store, ints[i].key, ints[i].value);
