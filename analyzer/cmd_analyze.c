@@ -350,8 +350,8 @@ static struct gm_error *store_objects(const struct analyze_options *o, struct an
 
 /* The second thread: the edges into their own pages of the file, then the
  * dominator tree.  It reads the graph's edges and the heap's object sizes
- * and writes only the dominator results, the address space and DWARF
- * (not thread-safe) are left to the main thread. */
+ * and writes only the dominator results; the address space and libdw,
+ * which are not thread-safe, stay with the main thread. */
 struct background {
 	pthread_t thread;
 	struct big_tables *big;
@@ -387,7 +387,7 @@ static struct gm_error *graph_and_edges(const struct analyze_options *o, struct 
 	err = run_graph_stages(o, a);
 	progress(o, "waiting for the dominators");
 	pthread_join(w.thread, NULL);
-	progress(o, "(edges stored at %.2fs; dominators done)", w.edges_done);
+	progress(o, "edges stored at %.2fs, dominators done", w.edges_done);
 	if (err)
 		gm_error_destroy(w.err);
 	else
