@@ -673,12 +673,12 @@ static struct gm_error *section_unsaved(struct report *r, struct doc *d)
 		return err;
 	const char *f = meta(r, "memory_faults");
 	faults = f ? atoll(f) : 0;
-	char a[NUM_BUF], b[NUM_BUF], c[NUM_BUF], e[NUM_BUF];
+	char a[NUM_BUF], b[NUM_BUF], c[NUM_BUF], e[NUM_BUF], n[NUM_BUF];
 	doc_heading(d, 2, "Unsaved memory");
 	doc_para(d, "%s of %s mapped (%s) were not saved in the core, %s of them reservations with no access "
 		 "(perm ---) that hold no data. The analysis met unsaved memory %s times (meta.memory_faults).",
 		 fmt_bytes(a, unsaved), fmt_bytes(b, mapped), fmt_pct(c, unsaved, mapped), fmt_bytes(e, reserved),
-		 fmt_int(e + 0, faults));
+		 fmt_int(n, faults));
 	if (count == 0)
 		return NULL;
 	sqlite3_stmt *stmt;

@@ -14,6 +14,7 @@
   documented exit statuses: 2 usage, 3 missing DB, 11 not a gomortem DB."""
 import html.parser
 import os
+import re
 import sqlite3
 import sys
 import tempfile
@@ -104,6 +105,16 @@ def check_scenario(c, gm, where, db, tmp):
         c.check(name in md.stdout, f"{where}: top type {name!r} missing from the report")
     for s in SECTIONS:
         c.check(f"## {s}" in md.stdout, f"{where}: section {s!r} missing from Markdown")
+    # Every figure of the unsaved-memory sentence is its own (they once shared a buffer).
+    con = sqlite3.connect(db)
+    (faults,) = con.execute("SELECT value FROM meta WHERE key = 'memory_faults'").fetchone()
+    con.close()
+    m = re.search(r"met unsaved memory ([0-9,]+) times", md.stdout)
+    c.check(m is not None and int(m.group(1).replace(",", "")) == faults,
+            f"{where}: the report's fault count {m and m.group(1)} is not meta.memory_faults {faults}")
+    m = re.search(r", ([0-9.,]+ ?[KMGT]?i?B|[0-9,]+) of them reservations", md.stdout)
+    c.check(m is not None and m.group(1).endswith("B"),
+            f"{where}: the reserved bytes read {m and m.group(1)!r}, not a size")
 
     out = os.path.join(tmp, "report.html")
     h = gmtest.run([gm, "report", db, "--format", "html", "-o", out])
