@@ -56,6 +56,10 @@ struct infer {
  * word's offset from it in bits 32..43.  dirLen 0 means a small map whose
  * dirPtr points at its one group; else at [dirLen]*table<K,V>. */
 #define TARGET_MAPDIR (1ull << 58)
+/* A Swiss map table's groups.data: entry + 1 of the group type, the
+ * lengthMask word's offset from it in bits 32..43; the target is
+ * [lengthMask + 1]group (a power of two; the allocation may be larger). */
+#define TARGET_MASKED (1ull << 57)
 
 static struct gm_error *add_entry(struct gm_types *t, const struct gm_type_entry *e, uint32_t *ret)
 {
@@ -296,6 +300,20 @@ static uint64_t map_directory_code(struct infer *in, const struct gm_dwarf_slot 
 	return entry == NO_ENTRY ? 0 : ((uint64_t)entry + 1) | TARGET_MAPDIR | (len_off - dir_off) << 32;
 }
 
+/* groupReference<K,V>.data: see TARGET_MASKED. */
+static uint64_t map_groups_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off)
+{
+	Dwarf_Die parent, data_type, mask_type, group;
+	uint64_t data_off, mask_off;
+	if (!slot->parent || !gm_dwarf_die_at(in->dw, slot->parent, &parent) ||
+	    !gm_dwarf_member(&parent, "data", &data_off, &data_type) || data_off != off - slot->parent_off ||
+	    !gm_dwarf_member(&parent, "lengthMask", &mask_off, &mask_type) || mask_off <= data_off ||
+	    mask_off - data_off > DELTA_MASK || !gm_dwarf_pointee(&data_type, &group))
+		return 0;
+	uint32_t entry = entry_for_die(in, &group);
+	return entry == NO_ENTRY ? 0 : ((uint64_t)entry + 1) | TARGET_MASKED | (mask_off - data_off) << 32;
+}
+
 /* What the pointer word at OFF in a value of TYPE points to, as a target
  * code: entry + 1 for a *T (with TARGET_COUNTED for slice and string data),
  * TARGET_IFACE/EFACE + the interface's offset for an interface's data word,
@@ -308,9 +326,11 @@ static uint64_t word_code(struct infer *in, Dwarf_Die *type, uint64_t off)
 		return 0;
 	if (slot.in_interface)
 		return off == slot.interface_off + 8 ? (slot.iface ? TARGET_IFACE : TARGET_EFACE) | slot.interface_off : 0;
-	uint64_t mapdir = map_directory_code(in, &slot, off);
-	if (mapdir)
-		return mapdir;
+	uint64_t map_code = map_directory_code(in, &slot, off);
+	if (!map_code)
+		map_code = map_groups_code(in, &slot, off);
+	if (map_code)
+		return map_code;
 	if (gm_dwarf_pointee(&slot.leaf, &pointee) || gm_dwarf_phantom_pointee(in->dw, slot.parent, &pointee))
 		return pointee_code(in, &pointee, &slot);
 	if (gm_dwarf_go_kind(&slot.leaf) == KIND_FUNC)
@@ -515,6 +535,24 @@ static void apply_map_directory(struct infer *in, uint64_t code, uint64_t word_a
 		assign(in, dst, array_of(in, table_ptr, dir_len));
 }
 
+/* DST holds COUNT groups of GROUP.  When its malloc header already typed
+ * it (the runtime's name for the group type, which DWARF spells with a
+ * noalg. prefix), only the count is corrected: the size class rounds
+ * the allocation up, so the header's [n] counted the slack too. */
+static void apply_group_count(struct infer *in, uint32_t dst, uint32_t group, uint64_t count)
+{
+	uint32_t have = in->t->object_type[dst];
+	const struct gm_type_entry *e = have == NO_ENTRY ? NULL : &in->t->entries[have];
+	if (e && e->elem != NO_ENTRY && in->t->entries[e->elem].size == in->t->entries[group].size &&
+	    e->count > count) {
+		uint32_t exact = array_of(in, e->elem, count);
+		if (exact != NO_ENTRY)
+			in->t->object_type[dst] = exact;
+		return;
+	}
+	assign(in, dst, count > 1 ? array_of(in, group, count) : group);
+}
+
 /* Type DST, which the pointer word at WORD_ADDR points into at DST_OFF,
  * from the word's target code (word_code). */
 static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint32_t dst, uint32_t dst_off)
@@ -540,6 +578,13 @@ static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint
 	}
 	if (code & TARGET_MAPDIR) {
 		apply_map_directory(in, code, word_addr, dst);
+		return;
+	}
+	uint64_t mask;
+	if ((code & TARGET_MASKED) &&
+	    !gm_read_u64(in->heap->rt->prog->mem, word_addr + ((code >> 32) & DELTA_MASK), &mask) &&
+	    mask < data_size(in->heap, dst) && (mask + 1) * in->t->entries[elem].size <= data_size(in->heap, dst)) {
+		apply_group_count(in, dst, elem, mask + 1);
 		return;
 	}
 	elem = refine_node(in, elem, dst);

@@ -5,7 +5,8 @@ map or channel value points to, which DWARF names map<K,V> (Swiss maps,
 are not checked: the block is one object with one type); at least 99% of
 reachable bytes have a known type; every object typed as a closure of
 function F starts with F's entry address (the heap dump's copy of the
-object against `go tool nm`); no typed object is smaller than its type."""
+object against `go tool nm`); no typed object is smaller than its type;
+reachable Swiss-map group arrays hold a power-of-two count of groups."""
 import os
 import re
 import struct
@@ -51,6 +52,12 @@ def check_scenario(c, gm, where, sdir, tmp, version):
                               "WHERE t.size > o.size").fetchone()
     c.check(oversized == 0, f"{where}: {oversized} objects smaller than their type")
     check_closures(c, db, where, sdir)
+    # A Swiss map's groups come in powers of two (table.groups.lengthMask + 1),
+    # whatever size class the allocation was rounded up to.
+    for name, count in db.execute("SELECT t.name, COUNT(*) FROM objects o JOIN types t ON t.id = o.type_id "
+                                  "WHERE o.reachable = 1 AND t.name GLOB '[[][0-9]*]*map.group[[]*' GROUP BY 1"):
+        n = int(name[1:name.index("]")])
+        c.check(n & (n - 1) == 0, f"{where}: {count} objects typed {name}: not a power-of-two group count")
     db.close()
     os.unlink(db_path)
 
