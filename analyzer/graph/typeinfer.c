@@ -285,33 +285,30 @@ static uint64_t unsafe_member_code(struct infer *in, const struct gm_dwarf_slot 
 	return 0;
 }
 
-/* A Swiss map's dirPtr: DWARF types it **table<K,V>, but what it points at
- * depends on dirLen (see TARGET_MAPDIR). */
-static uint64_t map_directory_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off)
+/* The pointer word at OFF is member POINTER of its struct, and member
+ * COUNT follows it: the code for its pointee with FLAG and the count's
+ * distance from the pointer in bits 32..43; 0 if the word is not that. */
+static uint64_t counted_member_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off,
+				    const char *pointer, const char *count, uint64_t flag)
 {
-	Dwarf_Die parent, dir_type, len_type, table_ptr;
-	uint64_t dir_off, len_off;
+	Dwarf_Die parent, pointer_type, count_type, pointee;
+	uint64_t pointer_off, count_off;
 	if (!slot->parent || !gm_dwarf_die_at(in->dw, slot->parent, &parent) ||
-	    !gm_dwarf_member(&parent, "dirPtr", &dir_off, &dir_type) || dir_off != off - slot->parent_off ||
-	    !gm_dwarf_member(&parent, "dirLen", &len_off, &len_type) || len_off <= dir_off ||
-	    len_off - dir_off > DELTA_MASK || !gm_dwarf_pointee(&dir_type, &table_ptr))
+	    !gm_dwarf_member(&parent, pointer, &pointer_off, &pointer_type) || pointer_off != off - slot->parent_off ||
+	    !gm_dwarf_member(&parent, count, &count_off, &count_type) || count_off <= pointer_off ||
+	    count_off - pointer_off > DELTA_MASK || !gm_dwarf_pointee(&pointer_type, &pointee))
 		return 0;
-	uint32_t entry = entry_for_die(in, &table_ptr);
-	return entry == NO_ENTRY ? 0 : ((uint64_t)entry + 1) | TARGET_MAPDIR | (len_off - dir_off) << 32;
+	uint32_t entry = entry_for_die(in, &pointee);
+	return entry == NO_ENTRY ? 0 : ((uint64_t)entry + 1) | flag | (count_off - pointer_off) << 32;
 }
 
-/* groupReference<K,V>.data: see TARGET_MASKED. */
-static uint64_t map_groups_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off)
+/* Swiss maps (Go 1.24+): a map's dirPtr, which DWARF types **table<K,V>
+ * whatever dirLen says (TARGET_MAPDIR), and a table's groups.data
+ * (TARGET_MASKED). */
+static uint64_t swiss_map_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off)
 {
-	Dwarf_Die parent, data_type, mask_type, group;
-	uint64_t data_off, mask_off;
-	if (!slot->parent || !gm_dwarf_die_at(in->dw, slot->parent, &parent) ||
-	    !gm_dwarf_member(&parent, "data", &data_off, &data_type) || data_off != off - slot->parent_off ||
-	    !gm_dwarf_member(&parent, "lengthMask", &mask_off, &mask_type) || mask_off <= data_off ||
-	    mask_off - data_off > DELTA_MASK || !gm_dwarf_pointee(&data_type, &group))
-		return 0;
-	uint32_t entry = entry_for_die(in, &group);
-	return entry == NO_ENTRY ? 0 : ((uint64_t)entry + 1) | TARGET_MASKED | (mask_off - data_off) << 32;
+	uint64_t code = counted_member_code(in, slot, off, "dirPtr", "dirLen", TARGET_MAPDIR);
+	return code ? code : counted_member_code(in, slot, off, "data", "lengthMask", TARGET_MASKED);
 }
 
 /* What the pointer word at OFF in a value of TYPE points to, as a target
@@ -326,9 +323,7 @@ static uint64_t word_code(struct infer *in, Dwarf_Die *type, uint64_t off)
 		return 0;
 	if (slot.in_interface)
 		return off == slot.interface_off + 8 ? (slot.iface ? TARGET_IFACE : TARGET_EFACE) | slot.interface_off : 0;
-	uint64_t map_code = map_directory_code(in, &slot, off);
-	if (!map_code)
-		map_code = map_groups_code(in, &slot, off);
+	uint64_t map_code = swiss_map_code(in, &slot, off);
 	if (map_code)
 		return map_code;
 	if (gm_dwarf_pointee(&slot.leaf, &pointee) || gm_dwarf_phantom_pointee(in->dw, slot.parent, &pointee))
