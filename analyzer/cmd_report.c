@@ -511,8 +511,6 @@ static struct gm_error *open_database(struct report *r)
 	const char *path = r->options->db_path;
 	struct gm_error *err = analysis_db_open(path, &r->db);
 	if (!err)
-		err = analysis_db_require_graph(r->db, path, "report");
-	if (!err)
 		err = meta_load(r);
 	if (!err)
 		err = ensure_view(r, "memory_breakdown");
@@ -552,6 +550,19 @@ static const char *signal_name(char *buf, const char *value)
 	return buf;
 }
 
+/* A database made by analyze --heap-only: no graph, roots or goroutines. */
+static bool heap_only(const struct report *r)
+{
+	const char *analysis = meta(r, "analysis");
+	return analysis && strcmp(analysis, "heap") == 0;
+}
+
+static void not_computed(struct doc *d, const char *what)
+{
+	doc_para(d, "Not computed: this database was made by analyze --heap-only, which reads no %s. Run "
+		 "analyze without --heap-only for them.", what);
+}
+
 static struct gm_error *section_summary(struct report *r, struct doc *d)
 {
 	int64_t goroutines = 0, warnings = 0, mapped = 0;
@@ -580,7 +591,7 @@ static struct gm_error *section_summary(struct report *r, struct doc *d)
 	const char *partial = meta(r, "partial");
 	table_row(d, t, "partial", partial && strcmp(partial, "0") != 0 ? "yes: the core was truncated" : "no");
 	table_row(d, t, "warnings", fmt_int(a, warnings));
-	table_row(d, t, "goroutines", fmt_int(a, goroutines));
+	table_row(d, t, "goroutines", heap_only(r) ? "not read (analyze --heap-only)" : fmt_int(a, goroutines));
 	const char *objects = meta(r, "heap_objects"), *bytes = meta(r, "heap_bytes");
 	snprintf(line, sizeof(line), "%s objects, %s", objects ? fmt_int(a, atoll(objects)) : "?",
 		 bytes ? fmt_bytes(b, atoll(bytes)) : "?");
@@ -589,7 +600,7 @@ static struct gm_error *section_summary(struct report *r, struct doc *d)
 	bytes = meta(r, "reachable_bytes");
 	snprintf(line, sizeof(line), "%s objects, %s", objects ? fmt_int(a, atoll(objects)) : "?",
 		 bytes ? fmt_bytes(b, atoll(bytes)) : "?");
-	table_row(d, t, "reachable", line);
+	table_row(d, t, "reachable", heap_only(r) ? "not computed (analyze --heap-only)" : line);
 	const char *share = meta(r, "typed_reachable_bytes_share");
 	if (share) {
 		snprintf(line, sizeof(line), "%.1f%% of reachable bytes have a known type", 100 * atof(share));
@@ -754,18 +765,30 @@ static struct gm_error *section_types(struct report *r, struct doc *d)
 	doc_heading(d, 2, "Top types");
 	static const char *const hist[] = { "type:c", "objects:r", "bytes:r", "reachable objects:r",
 					    "reachable bytes:r", NULL };
+	/* Without the graph (analyze --heap-only) nothing is known reachable. */
+	static const char *const hist_heap[] = { "type:c", "objects:r", "bytes:r", NULL };
+	bool graph = !heap_only(r);
 	struct gm_error *err = type_table(
 		r, d, "By bytes",
-		"SELECT type, count, bytes, reachable_count, reachable_bytes FROM type_histogram "
-		"ORDER BY bytes DESC, count DESC LIMIT ?",
-		"SELECT COUNT(*) FROM type_histogram", "SELECT * FROM type_histogram ORDER BY bytes DESC", hist,
-		"Top types by bytes");
+		graph ? "SELECT type, count, bytes, reachable_count, reachable_bytes FROM type_histogram "
+			"ORDER BY bytes DESC, count DESC LIMIT ?"
+		      : "SELECT type, count, bytes FROM type_histogram ORDER BY bytes DESC, count DESC LIMIT ?",
+		"SELECT COUNT(*) FROM type_histogram", "SELECT * FROM type_histogram ORDER BY bytes DESC",
+		graph ? hist : hist_heap, "Top types by bytes");
 	if (!err)
 		err = type_table(r, d, "By count",
-				 "SELECT type, count, bytes, reachable_count, reachable_bytes FROM type_histogram "
-				 "ORDER BY count DESC, bytes DESC LIMIT ?",
+				 graph ? "SELECT type, count, bytes, reachable_count, reachable_bytes FROM type_histogram "
+					 "ORDER BY count DESC, bytes DESC LIMIT ?"
+				       : "SELECT type, count, bytes FROM type_histogram ORDER BY count DESC, bytes DESC "
+					 "LIMIT ?",
 				 "SELECT COUNT(*) FROM type_histogram",
-				 "SELECT * FROM type_histogram ORDER BY count DESC", hist, NULL);
+				 "SELECT * FROM type_histogram ORDER BY count DESC", graph ? hist : hist_heap, NULL);
+	if (heap_only(r)) {
+		if (!err)
+			doc_para(d, "Types here are those the malloc headers and large spans name; the rest need "
+				 "the object graph (analyze without --heap-only), as do retained sizes and garbage.");
+		return err;
+	}
 	static const char *const ret[] = { "type:c", "objects:r", "retained bytes:r", NULL };
 	if (!err)
 		err = type_table(r, d, "By retained bytes (what they alone keep alive)",
@@ -893,6 +916,10 @@ static struct gm_error *retainer_path(struct report *r, struct doc *d, int64_t i
 static struct gm_error *section_retainers(struct report *r, struct doc *d)
 {
 	doc_heading(d, 2, "Top retainers");
+	if (heap_only(r)) {
+		not_computed(d, "roots and builds no object graph: no retained sizes or paths");
+		return NULL;
+	}
 	doc_para(d, "Objects that alone keep the most memory alive (top_retainers view), each with a shortest "
 		 "path from a GC root, as gomortem path prints it.");
 	sqlite3_stmt *stmt, *objects = NULL, *roots = NULL, *fields = NULL;
@@ -977,6 +1004,11 @@ static struct gm_error *group_stack(struct report *r, sqlite3_stmt *frames, int6
 
 static struct gm_error *section_goroutines(struct report *r, struct doc *d)
 {
+	if (heap_only(r)) {
+		doc_heading(d, 2, "Goroutines");
+		not_computed(d, "goroutines");
+		return NULL;
+	}
 	int64_t goroutines = 0, groups = 0;
 	struct gm_error *err = query_int(r, "SELECT COUNT(*) FROM goroutines", &goroutines);
 	if (!err)

@@ -123,6 +123,7 @@ WITH
   obj AS (
     SELECT COALESCE(SUM(CASE WHEN reachable = 1 THEN size END), 0) AS live,
            COALESCE(SUM(CASE WHEN reachable = 0 THEN size END), 0) AS garbage,
+           COALESCE(SUM(CASE WHEN reachable IS NULL THEN size END), 0) AS unmarked,
            COALESCE(SUM(size), 0) AS allocated
     FROM objects),
   sp AS (
@@ -143,9 +144,11 @@ WITH
            + other_sys AS sys
     FROM ms),
   parts(ord, category, bytes, source) AS (
-    SELECT 1, 'Go heap: live objects', live, 'objects.size where reachable = 1' FROM obj
+    SELECT 1, 'Go heap: live objects', live, 'objects.size where reachable = 1' FROM obj WHERE unmarked = 0
     UNION ALL SELECT 2, 'Go heap: garbage (allocated, unreachable)', garbage,
-                     'objects.size where reachable = 0' FROM obj
+                     'objects.size where reachable = 0' FROM obj WHERE unmarked = 0
+    UNION ALL SELECT 2.5, 'Go heap: objects, live or garbage not known (analyze --heap-only)', unmarked,
+                     'objects.size where reachable IS NULL' FROM obj WHERE unmarked > 0
     UNION ALL SELECT 3, 'Go heap: free slots in in-use spans', in_use - allocated,
                      'in-use spans (end - base) - objects.size' FROM sp, obj
     UNION ALL SELECT 4, 'Go heap: in-use spans the walk did not read', heap_inuse - in_use,

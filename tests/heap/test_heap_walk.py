@@ -13,10 +13,12 @@ For each scenario and Go version, kernel and gcore cores, PIE and not:
 - `analyze --heap-only` stores the same spans, objects and memstats, types
   exactly the objects whose header or large span names a type (with the
   full analysis's name, which may count a map's groups exactly), leaves the
-  graph's columns NULL, and the commands that need the graph refuse its
-  database with exit 2.
+  graph's columns NULL; path and pprof refuse its database with exit 2, and
+  report shows what the walk knows (its memory breakdown still adds up) and
+  says what was not computed.
 Every database passes SQLite's integrity_check (gmtest.analyze)."""
 import os
+import sqlite3
 import re
 import sys
 
@@ -122,10 +124,25 @@ def check_heap_only(c, gm, where, sdir, tmp, full):
     wrong = [(i, n, full_names.get(i)) for i, n in names.items() if not same_header_type(n, full_names.get(i))]
     c.check(not wrong, f"{where}: {len(wrong)} header types differ from the full analysis's, e.g. {wrong[:3]}")
     db.close()
-    for args in (["path", db_path, "0x1"], ["report", db_path], ["pprof", db_path, "-o", os.path.join(tmp, "p")]):
+    for args in (["path", db_path, "0x1"], ["pprof", db_path, "-o", os.path.join(tmp, "p")]):
         res = gmtest.run([gm] + args)
         c.check(res.status == 2 and "--heap-only" in res.stderr,
                 f"{where}: {args[0]} on a heap-only database: exit {res.status}, {res.stderr.strip()!r}")
+    # The report shows what the heap walk knows and says what it does not.
+    res = gmtest.run([gm, "report", db_path])
+    c.no_sanitizer_report(res)
+    c.check(res.status == 0 and res.stdout.count("Not computed: this database was made by analyze --heap-only") == 2
+            and "not computed (analyze --heap-only)" in res.stdout and "live objects" not in res.stdout,
+            f"{where}: report on a heap-only database: exit {res.status}, {res.stderr.strip()!r}")
+    db = sqlite3.connect(db_path)
+    (rows,) = db.execute("SELECT SUM(bytes) FROM memory_breakdown").fetchone()
+    (mapped,) = db.execute("SELECT SUM(end - start) FROM mappings").fetchone()
+    (unmarked,) = db.execute("SELECT bytes FROM memory_breakdown WHERE category LIKE "
+                             "'Go heap: objects, live or garbage not known%'").fetchone()
+    (heap_bytes,) = db.execute("SELECT SUM(size) FROM objects").fetchone()
+    db.close()
+    c.check(rows == mapped and unmarked == heap_bytes,
+            f"{where}: heap-only memory_breakdown sums to {rows} (mapped {mapped}), objects row {unmarked}")
 
 
 def check_labelled_types(c, db, truth, where):
