@@ -176,6 +176,8 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 	if (!err)
 		err = gm_write_types(store, prog, a->types);
 	if (!err)
+		err = gm_write_type_stats(store, heap, a->graph, a->types);
+	if (!err)
 		err = gm_write_spans(store, heap, a->graph);
 	if (!err)
 		err = gm_write_warnings(store, "graph", &a->graph->warnings);
@@ -412,6 +414,8 @@ static struct gm_error *write_heap_tables(struct gm_store *store, struct analysi
 		err = gm_write_threads(store, a->prog);
 	if (!err)
 		err = gm_write_types(store, a->prog, a->types);
+	if (!err)
+		err = gm_write_type_stats(store, a->heap, NULL, a->types);
 	if (!err)
 		err = gm_write_spans(store, a->heap, NULL);
 	if (!err)

@@ -108,7 +108,7 @@ struct by_type {
 	size_t count, cap;
 };
 
-static struct gm_error *by_type_add(struct by_type *t, int64_t type_id, int64_t size)
+static struct gm_error *by_type_add(struct by_type *t, int64_t type_id, int64_t count, int64_t bytes)
 {
 	uint64_t key = type_id >= 0 ? (uint64_t)type_id + 1 : 0, slot;
 	if (!gm_u64_map_find(&t->index, key, &slot)) {
@@ -130,8 +130,8 @@ static struct gm_error *by_type_add(struct by_type *t, int64_t type_id, int64_t 
 		if (gm_u64_map_insert(&t->index, key, slot))
 			return &gm_error_nomem;
 	}
-	t->tallies[slot].count++;
-	t->tallies[slot].bytes += size;
+	t->tallies[slot].count += count;
+	t->tallies[slot].bytes += bytes;
 	return NULL;
 }
 
@@ -142,24 +142,28 @@ static void by_type_deinit(struct by_type *t)
 	free(t->type_ids);
 }
 
-/* Count the objects of database SIDE (0 A, 1 B) by type id in one scan. */
+/* The objects of database SIDE (0 A, 1 B) by type id, from the analyzer's
+ * per-type sums (type_stats): live ones, or all with ALL. */
 static struct gm_error *scan_objects(struct diff *d, sqlite3 *db, const char *path, int side, bool all,
 				     struct by_type *ret)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT type_id, size, reachable FROM objects", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT type_id, reachable_count, reachable_bytes, garbage_count, garbage_bytes "
+			       "FROM type_stats", -1, &st, NULL) != SQLITE_OK)
 		return analysis_db_error(db, path);
 	struct gm_error *err = NULL;
 	int rc;
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t type_id = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
-		int64_t size = sqlite3_column_int64(st, 1);
-		bool live = sqlite3_column_int64(st, 2) == 1;
-		struct tally *total = live ? &d->live[side] : &d->garbage[side];
-		total->count++;
-		total->bytes += size;
-		if (live || all)
-			err = by_type_add(ret, type_id, size);
+		int64_t live_count = sqlite3_column_int64(st, 1), live_bytes = sqlite3_column_int64(st, 2);
+		int64_t garbage_count = sqlite3_column_int64(st, 3), garbage_bytes = sqlite3_column_int64(st, 4);
+		d->live[side].count += live_count;
+		d->live[side].bytes += live_bytes;
+		d->garbage[side].count += garbage_count;
+		d->garbage[side].bytes += garbage_bytes;
+		int64_t count = live_count + (all ? garbage_count : 0);
+		if (count > 0)  /* a type with no object counted gets no line */
+			err = by_type_add(ret, type_id, count, live_bytes + (all ? garbage_bytes : 0));
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = analysis_db_error(db, path);

@@ -39,30 +39,21 @@ WHERE state = 'in_use'
 GROUP BY size_class
 ORDER BY size_class;
 
--- Objects per type (NULL: type unknown): all, and the reachable ones.
+-- Objects per type (NULL: type unknown): all, and the reachable ones
+-- (from type_stats, which the analyzer sums per type).
 CREATE VIEW type_histogram AS
-SELECT t.name AS type,
-       COUNT(*) AS count,
-       SUM(o.size) AS bytes,
-       SUM(o.reachable) AS reachable_count,
-       SUM(o.size * o.reachable) AS reachable_bytes
-FROM objects o LEFT JOIN types t ON t.id = o.type_id
-GROUP BY o.type_id
-ORDER BY bytes DESC;
+SELECT t.name AS type, s.count, s.bytes, s.reachable_count, s.reachable_bytes
+FROM type_stats s LEFT JOIN types t ON t.id = s.type_id
+ORDER BY s.bytes DESC;
 
 -- Bytes kept alive per type: the retained sizes of its objects, each counted
 -- only where its immediate dominator is of another type (so a linked list
 -- of T counts once, at its head).
 CREATE VIEW retained_by_type AS
-SELECT t.name AS type,
-       COUNT(*) AS objects,
-       SUM(o.retained) AS retained_bytes
-FROM objects o
-LEFT JOIN types t ON t.id = o.type_id
-LEFT JOIN objects d ON d.id = o.idom
-WHERE o.reachable = 1 AND (d.id IS NULL OR d.type_id IS NOT o.type_id)
-GROUP BY o.type_id
-ORDER BY retained_bytes DESC;
+SELECT t.name AS type, s.retained_objects AS objects, s.retained_bytes
+FROM type_stats s LEFT JOIN types t ON t.id = s.type_id
+WHERE s.retained_objects > 0
+ORDER BY s.retained_bytes DESC;
 
 -- Objects that keep the most memory alive, with the root of a shortest path to them.
 CREATE VIEW top_retainers AS
@@ -76,11 +67,10 @@ ORDER BY o.retained DESC;
 
 -- Allocated but unreachable objects (garbage the next GC frees) per type.
 CREATE VIEW garbage_by_type AS
-SELECT t.name AS type, COUNT(*) AS count, SUM(o.size) AS bytes
-FROM objects o LEFT JOIN types t ON t.id = o.type_id
-WHERE o.reachable = 0
-GROUP BY o.type_id
-ORDER BY bytes DESC;
+SELECT t.name AS type, s.garbage_count AS count, s.garbage_bytes AS bytes
+FROM type_stats s LEFT JOIN types t ON t.id = s.type_id
+WHERE s.garbage_count > 0
+ORDER BY s.garbage_bytes DESC;
 
 -- Where every mapped byte of the process went: rows whose bytes add up to
 -- exactly SUM(mappings.end - mappings.start), the process's mapped address
@@ -121,11 +111,11 @@ WITH
            COALESCE(MAX(CASE WHEN name = 'OtherSys' THEN value END), 0) AS other_sys
     FROM memstats),
   obj AS (
-    SELECT COALESCE(SUM(CASE WHEN reachable = 1 THEN size END), 0) AS live,
-           COALESCE(SUM(CASE WHEN reachable = 0 THEN size END), 0) AS garbage,
-           COALESCE(SUM(CASE WHEN reachable IS NULL THEN size END), 0) AS unmarked,
-           COALESCE(SUM(size), 0) AS allocated
-    FROM objects),
+    SELECT COALESCE(SUM(reachable_bytes), 0) AS live,
+           COALESCE(SUM(garbage_bytes), 0) AS garbage,
+           COALESCE(SUM(CASE WHEN reachable_bytes IS NULL THEN bytes END), 0) AS unmarked,
+           COALESCE(SUM(bytes), 0) AS allocated
+    FROM type_stats),
   sp AS (
     SELECT COALESCE(SUM(end - base), 0) AS in_use FROM spans WHERE state = 'in_use'),
   mp AS (

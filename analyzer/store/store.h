@@ -11,7 +11,7 @@
 
 #include "../error.h"
 
-#define GM_SCHEMA_VERSION 1
+#define GM_SCHEMA_VERSION 2
 
 struct gm_store;
 

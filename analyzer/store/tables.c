@@ -470,6 +470,68 @@ static struct gm_error *write_fields_of(struct gm_bulk *bulk, struct gm_program 
 	return err;
 }
 
+/* One type's sums for table type_stats. */
+struct type_sums {
+	uint64_t count, bytes, reachable_count, reachable_bytes, retained_objects, retained_bytes, garbage_count,
+		garbage_bytes;
+};
+
+static void sum_object(struct type_sums *sums, const struct gm_heap *heap, const struct gm_graph *graph,
+		       const struct gm_types *types, size_t i)
+{
+	uint32_t type = types->object_type[i];
+	struct type_sums *s = &sums[type == UINT32_MAX ? types->count : type];
+	uint64_t size = gm_object_size(heap, &heap->objects[i]);
+	s->count++;
+	s->bytes += size;
+	if (!graph)
+		return;
+	if (!graph->reachable[i]) {
+		s->garbage_count++;
+		s->garbage_bytes += size;
+		return;
+	}
+	s->reachable_count++;
+	s->reachable_bytes += size;
+	/* Counted where its immediate dominator is of another type (or a
+	 * root), so that a chain of one type counts once, at its head. */
+	uint32_t idom = graph->idom[i];
+	if (idom == GM_NONE || types->object_type[idom] != type) {
+		s->retained_objects++;
+		s->retained_bytes += graph->retained[i];
+	}
+}
+
+struct gm_error *gm_write_type_stats(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph,
+				     const struct gm_types *types)
+{
+	struct type_sums *sums = calloc(types->count + 1, sizeof(*sums));
+	if (!sums)
+		return &gm_error_nomem;
+	for (size_t i = 0; i < heap->nobjects; i++)
+		sum_object(sums, heap, graph, types, i);
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "type_stats",
+		"type_id, count, bytes, reachable_count, reachable_bytes, retained_objects, retained_bytes, "
+		"garbage_count, garbage_bytes", 9, &bulk);
+	if (err) {
+		free(sums);
+		return err;
+	}
+	for (size_t t = 0; t <= types->count && !err; t++) {
+		const struct type_sums *s = &sums[t];
+		if (!s->count)
+			continue;
+		int64_t row[9] = { (int64_t)t + 1, (int64_t)s->count, (int64_t)s->bytes, (int64_t)s->reachable_count,
+				   (int64_t)s->reachable_bytes, (int64_t)s->retained_objects, (int64_t)s->retained_bytes,
+				   (int64_t)s->garbage_count, (int64_t)s->garbage_bytes };
+		uint32_t nulls = (t == types->count ? 1u : 0) | (graph ? 0 : 0x1f8u);
+		err = gm_bulk_row_ints(bulk, row, nulls);
+	}
+	free(sums);
+	return gm_bulk_finish(bulk, err);
+}
+
 struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog, const struct gm_types *types)
 {
 	struct gm_bulk *rows, *fields;

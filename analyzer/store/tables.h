@@ -31,6 +31,10 @@ struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog,
 struct gm_graph;
 struct gm_btree_file;
 struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph);
+/* type_stats: per type, all, reachable, retained and garbage sums (GRAPH
+ * NULL after --heap-only: those columns NULL). */
+struct gm_error *gm_write_type_stats(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph,
+				     const struct gm_types *types);
 struct gm_error *gm_write_objects(struct gm_btree_file *file, uint32_t root, const struct gm_heap *heap,
 				  const struct gm_graph *graph, const struct gm_types *types);
 struct gm_error *gm_write_edges(struct gm_btree_file *file, uint32_t root, const struct gm_graph *graph);
