@@ -330,12 +330,38 @@ static uint32_t encode_record(const struct gm_btree *b, const int64_t *values, u
 
 static struct gm_error *level_push(struct gm_btree *b, int l, uint32_t child, const uint8_t *key, uint32_t key_len);
 
+static uint8_t leaf_type(const struct gm_btree *b)
+{
+	return b->kind == GM_BTREE_TABLE ? PAGE_TABLE_LEAF : PAGE_INDEX_LEAF;
+}
+
+static uint8_t interior_type(const struct gm_btree *b)
+{
+	return b->kind == GM_BTREE_TABLE ? PAGE_TABLE_INTERIOR : PAGE_INDEX_INTERIOR;
+}
+
+/* The level's held-back (child, key) as an interior cell in CELL; its length. */
+static uint32_t pending_cell(const struct level *lv, uint8_t cell[MAX_CELL])
+{
+	put_be32(cell, lv->pending_child);
+	memcpy(cell + 4, lv->pending_key, lv->pending_len);
+	return 4 + lv->pending_len;
+}
+
+/* The last cell of a page when the tree is finished: the slack kept in
+ * every page guarantees it fits; if not, the writer has a bug. */
+static struct gm_error *add_last_cell(const struct gm_btree *b, struct page *p, const uint8_t *cell, uint32_t len)
+{
+	if (!page_fits(p, len, 0))
+		return gm_error_create(GM_ERR_INTERNAL, "%s: no room for a B-tree's last cell", b->f->path);
+	page_add(p, cell, len);
+	return NULL;
+}
+
 static struct gm_error *level_add_pending(struct gm_btree *b, struct level *lv, int l)
 {
 	uint8_t cell[MAX_CELL];
-	put_be32(cell, lv->pending_child);
-	memcpy(cell + 4, lv->pending_key, lv->pending_len);
-	uint32_t len = 4 + lv->pending_len;
+	uint32_t len = pending_cell(lv, cell);
 	if (page_fits(&lv->page, len, b->interior_slack)) {
 		page_add(&lv->page, cell, len);
 		return NULL;
@@ -343,10 +369,9 @@ static struct gm_error *level_add_pending(struct gm_btree *b, struct level *lv, 
 	/* Full: the held-back child closes the page as its right-most
 	 * pointer; its key separates this page from the next one above. */
 	uint32_t page;
-	uint8_t type = b->kind == GM_BTREE_TABLE ? PAGE_TABLE_INTERIOR : PAGE_INDEX_INTERIOR;
 	struct gm_error *err = alloc_page(b->f, &page);
 	if (!err)
-		err = page_write(b->f, &lv->page, type, lv->pending_child, page);
+		err = page_write(b->f, &lv->page, interior_type(b), lv->pending_child, page);
 	if (!err)
 		err = level_push(b, l + 1, page, lv->pending_key, lv->pending_len);
 	page_reset(&lv->page, b->f->page_size, true);
@@ -410,10 +435,9 @@ struct gm_error *gm_btree_create(struct gm_btree_file *f, uint32_t root, enum gm
 static struct gm_error *close_leaf(struct gm_btree *b, const uint8_t *key, uint32_t key_len)
 {
 	uint32_t page;
-	uint8_t type = b->kind == GM_BTREE_TABLE ? PAGE_TABLE_LEAF : PAGE_INDEX_LEAF;
 	struct gm_error *err = alloc_page(b->f, &page);
 	if (!err)
-		err = page_write(b->f, &b->leaf, type, 0, page);
+		err = page_write(b->f, &b->leaf, leaf_type(b), 0, page);
 	if (!err)
 		err = level_push(b, 0, page, key, key_len);
 	page_reset(&b->leaf, b->f->page_size, false);
@@ -468,53 +492,37 @@ struct gm_error *gm_btree_append(struct gm_btree *b, int64_t rowid, const int64_
  * above; the top level's page is written over the root. */
 static struct gm_error *finish_levels(struct gm_btree *b)
 {
-	bool table = b->kind == GM_BTREE_TABLE;
-	/* The held-back cells fit: leaf_slack and interior_slack kept room. */
-	if (b->has_pending && !page_fits(&b->leaf, b->pending_len, 0))
-		return gm_error_create(GM_ERR_INTERNAL, "%s: no room for the last entry", b->f->path);
-	if (b->has_pending)
-		page_add(&b->leaf, b->pending, b->pending_len);
-	uint8_t leaf_type = table ? PAGE_TABLE_LEAF : PAGE_INDEX_LEAF;
+	struct gm_error *err = b->has_pending ? add_last_cell(b, &b->leaf, b->pending, b->pending_len) : NULL;
+	if (err)
+		return err;
 	if (b->nlevels == 0)
-		return page_write(b->f, &b->leaf, leaf_type, 0, b->root);
+		return page_write(b->f, &b->leaf, leaf_type(b), 0, b->root);
 	uint32_t child;
-	struct gm_error *err = alloc_page(b->f, &child);
+	err = alloc_page(b->f, &child);
 	if (!err)
-		err = page_write(b->f, &b->leaf, leaf_type, 0, child);
+		err = page_write(b->f, &b->leaf, leaf_type(b), 0, child);
 	for (int l = 0; l < b->nlevels && !err; l++) {
 		struct level *lv = &b->levels[l];
-		if (lv->has_pending) {
-			uint8_t cell[MAX_CELL];
-			put_be32(cell, lv->pending_child);
-			memcpy(cell + 4, lv->pending_key, lv->pending_len);
-			if (!page_fits(&lv->page, 4 + lv->pending_len, 0))
-				return gm_error_create(GM_ERR_INTERNAL, "%s: no room for the last cell", b->f->path);
-			page_add(&lv->page, cell, 4 + lv->pending_len);
-		}
-		uint8_t type = table ? PAGE_TABLE_INTERIOR : PAGE_INDEX_INTERIOR;
+		uint8_t cell[MAX_CELL];
+		if (lv->has_pending)
+			err = add_last_cell(b, &lv->page, cell, pending_cell(lv, cell));
 		uint32_t page = b->root;
-		if (l + 1 < b->nlevels)
+		if (!err && l + 1 < b->nlevels)
 			err = alloc_page(b->f, &page);
 		if (!err)
-			err = page_write(b->f, &lv->page, type, child, page);
+			err = page_write(b->f, &lv->page, interior_type(b), child, page);
 		child = page;
 	}
 	return err;
 }
 
-struct gm_error *gm_btree_finish(struct gm_btree *b)
+struct gm_error *gm_btree_finish(struct gm_btree *b, struct gm_error *err)
 {
-	struct gm_error *err = b->nrows ? finish_levels(b) : NULL;
-	gm_btree_destroy(b);
-	return err;
-}
-
-void gm_btree_destroy(struct gm_btree *b)
-{
-	if (!b)
-		return;
+	if (!err && b->nrows)
+		err = finish_levels(b);
 	for (int l = 0; l < b->nlevels; l++)
 		free(b->levels[l].page.buf);
 	free(b->leaf.buf);
 	free(b);
+	return err;
 }

@@ -57,10 +57,9 @@ struct gm_error *gm_btree_create(struct gm_btree_file *f, uint32_t root, enum gm
  * Rows must come in key order; that is the caller's promise. */
 struct gm_error *gm_btree_append(struct gm_btree *b, int64_t rowid, const int64_t *values, uint64_t null_mask);
 
-/* Write the remaining pages and the root; frees B. */
-struct gm_error *gm_btree_finish(struct gm_btree *b);
-
-/* Free B after an error (its pages are garbage in a file to be deleted). */
-void gm_btree_destroy(struct gm_btree *b);
+/* Write the remaining pages and the root, and free B.  With a pending
+ * error ERR (from the caller's loop) nothing more is written, B is freed
+ * and ERR returned: the file is to be deleted. */
+struct gm_error *gm_btree_finish(struct gm_btree *b, struct gm_error *err);
 
 #endif

@@ -230,11 +230,7 @@ struct gm_error *gm_write_objects(struct gm_btree_file *file, uint32_t root, con
 		nulls |= graph ? object_graph_columns(graph, i, row) : no_graph;
 		err = gm_btree_append(tree, (int64_t)i + 1, row, nulls);
 	}
-	if (err) {
-		gm_btree_destroy(tree);
-		return err;
-	}
-	return gm_btree_finish(tree);
+	return gm_btree_finish(tree, err);
 }
 
 struct gm_error *gm_write_edges(struct gm_btree_file *file, uint32_t root, const struct gm_graph *graph)
@@ -258,11 +254,7 @@ struct gm_error *gm_write_edges(struct gm_btree_file *file, uint32_t root, const
 			err = gm_btree_append(tree, 0, row, 0);
 		}
 	}
-	if (err) {
-		gm_btree_destroy(tree);
-		return err;
-	}
-	return gm_btree_finish(tree);
+	return gm_btree_finish(tree, err);
 }
 
 struct gm_error *gm_write_roots(struct gm_store *store, const struct gm_roots *roots, const struct gm_graph *graph)
@@ -525,7 +517,8 @@ struct gm_error *gm_write_type_stats(struct gm_store *store, const struct gm_hea
 		int64_t row[9] = { (int64_t)t + 1, (int64_t)s->count, (int64_t)s->bytes, (int64_t)s->reachable_count,
 				   (int64_t)s->reachable_bytes, (int64_t)s->retained_objects, (int64_t)s->retained_bytes,
 				   (int64_t)s->garbage_count, (int64_t)s->garbage_bytes };
-		uint32_t nulls = (t == types->count ? 1u : 0) | (graph ? 0 : 0x1f8u);
+		/* NULL: the unknown type's id; without a graph, columns 3-8. */
+		uint32_t nulls = (t == types->count ? 1u : 0) | (graph ? 0 : ((1u << 9) - 1) & ~((1u << 3) - 1));
 		err = gm_bulk_row_ints(bulk, row, nulls);
 	}
 	free(sums);

@@ -127,6 +127,10 @@ static void write_trees(const char *path, uint64_t nrows)
 		err = gm_btree_create(f, t_root, GM_BTREE_TABLE, NCOLS, &t);
 	if (!err)
 		err = gm_btree_create(f, w_root, GM_BTREE_INDEX, NCOLS, &w);
+	if (err) {
+		fprintf(stderr, "btree_writer: %s\n", err->message);
+		exit(1);
+	}
 	for (uint64_t i = 0; i < nrows && !err; i++) {
 		int64_t v[NCOLS];
 		uint64_t nulls;
@@ -137,10 +141,8 @@ static void write_trees(const char *path, uint64_t nrows)
 		if (!err)
 			err = gm_btree_append(w, 0, v, nulls);
 	}
-	if (!err)
-		err = gm_btree_finish(t);
-	if (!err)
-		err = gm_btree_finish(w);
+	err = gm_btree_finish(t, err);
+	err = gm_btree_finish(w, err);
 	if (!err)
 		err = gm_btree_file_close(f);
 	if (err) {
