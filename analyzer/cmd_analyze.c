@@ -98,7 +98,6 @@ static void progress(const struct analyze_options *o, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Write every table; the store is finished by the caller. */
 /* What the stages found, for the store. */
 struct analysis {
 	struct gm_program *prog;
@@ -116,11 +115,28 @@ struct analysis {
 	struct gm_memstats memstats;
 };
 
+/* Every stage's warnings; the stages analyze --heap-only skips are NULL. */
 static uint64_t total_warnings(const struct analysis *a)
 {
-	return a->heap->warnings.count + a->goroutines->warnings.count + a->roots->warnings.count +
-	       a->stacks->warnings.count + a->graph->warnings.count + a->types->warnings.count +
+	return (a->heap ? a->heap->warnings.count : 0) + (a->goroutines ? a->goroutines->warnings.count : 0) +
+	       (a->roots ? a->roots->warnings.count : 0) + (a->stacks ? a->stacks->warnings.count : 0) +
+	       (a->graph ? a->graph->warnings.count : 0) + (a->types ? a->types->warnings.count : 0) +
 	       a->native_warnings.count;
+}
+
+static void analysis_free(struct analysis *a)
+{
+	gm_native_stacks_free(a->native, a->nnative);
+	gm_warnings_free(&a->native_warnings);
+	gm_types_destroy(a->types);
+	gm_graph_destroy(a->graph);
+	gm_stacks_destroy(a->stacks);
+	gm_pclntab_destroy(a->pclntab);
+	gm_roots_destroy(a->roots);
+	gm_goroutines_destroy(a->goroutines);
+	gm_heap_destroy(a->heap);
+	gm_runtime_destroy(a->rt);
+	gm_program_destroy(a->prog);
 }
 
 static struct gm_error *write_graph_meta(struct gm_store *store, const struct analysis *a)
@@ -160,36 +176,44 @@ static struct gm_error *store_type_values(struct gm_store *store, struct analysi
 	return err;
 }
 
-static struct gm_error *write_tables(struct gm_store *store, struct analysis *a, const struct analyze_options *o)
+/* The heap walk's tables, which both analyses write (GRAPH NULL after
+ * --heap-only leaves the graph's columns NULL). */
+static struct gm_error *write_walk_tables(struct gm_store *store, struct analysis *a, const struct analyze_options *o)
 {
-	struct gm_program *prog = a->prog;
-	struct gm_heap *heap = a->heap;
-	const struct gm_memstats *ms = &a->memstats;
-	progress(o, "storing types, spans and slices");
-	struct gm_error *err = gm_write_meta(store, prog, heap);
+	struct gm_error *err = gm_write_meta(store, a->prog, a->heap);
 	if (!err)
-		err = gm_store_meta_text(store, "analysis", "full");
+		err = gm_store_meta_text(store, "analysis", o->heap_only ? "heap" : "full");
 	if (!err)
-		err = gm_write_mappings(store, prog);
+		err = gm_write_mappings(store, a->prog);
 	if (!err)
-		err = gm_write_threads(store, prog);
+		err = gm_write_threads(store, a->prog);
 	if (!err)
-		err = gm_write_types(store, prog, a->types);
+		err = gm_write_types(store, a->prog, a->types);
 	if (!err)
-		err = gm_write_type_stats(store, heap, a->graph, a->types);
+		err = gm_write_type_stats(store, a->heap, a->graph, a->types);
 	if (!err)
-		err = gm_write_spans(store, heap, a->graph);
+		err = gm_write_spans(store, a->heap, a->graph);
 	if (!err)
-		err = gm_write_warnings(store, "graph", &a->graph->warnings);
+		err = gm_write_memstats(store, &a->memstats);
+	if (!err)
+		err = gm_write_warnings(store, "heap", &a->heap->warnings);
 	if (!err)
 		err = gm_write_warnings(store, "types", &a->types->warnings);
+	return err;
+}
+
+/* What the full analysis adds: the graph's meta and slices, contents,
+ * goroutines, frames and roots. */
+static struct gm_error *write_graph_tables(struct gm_store *store, struct analysis *a, const struct analyze_options *o)
+{
+	struct gm_error *err = gm_write_warnings(store, "graph", &a->graph->warnings);
 	if (!err)
 		err = write_graph_meta(store, a);
 	if (!err)
 		err = gm_write_slices(store, a->types);
 	if (!err && o->contents) {
 		progress(o, "storing string contents (--contents)");
-		err = gm_write_string_contents(store, heap, a->graph, a->types);
+		err = gm_write_string_contents(store, a->heap, a->graph, a->types);
 	}
 	if (!err)
 		err = gm_store_meta_int(store, "contents", o->contents || o->ncontents_types > 0);
@@ -211,14 +235,19 @@ static struct gm_error *write_tables(struct gm_store *store, struct analysis *a,
 	if (!err)
 		err = gm_write_warnings(store, "roots", &a->roots->warnings);
 	if (!err)
-		err = gm_write_memstats(store, ms);
-	if (!err)
-		err = gm_write_warnings(store, "heap", &heap->warnings);
-	if (!err)
 		err = gm_write_warnings(store, "goroutines", &a->goroutines->warnings);
+	return err;
+}
+
+/* Every table but objects and edges (stored while the store was detached). */
+static struct gm_error *write_tables(struct gm_store *store, struct analysis *a, const struct analyze_options *o)
+{
+	progress(o, o->heap_only ? "storing types and spans" : "storing types, spans and slices");
+	struct gm_error *err = write_walk_tables(store, a, o);
+	if (!err && !o->heap_only)
+		err = write_graph_tables(store, a, o);
 	if (!err)
-		err = gm_store_meta_int(store, "warnings",
-					(int64_t)total_warnings(a));
+		err = gm_store_meta_int(store, "warnings", (int64_t)total_warnings(a));
 	return err;
 }
 
@@ -401,84 +430,46 @@ static struct gm_error *graph_and_edges(const struct analyze_options *o, struct 
 	return store_objects(o, a, store, &big);
 }
 
-/* analyze --heap-only: the heap walk's tables and nothing that needs the
- * goroutines, roots or graph. */
-static struct gm_error *write_heap_tables(struct gm_store *store, struct analysis *a)
-{
-	struct gm_error *err = gm_write_meta(store, a->prog, a->heap);
-	if (!err)
-		err = gm_store_meta_text(store, "analysis", "heap");
-	if (!err)
-		err = gm_write_mappings(store, a->prog);
-	if (!err)
-		err = gm_write_threads(store, a->prog);
-	if (!err)
-		err = gm_write_types(store, a->prog, a->types);
-	if (!err)
-		err = gm_write_type_stats(store, a->heap, NULL, a->types);
-	if (!err)
-		err = gm_write_spans(store, a->heap, NULL);
-	if (!err)
-		err = gm_write_memstats(store, &a->memstats);
-	if (!err)
-		err = gm_write_warnings(store, "heap", &a->heap->warnings);
-	if (!err)
-		err = gm_write_warnings(store, "types", &a->types->warnings);
-	if (!err)
-		err = gm_store_meta_int(store, "warnings",
-					(int64_t)(a->heap->warnings.count + a->types->warnings.count));
-	return err;
-}
-
-static struct gm_error *analyze_heap_only(const struct analyze_options *o, struct analysis *a)
+/* analyze --heap-only: stages 1-4 and the types malloc headers name. */
+static struct gm_error *run_heap_stages(const struct analyze_options *o, struct analysis *a)
 {
 	struct gm_error *err = walk_heap(o, a);
 	if (!err)
 		err = gm_types_from_headers(a->heap, &a->types);
 	if (!err)
 		err = gm_types_add_member_types(a->types, a->heap);
-	struct gm_store *store = NULL;
-	struct big_tables big = { 0 };
-	if (!err)
-		err = gm_store_create(o->output, &store);
-	if (!err)
-		err = detach_store(store, &big);
-	if (!err)
-		err = store_objects(o, a, store, &big);
-	if (!err)
-		err = write_heap_tables(store, a);
-	if (!err) {
-		progress(o, "building indexes");
-		err = gm_store_finish(store);
-		store = NULL;
-	}
-	gm_store_abort(store);
-	if (!err && !o->quiet)
-		fprintf(stderr, "gomortem: %s: %zu objects, %" PRIu64 " bytes in %zu spans (heap only), %" PRIu64
-			" warnings, %.2f s\n", o->output, a->heap->nobjects, a->heap->object_bytes,
-			a->heap->nspans_in_use, a->heap->warnings.count + a->types->warnings.count,
-			seconds_now() - o->start);
-	gm_types_destroy(a->types);
-	gm_heap_destroy(a->heap);
-	gm_runtime_destroy(a->rt);
-	gm_program_destroy(a->prog);
 	return err;
+}
+
+/* analyze --heap-only stores the objects without a graph. */
+static struct gm_error *store_heap_objects(const struct analyze_options *o, struct analysis *a, struct gm_store *store)
+{
+	struct big_tables big = { 0 };
+	struct gm_error *err = detach_store(store, &big);
+	return err ? err : store_objects(o, a, store, &big);
+}
+
+static void print_summary(const struct analyze_options *o, const struct analysis *a)
+{
+	char goroutines[64];
+	if (o->heap_only)
+		snprintf(goroutines, sizeof(goroutines), "heap only");
+	else
+		snprintf(goroutines, sizeof(goroutines), "%zu goroutines", a->goroutines->count);
+	fprintf(stderr, "gomortem: %s: %zu objects, %" PRIu64 " bytes in %zu spans, %s, %" PRIu64 " warnings, %.2f s\n",
+		o->output, a->heap->nobjects, a->heap->object_bytes, a->heap->nspans_in_use, goroutines,
+		total_warnings(a), seconds_now() - o->start);
 }
 
 static struct gm_error *analyze(const struct analyze_options *o)
 {
-	if (o->heap_only) {
-		struct analysis a = { 0 };
-		return analyze_heap_only(o, &a);
-	}
-	double start = o->start;
 	struct analysis a = { 0 };
 	struct gm_store *store = NULL;
-	struct gm_error *err = run_stages(o, &a);
+	struct gm_error *err = o->heap_only ? run_heap_stages(o, &a) : run_stages(o, &a);
 	if (!err)
 		err = gm_store_create(o->output, &store);
 	if (!err)
-		err = graph_and_edges(o, &a, store);
+		err = o->heap_only ? store_heap_objects(o, &a, store) : graph_and_edges(o, &a, store);
 	if (!err)
 		err = write_tables(store, &a, o);
 	if (!err) {
@@ -487,22 +478,9 @@ static struct gm_error *analyze(const struct analyze_options *o)
 		store = NULL;
 	}
 	if (!err && !o->quiet)
-		fprintf(stderr, "gomortem: %s: %zu objects, %" PRIu64 " bytes in %zu spans, %zu goroutines, %"
-			PRIu64 " warnings, %.2f s\n", o->output, a.heap->nobjects, a.heap->object_bytes,
-			a.heap->nspans_in_use, a.goroutines->count,
-			total_warnings(&a), seconds_now() - start);
+		print_summary(o, &a);
 	gm_store_abort(store);
-	gm_native_stacks_free(a.native, a.nnative);
-	gm_warnings_free(&a.native_warnings);
-	gm_types_destroy(a.types);
-	gm_graph_destroy(a.graph);
-	gm_stacks_destroy(a.stacks);
-	gm_pclntab_destroy(a.pclntab);
-	gm_roots_destroy(a.roots);
-	gm_goroutines_destroy(a.goroutines);
-	gm_heap_destroy(a.heap);
-	gm_runtime_destroy(a.rt);
-	gm_program_destroy(a.prog);
+	analysis_free(&a);
 	return err;
 }
 
