@@ -701,18 +701,18 @@ bool gm_dwarf_slot_at(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t off, struct
 	memset(ret, 0, sizeof(*ret));
 	for (int depth = 0; depth < 32; depth++) {
 		uint64_t size;
+		Dwarf_Die real;
+		bool have_real = strip_typedefs(&cur, &real);
+		const char *real_name = have_real ? dwarf_diename(&real) : NULL;
+		int kind = gm_dwarf_go_kind(&cur);
 		/* An interface: its kind says so, or (a generic type's member
 		 * refers to it directly) its representation's name. */
-		Dwarf_Die rep;
-		const char *rep_name = strip_typedefs(&cur, &rep) ? dwarf_diename(&rep) : NULL;
-		bool iface_rep = rep_name && (strcmp(rep_name, "runtime.eface") == 0 || strcmp(rep_name, "runtime.iface") == 0);
-		if (gm_dwarf_go_kind(&cur) == GO_KIND_INTERFACE || iface_rep) {
-			const char *name = rep_name;
+		bool iface = real_name && strcmp(real_name, "runtime.iface") == 0;
+		if (kind == GO_KIND_INTERFACE || iface || (real_name && strcmp(real_name, "runtime.eface") == 0)) {
 			ret->in_interface = true;
-			ret->iface = name && strcmp(name, "runtime.iface") == 0;
+			ret->iface = iface;
 			ret->interface_off = base;
 		}
-		int kind = gm_dwarf_go_kind(&cur);
 		if ((kind == GO_KIND_SLICE || kind == GO_KIND_STRING) && off == 0) {
 			/* The data pointer is member 0; the count is cap (slice) or len (string). */
 			uint64_t count_off;
@@ -726,8 +726,7 @@ bool gm_dwarf_slot_at(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t off, struct
 		}
 		/* A word-sized struct or array (struct{ *file }, [1]*T) is
 		 * not the leaf: its first member is. */
-		Dwarf_Die real;
-		int tag = strip_typedefs(&cur, &real) ? dwarf_tag(&real) : 0;
+		int tag = have_real ? dwarf_tag(&real) : 0;
 		bool aggregate = tag == DW_TAG_structure_type || tag == DW_TAG_array_type;
 		if (off == 0 && gm_dwarf_type_size(&cur, &size) && size <= 8 && !(aggregate && size > 0)) {
 			ret->leaf = cur;
