@@ -81,19 +81,9 @@ static bool describe_name(struct gm_dwarf *dw, const char *name)
 
 int cmd_dwarf(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(dwarf_usage, stdout);
-			return 0;
-		}
-		return cli_usage_error("dwarf", "bad option");
-	}
+	int status = cli_help_only(argc, argv, "dwarf", dwarf_usage);
+	if (status >= 0)
+		return status;
 	if (argc - optind < 2)
 		return cli_usage_error("dwarf", "expected EXE and at least one NAME");
 	struct gm_exe *exe;
@@ -106,7 +96,7 @@ int cmd_dwarf(int argc, char **argv)
 		gm_exe_destroy(exe);
 		return gm_error_report(err);
 	}
-	int status = 0;
+	status = 0;
 	for (int i = optind + 1; i < argc; i++)
 		if (!describe_name(dw, argv[i]))
 			status = EXIT_NOT_FOUND;

@@ -180,19 +180,9 @@ static int print_path(sqlite3 *db, uint64_t addr)
 
 int cmd_path(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(path_usage, stdout);
-			return 0;
-		}
-		return cli_usage_error("path", "bad option");
-	}
+	int status = cli_help_only(argc, argv, "path", path_usage);
+	if (status >= 0)
+		return status;
 	if (argc - optind != 2)
 		return cli_usage_error("path", "expected DB and ADDR");
 	char *end;
@@ -207,7 +197,7 @@ int cmd_path(int argc, char **argv)
 		sqlite3_close(db);
 		return gm_error_report(err);
 	}
-	int status = print_path(db, addr);
+	status = print_path(db, addr);
 	sqlite3_close(db);
 	return status;
 }

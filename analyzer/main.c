@@ -1,5 +1,6 @@
 /* gomortem: post-mortem memory analysis of Go programs from core dumps. */
 #include <stdarg.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,6 +65,24 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nRun 'gomortem %s --help' for usage.\n", command);
 	return 2;
+}
+
+int cli_help_only(int argc, char **argv, const char *command, const char *usage)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		}
+		return cli_usage_error(command, "bad option");
+	}
+	return -1;
 }
 
 int main(int argc, char **argv)
