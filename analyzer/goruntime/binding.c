@@ -401,10 +401,41 @@ static void bind_type_flags(struct binder *b)
 		optional_const(b, "runtime.kindMask", &rt->kind_mask);
 }
 
+/* The arena index, and where pointer bitmaps live: heapArena.bitmap and
+ * noMorePtrs in Go 1.20/1.21 (heapArenaPtrScalar.* in 1.22 built with
+ * noallocheaders), malloc headers and span heap bits otherwise. */
+static void bind_arenas(struct binder *b, Dwarf_Die *mheap)
+{
+	struct gm_runtime *rt = b->rt;
+	struct gm_arena_layout *l = &rt->arena;
+	static const char *const prefixes[] = { "", "heapArenaPtrScalar." };
+	Dwarf_Die arena;
+	bind_field(b, mheap, "runtime.mheap", "arenas", &l->mheap_arenas, true);
+	bind_const(b, "runtime.arenaL1Bits", &l->l1_bits);
+	bind_const(b, "runtime.arenaL2Bits", &l->l2_bits);
+	bind_const(b, "runtime.heapArenaBytes", &l->arena_bytes);
+	bind_const(b, "runtime.arenaBaseOffsetUintptr", &l->base_offset);
+	if (!bind_struct(b, "runtime.heapArena", &arena, NULL))
+		return;
+	for (size_t i = 0; i < 2 && !l->bitmap.present; i++) {
+		char bitmap[64], no_more_ptrs[64];
+		snprintf(bitmap, sizeof(bitmap), "%sbitmap", prefixes[i]);
+		snprintf(no_more_ptrs, sizeof(no_more_ptrs), "%snoMorePtrs", prefixes[i]);
+		bind_field(b, &arena, "runtime.heapArena", bitmap, &l->bitmap, false);
+		if (l->bitmap.present)
+			bind_field(b, &arena, "runtime.heapArena", no_more_ptrs, &l->no_more_ptrs, true);
+	}
+	rt->arena_bitmap = l->bitmap.present;
+	rt->alloc_headers = !rt->arena_bitmap;
+	if (!b->err && (l->arena_bytes == 0 || l->arena_bytes % rt->page_size != 0 ||
+			l->l1_bits + l->l2_bits > 48))
+		fail(b, "a plausible arena geometry in", "runtime.heapArenaBytes/arenaL1Bits/arenaL2Bits");
+}
+
 static void bind_all(struct binder *b)
 {
 	struct gm_runtime *rt = b->rt;
-	Dwarf_Die mheap, module, arena;
+	Dwarf_Die mheap, module;
 	bind_global(b, "runtime.mheap_", &rt->mheap_addr, &mheap);
 	if (!b->err) {
 		bind_field(b, &mheap, "runtime.mheap", "allspans", &rt->mheap_allspans, true);
@@ -451,17 +482,14 @@ static void bind_all(struct binder *b)
 	if (b->err)
 		return;
 	/* Feature probes. */
-	uint64_t offset;
-	Dwarf_Die member, probe;
+	Dwarf_Die probe;
 	rt->green_tea = gm_dwarf_type(b->dw, "runtime.spanInlineMarkBits", &probe) &&
 			gm_dwarf_type_size(&probe, &rt->inline_mark_bits_size);
 	bind_type_flags(b);
 	Dwarf_Die pointer;
 	if (bind_struct(b, "unsafe.Pointer", &pointer, &rt->ptr_size) && rt->ptr_size != 8)
 		fail(b, "support for pointers of this size in", "unsafe.Pointer");
-	if (bind_struct(b, "runtime.heapArena", &arena, NULL))
-		rt->alloc_headers = !gm_dwarf_member(&arena, "bitmap", &offset, &member) &&
-				    !gm_dwarf_member(&arena, "heapArenaPtrScalar.bitmap", &offset, &member);
+	bind_arenas(b, &mheap);
 	if (rt->alloc_headers) {
 		bind_const(b, "runtime.minSizeForMallocHeader", &rt->min_size_for_malloc_header);
 		bind_const(b, "runtime.mallocHeaderSize", &rt->malloc_header_size);
@@ -480,11 +508,6 @@ struct gm_error *gm_runtime_bind(struct gm_program *prog, struct gm_runtime **re
 	rt->go_minor = parse_go_minor(prog->exe->go_version);
 	struct binder b = { .rt = rt, .dw = prog->dwarf };
 	bind_all(&b);
-	if (!b.err && !rt->alloc_headers)
-		b.err = gm_error_create(GM_ERR_BAD_RUNTIME,
-					"%s: %s keeps pointer bitmaps in heap arenas (Go 1.20/1.21 or "
-					"noallocheaders); this layout is not supported yet",
-					prog->exe->path, prog->exe->go_version);
 	if (!b.err)
 		b.err = load_size_classes(rt);
 	if (b.err) {

@@ -86,11 +86,23 @@ struct gm_specials_layout {
 	struct gm_field fin_words[4];                   /* finalizer.fn, arg, fint, ot */
 };
 
+/* The heap arena index and, without malloc headers, the arenas' pointer
+ * bitmaps (mheap.go, mbitmap.go of Go 1.20/1.21). */
+struct gm_arena_layout {
+	struct gm_field mheap_arenas;      /* [1<<arenaL1Bits]*[1<<arenaL2Bits]*heapArena */
+	uint64_t l1_bits, l2_bits;         /* runtime.arenaL1Bits, arenaL2Bits */
+	uint64_t arena_bytes;              /* runtime.heapArenaBytes */
+	uint64_t base_offset;              /* runtime.arenaBaseOffsetUintptr */
+	struct gm_field bitmap;            /* heapArena.bitmap: 1 bit per word, in uintptrs */
+	struct gm_field no_more_ptrs;      /* heapArena.noMorePtrs: 1 bit per bitmap word */
+};
+
 struct gm_runtime {
 	struct gm_program *prog;
 	int go_minor;                      /* 22 for go1.22.x; 0 when unparsable */
 	/* Feature probes. */
 	bool alloc_headers;                /* 1.22+: malloc headers and heap bits in spans */
+	bool arena_bitmap;                 /* 1.20-1.21 (and noallocheaders): heapArena.bitmap */
 	bool green_tea;                    /* runtime.spanInlineMarkBits exists */
 	/* Globals, already moved by the PIE bias. */
 	uint64_t mheap_addr, memstats_addr, gc_controller_addr, moduledata_addr, allp_addr;
@@ -128,6 +140,7 @@ struct gm_runtime {
 		gc_memory_limit;
 	uint16_t *class_to_size;           /* copied from the core, nsize_classes entries */
 	struct gm_specials_layout specials;
+	struct gm_arena_layout arena;      /* bitmap fields only when arena_bitmap */
 	struct gm_field stackmap_n, stackmap_nbit, stackmap_bytedata; /* runtime.stackmap */
 	/* Goroutines. */
 	struct gm_g_layout g;

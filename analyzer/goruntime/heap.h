@@ -71,6 +71,8 @@ struct gm_heap {
 	struct gm_u64_map page_span;  /* page number -> span index */
 	uint32_t *slot_object;
 	uint64_t nslots;
+	/* The last heap arena looked up (Go 1.20/1.21 pointer bitmaps). */
+	uint64_t arena_index_cached, arena_cached; /* arena index + 1 (0: none); its heapArena */
 	/* Problems met and walked past (corrupt spans, unreadable bitmaps...). */
 	struct gm_warnings warnings;
 };
@@ -92,7 +94,7 @@ static inline uint64_t gm_object_size(const struct gm_heap *heap, const struct g
 static inline uint64_t gm_span_header_size(const struct gm_heap *heap, const struct gm_span *s)
 {
 	const struct gm_runtime *rt = heap->rt;
-	return s->state == GM_SPAN_IN_USE && !s->noscan && s->size_class != 0 &&
+	return rt->alloc_headers && s->state == GM_SPAN_IN_USE && !s->noscan && s->size_class != 0 &&
 	       s->elemsize > rt->min_size_for_malloc_header ? rt->malloc_header_size : 0;
 }
 

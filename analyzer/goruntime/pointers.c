@@ -13,7 +13,7 @@ void gm_span_pointers_init(struct gm_heap *heap, const struct gm_span *s, struct
 		return;
 	uint64_t span_bytes = s->end - s->base;
 	ret->slots = gm_memory_at(rt->prog->mem, s->base, span_bytes);
-	if (s->size_class == 0 || s->elemsize > rt->min_size_for_malloc_header)
+	if (rt->arena_bitmap || s->size_class == 0 || s->elemsize > rt->min_size_for_malloc_header)
 		return;
 	/* spanHeapBitsRange: one bit per word at the span's end, below the
 	 * Green Tea inline mark bits when the span has them. */
@@ -83,6 +83,89 @@ static enum gm_pointer_source tiled_pointers(struct gm_heap *heap, const struct 
 	return GM_POINTERS_HEADER;
 }
 
+/* The heapArena descriptor covering ADDR (mheap_.arenas[l1][l2]), 0 if none. */
+static uint64_t arena_of(struct gm_heap *heap, uint64_t addr)
+{
+	const struct gm_runtime *rt = heap->rt;
+	const struct gm_arena_layout *l = &rt->arena;
+	uint64_t index = (addr - l->base_offset) / l->arena_bytes;
+	if (heap->arena_index_cached == index + 1)
+		return heap->arena_cached;
+	uint64_t l1 = l->l1_bits ? index >> l->l2_bits : 0, l2 = index & ((1ull << l->l2_bits) - 1);
+	uint64_t arena = 0;
+	const uint64_t *l2_array = gm_memory_at(rt->prog->mem, rt->mheap_addr + l->mheap_arenas.offset +
+						l1 * rt->ptr_size, sizeof(uint64_t));
+	const uint64_t *entry = l2_array && *l2_array ?
+		gm_memory_at(rt->prog->mem, *l2_array + l2 * rt->ptr_size, sizeof(uint64_t)) : NULL;
+	if (entry)
+		arena = *entry;
+	heap->arena_index_cached = index + 1;
+	heap->arena_cached = arena;
+	return arena;
+}
+
+/* One step of heapBitsForAddr (mbitmap.go, Go 1.20/1.21): the pointer bits
+ * of the SIZE bytes from ADDR that the arena bitmap word holding ADDR's bit
+ * describes.  *RET_WORDS gets how many words they cover; *RET_SIZE the
+ * bytes left to scan (shortened when noMorePtrs says the object has no
+ * pointers past this bitmap word).  False if the bitmap is not readable. */
+static bool arena_bits_step(struct gm_heap *heap, uint64_t addr, uint64_t *size, uint64_t *ret_mask,
+			    uint64_t *ret_words)
+{
+	const struct gm_runtime *rt = heap->rt;
+	const struct gm_arena_layout *l = &rt->arena;
+	uint64_t arena = arena_of(heap, addr);
+	if (!arena)
+		return false;
+	uint64_t bits = rt->ptr_size * 8;
+	uint64_t word = addr / rt->ptr_size % (l->arena_bytes / rt->ptr_size);
+	uint64_t idx = word / bits, off = word % bits;
+	const uint64_t *bitmap = gm_memory_at(rt->prog->mem, arena + l->bitmap.offset + idx * rt->ptr_size,
+					      sizeof(uint64_t));
+	if (!bitmap)
+		return false;
+	uint64_t mask = *bitmap >> off, valid = bits - off, nptr = *size / rt->ptr_size;
+	if (nptr < valid) {
+		mask &= (1ull << nptr) - 1;
+		valid = nptr;
+	} else if (nptr > valid) {
+		const uint8_t *no_more = gm_memory_at(rt->prog->mem, arena + l->no_more_ptrs.offset + idx / 8, 1);
+		if (!no_more)
+			return false;
+		if ((*no_more >> (idx % 8)) & 1)
+			*size = valid * rt->ptr_size;
+	}
+	*ret_mask = mask;
+	*ret_words = valid;
+	return true;
+}
+
+/* OBJ's pointer words from the heap arenas' bitmap, as heapBits.next walks
+ * it for scanobject and the heap dump (makeheapobjbv). */
+static enum gm_pointer_source arena_bitmap_pointers(struct gm_heap *heap, const struct gm_span *s,
+						    const struct gm_object *obj, uint32_t *offsets,
+						    size_t *ret_count)
+{
+	uint64_t ptr = heap->rt->ptr_size, addr = obj->addr, size = s->elemsize;
+	size_t n = 0;
+	while (size > 0) {
+		uint64_t mask, words;
+		if (!arena_bits_step(heap, addr, &size, &mask, &words)) {
+			gm_heap_warn(heap, "object 0x%" PRIx64 ": arena pointer bitmap for 0x%" PRIx64
+				     " not readable", obj->addr, addr);
+			*ret_count = 0;
+			return GM_POINTERS_UNKNOWN;
+		}
+		for (uint64_t k = 0; k < words; k++)
+			if ((mask >> k) & 1)
+				offsets[n++] = (uint32_t)(addr - obj->addr + k * ptr);
+		addr += words * ptr;
+		size -= words * ptr;
+	}
+	*ret_count = n;
+	return GM_POINTERS_ARENA_BITMAP;
+}
+
 enum gm_pointer_source gm_object_pointers(struct gm_heap *heap, const struct gm_span_pointers *sp,
 					  const struct gm_object *obj, uint32_t *offsets, size_t *ret_count)
 {
@@ -91,6 +174,8 @@ enum gm_pointer_source gm_object_pointers(struct gm_heap *heap, const struct gm_
 	*ret_count = 0;
 	if (s->noscan)
 		return GM_POINTERS_NONE;
+	if (rt->arena_bitmap)
+		return arena_bitmap_pointers(heap, s, obj, offsets, ret_count);
 	if (s->size_class != 0 && s->elemsize <= rt->min_size_for_malloc_header) {
 		if (!sp->heap_bits)
 			return GM_POINTERS_UNKNOWN;

@@ -2,7 +2,9 @@
  * runtime's own typePointersOfUnchecked/next (mbitmap.go, Go 1.22+) says:
  * heap bits at the end of small scan spans, the malloc header's type for
  * objects over minSizeForMallocHeader, mspan.largeType for large objects;
- * a type's GC mask is tiled every Size_ bytes up to the end of the slot. */
+ * a type's GC mask is tiled every Size_ bytes up to the end of the slot.
+ * Go 1.20/1.21 keep one bit per heap word in the heap arena's bitmap
+ * instead, read as heapBitsForAddr/next do (with noMorePtrs). */
 #ifndef GOMORTEM_POINTERS_H
 #define GOMORTEM_POINTERS_H
 
@@ -17,6 +19,7 @@ enum gm_pointer_source {
 	GM_POINTERS_SPAN_BITS,    /* heap bits at the end of the span */
 	GM_POINTERS_HEADER,       /* the malloc header's type */
 	GM_POINTERS_LARGE_TYPE,   /* mspan.largeType */
+	GM_POINTERS_ARENA_BITMAP, /* heapArena.bitmap (Go 1.20/1.21) */
 	GM_POINTERS_UNKNOWN,      /* bitmap or type not readable: counted, never guessed */
 };
 

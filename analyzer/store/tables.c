@@ -40,6 +40,10 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 		{ "exe_build_id", prog->exe->go_build_id },
 		{ "command", core->psargs },
 		{ "green_tea", heap->rt->green_tea ? "yes" : "no" },
+		/* Where pointer bitmaps live: "arena" (heapArena.bitmap, Go 1.20/1.21:
+		 * no object's type is recorded) or "headers" (malloc headers and span
+		 * heap bits, Go 1.22+). */
+		{ "pointer_bitmaps", heap->rt->arena_bitmap ? "arena" : "headers" },
 	};
 	struct gm_error *err = NULL;
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]) && !err; i++)
