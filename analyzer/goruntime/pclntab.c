@@ -551,6 +551,25 @@ static uint64_t ftab_field(const struct gm_pclntab *tab, uint32_t index, struct 
 	return gm_field_uint(tab->ftab.bytes + (uint64_t)index * tab->l.functab_size, f);
 }
 
+/* Go 1.20's linker writes a generic function's name with everything inside
+ * its outermost brackets as "[...]" (pcln.go nameParts; 1.21 keeps the full
+ * name and shortens it only when printing).  The ELF symbol at ENTRY has the
+ * full name: use it when it is the same name with the brackets filled in. */
+static const char *full_generic_name(const struct gm_pclntab *tab, const char *name, uint64_t entry)
+{
+	const char *dots = strstr(name, "[...]");
+	const struct gm_program *prog = tab->rt->prog;
+	if (!dots)
+		return name;
+	const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, entry - prog->bias);
+	if (!sym || sym->addr != entry - prog->bias || !sym->is_func)
+		return name;
+	size_t head = (size_t)(dots - name), tail = strlen(dots + 5), len = strlen(sym->name);
+	bool same = len > head + tail + 2 && strncmp(sym->name, name, head) == 0 && sym->name[head] == '[' &&
+		    strcmp(sym->name + len - tail, dots + 5) == 0 && sym->name[len - tail - 1] == ']';
+	return same ? sym->name : name;
+}
+
 bool gm_pclntab_func_at(struct gm_pclntab *tab, uint32_t index, struct gm_func *ret)
 {
 	const struct pcl_layout *l = &tab->l;
@@ -566,9 +585,10 @@ bool gm_pclntab_func_at(struct gm_pclntab *tab, uint32_t index, struct gm_func *
 	const char *name = table_string(&tab->funcnametab, gm_field_uint(fn, l->name_off));
 	if (tab->pclntable.len - func_off < trailer || !name)
 		return false;
+	uint64_t entry = text_addr(tab, (uint32_t)gm_field_uint(fn, l->entry_off));
 	*ret = (struct gm_func){
-		.entry = text_addr(tab, (uint32_t)gm_field_uint(fn, l->entry_off)),
-		.name = name,
+		.entry = entry,
+		.name = full_generic_name(tab, name, entry),
 		.index = index,
 		.args = (int32_t)gm_field_uint(fn, l->args),
 		.func_id = (uint8_t)gm_field_uint(fn, l->func_id),

@@ -32,7 +32,8 @@ struct gm_pclntab;
 /* A function of the module. */
 struct gm_func {
 	uint64_t entry;          /* entry pc (absolute, in the process) */
-	const char *name;        /* NUL-terminated, points into the mapped table */
+	const char *name;        /* NUL-terminated, in the mapped table (or the ELF symbol table:
+				    Go 1.20 generic names, which the table shortens to "[...]") */
 	uint32_t index;          /* index into ftab */
 	int32_t args;            /* argument bytes, or the runtime's ArgsSizeUnknown */
 	uint8_t func_id, flag;   /* abi.FuncID, abi.FuncFlag */
