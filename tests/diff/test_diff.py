@@ -57,6 +57,12 @@ def check_against_databases(c, where, rows, a_path, b_path, live_only=True):
     c.check(changes == sorted(changes, reverse=True), f"{where}: not sorted by byte growth")
 
 
+def is_map_storage(name):
+    """The map's groups (Swiss maps, Go 1.24+: [N]map.group[string]*main.Record)
+    or buckets (before: [N]bucket<string,*main.Record>)."""
+    return "*main.Record" in name and ("map.group" in name or "bucket" in name)
+
+
 def check_growth(c, gm, where, small, big):
     rows, res = diff_csv(c, gm, small, big)
     if rows is None:
@@ -67,10 +73,13 @@ def check_growth(c, gm, where, small, big):
     record = next((r for r in rows if r["type"] == "main.Record"), None)
     c.check(record is not None and record["count_change"] == BIG - SMALL and record["bytes_change"] > 0,
             f"{where}: main.Record grew by {record and record['count_change']}, want {BIG - SMALL}")
-    c.check(rows and rows[0]["type"] == "main.Record", f"{where}: first lines {top}, want main.Record first")
-    # Swiss maps (Go 1.24+): [N]map.group[string]*main.Record; before: [N]bucket<string,*main.Record>.
-    group = [r for r in rows[:4] if "*main.Record" in r["type"] and ("map.group" in r["type"]
-                                                                     or "bucket" in r["type"])]
+    # main.Record leads, except for the map's own storage: Go 1.21's load
+    # factor of 6 (map.go: 13/16 rounded down) doubles the map to 2^14 buckets
+    # before 50000 entries, and the new and old bucket arrays outweigh it.
+    others = [r for r in rows if not is_map_storage(r["type"])]
+    c.check(others and others[0]["type"] == "main.Record",
+            f"{where}: first lines {top}, want main.Record first (after map storage)")
+    group = [r for r in rows[:4] if is_map_storage(r["type"])]
     c.check(group and group[0]["bytes_change"] > 0 and group[0]["count_change"] > 0,
             f"{where}: no growing map group/bucket type among the first lines {[r['type'] for r in rows[:4]]}")
     back, _res = diff_csv(c, gm, big, small)
@@ -78,10 +87,13 @@ def check_growth(c, gm, where, small, big):
         fwd = {r["type"]: (r["count_change"], r["bytes_change"]) for r in rows}
         rev = {r["type"]: (-r["count_change"], -r["bytes_change"]) for r in back}
         c.check(fwd == rev, f"{where}: B to A is not A to B negated")
-        c.check(back[-1]["type"] == "main.Record", f"{where}: B to A does not end with main.Record")
+        back_others = [r for r in back if not is_map_storage(r["type"])]
+        c.check(back_others and back_others[-1]["type"] == "main.Record",
+                f"{where}: B to A does not end with main.Record (before map storage)")
     table = gmtest.run([gm, "diff", small, big, "--top", "3"])
     lines = table.stdout.splitlines()
-    c.check(table.status == 0 and len(lines) == 1 + 3 + 3 and lines[1].startswith("main.Record")
+    first = next((l for l in lines[1:4] if not is_map_storage(l.split()[0])), "")
+    c.check(table.status == 0 and len(lines) == 1 + 3 + 3 and first.startswith("main.Record")
             and lines[-2].startswith("total live") and lines[-1].startswith("garbage"),
             f"{where}: --top 3 table:\n{table.stdout}{table.stderr}")
     all_rows, _res = diff_csv(c, gm, small, big, "--all")
