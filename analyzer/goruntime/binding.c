@@ -401,20 +401,16 @@ static void bind_type_flags(struct binder *b)
 		optional_const(b, "runtime.kindMask", &rt->kind_mask);
 }
 
-/* The arena index, and where pointer bitmaps live: heapArena.bitmap and
- * noMorePtrs in Go 1.20/1.21 (heapArenaPtrScalar.* in 1.22 built with
- * noallocheaders), malloc headers and span heap bits otherwise. */
+/* Where pointer bitmaps live: heapArena.bitmap and noMorePtrs in Go
+ * 1.20/1.21 (heapArenaPtrScalar.* in 1.22 built with noallocheaders), and
+ * then the arena index that finds them; malloc headers and span heap bits
+ * otherwise. */
 static void bind_arenas(struct binder *b, Dwarf_Die *mheap)
 {
 	struct gm_runtime *rt = b->rt;
 	struct gm_arena_layout *l = &rt->arena;
 	static const char *const prefixes[] = { "", "heapArenaPtrScalar." };
 	Dwarf_Die arena;
-	bind_field(b, mheap, "runtime.mheap", "arenas", &l->mheap_arenas, true);
-	bind_const(b, "runtime.arenaL1Bits", &l->l1_bits);
-	bind_const(b, "runtime.arenaL2Bits", &l->l2_bits);
-	bind_const(b, "runtime.heapArenaBytes", &l->arena_bytes);
-	bind_const(b, "runtime.arenaBaseOffsetUintptr", &l->base_offset);
 	if (!bind_struct(b, "runtime.heapArena", &arena, NULL))
 		return;
 	for (size_t i = 0; i < 2 && !l->bitmap.present; i++) {
@@ -427,6 +423,13 @@ static void bind_arenas(struct binder *b, Dwarf_Die *mheap)
 	}
 	rt->arena_bitmap = l->bitmap.present;
 	rt->alloc_headers = !rt->arena_bitmap;
+	if (!rt->arena_bitmap)
+		return;
+	bind_field(b, mheap, "runtime.mheap", "arenas", &l->mheap_arenas, true);
+	bind_const(b, "runtime.arenaL1Bits", &l->l1_bits);
+	bind_const(b, "runtime.arenaL2Bits", &l->l2_bits);
+	bind_const(b, "runtime.heapArenaBytes", &l->arena_bytes);
+	bind_const(b, "runtime.arenaBaseOffsetUintptr", &l->base_offset);
 	if (!b->err && (l->arena_bytes == 0 || l->arena_bytes % rt->page_size != 0 ||
 			l->l1_bits + l->l2_bits > 48))
 		fail(b, "a plausible arena geometry in", "runtime.heapArenaBytes/arenaL1Bits/arenaL2Bits");

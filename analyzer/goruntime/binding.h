@@ -140,7 +140,7 @@ struct gm_runtime {
 		gc_memory_limit;
 	uint16_t *class_to_size;           /* copied from the core, nsize_classes entries */
 	struct gm_specials_layout specials;
-	struct gm_arena_layout arena;      /* bitmap fields only when arena_bitmap */
+	struct gm_arena_layout arena;      /* bound only when arena_bitmap */
 	struct gm_field stackmap_n, stackmap_nbit, stackmap_bytedata; /* runtime.stackmap */
 	/* Goroutines. */
 	struct gm_g_layout g;
