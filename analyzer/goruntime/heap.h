@@ -71,8 +71,6 @@ struct gm_heap {
 	struct gm_u64_map page_span;  /* page number -> span index */
 	uint32_t *slot_object;
 	uint64_t nslots;
-	/* The last heap arena looked up (Go 1.20/1.21 pointer bitmaps). */
-	uint64_t arena_index_cached, arena_cached; /* arena index + 1 (0: none); its heapArena */
 	/* Problems met and walked past (corrupt spans, unreadable bitmaps...). */
 	struct gm_warnings warnings;
 };

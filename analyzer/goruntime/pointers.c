@@ -5,6 +5,23 @@
 
 #include "../program.h"
 
+static uint64_t arena_index_of(const struct gm_runtime *rt, uint64_t addr)
+{
+	return (addr - rt->arena.base_offset) / rt->arena.arena_bytes;
+}
+
+/* The heapArena descriptor of arena INDEX (mheap_.arenas[l1][l2]), 0 if none. */
+static uint64_t arena_at(const struct gm_runtime *rt, uint64_t index)
+{
+	const struct gm_arena_layout *l = &rt->arena;
+	uint64_t l1 = l->l1_bits ? index >> l->l2_bits : 0, l2 = index & ((1ull << l->l2_bits) - 1);
+	const uint64_t *l2_array = gm_memory_at(rt->prog->mem, rt->mheap_addr + l->mheap_arenas.offset +
+						l1 * rt->ptr_size, sizeof(uint64_t));
+	const uint64_t *entry = l2_array && *l2_array ?
+		gm_memory_at(rt->prog->mem, *l2_array + l2 * rt->ptr_size, sizeof(uint64_t)) : NULL;
+	return entry ? *entry : 0;
+}
+
 void gm_span_pointers_init(struct gm_heap *heap, const struct gm_span *s, struct gm_span_pointers *ret)
 {
 	const struct gm_runtime *rt = heap->rt;
@@ -13,7 +30,12 @@ void gm_span_pointers_init(struct gm_heap *heap, const struct gm_span *s, struct
 		return;
 	uint64_t span_bytes = s->end - s->base;
 	ret->slots = gm_memory_at(rt->prog->mem, s->base, span_bytes);
-	if (rt->arena_bitmap || s->size_class == 0 || s->elemsize > rt->min_size_for_malloc_header)
+	if (rt->arena_bitmap) {
+		ret->arena_index = arena_index_of(rt, s->base);
+		ret->arena = arena_at(rt, ret->arena_index);
+		return;
+	}
+	if (s->size_class == 0 || s->elemsize > rt->min_size_for_malloc_header)
 		return;
 	/* spanHeapBitsRange: one bit per word at the span's end, below the
 	 * Green Tea inline mark bits when the span has them. */
@@ -83,25 +105,12 @@ static enum gm_pointer_source tiled_pointers(struct gm_heap *heap, const struct 
 	return GM_POINTERS_HEADER;
 }
 
-/* The heapArena descriptor covering ADDR (mheap_.arenas[l1][l2]), 0 if none. */
-static uint64_t arena_of(struct gm_heap *heap, uint64_t addr)
+/* The heapArena descriptor covering ADDR: the span's own, looked up once in
+ * gm_span_pointers_init, unless a large span runs into the next arena. */
+static uint64_t arena_of(const struct gm_heap *heap, const struct gm_span_pointers *sp, uint64_t addr)
 {
-	const struct gm_runtime *rt = heap->rt;
-	const struct gm_arena_layout *l = &rt->arena;
-	uint64_t index = (addr - l->base_offset) / l->arena_bytes;
-	if (heap->arena_index_cached == index + 1)
-		return heap->arena_cached;
-	uint64_t l1 = l->l1_bits ? index >> l->l2_bits : 0, l2 = index & ((1ull << l->l2_bits) - 1);
-	uint64_t arena = 0;
-	const uint64_t *l2_array = gm_memory_at(rt->prog->mem, rt->mheap_addr + l->mheap_arenas.offset +
-						l1 * rt->ptr_size, sizeof(uint64_t));
-	const uint64_t *entry = l2_array && *l2_array ?
-		gm_memory_at(rt->prog->mem, *l2_array + l2 * rt->ptr_size, sizeof(uint64_t)) : NULL;
-	if (entry)
-		arena = *entry;
-	heap->arena_index_cached = index + 1;
-	heap->arena_cached = arena;
-	return arena;
+	uint64_t index = arena_index_of(heap->rt, addr);
+	return index == sp->arena_index ? sp->arena : arena_at(heap->rt, index);
 }
 
 /* One step of heapBitsForAddr (mbitmap.go, Go 1.20/1.21): the pointer bits
@@ -109,12 +118,12 @@ static uint64_t arena_of(struct gm_heap *heap, uint64_t addr)
  * describes.  *RET_WORDS gets how many words they cover; *RET_SIZE the
  * bytes left to scan (shortened when noMorePtrs says the object has no
  * pointers past this bitmap word).  False if the bitmap is not readable. */
-static bool arena_bits_step(struct gm_heap *heap, uint64_t addr, uint64_t *size, uint64_t *ret_mask,
-			    uint64_t *ret_words)
+static bool arena_bits_step(const struct gm_heap *heap, const struct gm_span_pointers *sp, uint64_t addr,
+			    uint64_t *size, uint64_t *ret_mask, uint64_t *ret_words)
 {
 	const struct gm_runtime *rt = heap->rt;
 	const struct gm_arena_layout *l = &rt->arena;
-	uint64_t arena = arena_of(heap, addr);
+	uint64_t arena = arena_of(heap, sp, addr);
 	if (!arena)
 		return false;
 	uint64_t bits = rt->ptr_size * 8;
@@ -142,7 +151,8 @@ static bool arena_bits_step(struct gm_heap *heap, uint64_t addr, uint64_t *size,
 
 /* OBJ's pointer words from the heap arenas' bitmap, as heapBits.next walks
  * it for scanobject and the heap dump (makeheapobjbv). */
-static enum gm_pointer_source arena_bitmap_pointers(struct gm_heap *heap, const struct gm_span *s,
+static enum gm_pointer_source arena_bitmap_pointers(struct gm_heap *heap, const struct gm_span_pointers *sp,
+						    const struct gm_span *s,
 						    const struct gm_object *obj, uint32_t *offsets,
 						    size_t *ret_count)
 {
@@ -150,7 +160,7 @@ static enum gm_pointer_source arena_bitmap_pointers(struct gm_heap *heap, const 
 	size_t n = 0;
 	while (size > 0) {
 		uint64_t mask, words;
-		if (!arena_bits_step(heap, addr, &size, &mask, &words)) {
+		if (!arena_bits_step(heap, sp, addr, &size, &mask, &words)) {
 			gm_heap_warn(heap, "object 0x%" PRIx64 ": arena pointer bitmap for 0x%" PRIx64
 				     " not readable", obj->addr, addr);
 			*ret_count = 0;
@@ -175,7 +185,7 @@ enum gm_pointer_source gm_object_pointers(struct gm_heap *heap, const struct gm_
 	if (s->noscan)
 		return GM_POINTERS_NONE;
 	if (rt->arena_bitmap)
-		return arena_bitmap_pointers(heap, s, obj, offsets, ret_count);
+		return arena_bitmap_pointers(heap, sp, s, obj, offsets, ret_count);
 	if (s->size_class != 0 && s->elemsize <= rt->min_size_for_malloc_header) {
 		if (!sp->heap_bits)
 			return GM_POINTERS_UNKNOWN;

@@ -27,6 +27,10 @@ enum gm_pointer_source {
 struct gm_span_pointers {
 	const uint8_t *heap_bits; /* the span's heap bits (small scan spans) or NULL */
 	const uint8_t *slots;     /* the span's memory or NULL */
+	/* Go 1.20/1.21: the heap arena holding the span's start, looked up once
+	 * per span and per caller (the edge threads share the heap, not this). */
+	uint64_t arena_index;     /* its index in mheap_.arenas */
+	uint64_t arena;           /* its heapArena descriptor, 0 if none */
 };
 
 /* Prepare SPAN for gm_object_pointers(). */
