@@ -15,6 +15,18 @@ int cmd_report(int argc, char **argv);
 int cmd_pprof(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 
+/* The help text every command that reads a core shares. */
+#define CLI_CORE_INPUT_HELP \
+	"CORE may be compressed with zstd, lz4 or xz (told by its magic number, not its\n" \
+	"name), as systemd-coredump keeps cores, or be '-' for standard input.  Such a\n" \
+	"core is decompressed once into a temporary file that has no name, so nothing is\n" \
+	"left behind however the command ends.  systemd-coredump's user.coredump.*\n" \
+	"attributes of the core file are read when present.\n"
+#define CLI_TMPDIR_OPTION_HELP(dflt) \
+	"  --tmpdir DIR       where a compressed or piped core is decompressed\n" \
+	"                     (default: " dflt ")\n"
+#define CLI_TMPDIR_DEFAULT "$TMPDIR, else /var/tmp"
+
 /* For commands whose only option is --help: parse it (leaving optind at
  * the first argument).  Returns -1 to go on, else the exit status: 0 after
  * printing USAGE for --help, the usage status for any other option. */

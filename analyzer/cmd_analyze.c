@@ -33,6 +33,7 @@ static const char analyze_usage[] =
 	"accounting, the threads and mappings.  Query it with 'gomortem sql OUT.db'.\n"
 	"The database is written under a temporary name and renamed when complete: a\n"
 	"failed run leaves nothing behind.\n"
+	CLI_CORE_INPUT_HELP
 	"\n"
 	"  -o, --output OUT.db   the database to write (replaced if it exists)\n"
 	"  --exe EXE             the executable (default: found through the core's NT_FILE note)\n"
@@ -47,6 +48,8 @@ static const char analyze_usage[] =
 	"                        fields, spans, objects (typed by malloc headers and large\n"
 	"                        spans only) and memstats; no goroutines, roots, edges,\n"
 	"                        reachability or retained sizes (meta.analysis = 'heap')\n"
+	"  --tmpdir DIR          where a compressed or piped core is decompressed\n"
+	"                        (default: the directory of OUT.db)\n"
 	"  --progress            report progress on stderr (default: when stderr is a terminal)\n"
 	"  --quiet               no progress and no summary\n"
 	"  -h, --help            show this help\n"
@@ -163,7 +166,7 @@ static struct gm_error *store_type_values(struct gm_store *store, struct analysi
 {
 	progress(o, "storing the values of %d chosen types", o->ncontents_types);
 	sqlite3 *db = gm_store_db(store);
-	if (gm_heapfuncs_register(db, a->prog->core->path, a->prog->exe->path) != SQLITE_OK)
+	if (gm_heapfuncs_register(db, a->prog->core->file_path, a->prog->exe->path) != SQLITE_OK)
 		return gm_error_create(GM_ERR_INTERNAL, "cannot register the heap functions: %s", sqlite3_errmsg(db));
 	struct gm_error *err = NULL;
 	for (int i = 0; i < o->ncontents_types && !err; i++) {
@@ -495,6 +498,7 @@ int cmd_analyze(int argc, char **argv)
 		{ "contents", no_argument, NULL, 'c' },
 		{ "heap-only", no_argument, NULL, 'H' },
 		{ "contents-type", required_argument, NULL, 'T' },
+		{ "tmpdir", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -511,6 +515,7 @@ int cmd_analyze(int argc, char **argv)
 		case 'q': o.quiet = true; break;
 		case 'c': o.contents = true; break;
 		case 'H': o.heap_only = true; break;
+		case 'D': o.program.acquire.tmpdir = optarg; break;
 		case 'T':
 			if (o.ncontents_types == 32)
 				return cli_usage_error("analyze", "at most 32 --contents-type options");
@@ -528,6 +533,8 @@ int cmd_analyze(int argc, char **argv)
 		return cli_usage_error("analyze", "--contents and --contents-type need the full analysis, not --heap-only");
 	o.program.core_path = argv[optind];
 	o.progress = !o.quiet && (o.progress || force_progress);
+	o.program.acquire.output = o.output;
+	o.program.acquire.progress = o.progress;
 	o.start = seconds_now();
 	struct gm_error *err = analyze(&o);
 	return err ? gm_error_report(err) : 0;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../dwarf/dwarf_index.h"
 #include "cli.h"
@@ -16,15 +17,18 @@
 
 static const char info_usage[] =
 	"usage: gomortem info CORE [--exe EXE] [--json] [--allow-truncated]\n"
+	"                      [--tmpdir DIR]\n"
 	"\n"
 	"Print quick facts about a Go core dump: Go version, architecture, pid and\n"
 	"command line, the signal that ended the process, every thread (tid, pc with\n"
 	"its function, sp), the mappings (bytes mapped, saved in the core, taken from\n"
 	"the executable) and whether the executable has DWARF.\n"
+	CLI_CORE_INPUT_HELP
 	"\n"
 	"  --exe EXE          the executable (default: found through the core's NT_FILE note)\n"
 	"  --json             print JSON instead of text\n"
 	"  --allow-truncated  accept a core cut short; missing bytes count as unsaved\n"
+	CLI_TMPDIR_OPTION_HELP(CLI_TMPDIR_DEFAULT)
 	"  -h, --help         show this help\n"
 	"\n"
 	"Exit status: 0 ok; 6 facts printed but the executable has no DWARF;\n"
@@ -150,14 +154,45 @@ static void print_goroutines_json(struct gm_json *j, const struct goroutine_summ
 	gm_json_end_object(j);
 }
 
+static const char *exe_origin(const struct gm_program *prog)
+{
+	if (prog->exe_from_core)
+		return "found through the core's NT_FILE note";
+	if (prog->exe_from_coredump)
+		return "found through systemd-coredump's user.coredump.exe";
+	return "given with --exe";
+}
+
+/* How the core was read, and what systemd-coredump recorded about it. */
+static void print_acquired_text(const struct gm_acquired *acq)
+{
+	if (acq->compression != GM_COMPRESSION_NONE)
+		printf("compression:  %s (%" PRIu64 " bytes, %" PRIu64 " decompressed)\n",
+		       gm_compression_name(acq->compression), acq->input_bytes, acq->core_bytes);
+	for (size_t i = 0; i < acq->nattrs; i++)
+		printf("coredump:     %-10s %s\n", acq->attrs[i].name, acq->attrs[i].value);
+}
+
+static void print_acquired_json(struct gm_json *j, const struct gm_acquired *acq)
+{
+	gm_json_key(j, "compression"); gm_json_string(j, gm_compression_name(acq->compression));
+	gm_json_key(j, "coredump");
+	gm_json_begin_object(j);
+	for (size_t i = 0; i < acq->nattrs; i++) {
+		gm_json_key(j, acq->attrs[i].name);
+		gm_json_string(j, acq->attrs[i].value);
+	}
+	gm_json_end_object(j);
+}
+
 static void print_text(const struct gm_program *prog, const struct goroutine_summary *sum)
 {
 	const struct gm_core *core = prog->core;
 	const struct gm_address_space *mem = prog->mem;
 	int sig = process_signal(core);
 	printf("core:         %s (%s)\n", core->path, gm_arch_name(core->arch));
-	printf("executable:   %s (%s)\n", prog->exe->path,
-	       prog->exe_from_core ? "found through the core's NT_FILE note" : "given with --exe");
+	print_acquired_text(prog->acquired);
+	printf("executable:   %s (%s)\n", prog->exe->path, exe_origin(prog));
 	printf("go version:   %s\n", prog->exe->go_version);
 	printf("runtime:      %s\n", prog->core_go_version ? prog->core_go_version : "unknown (runtime.buildVersion not readable)");
 	printf("go build id:  %s (%s)\n", prog->exe->go_build_id ? prog->exe->go_build_id : "-",
@@ -203,6 +238,8 @@ static void print_json(const struct gm_program *prog, const struct goroutine_sum
 	gm_json_key(&j, "core"); gm_json_string(&j, core->path);
 	gm_json_key(&j, "executable"); gm_json_string(&j, prog->exe->path);
 	gm_json_key(&j, "executable_from_core"); gm_json_bool(&j, prog->exe_from_core);
+	gm_json_key(&j, "executable_from_coredump"); gm_json_bool(&j, prog->exe_from_coredump);
+	print_acquired_json(&j, prog->acquired);
 	gm_json_key(&j, "arch"); gm_json_string(&j, gm_arch_name(core->arch));
 	gm_json_key(&j, "go_version"); gm_json_string(&j, prog->exe->go_version);
 	gm_json_key(&j, "runtime_build_version"); gm_json_string(&j, prog->core_go_version);
@@ -254,6 +291,7 @@ int cmd_info(int argc, char **argv)
 		{ "exe", required_argument, NULL, 'e' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "allow-truncated", no_argument, NULL, 't' },
+		{ "tmpdir", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -266,6 +304,7 @@ int cmd_info(int argc, char **argv)
 		case 'e': options.exe_path = optarg; break;
 		case 'j': json = true; break;
 		case 't': options.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
+		case 'T': options.acquire.tmpdir = optarg; break;
 		case 'h': fputs(info_usage, stdout); return 0;
 		default: return cli_usage_error("info", "bad option");
 		}
@@ -273,6 +312,7 @@ int cmd_info(int argc, char **argv)
 	if (optind + 1 != argc)
 		return cli_usage_error("info", "expected one CORE argument, got %d", argc - optind);
 	options.core_path = argv[optind];
+	options.acquire.progress = isatty(STDERR_FILENO);
 	struct gm_program *prog;
 	struct gm_error *err = gm_program_open(&options, &prog);
 	if (err)

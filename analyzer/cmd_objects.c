@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "goruntime/binding.h"
@@ -14,16 +15,19 @@
 
 static const char objects_usage[] =
 	"usage: gomortem objects CORE [--exe EXE] [--pointers] [--allow-truncated]\n"
+	"                      [--tmpdir DIR]\n"
 	"\n"
 	"List every heap object of a Go core, in address order, one per line:\n"
 	"  0xADDR SIZE TYPE\n"
 	"TYPE is what the malloc header or the large span names, or '-'.  With\n"
 	"--pointers a fourth field lists the byte offsets of the words that can hold\n"
 	"pointers (comma-separated, '-' for none, '?' when unknown).\n"
+	CLI_CORE_INPUT_HELP
 	"\n"
 	"  --exe EXE          the executable (default: found through the core's NT_FILE note)\n"
 	"  --pointers         also print the pointer-word offsets\n"
 	"  --allow-truncated  accept a core cut short\n"
+	CLI_TMPDIR_OPTION_HELP(CLI_TMPDIR_DEFAULT)
 	"  -h, --help         show this help\n";
 
 static void print_pointers(struct gm_heap *heap, const struct gm_span_pointers *sp,
@@ -77,6 +81,7 @@ int cmd_objects(int argc, char **argv)
 		{ "exe", required_argument, NULL, 'e' },
 		{ "pointers", no_argument, NULL, 'p' },
 		{ "allow-truncated", no_argument, NULL, 't' },
+		{ "tmpdir", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -89,6 +94,7 @@ int cmd_objects(int argc, char **argv)
 		case 'e': options.exe_path = optarg; break;
 		case 'p': pointers = true; break;
 		case 't': options.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
+		case 'T': options.acquire.tmpdir = optarg; break;
 		case 'h': fputs(objects_usage, stdout); return 0;
 		default: return cli_usage_error("objects", "bad option");
 		}
@@ -96,6 +102,7 @@ int cmd_objects(int argc, char **argv)
 	if (optind + 1 != argc)
 		return cli_usage_error("objects", "expected one CORE argument, got %d", argc - optind);
 	options.core_path = argv[optind];
+	options.acquire.progress = isatty(STDERR_FILENO);
 	struct gm_program *prog = NULL;
 	struct gm_runtime *rt = NULL;
 	struct gm_heap *heap = NULL;

@@ -38,21 +38,42 @@ static struct gm_error *exe_path_from_core(const struct gm_core *core, char **re
 			       "; pass the executable with --exe", core->path, entry);
 }
 
+/* The executable when --exe does not name it: the NT_FILE path at the
+ * entry point or, when that cannot be read, the one systemd-coredump
+ * recorded in the core file's user.coredump.exe attribute. */
+static struct gm_error *find_exe(struct gm_program *prog, char **ret)
+{
+	char *found = NULL;
+	struct gm_error *err = exe_path_from_core(prog->core, &found);
+	if (!err && access(found, R_OK) != 0)
+		err = gm_error_create(GM_ERR_BAD_EXE,
+				      "%s: executable %s (named by the core's NT_FILE note) cannot be read; "
+				      "pass it with --exe", prog->core->path, found);
+	const char *recorded = gm_acquired_attr(prog->acquired, "exe");
+	if (err && recorded && access(recorded, R_OK) == 0) {
+		gm_error_destroy(err);
+		free(found);
+		if (!(found = strdup(recorded)))
+			return &gm_error_nomem;
+		prog->exe_from_coredump = true;
+		err = NULL;
+	}
+	if (err) {
+		free(found);
+		return err;
+	}
+	prog->exe_from_core = !prog->exe_from_coredump;
+	*ret = found;
+	return NULL;
+}
+
 static struct gm_error *open_exe(struct gm_program *prog, const char *exe_path)
 {
 	char *found = NULL;
 	if (!exe_path) {
-		struct gm_error *err = exe_path_from_core(prog->core, &found);
+		struct gm_error *err = find_exe(prog, &found);
 		if (err)
 			return err;
-		if (access(found, R_OK) != 0) {
-			err = gm_error_create(GM_ERR_BAD_EXE,
-					      "%s: executable %s (named by the core's NT_FILE note) cannot be read; "
-					      "pass it with --exe", prog->core->path, found);
-			free(found);
-			return err;
-		}
-		prog->exe_from_core = true;
 		exe_path = found;
 	}
 	struct gm_error *err = gm_exe_open(exe_path, &prog->exe);
@@ -176,7 +197,10 @@ static struct gm_error *check_go_version(struct gm_program *prog)
 
 static struct gm_error *program_load(struct gm_program *prog, const struct gm_program_options *options)
 {
-	struct gm_error *err = gm_core_open(options->core_path, options->core_flags, &prog->core);
+	struct gm_error *err = gm_acquire_core(options->core_path, &options->acquire, &prog->acquired);
+	if (!err)
+		err = gm_core_open_as(prog->acquired->elf_path, options->core_path, options->core_flags,
+				      &prog->core);
 	if (!err)
 		err = open_exe(prog, options->exe_path);
 	if (!err)
@@ -219,6 +243,7 @@ void gm_program_destroy(struct gm_program *prog)
 	gm_address_space_destroy(prog->mem);
 	gm_exe_destroy(prog->exe);
 	gm_core_destroy(prog->core);
+	gm_acquired_destroy(prog->acquired);
 	free(prog->core_go_version);
 	free(prog);
 }

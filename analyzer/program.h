@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "acquire/acquire.h"
 #include "core/address_space.h"
 #include "core/elf_core.h"
 #include "core/exe.h"
@@ -19,7 +20,8 @@
 struct gm_dwarf;
 
 struct gm_program_options {
-	const char *core_path;
+	const char *core_path;     /* a path or "-"; plain or compressed (acquire.h) */
+	struct gm_acquire_options acquire; /* where a decompressed copy goes */
 	const char *exe_path;      /* NULL: find it through NT_FILE */
 	unsigned core_flags;       /* GM_CORE_ALLOW_TRUNCATED */
 	bool need_dwarf;           /* fail with GM_ERR_NO_DWARF when DWARF is missing */
@@ -33,12 +35,14 @@ enum gm_build_id_check {
 };
 
 struct gm_program {
+	struct gm_acquired *acquired;  /* how the core was read; its attributes */
 	struct gm_core *core;
 	struct gm_exe *exe;
 	struct gm_address_space *mem;
 	struct gm_dwarf *dwarf;        /* NULL when the executable has no usable DWARF */
 	struct gm_error *dwarf_error;  /* why dwarf is NULL */
 	bool exe_from_core;            /* the executable was found through NT_FILE */
+	bool exe_from_coredump;        /* ... through systemd-coredump's user.coredump.exe */
 	uint64_t bias;                 /* PIE load bias (0 for ET_EXEC) */
 	enum gm_build_id_check build_id_check;
 	/* runtime.buildVersion read from the core's memory; NULL if unreadable. */

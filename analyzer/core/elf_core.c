@@ -385,9 +385,9 @@ struct gm_error *gm_core_parse(const void *data, size_t size, const char *name, 
 	return NULL;
 }
 
-struct gm_error *gm_core_open(const char *path, unsigned flags, struct gm_core **ret)
+struct gm_error *gm_core_open_as(const char *file, const char *path, unsigned flags, struct gm_core **ret)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return gm_error_create(GM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
 	struct stat st;
@@ -413,8 +413,18 @@ struct gm_error *gm_core_open(const char *path, unsigned flags, struct gm_core *
 		return err;
 	}
 	core->mapped = true;
+	core->file_path = strdup(file);
+	if (!core->file_path) {
+		gm_core_destroy(core);
+		return &gm_error_nomem;
+	}
 	*ret = core;
 	return NULL;
+}
+
+struct gm_error *gm_core_open(const char *path, unsigned flags, struct gm_core **ret)
+{
+	return gm_core_open_as(path, path, flags, ret);
 }
 
 void gm_core_destroy(struct gm_core *core)
@@ -428,6 +438,7 @@ void gm_core_destroy(struct gm_core *core)
 	free(core->auxv);
 	free(core->files);
 	free(core->path);
+	free(core->file_path);
 	free(core);
 }
 

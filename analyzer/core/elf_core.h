@@ -49,6 +49,8 @@ struct gm_core_file {
 
 struct gm_core {
 	char *path;                 /* as given to gm_core_open(), or the parse name */
+	char *file_path;            /* the file mapped (differs from path for a decompressed
+				       core: its temporary copy); NULL after gm_core_parse() */
 	const uint8_t *data;        /* the whole core, mapped */
 	size_t size;
 	bool mapped;                /* data is our mmap and must be unmapped */
@@ -90,6 +92,10 @@ enum {
 
 /* Map the core at PATH and parse its headers and notes. */
 struct gm_error *gm_core_open(const char *path, unsigned flags, struct gm_core **ret);
+
+/* The same for the core in FILE, named NAME in messages (a decompressed
+ * core: FILE is its temporary copy, NAME what the user gave). */
+struct gm_error *gm_core_open_as(const char *file, const char *name, unsigned flags, struct gm_core **ret);
 
 /* Parse a core already in memory (used by the fuzzer); DATA must outlive it. */
 struct gm_error *gm_core_parse(const void *data, size_t size, const char *name,

@@ -643,7 +643,7 @@ struct gm_error *gm_native_unwind_core(const struct gm_core *core,
 		free(ctx.files);
 		return &gm_error_nomem;
 	}
-	ctx.ui = _UCD_create(core->path);
+	ctx.ui = _UCD_create(core->file_path ? core->file_path : core->path);
 	if (!ctx.ui) {
 		free(stacks);
 		free(ctx.files);

@@ -23,6 +23,20 @@
 #include "btree_writer.h"
 #include "store.h"
 
+/* How the core was read (core_compression) and what systemd-coredump said
+ * about it: every user.coredump.NAME attribute as meta coredump_NAME. */
+static struct gm_error *write_acquire_meta(struct gm_store *store, const struct gm_acquired *acq)
+{
+	struct gm_error *err = gm_store_meta_text(store, "core_compression",
+						  gm_compression_name(acq->compression));
+	for (size_t i = 0; i < acq->nattrs && !err; i++) {
+		char key[128];
+		snprintf(key, sizeof(key), "coredump_%s", acq->attrs[i].name);
+		err = gm_store_meta_text(store, key, acq->attrs[i].value);
+	}
+	return err;
+}
+
 struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, const struct gm_heap *heap)
 {
 	const struct gm_core *core = prog->core;
@@ -62,7 +76,7 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 	};
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]) && !err; i++)
 		err = gm_store_meta_int(store, ints[i].key, ints[i].value);
-	return err;
+	return err ? err : write_acquire_meta(store, prog->acquired);
 }
 
 static void perm_string(uint32_t flags, char out[4])

@@ -7,6 +7,8 @@ GOMORTEM_PACKAGES=(
 	libdw-dev libelf-dev elfutils          # ELF and DWARF (libdw, libelf)
 	libsqlite3-dev sqlite3                 # storage
 	zlib1g-dev                             # gzip of pprof profiles
+	libzstd-dev liblz4-dev liblzma-dev     # compressed cores (systemd-coredump)
+	zstd lz4 xz-utils attr                 # compressing cores, setting xattrs in tests
 	libunwind-dev                          # libunwind-coredump
 	clang libclang-rt-14-dev               # sanitizers and libFuzzer for the test build
 	gdb binutils util-linux                # gcore, readelf (test oracles), fallocate
