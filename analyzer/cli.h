@@ -14,6 +14,14 @@ int cmd_path(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_pprof(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
+
+struct gm_capture_result;
+/* The summary line of a capture, on stderr. */
+void cli_print_capture(const char *output, const struct gm_capture_result *r);
+
+/* Parse a process id; -1 when it is one (in *RET), else the usage status. */
+int cli_parse_pid(const char *command, const char *text, int *ret);
 
 /* The help text every command that reads a core shares. */
 #define CLI_CORE_INPUT_HELP \

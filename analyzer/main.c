@@ -23,6 +23,8 @@ static const char main_usage[] =
 	"                                   a report for a bug ticket\n"
 	"  pprof DB -o FILE.pb.gz           a heap profile for go tool pprof\n"
 	"  diff A.db B.db                   per-type growth between two analyses\n"
+	"  capture PID -o CORE              the core of a live process, with a pause of\n"
+	"                                   milliseconds; it goes on running\n"
 	"  dwarf EXE NAME...                what the executable's DWARF says about a type,\n"
 	"                                   global or constant\n"
 	"  sql DB \"SELECT ...\"              run SQL over an analysis database, print a table\n"
@@ -44,6 +46,7 @@ static const struct command commands[] = {
 	{ "report", cmd_report },
 	{ "pprof", cmd_pprof },
 	{ "diff", cmd_diff },
+	{ "capture", cmd_capture },
 	{ "dwarf", cmd_dwarf },
 	{ "sql", cmd_sql },
 };
