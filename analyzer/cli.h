@@ -15,6 +15,7 @@ int cmd_report(int argc, char **argv);
 int cmd_pprof(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 struct gm_capture_result;
 /* The summary line of a capture, on stderr. */

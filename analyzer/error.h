@@ -21,6 +21,7 @@ enum gm_error_code {
 	GM_ERR_FAULT = 8,        /* memory not saved in the core (expected, counted) */
 	GM_ERR_BAD_RUNTIME = 9,  /* Go runtime structures inconsistent or unsupported */
 	GM_ERR_SQL = 11,         /* not an SQLite database, or an SQL error */
+	GM_ERR_TARGET_GONE = 13, /* watch: the watched process or cgroup ended first */
 };
 
 struct gm_error {

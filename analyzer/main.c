@@ -25,6 +25,8 @@ static const char main_usage[] =
 	"  diff A.db B.db                   per-type growth between two analyses\n"
 	"  capture PID -o CORE              the core of a live process, with a pause of\n"
 	"                                   milliseconds; it goes on running\n"
+	"  watch (--pid PID | --cgroup PATH) --at 90%|BYTES\n"
+	"                                   capture a core before the OOM killer acts\n"
 	"  dwarf EXE NAME...                what the executable's DWARF says about a type,\n"
 	"                                   global or constant\n"
 	"  sql DB \"SELECT ...\"              run SQL over an analysis database, print a table\n"
@@ -47,6 +49,7 @@ static const struct command commands[] = {
 	{ "pprof", cmd_pprof },
 	{ "diff", cmd_diff },
 	{ "capture", cmd_capture },
+	{ "watch", cmd_watch },
 	{ "dwarf", cmd_dwarf },
 	{ "sql", cmd_sql },
 };

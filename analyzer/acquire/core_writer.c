@@ -31,9 +31,11 @@ static uint64_t page_up(uint64_t x)
 	return (x + PAGE - 1) & ~(uint64_t)(PAGE - 1);
 }
 
-/* The whole of a small /proc file; *LEN bytes, malloc'd. */
-static struct gm_error *read_small_file(const char *path, uint8_t **ret, size_t *len)
+/* The whole of /proc/PID/NAME; *LEN bytes, malloc'd. */
+static struct gm_error *read_proc_file(pid_t pid, const char *name, uint8_t **ret, size_t *len)
 {
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return gm_error_create(GM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -70,11 +72,9 @@ static struct gm_error *read_small_file(const char *path, uint8_t **ret, size_t 
 
 static struct gm_error *read_stat(pid_t pid, struct gm_process_facts *f)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	uint8_t *data;
 	size_t len;
-	struct gm_error *err = read_small_file(path, &data, &len);
+	struct gm_error *err = read_proc_file(pid, "stat", &data, &len);
 	if (err)
 		return err;
 	char *text = (char *)data;
@@ -84,7 +84,7 @@ static struct gm_error *read_stat(pid_t pid, struct gm_process_facts *f)
 	if (!open || !close || close < open ||
 	    sscanf(close + 1, " %c %d %d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %ld",
 		   &f->state, &f->ppid, &f->pgrp, &f->sid, &nice) != 5)
-		err = gm_error_create(GM_ERR_IO, "%s: unexpected contents", path);
+		err = gm_error_create(GM_ERR_IO, "/proc/%d/stat: unexpected contents", (int)pid);
 	else
 		snprintf(f->comm, sizeof(f->comm), "%.*s", (int)(close - open - 1), open + 1);
 	f->nice = (int)nice;
@@ -94,11 +94,9 @@ static struct gm_error *read_stat(pid_t pid, struct gm_process_facts *f)
 
 static struct gm_error *read_cmdline(pid_t pid, struct gm_process_facts *f)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	uint8_t *data;
 	size_t len;
-	struct gm_error *err = read_small_file(path, &data, &len);
+	struct gm_error *err = read_proc_file(pid, "cmdline", &data, &len);
 	if (err)
 		return err;
 	size_t n = len < sizeof(f->psargs) - 1 ? len : sizeof(f->psargs) - 1;
@@ -126,10 +124,8 @@ struct gm_error *gm_process_facts_read(pid_t pid, struct gm_process_facts *f)
 	struct gm_error *err = read_stat(pid, f);
 	if (!err)
 		err = read_cmdline(pid, f);
-	if (!err) {
-		snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
-		err = read_small_file(path, &f->auxv, &f->auxv_len);
-	}
+	if (!err)
+		err = read_proc_file(pid, "auxv", &f->auxv, &f->auxv_len);
 	if (err)
 		gm_process_facts_free(f);
 	return err;

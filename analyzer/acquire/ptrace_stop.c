@@ -263,6 +263,20 @@ static struct user_regs_struct registers_to_restore(const struct gm_stopped_thre
 	return r;
 }
 
+/* The snapshot shares every page with the process, so it looks as big to
+ * the OOM killer; near a memory limit (gomortem watch) it must not be the
+ * one picked: then the process is, and the snapshot still holds its state. */
+static void protect_from_oom_killer(pid_t child)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)child);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!write(fd, "-1000", 5);
+		close(fd);
+	}
+}
+
 bool gm_process_snapshot(struct gm_stopped_process *p)
 {
 	struct gm_stopped_thread *t = NULL;
@@ -287,6 +301,7 @@ bool gm_process_snapshot(struct gm_stopped_process *p)
 	while (waitpid(child, &status, __WALL) < 0 && errno == EINTR)
 		;
 	p->snapshot = child;
+	protect_from_oom_killer(child);
 	return true;
 }
 
