@@ -130,6 +130,8 @@ static struct gm_error *capture_stopped(pid_t pid, const struct gm_capture_optio
 		}
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (!err && result->snapshot)
+		gm_process_snapshot_settle(p);
 	if (!err)
 		err = write_from(fd, o->output, p, facts, result->snapshot ? p->snapshot : pid, result);
 	if (p && !result->snapshot) {

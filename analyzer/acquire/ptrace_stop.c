@@ -296,13 +296,18 @@ bool gm_process_snapshot(struct gm_stopped_process *p)
 		p->snapshot_errno = ret < 0 ? (int)-ret : ECHILD;
 		return false;
 	}
-	/* Attached at birth, it stops before its first instruction. */
-	int status;
-	while (waitpid(child, &status, __WALL) < 0 && errno == EINTR)
-		;
 	p->snapshot = child;
-	protect_from_oom_killer(child);
 	return true;
+}
+
+void gm_process_snapshot_settle(struct gm_stopped_process *p)
+{
+	/* Attached at birth, it stops before its first instruction; waiting
+	 * for that is no business of the pause. */
+	int status;
+	while (waitpid(p->snapshot, &status, __WALL) < 0 && errno == EINTR)
+		;
+	protect_from_oom_killer(p->snapshot);
 }
 
 size_t gm_process_resume(struct gm_stopped_process *p)

@@ -51,6 +51,9 @@ struct gm_error *gm_process_stop(pid_t pid, struct gm_stopped_process **ret);
  * an init process that has no parent to give the child to). */
 bool gm_process_snapshot(struct gm_stopped_process *p);
 
+/* After the resume: wait for the snapshot's first stop, before reading it. */
+void gm_process_snapshot_settle(struct gm_stopped_process *p);
+
 /* Let every thread go (with the signals the stop caught); returns how many
  * could not be resumed (threads that died meanwhile).  Idempotent. */
 size_t gm_process_resume(struct gm_stopped_process *p);

@@ -12,10 +12,9 @@
 #   gomortem capture PID -o CORE --stop-copy   (copied while stopped)
 #   gcore -o CORE PID                          (stopped for all of its run)
 # and prints a table per size: median pause, median total time, core size
-# (apparent and on disk).  gcore's pause is its whole run (it attaches,
-# copies and detaches); the process's own view of it is measured too: the
-# longest gap the process saw between two 1 ms ticks is not available from
-# outside, so the pause column for gcore is its wall time.
+# (apparent and on disk).  The pause of gomortem is what it prints (first
+# thread stopped to last thread resumed); gcore's is its wall time, an upper
+# bound (gdb attaches, reads symbols, copies, and detaches at its end).
 # OUT defaults to build/bench-capture; the cores are deleted once measured.
 # Needs root (or ptrace rights) and gdb.
 set -uo pipefail
@@ -30,7 +29,7 @@ while [ $# -gt 0 ]; do
         --objects) OBJECTS="$2"; shift 2 ;;
         --runs) RUNS="$2"; shift 2 ;;
         --out) OUT="$2"; shift 2 ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
