@@ -39,9 +39,9 @@ static const char capture_usage[] =
 
 void cli_print_capture(const char *output, const struct gm_capture_result *r)
 {
-	fprintf(stderr, "gomortem: %s: %zu threads, paused %.2f ms (stopping %.2f ms)%s%s, %" PRIu64
-		" MB saved, %" PRIu64 " MB on disk, %.2f s in all\n",
-		output, r->threads, r->pause_seconds * 1e3, r->stop_seconds * 1e3,
+	fprintf(stderr, "gomortem: %s: %zu threads, paused %.2f ms (stopping %.2f ms, snapshot %.2f ms)%s%s, %"
+		PRIu64 " MB saved, %" PRIu64 " MB on disk, %.2f s in all\n",
+		output, r->threads, r->pause_seconds * 1e3, r->stop_seconds * 1e3, r->snapshot_seconds * 1e3,
 		r->snapshot ? ", copied from a snapshot" : ", copied while stopped",
 		!r->snapshot && r->snapshot_errno ? " (no snapshot: the process could not fork)" : "",
 		r->saved_bytes >> 20, r->disk_bytes >> 20, r->total_seconds);

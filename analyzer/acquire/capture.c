@@ -123,6 +123,7 @@ static struct gm_error *capture_stopped(pid_t pid, const struct gm_capture_optio
 		result->stop_seconds = p->stop_seconds;
 		result->snapshot = !o->stop_copy && gm_process_snapshot(p);
 		result->snapshot_errno = p->snapshot_errno;
+		result->snapshot_seconds = p->snapshot_seconds;
 		snapshot_to_kill = p->snapshot;
 		if (result->snapshot) {
 			gm_process_resume(p);

@@ -29,6 +29,7 @@ struct gm_capture_options {
 struct gm_capture_result {
 	size_t threads;
 	double stop_seconds;   /* stopping every thread */
+	double snapshot_seconds; /* forking the snapshot (copying the page tables) */
 	double pause_seconds;  /* from the first thread stopped to the last resumed */
 	double total_seconds;
 	bool snapshot;         /* copied from a forked snapshot */

@@ -136,7 +136,7 @@ struct gm_error *gm_cgroup_read(const struct gm_cgroup *cg, struct gm_memory_rea
 		r->oom_kills = read_keyed(cg, "memory.oom_control", "oom_kill");
 		return err;
 	}
-	uint64_t max, high = GM_NO_LIMIT;
+	uint64_t max = GM_NO_LIMIT, high = GM_NO_LIMIT;
 	struct gm_error *err = read_number(cg, "memory.current", &r->usage);
 	if (!err)
 		err = read_number(cg, "memory.max", &max);

@@ -122,37 +122,6 @@ static void order_threads(struct gm_stopped_process *p)
 	}
 }
 
-struct gm_error *gm_process_stop(pid_t pid, struct gm_stopped_process **ret)
-{
-	struct gm_stopped_process *p = calloc(1, sizeof(*p));
-	if (!p)
-		return &gm_error_nomem;
-	p->pid = pid;
-	size_t cap = 0, added, waited = 0;
-	double start = seconds_now();
-	struct gm_error *err;
-	/* Until a listing finds no thread that was not stopped already: only
-	 * a running thread can start another. */
-	while (!(err = seize_new_threads(p, &cap, &added)) && added > 0)
-		for (; waited < p->count; waited++)
-			wait_stopped(&p->threads[waited]);
-	for (; waited < p->count; waited++)
-		wait_stopped(&p->threads[waited]);
-	p->stop_seconds = seconds_now() - start;
-	for (size_t i = 0; i < p->count; i++)
-		if (p->threads[i].stopped)
-			read_registers(&p->threads[i]);
-	order_threads(p);
-	if (!err && p->count == 0)
-		err = gm_error_create(GM_ERR_IO, "/proc/%d: no thread could be stopped (the process ended?)", (int)pid);
-	if (err) {
-		gm_process_release(p);
-		return err;
-	}
-	*ret = p;
-	return NULL;
-}
-
 /* The address of bytes 0f 05 (syscall) in executable memory of PID: in
  * the vDSO, which every process has, else in any executable mapping. */
 static uint64_t find_syscall_insn(pid_t pid)
@@ -188,6 +157,38 @@ static uint64_t find_syscall_insn(pid_t pid)
 	if (mem >= 0)
 		close(mem);
 	return found;
+}
+
+struct gm_error *gm_process_stop(pid_t pid, struct gm_stopped_process **ret)
+{
+	struct gm_stopped_process *p = calloc(1, sizeof(*p));
+	if (!p)
+		return &gm_error_nomem;
+	p->pid = pid;
+	p->syscall_at = find_syscall_insn(pid);   /* not while the process waits */
+	size_t cap = 0, added, waited = 0;
+	double start = seconds_now();
+	struct gm_error *err;
+	/* Until a listing finds no thread that was not stopped already: only
+	 * a running thread can start another. */
+	while (!(err = seize_new_threads(p, &cap, &added)) && added > 0)
+		for (; waited < p->count; waited++)
+			wait_stopped(&p->threads[waited]);
+	for (; waited < p->count; waited++)
+		wait_stopped(&p->threads[waited]);
+	p->stop_seconds = seconds_now() - start;
+	for (size_t i = 0; i < p->count; i++)
+		if (p->threads[i].stopped)
+			read_registers(&p->threads[i]);
+	order_threads(p);
+	if (!err && p->count == 0)
+		err = gm_error_create(GM_ERR_IO, "/proc/%d: no thread could be stopped (the process ended?)", (int)pid);
+	if (err) {
+		gm_process_release(p);
+		return err;
+	}
+	*ret = p;
+	return NULL;
 }
 
 /* Resume T until its next system-call stop; signals that arrive meanwhile
@@ -283,13 +284,14 @@ bool gm_process_snapshot(struct gm_stopped_process *p)
 	for (size_t i = 0; i < p->count && !t; i++)
 		if (p->threads[i].pending_signal == 0)
 			t = &p->threads[i];
-	uint64_t at = find_syscall_insn(p->pid);
-	if (!t || !at) {
+	if (!t || !p->syscall_at) {
 		p->snapshot_errno = ENOSYS;
 		return false;
 	}
 	pid_t child = 0;
-	long ret = inject_clone(t, at, &child);
+	double start = seconds_now();
+	long ret = inject_clone(t, p->syscall_at, &child);
+	p->snapshot_seconds = seconds_now() - start;
 	struct user_regs_struct back = registers_to_restore(t);
 	ptrace(PTRACE_SETREGS, t->tid, 0, &back);
 	if (ret <= 0 || child <= 0) {

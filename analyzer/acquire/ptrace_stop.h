@@ -40,6 +40,8 @@ struct gm_stopped_process {
 	pid_t snapshot;       /* the forked copy, or 0 */
 	int snapshot_errno;   /* why there is none (0 when not tried) */
 	double stop_seconds;  /* from the first interrupt to the last thread stopped */
+	double snapshot_seconds; /* the injected clone: the kernel copying the page tables */
+	uint64_t syscall_at;  /* a syscall instruction in the process (found before the stop) */
 };
 
 /* Stop every thread of PID and read its registers.  Errors: GM_ERR_IO

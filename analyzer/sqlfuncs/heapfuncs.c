@@ -59,8 +59,11 @@ static struct gm_program *ctx_program(sqlite3_context *c, struct heap_ctx *h)
 		char *exe = h->exe_path ? strdup(h->exe_path) : meta_text(h->db, "exe_path");
 		struct gm_program_options o = { .core_path = core, .exe_path = exe, .need_dwarf = true,
 						.core_flags = GM_CORE_ALLOW_TRUNCATED };
-		struct gm_error *err = core ? gm_program_open(&o, &h->prog)
-					    : gm_error_create(GM_ERR_IO, "the database names no core (meta.core_path)");
+		struct gm_error *err = !core ? gm_error_create(GM_ERR_IO, "the database names no core (meta.core_path)")
+				       : strcmp(core, "-") == 0
+				       ? gm_error_create(GM_ERR_IO, "the core was analyzed from standard input; "
+							 "its contents are not at hand (meta.core_path is '-')")
+				       : gm_program_open(&o, &h->prog);
 		if (err) {
 			h->open_error = sqlite3_mprintf("cannot read heap contents: %s", err->message);
 			gm_error_destroy(err);

@@ -132,6 +132,28 @@ def compare_with_gcore(c, gm, where, sdir, gcore, tmp):
     print(f"{where}: core sizes {size}")
 
 
+def check_bad_input(c, gm):
+    with tempfile.TemporaryDirectory(prefix="gomortem-test-") as tmp:
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        res = gmtest.run([gm, "capture", str(gone.pid), "-o", os.path.join(tmp, "x.core")])
+        c.no_sanitizer_report(res)
+        c.check(res.status == 3 and f"/proc/{gone.pid}" in res.stderr and os.listdir(tmp) == [],
+                f"capture of a process that is gone: {res.status} {res.stderr.strip()} {os.listdir(tmp)}")
+        sleeper = subprocess.Popen(["sleep", "60"])
+        try:
+            bad = os.path.join(tmp, "no", "such", "x.core")
+            res = gmtest.run([gm, "capture", str(sleeper.pid), "-o", bad])
+            c.check(res.status == 3 and bad in res.stderr, f"capture into a missing directory: {res.status} "
+                    f"{res.stderr.strip()}")
+            res = gmtest.run([gm, "capture", "abc", "-o", bad])
+            c.check(res.status == 2, f"capture of 'abc': {res.status}")
+            c.check(sleeper.poll() is None, "the process did not survive the failed captures")
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+
+
 def main():
     gm = gmtest.gomortem()
     root = gmtest.corpus_dir()
@@ -142,6 +164,7 @@ def main():
     found = list(gmtest.scenarios(root, lambda d: os.path.basename(d).endswith("-live")))
     newest = max((v for v, _, _ in found), key=lambda v: [int(x) for x in v[2:].split(".")], default=None)
     c = gmtest.Checker("acquire_capture")
+    check_bad_input(c, gm)
     for version, name, corpus_sdir in found:
         if version != newest:
             continue

@@ -61,7 +61,7 @@ start_bigheap() {
     die "bigheap -objects $n did not become ready"
 }
 
-# measure MODE: one run; prints "pause_ms total_s apparent_MB disk_MB".
+# measure MODE: one run; prints "pause_ms total_s apparent_MB disk_MB stop_ms".
 measure() {
     local mode=$1 core="$OUT/$1.core" start end line
     rm -f "$core" "$OUT"/core.*
@@ -73,20 +73,22 @@ measure() {
                mv "$OUT/core.$LIVE_PID" "$core" ;;
     esac
     end=$(date +%s.%N)
-    local total pause
+    local total pause stop=0
     total=$(echo "$end - $start" | bc -l)
     if [ "$mode" = gcore ]; then
         pause=$(echo "$total * 1000" | bc -l)
     else
         pause=$(sed -n 's/.*paused \([0-9.]*\) ms.*/\1/p' <<<"$line")
+        stop=$(sed -n 's/.*stopping \([0-9.]*\) ms.*/\1/p' <<<"$line")
     fi
-    printf '%.2f %.2f %d %d\n' "$pause" "$total" "$(( $(stat -c %s "$core") >> 20 ))" \
-        "$(( $(stat -c %b "$core") * 512 >> 20 ))"
+    sync "$core"
+    printf '%.2f %.2f %d %d %.2f\n' "$pause" "$total" "$(( $(stat -c %s "$core") >> 20 ))" \
+        "$(( $(stat -c %b "$core") * 512 >> 20 ))" "$stop"
     rm -f "$core"
 }
 
-echo "| heap (HeapAlloc) | RSS | method | pause (median) | total (median) | core apparent | core on disk |"
-echo "|---|---|---|---|---|---|---|"
+echo "| heap (HeapAlloc) | RSS | method | pause (median) | of which stopping the threads | total (median) | core apparent | core on disk |"
+echo "|---|---|---|---|---|---|---|---|"
 for n in $OBJECTS; do
     start_bigheap "$n"
     heap=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['memstats']['HeapAlloc'] >> 20)" \
@@ -104,8 +106,12 @@ for n in $OBJECTS; do
         total=$(awk 'NF { print $2 }' <<<"$rows" | median)
         apparent=$(awk 'NF { print $3 }' <<<"$rows" | median)
         disk=$(awk 'NF { print $4 }' <<<"$rows" | median)
-        echo "| $heap MB | $rss MB | $mode | $pause ms | $total s | $apparent MB | $disk MB |"
+        stop=$(awk 'NF { print $5 }' <<<"$rows" | median)
+        [ "$mode" = gcore ] && stop="-" || stop="$stop ms"
+        echo "| $heap MB | $rss MB | $mode | $pause ms | $stop | $total s | $apparent MB | $disk MB |"
     done
+    echo "raw runs (pause_ms total_s apparent_MB disk_MB stop_ms), $n objects:" >&2
+    for mode in snapshot stop-copy gcore; do printf '%s\n%s' "$mode" "${results[$mode]}" >&2; done
     unset results
     kill -KILL "$LIVE_PID" 2>/dev/null; wait "$LIVE_PID" 2>/dev/null; LIVE_PID=""
 done
