@@ -176,8 +176,16 @@ static struct gm_error *capture_now(const struct watch *w, const struct gm_memor
 	struct gm_error *err = gm_capture(target, &co, &result);
 	if (err)
 		return err;
-	if (!w->o.quiet)
+	if (!w->o.quiet) {
 		cli_print_capture(core, &result);
+		/* Did the kernel's OOM killer act before the capture was complete? */
+		struct gm_memory_reading after;
+		struct gm_error *unread = w->cg.path ? gm_cgroup_read(&w->cg, &after) : NULL;
+		if (w->cg.path && !unread)
+			fprintf(stderr, "gomortem watch: OOM kills in the cgroup: %" PRIu64 " before the capture, %"
+				PRIu64 " when it was complete\n", r->oom_kills, after.oom_kills);
+		gm_error_destroy(unread);
+	}
 	if (w->o.analyze)
 		run_analyze(core, w->o.quiet);
 	return NULL;
