@@ -222,6 +222,9 @@ static void add_file_note(struct strbuf *sb, const struct gm_proc_maps *maps)
 static void build_notes(struct strbuf *sb, const struct gm_stopped_process *p, const struct gm_process_facts *f,
 			const struct gm_proc_maps *maps)
 {
+	char text[GM_CAPTURE_NOTE_SIZE] = { 0 };
+	snprintf(text, sizeof(text), "gomortem capture of pid %d: every page of the saved mappings", (int)f->pid);
+	add_note(sb, GM_NOTE_CAPTURE, "GOMORTEM", text, sizeof(text));
 	for (size_t i = 0; i < p->count; i++) {
 		add_prstatus(sb, &p->threads[i], f);
 		if (i == 0) {
@@ -369,4 +372,50 @@ struct gm_error *gm_core_write(int fd, const char *out_name, const struct gm_sto
 	free(ph);
 	free(notes.data);
 	return err;
+}
+
+/* The file offset of the capture note's descriptor: the notes of the
+ * first program header, which core_writer makes the PT_NOTE. */
+static struct gm_error *find_capture_note(int fd, const char *name, uint64_t *ret)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    pread(fd, &ph, sizeof(ph), (off_t)eh.e_phoff) != sizeof(ph) || ph.p_type != PT_NOTE)
+		return gm_error_create(GM_ERR_BAD_CORE, "%s: not a core gomortem capture wrote", name);
+	uint8_t *notes = malloc(ph.p_filesz);
+	if (!notes)
+		return &gm_error_nomem;
+	struct gm_error *err = gm_error_create(GM_ERR_BAD_CORE, "%s: no GOMORTEM capture note", name);
+	if (pread(fd, notes, ph.p_filesz, (off_t)ph.p_offset) == (ssize_t)ph.p_filesz) {
+		for (uint64_t off = 0; off + sizeof(Elf64_Nhdr) <= ph.p_filesz;) {
+			Elf64_Nhdr h;
+			memcpy(&h, notes + off, sizeof(h));
+			uint64_t desc = off + sizeof(h) + ((h.n_namesz + 3ull) & ~3ull);
+			if (desc + h.n_descsz > ph.p_filesz)
+				break;
+			if (h.n_type == GM_NOTE_CAPTURE && h.n_namesz == sizeof("GOMORTEM") &&
+			    memcmp(notes + off + sizeof(h), "GOMORTEM", sizeof("GOMORTEM")) == 0 &&
+			    h.n_descsz == GM_CAPTURE_NOTE_SIZE) {
+				gm_error_destroy(err);
+				err = NULL;
+				*ret = ph.p_offset + desc;
+				break;
+			}
+			off = desc + ((h.n_descsz + 3ull) & ~3ull);
+		}
+	}
+	free(notes);
+	return err;
+}
+
+struct gm_error *gm_core_set_capture_note(int fd, const char *name, const char *text)
+{
+	uint64_t at = 0;
+	struct gm_error *err = find_capture_note(fd, name, &at);
+	if (err)
+		return err;
+	char desc[GM_CAPTURE_NOTE_SIZE] = { 0 };
+	snprintf(desc, sizeof(desc), "%s", text);
+	return write_at(fd, name, desc, sizeof(desc), at);
 }

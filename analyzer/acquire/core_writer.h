@@ -34,6 +34,15 @@ struct gm_core_write_stats {
 	uint64_t file_bytes;        /* the core's size */
 };
 
+/* A note of our own (owner "GOMORTEM", type GM_NOTE_CAPTURE): a line of
+ * text on how the core was taken, in a fixed-size descriptor that
+ * gm_core_set_capture_note() can rewrite in place. */
+#define GM_NOTE_CAPTURE 1
+#define GM_CAPTURE_NOTE_SIZE 256
+
+/* Rewrite the capture note of the core FD (named NAME) to TEXT. */
+struct gm_error *gm_core_set_capture_note(int fd, const char *name, const char *text);
+
 /* Read the facts of PID from /proc; GM_ERR_IO names the file. */
 struct gm_error *gm_process_facts_read(pid_t pid, struct gm_process_facts *ret);
 void gm_process_facts_free(struct gm_process_facts *f);

@@ -94,6 +94,13 @@ def capture_scenario(c, gm, where, exe, tmp):
         c.no_sanitizer_report(res)
         c.check(res.status == 0 and "copied while stopped" in res.stderr,
                 f"{where}: capture --stop-copy exited {res.status}: {res.stderr.strip()}")
+        # --slim: the free heap pages left out, the analysis the same.
+        res = gmtest.run([gm, "capture", str(proc.pid), "-o", os.path.join(tmp, "slim.core"), "--slim"])
+        c.no_sanitizer_report(res)
+        c.check(res.status == 0 and "--slim:" in res.stderr,
+                f"{where}: capture --slim exited {res.status}: {res.stderr.strip()}")
+        with open(os.path.join(tmp, "slim.core"), "rb") as f:
+            c.check(b"gomortem capture --slim: " in f.read(1 << 20), f"{where}: --slim wrote no note")
         time.sleep(0.2)
         c.check(proc.poll() is None and process_state(proc.pid) not in ("T", "t"),
                 f"{where}: the process is not running after the capture")
@@ -116,14 +123,14 @@ def capture_scenario(c, gm, where, exe, tmp):
 def compare_with_gcore(c, gm, where, sdir, gcore, tmp):
     dbs = {}
     cores = {"capture": os.path.join(sdir, "core"), "stop-copy": os.path.join(tmp, "..", "stop-copy.core"),
-             "gcore": gcore}
+             "slim": os.path.join(tmp, "..", "slim.core"), "gcore": gcore}
     for label, core in cores.items():
         dbs[label] = os.path.join(tmp, f"{label}.db")
         res = gmtest.run([gm, "analyze", core, "--exe", os.path.join(sdir, "exe"), "-o", dbs[label], "--quiet"])
         c.no_sanitizer_report(res)
         if not c.check(res.status == 0, f"{where}: analyze {label} exited {res.status}: {res.stderr.strip()}"):
             return
-    for label in ("capture", "stop-copy"):
+    for label in ("capture", "stop-copy", "slim"):
         for table, query in SAME_QUERIES.items():
             a, b = rows(dbs[label], query), rows(dbs["gcore"], query)
             c.check(a == b, f"{where}: table {table}: {label} {len(a)} rows, gcore {len(b)}; "

@@ -35,6 +35,7 @@ while [ $# -gt 0 ]; do
 done
 
 die() { echo "capture_bench: $*" >&2; exit 1; }
+OUT=$(realpath -m "$OUT")
 command -v gcore >/dev/null || die "gcore (gdb) is not installed"
 mkdir -p "$OUT"
 cmake -S "$REPO" -B "$REPO/build" >/dev/null && cmake --build "$REPO/build" -j2 >/dev/null ||
