@@ -120,7 +120,7 @@ static bool step_xz(struct gm_decoder *d, const uint8_t *in, size_t in_len, size
 		*why = "unsupported xz options";
 		return false;
 	default:
-		*why = "corrupt xz data";
+		*why = ret == LZMA_DATA_ERROR ? "data error" : "check or header error";
 		return false;
 	}
 }

@@ -104,6 +104,28 @@ def check_truncated(c, gm, where, sdir, tmp):
         c.check(not os.path.exists(db) and os.listdir(tmp).count("cut.db") == 0,
                 f"{where} truncated {tool}: a database was left")
         c.check(os.listdir(scratch) == [], f"{where} truncated {tool}: left {os.listdir(scratch)}")
+    # Corrupt in the middle (a checksum or block error), and well-formed but not a core.
+    for tool in COMPRESSORS:
+        with open(os.path.join(tmp, f"core-{tool}.bin"), "rb") as f:
+            data = bytearray(f.read())
+        for i in range(len(data) // 2, len(data) // 2 + 64):
+            data[i] ^= 0x5a
+        bad = os.path.join(tmp, f"corrupt-{tool}.bin")
+        with open(bad, "wb") as f:
+            f.write(data)
+        res = gmtest.run([gm, "info", bad, "--tmpdir", scratch])
+        c.no_sanitizer_report(res)
+        c.check(res.status == 4 and bad in res.stderr, f"{where} corrupt {tool}: exit {res.status}: "
+                f"{res.stderr.strip()}")
+        c.check(os.listdir(scratch) == [], f"{where} corrupt {tool}: left {os.listdir(scratch)}")
+    text = os.path.join(tmp, "text")
+    with open(text, "w") as f:
+        f.write("not a core\n" * 1000)
+    compress(text, "zstd", text + ".zst")
+    res = gmtest.run([gm, "info", text + ".zst", "--tmpdir", scratch])
+    c.no_sanitizer_report(res)
+    c.check(res.status == 4 and "not an ELF file" in res.stderr and text + ".zst" in res.stderr,
+            f"{where} zstd of a text file: exit {res.status}: {res.stderr.strip()}")
     gz = os.path.join(tmp, "core.gz")
     with open(os.path.join(sdir, "core"), "rb") as src, open(gz, "wb") as dst:
         subprocess.run(["gzip", "-1", "-c"], stdin=src, stdout=dst, check=True)
