@@ -11,6 +11,7 @@
 
 #include "../../dwarf/dwarf_index.h"
 #include "../program.h"
+#include "object_index.h"
 
 #define MAX_STRING (1 << 20)     /* bytes a string value is cut at */
 #define JSON_MAX_DEPTH 4
@@ -28,6 +29,7 @@ struct heap_ctx {
 	char *core_path, *exe_path;
 	struct gm_program *prog;
 	char *open_error;
+	struct gm_object_index *objects; /* address and id lookups */
 };
 
 /* A heap object as the database describes it. */
@@ -76,38 +78,22 @@ static struct gm_program *ctx_program(sqlite3_context *c, struct heap_ctx *h)
 	return h->prog;
 }
 
-static bool find_object(struct heap_ctx *h, const char *where, int64_t value, struct object *ret)
+/* The object with id ID, through the connection's object index. */
+static bool find_object(struct heap_ctx *h, int64_t id, struct object *ret)
 {
-	sqlite3_stmt *st;
-	char sql[512];
-	snprintf(sql, sizeof(sql),
-		 "SELECT o.id, o.addr, o.size, t.name, s.header_size FROM objects o "
-		 "JOIN spans s ON s.id = o.span_id LEFT JOIN types t ON t.id = o.type_id WHERE %s", where);
-	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK)
+	struct gm_object_ref o;
+	if (!gm_object_index_by_id(h->objects, id, &o))
 		return false;
-	sqlite3_bind_int64(st, 1, value);
-	sqlite3_bind_int64(st, 2, value);
-	bool found = sqlite3_step(st) == SQLITE_ROW;
-	if (found) {
-		ret->id = sqlite3_column_int64(st, 0);
-		ret->addr = (uint64_t)sqlite3_column_int64(st, 1);
-		ret->size = (uint64_t)sqlite3_column_int64(st, 2);
-		const unsigned char *t = sqlite3_column_text(st, 3);
-		snprintf(ret->type, sizeof(ret->type), "%s", t ? (const char *)t : "");
-		ret->data = ret->addr + (uint64_t)sqlite3_column_int64(st, 4); /* after a malloc header */
-	}
-	sqlite3_finalize(st);
-	return found;
+	*ret = (struct object){ .id = o.id, .addr = o.addr, .size = o.size, .data = o.data };
+	snprintf(ret->type, sizeof(ret->type), "%s", o.type ? o.type : "");
+	return true;
 }
 
 /* The object id holding ADDR, or 0. */
 static int64_t object_at(struct heap_ctx *h, uint64_t addr)
 {
-	struct object o;
-	if (!addr || !find_object(h, "o.addr <= ?1 AND ?2 < o.addr + o.size ORDER BY o.addr DESC LIMIT 1",
-				  (int64_t)addr, &o))
-		return 0;
-	return o.id;
+	struct gm_object_ref o;
+	return gm_object_index_at(h->objects, addr, &o) ? o.id : 0;
 }
 
 /* The DWARF type named NAME; "[N]T" is looked up as T with *RET_COUNT = N. */
@@ -417,7 +403,7 @@ static bool object_and_type(sqlite3_context *c, struct heap_ctx *h, sqlite3_valu
 {
 	if (!ctx_program(c, h))
 		return false;
-	if (!find_object(h, "o.id = ?1 AND ?2 = ?2", sqlite3_value_int64(id), o) || !o->type[0] ||
+	if (!find_object(h, sqlite3_value_int64(id), o) || !o->type[0] ||
 	    !type_by_name(h->prog, o->type, type, count)) {
 		sqlite3_result_null(c);
 		return false;
@@ -627,8 +613,9 @@ static int go_type_filter(sqlite3_vtab_cursor *base, int idx, const char *idx_st
 	(void)idx, (void)idx_str, (void)argc, (void)argv;
 	sqlite3_finalize(cur->rows);
 	cur->rows = NULL;
-	int rc = sqlite3_prepare_v2(vt->h->db, "SELECT o.id FROM objects o JOIN types t ON t.id = o.type_id "
-				    "WHERE t.name = ? ORDER BY o.id", -1, &cur->rows, NULL);
+	/* The type's ids first: joining types per object costs a lookup per row of objects. */
+	int rc = sqlite3_prepare_v2(vt->h->db, "SELECT id FROM objects WHERE type_id IN "
+				    "(SELECT id FROM types WHERE name = ?) ORDER BY id", -1, &cur->rows, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_bind_text(cur->rows, 1, vt->type_name, -1, SQLITE_STATIC);
@@ -651,7 +638,7 @@ static int go_type_column(sqlite3_vtab_cursor *base, sqlite3_context *c, int col
 		sqlite3_result_int64(c, id);
 		return SQLITE_OK;
 	}
-	if (!ctx_program(c, h) || !find_object(h, "o.id = ?1 AND ?2 = ?2", id, &o))
+	if (!ctx_program(c, h) || !find_object(h, id, &o))
 		return SQLITE_OK;
 	Dwarf_Die mtype;
 	if (col == 1)
@@ -766,7 +753,7 @@ static int go_elems_filter(sqlite3_vtab_cursor *base, int idx, const char *idx_s
 			base->pVtab->zErrMsg = sqlite3_mprintf("%s", h->open_error ? h->open_error : "no program");
 		return h->prog ? SQLITE_OK : SQLITE_ERROR;
 	}
-	if (find_object(h, "o.id = ?1 AND ?2 = ?2", sqlite3_value_int64(argv[0]), &cur->obj) && cur->obj.type[0] &&
+	if (find_object(h, sqlite3_value_int64(argv[0]), &cur->obj) && cur->obj.type[0] &&
 	    type_by_name(h->prog, cur->obj.type, &cur->elem, &cur->count) &&
 	    gm_dwarf_type_size(&cur->elem, &cur->elem_size))
 		return SQLITE_OK;
@@ -821,6 +808,7 @@ static void ctx_destroy(void *arg)
 {
 	struct heap_ctx *h = arg;
 	gm_program_destroy(h->prog);
+	gm_object_index_destroy(h->objects);
 	sqlite3_free(h->open_error);
 	free(h->core_path);
 	free(h->exe_path);
@@ -833,6 +821,11 @@ int gm_heapfuncs_register(sqlite3 *db, const char *core_path, const char *exe_pa
 	if (!h)
 		return SQLITE_NOMEM;
 	h->db = db;
+	h->objects = gm_object_index_new(db);
+	if (!h->objects) {
+		free(h);
+		return SQLITE_NOMEM;
+	}
 	h->core_path = core_path ? strdup(core_path) : NULL;
 	h->exe_path = exe_path ? strdup(exe_path) : NULL;
 	/* The module owns the context: it is freed when the connection closes. */

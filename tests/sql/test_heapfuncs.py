@@ -1,21 +1,34 @@
 """SQL over heap contents: field(), go_value(), go_type() read the values the
 scenarios recorded in their truth files (integers, floats, strings, pointers,
-array elements) out of the core; go_type() returns every object of a type;
+array elements) out of the core; go_type() returns every object of a type,
+its pointer fields resolved to the objects the runtime's heap dump says they
+point into;
 duplicate_strings finds the 40 copies of one string zoo keeps;
 the loadable extension answers the same in the sqlite3 shell; and the
 database itself holds none of those strings."""
+import bisect
 import json
 import os
 import shutil
 import sqlite3
+import struct
 import subprocess
 import sys
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
 import gmtest  # noqa: E402
+import heapdump  # noqa: E402
 
 SCENARIOS = ("zoo", "growmap-small")
+
+# Pointer fields per scenario type with their offsets in the Go layout (amd64):
+# the oracle reads the word there out of the heap dump's copy of the object.
+POINTER_FIELDS = {
+    "zoo": {"main.Node": {"Next": 8, "Leaf": 16}, "main.TreeNode": {"Left": 8, "Right": 16}},
+    "growmap-small": {"main.Record": {"Tags": 32, "Parent": 56}},
+}
 
 
 def sql(gm, db_path, query):
@@ -65,6 +78,7 @@ def check_scenario(c, gm, where, sdir, tmp):
             got = rows[0]["v"] if rows else f"exit {res.status}: {res.stderr.strip()}"
             check_value(c, where, obj["label"], path, got, want, objects)
     check_go_type(c, gm, where, db, db_path)
+    check_pointer_fields(c, gm, where, sdir, db, db_path)
     check_elems(c, gm, where, db, db_path, truth, objects)
     check_oversized_maps(c, gm, where, db, db_path, truth)
     check_slices(c, where, db, truth)
@@ -187,6 +201,50 @@ def check_go_type(c, gm, where, db, db_path):
         _, one = sql(gm, db_path, f"SELECT field({r['object_id']}, '{field}') AS v")
         c.check(one and one[0]["v"] == r[field], f"{where}: go_type and field disagree on {r}")
     check_extension(c, where, db_path, type_name, field, rows)
+
+
+def dump_object_at(starts, dump_objects, addr):
+    """The heap dump's object holding ADDR, or None."""
+    i = bisect.bisect_right(starts, addr) - 1
+    if i >= 0 and addr < starts[i] + dump_objects[i][1]:
+        return i
+    return None
+
+
+def check_pointer_fields(c, gm, where, sdir, db, db_path):
+    """Every pointer field go_type() returns is the object the heap dump says
+    the field's word points into (NULL when it points into none)."""
+    types = next((t for name, t in POINTER_FIELDS.items() if where.endswith("/" + name)), {})
+    if not types:
+        return
+    dump = heapdump.parse(os.path.join(sdir, "heapdump"), keep_contents=True)
+    order = sorted(range(len(dump.objects)), key=lambda i: dump.objects[i][0])
+    dump_objects = [dump.objects[i] for i in order]
+    contents = [dump.object_contents[i] for i in order]
+    starts = [o[0] for o in dump_objects]
+    addr_of = dict(db.execute("SELECT id, addr FROM objects"))
+    for type_name, fields in types.items():
+        res, rows = sql(gm, db_path, f"SELECT object_addr AS addr, {', '.join(fields)} FROM go_type('{type_name}')")
+        c.no_sanitizer_report(res)
+        if not c.check(res.status == 0 and rows, f"{where}: go_type('{type_name}'): {res.stderr.strip()}"):
+            continue
+        wrong, resolved = [], 0
+        for r in rows:
+            i = dump_object_at(starts, dump_objects, r["addr"])
+            if not c.check(i is not None and starts[i] == r["addr"],
+                           f"{where}: {type_name} at 0x{r['addr']:x} is no heap dump object"):
+                break
+            for field, off in fields.items():
+                word = struct.unpack_from("<Q", contents[i], off)[0]
+                j = dump_object_at(starts, dump_objects, word) if word else None
+                want = starts[j] if j is not None else None
+                got = addr_of.get(r[field]) if r[field] is not None else None
+                resolved += got is not None
+                if got != want:
+                    wrong.append(f"{field} of 0x{r['addr']:x}: object at {got and hex(got)}, "
+                                 f"want {want and hex(want)} (word 0x{word:x})")
+        c.check(resolved > 0 and not wrong, f"{where}: go_type('{type_name}') resolved {resolved} pointers, "
+                f"{len(wrong)} wrong: {wrong[:3]}")
 
 
 def check_extension(c, where, db_path, type_name, field, rows):
