@@ -37,6 +37,7 @@ struct infer {
 	/* Per span, what types_target asks on every edge, packed small enough
 	 * to stay in cache (the spans themselves are 96 bytes each). */
 	uint8_t *span_flags;
+	uint64_t *level_bits;           /* sort_level's bitmap, one bit per object */
 };
 
 #define SPAN_TINY 1u        /* a tiny-allocator block span */
@@ -643,6 +644,54 @@ static void spread(struct infer *in, uint32_t obj)
 	}
 }
 
+static int compare_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Put QUEUE[FROM, TO) (distinct objects) in address order. */
+static void sort_level(struct infer *in, size_t from, size_t to)
+{
+	uint32_t *q = in->queue, lo = UINT32_MAX, hi = 0;
+	if (to - from < 2)
+		return;
+	for (size_t i = from; i < to; i++) {
+		lo = q[i] < lo ? q[i] : lo;
+		hi = q[i] > hi ? q[i] : hi;
+	}
+	if ((hi - lo) / 64 > 4 * (to - from)) { /* few and far apart: a bitmap sweep costs more */
+		qsort(q + from, to - from, sizeof(*q), compare_u32);
+		return;
+	}
+	for (size_t i = from; i < to; i++)
+		in->level_bits[q[i] / 64] |= 1ull << (q[i] % 64);
+	size_t out = from;
+	for (uint32_t w = lo / 64; w <= hi / 64; w++)
+		for (uint64_t bits = in->level_bits[w]; bits; bits &= bits - 1)
+			q[out++] = w * 64 + (uint32_t)__builtin_ctzll(bits);
+	memset(&in->level_bits[lo / 64], 0, (hi / 64 - lo / 64 + 1) * sizeof(uint64_t));
+}
+
+/* Spread types from the queue until it runs dry. The queue is first in,
+ * first out, so it holds the objects level by level (the seeds, then what
+ * they type, and so on); each level after the seeds is visited in address
+ * order, which changes no level and so no object's distance from its
+ * evidence, but turns the walk over the edges, objects and their types
+ * from random into mostly forward memory access. */
+static void spread_all(struct infer *in)
+{
+	size_t level_end = in->tail;
+	while (in->head < in->tail) {
+		if (in->head == level_end) {
+			level_end = in->tail;
+			sort_level(in, in->head, level_end);
+		}
+		prefetch_spread(in);
+		spread(in, in->queue[in->head++]);
+	}
+}
+
 /* Stack slots the runtime keeps a pointer in that DWARF does not name
  * (the variable is optimized out of the debug info), from the runtime's
  * source: runtime.gcBgMarkWorker's only pointer slot is its node, a
@@ -788,7 +837,8 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	struct gm_types *t = in.t;
 	if (!err) {
 		in.queue = malloc((heap->nobjects ? heap->nobjects : 1) * sizeof(uint32_t));
-		if (!in.queue)
+		in.level_bits = calloc(heap->nobjects / 64 + 1, sizeof(uint64_t));
+		if (!in.queue || !in.level_bits)
 			err = &gm_error_nomem;
 	}
 	if (!err)
@@ -796,10 +846,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	if (!err) {
 		find_itab(&in);
 		seed(&in, roots);
-		while (in.head < in.tail) {
-			prefetch_spread(&in);
-			spread(&in, in.queue[in.head++]);
-		}
+		spread_all(&in);
 		name_leftovers(&in);
 		for (size_t i = 0; i < heap->nobjects; i++) {
 			if (!graph->reachable[i])
@@ -811,6 +858,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 		}
 	}
 	free(in.queue);
+	free(in.level_bits);
 	gm_u64_map_free(&in.slot_cache);
 	gm_u64_map_free(&in.noted_slices);
 	gm_u64_map_free(&in.closures);
