@@ -76,26 +76,35 @@ static double seconds_now(void)
 
 static void progress(const struct analyze_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Resident memory in MB (core pages mapped in included), 0 if unknown. */
-static unsigned long resident_mb(void)
+/* Resident memory in MB (core pages mapped in included) now and at its
+ * peak so far (VmHWM: what /usr/bin/time and getrusage report as the
+ * maximum resident set size); 0 when unknown. */
+static void resident_mb(unsigned long *now, unsigned long *peak)
 {
-	unsigned long pages_total, pages_resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-	if (f) {
-		if (fscanf(f, "%lu %lu", &pages_total, &pages_resident) != 2)
-			pages_resident = 0;
-		fclose(f);
+	char line[128];
+	*now = *peak = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long kb;
+		if (sscanf(line, "VmRSS: %lu kB", &kb) == 1)
+			*now = kb / 1024;
+		else if (sscanf(line, "VmHWM: %lu kB", &kb) == 1)
+			*peak = kb / 1024;
 	}
-	return pages_resident * (unsigned long)sysconf(_SC_PAGESIZE) / (1024 * 1024);
+	fclose(f);
 }
 
 static void progress(const struct analyze_options *o, const char *fmt, ...)
 {
 	if (!o->progress)
 		return;
+	unsigned long now, peak;
+	resident_mb(&now, &peak);
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "gomortem: %6.2fs %6luM ", seconds_now() - o->start, resident_mb());
+	fprintf(stderr, "gomortem: %6.2fs %6luM (peak %luM) ", seconds_now() - o->start, now, peak);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
@@ -459,9 +468,11 @@ static void print_summary(const struct analyze_options *o, const struct analysis
 		snprintf(goroutines, sizeof(goroutines), "heap only");
 	else
 		snprintf(goroutines, sizeof(goroutines), "%zu goroutines", a->goroutines->count);
-	fprintf(stderr, "gomortem: %s: %zu objects, %" PRIu64 " bytes in %zu spans, %s, %" PRIu64 " warnings, %.2f s\n",
-		o->output, a->heap->nobjects, a->heap->object_bytes, a->heap->nspans_in_use, goroutines,
-		total_warnings(a), seconds_now() - o->start);
+	unsigned long now, peak;
+	resident_mb(&now, &peak);
+	fprintf(stderr, "gomortem: %s: %zu objects, %" PRIu64 " bytes in %zu spans, %s, %" PRIu64 " warnings, %.2f s, "
+		"peak RSS %lu MiB\n", o->output, a->heap->nobjects, a->heap->object_bytes, a->heap->nspans_in_use,
+		goroutines, total_warnings(a), seconds_now() - o->start, peak);
 }
 
 static struct gm_error *analyze(const struct analyze_options *o)
