@@ -2,13 +2,13 @@
 # tests/bench/bench.sh — time gomortem against its peers on big Go heaps.
 #
 # Usage: tests/bench/bench.sh [--sizes "1000000 5000000 20000000"] [--runs 3]
-#                             [--out DIR] [--no-peers] [--delete-cores]
+#                             [--grf-runs 1] [--out DIR] [--no-peers] [--delete-cores]
 #
 # Builds gomortem (build/, the project's release build), crashes
 # corpora/bigheap into a kernel core per size (objects; reused when present),
-# installs the peers (viewcore, goref's grf) with `go install` at pinned
-# versions into OUT/gobin, then runs on the same core, alternating, --runs
-# times each:
+# builds the peers (viewcore, goref's grf) from source snapshots with
+# $PEERS_BUILD into OUT/peers, then runs on the same core, alternating, --runs
+# times each (grf at most --grf-runs times, it is 20x slower):
 #   gomortem analyze CORE --exe EXE -o OUT.db --progress   (graph stage time from it)
 #   gomortem analyze CORE --exe EXE -o OUT.db --heap-only --quiet
 #   viewcore CORE --exe EXE histogram
@@ -18,25 +18,20 @@
 # build/bench; --delete-cores removes each core once measured. Exits 0 when a peer fails (it says why); non-zero only when
 # gomortem (or the core it needs) fails.
 #
-# Environment: VIEWCORE_VERSION, GOREF_VERSION (override the pins),
-# RUN_TIMEOUT (seconds per measured run, default 3600), CORE_TIMEOUT (seconds
+# Environment: PEERS_BUILD (default /work/shared/peers/build.sh), RUN_TIMEOUT
+# (seconds per measured run, default 3600), GRF_TIMEOUT (seconds per grf run,
+# default 600: a capped run is reported as "> CAP s"), CORE_TIMEOUT (seconds
 # to build+crash one scenario, default 1800).
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SELF="$REPO/tests/bench/bench.sh"
 
-# ---- pinned peer versions ---------------------------------------------------
-# golang.org/x/debug has no tags: a pseudo-version (newest when this was
-# written); github.com/cloudwego/goref: its latest tag. Resolve newer ones
-# with `go list -m golang.org/x/debug@latest` / `go list -m
-# github.com/cloudwego/goref@latest` and put them here (or in the env).
-VIEWCORE_MOD=golang.org/x/debug
-VIEWCORE_PKG=golang.org/x/debug/cmd/viewcore
-VIEWCORE_VERSION="${VIEWCORE_VERSION:-latest}"
-GOREF_MOD=github.com/cloudwego/goref
-GOREF_PKG=github.com/cloudwego/goref/cmd/grf
-GOREF_VERSION="${GOREF_VERSION:-latest}"
+# ---- peers ------------------------------------------------------------------------
+# Built from the source snapshots beside PEERS_BUILD (golang.org/x/debug's
+# viewcore, cloudwego/goref's grf; `go install ...@latest` is refused by the
+# module proxy here). Their versions are the snapshots' names.
+PEERS_BUILD="${PEERS_BUILD:-/work/shared/peers/build.sh}"
 
 SIZES="1000000 5000000 20000000"
 RUNS=3
@@ -44,10 +39,12 @@ OUT="$REPO/build/bench"
 PEERS=1
 DELETE_CORES=0
 RUN_TIMEOUT="${RUN_TIMEOUT:-3600}"
+GRF_TIMEOUT="${GRF_TIMEOUT:-600}"
+GRF_RUNS=1
 CORE_TIMEOUT="${CORE_TIMEOUT:-1800}"
 
 usage() {
-    sed -n '2,23p' "$SELF" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && !/^#/ {exit} NR > 1' "$SELF" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
@@ -57,6 +54,8 @@ while [ $# -gt 0 ]; do
         --sizes=*) SIZES="${1#--sizes=}"; shift ;;
         --runs) RUNS="$2"; shift 2 ;;
         --runs=*) RUNS="${1#--runs=}"; shift ;;
+        --grf-runs) GRF_RUNS="$2"; shift 2 ;;
+        --grf-runs=*) GRF_RUNS="${1#--grf-runs=}"; shift ;;
         --out) OUT="$2"; shift 2 ;;
         --out=*) OUT="${1#--out=}"; shift ;;
         --no-peers) PEERS=0; shift ;;
@@ -66,6 +65,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 case "$RUNS" in ''|*[!0-9]*|0) echo "bench: --runs must be a positive integer" >&2; exit 2 ;; esac
+case "$GRF_RUNS" in ''|*[!0-9]*) echo "bench: --grf-runs must be a number" >&2; exit 2 ;; esac
 for s in $SIZES; do
     case "$s" in ''|*[!0-9]*) echo "bench: bad size '$s' (a number of objects)" >&2; exit 2 ;; esac
 done
@@ -171,66 +171,51 @@ make_core() {
 heap_objects() { sed -n 's/^ *"HeapObjects": \([0-9]*\).*/\1/p' "$1/truth.json" | head -1; }
 
 # ---- peers ----------------------------------------------------------------------
-GOBIN_DIR="$OUT/gobin"
-mkdir -p "$GOBIN_DIR"
+PEER_DIR="$OUT/peers"
 declare -A PEER_OK PEER_WHY PEER_VER
-# install_peer NAME MODULE PKG VERSION BINARY
-install_peer() {
-    local name="$1" mod="$2" pkg="$3" ver="$4" bin="$5" lf="$OUT/install-$1.log"
-    if [ "$ver" = latest ]; then
-        local resolved
-        if resolved="$(cd /tmp && GOTOOLCHAIN=local go list -m -f '{{.Version}}' "$mod@latest" 2>"$lf")"; then
-            log "$name: no pin given, $mod@latest resolves to $resolved (set the pin to it)"
-            ver="$resolved"
-        else
-            PEER_OK[$name]=0
-            PEER_WHY[$name]="cannot resolve $mod@latest: $(grep -v '^\s*$' "$lf" | tr '\n' ' ' | cut -c1-300)"
-            PEER_VER[$name]="latest (unresolved)"
-            return
-        fi
-    fi
-    PEER_VER[$name]="$ver"
-    if [ -x "$GOBIN_DIR/$bin" ] && [ "$(cat "$GOBIN_DIR/$bin.version" 2>/dev/null)" = "$ver" ]; then
-        PEER_OK[$name]=1; return
-    fi
-    log "installing $pkg@$ver"
-    if (cd /tmp && GOTOOLCHAIN=local GOBIN="$GOBIN_DIR" go install "$pkg@$ver") >"$lf" 2>&1; then
-        echo "$ver" >"$GOBIN_DIR/$bin.version"
-        PEER_OK[$name]=1
-    else
-        PEER_OK[$name]=0
-        PEER_WHY[$name]="go install $pkg@$ver failed: $(grep -v '^\s*$' "$lf" | tail -4 | tr '\n' ' ' | cut -c1-400)"
-    fi
-}
 if [ "$PEERS" = 1 ]; then
-    install_peer viewcore "$VIEWCORE_MOD" "$VIEWCORE_PKG" "$VIEWCORE_VERSION" viewcore
-    install_peer goref "$GOREF_MOD" "$GOREF_PKG" "$GOREF_VERSION" grf
+    log "building the peers ($PEERS_BUILD $PEER_DIR; skipped when built)"
+    if (cd /tmp && "$PEERS_BUILD" "$PEER_DIR") >"$OUT/peers-build.log" 2>&1; then :; else
+        log "peer build failed: $(tail -3 "$OUT/peers-build.log" | tr '\n' ' ')"
+    fi
+    snapshot() { basename "$(ls "$(dirname "$PEERS_BUILD")"/$1 2>/dev/null | head -n 1)" .tar.gz; }
+    PEER_VER[viewcore]="$(snapshot 'golang-debug-*.tar.gz')"
+    PEER_VER[goref]="$(snapshot 'goref-*.tar.gz')"
     for p in viewcore goref; do
-        [ "${PEER_OK[$p]}" = 1 ] || log "PEER $p unavailable: ${PEER_WHY[$p]}"
+        bin=viewcore; [ "$p" = goref ] && bin=grf
+        if [ -x "$PEER_DIR/$bin" ]; then PEER_OK[$p]=1; else
+            PEER_OK[$p]=0; PEER_WHY[$p]="not built by $PEERS_BUILD (log: $OUT/peers-build.log)"
+            log "PEER $p unavailable: ${PEER_WHY[$p]}"
+        fi
     done
 else
     for p in viewcore goref; do PEER_OK[$p]=0; PEER_WHY[$p]="--no-peers"; PEER_VER[$p]="-"; done
 fi
+[ "$GRF_RUNS" = 0 ] && { PEER_OK[goref]=0; PEER_WHY[goref]="--grf-runs 0"; }
 
 # ---- measuring --------------------------------------------------------------------
 # measure TOOL DIR RUN: appends "tool run wall_s rss_kb" to DIR/results.tsv
 measure() {
-    local tool="$1" dir="$2" run="$3" tf="$2/time.$1.$3" rc=0
+    local tool="$1" dir="$2" run="$3" tf="$2/time.$1.$3" rc=0 limit="$RUN_TIMEOUT"
     local -a cmd
     case "$tool" in
         gomortem) rm -f "$dir/gomortem.db"
                   cmd=("$GOMORTEM" analyze "$dir/core" --exe "$dir/exe" -o "$dir/gomortem.db" --progress) ;;
         gomortem-heap) rm -f "$dir/gomortem-heap.db"
                   cmd=("$GOMORTEM" analyze "$dir/core" --exe "$dir/exe" -o "$dir/gomortem-heap.db" --heap-only --quiet) ;;
-        viewcore) cmd=("$GOBIN_DIR/viewcore" "$dir/core" --exe "$dir/exe" histogram) ;;
+        viewcore) cmd=("$PEER_DIR/viewcore" "$dir/core" --exe "$dir/exe" histogram) ;;
         goref)    rm -f "$dir/grf.out"
-                  cmd=("$GOBIN_DIR/grf" core "$dir/exe" "$dir/core" -o "$dir/grf.out") ;;
+                  limit="$GRF_TIMEOUT"
+                  cmd=("$PEER_DIR/grf" core "$dir/exe" "$dir/core" -o "$dir/grf.out") ;;
     esac
-    /usr/bin/time -f '%e %M' -o "$tf" timeout "$RUN_TIMEOUT" "${cmd[@]}" \
+    /usr/bin/time -f '%e %M' -o "$tf" timeout "$limit" "${cmd[@]}" \
         </dev/null >"$dir/$tool.stdout" 2>"$dir/$tool.stderr" || rc=$?
     if [ "$rc" -ne 0 ]; then
         local why="exit $rc"
-        [ "$rc" -eq 124 ] && why="timed out after ${RUN_TIMEOUT}s"
+        if [ "$rc" -eq 124 ]; then
+            why="timed out after ${limit}s (the cap)"
+            printf '%s\t%s\t%s\n' "$tool" "$limit" "$(tail -1 "$tf" | awk '{print $2}')" >>"$dir/capped.tsv"
+        fi
         echo "$why: $(grep -v '^Command exited' "$dir/$tool.stderr" | grep -v '^\s*$' | tail -3 | tr '\n' ' ' | cut -c1-400)"
         return 1
     fi
@@ -252,8 +237,8 @@ REPORT="$OUT/report.md"
     echo
     echo "gomortem $GM_COMMIT (build type: ${BUILD_TYPE:-RelWithDebInfo (default)}), $(go version | awk '{print $3}'), $(nproc) CPUs,"
     echo "$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), runs per tool: $RUNS"
-    echo "viewcore: $VIEWCORE_PKG@${PEER_VER[viewcore]} (viewcore CORE --exe EXE histogram)"
-    echo "goref: $GOREF_PKG@${PEER_VER[goref]} (grf core EXE CORE -o grf.out)"
+    echo "viewcore: golang.org/x/debug/cmd/viewcore, snapshot ${PEER_VER[viewcore]} (viewcore CORE --exe EXE histogram)"
+    echo "goref: github.com/cloudwego/goref/cmd/grf, snapshot ${PEER_VER[goref]} (grf core EXE CORE -o grf.out; at most $GRF_RUNS runs, cap ${GRF_TIMEOUT}s each)"
 } >"$REPORT"
 
 for n in $SIZES; do
@@ -270,6 +255,7 @@ for n in $SIZES; do
     core_bytes="$(stat -c %s "$dir/core")"
     : >"$dir/results.tsv"
     : >"$dir/graph.tsv"
+    : >"$dir/capped.tsv"
     declare -A FAIL_WHY=()
     tools="gomortem gomortem-heap"
     for p in viewcore goref; do
@@ -279,6 +265,7 @@ for n in $SIZES; do
     for ((r = 1; r <= RUNS; r++)); do
         for tool in $tools; do
             [ -n "${FAIL_WHY[$tool]:-}" ] && continue
+            [ "$tool" = goref ] && [ "$r" -gt "$GRF_RUNS" ] && continue
             log "size $n run $r/$RUNS: $tool"
             if ! why="$(measure "$tool" "$dir" "$r")"; then
                 FAIL_WHY[$tool]="$why"
@@ -309,7 +296,11 @@ for n in $SIZES; do
         echo "|---|---|---|---|---|---|"
         for tool in gomortem gomortem-heap viewcore goref; do
             ok="$(awk -F'\t' -v t="$tool" '$1 == t' "$dir/results.tsv" | wc -l)"
-            if [ "$ok" -eq 0 ]; then
+            capped="$(awk -F'\t' -v t="$tool" '$1 == t {c = $2; m = $3} END {if (c) printf "> %s (capped) | > %.1f", c, m * 1024 / 1e6}' "$dir/capped.tsv" 2>/dev/null)"
+            if [ "$ok" -eq 0 ] && [ -n "$capped" ]; then
+                echo "| $tool | 0 | $capped | > $(awk -v c="${capped#> }" -v g="${WALL[gomortem]}" 'BEGIN {printf "%.0fx", (c + 0) / g}') | - |"
+                continue
+            elif [ "$ok" -eq 0 ]; then
                 echo "| $tool | 0 | failed | failed | - | - |"
                 continue
             fi
