@@ -340,6 +340,9 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 	if (!err) {
 		progress(o, "building the object graph");
 		err = gm_graph_build(a->heap, &a->graph);
+		/* The edges hold what was read of the core at large: its pages need
+		 * not stay resident beside the graph (a later read refaults them). */
+		gm_core_release_pages(a->prog->core);
 	}
 	return err;
 }
@@ -354,6 +357,7 @@ static struct gm_error *run_graph_stages(const struct analyze_options *o, struct
 	if (!err) {
 		progress(o, "inferring types (storing edges, then dominators, in the background)");
 		err = gm_types_infer(a->heap, a->graph, a->roots, &a->types);
+		gm_core_release_pages(a->prog->core);
 	}
 	if (!err)
 		err = gm_types_add_member_types(a->types, a->heap);

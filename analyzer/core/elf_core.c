@@ -427,6 +427,12 @@ struct gm_error *gm_core_open(const char *path, unsigned flags, struct gm_core *
 	return gm_core_open_as(path, path, flags, ret);
 }
 
+void gm_core_release_pages(const struct gm_core *core)
+{
+	if (core->mapped)
+		(void)madvise((void *)core->data, core->size, MADV_DONTNEED);
+}
+
 void gm_core_destroy(struct gm_core *core)
 {
 	if (!core)

@@ -101,6 +101,12 @@ struct gm_error *gm_core_open_as(const char *file, const char *name, unsigned fl
 struct gm_error *gm_core_parse(const void *data, size_t size, const char *name,
 			       unsigned flags, struct gm_core **ret);
 
+/* Hand the core's resident pages back to the kernel: our mapping is a
+ * read-only private file mapping, so the next read refills a page from the
+ * file (the page cache).  Lowers the resident size between the stages that
+ * read the core at large.  Nothing happens when the core is not our mapping. */
+void gm_core_release_pages(const struct gm_core *core);
+
 /* Free everything; NULL is a no-op. */
 void gm_core_destroy(struct gm_core *core);
 
