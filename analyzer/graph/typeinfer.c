@@ -32,7 +32,7 @@ struct infer {
 	/* (entry, offset) -> what a pointer word there points to, cached:
 	 * value = target entry + 1 for *T; TARGET_IFACE/TARGET_EFACE + data offset; 0 = nothing. */
 	struct gm_u64_map slot_cache;
-	struct gm_u64_map noted_slices;  /* objects already in t->slices */
+	uint64_t *noted_slices;          /* one bit per object: already in t->slices */
 	struct gm_u64_map closures;      /* function entry pc -> its closure entry */
 	/* Per span, what types_target asks on every edge, packed small enough
 	 * to stay in cache (the spans themselves are 96 bytes each). */
@@ -209,8 +209,8 @@ static uint32_t counted(struct infer *in, uint32_t elem, uint64_t count_addr, ui
 static void note_slice(struct infer *in, uint32_t obj, uint64_t word, uint64_t len_delta, uint64_t cap_delta)
 {
 	struct gm_types *t = in->t;
-	uint64_t len, cap, seen;
-	if (gm_u64_map_find(&in->noted_slices, obj, &seen))
+	uint64_t len, cap;
+	if (in->noted_slices[obj / 64] & 1ull << (obj % 64))
 		return;
 	if (len_delta == cap_delta || gm_read_u64(in->heap->rt->prog->mem, word + len_delta, &len) ||
 	    gm_read_u64(in->heap->rt->prog->mem, word + cap_delta, &cap) || len > cap)
@@ -224,7 +224,7 @@ static void note_slice(struct infer *in, uint32_t obj, uint64_t word, uint64_t l
 		t->slices_cap = ncap;
 	}
 	t->slices[t->nslices++] = (struct gm_slice_info){ obj, len, cap };
-	gm_u64_map_insert(&in->noted_slices, obj, 1);
+	in->noted_slices[obj / 64] |= 1ull << (obj % 64);
 }
 
 static void assign(struct infer *in, uint32_t obj, uint32_t entry)
@@ -838,7 +838,8 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	if (!err) {
 		in.queue = malloc((heap->nobjects ? heap->nobjects : 1) * sizeof(uint32_t));
 		in.level_bits = calloc(heap->nobjects / 64 + 1, sizeof(uint64_t));
-		if (!in.queue || !in.level_bits)
+		in.noted_slices = calloc(heap->nobjects / 64 + 1, sizeof(uint64_t));
+		if (!in.queue || !in.level_bits || !in.noted_slices)
 			err = &gm_error_nomem;
 	}
 	if (!err)
@@ -860,7 +861,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	free(in.queue);
 	free(in.level_bits);
 	gm_u64_map_free(&in.slot_cache);
-	gm_u64_map_free(&in.noted_slices);
+	free(in.noted_slices);
 	gm_u64_map_free(&in.closures);
 	free(in.span_flags);
 	if (err) {
