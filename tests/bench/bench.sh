@@ -20,7 +20,9 @@
 #
 # Environment: PEERS_BUILD (default /work/shared/peers/build.sh), RUN_TIMEOUT
 # (seconds per measured run, default 3600), GRF_TIMEOUT (seconds per grf run,
-# default 600: a capped run is reported as "> CAP s"), CORE_TIMEOUT (seconds
+# default 600: a capped run is reported as "> CAP s"), GRF_MAX_VMEM_MB (an
+# address-space cap for grf, unset by default: grf takes ~3.3 GB of RSS per
+# million objects; over the cap it fails and is reported so), CORE_TIMEOUT (seconds
 # to build+crash one scenario, default 1800).
 set -uo pipefail
 
@@ -40,6 +42,7 @@ PEERS=1
 DELETE_CORES=0
 RUN_TIMEOUT="${RUN_TIMEOUT:-3600}"
 GRF_TIMEOUT="${GRF_TIMEOUT:-600}"
+GRF_MAX_VMEM_MB="${GRF_MAX_VMEM_MB:-}"
 GRF_RUNS=1
 CORE_TIMEOUT="${CORE_TIMEOUT:-1800}"
 
@@ -206,7 +209,9 @@ measure() {
         viewcore) cmd=("$PEER_DIR/viewcore" "$dir/core" --exe "$dir/exe" histogram) ;;
         goref)    rm -f "$dir/grf.out"
                   limit="$GRF_TIMEOUT"
-                  cmd=("$PEER_DIR/grf" core "$dir/exe" "$dir/core" -o "$dir/grf.out") ;;
+                  cmd=("$PEER_DIR/grf" core "$dir/exe" "$dir/core" -o "$dir/grf.out")
+                  # its address space capped too: it needs ~3.3 GB per million objects
+                  [ -n "$GRF_MAX_VMEM_MB" ] && cmd=(bash -c 'ulimit -v "$0" && exec "$@"' "$((GRF_MAX_VMEM_MB * 1024))" "${cmd[@]}") ;;
     esac
     /usr/bin/time -f '%e %M' -o "$tf" timeout "$limit" "${cmd[@]}" \
         </dev/null >"$dir/$tool.stdout" 2>"$dir/$tool.stderr" || rc=$?
