@@ -347,6 +347,12 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 	return err;
 }
 
+static void types_progress(void *arg, uint64_t visited, uint64_t reachable)
+{
+	progress(arg, "  types spread from %" PRIu64 " of %" PRIu64 " reachable objects (%.0f%%)", visited, reachable,
+		 reachable ? 100.0 * (double)visited / (double)reachable : 0.0);
+}
+
 /* Stage 6 on this thread after the edges exist: marking, then types (the
  * second thread stores the edges and computes the dominators meanwhile:
  * neither reads what marking or type inference write). */
@@ -356,7 +362,8 @@ static struct gm_error *run_graph_stages(const struct analyze_options *o, struct
 	struct gm_error *err = gm_graph_mark(a->graph, a->heap, a->roots);
 	if (!err) {
 		progress(o, "inferring types (storing edges, then dominators, in the background)");
-		err = gm_types_infer(a->heap, a->graph, a->roots, &a->types);
+		struct gm_types_progress tick = { .fn = types_progress, .arg = (void *)o };
+		err = gm_types_infer(a->heap, a->graph, a->roots, o->progress ? &tick : NULL, &a->types);
 		gm_core_release_pages(a->prog->core);
 	}
 	if (!err)

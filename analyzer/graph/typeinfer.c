@@ -679,7 +679,7 @@ static void sort_level(struct infer *in, size_t from, size_t to)
  * order, which changes no level and so no object's distance from its
  * evidence, but turns the walk over the edges, objects and their types
  * from random into mostly forward memory access. */
-static void spread_all(struct infer *in)
+static void spread_all(struct infer *in, const struct gm_types_progress *progress)
 {
 	size_t level_end = in->tail;
 	while (in->head < in->tail) {
@@ -687,6 +687,8 @@ static void spread_all(struct infer *in)
 			level_end = in->tail;
 			sort_level(in, in->head, level_end);
 		}
+		if (progress && in->head % GM_TYPES_PROGRESS_STEP == 0 && in->head)
+			progress->fn(progress->arg, in->head, in->graph->reachable_count);
 		prefetch_spread(in);
 		spread(in, in->queue[in->head++]);
 	}
@@ -830,7 +832,7 @@ struct gm_error *gm_types_from_headers(struct gm_heap *heap, struct gm_types **r
 }
 
 struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
-				struct gm_types **ret)
+				const struct gm_types_progress *progress, struct gm_types **ret)
 {
 	struct infer in = { .graph = graph };
 	struct gm_error *err = types_start(&in, heap);
@@ -847,7 +849,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	if (!err) {
 		find_itab(&in);
 		seed(&in, roots);
-		spread_all(&in);
+		spread_all(&in, progress);
 		name_leftovers(&in);
 		for (size_t i = 0; i < heap->nobjects; i++) {
 			if (!graph->reachable[i])

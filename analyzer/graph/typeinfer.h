@@ -55,9 +55,18 @@ struct gm_types {
 	struct gm_warnings warnings;
 };
 
-/* Type the objects of HEAP (after marking). */
+/* How far type inference is, for a progress line: called on the caller's
+ * thread every GM_TYPES_PROGRESS_STEP objects visited, with the objects
+ * visited so far and the reachable objects (each is visited at most once). */
+struct gm_types_progress {
+	void (*fn)(void *arg, uint64_t visited, uint64_t reachable);
+	void *arg;
+};
+#define GM_TYPES_PROGRESS_STEP (1u << 20)
+
+/* Type the objects of HEAP (after marking). PROGRESS may be NULL. */
 struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
-				struct gm_types **ret);
+				const struct gm_types_progress *progress, struct gm_types **ret);
 
 /* Only the runtime's own evidence: objects whose malloc header or large
  * span names a type get it (fitted as [n]T when n of them fill the slot);
