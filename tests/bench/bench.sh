@@ -194,7 +194,7 @@ if [ "$PEERS" = 1 ]; then
 else
     for p in viewcore goref; do PEER_OK[$p]=0; PEER_WHY[$p]="--no-peers"; PEER_VER[$p]="-"; done
 fi
-[ "$GRF_RUNS" = 0 ] && { PEER_OK[goref]=0; PEER_WHY[goref]="--grf-runs 0"; }
+[ "$GRF_RUNS" = 0 ] && { PEER_OK[goref]=0; PEER_WHY[goref]="not run (--grf-runs 0)"; }
 
 # ---- measuring --------------------------------------------------------------------
 # measure TOOL DIR RUN: appends "tool run wall_s rss_kb" to DIR/results.tsv
@@ -213,7 +213,7 @@ measure() {
                   # its address space capped too: it needs ~3.3 GB per million objects
                   [ -n "$GRF_MAX_VMEM_MB" ] && cmd=(bash -c 'ulimit -v "$0" && exec "$@"' "$((GRF_MAX_VMEM_MB * 1024))" "${cmd[@]}") ;;
     esac
-    /usr/bin/time -f '%e %M' -o "$tf" timeout "$limit" "${cmd[@]}" \
+    /usr/bin/time -f '%e %M %U %S' -o "$tf" timeout "$limit" "${cmd[@]}" \
         </dev/null >"$dir/$tool.stdout" 2>"$dir/$tool.stderr" || rc=$?
     if [ "$rc" -ne 0 ]; then
         local why="exit $rc"
@@ -224,7 +224,7 @@ measure() {
         echo "$why: $(grep -v '^Command exited' "$dir/$tool.stderr" | grep -v '^\s*$' | tail -3 | tr '\n' ' ' | cut -c1-400)"
         return 1
     fi
-    printf '%s\t%s\t%s\n' "$tool" "$run" "$(tail -1 "$tf" | tr ' ' '\t')" >>"$dir/results.tsv"
+    printf '%s\t%s\t%s\n' "$tool" "$run" "$(tail -1 "$tf" | awk '{printf "%s\t%s\t%.2f", $1, $2, $3 + $4}')" >>"$dir/results.tsv"
     # The graph stage (edges, marking, dominators, types) from the progress
     # lines' timestamps: "building the object graph" to "storing N objects".
     if [ "$tool" = gomortem ]; then
@@ -284,10 +284,11 @@ for n in $SIZES; do
         db_objects="$("$GOMORTEM" sql --csv --no-header "$dir/gomortem.db" 'select count(*) from objects' 2>/dev/null | tr -d '\r')"
         db_bytes="$(stat -c %s "$dir/gomortem.db" 2>/dev/null || echo 0)"
     fi
-    declare -A WALL=() RSS=()
+    declare -A WALL=() RSS=() CPU=()
     for tool in gomortem gomortem-heap viewcore goref; do
         WALL[$tool]="$(awk -F'\t' -v t="$tool" '$1 == t {print $3}' "$dir/results.tsv" | median)"
         RSS[$tool]="$(awk -F'\t' -v t="$tool" '$1 == t {print $4}' "$dir/results.tsv" | median)"
+        CPU[$tool]="$(awk -F'\t' -v t="$tool" '$1 == t {print $5}' "$dir/results.tsv" | median)"
     done
     {
         echo
@@ -297,23 +298,23 @@ for n in $SIZES; do
              "core $(awk -v b="$core_bytes" 'BEGIN {printf "%.1f MB", b/1e6}');" \
              "gomortem OUT.db $(awk -v b="$db_bytes" 'BEGIN {printf "%.1f MB", b/1e6}') (MB = 10^6 bytes)"
         echo
-        echo "| tool | runs ok | median wall s | median peak RSS MB | wall / gomortem | RSS / gomortem |"
-        echo "|---|---|---|---|---|---|"
+        echo "| tool | runs ok | median wall s | median peak RSS MB | wall / gomortem | RSS / gomortem | median CPU s (user+sys) |"
+        echo "|---|---|---|---|---|---|---|"
         for tool in gomortem gomortem-heap viewcore goref; do
             ok="$(awk -F'\t' -v t="$tool" '$1 == t' "$dir/results.tsv" | wc -l)"
             capped="$(awk -F'\t' -v t="$tool" '$1 == t {c = $2; m = $3} END {if (c) printf "> %s (capped) | > %.1f", c, m * 1024 / 1e6}' "$dir/capped.tsv" 2>/dev/null)"
             if [ "$ok" -eq 0 ] && [ -n "$capped" ]; then
-                echo "| $tool | 0 | $capped | > $(awk -v c="${capped#> }" -v g="${WALL[gomortem]}" 'BEGIN {printf "%.0fx", (c + 0) / g}') | - |"
+                echo "| $tool | 0 | $capped | > $(awk -v c="${capped#> }" -v g="${WALL[gomortem]}" 'BEGIN {printf "%.0fx", (c + 0) / g}') | - | - |"
                 continue
             elif [ "$ok" -eq 0 ]; then
-                echo "| $tool | 0 | failed | failed | - | - |"
+                echo "| $tool | 0 | failed | failed | - | - | - |"
                 continue
             fi
             awk -v t="$tool" -v ok="$ok" -v w="${WALL[$tool]}" -v m="${RSS[$tool]}" \
-                -v gw="${WALL[gomortem]}" -v gm="${RSS[gomortem]}" 'BEGIN {
+                -v gw="${WALL[gomortem]}" -v gm="${RSS[gomortem]}" -v cpu="${CPU[$tool]}" 'BEGIN {
                 rw = (gw == "NA" || gw == 0) ? "-" : sprintf("%.2fx", w / gw)
                 rm = (gm == "NA" || gm == 0) ? "-" : sprintf("%.2fx", m / gm)
-                printf "| %s | %d | %.2f | %.1f | %s | %s |\n", t, ok, w, m * 1024 / 1e6, rw, rm }'
+                printf "| %s | %d | %.2f | %.1f | %s | %s | %s |\n", t, ok, w, m * 1024 / 1e6, rw, rm, cpu }'
         done
         echo
         if [ "${WALL[gomortem]}" != NA ]; then
@@ -346,7 +347,7 @@ for n in $SIZES; do
     fi
     rm -f "$dir/gomortem.db"
     [ "$DELETE_CORES" = 1 ] && rm -f "$dir/core"
-    unset FAIL_WHY WALL RSS
+    unset FAIL_WHY WALL RSS CPU
 done
 
 echo
