@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../dwarf/dwarf_index.h"
+#include "../dwarf/layouts.h"
 
 /* Longest runtime.buildVersion accepted (it is "go1.N.M" plus experiments). */
 #define MAX_GO_VERSION_LEN 256
@@ -140,6 +141,22 @@ static struct gm_error *check_build_id(struct gm_program *prog)
 	return err;
 }
 
+const char *gm_program_debug_info(const struct gm_program *prog)
+{
+	if (prog->dwarf)
+		return "dwarf";
+	return prog->exe->nsymbols ? "symtab" : "none";
+}
+
+const char *gm_program_layouts_source(const struct gm_program *prog)
+{
+	if (!prog->layouts)
+		return NULL;
+	if (prog->runtime_dwarf)
+		return "DWARF of --runtime-from";
+	return gm_layouts_source(prog->layouts);
+}
+
 bool gm_program_global_addr(struct gm_program *prog, const char *name, uint64_t *ret)
 {
 	if (prog->dwarf && gm_dwarf_global(prog->dwarf, name, ret, NULL))
@@ -195,6 +212,50 @@ static struct gm_error *check_go_version(struct gm_program *prog)
 	return NULL;
 }
 
+/* The runtime's layouts from the DWARF of PATH, which must be built by the same Go version. */
+static struct gm_error *layouts_from_other_exe(struct gm_program *prog, const char *path)
+{
+	struct gm_error *err = gm_exe_open(path, &prog->runtime_exe);
+	if (err)
+		return err;
+	const char *want = prog->exe->go_version, *have = prog->runtime_exe->go_version;
+	if (!have || strcmp(have, want) != 0)
+		return gm_error_create(GM_ERR_BAD_EXE,
+				       "%s: --runtime-from needs an executable built by %s; this one is %s",
+				       path, want, have ? have : "not a Go program");
+	err = gm_dwarf_open(prog->runtime_exe, &prog->runtime_dwarf);
+	if (!err)
+		err = gm_layouts_from_dwarf(prog->runtime_dwarf, &prog->layouts);
+	return err;
+}
+
+/* Without DWARF: the generated table of this Go version, GOARCH and experiments. */
+static struct gm_error *layouts_from_table(struct gm_program *prog)
+{
+	const struct gm_exe *exe = prog->exe;
+	const char *experiments = exe->go_experiment ? exe->go_experiment : "";
+	const char *goarch = exe->goarch ? exe->goarch : "amd64";
+	const struct gm_layout_table *table = gm_layout_table_find(exe->go_version, goarch, experiments);
+	if (!table)
+		return gm_error_create(GM_ERR_NO_DWARF,
+				       "%s: no DWARF, and gomortem has no runtime layout table for %s%s%s "
+				       "(%s); pass --runtime-from EXE, any executable with DWARF built by %s "
+				       "(a hello world will do)%s",
+				       exe->path, exe->go_version, *experiments ? " GOEXPERIMENT=" : "",
+				       experiments, goarch, exe->go_version,
+				       *experiments ? " with the same GOEXPERIMENT" : "");
+	return gm_layouts_from_table(table, &prog->layouts);
+}
+
+static struct gm_error *open_layouts(struct gm_program *prog, const char *runtime_from)
+{
+	if (prog->dwarf)
+		return gm_layouts_from_dwarf(prog->dwarf, &prog->layouts);
+	if (runtime_from)
+		return layouts_from_other_exe(prog, runtime_from);
+	return layouts_from_table(prog);
+}
+
 static struct gm_error *program_load(struct gm_program *prog, const struct gm_program_options *options)
 {
 	struct gm_error *err = gm_acquire_core(options->core_path, &options->acquire, &prog->acquired);
@@ -215,6 +276,12 @@ static struct gm_error *program_load(struct gm_program *prog, const struct gm_pr
 	if (prog->dwarf_error && options->need_dwarf) {
 		err = prog->dwarf_error;
 		prog->dwarf_error = NULL;
+		return err;
+	}
+	prog->layouts_error = open_layouts(prog, options->runtime_from);
+	if (prog->layouts_error && (prog->layouts_error == &gm_error_nomem || options->runtime_from)) {
+		err = prog->layouts_error;
+		prog->layouts_error = NULL;
 		return err;
 	}
 	return check_go_version(prog);
@@ -238,6 +305,10 @@ void gm_program_destroy(struct gm_program *prog)
 {
 	if (!prog)
 		return;
+	gm_layouts_destroy(prog->layouts);
+	gm_error_destroy(prog->layouts_error);
+	gm_dwarf_destroy(prog->runtime_dwarf);
+	gm_exe_destroy(prog->runtime_exe);
 	gm_dwarf_destroy(prog->dwarf);
 	gm_error_destroy(prog->dwarf_error);
 	gm_address_space_destroy(prog->mem);

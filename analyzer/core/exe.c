@@ -150,6 +150,34 @@ static size_t read_uvarint(const uint8_t *p, const uint8_t *end, uint64_t *ret)
 	return 0;
 }
 
+/* The value of build setting KEY ("GOEXPERIMENT") in the module info text
+ * (lines "build\tKEY=VALUE"), malloc'd; NULL in *RET when absent. */
+static struct gm_error *build_setting(const char *text, size_t len, const char *key, char **ret)
+{
+	size_t klen = strlen(key);
+	*ret = NULL;
+	for (const char *line = text, *end = text + len; line < end;) {
+		const char *eol = memchr(line, '\n', (size_t)(end - line));
+		if (!eol)
+			eol = end;
+		if ((size_t)(eol - line) > 6 + klen && memcmp(line, "build\t", 6) == 0 &&
+		    memcmp(line + 6, key, klen) == 0 && line[6 + klen] == '=') {
+			*ret = strndup(line + 7 + klen, (size_t)(eol - line) - 7 - klen);
+			return *ret ? NULL : &gm_error_nomem;
+		}
+		line = eol + 1;
+	}
+	return NULL;
+}
+
+static struct gm_error *parse_build_settings(struct gm_exe *exe, const char *text, size_t len)
+{
+	struct gm_error *err = build_setting(text, len, "GOEXPERIMENT", &exe->go_experiment);
+	if (!err)
+		err = build_setting(text, len, "GOARCH", &exe->goarch);
+	return err;
+}
+
 /* Parse a .go.buildinfo blob; sets exe->go_version when it is the inline
  * string format that every supported Go version (1.18+) writes. */
 static struct gm_error *parse_buildinfo(struct gm_exe *exe, const uint8_t *p, size_t len)
@@ -165,7 +193,14 @@ static struct gm_error *parse_buildinfo(struct gm_exe *exe, const uint8_t *p, si
 	if (n == 0 || vlen > MAX_VERSION_LEN || vlen > len - BUILDINFO_HEADER_LEN - n)
 		return exe_error(exe->path, "corrupt .go.buildinfo version string");
 	exe->go_version = strndup((const char *)p + BUILDINFO_HEADER_LEN + n, vlen);
-	return exe->go_version ? NULL : &gm_error_nomem;
+	if (!exe->go_version)
+		return &gm_error_nomem;
+	const uint8_t *modinfo = p + BUILDINFO_HEADER_LEN + n + vlen;
+	uint64_t mlen;
+	size_t m = read_uvarint(modinfo, p + len, &mlen);
+	if (m == 0 || mlen > (uint64_t)(p + len - modinfo) - m)
+		return NULL;   /* no module info: default settings */
+	return parse_build_settings(exe, (const char *)modinfo + m, mlen);
 }
 
 /* Find .go.buildinfo by section name, else search the first writable
@@ -324,6 +359,8 @@ void gm_exe_destroy(struct gm_exe *exe)
 	free(exe->go_build_id);
 	free(exe->gnu_build_id);
 	free(exe->go_version);
+	free(exe->go_experiment);
+	free(exe->goarch);
 	free(exe->path);
 	free(exe);
 }

@@ -57,6 +57,10 @@ struct gm_exe {
 
 	/* Go version from .go.buildinfo, NULL if this is not a Go program. */
 	char *go_version;
+	/* Build settings GOEXPERIMENT and GOARCH from the module info; NULL if absent
+	 * (no experiments; GOARCH unknown). */
+	char *go_experiment;
+	char *goarch;
 
 	bool has_dwarf;            /* a .debug_info section is present */
 };

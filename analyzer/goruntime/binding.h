@@ -156,6 +156,11 @@ struct gm_runtime {
 /* Bind PROG's runtime.  GM_ERR_BAD_RUNTIME names what is missing. */
 struct gm_error *gm_runtime_bind(struct gm_program *prog, struct gm_runtime **ret);
 
+/* Make every layout lookup the runtime and pclntab binders make, reading
+ * nothing from a core (PROG may have none): for recording the answers
+ * (`gomortem dwarf --layouts`) and checking the generated tables. */
+struct gm_error *gm_runtime_bind_layouts(struct gm_program *prog);
+
 void gm_runtime_destroy(struct gm_runtime *rt);
 
 #endif
