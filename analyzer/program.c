@@ -157,6 +157,15 @@ const char *gm_program_layouts_source(const struct gm_program *prog)
 	return gm_layouts_source(prog->layouts);
 }
 
+const char *gm_program_unknown_columns(const struct gm_program *prog)
+{
+	if (prog->dwarf)
+		return "none";
+	return "fields (program struct members), roots.type_name, roots.name member paths "
+	       "(globals are named symbol+offset, stack slots func sp+offset), objects.type_id "
+	       "of objects that only a global's or a local's declared type leads to";
+}
+
 bool gm_program_global_addr(struct gm_program *prog, const char *name, uint64_t *ret)
 {
 	if (prog->dwarf && gm_dwarf_global(prog->dwarf, name, ret, NULL))
@@ -272,7 +281,9 @@ static struct gm_error *program_load(struct gm_program *prog, const struct gm_pr
 		err = check_build_id(prog);
 	if (err)
 		return err;
-	prog->dwarf_error = gm_dwarf_open(prog->exe, &prog->dwarf);
+	prog->dwarf_error = options->ignore_dwarf
+				    ? gm_error_create(GM_ERR_NO_DWARF, "%s: DWARF ignored (--ignore-dwarf)", prog->exe->path)
+				    : gm_dwarf_open(prog->exe, &prog->dwarf);
 	if (prog->dwarf_error && options->need_dwarf) {
 		err = prog->dwarf_error;
 		prog->dwarf_error = NULL;

@@ -29,6 +29,9 @@ struct gm_program_options {
 	/* An executable with DWARF built by the same Go version, whose runtime
 	 * layouts stand in for those of an executable without DWARF. */
 	const char *runtime_from;
+	/* Analyze as if the executable had no DWARF (symbol table, layout table,
+	 * descriptors): to compare both ways on one core. */
+	bool ignore_dwarf;
 };
 
 /* How the executable's build ID was checked against the core. */
@@ -75,6 +78,10 @@ const char *gm_program_debug_info(const struct gm_program *prog);
 /* Where the runtime's layouts came from ("DWARF", "the layout table of go1.24.13"),
  * NULL when there are none. */
 const char *gm_program_layouts_source(const struct gm_program *prog);
+
+/* The database columns this analysis cannot fill for want of DWARF, as
+ * text for meta.unknown_columns ("none" with DWARF). */
+const char *gm_program_unknown_columns(const struct gm_program *prog);
 
 /* The link-time address of global NAME from DWARF or, failing that, the
  * ELF symbol table; false if neither has it. */

@@ -280,6 +280,8 @@ const char *gm_dwarf_producer(const struct gm_dwarf *dw) { return dw->producer; 
 
 bool gm_dwarf_type(struct gm_dwarf *dw, const char *name, Dwarf_Die *ret)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	Dwarf_Off off;
 	return table_find(&dw->types, name, &off) && dwarf_offdie(dw->dwarf, off, ret) != NULL;
 }
@@ -292,6 +294,8 @@ static bool die_type(Dwarf_Die *die, Dwarf_Die *ret)
 
 bool gm_dwarf_global(struct gm_dwarf *dw, const char *name, uint64_t *ret_addr, Dwarf_Die *ret_type)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	Dwarf_Off off;
 	Dwarf_Die die;
 	if (!table_find(&dw->globals, name, &off) || !dwarf_offdie(dw->dwarf, off, &die))
@@ -307,6 +311,8 @@ bool gm_dwarf_global(struct gm_dwarf *dw, const char *name, uint64_t *ret_addr, 
 
 bool gm_dwarf_const(struct gm_dwarf *dw, const char *name, int64_t *ret)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	Dwarf_Off off;
 	Dwarf_Die die;
 	Dwarf_Attribute attr;
@@ -435,6 +441,8 @@ bool gm_dwarf_array_length(Dwarf_Die *type, uint64_t *ret)
 
 bool gm_dwarf_type_by_runtime_offset(struct gm_dwarf *dw, uint64_t offset, Dwarf_Die *ret)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	uint64_t off;
 	return gm_u64_map_find(&dw->runtime_types, offset, &off) && dwarf_offdie(dw->dwarf, off, ret) != NULL;
 }
@@ -450,6 +458,8 @@ int gm_dwarf_go_kind(Dwarf_Die *type)
 
 bool gm_dwarf_die_at(struct gm_dwarf *dw, Dwarf_Off off, Dwarf_Die *ret)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	return dwarf_offdie(dw->dwarf, off, ret) != NULL;
 }
 
@@ -461,6 +471,8 @@ static int global_addr_compare(const void *a, const void *b)
 
 bool gm_dwarf_global_at(struct gm_dwarf *dw, uint64_t addr, Dwarf_Die *ret_var, uint64_t *ret_start)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	if (!dw->by_addr_sorted) {
 		qsort(dw->by_addr, dw->nby_addr, sizeof(*dw->by_addr), global_addr_compare);
 		dw->by_addr_sorted = true;
@@ -616,6 +628,8 @@ size_t gm_dwarf_describe_offset(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t o
 
 bool gm_dwarf_subprogram_at(struct gm_dwarf *dw, uint64_t low_pc, Dwarf_Die *ret)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	uint64_t off;
 	return gm_u64_map_find(&dw->subprograms, low_pc, &off) && dwarf_offdie(dw->dwarf, off, ret) != NULL;
 }

@@ -7,7 +7,10 @@
 -- Facts about the analysis: schema_version, go_version, arch, exe_path,
 -- exe_build_id, core_path, pid, signal, analyzer_version, analyzed_at,
 -- warnings (count), partial (1 when the core was truncated), analysis ('full',
--- or 'heap' after analyze --heap-only: no graph, reachability or inferred types), ...
+-- or 'heap' after analyze --heap-only: no graph, reachability or inferred types),
+-- debug_info ('dwarf'; 'symtab' for -ldflags=-w; 'none' for -s -w), runtime_layouts
+-- (where the runtime's struct layouts came from: DWARF, or a built-in table),
+-- unknown_columns (what the missing debug info leaves unknown; 'none' with DWARF), ...
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY,  -- name of the fact
   value ANY                -- its value: text or integer

@@ -446,6 +446,59 @@ static void bind_arenas(struct binder *b, struct gm_layout_type *mheap)
 		fail(b, "a plausible arena geometry in", "runtime.heapArenaBytes/arenaL1Bits/arenaL2Bits");
 }
 
+/* An optional member: the first of (TYPE, PATH) pairs that exists. */
+static void first_member(struct binder *b, const char *const (*pairs)[2], size_t n, struct gm_field *f)
+{
+	struct gm_layout_type st, member;
+	uint64_t offset, size;
+	f->present = false;
+	for (size_t i = 0; i < n && !f->present; i++)
+		if (gm_layout_type(b->lay, pairs[i][0], &st) && gm_layout_member(&st, pairs[i][1], &offset, &member) &&
+		    gm_layout_size(&member, &size))
+			*f = (struct gm_field){ .offset = (uint32_t)offset, .size = (uint32_t)size, .present = true };
+}
+
+/* What type inference follows from a descriptor: an itab's type word and a
+ * pointer type's element (internal/abi from 1.21, runtime in 1.20). */
+static void bind_descriptor_links(struct binder *b)
+{
+	static const char *const itab[][2] = { { "internal/abi.ITab", "Type" }, { "runtime.itab", "_type" } };
+	static const char *const elem[][2] = { { "internal/abi.PtrType", "Elem" }, { "runtime.ptrtype", "elem" } };
+	first_member(b, itab, 2, &b->rt->itab_type);
+	first_member(b, elem, 2, &b->rt->ptrtype_elem);
+	struct gm_descriptor_layout *d = &b->rt->desc;
+	static const char *const fields[][2] = { { "internal/abi.StructType", "Fields" },
+						 { "runtime.structtype", "fields" } };
+	static const char *const typ[][2] = { { "internal/abi.StructField", "Typ" }, { "runtime.structfield", "typ" } };
+	static const char *const offset[][2] = { { "internal/abi.StructField", "Offset" },
+						 { "runtime.structfield", "offset" } };
+	static const char *const array_elem[][2] = { { "internal/abi.ArrayType", "Elem" }, { "runtime.arraytype", "elem" } };
+	static const char *const array_len[][2] = { { "internal/abi.ArrayType", "Len" }, { "runtime.arraytype", "len" } };
+	static const char *const slice_elem[][2] = { { "internal/abi.SliceType", "Elem" }, { "runtime.slicetype", "elem" } };
+	static const char *const chan_elem[][2] = { { "internal/abi.ChanType", "Elem" }, { "runtime.chantype", "elem" } };
+	static const char *const methods[][2] = { { "internal/abi.InterfaceType", "Methods" },
+						  { "runtime.interfacetype", "mhdr" } };
+	static const char *const buf[][2] = { { "runtime.hchan", "buf" } };
+	static const char *const elemtype[][2] = { { "runtime.hchan", "elemtype" } };
+	static const char *const dataqsiz[][2] = { { "runtime.hchan", "dataqsiz" } };
+	first_member(b, fields, 2, &d->struct_fields);
+	first_member(b, typ, 2, &d->field_typ);
+	first_member(b, offset, 2, &d->field_offset);
+	first_member(b, array_elem, 2, &d->array_elem);
+	first_member(b, array_len, 2, &d->array_len);
+	first_member(b, slice_elem, 2, &d->slice_elem);
+	first_member(b, chan_elem, 2, &d->chan_elem);
+	first_member(b, methods, 2, &d->iface_methods);
+	first_member(b, buf, 1, &d->hchan_buf);
+	first_member(b, elemtype, 1, &d->hchan_elemtype);
+	first_member(b, dataqsiz, 1, &d->hchan_dataqsiz);
+	struct gm_layout_type st;
+	if (!gm_layout_type(b->lay, "internal/abi.StructField", &st) || !gm_layout_size(&st, &d->struct_field_size))
+		d->struct_field_size = 0;
+	if (!gm_layout_type(b->lay, "runtime.hchan", &st) || !gm_layout_size(&st, &d->hchan_size))
+		d->hchan_size = 0;
+}
+
 static void bind_all(struct binder *b)
 {
 	struct gm_runtime *rt = b->rt;
@@ -487,6 +540,7 @@ static void bind_all(struct binder *b)
 	bind_size_classes(b);
 	bind_goroutines(b);
 	bind_specials(b);
+	bind_descriptor_links(b);
 	struct gm_layout_type stackmap;
 	if (bind_struct(b, "runtime.stackmap", &stackmap, NULL)) {
 		bind_field(b, &stackmap, "runtime.stackmap", "n", &rt->stackmap_n, true);

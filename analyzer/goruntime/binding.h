@@ -97,6 +97,21 @@ struct gm_arena_layout {
 	struct gm_field no_more_ptrs;      /* heapArena.noMorePtrs: 1 bit per bitmap word */
 };
 
+/* The kind-specific parts of runtime type descriptors (internal/abi.StructType,
+ * ArrayType, ...) and runtime.hchan: for typing objects without DWARF.  Each
+ * field is present only where the version has it. */
+struct gm_descriptor_layout {
+	struct gm_field struct_fields;                  /* StructType.Fields ([]StructField) */
+	uint64_t struct_field_size;                     /* sizeof(abi.StructField) */
+	struct gm_field field_typ, field_offset;        /* StructField.Typ, .Offset */
+	struct gm_field array_elem, array_len;          /* ArrayType.Elem, .Len */
+	struct gm_field slice_elem;                     /* SliceType.Elem */
+	struct gm_field chan_elem;                      /* ChanType.Elem */
+	struct gm_field iface_methods;                  /* InterfaceType.Methods ([]Imethod) */
+	struct gm_field hchan_buf, hchan_elemtype, hchan_dataqsiz; /* runtime.hchan */
+	uint64_t hchan_size;                            /* sizeof(runtime.hchan); 0 if unknown */
+};
+
 struct gm_runtime {
 	struct gm_program *prog;
 	int go_minor;                      /* 22 for go1.22.x; 0 when unparsable */
@@ -142,6 +157,9 @@ struct gm_runtime {
 	struct gm_specials_layout specials;
 	struct gm_arena_layout arena;      /* bound only when arena_bitmap */
 	struct gm_field stackmap_n, stackmap_nbit, stackmap_bytedata; /* runtime.stackmap */
+	struct gm_field itab_type;         /* abi.ITab.Type (runtime.itab._type); not present: unknown */
+	struct gm_field ptrtype_elem;      /* abi.PtrType.Elem (runtime.ptrtype.elem) */
+	struct gm_descriptor_layout desc;
 	/* Goroutines. */
 	struct gm_g_layout g;
 	struct gm_m_layout m;

@@ -62,8 +62,11 @@ static struct gm_error *name_global_word(struct gm_program *prog, struct gm_root
 			root->var_off = link - start;
 		}
 	} else {
+		/* Without DWARF no member path: the symbol, and the offset past its start. */
 		const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, link);
-		if (sym)
+		if (sym && link == sym->addr)
+			snprintf(name, sizeof(name), "%s", sym->name);
+		else if (sym)
 			snprintf(name, sizeof(name), "%s+0x%" PRIx64, sym->name, link - sym->addr);
 		else
 			snprintf(name, sizeof(name), "0x%" PRIx64, addr);

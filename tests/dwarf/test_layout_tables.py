@@ -73,15 +73,10 @@ def check_no_table(c, gm, version, sdir):
     """The same executable claiming a Go version with no table (every copy of
     the version string replaced, so the core's runtime.buildVersion, read
     from the executable's rodata, agrees)."""
-    fake = "go1.29." + version.split(".")[2]
-    if len(fake) != len(version):
-        return
-    with open(os.path.join(sdir, "exe"), "rb") as f:
-        data = f.read().replace(version.encode(), fake.encode())
     with tempfile.TemporaryDirectory() as tmp:
-        exe = os.path.join(tmp, "exe")
-        with open(exe, "wb") as f:
-            f.write(data)
+        exe, fake = gmtest.exe_claiming_version(sdir, version, tmp)
+        if not exe:
+            return
         res = gmtest.run([gm, "info", os.path.join(sdir, "core"), "--exe", exe])
         c.no_sanitizer_report(res)
         c.check(res.status == EXIT_NO_DWARF and f"no runtime layout table for {fake}" in res.stderr and
