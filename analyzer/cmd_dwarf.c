@@ -12,12 +12,14 @@
 #include "cli.h"
 #include "core/exe.h"
 #include "goruntime/binding.h"
+#include "goruntime/locate.h"
 #include "program.h"
 
 static const char dwarf_usage[] =
 	"usage: gomortem dwarf EXE NAME...\n"
 	"       gomortem dwarf --layouts EXE\n"
 	"       gomortem dwarf --layout-table GOVERSION\n"
+	"       gomortem dwarf --locate EXE\n"
 	"\n"
 	"Look NAME up in the DWARF of the Go executable EXE, as the analyzer does, and\n"
 	"print what it finds: a type's size and members with offsets\n"
@@ -28,7 +30,10 @@ static const char dwarf_usage[] =
 	"answer they got, one 'QUERY<TAB>VALUE' a line ('-' for absent): the data\n"
 	"dwarf/gen_layouts turns into the layout tables used for executables without\n"
 	"DWARF.  --layout-table prints the built-in table of a Go version in the same\n"
-	"form, after a '# GOVERSION GOARCH GOEXPERIMENT' line.\n"
+	"form, after a '# GOVERSION GOARCH GOEXPERIMENT' line.  --locate prints where\n"
+	"the runtime globals gomortem can find without a symbol table are in EXE\n"
+	"('NAME<TAB>0xADDR', '-' if not found exactly once), found the way a stripped\n"
+	"executable needs, whatever symbols EXE has.\n"
 	"\n"
 	"  -h, --help   show this help\n"
 	"\n"
@@ -124,6 +129,33 @@ static int print_layout_table(const char *go_version)
 	return EXIT_NOT_FOUND;
 }
 
+/* Locate the locatable globals of the executable at PATH without its symbols or DWARF. */
+static int print_located(const char *path)
+{
+	struct gm_exe *exe;
+	struct gm_error *err = gm_exe_open(path, &exe);
+	if (err)
+		return gm_error_report(err);
+	const struct gm_layout_table *table =
+		gm_layout_table_find(exe->go_version, exe->goarch ? exe->goarch : "amd64", exe->go_experiment);
+	struct gm_layouts *lay = NULL;
+	if (!table)
+		err = gm_error_create(GM_ERR_NO_DWARF, "%s: no runtime layout table for %s", path,
+				      exe->go_version ? exe->go_version : "a non-Go executable");
+	else
+		err = gm_layouts_from_table(table, &lay);
+	for (size_t i = 0; !err && gm_locatable_globals[i]; i++) {
+		uint64_t addr;
+		if (gm_locate_global(exe, lay, gm_locatable_globals[i], &addr))
+			printf("%s\t0x%" PRIx64 "\n", gm_locatable_globals[i], addr);
+		else
+			printf("%s\t-\n", gm_locatable_globals[i]);
+	}
+	gm_layouts_destroy(lay);
+	gm_exe_destroy(exe);
+	return err ? gm_error_report(err) : 0;
+}
+
 static int dwarf_exe(const char *path, int nnames, char **names, bool layouts)
 {
 	struct gm_exe *exe;
@@ -149,9 +181,12 @@ static int dwarf_exe(const char *path, int nnames, char **names, bool layouts)
 
 int cmd_dwarf(int argc, char **argv)
 {
-	if (argc >= 2 && (strcmp(argv[1], "--layouts") == 0 || strcmp(argv[1], "--layout-table") == 0)) {
+	if (argc >= 2 && (strcmp(argv[1], "--layouts") == 0 || strcmp(argv[1], "--layout-table") == 0 ||
+			  strcmp(argv[1], "--locate") == 0)) {
 		if (argc != 3)
 			return cli_usage_error("dwarf", "%s takes exactly one argument", argv[1]);
+		if (strcmp(argv[1], "--locate") == 0)
+			return print_located(argv[2]);
 		return strcmp(argv[1], "--layouts") == 0 ? dwarf_exe(argv[2], 0, NULL, true)
 							 : print_layout_table(argv[2]);
 	}

@@ -8,6 +8,7 @@
 
 #include "../dwarf/dwarf_index.h"
 #include "../dwarf/layouts.h"
+#include "goruntime/locate.h"
 
 /* Longest runtime.buildVersion accepted (it is "go1.N.M" plus experiments). */
 #define MAX_GO_VERSION_LEN 256
@@ -171,10 +172,12 @@ bool gm_program_global_addr(struct gm_program *prog, const char *name, uint64_t 
 	if (prog->dwarf && gm_dwarf_global(prog->dwarf, name, ret, NULL))
 		return true;
 	const struct gm_symbol *sym = gm_exe_symbol_named(prog->exe, name);
-	if (!sym)
-		return false;
-	*ret = sym->addr;
-	return true;
+	if (sym) {
+		*ret = sym->addr;
+		return true;
+	}
+	/* Stripped (-s): what the executable's bytes give exactly. */
+	return !prog->exe->nsymbols && gm_locate_global(prog->exe, prog->layouts, name, ret);
 }
 
 struct gm_error *gm_program_read_go_string(struct gm_program *prog, uint64_t addr, uint64_t max_len,

@@ -136,6 +136,16 @@ static Elf_Scn *find_section(struct gm_exe *exe, const char *want, GElf_Shdr *re
 	return NULL;
 }
 
+bool gm_exe_section(const struct gm_exe *exe, const char *name, uint64_t *ret_addr, uint64_t *ret_size)
+{
+	GElf_Shdr shdr;
+	if (!find_section((struct gm_exe *)exe, name, &shdr))
+		return false;
+	*ret_addr = shdr.sh_addr;
+	*ret_size = shdr.sh_size;
+	return true;
+}
+
 /* Decode a uvarint at P (at most END); returns bytes used, 0 on error. */
 static size_t read_uvarint(const uint8_t *p, const uint8_t *end, uint64_t *ret)
 {

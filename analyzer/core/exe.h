@@ -75,6 +75,9 @@ void gm_exe_destroy(struct gm_exe *exe);
  * nearest function below it when sizes are zero; NULL if none. */
 const struct gm_symbol *gm_exe_symbol_at(const struct gm_exe *exe, uint64_t addr);
 
+/* The link-time address and size of section NAME (".gopclntab"); false if absent. */
+bool gm_exe_section(const struct gm_exe *exe, const char *name, uint64_t *ret_addr, uint64_t *ret_size);
+
 /* The symbol named NAME, or NULL. */
 const struct gm_symbol *gm_exe_symbol_named(const struct gm_exe *exe, const char *name);
 

@@ -25,6 +25,18 @@ static void fail(struct binder *b, const char *what, const char *name)
 				 b->rt->prog->exe->go_version);
 }
 
+/* A global whose address neither DWARF, nor .symtab, nor a locator gives. */
+static void fail_address(struct binder *b, const char *name)
+{
+	if (b->err)
+		return;
+	const struct gm_exe *exe = b->rt->prog->exe;
+	b->err = gm_error_create(GM_ERR_NO_DWARF,
+				 exe->nsymbols ? "%s: no address for global %s in the DWARF or the symbol table"
+					       : "%s: stripped (no symbol table, -s): global %s cannot be located yet",
+				 exe->path, name);
+}
+
 static bool bind_struct(struct binder *b, const char *name, struct gm_layout_type *ret, uint64_t *ret_size)
 {
 	if (!gm_layout_type(b->lay, name, ret)) {
@@ -72,7 +84,7 @@ static void bind_global(struct binder *b, const char *name, uint64_t *ret, struc
 		return;
 	}
 	if (!gm_program_global_addr(b->rt->prog, name, &addr)) {
-		fail(b, "the address of global", name);
+		fail_address(b, name);
 		return;
 	}
 	*ret = addr + b->rt->prog->bias;
@@ -374,7 +386,7 @@ static void bind_size_classes(struct binder *b)
 		if (!gm_layout_global(b->lay, names[i], &type))
 			continue;
 		if (!gm_program_global_addr(rt->prog, names[i], &addr)) {
-			fail(b, "the address of global", names[i]);
+			fail_address(b, names[i]);
 			return;
 		}
 		if (!gm_layout_array_length(&type, &n) || !gm_layout_size(&type, &elem_size) ||
