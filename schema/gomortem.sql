@@ -136,7 +136,8 @@ CREATE TABLE roots (
   id        INTEGER PRIMARY KEY,
   kind      TEXT NOT NULL,     -- data, bss (globals), stack, ...
   name      TEXT NOT NULL,     -- global: DWARF name and member path ("main.cfg.cache.items[2]"),
-                               -- or symbol+offset without DWARF; stack: func.var or func+offset
+                               -- or symbol+offset without DWARF, or data+off / bss+off where no
+                               -- symbol covers the word; stack: func.var or "func sp+0x.."
   addr      INTEGER,           -- where the pointer word is
   value     INTEGER,           -- the pointer it holds
   type_id   INTEGER,           -- types.id of the word's type; NULL until types are unified

@@ -43,7 +43,13 @@ static bool read_root_word(struct gm_runtime *rt, const struct gm_heap *heap, st
 
 /* Name ROOT's word (at a run-time address) by the DWARF global holding it,
  * with its type and the global's, else by the ELF symbol. */
-static struct gm_error *name_global_word(struct gm_program *prog, struct gm_root *root)
+struct section {
+	enum gm_root_kind kind;
+	const char *label;
+	uint64_t start, end;
+};
+
+static struct gm_error *name_global_word(struct gm_program *prog, const struct section *sec, struct gm_root *root)
 {
 	uint64_t addr = root->addr;
 	char name[MAX_NAME];
@@ -68,18 +74,12 @@ static struct gm_error *name_global_word(struct gm_program *prog, struct gm_root
 			snprintf(name, sizeof(name), "%s", sym->name);
 		else if (sym)
 			snprintf(name, sizeof(name), "%s+0x%" PRIx64, sym->name, link - sym->addr);
-		else
-			snprintf(name, sizeof(name), "0x%" PRIx64, addr);
+		else   /* data the linker left unnamed: where it is in its section */
+			snprintf(name, sizeof(name), "%s+0x%" PRIx64, sec->label, addr - sec->start);
 	}
 	root->name = strdup(name);
 	return root->name ? NULL : &gm_error_nomem;
 }
-
-struct section {
-	enum gm_root_kind kind;
-	const char *label;
-	uint64_t start, end;
-};
 
 /* moduledata.gcdatamask / gcbssmask: {n int32, bytedata *uint8}. */
 static struct gm_error *read_mask(struct gm_runtime *rt, uint64_t mask_addr, uint64_t words, const uint8_t **ret)
@@ -119,7 +119,7 @@ static struct gm_error *section_roots(struct gm_runtime *rt, const struct gm_hea
 			gm_warn(&roots->warnings, "%s word at 0x%" PRIx64 " not saved", sec->label, root.addr);
 			continue;
 		}
-		err = name_global_word(rt->prog, &root);
+		err = name_global_word(rt->prog, sec, &root);
 		if (!err)
 			err = roots_add(roots, &root);
 	}

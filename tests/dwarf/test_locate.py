@@ -62,7 +62,7 @@ def main():
     root = gmtest.corpus_dir()
     c = gmtest.Checker("test_locate")
     seen = stripped = 0
-    for version, name, sdir in gmtest.scenarios(root):
+    for version, name, sdir in gmtest.scenarios(root, stripped=True):
         where = f"{version}/{name}"
         if name.endswith("-stripped"):
             stripped += 1

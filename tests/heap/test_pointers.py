@@ -32,8 +32,6 @@ def main():
     c = gmtest.Checker("test_pointers")
     seen = 0
     for version, name, sdir in gmtest.scenarios(root):
-        if name.endswith("-nodwarf"):
-            continue
         seen += 1
         where = f"{version}/{name}"
         got = gomortem_pointers(c, gm, where, sdir)

@@ -32,8 +32,10 @@ def skip(reason):
     sys.exit(SKIP)
 
 
-def scenarios(root, want=lambda d: True):
-    """Yield (go_version, scenario, dir) for every generated scenario with a core."""
+def scenarios(root, want=lambda d: True, stripped=False):
+    """Yield (go_version, scenario, dir) for every generated scenario with a core;
+    the stripped builds (-s -w, which only info and the locators handle so far)
+    only when STRIPPED."""
     for version in sorted(os.listdir(root)):
         vdir = os.path.join(root, version)
         if not os.path.isdir(vdir) or not version.startswith("go"):
@@ -41,6 +43,8 @@ def scenarios(root, want=lambda d: True):
         for name in sorted(os.listdir(vdir)):
             sdir = os.path.join(vdir, name)
             if name.endswith(".tmp") or not os.path.isfile(os.path.join(sdir, "core")):
+                continue
+            if name.endswith("-stripped") and not stripped:
                 continue
             if want(sdir):
                 yield version, name, sdir

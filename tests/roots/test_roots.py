@@ -115,7 +115,7 @@ def check_names_as_dwarf_build(c, where, sdir, names):
     got, unnamed = set(), 0
     for name in names:
         m = re.fullmatch(r"(.*)\+0x([0-9a-f]+)", name)
-        if name.startswith("0x"):
+        if re.fullmatch(r"(data|bss)\+0x[0-9a-f]+", name):
             unnamed += 1
         else:
             got.add((m.group(1), int(m.group(2), 16)) if m else (name, 0))
