@@ -162,9 +162,8 @@ const char *gm_program_unknown_columns(const struct gm_program *prog)
 {
 	if (prog->dwarf)
 		return "none";
-	return "fields (program struct members), roots.type_name, roots.name member paths "
-	       "(globals are named symbol+offset, stack slots func sp+offset), objects.type_id "
-	       "of objects that only a global's or a local's declared type leads to";
+	return "fields; roots.type_name; member paths in roots.name (symbol+offset); "
+	       "objects.type_id where only a variable's declared type leads";
 }
 
 bool gm_program_global_addr(struct gm_program *prog, const char *name, uint64_t *ret)
