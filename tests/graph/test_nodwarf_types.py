@@ -13,7 +13,8 @@ compared object by object with the DWARF analysis of the very same heap:
   small values and take the type of whichever typed them first;
 - the typed share of reachable bytes is printed (objects that only a
   DWARF-typed root, i.e. a global's or a local's declared type, leads to
-  stay untyped without DWARF) and must not fall below a floor.
+  stay untyped without DWARF) and must not fall below a floor; Go 1.20 and
+  1.21 record no object's type in the heap, so without DWARF none is typed.
 """
 import os
 import re
@@ -86,7 +87,12 @@ def check_scenario(c, gm, where, sdir, tmp):
     share = without_bytes / with_bytes if with_bytes else 1
     print(f"{where}: typed without DWARF {without_bytes} of {with_bytes} bytes ({100 * share:.1f}%), "
           f"{tiny} tiny blocks typed by another of their values")
-    c.check(share >= MIN_TYPED_SHARE, f"{where}: only {100 * share:.1f}% of the typed bytes typed without DWARF")
+    if meta.get("pointer_bitmaps") == "arena":
+        # Go 1.20/1.21 record no object's type (no malloc headers, no largeType):
+        # without DWARF nothing seeds the inference.
+        c.check(without_bytes == 0, f"{where}: {without_bytes} bytes typed without any seed")
+    else:
+        c.check(share >= MIN_TYPED_SHARE, f"{where}: only {100 * share:.1f}% of the typed bytes typed without DWARF")
     with_dwarf.close()
     without.close()
 
