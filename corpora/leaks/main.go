@@ -1,0 +1,144 @@
+// Command leaks holds three leaks whose truth is known, then dumps
+// (truth.json + heapdump) and crashes (or, with -live, waits to be gcore'd):
+//
+//   - main.index: a B-tree whose nodes and child arrays alternate
+//     (*main.BNode -> *[8]*main.BNode -> *main.BNode ...), the chain of
+//     alternating types that retained-by-type must count once;
+//   - a session cache held by two globals at once (main.primary and
+//     main.replica point to the same *main.Cache): memory that no single
+//     root dominates, whose map accumulates main.Session;
+//   - leaked goroutines: workers blocked on a channel and in a select on
+//     channels that only they reference (startWorkers returned without
+//     keeping them), next to one goroutine blocked on a global channel that
+//     is not leaked.
+//
+// See ../README.md.
+package main
+
+import (
+	"flag"
+	"unsafe"
+
+	"gomortem/corpora/internal/truth"
+)
+
+// BNode is a B-tree node (64 bytes, a size class: bytes = count * 64).
+type BNode struct {
+	Keys     [6]int64
+	N        int64
+	Children *[8]*BNode
+}
+
+// Session is what the shared cache accumulates (96 bytes, a size class).
+type Session struct {
+	ID      int64
+	User    string
+	Expires int64
+	Payload [64]byte
+}
+
+// Cache is a session cache; two globals point to the same one.
+type Cache struct {
+	Name     string
+	Sessions map[int64]*Session
+}
+
+var (
+	depth    = flag.Int("depth", 6, "B-tree levels (fanout 8)")
+	sessions = flag.Int("sessions", 20000, "sessions in the shared cache")
+	workers  = flag.Int("workers", 3, "leaked goroutines per kind (chan receive, select)")
+
+	index   *BNode
+	primary *Cache
+	replica *Cache
+	wakeup  = make(chan int) // reachable from a global: its receiver is not leaked
+	nodes   int
+	arrays  int
+)
+
+// build makes a subtree of the given height; it counts nodes and arrays.
+func build(height int, key *int64) *BNode {
+	n := &BNode{N: 6}
+	nodes++
+	for i := range n.Keys {
+		n.Keys[i] = *key
+		*key++
+	}
+	if height > 1 {
+		n.Children = new([8]*BNode)
+		arrays++
+		for i := range n.Children {
+			n.Children[i] = build(height-1, key)
+		}
+	}
+	return n
+}
+
+func receiver(jobs chan *Session) {
+	for s := range jobs {
+		_ = s
+	}
+}
+
+func selector(a chan int, b chan string) {
+	select {
+	case <-a:
+	case <-b:
+	}
+}
+
+func waiter() { <-wakeup }
+
+// startWorkers starts goroutines on channels that nobody else keeps: once it
+// returns they can never wake up.
+func startWorkers(k int) {
+	jobs := make(chan *Session)
+	a, b := make(chan int), make(chan string)
+	for i := 0; i < k; i++ {
+		go receiver(jobs)
+		go selector(a, b)
+	}
+}
+
+func main() {
+	flag.Parse()
+	truth.SetScenario("leaks")
+
+	var key int64
+	index = build(*depth, &key)
+	truth.AddObject("index", index, map[string]any{"N": 6})
+	truth.AddGlobal("main.index", &index)
+
+	c := &Cache{Name: "sessions", Sessions: make(map[int64]*Session)}
+	for i := 0; i < *sessions; i++ {
+		s := &Session{ID: int64(i), Expires: int64(i) * 60}
+		c.Sessions[s.ID] = s
+	}
+	primary, replica = c, c
+	truth.AddObject("cache", c, map[string]any{"Name": "sessions"})
+	truth.AddHeader("cache_sessions", c.Sessions, map[string]any{"len": *sessions})
+	truth.AddGlobal("main.primary", &primary)
+	truth.AddGlobal("main.replica", &replica)
+
+	startWorkers(*workers)
+	go waiter()
+	truth.ExpectGoroutines(map[string]int{"chan receive": *workers + 1, "select": *workers})
+
+	// The leak suspects' truth: what each structure accumulates, exactly.
+	truth.SetParam("btree", map[string]any{
+		"root": "main.index", "type": "main.BNode", "count": nodes,
+		"bytes": nodes * int(unsafe.Sizeof(BNode{})),
+		"arrays": arrays, "array_type": "[8]*main.BNode",
+		"array_bytes": arrays * int(unsafe.Sizeof([8]*BNode{})),
+	})
+	truth.SetParam("shared", map[string]any{
+		"roots": []string{"main.primary", "main.replica"}, "collection": "map[int64]*main.Session",
+		"type": "main.Session", "count": *sessions,
+		"bytes": *sessions * int(unsafe.Sizeof(Session{})),
+	})
+	truth.SetParam("leaked_goroutines", map[string]any{
+		"created_by": "main.startWorkers", "count": 2 * *workers,
+		"by_function": map[string]int{"main.receiver": *workers, "main.selector": *workers},
+	})
+	truth.Finish()
+}
