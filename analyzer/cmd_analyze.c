@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,12 +18,15 @@
 #include "goruntime/pclntab.h"
 #include "goruntime/roots.h"
 #include "goruntime/stacks.h"
+#include "graph/domtree.h"
 #include "graph/graph.h"
+#include "graph/suspects.h"
 #include "graph/typeinfer.h"
 #include "program.h"
 #include "sqlfuncs/heapfuncs.h"
 #include "store/btree_writer.h"
 #include "store/store.h"
+#include "store/suspects_table.h"
 #include "store/tables.h"
 
 static const char analyze_usage[] =
@@ -121,6 +125,9 @@ struct analysis {
 	struct gm_stacks *stacks;
 	struct gm_graph *graph;
 	struct gm_types *types;
+	struct gm_domtree *domtree;
+	uint8_t *type_topmost;            /* per object: no dominator of its own type */
+	struct gm_suspects *suspects;
 	struct gm_native_stack *native;   /* native stacks of threads in C code */
 	size_t nnative;
 	struct gm_warnings native_warnings;
@@ -140,6 +147,9 @@ static void analysis_free(struct analysis *a)
 {
 	gm_native_stacks_free(a->native, a->nnative);
 	gm_warnings_free(&a->native_warnings);
+	gm_suspects_destroy(a->suspects);
+	free(a->type_topmost);
+	gm_domtree_destroy(a->domtree);
 	gm_types_destroy(a->types);
 	gm_graph_destroy(a->graph);
 	gm_stacks_destroy(a->stacks);
@@ -202,7 +212,7 @@ static struct gm_error *write_walk_tables(struct gm_store *store, struct analysi
 	if (!err)
 		err = gm_write_types(store, a->prog, a->types);
 	if (!err)
-		err = gm_write_type_stats(store, a->heap, a->graph, a->types);
+		err = gm_write_type_stats(store, a->heap, a->graph, a->types, a->type_topmost);
 	if (!err)
 		err = gm_write_spans(store, a->heap, a->graph);
 	if (!err)
@@ -244,6 +254,8 @@ static struct gm_error *write_graph_tables(struct gm_store *store, struct analys
 		err = gm_write_warnings(store, "stacks", &a->stacks->warnings);
 	if (!err)
 		err = gm_write_roots(store, a->roots, a->graph);
+	if (!err)
+		err = gm_write_suspects(store, a->suspects);
 	if (!err)
 		err = gm_write_warnings(store, "roots", &a->roots->warnings);
 	if (!err)
@@ -453,6 +465,25 @@ static struct gm_error *graph_and_edges(const struct analyze_options *o, struct 
 	return store_objects(o, a, store, &big);
 }
 
+/* Walks of the dominator tree: which objects count in retained-by-type,
+ * and the leak suspects. */
+static struct gm_error *find_suspects(const struct analyze_options *o, struct analysis *a)
+{
+	progress(o, "finding leak suspects");
+	struct gm_error *err = gm_domtree_build(a->graph, &a->domtree);
+	if (!err) {
+		a->type_topmost = malloc(a->graph->nobjects ? a->graph->nobjects : 1);
+		if (!a->type_topmost)
+			err = &gm_error_nomem;
+	}
+	if (!err)
+		err = gm_domtree_topmost_of_type(a->domtree, a->graph, a->types->object_type, a->types->count,
+						 a->type_topmost);
+	if (!err)
+		err = gm_suspects_find(a->graph, a->heap, a->roots, a->types, a->domtree, a->prog->dwarf, &a->suspects);
+	return err;
+}
+
 /* analyze --heap-only: stages 1-4 and the types malloc headers name. */
 static struct gm_error *run_heap_stages(const struct analyze_options *o, struct analysis *a)
 {
@@ -495,6 +526,8 @@ static struct gm_error *analyze(const struct analyze_options *o)
 		err = gm_store_create(o->output, &store);
 	if (!err)
 		err = o->heap_only ? store_heap_objects(o, &a, store) : graph_and_edges(o, &a, store);
+	if (!err && !o->heap_only)
+		err = find_suspects(o, &a);
 	if (!err)
 		err = write_tables(store, &a, o);
 	if (!err) {

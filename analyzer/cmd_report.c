@@ -34,7 +34,9 @@ static const char report_usage[] =
 	"                          [--include-contents]\n"
 	"\n"
 	"Write a report of the analysis database DB (made by gomortem analyze), read\n"
-	"only from the database: a summary (program, pid, Go version, signal, core),\n"
+	"only from the database: first the leak suspects (what keeps a large share of\n"
+	"the live heap, what it accumulates, who holds it, a path from its root),\n"
+	"then a summary (program, pid, Go version, signal, core),\n"
 	"where every mapped byte went (the memory_breakdown view) beside the runtime's\n"
 	"own counters, the top types by bytes, count, retained and garbage bytes, the\n"
 	"top retainers with a path from a GC root, goroutines grouped by identical\n"
@@ -574,7 +576,6 @@ static struct gm_error *section_summary(struct report *r, struct doc *d)
 	if (err)
 		return err;
 	const char *command = meta(r, "command");
-	doc_heading(d, 1, "gomortem report: %s", command && *command ? command : meta(r, "exe_path"));
 	doc_heading(d, 2, "Summary");
 	static const char *const cols[] = { "fact:l", "value:l", NULL };
 	struct block *t = doc_table(d, cols);
@@ -1128,10 +1129,152 @@ static struct gm_error *section_warnings(struct report *r, struct doc *d)
 	return err;
 }
 
+/* ---- leak suspects: the verdict, first ---- */
+
+/* How a report names a root: "global main.records", "goroutine 7 stack
+ * main.worker.jobs", or its kind and name. */
+static void root_label(char *buf, size_t len, const char *kind, const char *name, sqlite3_int64 goid, bool has_goid)
+{
+	kind = kind ? kind : "?";
+	name = name ? name : "?";
+	if (strcmp(kind, "data") == 0 || strcmp(kind, "bss") == 0)
+		snprintf(buf, len, "global %s", name);
+	else if (strcmp(kind, "stack") == 0 && has_goid)
+		snprintf(buf, len, "goroutine %lld stack %s", (long long)goid, name);
+	else
+		snprintf(buf, len, "%s %s", kind, name);
+}
+
+/* What suspect ID accumulates: a sentence on the first type, a table of all. */
+static struct gm_error *suspect_types(struct report *r, struct doc *d, sqlite3_stmt *types, int64_t id)
+{
+	sqlite3_reset(types);
+	sqlite3_bind_int64(types, 1, id);
+	static const char *const cols[] = { "type:c", "objects:r", "bytes:r", "size:r", NULL };
+	struct block *t = NULL;
+	bool row = false;
+	struct gm_error *err;
+	while (!(err = step(r, types, &row)) && row) {
+		char n[NUM_BUF], b[NUM_BUF], h[NUM_BUF];
+		const char *name = type_name(col_text(types, 0));
+		int64_t count = sqlite3_column_int64(types, 1), bytes = sqlite3_column_int64(types, 2);
+		if (!t) {
+			doc_para(d, "It accumulates %s %s, %s bytes (%s). Everything it alone keeps alive, by type:",
+				 fmt_int(n, count), name, fmt_int(b, bytes), fmt_bytes(h, bytes));
+			t = doc_table(d, cols);
+		}
+		table_row(d, t, name, fmt_int(n, count), fmt_int(b, bytes), fmt_bytes(h, bytes));
+	}
+	return err;
+}
+
+/* The roots that share a suspect no single root dominates. */
+static struct gm_error *suspect_sharing(struct report *r, struct doc *d, sqlite3_stmt *roots, int64_t id,
+					int64_t shared_by)
+{
+	sqlite3_reset(roots);
+	sqlite3_bind_int64(roots, 1, id);
+	char n[NUM_BUF];
+	doc_para(d, "No single root holds it: %s roots reach it, and it stays alive until none of them does. "
+		 "Each root alone would free only what it alone holds:", fmt_int(n, shared_by));
+	static const char *const cols[] = { "root:c", "alone frees:r", NULL };
+	struct block *t = doc_table(d, cols);
+	bool row = false;
+	struct gm_error *err;
+	while (!(err = step(r, roots, &row)) && row) {
+		char label[CELL_MAX + 64], b[NUM_BUF];
+		root_label(label, sizeof(label), col_text(roots, 0), col_text(roots, 1), sqlite3_column_int64(roots, 2),
+			   sqlite3_column_type(roots, 2) != SQLITE_NULL);
+		table_row(d, t, label, fmt_bytes(b, sqlite3_column_int64(roots, 3)));
+	}
+	return err;
+}
+
+/* One suspect: the headline, who holds it, what it accumulates, the path. */
+static struct gm_error *suspect(struct report *r, struct doc *d, sqlite3_stmt *s, sqlite3_stmt *types,
+				sqlite3_stmt *roots, int64_t live)
+{
+	int64_t id = sqlite3_column_int64(s, 0), retained = sqlite3_column_int64(s, 4);
+	const char *kind = col_text(s, 1), *name = col_text(s, 2);
+	char a[NUM_BUF], b[NUM_BUF], c[NUM_BUF], p[NUM_BUF], l[NUM_BUF];
+	doc_heading(d, 3, "%" PRId64 ". %s %s holds %s of the live heap (%s)", id, kind ? kind : "?",
+		    name ? name : "?", fmt_pct(p, retained, live), fmt_bytes(a, retained));
+	bool jointly = sqlite3_column_type(s, 7) == SQLITE_NULL;
+	if (!jointly) {
+		char label[CELL_MAX + 64];
+		root_label(label, sizeof(label), col_text(s, 10), col_text(s, 11), sqlite3_column_int64(s, 12),
+			   sqlite3_column_type(s, 12) != SQLITE_NULL);
+		doc_para(d, "The %s %s at %s, held by %s, alone keeps %s alive (%s objects): %s of the %s reachable.",
+			 kind ? kind : "?", name ? name : "?", fmt_hex(b, sqlite3_column_int64(s, 3)), label,
+			 fmt_bytes(a, retained), fmt_int(c, sqlite3_column_int64(s, 5)), fmt_pct(p, retained, live),
+			 fmt_bytes(l, live));
+	} else {
+		doc_para(d, "The %s %s at %s keeps %s alive (%s objects): %s of the %s reachable, held jointly by "
+			 "several roots.", kind ? kind : "?", name ? name : "?", fmt_hex(b, sqlite3_column_int64(s, 3)),
+			 fmt_bytes(a, retained), fmt_int(c, sqlite3_column_int64(s, 5)), fmt_pct(p, retained, live),
+			 fmt_bytes(l, live));
+	}
+	struct gm_error *err = suspect_types(r, d, types, id);
+	if (!err && jointly)
+		err = suspect_sharing(r, d, roots, id, sqlite3_column_int64(s, 8));
+	if (!err) {
+		doc_para(d, "A shortest path from a root:");
+		doc_pre(d, col_text(s, 9) ? col_text(s, 9) : "?");
+	}
+	return err;
+}
+
+static struct gm_error *section_suspects(struct report *r, struct doc *d)
+{
+	doc_heading(d, 2, "Leak suspects");
+	if (heap_only(r)) {
+		not_computed(d, "roots and builds no object graph: no dominators, so no suspects");
+		return NULL;
+	}
+	const char *reachable = meta(r, "reachable_bytes");
+	int64_t live = reachable ? atoll(reachable) : 0;
+	sqlite3_stmt *s = NULL, *types = NULL, *roots = NULL;
+	struct gm_error *err = prepare(r, "SELECT s.id, s.kind, s.name, o.addr, s.retained, s.objects, "
+				       "s.owner_retained, s.root_id, s.shared_by, s.path, r.kind, r.name, r.goid "
+				       "FROM suspects s JOIN objects o ON o.id = s.object_id "
+				       "LEFT JOIN roots r ON r.id = s.root_id ORDER BY s.id", &s);
+	if (!err)
+		err = prepare(r, "SELECT t.name, st.count, st.bytes FROM suspect_types st "
+			      "LEFT JOIN types t ON t.id = st.type_id WHERE st.suspect_id = ? ORDER BY st.rank", &types);
+	if (!err)
+		err = prepare(r, "SELECT r.kind, r.name, r.goid, COALESCE(r.retained, 0) FROM suspect_roots sr "
+			      "JOIN roots r ON r.id = sr.root_id WHERE sr.suspect_id = ? ORDER BY sr.rowid", &roots);
+	bool row = false;
+	int64_t shown = 0;
+	while (!err && !(err = step(r, s, &row)) && row) {
+		err = suspect(r, d, s, types, roots, live);
+		shown++;
+	}
+	if (!err && shown == 0)
+		doc_para(d, "None: no root, and no object held jointly by several roots, keeps 10%% or more of the "
+			 "reachable heap alone.");
+	else if (!err)
+		doc_para(d, "Suspects are owners (a root, or an object several roots hold) keeping 10%% or more of the "
+			 "reachable heap, followed down the dominator tree while one child keeps 80%% of its parent "
+			 "(leak_suspects view).");
+	sqlite3_finalize(s);
+	sqlite3_finalize(types);
+	sqlite3_finalize(roots);
+	return err;
+}
+
+/* The report's title, before the verdict. */
+static struct gm_error *section_title(struct report *r, struct doc *d)
+{
+	const char *command = meta(r, "command");
+	doc_heading(d, 1, "gomortem report: %s", command && *command ? command : meta(r, "exe_path"));
+	return NULL;
+}
+
 static struct gm_error *build_doc(struct report *r, struct doc *d)
 {
 	struct gm_error *(*const sections[])(struct report *, struct doc *) = {
-		section_summary, section_memory, section_types, section_retainers,
+		section_title, section_suspects, section_summary, section_memory, section_types, section_retainers,
 		section_goroutines, section_size_classes, section_unsaved, section_warnings,
 	};
 	r->lists_cut = false;

@@ -1,6 +1,8 @@
 -- gomortem analysis database: the tables, created before the load.
--- Schema version 2 (meta.schema_version; version 2 added type_stats, which the
--- per-type views read).  Addresses are the dead process's virtual addresses as
+-- Schema version 3 (meta.schema_version; version 2 added type_stats, which the
+-- per-type views read; version 3 added suspects, suspect_types and
+-- suspect_roots, and counts type_stats.retained_* at the topmost object of
+-- each type).  Addresses are the dead process's virtual addresses as
 -- integers; sizes are bytes.  Ids are dense and 1-based: objects are numbered
 -- in address order, spans in base order.
 
@@ -54,8 +56,10 @@ CREATE TABLE type_stats (
   bytes            INTEGER NOT NULL,  -- their slot bytes
   reachable_count  INTEGER,  -- of them reachable
   reachable_bytes  INTEGER,
-  retained_objects INTEGER,  -- reachable ones whose immediate dominator is not of the same type
-  retained_bytes   INTEGER,  -- their retained sizes summed (so a list of T counts once, at its head)
+  retained_objects INTEGER,  -- reachable ones with no dominator of the same type (the topmost of their type)
+  retained_bytes   INTEGER,  -- their retained sizes summed: each object's bytes count once per type, even
+                             -- along chains of alternating types (node -> [64]*node -> node), so no row
+                             -- exceeds the reachable bytes
   garbage_count    INTEGER,  -- unreachable ones
   garbage_bytes    INTEGER
 );
@@ -143,6 +147,44 @@ CREATE TABLE roots (
   dst       INTEGER,           -- objects.id it points into; NULL if none (nil, static data, ...)
   dst_off   INTEGER,           -- offset of value inside dst
   retained  INTEGER            -- bytes this root alone keeps alive (dominator tree), NULL if none
+);
+
+-- Leak suspects, the answer a report gives first: owners (a root, or an
+-- object that no single root dominates) keeping at least 10% of the
+-- reachable bytes, each followed down the dominator tree while one child
+-- keeps at least 80% of its parent's retained bytes (the accumulation
+-- point), then lifted out of the parts of a collection (a map's directory,
+-- tables or buckets, an array its owner points at) to the collection.
+-- View leak_suspects joins the names.
+CREATE TABLE suspects (
+  id             INTEGER PRIMARY KEY,  -- rank: 1 keeps the most bytes
+  object_id      INTEGER NOT NULL,     -- objects.id of the accumulation point
+  kind           TEXT NOT NULL,        -- what it is in Go: map, slice, channel, sync.Pool, struct, array, ...
+  name           TEXT NOT NULL,        -- its Go type: map[string]*main.Record, []*main.Record, chan T, main.Cache
+  retained       INTEGER NOT NULL,     -- bytes it alone keeps alive, itself included
+  objects        INTEGER NOT NULL,     -- objects it alone keeps alive, itself included
+  owner_retained INTEGER NOT NULL,     -- bytes its owner keeps alive (>= retained)
+  root_id        INTEGER,              -- roots.id of the one root that dominates it; NULL when several roots hold it
+  shared_by      INTEGER NOT NULL,     -- how many roots reach it (1 when one root dominates it)
+  path           TEXT NOT NULL         -- a shortest path from a root: root name, then type.field per step
+);
+
+-- What each suspect accumulates: the objects it dominates, by type, the
+-- largest bytes first (at most 8 types per suspect).
+CREATE TABLE suspect_types (
+  suspect_id INTEGER NOT NULL,  -- suspects.id
+  rank       INTEGER NOT NULL,  -- 1 = the most bytes
+  type_id    INTEGER,           -- types.id; NULL for objects of unknown type
+  count      INTEGER NOT NULL,  -- objects of that type it dominates (itself included)
+  bytes      INTEGER NOT NULL   -- their own sizes summed
+);
+
+-- The roots from which each suspect is reachable (the first 20; their
+-- count is suspects.shared_by).  For memory held jointly, roots.retained is
+-- what each root alone would free (its jointly held part excluded).
+CREATE TABLE suspect_roots (
+  suspect_id INTEGER NOT NULL,  -- suspects.id
+  root_id    INTEGER NOT NULL   -- roots.id
 );
 
 -- Every goroutine of runtime.allgs that is not dead.

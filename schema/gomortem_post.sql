@@ -46,9 +46,11 @@ SELECT t.name AS type, s.count, s.bytes, s.reachable_count, s.reachable_bytes
 FROM type_stats s LEFT JOIN types t ON t.id = s.type_id
 ORDER BY s.bytes DESC;
 
--- Bytes kept alive per type: the retained sizes of its objects, each counted
--- only where its immediate dominator is of another type (so a linked list
--- of T counts once, at its head).
+-- Bytes kept alive per type: the retained sizes of its objects that have no
+-- dominator of the same type, so that each object's bytes count once per
+-- type (a linked list of T counts once, at its head; a B-tree whose nodes
+-- and child arrays alternate, once, at its root): no row exceeds the
+-- reachable bytes.
 CREATE VIEW retained_by_type AS
 SELECT t.name AS type, s.retained_objects AS objects, s.retained_bytes
 FROM type_stats s LEFT JOIN types t ON t.id = s.type_id
@@ -244,3 +246,19 @@ JOIN objects o ON o.id = s.object_id
 LEFT JOIN types t ON t.id = o.type_id
 WHERE s.cap > 0
 ORDER BY unused_bytes DESC;
+
+-- Leak suspects with their names: the accumulation point, its share of the
+-- reachable heap, the type it accumulates most, and the root that holds it
+-- ("several roots" when no single root dominates it; suspect_roots lists them).
+CREATE VIEW leak_suspects AS
+SELECT s.id, s.kind, s.name, o.addr, s.retained, s.objects,
+       round(100.0 * s.retained / (SELECT value FROM meta WHERE key = 'reachable_bytes'), 1) AS percent,
+       tt.name AS top_type, st.count AS top_count, st.bytes AS top_bytes,
+       CASE WHEN s.root_id IS NULL THEN 'several roots (' || s.shared_by || ')' ELSE r.name END AS held_by,
+       s.path
+FROM suspects s
+JOIN objects o ON o.id = s.object_id
+LEFT JOIN suspect_types st ON st.suspect_id = s.id AND st.rank = 1
+LEFT JOIN types tt ON tt.id = st.type_id
+LEFT JOIN roots r ON r.id = s.root_id
+ORDER BY s.id;

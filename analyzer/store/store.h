@@ -11,7 +11,7 @@
 
 #include "../error.h"
 
-#define GM_SCHEMA_VERSION 2
+#define GM_SCHEMA_VERSION 3
 
 struct gm_store;
 

@@ -487,7 +487,7 @@ struct type_sums {
 };
 
 static void sum_object(struct type_sums *sums, const struct gm_heap *heap, const struct gm_graph *graph,
-		       const struct gm_types *types, size_t i)
+		       const struct gm_types *types, const uint8_t *topmost, size_t i)
 {
 	uint32_t type = types->object_type[i];
 	struct type_sums *s = &sums[type == UINT32_MAX ? types->count : type];
@@ -503,23 +503,23 @@ static void sum_object(struct type_sums *sums, const struct gm_heap *heap, const
 	}
 	s->reachable_count++;
 	s->reachable_bytes += size;
-	/* Counted where its immediate dominator is of another type (or a
-	 * root), so that a chain of one type counts once, at its head. */
-	uint32_t idom = graph->idom[i];
-	if (idom == GM_NONE || types->object_type[idom] != type) {
+	/* Counted at the topmost object of its type on its dominator chain, so
+	 * that each object's bytes count once per type, even along chains
+	 * whose types alternate (node -> [64]*node -> node). */
+	if (topmost[i]) {
 		s->retained_objects++;
 		s->retained_bytes += graph->retained[i];
 	}
 }
 
 struct gm_error *gm_write_type_stats(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph,
-				     const struct gm_types *types)
+				     const struct gm_types *types, const uint8_t *topmost)
 {
 	struct type_sums *sums = calloc(types->count + 1, sizeof(*sums));
 	if (!sums)
 		return &gm_error_nomem;
 	for (size_t i = 0; i < heap->nobjects; i++)
-		sum_object(sums, heap, graph, types, i);
+		sum_object(sums, heap, graph, types, topmost, i);
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "type_stats",
 		"type_id, count, bytes, reachable_count, reachable_bytes, retained_objects, retained_bytes, "
