@@ -1019,15 +1019,18 @@ static struct gm_error *section_goroutines(struct report *r, struct doc *d)
 	char a[NUM_BUF], b[NUM_BUF];
 	doc_heading(d, 2, "Goroutines");
 	doc_para(d, "%s goroutines in %s groups of identical stacks, most numerous first (goroutine_groups "
-		 "view): a large group is where a goroutine leak shows.", fmt_int(a, goroutines), fmt_int(b, groups));
+		 "view): a large group is where a goroutine leak shows. Function is the innermost frame outside "
+		 "the runtime; waiting since is when the first GC that saw the group blocked started (g.waitsince: "
+		 "it has waited at least since then; how long before the crash is unknown, a core records no clock).",
+		 fmt_int(a, goroutines), fmt_int(b, groups));
 	sqlite3_stmt *stmt, *frames = NULL;
-	if ((err = prepare(r, "SELECT count, status, wait_reason, sample_goid, frames, signature "
-			   "FROM goroutine_groups LIMIT ?", &stmt)))
+	if ((err = prepare(r, "SELECT count, status, wait_reason, sample_goid, frames, signature, function, "
+			   "function_at, created_by, created_at, waiting_since FROM goroutine_groups LIMIT ?", &stmt)))
 		return err;
 	sqlite3_bind_int64(stmt, 1, r->top);
 	err = prepare(r, "SELECT func, file, line, inlined FROM frames WHERE goid = ? ORDER BY idx LIMIT ?", &frames);
-	static const char *const cols[] = { "goroutines:r", "status:l", "sample goid:r", "frames:r",
-					    "innermost function:c", NULL };
+	static const char *const cols[] = { "goroutines:r", "status:l", "waiting since:l", "sample goid:r",
+					    "function:c", "created by:c", NULL };
 	struct block *t = err ? NULL : doc_table(d, cols);
 	struct strbuf stacks = { 0 };
 	int64_t shown = 0;
@@ -1035,14 +1038,17 @@ static struct gm_error *section_goroutines(struct report *r, struct doc *d)
 	while (!err && !(err = step(r, stmt, &row)) && row) {
 		int64_t count = sqlite3_column_int64(stmt, 0), goid = sqlite3_column_int64(stmt, 3);
 		int64_t nframes = sqlite3_column_int64(stmt, 4);
-		const char *status = col_text(stmt, 1), *signature = col_text(stmt, 5);
-		char g[NUM_BUF], f[NUM_BUF], first[CELL_MAX + 1];
-		const char *sep = signature ? strstr(signature, " <- ") : NULL;
-		snprintf(first, sizeof(first), "%.*s", sep ? (int)(sep - signature) : CELL_MAX,
-			 signature ? signature : "");
-		table_row(d, t, fmt_int(a, count), status, fmt_int(g, goid), fmt_int(f, nframes), first);
-		sb_printf(&stacks, "%" PRId64 " goroutine%s, %s: goroutine %" PRId64 "\n", count, count == 1 ? "" : "s",
-			  status ? status : "?", goid);
+		const char *status = col_text(stmt, 1), *function = col_text(stmt, 6), *created = col_text(stmt, 8);
+		const char *created_at = col_text(stmt, 9), *since = col_text(stmt, 10);
+		char g[NUM_BUF], creator[2 * CELL_MAX];
+		const char *base = created_at ? strrchr(created_at, '/') : NULL;
+		snprintf(creator, sizeof(creator), "%s%s%s%s", created ? created : "-", created_at ? " (" : "",
+			 created_at ? (base ? base + 1 : created_at) : "", created_at ? ")" : "");
+		table_row(d, t, fmt_int(a, count), status, since ? since : "unknown", fmt_int(g, goid),
+			  function ? function : "?", creator);
+		sb_printf(&stacks, "%" PRId64 " goroutine%s, %s: goroutine %" PRId64 "%s%s%s%s\n", count,
+			  count == 1 ? "" : "s", status ? status : "?", goid, created ? ", created by " : "",
+			  created ? created : "", created_at ? " at " : "", created_at ? created_at : "");
 		err = group_stack(r, frames, goid, nframes, &stacks);
 		sb_addc(&stacks, '\n');
 		shown++;

@@ -205,7 +205,11 @@ CREATE TABLE goroutines (
   sp          INTEGER NOT NULL,     -- where unwinding starts (syscall, thread or saved sp)
   pc          INTEGER NOT NULL,     -- the pc there
   tid         INTEGER,              -- thread of the m it is on (m.procid); NULL when on none
-  locked      INTEGER NOT NULL      -- 1 when locked to its thread (LockOSThread)
+  locked      INTEGER NOT NULL,     -- 1 when locked to its thread (LockOSThread)
+  wait_since  INTEGER               -- g.waitsince: the runtime's monotonic time (ns) of the start of the
+                                    -- first GC that saw it blocked (waiting or in a syscall), so it has
+                                    -- waited at least since then; NULL when no GC has seen it blocked.
+                                    -- memstats LastGC and last_gc_nanotime turn it into a wall time
 );
 
 -- Every goroutine's stack, unwound with the runtime's own tables; inlined calls

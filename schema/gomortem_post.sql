@@ -179,13 +179,25 @@ ORDER BY ord;
 
 -- Goroutines grouped by identical stacks, most numerous first: the first
 -- place to look for a goroutine leak.
---   signature    the frames' functions, innermost first, joined by ' <- '
---                ('(no frames)' when the stack could not be unwound)
---   count        goroutines with that stack, status and wait reason
---   status       as Go's traceback prints it
---   wait_reason  the wait reason when waiting, else NULL
---   sample_goid  the lowest goid of the group
---   frames       frames in the signature
+--   signature      the frames' functions, innermost first, joined by ' <- '
+--                  ('(no frames)' when the stack could not be unwound)
+--   count          goroutines with that stack, status and wait reason
+--   status         as Go's traceback prints it
+--   wait_reason    the wait reason when waiting, else NULL
+--   sample_goid    the lowest goid of the group
+--   frames         frames in the signature
+--   function       the sample's innermost frame outside the runtime (not runtime.*,
+--                  internal/runtime/*, or a runtime function linked into another
+--                  package as pkg.runtime_*: the code that blocked, not runtime.gopark);
+--                  for the runtime's own goroutines, which have none, the function it
+--                  started in
+--   function_at    its FILE:LINE
+--   created_by     the function whose go statement created the sample (NULL for main)
+--   created_at     FILE:LINE of that go statement
+--   waiting_since  wall time (UTC) of the earliest g.waitsince in the group: the start
+--                  of the first GC that saw it blocked, so it has waited at least since
+--                  then (how long before the crash is unknown: a core records no clock);
+--                  NULL when no GC saw any of them blocked
 -- A recursive join builds the signature frame by frame, so the order of the
 -- functions never depends on how SQLite happens to run an aggregate.
 CREATE VIEW goroutine_groups AS
@@ -197,16 +209,32 @@ WITH RECURSIVE
     FROM sig JOIN frames f ON f.goid = sig.goid AND f.idx = sig.idx + 1),
   full_sig(goid, signature, frames) AS (
     SELECT goid, signature, idx + 1 FROM sig s
-    WHERE idx = (SELECT MAX(idx) FROM frames f WHERE f.goid = s.goid))
-SELECT COALESCE(s.signature, '(no frames)') AS signature,
-       COUNT(*) AS count,
-       g.status AS status,
-       g.wait_reason AS wait_reason,
-       MIN(g.goid) AS sample_goid,
-       COALESCE(s.frames, 0) AS frames
-FROM goroutines g LEFT JOIN full_sig s ON s.goid = g.goid
-GROUP BY s.signature, g.status, g.wait_reason
-ORDER BY count DESC, sample_goid;
+    WHERE idx = (SELECT MAX(idx) FROM frames f WHERE f.goid = s.goid)),
+  grouped AS (
+    SELECT COALESCE(s.signature, '(no frames)') AS signature,
+           COUNT(*) AS count,
+           g.status AS status,
+           g.wait_reason AS wait_reason,
+           MIN(g.goid) AS sample_goid,
+           COALESCE(s.frames, 0) AS frames,
+           MIN(g.wait_since) AS wait_since
+    FROM goroutines g LEFT JOIN full_sig s ON s.goid = g.goid
+    GROUP BY s.signature, g.status, g.wait_reason),
+  user_frame(goid, func, at) AS (
+    SELECT f.goid, f.func, f.file || ':' || f.line FROM frames f
+    WHERE f.idx = (SELECT MIN(u.idx) FROM frames u WHERE u.goid = f.goid
+                   AND u.func NOT GLOB 'runtime.*' AND u.func NOT GLOB 'internal/runtime/*'
+                   AND u.func NOT GLOB '*.runtime_*'))
+SELECT gr.signature, gr.count, gr.status, gr.wait_reason, gr.sample_goid, gr.frames,
+       COALESCE(u.func, sg.start_func) AS function, u.at AS function_at, sg.created_by, sg.created_at,
+       CASE WHEN gr.wait_since IS NULL THEN NULL ELSE
+         strftime('%Y-%m-%d %H:%M:%S', ((SELECT value FROM memstats WHERE name = 'LastGC') -
+           ((SELECT value FROM memstats WHERE name = 'last_gc_nanotime') - gr.wait_since)) / 1000000000,
+           'unixepoch') || ' UTC' END AS waiting_since
+FROM grouped gr
+JOIN goroutines sg ON sg.goid = gr.sample_goid
+LEFT JOIN user_frame u ON u.goid = gr.sample_goid
+ORDER BY gr.count DESC, gr.sample_goid;
 
 -- String bodies ([N]uint8 objects) stored more than once, by content: how many
 -- copies and the bytes all but one waste.  go_hash() reads the core, so this

@@ -196,6 +196,7 @@ static void bind_memstats(struct binder *b)
 	for (int i = 0; i < 6; i++)
 		bind_field(b, &mstats, "runtime.mstats", sys_names[i], &rt->mstats_sys[i], true);
 	bind_field(b, &mstats, "runtime.mstats", "last_gc_unix", &rt->mstats_last_gc_unix, true);
+	bind_field(b, &mstats, "runtime.mstats", "last_gc_nanotime", &rt->mstats_last_gc_nanotime, true);
 	bind_field(b, &mstats, "runtime.mstats", "pause_total_ns", &rt->mstats_pause_total_ns, true);
 	bind_field(b, &mstats, "runtime.mstats", "numgc", &rt->mstats_numgc, true);
 	bind_heap_stats(b, &mstats);

@@ -135,7 +135,7 @@ struct gm_runtime {
 	uint32_t mcache_nalloc;            /* entries of mcache.alloc (numSpanClasses) */
 	struct gm_heap_stats_layout heap_stats;
 	struct gm_field mstats_sys[6];     /* stacks, mspan, mcache, buckhash, gcMisc, other */
-	struct gm_field mstats_last_gc_unix, mstats_pause_total_ns, mstats_numgc;
+	struct gm_field mstats_last_gc_unix, mstats_last_gc_nanotime, mstats_pause_total_ns, mstats_numgc;
 	struct gm_field gc_heap_in_use, gc_heap_free, gc_heap_released, gc_percent_heap_goal,
 		gc_memory_limit;
 	uint16_t *class_to_size;           /* copied from the core, nsize_classes entries */

@@ -109,6 +109,7 @@ static bool decode_g(struct gm_runtime *rt, struct gm_goroutine_set *set, uint64
 	g->goid = gm_field_uint(p, l->goid);
 	g->parent_goid = l->parent_goid.present ? gm_field_uint(p, l->parent_goid) : 0;
 	g->wait_reason = (uint32_t)gm_field_uint(p, l->waitreason);
+	g->wait_since = (int64_t)gm_field_uint(p, l->waitsince);
 	g->stack_lo = gm_field_uint(p, l->stack_lo);
 	g->stack_hi = gm_field_uint(p, l->stack_hi);
 	g->sched_sp = gm_field_uint(p, l->sched_sp);

@@ -140,7 +140,7 @@ struct gm_error *gm_memstats_read(struct gm_runtime *rt, struct gm_memstats *ms)
 	if (err && err->code != GM_ERR_FAULT)
 		return err;
 	gm_error_destroy(err);
-	uint64_t sys[6] = { 0 }, in_use = 0, free_ = 0, released = 0, numgc = 0, last_gc = 0, pause = 0;
+	uint64_t sys[6] = { 0 }, in_use = 0, free_ = 0, released = 0, numgc = 0, last_gc = 0, last_gc_mono = 0, pause = 0;
 	bool sys_known = true;
 	for (int i = 0; i < 6; i++)
 		sys_known &= read_field(rt, rt->memstats_addr, rt->mstats_sys[i], &sys[i]);
@@ -152,6 +152,7 @@ struct gm_error *gm_memstats_read(struct gm_runtime *rt, struct gm_memstats *ms)
 			      read_field(rt, rt->mheap_addr, rt->mheap_cachealloc_inuse, &cache_inuse);
 	bool misc_known = read_field(rt, rt->memstats_addr, rt->mstats_numgc, &numgc) &&
 			  read_field(rt, rt->memstats_addr, rt->mstats_last_gc_unix, &last_gc) &&
+			  read_field(rt, rt->memstats_addr, rt->mstats_last_gc_nanotime, &last_gc_mono) &&
 			  read_field(rt, rt->memstats_addr, rt->mstats_pause_total_ns, &pause);
 	const char *cons = "memstats.heapStats (summed) + unflushed mcaches";
 	add(ms, "HeapAlloc", t.total_alloc - t.total_free, heap_known, cons);
@@ -180,6 +181,9 @@ struct gm_error *gm_memstats_read(struct gm_runtime *rt, struct gm_memstats *ms)
 	add(ms, "NumGC", numgc, misc_known, "memstats.numgc");
 	add(ms, "LastGC", last_gc, misc_known, "memstats.last_gc_unix");
 	add(ms, "PauseTotalNs", pause, misc_known, "memstats.pause_total_ns");
+	/* The same instant as LastGC on the runtime's monotonic clock (nanotime),
+	 * which g.waitsince uses: the pair turns a waitsince into a wall time. */
+	add(ms, "last_gc_nanotime", last_gc_mono, misc_known, "memstats.last_gc_nanotime");
 	add(ms, "unflushed_objects", ms->unflushed_objects, heap_known,
 	    "slots allocated from per-P mcaches, not yet in the consistent stats");
 	return NULL;

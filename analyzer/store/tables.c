@@ -325,7 +325,7 @@ struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_gor
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "goroutines",
 		"goid, addr, status, wait_reason, raw_status, parent_goid, stack_lo, stack_hi, stack_bytes, "
-		"sp, pc, tid, locked, start_func, created_by, created_at", 16, &bulk);
+		"sp, pc, tid, locked, start_func, created_by, created_at, wait_since", 17, &bulk);
 	if (err)
 		return err;
 	for (size_t i = 0; i < set->count && !err; i++) {
@@ -337,7 +337,7 @@ struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_gor
 		bool in_stack = g->start_sp >= g->stack_lo && g->start_sp <= g->stack_hi;
 		bool waiting = g->wait_reason != 0 && g->wait_reason < set->nwait_strings &&
 			       g->status_text == set->wait_strings[g->wait_reason];
-		struct gm_sql_value row[16] = {
+		struct gm_sql_value row[17] = {
 			gm_sql_int((int64_t)g->goid), gm_sql_int((int64_t)g->addr), gm_sql_text(g->status_text),
 			waiting ? gm_sql_text(g->status_text) : gm_sql_null(), gm_sql_int(g->status),
 			g->parent_goid ? gm_sql_int((int64_t)g->parent_goid) : gm_sql_null(),
@@ -347,6 +347,7 @@ struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_gor
 			g->tid >= 0 ? gm_sql_int(g->tid) : gm_sql_null(), gm_sql_int(g->locked),
 			gm_sql_text(o ? o->start_func : NULL), gm_sql_text(o ? o->created_by : NULL),
 			gm_sql_text(created_at[0] ? created_at : NULL),
+			g->wait_since > 0 ? gm_sql_int(g->wait_since) : gm_sql_null(),
 		};
 		err = gm_bulk_row(bulk, row);
 	}

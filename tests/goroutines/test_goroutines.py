@@ -2,14 +2,19 @@
 (the crash traceback, or for gcore cores the SIGQUIT dump taken right
 after): the same goroutine ids, each with the same status, creator and
 creation site, and the same frames (function, file, line) in the same
-order for at least 99% of them (in fact all, so far)."""
+order for at least 99% of them (in fact all, so far).  Each goroutine's
+wait_since equals the waitsince the runtime's own heap dump recorded; each
+goroutine group names the innermost frame of the traceback outside the
+runtime (not runtime.gopark) and the sample's creator and creation site."""
 import os
 import re
 import sys
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
 import gmtest  # noqa: E402
+import heapdump  # noqa: E402
 import traceback as gotraceback  # noqa: E402
 
 
@@ -29,6 +34,39 @@ def frames_match(db, goid, printed):
     return frames == want, frames, want
 
 
+def is_runtime(func):
+    return func.startswith(("runtime.", "internal/runtime/")) or ".runtime_" in func or func == "panic"
+
+
+def check_groups(c, where, db, want):
+    """goroutine_groups: the first frame outside the runtime, the creator."""
+    for sample, function, created_by, created_at in db.execute(
+            "SELECT sample_goid, function, created_by, created_at FROM goroutine_groups"):
+        printed = want.get(sample)
+        if printed is None:
+            continue
+        user = [f for f, _file, _line, _pc in printed.frames if not is_runtime(f)]
+        if user:
+            c.check(printed_name(function or "") == user[0],
+                    f"{where}: group of goroutine {sample}: function {function}, the traceback's first frame "
+                    f"outside the runtime is {user[0]}")
+        c.check((created_by, created_at) == (printed.created_by, printed.created_at),
+                f"{where}: group of goroutine {sample}: created by {created_by} at {created_at}, traceback "
+                f"{printed.created_by} at {printed.created_at}")
+
+
+def check_wait_since(c, where, db, sdir):
+    """g.waitsince against the heap dump's record of the same field."""
+    dump = heapdump.parse(os.path.join(sdir, "heapdump"))
+    theirs = {g["goid"]: g["waitsince"] for g in dump.goroutines}
+    ours = dict(db.execute("SELECT goid, COALESCE(wait_since, 0) FROM goroutines"))
+    differ = [(goid, ours[goid], theirs[goid]) for goid in sorted(set(ours) & set(theirs))
+              if ours[goid] != theirs[goid]]
+    c.check(not differ, f"{where}: wait_since differs from the heap dump's waitsince (goid, ours, "
+            f"theirs): {differ[:5]}")
+    c.check(any(theirs.values()) == any(ours.values()), f"{where}: no waitsince to compare")
+
+
 def check_scenario(c, gm, where, sdir, tmp):
     db_path = os.path.join(tmp, "g.db")
     db = gmtest.analyze(c, gm, where, sdir, db_path)
@@ -45,6 +83,9 @@ def check_scenario(c, gm, where, sdir, tmp):
         if not ok:
             print(f"note: {where}: goroutine {goid} frames differ:\n  got  {frames}\n  want {printed}")
     c.check(total and matched >= 0.99 * total, f"{where}: frames match for {matched} of {total} goroutines")
+    check_groups(c, where, db, want)
+    if not where.endswith("-live"):  # a live process ran on after its heap dump
+        check_wait_since(c, where, db, sdir)
     db.close()
     os.unlink(db_path)
     c.check(len(want) > 0, f"{where}: no goroutines in the traceback")
