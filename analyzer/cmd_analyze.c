@@ -19,6 +19,7 @@
 #include "goruntime/roots.h"
 #include "goruntime/stacks.h"
 #include "graph/domtree.h"
+#include "graph/goleak.h"
 #include "graph/graph.h"
 #include "graph/suspects.h"
 #include "graph/typeinfer.h"
@@ -128,6 +129,7 @@ struct analysis {
 	struct gm_domtree *domtree;
 	uint8_t *type_topmost;            /* per object: no dominator of its own type */
 	struct gm_suspects *suspects;
+	struct gm_goleak *goleak;
 	struct gm_native_stack *native;   /* native stacks of threads in C code */
 	size_t nnative;
 	struct gm_warnings native_warnings;
@@ -148,6 +150,7 @@ static void analysis_free(struct analysis *a)
 	gm_native_stacks_free(a->native, a->nnative);
 	gm_warnings_free(&a->native_warnings);
 	gm_suspects_destroy(a->suspects);
+	gm_goleak_destroy(a->goleak);
 	free(a->type_topmost);
 	gm_domtree_destroy(a->domtree);
 	gm_types_destroy(a->types);
@@ -256,6 +259,8 @@ static struct gm_error *write_graph_tables(struct gm_store *store, struct analys
 		err = gm_write_roots(store, a->roots, a->graph);
 	if (!err)
 		err = gm_write_suspects(store, a->suspects);
+	if (!err)
+		err = gm_write_goroutine_leaks(store, a->goleak, a->goroutines);
 	if (!err)
 		err = gm_write_warnings(store, "roots", &a->roots->warnings);
 	if (!err)
@@ -465,8 +470,8 @@ static struct gm_error *graph_and_edges(const struct analyze_options *o, struct 
 	return store_objects(o, a, store, &big);
 }
 
-/* Walks of the dominator tree: which objects count in retained-by-type,
- * and the leak suspects. */
+/* The verdict: walks of the dominator tree (which objects count in
+ * retained-by-type, the leak suspects) and the leaked goroutines. */
 static struct gm_error *find_suspects(const struct analyze_options *o, struct analysis *a)
 {
 	progress(o, "finding leak suspects");
@@ -481,6 +486,10 @@ static struct gm_error *find_suspects(const struct analyze_options *o, struct an
 						 a->type_topmost);
 	if (!err)
 		err = gm_suspects_find(a->graph, a->heap, a->roots, a->types, a->domtree, a->prog->dwarf, &a->suspects);
+	if (!err) {
+		progress(o, "finding leaked goroutines");
+		err = gm_goleak_find(a->rt, a->heap, a->graph, a->roots, a->goroutines, &a->goleak);
+	}
 	return err;
 }
 

@@ -1269,6 +1269,55 @@ static struct gm_error *section_suspects(struct report *r, struct doc *d)
 	return err;
 }
 
+/* Goroutines that can never wake up (leaked_goroutines, goroutine_leaks). */
+static struct gm_error *section_goroutine_leaks(struct report *r, struct doc *d)
+{
+	doc_heading(d, 2, "Leaked goroutines");
+	if (heap_only(r)) {
+		not_computed(d, "goroutines");
+		return NULL;
+	}
+	const char *leaked = meta(r, "leaked_goroutines"), *undecided = meta(r, "goroutines_undecided");
+	const char *objects = meta(r, "leaked_goroutine_objects"), *bytes = meta(r, "leaked_goroutine_bytes");
+	int64_t stacks = 0;
+	struct gm_error *err = query_int(r, "SELECT COALESCE(SUM(stack_bytes), 0) FROM leaked_goroutines", &stacks);
+	if (err)
+		return err;
+	char a[NUM_BUF], b[NUM_BUF], c[NUM_BUF], h[NUM_BUF];
+	if (!leaked || atoll(leaked) == 0)
+		doc_para(d, "None: every goroutine blocked on a channel, a select or a sync object waits on something "
+			 "that a root or a goroutine able to run still reaches.");
+	else
+		doc_para(d, "%s goroutines can never wake up: each waits on a channel, a select or a sync object that "
+			 "only other blocked goroutines reach (the rule of the runtime's goroutine leak detector, "
+			 "applied to the core). Their stacks hold %s; heap objects only they keep alive: %s objects, "
+			 "%s (goroutine_leaks view).", fmt_int(a, atoll(leaked)), fmt_bytes(b, stacks),
+			 fmt_int(c, objects ? atoll(objects) : 0), fmt_bytes(h, bytes ? atoll(bytes) : 0));
+	if (undecided && atoll(undecided) > 0)
+		doc_para(d, "%s goroutines blocked on a sync object are not decided: before Go 1.26 the runtime does "
+			 "not record in the goroutine which object it waits on.", fmt_int(a, atoll(undecided)));
+	sqlite3_stmt *stmt;
+	if ((err = prepare(r, "SELECT count, status, function, created_by, created_at, stack_bytes "
+			   "FROM goroutine_leaks LIMIT ?", &stmt)))
+		return err;
+	sqlite3_bind_int64(stmt, 1, r->top);
+	static const char *const cols[] = { "goroutines:r", "status:l", "function:c", "created by:c", "stacks:r",
+					    NULL };
+	struct block *t = NULL;
+	bool row = false;
+	while (!(err = step(r, stmt, &row)) && row) {
+		char n[NUM_BUF], st[NUM_BUF], creator[2 * CELL_MAX];
+		const char *created = col_text(stmt, 3), *at = col_text(stmt, 4);
+		snprintf(creator, sizeof(creator), "%s%s%s", created ? created : "-", at ? " at " : "", at ? at : "");
+		if (!t)
+			t = doc_table(d, cols);
+		table_row(d, t, fmt_int(n, sqlite3_column_int64(stmt, 0)), col_text(stmt, 1),
+			  col_text(stmt, 2) ? col_text(stmt, 2) : "?", creator, fmt_bytes(st, sqlite3_column_int64(stmt, 5)));
+	}
+	sqlite3_finalize(stmt);
+	return err;
+}
+
 /* The report's title, before the verdict. */
 static struct gm_error *section_title(struct report *r, struct doc *d)
 {
@@ -1280,7 +1329,7 @@ static struct gm_error *section_title(struct report *r, struct doc *d)
 static struct gm_error *build_doc(struct report *r, struct doc *d)
 {
 	struct gm_error *(*const sections[])(struct report *, struct doc *) = {
-		section_title, section_suspects, section_summary, section_memory, section_types, section_retainers,
+		section_title, section_suspects, section_goroutine_leaks, section_summary, section_memory, section_types, section_retainers,
 		section_goroutines, section_size_classes, section_unsaved, section_warnings,
 	};
 	r->lists_cut = false;

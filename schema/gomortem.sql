@@ -187,6 +187,21 @@ CREATE TABLE suspect_roots (
   root_id    INTEGER NOT NULL   -- roots.id
 );
 
+-- Goroutines that can never wake up (graph/goleak.c): blocked on a channel, a
+-- select, or a sync object (Mutex, RWMutex, WaitGroup, Cond) that only other
+-- such goroutines reach, as the runtime's goroutine leak detector (Go 1.26's
+-- goroutineleak profile) decides, for any Go version.  Sync waits need the
+-- object the runtime records in g.waiting (Go 1.26+): before, they are
+-- counted in meta.goroutines_undecided and never listed here.
+-- meta.leaked_goroutine_objects / leaked_goroutine_bytes: the heap objects
+-- only leaked goroutines keep alive.  View goroutine_leaks groups them.
+CREATE TABLE leaked_goroutines (
+  goid        INTEGER PRIMARY KEY,  -- goroutines.goid
+  blocked_on  INTEGER,              -- objects.id of the (first) channel or sync object it waits on;
+                                    -- NULL for a nil channel or a select with no cases
+  stack_bytes INTEGER NOT NULL      -- its stack (stack_hi - stack_lo), which stays allocated
+);
+
 -- Every goroutine of runtime.allgs that is not dead.
 CREATE TABLE goroutines (
   goid        INTEGER PRIMARY KEY,  -- goroutine id

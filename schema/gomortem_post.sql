@@ -290,3 +290,19 @@ LEFT JOIN suspect_types st ON st.suspect_id = s.id AND st.rank = 1
 LEFT JOIN types tt ON tt.id = st.type_id
 LEFT JOIN roots r ON r.id = s.root_id
 ORDER BY s.id;
+
+-- Leaked goroutines (table leaked_goroutines) grouped by where they were
+-- created and where they block, most numerous first.
+CREATE VIEW goroutine_leaks AS
+WITH grouped AS (
+  SELECT COUNT(*) AS count, g.status, g.created_by, g.created_at,
+         SUM(l.stack_bytes) AS stack_bytes, MIN(g.goid) AS sample_goid
+  FROM leaked_goroutines l JOIN goroutines g ON g.goid = l.goid
+  GROUP BY g.created_at, g.created_by, g.status, g.start_func)
+SELECT gr.count, gr.status,
+       (SELECT f.func FROM frames f WHERE f.goid = gr.sample_goid AND f.func NOT GLOB 'runtime.*'
+        AND f.func NOT GLOB 'internal/runtime/*' AND f.func NOT GLOB '*.runtime_*' ORDER BY f.idx LIMIT 1)
+         AS function,
+       gr.created_by, gr.created_at, gr.stack_bytes, gr.sample_goid
+FROM grouped gr
+ORDER BY gr.count DESC, gr.sample_goid;

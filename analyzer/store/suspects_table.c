@@ -1,4 +1,8 @@
-/* suspects, suspect_types and suspect_roots, from graph/suspects.c. */
+/* suspects, suspect_types and suspect_roots, from graph/suspects.c;
+ * leaked_goroutines from graph/goleak.c. */
+#include "../goruntime/goroutines.h"
+#include "../graph/goleak.h"
+#include "../graph/graph.h"
 #include "../graph/suspects.h"
 #include "store.h"
 #include "suspects_table.h"
@@ -54,5 +58,31 @@ struct gm_error *gm_write_suspects(struct gm_store *store, const struct gm_suspe
 		err = gm_bulk_finish(types, err);
 	if (rows)
 		err = gm_bulk_finish(rows, err);
+	return err;
+}
+
+struct gm_error *gm_write_goroutine_leaks(struct gm_store *store, const struct gm_goleak *leak,
+					  const struct gm_goroutine_set *set)
+{
+	struct gm_bulk *rows;
+	struct gm_error *err = gm_bulk_create(store, "leaked_goroutines", "goid, blocked_on, stack_bytes", 3, &rows);
+	if (err)
+		return err;
+	for (size_t i = 0; i < set->count && !err; i++) {
+		if (!leak->leaked[i])
+			continue;
+		const struct gm_goroutine *g = &set->items[i];
+		int64_t row[3] = { (int64_t)g->goid, (int64_t)leak->blocked_on[i] + 1, (int64_t)(g->stack_hi - g->stack_lo) };
+		err = gm_bulk_row_ints(rows, row, leak->blocked_on[i] == GM_NONE ? 2u : 0);
+	}
+	err = gm_bulk_finish(rows, err);
+	if (!err)
+		err = gm_store_meta_int(store, "leaked_goroutines", (int64_t)leak->nleaked);
+	if (!err)
+		err = gm_store_meta_int(store, "leaked_goroutine_objects", (int64_t)leak->only_objects);
+	if (!err)
+		err = gm_store_meta_int(store, "leaked_goroutine_bytes", (int64_t)leak->only_bytes);
+	if (!err)
+		err = gm_store_meta_int(store, "goroutines_undecided", (int64_t)leak->undecided);
 	return err;
 }

@@ -7,16 +7,17 @@
 //   - a session cache held by two globals at once (main.primary and
 //     main.replica point to the same *main.Cache): memory that no single
 //     root dominates, whose map accumulates main.Session;
-//   - leaked goroutines: workers blocked on a channel and in a select on
-//     channels that only they reference (startWorkers returned without
-//     keeping them), next to one goroutine blocked on a global channel that
-//     is not leaked.
+//   - leaked goroutines: workers blocked on a channel, in a select, and on a
+//     sync.Mutex that only they reference (startWorkers returned without
+//     keeping them, the mutex locked), next to one goroutine blocked on a
+//     global channel that is not leaked.
 //
 // See ../README.md.
 package main
 
 import (
 	"flag"
+	"sync"
 	"unsafe"
 
 	"gomortem/corpora/internal/truth"
@@ -46,7 +47,7 @@ type Cache struct {
 var (
 	depth    = flag.Int("depth", 6, "B-tree levels (fanout 8)")
 	sessions = flag.Int("sessions", 20000, "sessions in the shared cache")
-	workers  = flag.Int("workers", 3, "leaked goroutines per kind (chan receive, select)")
+	workers  = flag.Int("workers", 3, "leaked goroutines per kind (chan receive, select, sync.Mutex.Lock)")
 
 	index   *BNode
 	primary *Cache
@@ -87,6 +88,11 @@ func selector(a chan int, b chan string) {
 	}
 }
 
+func locker(mu *sync.Mutex) {
+	mu.Lock()
+	mu.Unlock()
+}
+
 func waiter() { <-wakeup }
 
 // startWorkers starts goroutines on channels that nobody else keeps: once it
@@ -94,9 +100,12 @@ func waiter() { <-wakeup }
 func startWorkers(k int) {
 	jobs := make(chan *Session)
 	a, b := make(chan int), make(chan string)
+	mu := new(sync.Mutex)
+	mu.Lock()
 	for i := 0; i < k; i++ {
 		go receiver(jobs)
 		go selector(a, b)
+		go locker(mu)
 	}
 }
 
@@ -122,7 +131,8 @@ func main() {
 
 	startWorkers(*workers)
 	go waiter()
-	truth.ExpectGoroutines(map[string]int{"chan receive": *workers + 1, "select": *workers})
+	truth.ExpectGoroutines(map[string]int{"chan receive": *workers + 1, "select": *workers,
+		"sync.Mutex.Lock": *workers})
 
 	// The leak suspects' truth: what each structure accumulates, exactly.
 	truth.SetParam("btree", map[string]any{
@@ -136,9 +146,13 @@ func main() {
 		"type": "main.Session", "count": *sessions,
 		"bytes": *sessions * int(unsafe.Sizeof(Session{})),
 	})
+	// Every goroutine startWorkers created is leaked; the sync ones wait
+	// on a mutex, which the runtime records in g.waiting from Go 1.26 on.
 	truth.SetParam("leaked_goroutines", map[string]any{
-		"created_by": "main.startWorkers", "count": 2 * *workers,
-		"by_function": map[string]int{"main.receiver": *workers, "main.selector": *workers},
+		"created_by": "main.startWorkers", "count": 3 * *workers,
+		"by_function": map[string]int{"main.receiver": *workers, "main.selector": *workers,
+			"main.locker": *workers},
+		"on_sync": *workers,
 	})
 	truth.Finish()
 }

@@ -1,0 +1,72 @@
+"""Leaked goroutines against the truth, on every corpus core:
+- leaks: exactly the goroutines main.startWorkers created are leaked
+  (truth's count per function, named here by the traceback Go printed, not
+  by the analyzer's frames), all created at main.startWorkers; main.waiter,
+  blocked on a channel a global keeps, is not.  The goroutines blocked on a
+  sync.Mutex are leaked from Go 1.26 on (g.waiting names the mutex) and
+  counted as undecided before;
+- every other scenario (goroutines blocked on global channels and on a
+  mutex main holds, sleepers, syscalls, cgo): no goroutine is called leaked;
+- the Markdown report's "Leaked goroutines" section gives the count and the
+  creator."""
+import collections
+import os
+import re
+import sys
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import gmtest  # noqa: E402
+import traceback as gotraceback  # noqa: E402
+
+
+def is_runtime(func):
+    return func.startswith(("runtime.", "internal/runtime/")) or ".runtime_" in func
+
+
+def user_function(printed):
+    """The traceback's innermost frame outside the runtime."""
+    return next((f for f, _file, _line, _pc in printed.frames if not is_runtime(f)), None)
+
+
+def go_minor(truth):
+    m = re.match(r"go1\.(\d+)", truth["go_version"])
+    return int(m.group(1)) if m else 0
+
+
+def check(c, gm, where, sdir, tmp):
+    db_path = os.path.join(tmp, "l.db")
+    db = gmtest.analyze(c, gm, where, sdir, db_path)
+    if db is None:
+        return
+    truth = gmtest.load_truth(sdir)
+    printed = gotraceback.parse_file(os.path.join(sdir, "traceback.txt"))
+    leaked = [goid for (goid,) in db.execute("SELECT goid FROM leaked_goroutines")]
+    meta = dict(db.execute("SELECT key, value FROM meta"))
+    want = truth.get("params", {}).get("leaked_goroutines")
+    if want is None:
+        c.check(not leaked, f"{where}: goroutines called leaked in a scenario that leaks none: {leaked}")
+    else:
+        by_function = dict(want["by_function"])
+        undecided = 0
+        if go_minor(truth) < 26:
+            undecided = want["on_sync"]
+            by_function["main.locker"] -= undecided
+            by_function = {f: n for f, n in by_function.items() if n}
+        got = collections.Counter(user_function(printed[g]) if g in printed else None for g in leaked)
+        c.check(dict(got) == by_function, f"{where}: leaked goroutines by function {dict(got)}, truth {by_function}")
+        creators = {printed[g].created_by for g in leaked if g in printed}
+        c.check(creators == {want["created_by"]}, f"{where}: leaked goroutines created by {creators}")
+        c.check(int(meta.get("goroutines_undecided", -1)) == undecided,
+                f"{where}: {meta.get('goroutines_undecided')} undecided, want {undecided}")
+        md = gmtest.run([gm, "report", db_path])
+        section = md.stdout.split("## Leaked goroutines", 1)[-1].split("\n## ", 1)[0]
+        c.check(f"{sum(by_function.values())} goroutines can never wake up" in section and
+                want["created_by"] in section, f"{where}: the report's Leaked goroutines section: {section[:300]}")
+    db.close()
+    os.unlink(db_path)
+
+
+if __name__ == "__main__":
+    # Live cores are left out: their goroutines ran on after the traceback.
+    gmtest.each_scenario(check, want=lambda version, name: not name.endswith(("-nodwarf", "-live")))
