@@ -43,14 +43,16 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 	char now[32];
 	time_t t = time(NULL);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	/* Absolute, so that go_value() and friends find the files from any directory. */
+	char *core_path = realpath(core->path, NULL), *exe_path = realpath(prog->exe->path, NULL);
 	struct { const char *key; const char *value; } texts[] = {
 		{ "analyzer_version", GOMORTEM_VERSION },
 		{ "analyzed_at", now },
 		{ "go_version", prog->exe->go_version },
 		{ "runtime_build_version", prog->core_go_version },
 		{ "arch", gm_arch_name(core->arch) },
-		{ "core_path", core->path },
-		{ "exe_path", prog->exe->path },
+		{ "core_path", core_path ? core_path : core->path },
+		{ "exe_path", exe_path ? exe_path : prog->exe->path },
 		{ "exe_build_id", prog->exe->go_build_id },
 		{ "command", core->psargs },
 		{ "green_tea", heap->rt->green_tea ? "yes" : "no" },
@@ -62,6 +64,8 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 	struct gm_error *err = NULL;
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]) && !err; i++)
 		err = gm_store_meta_text(store, texts[i].key, texts[i].value);
+	free(core_path);
+	free(exe_path);
 	int signal = core->have_siginfo ? core->sig_number : core->threads[0].cursig;
 	struct { const char *key; int64_t value; } ints[] = {
 		{ "pid", core->pid },
