@@ -1294,8 +1294,9 @@ static struct gm_error *section_goroutine_leaks(struct report *r, struct doc *d)
 			 "%s (goroutine_leaks view).", fmt_int(a, atoll(leaked)), fmt_bytes(b, stacks),
 			 fmt_int(c, objects ? atoll(objects) : 0), fmt_bytes(h, bytes ? atoll(bytes) : 0));
 	if (undecided && atoll(undecided) > 0)
-		doc_para(d, "%s goroutines blocked on a sync object are not decided: before Go 1.26 the runtime does "
-			 "not record in the goroutine which object it waits on.", fmt_int(a, atoll(undecided)));
+		doc_para(d, "%s goroutines blocked on a sync object are not decided: the runtime recorded the object "
+			 "they wait on neither in the goroutine (Go 1.26+) nor in its semaphore table (sync.Cond "
+			 "before Go 1.26).", fmt_int(a, atoll(undecided)));
 	sqlite3_stmt *stmt;
 	if ((err = prepare(r, "SELECT count, status, function, created_by, created_at, stack_bytes "
 			   "FROM goroutine_leaks LIMIT ?", &stmt)))

@@ -191,8 +191,10 @@ CREATE TABLE suspect_roots (
 -- select, or a sync object (Mutex, RWMutex, WaitGroup, Cond) that only other
 -- such goroutines reach, as the runtime's goroutine leak detector (Go 1.26's
 -- goroutineleak profile) decides, for any Go version.  Sync waits need the
--- object the runtime records in g.waiting (Go 1.26+): before, they are
--- counted in meta.goroutines_undecided and never listed here.
+-- object: g.waiting records it from Go 1.26; before, semaphore waits (Mutex,
+-- RWMutex, WaitGroup) are found in the runtime's semaphore table; a wait
+-- found in neither (sync.Cond before 1.26) is counted in
+-- meta.goroutines_undecided and never listed here.
 -- meta.leaked_goroutine_objects / leaked_goroutine_bytes: the heap objects
 -- only leaked goroutines keep alive.  View goroutine_leaks groups them.
 CREATE TABLE leaked_goroutines (

@@ -18,10 +18,14 @@
 /* A select has at most 65536 cases; a longer sudog chain is corrupt. */
 #define MAX_SUDOGS 65536
 
-/* Where the wait records are (runtime.g.waiting, runtime.sudog). */
+/* Where the wait records are (runtime.g.waiting, runtime.sudog, and the
+ * semaphore table runtime.semtable: 251 roots of treaps of sudogs, one node
+ * per address, the other waiters on it chained by waitlink). */
 struct wait_layout {
 	uint64_t g_waiting, c, elem, waitlink;
 	uint64_t c_addr, elem_addr;   /* the address itself (maybeTraceablePtr.vu in 1.26+, else c / elem) */
+	uint64_t sudog_g, prev, next;
+	uint64_t semtable, sem_roots, sem_stride, sem_treap; /* 0 semtable: no table */
 };
 
 enum wait_kind { NOT_BLOCKED, ON_CHANNELS, ON_SYNC, NEVER_WAKES };
@@ -72,6 +76,15 @@ static struct gm_error *bind_layout(struct gm_runtime *rt, struct wait_layout *l
 				       "not in the DWARF");
 	l->c_addr = address_of(&sudog, "c", l->c);
 	l->elem_addr = address_of(&sudog, "elem", l->elem);
+	Dwarf_Die table, entry;
+	if (gm_dwarf_member(&sudog, "g", &l->sudog_g, NULL) && gm_dwarf_member(&sudog, "prev", &l->prev, NULL) &&
+	    gm_dwarf_member(&sudog, "next", &l->next, NULL) &&
+	    gm_dwarf_global(dw, "runtime.semtable", &l->semtable, &table) &&
+	    gm_dwarf_array_length(&table, &l->sem_roots) && gm_dwarf_array_elem(&table, &entry) &&
+	    gm_dwarf_type_size(&entry, &l->sem_stride) && gm_dwarf_member(&entry, "root.treap", &l->sem_treap, NULL))
+		l->semtable += rt->prog->bias;
+	else
+		l->semtable = 0;
 	return NULL;
 }
 
@@ -94,6 +107,7 @@ struct search {
 	struct waiter *w;             /* per goroutine */
 	struct gm_u64_map hidden;     /* (sudog object << 32 | offset) of the wait records' edges */
 	struct gm_u64_map by_goid;    /* goid -> goroutine index */
+	struct gm_u64_map sema_wait;  /* g address -> its sudog in the semaphore table */
 	uint8_t *marked;
 	uint32_t *queue;
 	size_t head, tail;
@@ -105,13 +119,50 @@ static bool waiting(const struct gm_goroutine_set *set, const struct gm_goroutin
 	       g->status_text == set->wait_strings[g->wait_reason];
 }
 
-/* Follow g.waiting's sudog chain: each record's channel (or sync object)
- * is a blocking object, and its edge to it is hidden from the marking. */
+/* Every sudog of the semaphore table, by goroutine: the tree of unique
+ * addresses (prev, next) and each node's chain of other waiters (waitlink);
+ * visits are bounded, so a corrupt table cannot loop. */
+static struct gm_error *read_semtable(struct search *s)
+{
+	struct gm_address_space *mem = s->rt->prog->mem;
+	uint64_t stack[256];
+	size_t budget = 1u << 20;
+	for (uint64_t r = 0; s->l.semtable && r < s->l.sem_roots; r++) {
+		size_t depth = 0;
+		if (gm_read_u64(mem, s->l.semtable + r * s->l.sem_stride + s->l.sem_treap, &stack[0]) || !stack[0])
+			continue;
+		depth = 1;
+		while (depth > 0 && budget > 0) {
+			uint64_t node = stack[--depth], kids[2] = { 0, 0 };
+			gm_read_u64(mem, node + s->l.prev, &kids[0]);
+			gm_read_u64(mem, node + s->l.next, &kids[1]);
+			for (int k = 0; k < 2; k++)
+				if (kids[k] && depth < sizeof(stack) / sizeof(stack[0]))
+					stack[depth++] = kids[k];
+			for (uint64_t w = node; w && budget > 0; budget--) {
+				uint64_t g = 0;
+				if (gm_read_u64(mem, w + s->l.sudog_g, &g) == NULL && g &&
+				    gm_u64_map_insert(&s->sema_wait, g, w) < 0)
+					return &gm_error_nomem;
+				if (gm_read_u64(mem, w + s->l.waitlink, &w))
+					break;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Follow g.waiting's sudog chain (for a sync wait without one, before Go
+ * 1.26: its sudog in the semaphore table): each record's channel (or sync
+ * object) is a blocking object, and its edge to it is hidden from the
+ * marking. */
 static struct gm_error *read_wait(struct search *s, const struct gm_goroutine *g, struct waiter *w)
 {
 	uint64_t sudog = 0;
 	bool chans = w->kind == ON_CHANNELS;
 	if (gm_read_u64(s->rt->prog->mem, g->addr + s->l.g_waiting, &sudog) != NULL)
+		sudog = 0;
+	if (!sudog && !chans && !gm_u64_map_find(&s->sema_wait, g->addr, &sudog))
 		sudog = 0;
 	for (size_t n = 0; sudog && n < MAX_SUDOGS; n++) {
 		uint64_t addr = 0, next = 0;
@@ -142,6 +193,9 @@ static struct gm_error *read_wait(struct search *s, const struct gm_goroutine *g
 /* Which goroutines are blocked and on what; the undecided ones count. */
 static struct gm_error *classify(struct search *s, struct gm_goleak *out)
 {
+	struct gm_error *err = read_semtable(s);
+	if (err)
+		return err;
 	for (size_t i = 0; i < s->set->count; i++) {
 		const struct gm_goroutine *g = &s->set->items[i];
 		struct waiter *w = &s->w[i];
@@ -149,12 +203,12 @@ static struct gm_error *classify(struct search *s, struct gm_goleak *out)
 			return &gm_error_nomem;
 		w->kind = waiting(s->set, g) ? wait_kind(g->status_text) : NOT_BLOCKED;
 		if (w->kind == ON_CHANNELS || w->kind == ON_SYNC) {
-			struct gm_error *err = read_wait(s, g, w);
+			err = read_wait(s, g, w);
 			if (err)
 				return err;
 		}
 		if (w->kind == ON_SYNC && w->nobjects == 0 && !w->outside_heap) {
-			out->undecided++;  /* no recorded object: may wake, as far as we know */
+			out->undecided++;  /* no object found: may wake, as far as we know */
 			w->kind = NOT_BLOCKED;
 		}
 		w->runnable = w->kind == NOT_BLOCKED || w->outside_heap;
@@ -277,6 +331,7 @@ struct gm_error *gm_goleak_find(struct gm_runtime *rt, const struct gm_heap *hea
 	free(s.queue);
 	gm_u64_map_free(&s.hidden);
 	gm_u64_map_free(&s.by_goid);
+	gm_u64_map_free(&s.sema_wait);
 	if (err) {
 		gm_goleak_destroy(out);
 		return err;

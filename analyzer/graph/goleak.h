@@ -12,9 +12,11 @@
  * wake up: leaked.  What only they keep alive is what this marking missed.
  *
  * Sync waits need the object the goroutine waits on: Go 1.26+ records it in
- * g.waiting (a sudog whose elem is the semaphore's address); before that
- * the runtime keeps it only in its semaphore table, so those goroutines are
- * counted as undecided, never called leaked.
+ * g.waiting (a sudog whose elem is the semaphore's address); before, a
+ * semaphore wait (Mutex, RWMutex, WaitGroup) is found in the runtime's
+ * semaphore table (runtime.semtable's treaps of sudogs).  A wait found in
+ * neither (sync.Cond before 1.26 queues in its own notifyList) is counted
+ * as undecided, never called leaked.
  */
 #ifndef GOMORTEM_GOLEAK_H
 #define GOMORTEM_GOLEAK_H
@@ -34,7 +36,7 @@ struct gm_goleak {
 	uint8_t *leaked;             /* per goroutine of the set: 1 if it can never wake up */
 	uint32_t *blocked_on;        /* per goroutine: object index of what it waits on, or GM_NONE */
 	size_t nleaked;
-	size_t undecided;            /* sync waits with no recorded object (Go < 1.26) */
+	size_t undecided;            /* sync waits with no object found (sync.Cond before 1.26) */
 	uint64_t only_objects, only_bytes; /* heap objects only leaked goroutines keep alive */
 };
 

@@ -52,13 +52,25 @@ static bool starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* A part of a collection rather than a thing of its own: an array (a
- * backing array, a map directory, a chunk), or a map's tables, buckets
- * and groups, as the compiler's DWARF names them. */
-static bool is_part(const char *name)
+static bool is_slice_array(const struct search *s, uint32_t object)
 {
-	return name[0] == '[' || starts_with(name, "table<") || starts_with(name, "bucket<") ||
-	       starts_with(name, "map.group[") || starts_with(name, "map.bucket[") || starts_with(name, "groupReference<");
+	for (size_t i = 0; i < s->types->nslices; i++)
+		if (s->types->slices[i].object == object)
+			return true;
+	return false;
+}
+
+/* A part of a collection rather than a thing of its own: an array its
+ * owner points at (a map directory, a node's child array; a slice's
+ * backing array is the slice, a collection itself), or a map's tables,
+ * buckets and groups, as the compiler's DWARF names them. */
+static bool is_part(const struct search *s, uint32_t object)
+{
+	const char *name = type_name(s, object);
+	if (name[0] == '[')
+		return !is_slice_array(s, object);
+	return starts_with(name, "table<") || starts_with(name, "bucket<") || starts_with(name, "map.group[") ||
+	       starts_with(name, "map.bucket[") || starts_with(name, "groupReference<");
 }
 
 /* The child of the dominator-tree node keeping the most bytes. */
@@ -88,7 +100,7 @@ static uint32_t accumulation_point(const struct search *s, const struct owner *o
 		node = c;
 	}
 	uint32_t top = o->object;
-	while (node != top && is_part(type_name(s, node)) && s->g->idom[node] != GM_NONE)
+	while (node != top && is_part(s, node) && s->g->idom[node] != GM_NONE)
 		node = s->g->idom[node];
 	return node;
 }
@@ -136,13 +148,12 @@ static void describe(const struct search *s, struct gm_suspect *sus)
 		sus->kind = "sync.Pool";
 	} else if (name[0] == '[' && strchr(name, ']')) {
 		sus->kind = "array";
-		for (size_t i = 0; i < s->types->nslices; i++)
-			if (s->types->slices[i].object == sus->object) {
-				sus->kind = "slice";
-				if (asprintf(&sus->name, "[]%s", strchr(name, ']') + 1) < 0)
-					sus->name = NULL;
-				return;
-			}
+		if (is_slice_array(s, sus->object)) {
+			sus->kind = "slice";
+			if (asprintf(&sus->name, "[]%s", strchr(name, ']') + 1) < 0)
+				sus->name = NULL;
+			return;
+		}
 	} else {
 		sus->kind = t == UINT32_MAX ? "object" : s->types->entries[t].kind;
 	}
