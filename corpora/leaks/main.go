@@ -88,9 +88,17 @@ func selector(a chan int, b chan string) {
 	}
 }
 
-func locker(mu *sync.Mutex) {
-	mu.Lock()
-	mu.Unlock()
+// Guard is a mutex with an owner: an object of its own (a bare sync.Mutex
+// has no pointers, so it would share a 16-byte tiny block with other values,
+// which keep the whole block, and so the mutex, reachable).
+type Guard struct {
+	mu    sync.Mutex
+	owner *Session
+}
+
+func locker(g *Guard) {
+	g.mu.Lock()
+	g.mu.Unlock()
 }
 
 func waiter() { <-wakeup }
@@ -100,12 +108,12 @@ func waiter() { <-wakeup }
 func startWorkers(k int) {
 	jobs := make(chan *Session)
 	a, b := make(chan int), make(chan string)
-	mu := new(sync.Mutex)
-	mu.Lock()
+	guard := &Guard{owner: &Session{ID: -1}}
+	guard.mu.Lock()
 	for i := 0; i < k; i++ {
 		go receiver(jobs)
 		go selector(a, b)
-		go locker(mu)
+		go locker(guard)
 	}
 }
 
@@ -153,6 +161,9 @@ func main() {
 		"by_function": map[string]int{"main.receiver": *workers, "main.selector": *workers,
 			"main.locker": *workers},
 		"on_sync": *workers,
+		// Heap objects only they keep alive: the three channels, the
+		// Guard and its owner Session.
+		"only_objects": 5,
 	})
 	truth.Finish()
 }

@@ -5,7 +5,8 @@
   blocked on a channel a global keeps, is not; the goroutines blocked on a
   sync.Mutex only they reach are leaked on every version (g.waiting names
   the mutex from Go 1.26, the runtime's semaphore table before), and no
-  goroutine is undecided;
+  goroutine is undecided; the heap objects only they keep alive are
+  truth's (the channels, the mutex's Guard and its Session);
 - every other scenario (goroutines blocked on global channels and on a
   mutex main holds, sleepers, syscalls, cgo): no goroutine is called leaked;
 - the Markdown report's "Leaked goroutines" section gives the count and the
@@ -24,9 +25,9 @@ def is_runtime(func):
     return func.startswith(("runtime.", "internal/runtime/")) or ".runtime_" in func
 
 
-def user_function(printed):
-    """The traceback's innermost frame outside the runtime."""
-    return next((f for f, _file, _line, _pc in printed.frames if not is_runtime(f)), None)
+def main_function(printed):
+    """The traceback's innermost frame of package main: what truth names."""
+    return next((f for f, _file, _line, _pc in printed.frames if f.startswith("main.")), None)
 
 
 def check(c, gm, where, sdir, tmp):
@@ -44,12 +45,15 @@ def check(c, gm, where, sdir, tmp):
     else:
         by_function = dict(want["by_function"])
         undecided = 0
-        got = collections.Counter(user_function(printed[g]) if g in printed else None for g in leaked)
+        got = collections.Counter(main_function(printed[g]) if g in printed else None for g in leaked)
         c.check(dict(got) == by_function, f"{where}: leaked goroutines by function {dict(got)}, truth {by_function}")
         creators = {printed[g].created_by for g in leaked if g in printed}
         c.check(creators == {want["created_by"]}, f"{where}: leaked goroutines created by {creators}")
         c.check(int(meta.get("goroutines_undecided", -1)) == undecided,
                 f"{where}: {meta.get('goroutines_undecided')} undecided, want {undecided}")
+        c.check(int(meta.get("leaked_goroutine_objects", -1)) == want["only_objects"],
+                f"{where}: {meta.get('leaked_goroutine_objects')} objects only leaked goroutines keep alive, "
+                f"truth {want['only_objects']}")
         md = gmtest.run([gm, "report", db_path])
         section = md.stdout.split("## Leaked goroutines", 1)[-1].split("\n## ", 1)[0]
         c.check(f"{sum(by_function.values())} goroutines can never wake up" in section and
