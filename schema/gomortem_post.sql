@@ -236,12 +236,14 @@ JOIN goroutines sg ON sg.goid = gr.sample_goid
 LEFT JOIN user_frame u ON u.goid = gr.sample_goid
 ORDER BY gr.count DESC, gr.sample_goid;
 
--- String bodies ([N]uint8 objects) stored more than once, by content: how many
--- copies and the bytes all but one waste.  go_hash() reads the core, so this
--- view works in gomortem sql and with the sqlite3 extension loaded.
+-- String bodies ([N]uint8 objects) stored more than once, by content: the
+-- string's length in bytes (N), how many copies and the bytes all but one
+-- waste.  go_hash() reads the core, so this view works in gomortem sql and
+-- with the sqlite3 extension loaded.
 CREATE VIEW duplicate_strings AS
 SELECT go_hash(o.id) AS hash,
        t.name AS type,
+       CAST(substr(t.name, 2, instr(t.name, ']') - 2) AS INTEGER) AS length,
        COUNT(*) AS copies,
        SUM(o.size) - MAX(o.size) AS wasted_bytes,
        MIN(o.id) AS sample_object
