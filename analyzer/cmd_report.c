@@ -1202,11 +1202,21 @@ static struct gm_error *suspect(struct report *r, struct doc *d, sqlite3_stmt *s
 {
 	int64_t id = sqlite3_column_int64(s, 0), retained = sqlite3_column_int64(s, 4);
 	const char *kind = col_text(s, 1), *name = col_text(s, 2);
-	char a[NUM_BUF], b[NUM_BUF], c[NUM_BUF], p[NUM_BUF], l[NUM_BUF];
-	doc_heading(d, 3, "%" PRId64 ". %s %s holds %s of the live heap (%s)", id, kind ? kind : "?",
-		    name ? name : "?", fmt_pct(p, retained, live), fmt_bytes(a, retained));
+	char a[NUM_BUF], b[NUM_BUF], c[NUM_BUF], p[NUM_BUF], l[NUM_BUF], h[NUM_BUF];
+	int64_t group = sqlite3_column_int64(s, 13);
+	if (group > 1)
+		doc_heading(d, 3, "%" PRId64 ". %s %s objects, held jointly, hold %s of the live heap (%s)", id,
+			    fmt_int(c, group), name ? name : "?", fmt_pct(p, retained, live), fmt_bytes(a, retained));
+	else
+		doc_heading(d, 3, "%" PRId64 ". %s %s holds %s of the live heap (%s)", id, kind ? kind : "?",
+			    name ? name : "?", fmt_pct(p, retained, live), fmt_bytes(a, retained));
 	bool jointly = sqlite3_column_type(s, 7) == SQLITE_NULL;
-	if (!jointly) {
+	if (group > 1) {
+		doc_para(d, "%s objects of type %s, each held by several roots and none by one alone, keep %s alive "
+			 "(%s objects): %s of the %s reachable. The largest is at %s.", fmt_int(c, group),
+			 name ? name : "?", fmt_bytes(a, retained), fmt_int(b, sqlite3_column_int64(s, 5)),
+			 fmt_pct(p, retained, live), fmt_bytes(l, live), fmt_hex(h, sqlite3_column_int64(s, 3)));
+	} else if (!jointly) {
 		char label[CELL_MAX + 64];
 		root_label(label, sizeof(label), col_text(s, 10), col_text(s, 11), sqlite3_column_int64(s, 12),
 			   sqlite3_column_type(s, 12) != SQLITE_NULL);
@@ -1241,7 +1251,8 @@ static struct gm_error *section_suspects(struct report *r, struct doc *d)
 	int64_t live = reachable ? atoll(reachable) : 0;
 	sqlite3_stmt *s = NULL, *types = NULL, *roots = NULL;
 	struct gm_error *err = prepare(r, "SELECT s.id, s.kind, s.name, o.addr, s.retained, s.objects, "
-				       "s.owner_retained, s.root_id, s.shared_by, s.path, r.kind, r.name, r.goid "
+				       "s.owner_retained, s.root_id, s.shared_by, s.path, r.kind, r.name, r.goid, "
+				       "s.group_size "
 				       "FROM suspects s JOIN objects o ON o.id = s.object_id "
 				       "LEFT JOIN roots r ON r.id = s.root_id ORDER BY s.id", &s);
 	if (!err)

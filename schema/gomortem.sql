@@ -155,14 +155,19 @@ CREATE TABLE roots (
 -- keeps at least 80% of its parent's retained bytes (the accumulation
 -- point), then lifted out of the parts of a collection (a map's directory,
 -- tables or buckets, an array its owner points at) to the collection.
+-- Many small objects of one type that no single root dominates (records that
+-- four globals all reach) together form one owner, a group (kind 'objects').
 -- View leak_suspects joins the names.
 CREATE TABLE suspects (
   id             INTEGER PRIMARY KEY,  -- rank: 1 keeps the most bytes
   object_id      INTEGER NOT NULL,     -- objects.id of the accumulation point
-  kind           TEXT NOT NULL,        -- what it is in Go: map, slice, channel, sync.Pool, struct, array, ...
+  kind           TEXT NOT NULL,        -- what it is in Go: map, slice, channel, sync.Pool, struct, array, ...;
+                                       -- 'objects' for a group of jointly held objects of one type
   name           TEXT NOT NULL,        -- its Go type: map[string]*main.Record, []*main.Record, chan T, main.Cache
   retained       INTEGER NOT NULL,     -- bytes it alone keeps alive, itself included
   objects        INTEGER NOT NULL,     -- objects it alone keeps alive, itself included
+  group_size     INTEGER NOT NULL,     -- 1; for a group, its jointly held objects (object_id: the largest;
+                                       -- retained and objects: summed over all of them)
   owner_retained INTEGER NOT NULL,     -- bytes its owner keeps alive (>= retained)
   root_id        INTEGER,              -- roots.id of the one root that dominates it; NULL when several roots hold it
   shared_by      INTEGER NOT NULL,     -- how many roots reach it (1 when one root dominates it)

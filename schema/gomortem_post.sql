@@ -281,7 +281,7 @@ ORDER BY unused_bytes DESC;
 -- reachable heap, the type it accumulates most, and the root that holds it
 -- ("several roots" when no single root dominates it; suspect_roots lists them).
 CREATE VIEW leak_suspects AS
-SELECT s.id, s.kind, s.name, o.addr, s.retained, s.objects,
+SELECT s.id, s.kind, s.name, o.addr, s.retained, s.objects, s.group_size,
        round(100.0 * s.retained / (SELECT value FROM meta WHERE key = 'reachable_bytes'), 1) AS percent,
        tt.name AS top_type, st.count AS top_count, st.bytes AS top_bytes,
        CASE WHEN s.root_id IS NULL THEN 'several roots (' || s.shared_by || ')' ELSE r.name END AS held_by,

@@ -29,10 +29,15 @@ struct search {
 	uint8_t *seen;                /* per object, for the reverse search */
 };
 
-/* A top-level node of the dominator tree: a root or a jointly held object. */
+/* A top-level node of the dominator tree: a root or a jointly held object;
+ * or the group of every jointly held object of one type (COUNT > 1: many
+ * small owners, say the records four globals all reach, hold together what
+ * none holds alone), OBJECT then its largest member. */
 struct owner {
 	uint64_t retained;
 	uint32_t root, object;        /* one of them is GM_NONE */
+	uint32_t type;                /* a group's type (UINT32_MAX: unknown) */
+	uint64_t count;               /* 1, or a group's members */
 };
 
 static int by_retained_desc(const void *a, const void *b)
@@ -89,6 +94,8 @@ static uint32_t accumulation_point(const struct search *s, const struct owner *o
 {
 	const struct gm_domtree *t = s->tree;
 	uint32_t node = o->object;
+	if (o->count > 1)
+		return node;  /* a group is its own point */
 	if (node == GM_NONE)
 		node = largest_child(s, t->root_child, t->root_first[o->root], t->root_first[o->root + 1]);
 	if (node == GM_NONE)
@@ -127,6 +134,11 @@ static void describe(const struct search *s, struct gm_suspect *sus)
 	const char *name = type_name(s, sus->object);
 	uint32_t t = s->types->object_type[sus->object];
 	size_t len = strlen(name);
+	if (sus->group_size > 1) {
+		sus->kind = "objects";
+		sus->name = strdup(name);
+		return;
+	}
 	const char *args = NULL;
 	if ((starts_with(name, "map<") || starts_with(name, "hash<")) && name[len - 1] == '>')
 		args = strchr(name, '<') + 1;
@@ -160,12 +172,35 @@ static void describe(const struct search *s, struct gm_suspect *sus)
 	sus->name = strdup(name);
 }
 
+/* Push the suspect's members on the stack (marking them in SEEN when not
+ * NULL): its object, or every jointly held object of a group's type. */
+static size_t push_members(struct search *s, const struct gm_suspect *sus, uint8_t *seen)
+{
+	size_t depth = 0;
+	if (sus->group_size <= 1) {
+		s->stack[depth++] = sus->object;
+		if (seen)
+			seen[sus->object] = 1;
+		return depth;
+	}
+	uint32_t type = s->types->object_type[sus->object];
+	for (size_t k = 0; k < s->tree->njoint; k++) {
+		uint32_t o = s->tree->joint[k];
+		if (s->types->object_type[o] != type)
+			continue;
+		s->stack[depth++] = o;
+		if (seen)
+			seen[o] = 1;
+	}
+	return depth;
+}
+
 /* What the point's dominator subtree holds, by type (COUNT and BYTES have
  * a slot per type and one for the unknown type; they come back zeroed). */
 static void tally(struct search *s, struct gm_suspect *sus, uint64_t *count, uint64_t *bytes)
 {
-	size_t ntypes = s->types->count, depth = 0;
-	s->stack[depth++] = sus->object;
+	size_t ntypes = s->types->count;
+	size_t depth = push_members(s, sus, NULL);
 	while (depth > 0) {
 		uint32_t o = s->stack[--depth];
 		uint32_t t = s->types->object_type[o];
@@ -279,10 +314,8 @@ static struct gm_error *sharing_roots(struct search *s, struct gm_suspect *sus)
 		if (err)
 			return err;
 	}
-	size_t depth = 0;
 	memset(s->seen, 0, s->g->nobjects);
-	s->seen[sus->object] = 1;
-	s->stack[depth++] = sus->object;
+	size_t depth = push_members(s, sus, s->seen);
 	while (depth > 0) {
 		uint32_t o = s->stack[--depth];
 		for (uint64_t k = s->rev_start[o]; k < s->rev_start[o + 1]; k++) {
@@ -317,7 +350,8 @@ static struct gm_error *examine(struct search *s, const struct owner *o, struct 
 {
 	sus->object = accumulation_point(s, o);
 	sus->owner_retained = o->retained;
-	sus->retained = s->g->retained[sus->object];
+	sus->group_size = o->count;
+	sus->retained = o->count > 1 ? o->retained : s->g->retained[sus->object];
 	describe(s, sus);
 	if (!sus->name)
 		return &gm_error_nomem;
@@ -342,9 +376,26 @@ static struct gm_error *list_owners(const struct search *s, struct owner **ret, 
 		return &gm_error_nomem;
 	for (size_t r = 0; r < s->g->nroots; r++)
 		if (s->g->root_retained[r])
-			owners[n++] = (struct owner){ s->g->root_retained[r], (uint32_t)r, GM_NONE };
-	for (size_t k = 0; k < s->tree->njoint; k++)
-		owners[n++] = (struct owner){ s->g->retained[s->tree->joint[k]], GM_NONE, s->tree->joint[k] };
+			owners[n++] = (struct owner){ s->g->root_retained[r], (uint32_t)r, GM_NONE, UINT32_MAX, 1 };
+	/* Jointly held objects, summed by type; a type with one is that object. */
+	size_t ntypes = s->types->count;
+	struct owner *groups = calloc(ntypes + 1, sizeof(*groups));
+	if (!groups) {
+		free(owners);
+		return &gm_error_nomem;
+	}
+	for (size_t k = 0; k < s->tree->njoint; k++) {
+		uint32_t o = s->tree->joint[k], t = s->types->object_type[o];
+		struct owner *gr = &groups[t == UINT32_MAX ? ntypes : t];
+		gr->retained += s->g->retained[o];
+		if (gr->count++ == 0 || s->g->retained[o] > s->g->retained[gr->object])
+			gr->object = o;
+	}
+	for (size_t t = 0; t <= ntypes; t++)
+		if (groups[t].count)
+			owners[n++] = (struct owner){ groups[t].retained, GM_NONE, groups[t].object,
+						      t == ntypes ? UINT32_MAX : (uint32_t)t, groups[t].count };
+	free(groups);
 	qsort(owners, n, sizeof(*owners), by_retained_desc);
 	*ret = owners;
 	*ret_n = n;

@@ -10,7 +10,8 @@
  * the sibling tables of one map count as that map.  What the point
  * accumulates is its dominated objects summed by type; the path is a
  * shortest path from a root with field names; memory held jointly lists
- * the roots that reach it.
+ * the roots that reach it.  Many small jointly held objects of one type
+ * (records that four globals all reach) are one owner together: a group.
  */
 #ifndef GOMORTEM_SUSPECTS_H
 #define GOMORTEM_SUSPECTS_H
@@ -48,6 +49,8 @@ struct gm_suspect {
 	char *name;                    /* its Go type: map[string]*main.Record, []*main.Record, ... */
 	uint64_t retained, objects;    /* what it alone keeps alive, itself included */
 	uint64_t owner_retained;       /* what its owner keeps alive */
+	uint64_t group_size;           /* 1; for a group (kind "objects"), the jointly held objects of its
+					  type it stands for, OBJECT the largest, RETAINED their sum */
 	uint32_t root;                 /* the one root that dominates it, or UINT32_MAX if several */
 	char *path;                    /* "main.records -> map[string]*main.Record" */
 	struct gm_suspect_type types[GM_SUSPECT_TYPES_MAX]; /* by bytes, largest first */

@@ -9,9 +9,10 @@
 
 static struct gm_error *write_suspect_rows(struct gm_bulk *rows, const struct gm_suspect *s, int64_t id)
 {
-	struct gm_sql_value row[10] = {
+	struct gm_sql_value row[11] = {
 		gm_sql_int(id), gm_sql_int((int64_t)s->object + 1), gm_sql_text(s->kind), gm_sql_text(s->name),
-		gm_sql_int((int64_t)s->retained), gm_sql_int((int64_t)s->objects), gm_sql_int((int64_t)s->owner_retained),
+		gm_sql_int((int64_t)s->retained), gm_sql_int((int64_t)s->objects), gm_sql_int((int64_t)s->group_size),
+		gm_sql_int((int64_t)s->owner_retained),
 		s->root == UINT32_MAX ? gm_sql_null() : gm_sql_int((int64_t)s->root + 1),
 		gm_sql_int((int64_t)s->shared_by), gm_sql_text(s->path),
 	};
@@ -42,7 +43,8 @@ struct gm_error *gm_write_suspects(struct gm_store *store, const struct gm_suspe
 {
 	struct gm_bulk *rows = NULL, *types = NULL, *roots = NULL;
 	struct gm_error *err = gm_bulk_create(store, "suspects",
-		"id, object_id, kind, name, retained, objects, owner_retained, root_id, shared_by, path", 10, &rows);
+		"id, object_id, kind, name, retained, objects, group_size, owner_retained, root_id, shared_by, path", 11,
+		&rows);
 	if (!err)
 		err = gm_bulk_create(store, "suspect_types", "suspect_id, rank, type_id, count, bytes", 5, &types);
 	if (!err)

@@ -7,6 +7,9 @@
 //   - a session cache held by two globals at once (main.primary and
 //     main.replica point to the same *main.Cache): memory that no single
 //     root dominates, whose map accumulates main.Session;
+//   - events held twice, by the slice main.events and by the list
+//     main.latest (each event points to the one before): many small
+//     objects that no single root holds, a group of main.Event;
 //   - leaked goroutines: workers blocked on a channel, in a select, and on a
 //     sync.Mutex that only they reference (startWorkers returned without
 //     keeping them, the mutex locked), next to one goroutine blocked on a
@@ -38,6 +41,13 @@ type Session struct {
 	Payload [64]byte
 }
 
+// Event is held by a slice and by a list at once (64 bytes, a size class).
+type Event struct {
+	Seq  int64
+	Prev *Event
+	Data [48]byte
+}
+
 // Cache is a session cache; two globals point to the same one.
 type Cache struct {
 	Name     string
@@ -48,10 +58,13 @@ var (
 	depth    = flag.Int("depth", 6, "B-tree levels (fanout 8)")
 	sessions = flag.Int("sessions", 20000, "sessions in the shared cache")
 	workers  = flag.Int("workers", 3, "leaked goroutines per kind (chan receive, select, sync.Mutex.Lock)")
+	nevents  = flag.Int("events", 30000, "events held by both main.events and main.latest")
 
 	index   *BNode
 	primary *Cache
 	replica *Cache
+	events  []*Event
+	latest  *Event
 	wakeup  = make(chan int) // reachable from a global: its receiver is not leaked
 	nodes   int
 	arrays  int
@@ -137,6 +150,14 @@ func main() {
 	truth.AddGlobal("main.primary", &primary)
 	truth.AddGlobal("main.replica", &replica)
 
+	events = make([]*Event, 0, *nevents)
+	for i := 0; i < *nevents; i++ {
+		latest = &Event{Seq: int64(i), Prev: latest}
+		events = append(events, latest)
+	}
+	truth.AddGlobal("main.events", &events)
+	truth.AddGlobal("main.latest", &latest)
+
 	startWorkers(*workers)
 	go waiter()
 	truth.ExpectGoroutines(map[string]int{"chan receive": *workers + 1, "select": *workers,
@@ -156,6 +177,10 @@ func main() {
 	})
 	// Every goroutine startWorkers created is leaked; the sync ones wait
 	// on a mutex, which the runtime records in g.waiting from Go 1.26 on.
+	truth.SetParam("jointly", map[string]any{
+		"roots": []string{"main.events", "main.latest"}, "type": "main.Event", "count": *nevents,
+		"bytes": *nevents * int(unsafe.Sizeof(Event{})),
+	})
 	truth.SetParam("leaked_goroutines", map[string]any{
 		"created_by": "main.startWorkers", "count": 3 * *workers,
 		"by_function": map[string]int{"main.receiver": *workers, "main.selector": *workers,

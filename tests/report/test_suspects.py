@@ -6,7 +6,10 @@
 - leaks: the B-tree under main.index accumulates truth's main.BNode count
   and bytes; the session map is held jointly (no single root dominates
   it), suspect_roots names exactly main.primary and main.replica, and it
-  accumulates truth's main.Session count and bytes;
+  accumulates truth's main.Session count and bytes; the events that the
+  slice main.events and the list main.latest both hold are one group
+  (kind objects) of exactly truth's count and bytes, reached from those two
+  roots;
 - the reports: in Markdown, text and HTML, the first section after the
   title is "Leak suspects" and names the root variable, the collection,
   the accumulated type with its count and bytes, and the share."""
@@ -20,10 +23,10 @@ import gmtest  # noqa: E402
 
 
 def suspects(db):
-    rows = db.execute("SELECT id, kind, name, retained, percent, top_type, top_count, top_bytes, held_by, path "
-                      "FROM leak_suspects ORDER BY id").fetchall()
+    rows = db.execute("SELECT id, kind, name, retained, percent, top_type, top_count, top_bytes, held_by, path, "
+                      "group_size FROM leak_suspects ORDER BY id").fetchall()
     return [dict(zip(("id", "kind", "name", "retained", "percent", "top_type", "top_count", "top_bytes",
-                      "held_by", "path"), r)) for r in rows]
+                      "held_by", "path", "group_size"), r)) for r in rows]
 
 
 def find(c, where, found, name):
@@ -112,7 +115,19 @@ def check_leaks(c, gm, where, sdir, db, db_path):
         roots = sorted(r for (r,) in db.execute("SELECT r.name FROM suspect_roots sr JOIN roots r ON r.id = "
                                                 "sr.root_id WHERE sr.suspect_id = ?", (m["id"],)))
         c.check(roots == sorted(shared["roots"]), f"{where}: the shared map's roots {roots}, truth {shared['roots']}")
+    joint = truth["jointly"]
+    e = find(c, where, found, joint["type"])
+    if e:
+        c.check((e["kind"], e["group_size"]) == ("objects", joint["count"]),
+                f"{where}: the events: {e['kind']} of {e['group_size']}, truth a group of {joint['count']}")
+        check_accumulates(c, where, e, joint)
+        roots = {r.split(".array")[0] for (r,) in db.execute(
+            "SELECT r.name FROM suspect_roots sr JOIN roots r ON r.id = sr.root_id WHERE sr.suspect_id = ?",
+            (e["id"],))}
+        c.check(roots == set(joint["roots"]), f"{where}: the events' roots {roots}, truth {joint['roots']}")
     check_reports(c, gm, where, db_path, [
+        f"{fmt_int(joint['count'])} {joint['type']} objects, held jointly",
+        f"{fmt_int(joint['count'])} {joint['type']}, {fmt_int(joint['bytes'])} bytes",
         tree["root"], f"{fmt_int(tree['count'])} {tree['type']}, {fmt_int(tree['bytes'])} bytes",
         shared["collection"], f"{fmt_int(shared['count'])} {shared['type']}, {fmt_int(shared['bytes'])} bytes",
         *shared["roots"], "held jointly by several roots"])
