@@ -22,10 +22,10 @@ static uint64_t parent_slot(const struct gm_graph *g, size_t i)
 
 /* Counting sort of the reachable objects by parent slot into one array
  * whose slot ranges are START[s] .. START[s + 1]. */
-static struct gm_error *sort_by_parent(const struct gm_graph *g, uint64_t **ret_start, uint32_t **ret_items)
+static struct gm_error *sort_by_parent(const struct gm_graph *g, uint32_t **ret_start, uint32_t **ret_items)
 {
 	size_t nslots = 1 + g->nroots + g->nobjects;
-	uint64_t *start = calloc(nslots + 1, sizeof(*start));
+	uint32_t *start = calloc(nslots + 1, sizeof(*start));
 	uint32_t *items = malloc((g->reachable_count ? g->reachable_count : 1) * sizeof(*items));
 	if (!start || !items) {
 		free(start);
@@ -39,7 +39,7 @@ static struct gm_error *sort_by_parent(const struct gm_graph *g, uint64_t **ret_
 	}
 	for (size_t s = 0; s < nslots; s++)
 		start[s + 1] += start[s];
-	uint64_t *fill = malloc((nslots ? nslots : 1) * sizeof(*fill));
+	uint32_t *fill = malloc((nslots ? nslots : 1) * sizeof(*fill));
 	if (!fill) {
 		free(start);
 		free(items);
@@ -64,7 +64,7 @@ struct gm_error *gm_domtree_build(const struct gm_graph *graph, struct gm_domtre
 	struct gm_domtree *t = calloc(1, sizeof(*t));
 	if (!t)
 		return &gm_error_nomem;
-	uint64_t *start;
+	uint32_t *start;
 	uint32_t *items;
 	struct gm_error *err = sort_by_parent(graph, &start, &items);
 	if (err) {
@@ -99,7 +99,7 @@ void gm_domtree_destroy(struct gm_domtree *tree)
 /* An explicit DFS stack entry: the object and the next child to visit. */
 struct frame {
 	uint32_t object;
-	uint64_t next;
+	uint32_t next;
 };
 
 /* Walk the subtree of TOP, marking topmost objects of their type. */

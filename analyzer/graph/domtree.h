@@ -17,16 +17,16 @@
 struct gm_domtree {
 	size_t nobjects, nroots;
 	/* Children of object i: child[first[i] .. first[i + 1]). */
-	uint64_t *first;
+	uint32_t *first;
 	uint32_t *child;
 	/* Children of root r: root_child[root_first[r] .. root_first[r + 1]). */
-	uint64_t *root_first;
+	uint32_t *root_first;
 	uint32_t *root_child;
 	/* Reachable objects dominated by no single root. */
 	uint32_t *joint;
 	size_t njoint;
 	/* The one allocation behind the views above (objects sorted by parent). */
-	uint64_t *slot_start;
+	uint32_t *slot_start;  /* offsets fit: at most one entry per object */
 	uint32_t *items;
 };
 

@@ -265,7 +265,7 @@ static struct gm_error *describe_path(struct search *s, struct gm_suspect *sus)
 	for (size_t i = n; i-- > 1;) {
 		size_t from_top = n - 1 - i;
 		if (from_top == PATH_SHOWN_ENDS && i > PATH_SHOWN_ENDS) {
-			sb_printf(&b, " -> ... %zu more ...", i - PATH_SHOWN_ENDS + 1);
+			sb_printf(&b, " -> ... %zu more ...", i - PATH_SHOWN_ENDS);
 			i = PATH_SHOWN_ENDS;
 		}
 		sb_printf(&b, " -> %s", type_name(s, s->stack[i]));
