@@ -299,6 +299,7 @@ static void bind_goroutines(struct binder *b)
 	bind_const(b, "runtime._Grunning", &rt->g_running);
 	bind_const(b, "runtime._Gscan", &rt->g_scan);
 	rt->has_g_dead_extra = optional_const(b, "runtime._Gdeadextra", &rt->g_dead_extra);
+	rt->has_g_leaked = optional_const(b, "runtime._Gleaked", &rt->g_leaked); /* 1.26+ */
 	bind_string_array(b, "runtime.gStatusStrings", &rt->g_status_strings_addr, &rt->ng_status_strings);
 	bind_string_array(b, "runtime.waitReasonStrings", &rt->wait_reason_strings_addr,
 			  &rt->nwait_reason_strings);

@@ -148,6 +148,8 @@ struct gm_runtime {
 	uint64_t allgs_addr, allm_addr;
 	uint64_t g_idle, g_dead, g_dead_extra, g_waiting, g_syscall, g_running, g_scan;
 	bool has_g_dead_extra;             /* 1.26: _Gdeadextra */
+	bool has_g_leaked;                 /* runtime._Gleaked exists (goroutine leak detection) */
+	uint64_t g_leaked;
 	/* The binary's own status and wait-reason strings ([N]string globals). */
 	uint64_t g_status_strings_addr, wait_reason_strings_addr;
 	uint32_t ng_status_strings, nwait_reason_strings;

@@ -32,11 +32,14 @@ static struct gm_error *read_string_array(struct gm_runtime *rt, uint64_t addr, 
 }
 
 /* The status as goroutineheader prints it: the wait reason for a waiting
- * goroutine with one, else gStatusStrings[status]. */
+ * goroutine with one, else gStatusStrings[status].  A goroutine the
+ * runtime's leak detector marked leaked (_Gleaked) keeps its wait reason
+ * (the traceback adds " (leaked)"). */
 static const char *status_text(const struct gm_goroutine_set *set, const struct gm_runtime *rt,
 			       const struct gm_goroutine *g)
 {
-	if (g->status == rt->g_waiting && g->wait_reason != 0) {
+	bool leaked = rt->has_g_leaked && g->status == rt->g_leaked;
+	if ((g->status == rt->g_waiting || leaked) && g->wait_reason != 0) {
 		if (g->wait_reason < set->nwait_strings && set->wait_strings[g->wait_reason])
 			return set->wait_strings[g->wait_reason];
 		return "unknown wait reason";

@@ -19,8 +19,14 @@
 package main
 
 import (
+	"bytes"
 	"flag"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"gomortem/corpora/internal/truth"
@@ -130,6 +136,28 @@ func startWorkers(k int) {
 	}
 }
 
+// writeLeakProfile writes the runtime's own goroutineleak profile (Go 1.27+;
+// before, pprof has no such profile and nothing is written) to
+// goroutineleak.txt, once it counts WANT leaked goroutines (the workers may
+// still be on their way to block) or after 10 s.  Each write runs a GC
+// with leak detection; the GC of truth.Finish puts the leaked goroutines
+// back in their waiting state.
+func writeLeakProfile(want int) {
+	p := pprof.Lookup("goroutineleak")
+	if p == nil {
+		return
+	}
+	header := "goroutineleak profile: total " + strconv.Itoa(want) + "\n"
+	var buf bytes.Buffer
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		buf.Reset()
+		if err := p.WriteTo(&buf, 1); err == nil && strings.HasPrefix(buf.String(), header) {
+			break
+		}
+	}
+	os.WriteFile(truth.OutPath("goroutineleak.txt"), buf.Bytes(), 0o644)
+}
+
 func main() {
 	flag.Parse()
 	truth.SetScenario("leaks")
@@ -160,13 +188,14 @@ func main() {
 
 	startWorkers(*workers)
 	go waiter()
+	writeLeakProfile(3 * *workers)
 	truth.ExpectGoroutines(map[string]int{"chan receive": *workers + 1, "select": *workers,
 		"sync.Mutex.Lock": *workers})
 
 	// The leak suspects' truth: what each structure accumulates, exactly.
 	truth.SetParam("btree", map[string]any{
 		"root": "main.index", "type": "main.BNode", "count": nodes,
-		"bytes": nodes * int(unsafe.Sizeof(BNode{})),
+		"bytes":  nodes * int(unsafe.Sizeof(BNode{})),
 		"arrays": arrays, "array_type": "[8]*main.BNode",
 		"array_bytes": arrays * int(unsafe.Sizeof([8]*BNode{})),
 	})

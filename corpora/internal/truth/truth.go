@@ -129,6 +129,9 @@ func Hex(p uintptr) string { return "0x" + strconv.FormatUint(uint64(p), 16) }
 // Ptr formats a pointer as "0x..." (for Fields).
 func Ptr[T any](p *T) string { return Hex(uintptr(unsafe.Pointer(p))) }
 
+// OutPath is where the scenario writes a file of its own (next to truth.json).
+func OutPath(name string) string { return filepath.Join(*outDir, name) }
+
 // SetScenario names the scenario.
 func SetScenario(name string) { t.Scenario = name }
 
@@ -242,6 +245,9 @@ func parsedStatuses(dump string) (map[string]int, string) {
 		if j := strings.Index(st, ","); j >= 0 {
 			st = st[:j]
 		}
+		// Go 1.27's goroutineleak profile leaves the goroutines it
+		// found in the leaked state, printed "chan receive (leaked)".
+		st = strings.TrimSuffix(st, " (leaked)")
 		if first {
 			self, first = st, false
 			continue
