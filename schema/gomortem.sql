@@ -174,14 +174,18 @@ CREATE TABLE suspects (
   path           TEXT NOT NULL         -- a shortest path from a root: root name, then type.field per step
 );
 
--- What each suspect accumulates: the objects it dominates, by type, the
--- largest bytes first (at most 8 types per suspect).
+-- What each suspect accumulates: the objects it dominates, by type (at most
+-- 8 types per suspect): first what it accumulates, then the storage that
+-- holds it (a map's buckets may outweigh its records), each the largest
+-- bytes first.
 CREATE TABLE suspect_types (
   suspect_id INTEGER NOT NULL,  -- suspects.id
-  rank       INTEGER NOT NULL,  -- 1 = the most bytes
+  rank       INTEGER NOT NULL,  -- 1 = what it accumulates most
   type_id    INTEGER,           -- types.id; NULL for objects of unknown type
   count      INTEGER NOT NULL,  -- objects of that type it dominates (itself included)
-  bytes      INTEGER NOT NULL   -- their own sizes summed
+  bytes      INTEGER NOT NULL,  -- their own sizes summed
+  storage    INTEGER NOT NULL   -- 1: the storage of a collection (arrays, string bytes, a map's
+                                -- directory, tables, buckets and groups), not what it accumulates
 );
 
 -- The roots from which each suspect is reachable (the first 20; their

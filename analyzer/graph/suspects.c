@@ -65,6 +65,15 @@ static bool is_slice_array(const struct search *s, uint32_t object)
 	return false;
 }
 
+/* A type that is the storage of a collection (an array: backing arrays,
+ * string bytes, map directories and bucket arrays; a map's tables, buckets
+ * and groups) rather than what a collection accumulates. */
+static bool is_storage_type(const char *name)
+{
+	return name[0] == '[' || starts_with(name, "table<") || starts_with(name, "bucket<") ||
+	       starts_with(name, "map.group[") || starts_with(name, "map.bucket[") || starts_with(name, "groupReference<");
+}
+
 /* A part of a collection rather than a thing of its own: an array its
  * owner points at (a map directory, a node's child array; a slice's
  * backing array is the slice, a collection itself), or a map's tables,
@@ -74,8 +83,7 @@ static bool is_part(const struct search *s, uint32_t object)
 	const char *name = type_name(s, object);
 	if (name[0] == '[')
 		return !is_slice_array(s, object);
-	return starts_with(name, "table<") || starts_with(name, "bucket<") || starts_with(name, "map.group[") ||
-	       starts_with(name, "map.bucket[") || starts_with(name, "groupReference<");
+	return is_storage_type(name);
 }
 
 /* The child of the dominator-tree node keeping the most bytes. */
@@ -211,15 +219,25 @@ static void tally(struct search *s, struct gm_suspect *sus, uint64_t *count, uin
 		for (uint64_t k = s->tree->first[o]; k < s->tree->first[o + 1]; k++)
 			s->stack[depth++] = s->tree->child[k];
 	}
+	/* What it accumulates first (the largest first), then the storage
+	 * that holds it: a map's buckets may outweigh its records. */
 	for (sus->ntypes = 0; sus->ntypes < GM_SUSPECT_TYPES_MAX; sus->ntypes++) {
 		size_t best = SIZE_MAX;
-		for (size_t i = 0; i <= ntypes; i++)
-			if (count[i] && (best == SIZE_MAX || bytes[i] > bytes[best]))
+		bool best_storage = true;
+		for (size_t i = 0; i <= ntypes; i++) {
+			if (!count[i])
+				continue;
+			bool storage = i < ntypes && is_storage_type(s->types->entries[i].name);
+			if (best == SIZE_MAX || (best_storage && !storage) ||
+			    (storage == best_storage && bytes[i] > bytes[best])) {
 				best = i;
+				best_storage = storage;
+			}
+		}
 		if (best == SIZE_MAX)
 			break;
 		sus->types[sus->ntypes] = (struct gm_suspect_type){ best == ntypes ? UINT32_MAX : (uint32_t)best,
-								   count[best], bytes[best] };
+								   count[best], bytes[best], best_storage };
 		count[best] = 0;
 	}
 	for (size_t i = 0; i <= ntypes; i++)

@@ -16,6 +16,7 @@
 #ifndef GOMORTEM_SUSPECTS_H
 #define GOMORTEM_SUSPECTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,7 @@ struct gm_dwarf;
 struct gm_suspect_type {
 	uint32_t type;                 /* types entry, UINT32_MAX if unknown */
 	uint64_t count, bytes;         /* dominated objects of it and their own sizes */
+	bool storage;                  /* the storage of a collection (arrays, a map's tables and buckets) */
 };
 
 struct gm_suspect {
@@ -53,7 +55,8 @@ struct gm_suspect {
 					  type it stands for, OBJECT the largest, RETAINED their sum */
 	uint32_t root;                 /* the one root that dominates it, or UINT32_MAX if several */
 	char *path;                    /* "main.records -> map[string]*main.Record" */
-	struct gm_suspect_type types[GM_SUSPECT_TYPES_MAX]; /* by bytes, largest first */
+	struct gm_suspect_type types[GM_SUSPECT_TYPES_MAX]; /* what it accumulates, then its storage; each by
+							      bytes, largest first */
 	size_t ntypes;
 	uint32_t sharing[GM_SUSPECT_ROOTS_MAX]; /* roots that reach it (the first ones) */
 	size_t nsharing;

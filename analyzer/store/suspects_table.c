@@ -25,10 +25,10 @@ static struct gm_error *write_details(struct gm_bulk *types, struct gm_bulk *roo
 	struct gm_error *err = NULL;
 	for (size_t k = 0; k < s->ntypes && !err; k++) {
 		const struct gm_suspect_type *t = &s->types[k];
-		struct gm_sql_value row[5] = {
+		struct gm_sql_value row[6] = {
 			gm_sql_int(id), gm_sql_int((int64_t)k + 1),
 			t->type == UINT32_MAX ? gm_sql_null() : gm_sql_int((int64_t)t->type + 1),
-			gm_sql_int((int64_t)t->count), gm_sql_int((int64_t)t->bytes),
+			gm_sql_int((int64_t)t->count), gm_sql_int((int64_t)t->bytes), gm_sql_int(t->storage),
 		};
 		err = gm_bulk_row(types, row);
 	}
@@ -46,7 +46,7 @@ struct gm_error *gm_write_suspects(struct gm_store *store, const struct gm_suspe
 		"id, object_id, kind, name, retained, objects, group_size, owner_retained, root_id, shared_by, path", 11,
 		&rows);
 	if (!err)
-		err = gm_bulk_create(store, "suspect_types", "suspect_id, rank, type_id, count, bytes", 5, &types);
+		err = gm_bulk_create(store, "suspect_types", "suspect_id, rank, type_id, count, bytes, storage", 6, &types);
 	if (!err)
 		err = gm_bulk_create(store, "suspect_roots", "suspect_id, root_id", 2, &roots);
 	for (size_t i = 0; i < suspects->count && !err; i++) {
