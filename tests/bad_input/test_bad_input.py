@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import gmtest  # noqa: E402
 
 EXIT_USAGE, EXIT_IO, EXIT_BAD_CORE, EXIT_BAD_EXE, EXIT_NO_DWARF, EXIT_BAD_RUNTIME = 2, 3, 4, 5, 6, 9
-KNOWN_VERSIONS = "go1.22-go1.27"
+KNOWN_VERSIONS = "go1.20-go1.27"
 
 
 def expect(c, gm, args, status, *needles):
@@ -157,7 +157,7 @@ def check_unknown_versions(c, gm, root, tmp):
         if scen != "zoo":
             continue
         minor = int(version.split(".")[1])
-        fake = {27: "go1.28.0", 22: "go1.19.12"}.get(minor)
+        fake = {27: "go1.28.0", 20: "go1.19.14"}.get(minor)
         if not fake or len(fake) != len(version):
             continue
         core = os.path.join(sdir, "core")
