@@ -44,6 +44,9 @@ static const char analyze_usage[] =
 	"  --exe EXE             the executable (default: found through the core's NT_FILE note)\n"
 	"  --allow-truncated     analyze a core cut short; what is missing is unsaved memory\n"
 	"                        and the database is marked partial (meta.partial = 1)\n"
+	"  --force-version       analyze a Go version gomortem does not know (outside\n"
+	"                        " GM_GO_KNOWN_RANGE ") anyway; the database is marked partial\n"
+	"                        (meta.partial = 1, meta.version_forced = 1)\n"
 	"  --contents            also store memory contents: the bytes of every reachable\n"
 	"                        string body (table strings), for when the core cannot travel\n"
 	"                        with the database; without it the database holds none\n"
@@ -557,6 +560,7 @@ int cmd_analyze(int argc, char **argv)
 		{ "exe", required_argument, NULL, 'e' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "allow-truncated", no_argument, NULL, 't' },
+		{ "force-version", no_argument, NULL, 'F' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "contents", no_argument, NULL, 'c' },
@@ -575,6 +579,7 @@ int cmd_analyze(int argc, char **argv)
 		case 'e': o.program.exe_path = optarg; break;
 		case 'o': o.output = optarg; break;
 		case 't': o.program.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
+		case 'F': o.program.force_version = true; break;
 		case 'p': force_progress = true; break;
 		case 'q': o.quiet = true; break;
 		case 'c': o.contents = true; break;

@@ -17,7 +17,7 @@
 
 static const char info_usage[] =
 	"usage: gomortem info CORE [--exe EXE] [--json] [--allow-truncated]\n"
-	"                      [--tmpdir DIR]\n"
+	"                      [--tmpdir DIR] [--force-version]\n"
 	"\n"
 	"Print quick facts about a Go core dump: Go version, architecture, pid and\n"
 	"command line, the signal that ended the process, every thread (tid, pc with\n"
@@ -29,6 +29,7 @@ static const char info_usage[] =
 	"  --json             print JSON instead of text\n"
 	"  --allow-truncated  accept a core cut short; missing bytes count as unsaved\n"
 	CLI_TMPDIR_OPTION_HELP(CLI_TMPDIR_DEFAULT)
+	"  --force-version    read a Go version gomortem does not know (outside " GM_GO_KNOWN_RANGE ")\n"
 	"  -h, --help         show this help\n"
 	"\n"
 	"Exit status: 0 ok; 6 facts printed but the executable has no DWARF;\n"
@@ -193,7 +194,10 @@ static void print_text(const struct gm_program *prog, const struct goroutine_sum
 	printf("core:         %s (%s)\n", core->path, gm_arch_name(core->arch));
 	print_acquired_text(prog->acquired);
 	printf("executable:   %s (%s)\n", prog->exe->path, exe_origin(prog));
-	printf("go version:   %s\n", prog->exe->go_version);
+	printf("go version:   %s%s\n", prog->exe->go_version,
+	       prog->version_forced ? " (not a version gomortem knows: forced with --force-version)" : "");
+	printf("experiments:  %s\n", prog->exe->go_experiments ? prog->exe->go_experiments
+								: "none (the release's defaults)");
 	printf("runtime:      %s\n", prog->core_go_version ? prog->core_go_version : "unknown (runtime.buildVersion not readable)");
 	printf("go build id:  %s (%s)\n", prog->exe->go_build_id ? prog->exe->go_build_id : "-",
 	       build_id_text(prog->build_id_check));
@@ -242,6 +246,8 @@ static void print_json(const struct gm_program *prog, const struct goroutine_sum
 	print_acquired_json(&j, prog->acquired);
 	gm_json_key(&j, "arch"); gm_json_string(&j, gm_arch_name(core->arch));
 	gm_json_key(&j, "go_version"); gm_json_string(&j, prog->exe->go_version);
+	gm_json_key(&j, "go_experiments"); gm_json_string(&j, prog->exe->go_experiments);
+	gm_json_key(&j, "version_forced"); gm_json_bool(&j, prog->version_forced);
 	gm_json_key(&j, "runtime_build_version"); gm_json_string(&j, prog->core_go_version);
 	gm_json_key(&j, "go_build_id"); gm_json_string(&j, prog->exe->go_build_id);
 	gm_json_key(&j, "build_id_check"); gm_json_string(&j, build_id_text(prog->build_id_check));
@@ -292,6 +298,7 @@ int cmd_info(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "allow-truncated", no_argument, NULL, 't' },
 		{ "tmpdir", required_argument, NULL, 'T' },
+		{ "force-version", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -305,6 +312,7 @@ int cmd_info(int argc, char **argv)
 		case 'j': json = true; break;
 		case 't': options.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
 		case 'T': options.acquire.tmpdir = optarg; break;
+		case 'F': options.force_version = true; break;
 		case 'h': fputs(info_usage, stdout); return 0;
 		default: return cli_usage_error("info", "bad option");
 		}

@@ -15,7 +15,7 @@
 
 static const char objects_usage[] =
 	"usage: gomortem objects CORE [--exe EXE] [--pointers] [--allow-truncated]\n"
-	"                      [--tmpdir DIR]\n"
+	"                      [--tmpdir DIR] [--force-version]\n"
 	"\n"
 	"List every heap object of a Go core, in address order, one per line:\n"
 	"  0xADDR SIZE TYPE\n"
@@ -28,6 +28,7 @@ static const char objects_usage[] =
 	"  --pointers         also print the pointer-word offsets\n"
 	"  --allow-truncated  accept a core cut short\n"
 	CLI_TMPDIR_OPTION_HELP(CLI_TMPDIR_DEFAULT)
+	"  --force-version    read a Go version gomortem does not know (outside " GM_GO_KNOWN_RANGE ")\n"
 	"  -h, --help         show this help\n";
 
 static void print_pointers(struct gm_heap *heap, const struct gm_span_pointers *sp,
@@ -82,6 +83,7 @@ int cmd_objects(int argc, char **argv)
 		{ "pointers", no_argument, NULL, 'p' },
 		{ "allow-truncated", no_argument, NULL, 't' },
 		{ "tmpdir", required_argument, NULL, 'T' },
+		{ "force-version", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -95,6 +97,7 @@ int cmd_objects(int argc, char **argv)
 		case 'p': pointers = true; break;
 		case 't': options.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
 		case 'T': options.acquire.tmpdir = optarg; break;
+		case 'F': options.force_version = true; break;
 		case 'h': fputs(objects_usage, stdout); return 0;
 		default: return cli_usage_error("objects", "bad option");
 		}

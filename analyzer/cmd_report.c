@@ -589,8 +589,10 @@ static struct gm_error *section_summary(struct report *r, struct doc *d)
 	table_row(d, t, "core", meta(r, "core_path"));
 	table_row(d, t, "analyzed at", meta(r, "analyzed_at"));
 	table_row(d, t, "analyzer version", meta(r, "analyzer_version"));
-	const char *partial = meta(r, "partial");
-	table_row(d, t, "partial", partial && strcmp(partial, "0") != 0 ? "yes: the core was truncated" : "no");
+	const char *partial = meta(r, "partial"), *forced = meta(r, "version_forced");
+	table_row(d, t, "partial", !partial || strcmp(partial, "0") == 0 ? "no"
+				   : forced && strcmp(forced, "0") != 0 ? "yes: a Go version gomortem does not know, forced"
+				   : "yes: the core was truncated");
 	table_row(d, t, "warnings", fmt_int(a, warnings));
 	table_row(d, t, "goroutines", heap_only(r) ? "not read (analyze --heap-only)" : fmt_int(a, goroutines));
 	const char *objects = meta(r, "heap_objects"), *bytes = meta(r, "heap_bytes");

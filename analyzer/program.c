@@ -2,6 +2,7 @@
 
 #include <elf.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,6 +91,58 @@ static struct gm_error *open_exe(struct gm_program *prog, const char *exe_path)
 				       "%s: not a Go program (no Go build info); gomortem analyzes Go programs only",
 				       prog->exe->path);
 	return NULL;
+}
+
+/* The loader's view of the dead process (auxv: entry point, program headers)
+ * against the executable's ELF header, before anything reads Go structures
+ * at addresses that would mean nothing in another program's core (a C
+ * program's, a shell's).  The PIE bias cancels out of AT_PHDR - AT_ENTRY. */
+static struct gm_error *check_same_program(struct gm_program *prog)
+{
+	const struct gm_core *core = prog->core;
+	const struct gm_exe *exe = prog->exe;
+	uint64_t entry, phdr, phnum;
+	if (!gm_core_auxv(core, AT_ENTRY, &entry) || !gm_core_auxv(core, AT_PHDR, &phdr) ||
+	    !gm_core_auxv(core, AT_PHNUM, &phnum) || !exe->have_phdr_vaddr)
+		return NULL; /* nothing to compare: the build ID and version checks still run */
+	bool same = phnum == exe->e_phnum && phdr - entry == exe->phdr_vaddr - exe->e_entry &&
+		    (exe->e_type == ET_DYN || entry == exe->e_entry);
+	if (same)
+		return NULL;
+	char *ran = NULL;
+	struct gm_error *err = exe_path_from_core(core, &ran);
+	gm_error_destroy(err);
+	err = gm_error_create(GM_ERR_BAD_EXE,
+		"%s: wrong executable: the core %s does not belong to it: the process ran %s "
+		"(entry point 0x%" PRIx64 ", %" PRIu64 " program headers at 0x%" PRIx64 "), this executable "
+		"has entry point 0x%" PRIx64 " and %" PRIu64 " program headers at 0x%" PRIx64 "%s",
+		exe->path, core->path, ran ? ran : core->fname, entry, phnum, phdr, exe->e_entry, exe->e_phnum,
+		exe->phdr_vaddr, exe->e_type == ET_DYN ? " (PIE: before relocation)" : "");
+	free(ran);
+	return err;
+}
+
+int gm_go_minor(const char *version)
+{
+	int major, minor;
+	return version && sscanf(version, "go%d.%d", &major, &minor) == 2 && major == 1 ? minor : 0;
+}
+
+/* Layouts are read from DWARF, but what each release keeps where (bitmaps,
+ * maps, masks) is only known for the releases gomortem was tested on. */
+static struct gm_error *check_known_version(struct gm_program *prog, bool force)
+{
+	int minor = gm_go_minor(prog->exe->go_version);
+	if (minor >= GM_GO_MIN_MINOR && minor <= GM_GO_MAX_MINOR)
+		return NULL;
+	if (force) {
+		prog->version_forced = true;
+		return NULL;
+	}
+	return gm_error_create(GM_ERR_BAD_RUNTIME,
+			       "%s: Go version %s is not one gomortem knows (" GM_GO_KNOWN_RANGE "); "
+			       "--force-version tries anyway and marks the result partial",
+			       prog->exe->path, prog->exe->go_version);
 }
 
 static struct gm_error *compute_bias(struct gm_program *prog)
@@ -203,6 +256,10 @@ static struct gm_error *program_load(struct gm_program *prog, const struct gm_pr
 				      &prog->core);
 	if (!err)
 		err = open_exe(prog, options->exe_path);
+	if (!err)
+		err = check_same_program(prog);
+	if (!err)
+		err = check_known_version(prog, options->force_version);
 	if (!err)
 		err = compute_bias(prog);
 	if (!err)

@@ -448,6 +448,13 @@ int gm_dwarf_go_kind(Dwarf_Die *type)
 	return (int)kind;
 }
 
+int gm_dwarf_underlying_kind(Dwarf_Die *type)
+{
+	Dwarf_Die real;
+	int kind = gm_dwarf_go_kind(type);
+	return kind >= 0 || !strip_typedefs(type, &real) ? kind : gm_dwarf_go_kind(&real);
+}
+
 bool gm_dwarf_die_at(struct gm_dwarf *dw, Dwarf_Off off, Dwarf_Die *ret)
 {
 	return dwarf_offdie(dw->dwarf, off, ret) != NULL;
@@ -459,12 +466,33 @@ static int global_addr_compare(const void *a, const void *b)
 	return (x->addr > y->addr) - (x->addr < y->addr);
 }
 
-bool gm_dwarf_global_at(struct gm_dwarf *dw, uint64_t addr, Dwarf_Die *ret_var, uint64_t *ret_start)
+size_t gm_dwarf_located_global_count(const struct gm_dwarf *dw)
+{
+	return dw->nby_addr;
+}
+
+/* by_addr in address order, sorted on first use (by any reader: sorting
+ * under a caller walking it by index would shuffle its walk). */
+static void sort_by_addr(struct gm_dwarf *dw)
 {
 	if (!dw->by_addr_sorted) {
 		qsort(dw->by_addr, dw->nby_addr, sizeof(*dw->by_addr), global_addr_compare);
 		dw->by_addr_sorted = true;
 	}
+}
+
+bool gm_dwarf_global_nth(struct gm_dwarf *dw, size_t i, Dwarf_Die *ret_var, uint64_t *ret_addr)
+{
+	sort_by_addr(dw);
+	if (i >= dw->nby_addr || !dwarf_offdie(dw->dwarf, dw->by_addr[i].die, ret_var))
+		return false;
+	*ret_addr = dw->by_addr[i].addr;
+	return true;
+}
+
+bool gm_dwarf_global_at(struct gm_dwarf *dw, uint64_t addr, Dwarf_Die *ret_var, uint64_t *ret_start)
+{
+	sort_by_addr(dw);
 	size_t lo = 0, hi = dw->nby_addr;
 	while (lo < hi) { /* first variable starting after ADDR */
 		size_t mid = lo + (hi - lo) / 2;

@@ -26,11 +26,12 @@ static struct gm_error *exe_error(const char *path, const char *what)
 	return gm_error_create(GM_ERR_BAD_EXE, "%s: %s", path, what);
 }
 
-static struct gm_error *load_segments(struct gm_exe *exe)
+static struct gm_error *load_segments(struct gm_exe *exe, uint64_t e_phoff)
 {
 	size_t phnum;
 	if (elf_getphdrnum(exe->elf, &phnum) != 0)
 		return exe_error(exe->path, "cannot read program headers");
+	exe->e_phnum = phnum;
 	exe->segments = calloc(phnum ? phnum : 1, sizeof(*exe->segments));
 	if (!exe->segments)
 		return &gm_error_nomem;
@@ -38,8 +39,16 @@ static struct gm_error *load_segments(struct gm_exe *exe)
 		GElf_Phdr ph;
 		if (!gelf_getphdr(exe->elf, (int)i, &ph))
 			return exe_error(exe->path, "corrupt program header");
+		if (ph.p_type == PT_PHDR) {
+			exe->phdr_vaddr = ph.p_vaddr;
+			exe->have_phdr_vaddr = true;
+		}
 		if (ph.p_type != PT_LOAD)
 			continue;
+		if (!exe->have_phdr_vaddr && e_phoff >= ph.p_offset && e_phoff - ph.p_offset < ph.p_filesz) {
+			exe->phdr_vaddr = ph.p_vaddr + (e_phoff - ph.p_offset);
+			exe->have_phdr_vaddr = true;
+		}
 		if (ph.p_offset > exe->size || ph.p_filesz > exe->size - ph.p_offset ||
 		    ph.p_filesz > ph.p_memsz)
 			return exe_error(exe->path, "truncated or corrupt: a PT_LOAD segment runs past the end of the file");
@@ -150,6 +159,25 @@ static size_t read_uvarint(const uint8_t *p, const uint8_t *end, uint64_t *ret)
 	return 0;
 }
 
+/* The value of build setting KEY in module info INFO (LEN bytes, lines of
+ * tab-separated fields, "build\tKEY=VALUE"), malloc'd into *RET; NULL if unset. */
+static struct gm_error *find_build_setting(const char *info, size_t len, const char *key, char **ret)
+{
+	size_t klen = strlen(key);
+	for (const char *line = info, *end = info + len; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		const char *eol = nl ? nl : end;
+		size_t n = (size_t)(eol - line);
+		if (n > 6 + klen + 1 && memcmp(line, "build\t", 6) == 0 && memcmp(line + 6, key, klen) == 0 &&
+		    line[6 + klen] == '=') {
+			*ret = strndup(line + 6 + klen + 1, n - 6 - klen - 1);
+			return *ret ? NULL : &gm_error_nomem;
+		}
+		line = eol + 1;
+	}
+	return NULL;
+}
+
 /* Parse a .go.buildinfo blob; sets exe->go_version when it is the inline
  * string format that every supported Go version (1.18+) writes. */
 static struct gm_error *parse_buildinfo(struct gm_exe *exe, const uint8_t *p, size_t len)
@@ -165,7 +193,15 @@ static struct gm_error *parse_buildinfo(struct gm_exe *exe, const uint8_t *p, si
 	if (n == 0 || vlen > MAX_VERSION_LEN || vlen > len - BUILDINFO_HEADER_LEN - n)
 		return exe_error(exe->path, "corrupt .go.buildinfo version string");
 	exe->go_version = strndup((const char *)p + BUILDINFO_HEADER_LEN + n, vlen);
-	return exe->go_version ? NULL : &gm_error_nomem;
+	if (!exe->go_version)
+		return &gm_error_nomem;
+	/* The module info string follows: "build\tKEY=VALUE" lines among others. */
+	const uint8_t *info = p + BUILDINFO_HEADER_LEN + n + vlen;
+	uint64_t ilen;
+	size_t m = read_uvarint(info, p + len, &ilen);
+	if (m == 0 || ilen > (uint64_t)(p + len - info) - m)
+		return NULL; /* no module info: no build settings to report */
+	return find_build_setting((const char *)info + m, ilen, "GOEXPERIMENT", &exe->go_experiments);
 }
 
 /* Find .go.buildinfo by section name, else search the first writable
@@ -256,7 +292,7 @@ static struct gm_error *exe_index(struct gm_exe *exe)
 	exe->e_type = ehdr.e_type;
 	exe->e_machine = ehdr.e_machine;
 	exe->e_entry = ehdr.e_entry;
-	struct gm_error *err = load_segments(exe);
+	struct gm_error *err = load_segments(exe, ehdr.e_phoff);
 	if (!err)
 		err = load_build_ids(exe);
 	if (!err)
@@ -324,6 +360,7 @@ void gm_exe_destroy(struct gm_exe *exe)
 	free(exe->go_build_id);
 	free(exe->gnu_build_id);
 	free(exe->go_version);
+	free(exe->go_experiments);
 	free(exe->path);
 	free(exe);
 }

@@ -97,6 +97,18 @@ struct gm_arena_layout {
 	struct gm_field no_more_ptrs;      /* heapArena.noMorePtrs: 1 bit per bitmap word */
 };
 
+/* What runtime.buildGCMask reads to build an on-demand GC mask (1.24+):
+ * abi.ArrayType, abi.StructType, abi.StructField and the kind numbers. */
+struct gm_gcmask_layout {
+	bool present;                      /* all found (always when TFlagGCMaskOnDemand exists) */
+	uint64_t kind_array, kind_struct;  /* internal/abi.Array, internal/abi.Struct */
+	struct gm_field array_elem, array_len;         /* abi.ArrayType.Elem, .Len */
+	struct gm_field struct_fields, struct_nfields; /* abi.StructType.Fields.array, .len */
+	uint64_t field_size;                           /* sizeof(abi.StructField) */
+	struct gm_field field_typ, field_offset;       /* abi.StructField.Typ, .Offset */
+	uint64_t array_type_size, struct_type_size;
+};
+
 struct gm_runtime {
 	struct gm_program *prog;
 	int go_minor;                      /* 22 for go1.22.x; 0 when unparsable */
@@ -118,12 +130,14 @@ struct gm_runtime {
 	/* abi.Type flags and kind mask (internal/abi constants in DWARF). */
 	uint64_t tflag_extra_star;
 	uint64_t tflag_gcmask_on_demand;   /* 0 before 1.24 (no on-demand masks) */
+	uint64_t tflag_unrolled_bitmap;    /* 1.22-1.23: the runtime's synthetic largeType of a GC-program type */
 	uint64_t kind_mask;                /* 0xff from 1.26, where Kind_ carries no flags */
 	/* Layouts. */
 	struct gm_field mheap_allspans, mheap_sweepgen, mheap_pages_in_use;
 	struct gm_field mheap_spanalloc_inuse, mheap_cachealloc_inuse;
 	struct gm_span_layout span;
 	struct gm_type_layout type;
+	struct gm_gcmask_layout gcmask;
 	struct gm_field moduledata_types, moduledata_etypes;
 	uint64_t moduledata_size;
 	struct gm_field moduledata_data, moduledata_edata, moduledata_bss, moduledata_ebss,

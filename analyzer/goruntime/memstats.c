@@ -8,7 +8,7 @@
 
 /* Sum of runtime.heapStatsDelta over consistentHeapStats.stats (unsafeRead). */
 struct heap_totals {
-	uint64_t committed, released, in_heap, in_stacks, in_work_bufs, tiny_alloc_count;
+	uint64_t committed, released, in_heap, in_stacks, in_work_bufs, in_ptr_scalar_bits, tiny_alloc_count;
 	uint64_t large_alloc, large_alloc_count, large_free, large_free_count;
 	uint64_t total_alloc, total_free, n_malloc, n_free;
 };
@@ -89,6 +89,8 @@ static struct gm_error *read_heap_totals(struct gm_runtime *rt, struct heap_tota
 		t->in_heap += gm_field_uint(d, l->in_heap);
 		t->in_stacks += gm_field_uint(d, l->in_stacks);
 		t->in_work_bufs += gm_field_uint(d, l->in_work_bufs);
+		if (l->in_ptr_scalar_bits.present) /* unrolled GC programs, 1.20-1.23 */
+			t->in_ptr_scalar_bits += gm_field_uint(d, l->in_ptr_scalar_bits);
 		t->tiny_alloc_count += gm_field_uint(d, l->tiny_alloc_count);
 		t->large_alloc += gm_field_uint(d, l->large_alloc);
 		t->large_alloc_count += gm_field_uint(d, l->large_alloc_count);
@@ -172,9 +174,10 @@ struct gm_error *gm_memstats_read(struct gm_runtime *rt, struct gm_memstats *ms)
 	add(ms, "MCacheInuse", cache_inuse, fixalloc_known, "mheap_.cachealloc.inuse");
 	add(ms, "MCacheSys", sys[2], sys_known, "memstats.mcache_sys");
 	add(ms, "BuckHashSys", sys[3], sys_known, "memstats.buckhash_sys");
-	add(ms, "GCSys", sys[4] + t.in_work_bufs, sys_known && heap_known, "memstats.gcMiscSys + inWorkBufs");
+	add(ms, "GCSys", sys[4] + t.in_work_bufs + t.in_ptr_scalar_bits, sys_known && heap_known,
+	    "memstats.gcMiscSys + inWorkBufs + inPtrScalarBits");
 	add(ms, "OtherSys", sys[5], sys_known, "memstats.other_sys");
-	uint64_t total_mapped = in_use + free_ + released + t.in_stacks + t.in_work_bufs;
+	uint64_t total_mapped = in_use + free_ + released + t.in_stacks + t.in_work_bufs + t.in_ptr_scalar_bits;
 	for (int i = 0; i < 6; i++)
 		total_mapped += sys[i];
 	add(ms, "Sys", total_mapped, sys_known && gc_known && heap_known, "sum of the runtime's mapped memory");

@@ -11,6 +11,7 @@
 #include "../goruntime/roots.h"
 #include "../program.h"
 #include "graph.h"
+#include "shape_names.h"
 
 #define NO_ENTRY UINT32_MAX
 
@@ -34,6 +35,8 @@ struct infer {
 	struct gm_u64_map slot_cache;
 	uint64_t *noted_slices;          /* one bit per object: already in t->slices */
 	struct gm_u64_map closures;      /* function entry pc -> its closure entry */
+	struct gm_u64_map by_shape;      /* hash of a real generic name -> its entry laid out by its shape */
+	struct gm_u64_map closure_funcs; /* closure entry -> its function's DW_TAG_subprogram */
 	/* Per span, what types_target asks on every edge, packed small enough
 	 * to stay in cache (the spans themselves are 96 bytes each). */
 	uint8_t *span_flags;
@@ -329,9 +332,29 @@ static uint64_t word_code(struct infer *in, Dwarf_Die *type, uint64_t off)
 		return map_code;
 	if (gm_dwarf_pointee(&slot.leaf, &pointee) || gm_dwarf_phantom_pointee(in->dw, slot.parent, &pointee))
 		return pointee_code(in, &pointee, &slot);
-	if (gm_dwarf_go_kind(&slot.leaf) == KIND_FUNC)
+	if (gm_dwarf_underlying_kind(&slot.leaf) == KIND_FUNC)
 		return TARGET_CLOSURE;
 	return unsafe_member_code(in, &slot, off);
+}
+
+/* word_code for the word at OFF of a closure of the function SUBPROGRAM:
+ * the captured variable there (DW_AT_go_closure_offset, Go 1.23+) gives
+ * its type; before 1.23 DWARF does not lay closures out. */
+static uint64_t closure_word_code(struct infer *in, Dwarf_Off subprogram, uint64_t off)
+{
+	Dwarf_Die fn, child, type;
+	Dwarf_Attribute attr;
+	Dwarf_Word start;
+	uint64_t size;
+	if (!gm_dwarf_die_at(in->dw, subprogram, &fn) || dwarf_child(&fn, &child) != 0)
+		return 0;
+	do {
+		if (dwarf_tag(&child) == DW_TAG_variable && dwarf_attr(&child, GM_DW_AT_go_closure_offset, &attr) &&
+		    dwarf_formudata(&attr, &start) == 0 && off >= start && dwarf_attr(&child, DW_AT_type, &attr) &&
+		    dwarf_formref_die(&attr, &type) && gm_dwarf_type_size(&type, &size) && off - start < size)
+			return word_code(in, &type, off - start);
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
 }
 
 /* word_code for a value of ENTRY's type, cached per (entry, offset). */
@@ -342,8 +365,11 @@ static uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
 		return value;
 	Dwarf_Die type;
 	const struct gm_type_entry *e = &in->t->entries[entry];
+	uint64_t subprogram;
 	if (e->die && gm_dwarf_die_at(in->dw, e->die, &type))
 		value = word_code(in, &type, off);
+	else if (gm_u64_map_find(&in->closure_funcs, entry, &subprogram))
+		value = closure_word_code(in, subprogram, off);
 	gm_u64_map_insert(&in->slot_cache, key, value);
 	return value;
 }
@@ -482,6 +508,40 @@ static uint32_t closure_entry(struct infer *in, uint32_t obj)
 		free(e.name);
 		return NO_ENTRY;
 	}
+	Dwarf_Die fn;
+	if (gm_dwarf_subprogram_at(in->dw, sym->addr, &fn))
+		gm_u64_map_insert(&in->closure_funcs, ret, dwarf_dieoffset(&fn));
+	return ret;
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The generic type REAL that DWARF lacks, laid out by its shape
+ * instantiation (shape_names.h), under its own name; NO_ENTRY if DWARF has
+ * no shape either. */
+static uint32_t entry_by_shape(struct infer *in, const char *real)
+{
+	char shape[512];
+	Dwarf_Die die;
+	uint64_t hash = name_hash(real), index;
+	if (gm_u64_map_find(&in->by_shape, hash, &index))
+		return strcmp(in->t->entries[index].name, real) == 0 ? (uint32_t)index : NO_ENTRY;
+	if (!gm_shape_name(real, shape, sizeof(shape)) || !gm_dwarf_type(in->dw, shape, &die))
+		return NO_ENTRY;
+	struct gm_type_entry e = { .name = strdup(real), .kind = "struct", .die = dwarf_dieoffset(&die),
+				   .elem = NO_ENTRY };
+	gm_dwarf_type_size(&die, &e.size);
+	uint32_t ret;
+	if (!e.name || add_entry(in->t, &e, &ret) || gm_u64_map_insert(&in->by_shape, hash, ret)) {
+		free(e.name);
+		return NO_ENTRY;
+	}
 	return ret;
 }
 
@@ -502,7 +562,10 @@ static uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 		    &is_entry, 1))
 		return entry;
 	snprintf(real, sizeof(real), "internal/sync.%s[%s", is_entry ? "entry" : "indirect", name + sizeof(node) - 1);
-	return gm_dwarf_type(in->dw, real, &type) ? entry_for_die(in, &type) : entry;
+	if (gm_dwarf_type(in->dw, real, &type))
+		return entry_for_die(in, &type);
+	uint32_t shaped = entry_by_shape(in, real);
+	return shaped != NO_ENTRY ? shaped : entry;
 }
 
 /* The group type of a Swiss map from its *table<K,V> entry:
@@ -624,8 +687,12 @@ static void spread(struct infer *in, uint32_t obj)
 	uint32_t entry = in->t->object_type[obj];
 	const struct gm_type_entry *e = &in->t->entries[entry];
 	uint32_t elem = e->elem != NO_ENTRY ? e->elem : entry;
-	uint64_t elem_size = in->t->entries[elem].size, data = data_offset(in->heap, obj);
-	if (elem_size == 0 || !in->t->entries[elem].die)
+	uint64_t elem_size = in->t->entries[elem].size, data = data_offset(in->heap, obj), subprogram;
+	/* A closure has no DWARF type, but its function may lay out its captures. */
+	bool closure = !in->t->entries[elem].die && gm_u64_map_find(&in->closure_funcs, elem, &subprogram);
+	if (closure)
+		elem_size = data_size(in->heap, obj);
+	if (elem_size == 0 || (!in->t->entries[elem].die && !closure))
 		return;
 	uint64_t end = g->edge_start[obj + 1];
 	for (uint64_t i = g->edge_start[obj]; i < end; i++) {
@@ -760,6 +827,31 @@ static void name_leftovers(struct infer *in)
 			in->t->object_type[i] = fit(in, heap->objects[i].type, (uint32_t)i);
 }
 
+/* The layout of a struct type DWARF does not describe whose pointer words
+ * all lie in its first member (1.27's runtime.mPadded, an m and padding,
+ * allocated only as new(mPadded).m): that member's DWARF type, 0 if none. */
+static Dwarf_Off first_member_layout(struct infer *in, const struct gm_rtype *rt)
+{
+	const struct gm_runtime *r = in->heap->rt;
+	const struct gm_gcmask_layout *l = &r->gcmask;
+	if (!l->present || strcmp(gm_kind_name(rt->kind), "struct") != 0)
+		return 0;
+	const uint8_t *desc = gm_memory_at(r->prog->mem, rt->addr, l->struct_type_size);
+	if (!desc || gm_field_uint(desc, l->struct_nfields) == 0)
+		return 0;
+	const uint8_t *field = gm_memory_at(r->prog->mem, gm_field_uint(desc, l->struct_fields), l->field_size);
+	if (!field || gm_field_uint(field, l->field_offset) != 0)
+		return 0;
+	uint64_t member = gm_field_uint(field, l->field_typ);
+	const uint8_t *member_desc = gm_memory_at(r->prog->mem, member, r->type.size);
+	Dwarf_Die die;
+	if (!member_desc || rt->ptr_bytes > gm_field_uint(member_desc, r->type.size_) ||
+	    member < in->heap->moduledata_types ||
+	    !gm_dwarf_type_by_runtime_offset(in->dw, member - in->heap->moduledata_types, &die))
+		return 0;
+	return dwarf_dieoffset(&die);
+}
+
 /* The heap's runtime types become the registry's first entries. */
 static struct gm_error *import_heap_types(struct infer *in)
 {
@@ -771,10 +863,10 @@ static struct gm_error *import_heap_types(struct infer *in)
 					   .elem = NO_ENTRY };
 		Dwarf_Die die;
 		uint32_t ret;
-		if (gm_dwarf_type_by_runtime_offset(in->dw, rt->addr - heap->moduledata_types, &die))
-			e.die = dwarf_dieoffset(&die);
+		bool own_die = gm_dwarf_type_by_runtime_offset(in->dw, rt->addr - heap->moduledata_types, &die);
+		e.die = own_die ? dwarf_dieoffset(&die) : first_member_layout(in, rt);
 		if (!e.name || add_entry(in->t, &e, &ret) || gm_u64_map_insert(&in->t->by_runtime, rt->addr, ret) ||
-		    (e.die && gm_u64_map_insert(&in->t->by_die, e.die, ret))) {
+		    (own_die && gm_u64_map_insert(&in->t->by_die, e.die, ret))) {
 			free(e.name);
 			return &gm_error_nomem;
 		}
@@ -865,6 +957,8 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	gm_u64_map_free(&in.slot_cache);
 	free(in.noted_slices);
 	gm_u64_map_free(&in.closures);
+	gm_u64_map_free(&in.by_shape);
+	gm_u64_map_free(&in.closure_funcs);
 	free(in.span_flags);
 	if (err) {
 		gm_types_destroy(t);

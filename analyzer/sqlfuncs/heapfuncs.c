@@ -59,8 +59,9 @@ static struct gm_program *ctx_program(sqlite3_context *c, struct heap_ctx *h)
 	if (!h->open_error) {
 		char *core = h->core_path ? strdup(h->core_path) : meta_text(h->db, "core_path");
 		char *exe = h->exe_path ? strdup(h->exe_path) : meta_text(h->db, "exe_path");
+		/* The database exists: whatever analyze accepted is accepted here. */
 		struct gm_program_options o = { .core_path = core, .exe_path = exe, .need_dwarf = true,
-						.core_flags = GM_CORE_ALLOW_TRUNCATED };
+						.core_flags = GM_CORE_ALLOW_TRUNCATED, .force_version = true };
 		struct gm_error *err = !core ? gm_error_create(GM_ERR_IO, "the database names no core (meta.core_path)")
 				       : strcmp(core, "-") == 0
 				       ? gm_error_create(GM_ERR_IO, "the core was analyzed from standard input; "

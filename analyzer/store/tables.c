@@ -60,6 +60,7 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 		 * no object's type is recorded) or "headers" (malloc headers and span
 		 * heap bits, Go 1.22+). */
 		{ "pointer_bitmaps", heap->rt->arena_bitmap ? "arena" : "headers" },
+		{ "go_experiments", prog->exe->go_experiments ? prog->exe->go_experiments : "" },
 	};
 	struct gm_error *err = NULL;
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]) && !err; i++)
@@ -75,8 +76,10 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 		{ "page_size", (int64_t)heap->rt->page_size },
 		{ "heap_objects", (int64_t)heap->nobjects },
 		{ "heap_bytes", (int64_t)heap->object_bytes },
-		{ "partial", core->ntruncated > 0 },
+		{ "partial", core->ntruncated > 0 || prog->version_forced },
+		{ "version_forced", prog->version_forced },
 		{ "memory_faults", (int64_t)atomic_load(&prog->mem->nfaults) },
+		{ "gc_masks_built", heap->gc_masks_built },
 	};
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]) && !err; i++)
 		err = gm_store_meta_int(store, ints[i].key, ints[i].value);

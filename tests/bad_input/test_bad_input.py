@@ -12,7 +12,8 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import gmtest  # noqa: E402
 
-EXIT_USAGE, EXIT_IO, EXIT_BAD_CORE, EXIT_BAD_EXE, EXIT_NO_DWARF = 2, 3, 4, 5, 6
+EXIT_USAGE, EXIT_IO, EXIT_BAD_CORE, EXIT_BAD_EXE, EXIT_NO_DWARF, EXIT_BAD_RUNTIME = 2, 3, 4, 5, 6, 9
+KNOWN_VERSIONS = "go1.20-go1.27"
 
 
 def expect(c, gm, args, status, *needles):
@@ -122,6 +123,66 @@ def c_program_core(tmp):
     return None
 
 
+def check_foreign_core(c, gm, ccore, go_dirs, tmp):
+    """A C program's core with a Go executable (PIE or not) is refused before
+    any analysis, saying the core does not belong to the executable; analyze
+    leaves no database."""
+    for sdir in filter(None, go_dirs):
+        exe = os.path.join(sdir, "exe")
+        expect(c, gm, ["info", ccore, "--exe", exe], EXIT_BAD_EXE, exe, "does not belong", "cprog")
+        db = os.path.join(tmp, "foreign.db")
+        expect(c, gm, ["analyze", ccore, "--exe", exe, "-o", db], EXIT_BAD_EXE, exe, "does not belong")
+        c.check(not any(n.startswith("foreign.db") for n in os.listdir(tmp)),
+                f"analyze of a foreign core left {os.listdir(tmp)}")
+
+
+def renamed_version_exe(sdir, old, new, tmp):
+    """A copy of the scenario's executable that says it is Go NEW (same length
+    as OLD): every occurrence of the version string replaced, so the build
+    info and runtime.buildVersion (read-only data, taken from the file since
+    the core does not save it) agree."""
+    with open(os.path.join(sdir, "exe"), "rb") as f:
+        data = f.read()
+    path = os.path.join(tmp, f"exe-{new}")
+    with open(path, "wb") as f:
+        f.write(data.replace(old.encode(), new.encode()))
+    os.chmod(path, 0o755)
+    return path
+
+
+def check_unknown_versions(c, gm, root, tmp):
+    """A Go version outside the known range is refused, naming it and the
+    range; --force-version goes on and marks the database partial."""
+    for version, scen, sdir in gmtest.scenarios(root):
+        if scen != "zoo":
+            continue
+        minor = int(version.split(".")[1])
+        fake = {27: "go1.28.0", 20: "go1.19.14"}.get(minor)
+        if not fake or len(fake) != len(version):
+            continue
+        core = os.path.join(sdir, "core")
+        exe = renamed_version_exe(sdir, version, fake, tmp)
+        expect(c, gm, ["info", core, "--exe", exe], EXIT_BAD_RUNTIME, exe, fake, KNOWN_VERSIONS,
+               "--force-version")
+        db = os.path.join(tmp, "forced.db")
+        expect(c, gm, ["analyze", core, "--exe", exe, "-o", db], EXIT_BAD_RUNTIME, fake, KNOWN_VERSIONS)
+        res = expect(c, gm, ["info", core, "--exe", exe, "--force-version"], 0)
+        c.check(fake in res.stdout, f"{version} as {fake}: info --force-version does not name {fake}")
+        expect(c, gm, ["analyze", core, "--exe", exe, "-o", db, "--quiet", "--force-version"], 0)
+        if os.path.exists(db):
+            import sqlite3
+            meta = dict(sqlite3.connect(db).execute("SELECT key, value FROM meta"))
+            truth = gmtest.load_truth(sdir)
+            c.check(meta.get("partial") == 1 and meta.get("version_forced") == 1,
+                    f"{version} as {fake}: forced database not marked partial: {meta.get('partial')}, "
+                    f"{meta.get('version_forced')}")
+            c.check(meta.get("heap_objects") == truth["memstats"]["HeapObjects"],
+                    f"{version} as {fake}: {meta.get('heap_objects')} objects, MemStats says "
+                    f"{truth['memstats']['HeapObjects']}")
+            os.unlink(db)
+        os.unlink(exe)
+
+
 def pick(root, name):
     for version, scen, sdir in sorted(gmtest.scenarios(root), reverse=True):
         if scen == name:
@@ -164,11 +225,13 @@ def main():
             c.check("dwarf:        absent" in res.stdout, "nodwarf: info did not print its facts")
         else:
             c.check(False, "corpus lacks a zoo-nodwarf core")
+        check_unknown_versions(c, gm, root, tmp)
         check_truncations(c, gm, core, exe, tmp)
         check_corruptions(c, gm, core, exe, tmp)
         ccore = c_program_core(tmp)
         if c.check(ccore is not None, "no core of the C program (neither kernel core nor gcore)"):
             expect(c, gm, ["info", ccore], EXIT_BAD_EXE, "not a Go program")
+            check_foreign_core(c, gm, ccore, [zoo, pick(root, "zoo-pie")], tmp)
             # The executable the core's NT_FILE note names is gone.
             os.unlink(os.path.join(tmp, "cprog"))
             expect(c, gm, ["info", ccore], EXIT_BAD_EXE, "cannot be read", "--exe")

@@ -224,7 +224,7 @@ def main():
     gmtest.each_scenario(
         lambda c, gm, where, sdir, tmp: check_scenario(c, gm, where, sdir, tmp,
                                                         brute_force=where.split("/")[1] in ("zoo", "goroutines")),
-        want=lambda version, name: not name.endswith(("-nodwarf", "-live")))
+        want=lambda version, name: not name.endswith(("-nodwarf", "-live")), need_heapdump=True)
 
 if __name__ == "__main__":
     main()

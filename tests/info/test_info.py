@@ -17,6 +17,13 @@ def prstatus_count(core):
     return len(re.findall(r"\bNT_PRSTATUS\b", out))
 
 
+def build_experiments(exe):
+    """The GOEXPERIMENT build setting as the go command reads it (go version -m), None if unset."""
+    out = subprocess.run(["go", "version", "-m", exe], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"^\s*build\s+GOEXPERIMENT=(\S*)$", out, re.M)
+    return m.group(1) if m else None
+
+
 def check_scenario(c, gm, version, name, sdir):
     core = os.path.join(sdir, "core")
     exe = os.path.join(sdir, "exe")
@@ -31,6 +38,12 @@ def check_scenario(c, gm, version, name, sdir):
             f"{where}: go_version {info['go_version']!r} != truth {truth['go_version']!r}")
     c.check(info["runtime_build_version"] == truth["go_version"],
             f"{where}: runtime.buildVersion {info['runtime_build_version']!r} != truth")
+    want_exp = build_experiments(exe)
+    c.check(info["go_experiments"] == want_exp,
+            f"{where}: go_experiments {info['go_experiments']!r}, go version -m says {want_exp!r}")
+    c.check(not name.startswith("zoo-exp-") or want_exp == name.removeprefix("zoo-exp-"),
+            f"{where}: built with GOEXPERIMENT={want_exp!r}")
+    c.check(info["version_forced"] is False, f"{where}: version_forced")
     c.check(len(info["threads"]) == prstatus_count(core),
             f"{where}: {len(info['threads'])} threads, readelf counts {prstatus_count(core)}")
     c.check(info["pid"] == truth["pid"], f"{where}: pid {info['pid']} != truth {truth['pid']}")
@@ -60,6 +73,7 @@ def check_scenario(c, gm, version, name, sdir):
     text = gmtest.run([gm, "info", core, "--exe", exe])
     c.check(text.status == 0 and f"go version:   {truth['go_version']}" in text.stdout,
             f"{where}: text output lacks the Go version")
+    c.check(f"experiments:  {want_exp or 'none'}" in text.stdout, f"{where}: text output lacks the experiments")
 
 
 def main():

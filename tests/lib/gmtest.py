@@ -87,9 +87,15 @@ def analyze(c, gm, where, sdir, db_path, extra=()):
     return db
 
 
-def each_scenario(check, want=lambda version, name: not name.endswith("-nodwarf")):
+def has_heapdump(sdir):
+    """Scenarios that crash without a heap dump on purpose (bigptr) have none."""
+    return os.path.isfile(os.path.join(sdir, "heapdump"))
+
+
+def each_scenario(check, want=lambda version, name: not name.endswith("-nodwarf"), need_heapdump=False):
     """Run CHECK(c, gm, where, sdir, tmp) on every corpus scenario WANT
-    accepts, in a temporary directory; skip (77) when there is none."""
+    accepts (and, with NEED_HEAPDUMP, that has a heap dump), in a temporary
+    directory; skip (77) when there is none."""
     import tempfile
     gm = gomortem()
     root = corpus_dir()
@@ -97,7 +103,7 @@ def each_scenario(check, want=lambda version, name: not name.endswith("-nodwarf"
     seen = 0
     with tempfile.TemporaryDirectory(prefix="gomortem-test-") as tmp:
         for version, name, sdir in scenarios(root):
-            if want(version, name):
+            if want(version, name) and (not need_heapdump or has_heapdump(sdir)):
                 seen += 1
                 check(c, gm, f"{version}/{name}", sdir, tmp)
     if not seen:
