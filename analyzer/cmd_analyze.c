@@ -29,6 +29,7 @@
 #include "store/store.h"
 #include "store/suspects_table.h"
 #include "store/tables.h"
+#include "util/output.h"
 
 static const char analyze_usage[] =
 	"usage: gomortem analyze CORE [--exe EXE] -o OUT.db [options]\n"
@@ -533,7 +534,10 @@ static struct gm_error *analyze(const struct analyze_options *o)
 {
 	struct analysis a = { 0 };
 	struct gm_store *store = NULL;
-	struct gm_error *err = o->heap_only ? run_heap_stages(o, &a) : run_stages(o, &a);
+	/* Refused before the work, not after: an output that is a device or FIFO. */
+	struct gm_error *err = gm_output_check_replaceable(o->output, "the database");
+	if (!err)
+		err = o->heap_only ? run_heap_stages(o, &a) : run_stages(o, &a);
 	if (!err)
 		err = gm_store_create(o->output, &store);
 	if (!err)

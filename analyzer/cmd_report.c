@@ -23,6 +23,7 @@
 
 #include "analyzer/pprof/analysis_db.h"
 #include "cli.h"
+#include "util/output.h"
 #include "util/strbuf.h"
 #include "error.h"
 
@@ -1741,26 +1742,15 @@ static struct gm_error *write_all(FILE *f, const char *path, const struct strbuf
 	return NULL;
 }
 
-/* Write to PATH through PATH.tmp-PID renamed into place, so a failure leaves nothing. */
+/* Write to PATH whole or not at all (a device or FIFO: streamed; util/output.h). */
 static struct gm_error *write_file(const char *path, const struct strbuf *sb)
 {
-	char *tmp;
-	if (asprintf(&tmp, "%s.tmp-%ld", path, (long)getpid()) < 0)
-		return &gm_error_nomem;
-	FILE *f = fopen(tmp, "w");
-	struct gm_error *err = NULL;
-	if (!f) {
-		err = gm_error_create(GM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-	} else {
-		err = write_all(f, tmp, sb);
-		if (fclose(f) != 0 && !err)
-			err = gm_error_create(GM_ERR_IO, "%s: write error: %s", tmp, strerror(errno));
-		if (!err && rename(tmp, path) != 0)
-			err = gm_error_create(GM_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
-		if (err)
-			unlink(tmp);
-	}
-	free(tmp);
+	struct gm_output out;
+	struct gm_error *err = gm_output_open(path, &out);
+	if (!err && (err = write_all(out.file, path, sb)))
+		gm_output_abort(&out);
+	else if (!err)
+		err = gm_output_commit(&out);
 	return err;
 }
 

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/files.h"
+
 #ifndef NT_SIGINFO
 #define NT_SIGINFO 0x53494749
 #endif
@@ -387,16 +389,11 @@ struct gm_error *gm_core_parse(const void *data, size_t size, const char *name, 
 
 struct gm_error *gm_core_open_as(const char *file, const char *path, unsigned flags, struct gm_core **ret)
 {
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return gm_error_create(GM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	int fd;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int saved = errno;
-		close(fd);
-		return gm_error_create(GM_ERR_IO, "%s: %s", path,
-				       S_ISREG(st.st_mode) ? strerror(saved) : "not a regular file");
-	}
+	struct gm_error *open_err = gm_open_regular_file_as(file, path, NULL, &fd, &st);
+	if (open_err)
+		return open_err;
 	if (st.st_size == 0) {
 		close(fd);
 		return gm_error_create(GM_ERR_BAD_CORE, "%s: empty file", path);

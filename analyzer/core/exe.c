@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/files.h"
+
 /* The note type of the Go build ID (cmd/link ELF_NOTE_GOBUILDID_TAG). */
 #define GO_BUILDID_NOTE_TYPE 4
 /* .go.buildinfo header (debug/buildinfo): 14-byte magic, ptrsize, flags. */
@@ -316,14 +318,12 @@ struct gm_error *gm_exe_open(const char *path, struct gm_exe **ret)
 		return &gm_error_nomem;
 	}
 	struct gm_error *err = NULL;
-	exe->fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	if (exe->fd < 0 || fstat(exe->fd, &st) < 0) {
-		err = gm_error_create(GM_ERR_IO, "%s: cannot open executable: %s", path, strerror(errno));
+	err = gm_open_regular_file(path, "executable", &exe->fd, &st);
+	if (err)
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-		err = exe_error(path, S_ISREG(st.st_mode) ? "empty file" : "not a regular file");
+	if (st.st_size == 0) {
+		err = exe_error(path, "empty file");
 		goto out;
 	}
 	elf_version(EV_CURRENT);

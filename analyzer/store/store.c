@@ -1,6 +1,7 @@
 #include "store.h"
 
 #include "btree_writer.h"
+#include "../util/output.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -119,6 +120,7 @@ static void guard_temporary(const char *path)
 static void unguard_temporary(void)
 {
 	have_interrupted_path = 0;
+	gm_reaper_release();
 }
 
 struct gm_error *gm_store_create(const char *path, struct gm_store **ret)
@@ -132,9 +134,19 @@ struct gm_error *gm_store_create(const char *path, struct gm_store **ret)
 		free(store);
 		return &gm_error_nomem;
 	}
+	struct gm_error *err = gm_output_check_replaceable(path, "the database");
+	if (err) {
+		free(store->path);
+		free(store->tmp_path);
+		free(store);
+		return err;
+	}
+	gm_output_remove_stale(path);
 	unlink(store->tmp_path);
 	guard_temporary(store->tmp_path);
-	struct gm_error *err = store_open(store, true);
+	err = gm_reaper_guard(store->tmp_path);
+	if (!err)
+		err = store_open(store, true);
 	if (!err)
 		err = gm_store_meta_int(store, "schema_version", GM_SCHEMA_VERSION);
 	if (err) {
@@ -217,6 +229,8 @@ struct gm_error *gm_store_finish(struct gm_store *store)
 	struct gm_error *err = gm_store_exec(store, gm_schema_post_sql);
 	if (!err)
 		err = store_close_db(store);
+	if (!err)
+		err = gm_output_check_replaceable(store->path, "the database");
 	if (!err && rename(store->tmp_path, store->path) != 0)
 		err = gm_error_create(GM_ERR_IO, "%s: cannot rename to %s: %s", store->tmp_path,
 				      store->path, strerror(errno));

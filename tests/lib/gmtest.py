@@ -46,6 +46,18 @@ def scenarios(root, want=lambda d: True):
                 yield version, name, sdir
 
 
+def zoo_driver(name):
+    """(gomortem, Checker NAME, {scenario: dir}) for a driver built around
+    the zoo core; skip (77) when the corpus has none."""
+    gm = gomortem()
+    root = corpus_dir()
+    c = Checker(name)
+    picks = {scenario: sdir for _v, scenario, sdir in sorted(scenarios(root))}
+    if "zoo" not in picks:
+        skip("corpus lacks a zoo core")
+    return gm, c, picks
+
+
 def load_truth(sdir):
     with open(os.path.join(sdir, "truth.json")) as f:
         return json.load(f)

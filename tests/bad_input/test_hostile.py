@@ -1,0 +1,203 @@
+"""Hostile input, round two (issue 19): what a corrupt-core and
+crafted-database campaign found, each finding as a check.
+
+- output paths: an -o that names a device or FIFO is streamed to (report,
+  pprof) or refused (analyze), never replaced by a regular file; a SIGKILLed
+  analyze leaves no temporary file, and stale ones of dead runs are removed;
+- hangs: a FIFO as core, executable or database (or named in a database's
+  meta) is refused at once; every run here has a time limit;
+- crafted databases: a view in the database cannot call the heap functions,
+  absurd values neither overflow nor hang;
+- terminal injection: control characters from the core are escaped;
+- errors name their file and carry the documented status.
+
+GOMORTEM_HOSTILE_LONG=1 runs the longer mode (more random corruptions; see
+docs/testing.md)."""
+import os
+import shutil
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import gmtest  # noqa: E402
+
+EXIT_IO, EXIT_BAD_CORE, EXIT_BAD_EXE, EXIT_SQL = 3, 4, 5, 11
+LONG = os.environ.get("GOMORTEM_HOSTILE_LONG") == "1"
+# No run on input this small may take longer (a hang is a failure, not a wait).
+BOUND = 120
+
+
+def run(c, gm, args, timeout=BOUND, stdin=None):
+    what = " ".join(["gomortem"] + args)
+    try:
+        proc = subprocess.run([gm] + args, capture_output=True, text=True, timeout=timeout,
+                              errors="replace", stdin=stdin)
+    except subprocess.TimeoutExpired:
+        c.check(False, f"{what}: still running after {timeout} s (a hang)")
+        return None
+    res = gmtest.Run([gm] + args, proc)
+    c.no_sanitizer_report(res)
+    return res
+
+
+def expect(c, gm, args, status, *needles, timeout=BOUND):
+    res = run(c, gm, args, timeout)
+    if res is None:
+        return None
+    what = " ".join(["gomortem"] + args)
+    c.check(res.status == status, f"{what}: exit {res.status}, want {status}; stderr: {res.stderr.strip()}")
+    for needle in needles:
+        c.check(needle in res.stderr, f"{what}: stderr {res.stderr.strip()!r} lacks {needle!r}")
+    return res
+
+
+def dead_pid():
+    """The pid of a process that has ended."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+class Reader(threading.Thread):
+    """Reads a FIFO to its end, as `cat FIFO` would."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.path, self.data = path, b""
+        self.start()
+
+    def run(self):
+        with open(self.path, "rb") as f:
+            self.data = f.read()
+
+
+def same_node(c, path, kind, what):
+    st = os.lstat(path)
+    c.check(kind(st.st_mode), f"{what}: {path} is no longer what it was (mode {st.st_mode:o})")
+
+
+# ---- output paths ----
+
+def check_streamed_outputs(c, gm, db, tmp):
+    """report and pprof stream to a FIFO with a reader and refuse one without."""
+    fifo = os.path.join(tmp, "out.fifo")
+    os.mkfifo(fifo)
+    for cmd, magic in ((["report", db, "-o", fifo], b"#"), (["pprof", db, "-q", "-o", fifo], b"\x1f\x8b")):
+        expect(c, gm, cmd, EXIT_IO, fifo, "nobody reads", timeout=30)
+        same_node(c, fifo, stat.S_ISFIFO, f"{cmd[0]} -o FIFO without reader")
+        reader = Reader(fifo)
+        expect(c, gm, cmd, 0, timeout=60)
+        reader.join(30)
+        c.check(reader.data.startswith(magic), f"{cmd[0]} -o FIFO: the reader got {reader.data[:16]!r}")
+        same_node(c, fifo, stat.S_ISFIFO, f"{cmd[0]} -o FIFO")
+    expect(c, gm, ["analyze", "/nonexistent", "-o", fifo], EXIT_IO, fifo, "FIFO")
+    same_node(c, fifo, stat.S_ISFIFO, "analyze -o FIFO")
+    outdir = os.path.join(tmp, "outdir")
+    os.mkdir(outdir)
+    for cmd in (["report", db], ["pprof", db], ["analyze", "/nonexistent"]):
+        expect(c, gm, cmd + ["-o", outdir], EXIT_IO, outdir, "directory")
+    c.check(os.listdir(outdir) == [], f"a directory as -o got {os.listdir(outdir)}")
+
+
+def check_device_outputs(c, gm, db, core, exe, tmp):
+    """A character device made here (never the machine's /dev/null), and a
+    symlink to it: streamed by report and pprof, refused by analyze."""
+    if os.geteuid() != 0:
+        print("note: not root: no device node made, the FIFO checks stand for devices")
+        return
+    null = os.path.join(tmp, "null")
+    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    link = os.path.join(tmp, "null-link")
+    os.symlink(null, link)
+    for out in (null, link):
+        expect(c, gm, ["report", db, "-o", out], 0)
+        expect(c, gm, ["pprof", db, "-q", "-o", out], 0)
+        expect(c, gm, ["analyze", core, "--exe", exe, "--quiet", "-o", out], EXIT_IO, out, "character device")
+        same_node(c, null, stat.S_ISCHR, f"-o {out}")
+        same_node(c, link, stat.S_ISLNK, f"-o {out}")
+    left = sorted(f for f in os.listdir(tmp) if f.startswith("null"))
+    c.check(left == ["null", "null-link"], f"writes to a device left {left}")
+
+
+def check_stale_and_killed(c, gm, core, exe, tmp):
+    """A temporary whose process is gone is removed by the next run; a live
+    one is left alone; SIGKILL during analyze leaves nothing behind."""
+    db = os.path.join(tmp, "stale.db")
+    stale, live = f"{db}.tmp-{dead_pid()}", f"{db}.tmp-{os.getpid()}"
+    for path in (stale, live):
+        with open(path, "wb") as f:
+            f.write(b"left by a killed run")
+    expect(c, gm, ["analyze", core, "--exe", exe, "--quiet", "-o", db], 0)
+    c.check(not os.path.exists(stale), "analyze left a dead run's temporary file")
+    c.check(os.path.exists(live), "analyze removed a live process's temporary file")
+    os.unlink(live)
+    killed = os.path.join(tmp, "killed.db")
+    proc = subprocess.Popen([gm, "analyze", core, "--exe", exe, "-o", killed, "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tmp_file = f"{killed}.tmp-{proc.pid}"
+    deadline = time.monotonic() + BOUND
+    while not os.path.exists(tmp_file) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    if proc.poll() is not None:
+        print("note: analyze finished before SIGKILL reached it; not checked")
+        return
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while os.path.exists(tmp_file) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [f for f in os.listdir(tmp) if f.startswith("killed.db")]
+    c.check(not left, f"SIGKILL during analyze left {left}")
+
+
+# ---- hangs ----
+
+def check_fifo_inputs(c, gm, core, exe, db, tmp):
+    """A FIFO nobody writes to, as each input: refused at once (exit 3)."""
+    fifo = os.path.join(tmp, "in.fifo")
+    os.mkfifo(fifo)
+    out = os.path.join(tmp, "fifo-in.db")
+    for args in (["info", fifo], ["info", core, "--exe", fifo], ["analyze", fifo, "-o", out],
+                 ["analyze", core, "--exe", fifo, "-o", out], ["dwarf", fifo, "runtime.g"],
+                 ["sql", fifo, "SELECT 1"], ["report", fifo], ["pprof", fifo, "-o", out],
+                 ["path", fifo, "0x1"], ["diff", fifo, db]):
+        expect(c, gm, args, EXIT_IO, fifo, timeout=10)
+    # A database whose meta names the FIFO as its core or executable.
+    for key in ("core_path", "exe_path"):
+        crafted = os.path.join(tmp, f"fifo-{key}.db")
+        shutil.copy(db, crafted)
+        con = sqlite3.connect(crafted)
+        con.execute("UPDATE meta SET value = ? WHERE key = ?", (fifo, key))
+        con.commit()
+        con.close()
+        expect(c, gm, ["sql", crafted, "SELECT go_value(id) FROM objects LIMIT 1"],
+               EXIT_SQL, fifo, timeout=10)
+
+
+def main():
+    gm, c, picks = gmtest.zoo_driver("test_hostile")
+    zoo = picks["zoo"]
+    core, exe = os.path.join(zoo, "core"), os.path.join(zoo, "exe")
+    big = picks.get("growmap-big", zoo)
+    tmp = tempfile.mkdtemp(prefix="gomortem-hostile-")
+    try:
+        db = os.path.join(tmp, "zoo.db")
+        if not expect(c, gm, ["analyze", core, "--exe", exe, "--quiet", "-o", db], 0):
+            c.finish()
+        check_streamed_outputs(c, gm, db, tmp)
+        check_device_outputs(c, gm, db, core, exe, tmp)
+        check_stale_and_killed(c, gm, os.path.join(big, "core"), os.path.join(big, "exe"), tmp)
+        check_fifo_inputs(c, gm, core, exe, db, tmp)
+    finally:
+        shutil.rmtree(tmp)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
