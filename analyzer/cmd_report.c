@@ -28,7 +28,6 @@
 #include "error.h"
 
 /* The embedded schema/gomortem_post.sql (schema_sql.c, generated). */
-extern const char gm_schema_post_sql[];
 
 static const char report_usage[] =
 	"usage: gomortem report DB [--format md|html|text] [-o FILE] [--top N]\n"
@@ -480,45 +479,12 @@ static struct gm_error *meta_load(struct report *r)
 	return err;
 }
 
-/* A database analyzed before view NAME existed gets it as a temporary view,
- * compiled from the embedded schema (so the report reads the same SQL). */
-static struct gm_error *ensure_view(struct report *r, const char *name)
-{
-	int64_t present = 0;
-	char *sql;
-	if (asprintf(&sql, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view' AND name = '%s'", name) < 0)
-		return &gm_error_nomem;
-	struct gm_error *err = query_int(r, sql, &present);
-	free(sql);
-	if (err || present)
-		return err;
-	char head[128];
-	snprintf(head, sizeof(head), "CREATE VIEW %s AS", name);
-	const char *def = strstr(gm_schema_post_sql, head);
-	if (!def)
-		return gm_error_create(GM_ERR_INTERNAL, "view %s missing from the embedded schema", name);
-	if (asprintf(&sql, "CREATE TEMP VIEW %s", def + strlen("CREATE VIEW ")) < 0)
-		return &gm_error_nomem;
-	sqlite3_stmt *stmt;
-	err = prepare(r, sql, &stmt);  /* compiles the first statement only */
-	bool row;
-	if (!err)
-		err = step(r, stmt, &row);
-	sqlite3_finalize(stmt);
-	free(sql);
-	return err;
-}
-
 static struct gm_error *open_database(struct report *r)
 {
 	const char *path = r->options->db_path;
 	struct gm_error *err = analysis_db_open(path, &r->db);
 	if (!err)
 		err = meta_load(r);
-	if (!err)
-		err = ensure_view(r, "memory_breakdown");
-	if (!err)
-		err = ensure_view(r, "goroutine_groups");
 	return err;
 }
 
@@ -640,7 +606,11 @@ static struct gm_error *section_memory(struct report *r, struct doc *d)
 	while (!(err = step(r, stmt, &row)) && row) {
 		const char *category = col_text(stmt, 0);
 		int64_t bytes = sqlite3_column_int64(stmt, 1);
-		sum += bytes;
+		if (__builtin_add_overflow(sum, bytes, &sum)) {
+			err = gm_error_create(GM_ERR_SQL, "%s: memory_breakdown rows add up past 64 bits: "
+					      "not a database gomortem wrote", r->options->db_path);
+			break;
+		}
 		table_row(d, t, category, fmt_int(a, bytes), fmt_bytes(b, bytes), fmt_pct(c, bytes, mapped),
 			  col_text(stmt, 2));
 		if (bytes > 0)

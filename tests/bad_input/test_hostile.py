@@ -180,6 +180,67 @@ def check_fifo_inputs(c, gm, core, exe, db, tmp):
                EXIT_SQL, fifo, timeout=10)
 
 
+# ---- crafted databases ----
+
+def crafted(db, tmp, name, *statements):
+    """A copy of DB changed by STATEMENTS (SQL), as someone could send it."""
+    path = os.path.join(tmp, name)
+    shutil.copy(db, path)
+    con = sqlite3.connect(path)
+    for sql in statements:
+        con.execute(sql)
+    con.commit()
+    con.close()
+    return path
+
+
+RECURSIVE = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r)"
+
+
+def check_crafted_databases(c, gm, db, tmp):
+    # A view that reads heap memory when someone queries it: the heap
+    # functions run only from SQL typed by the user.
+    sneaky = crafted(db, tmp, "sneaky.db", "DROP VIEW top_retainers",
+                     "CREATE VIEW top_retainers AS SELECT go_value(id) AS v FROM objects LIMIT 3")
+    expect(c, gm, ["sql", sneaky, "SELECT * FROM top_retainers"], EXIT_SQL, "unsafe use of go_value")
+    expect(c, gm, ["sql", sneaky, "SELECT go_value(id) IS NOT NULL FROM objects LIMIT 1"], 0)
+    # Views that never end, under the names report reads: report uses its own.
+    endless = crafted(db, tmp, "endless.db", "DROP VIEW memory_breakdown", "DROP VIEW type_histogram",
+                      f"CREATE VIEW memory_breakdown AS {RECURSIVE} "
+                      "SELECT 'c' AS category, x AS bytes, 's' AS source FROM r",
+                      f"CREATE VIEW type_histogram AS {RECURSIVE} SELECT x AS type FROM r")
+    want = run(c, gm, ["report", db])
+    got = expect(c, gm, ["report", endless], 0, timeout=60)
+    if want and got:
+        c.check(got.stdout == want.stdout.replace(db, endless), "report of crafted views differs from the intact one")
+    table_view = crafted(db, tmp, "table-view.db", "DROP TABLE objects",
+                         f"CREATE VIEW objects AS {RECURSIVE} SELECT x AS id FROM r")
+    for args in (["report", table_view], ["pprof", table_view, "-o", os.path.join(tmp, "p.pb.gz")],
+                 ["path", table_view, "0x1"], ["diff", table_view, db]):
+        expect(c, gm, args, EXIT_SQL, "objects is a view", timeout=30)
+    # Absurd array types: size * count must not wrap, a walk must end.
+    con = sqlite3.connect(db)
+    (leaf,) = con.execute("SELECT o.id FROM objects o JOIN types t ON t.id = o.type_id "
+                          "WHERE t.name = 'main.Leaf' LIMIT 1").fetchone()
+    con.close()
+    for count in (2 ** 61, 2 ** 64 - 1):
+        huge = crafted(db, tmp, f"huge-{count}.db",
+                       f"UPDATE types SET name = '[{count}]main.Leaf' WHERE name = 'main.Leaf'")
+        res = expect(c, gm, ["sql", "--json", huge, f"SELECT go_hash({leaf}) AS h, go_value({leaf}) AS v, "
+                             f"(SELECT COUNT(*) FROM go_elems({leaf})) AS n"], 0, timeout=30)
+        if res and res.status == 0:
+            row = res.json()[0]
+            c.check(row == {"h": None, "v": None, "n": 0}, f"[{count}]main.Leaf: {row}")
+    # Extreme values: refused, no signed overflow.
+    extreme = crafted(db, tmp, "extreme-stats.db",
+                      "UPDATE type_stats SET reachable_bytes = 9223372036854775807 "
+                      "WHERE rowid IN (SELECT rowid FROM type_stats LIMIT 2)")
+    expect(c, gm, ["diff", db, extreme], EXIT_SQL, extreme, "not a database gomortem wrote")
+    floats = crafted(db, tmp, "extreme-memstats.db",
+                     "UPDATE memstats SET value = 1e300 WHERE name IN ('MSpanSys', 'MCacheSys')")
+    expect(c, gm, ["report", floats], EXIT_SQL, floats, "not a database gomortem wrote")
+
+
 def main():
     gm, c, picks = gmtest.zoo_driver("test_hostile")
     zoo = picks["zoo"]
@@ -194,6 +255,7 @@ def main():
         check_device_outputs(c, gm, db, core, exe, tmp)
         check_stale_and_killed(c, gm, os.path.join(big, "core"), os.path.join(big, "exe"), tmp)
         check_fifo_inputs(c, gm, core, exe, db, tmp)
+        check_crafted_databases(c, gm, db, tmp)
     finally:
         shutil.rmtree(tmp)
     c.finish()
