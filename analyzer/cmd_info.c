@@ -14,6 +14,7 @@
 #include "goruntime/binding.h"
 #include "goruntime/goroutines.h"
 #include "program.h"
+#include "util/terminal.h"
 
 static const char info_usage[] =
 	"usage: gomortem info CORE [--exe EXE] [--json] [--allow-truncated]\n"
@@ -127,13 +128,13 @@ static void summarize_goroutines(struct gm_program *prog, struct goroutine_summa
 static void print_goroutines_text(const struct goroutine_summary *sum)
 {
 	if (!sum->set) {
-		printf("goroutines:   unknown (%s)\n", sum->unknown_reason ? sum->unknown_reason : "?");
+		gm_printf_escaped(stdout, "goroutines:   unknown (%s)\n", sum->unknown_reason ? sum->unknown_reason : "?");
 		return;
 	}
-	printf("goroutines:   %zu", sum->total);
+	gm_printf_escaped(stdout, "goroutines:   %zu", sum->total);
 	for (size_t i = 0; i < sum->nstatuses; i++)
-		printf("%s%zu %s", i ? ", " : " (", sum->counts[i], sum->names[i]);
-	printf("%s\n", sum->nstatuses ? ")" : "");
+		gm_printf_escaped(stdout, "%s%zu %s", i ? ", " : " (", sum->counts[i], sum->names[i]);
+	gm_printf_escaped(stdout, "%s\n", sum->nstatuses ? ")" : "");
 }
 
 static void print_goroutines_json(struct gm_json *j, const struct goroutine_summary *sum)
@@ -168,10 +169,10 @@ static const char *exe_origin(const struct gm_program *prog)
 static void print_acquired_text(const struct gm_acquired *acq)
 {
 	if (acq->compression != GM_COMPRESSION_NONE)
-		printf("compression:  %s (%" PRIu64 " bytes, %" PRIu64 " decompressed)\n",
+		gm_printf_escaped(stdout, "compression:  %s (%" PRIu64 " bytes, %" PRIu64 " decompressed)\n",
 		       gm_compression_name(acq->compression), acq->input_bytes, acq->core_bytes);
 	for (size_t i = 0; i < acq->nattrs; i++)
-		printf("coredump:     %-10s %s\n", acq->attrs[i].name, acq->attrs[i].value);
+		gm_printf_escaped(stdout, "coredump:     %-10s %s\n", acq->attrs[i].name, acq->attrs[i].value);
 }
 
 static void print_acquired_json(struct gm_json *j, const struct gm_acquired *acq)
@@ -186,49 +187,52 @@ static void print_acquired_json(struct gm_json *j, const struct gm_acquired *acq
 	gm_json_end_object(j);
 }
 
+/* Text for a terminal: the command line, wait reasons, paths, symbols and
+ * systemd-coredump's fields come from the core and the executable, so control
+ * characters are escaped (util/terminal.h).  JSON escapes them itself. */
 static void print_text(const struct gm_program *prog, const struct goroutine_summary *sum)
 {
 	const struct gm_core *core = prog->core;
 	const struct gm_address_space *mem = prog->mem;
 	int sig = process_signal(core);
-	printf("core:         %s (%s)\n", core->path, gm_arch_name(core->arch));
+	gm_printf_escaped(stdout, "core:         %s (%s)\n", core->path, gm_arch_name(core->arch));
 	print_acquired_text(prog->acquired);
-	printf("executable:   %s (%s)\n", prog->exe->path, exe_origin(prog));
-	printf("go version:   %s%s\n", prog->exe->go_version,
+	gm_printf_escaped(stdout, "executable:   %s (%s)\n", prog->exe->path, exe_origin(prog));
+	gm_printf_escaped(stdout, "go version:   %s%s\n", prog->exe->go_version,
 	       prog->version_forced ? " (not a version gomortem knows: forced with --force-version)" : "");
-	printf("experiments:  %s\n", prog->exe->go_experiments ? prog->exe->go_experiments
+	gm_printf_escaped(stdout, "experiments:  %s\n", prog->exe->go_experiments ? prog->exe->go_experiments
 								: "none (the release's defaults)");
-	printf("runtime:      %s\n", prog->core_go_version ? prog->core_go_version : "unknown (runtime.buildVersion not readable)");
-	printf("go build id:  %s (%s)\n", prog->exe->go_build_id ? prog->exe->go_build_id : "-",
+	gm_printf_escaped(stdout, "runtime:      %s\n", prog->core_go_version ? prog->core_go_version : "unknown (runtime.buildVersion not readable)");
+	gm_printf_escaped(stdout, "go build id:  %s (%s)\n", prog->exe->go_build_id ? prog->exe->go_build_id : "-",
 	       build_id_text(prog->build_id_check));
-	printf("pie:          %s (load bias 0x%" PRIx64 ")\n", prog->exe->e_type == ET_DYN ? "yes" : "no",
+	gm_printf_escaped(stdout, "pie:          %s (load bias 0x%" PRIx64 ")\n", prog->exe->e_type == ET_DYN ? "yes" : "no",
 	       prog->bias);
-	printf("pid:          %d\n", core->pid);
-	printf("command:      %s\n", core->psargs);
+	gm_printf_escaped(stdout, "pid:          %d\n", core->pid);
+	gm_printf_escaped(stdout, "command:      %s\n", core->psargs);
 	char name[32], origin[64];
 	signal_name(sig, name, sizeof(name));
 	signal_origin(core, origin, sizeof(origin));
-	printf("signal:       %s (%d), %s\n", name, sig, origin);
+	gm_printf_escaped(stdout, "signal:       %s (%d), %s\n", name, sig, origin);
 	if (prog->dwarf)
-		printf("dwarf:        present (%zu types, %zu globals, %zu constants)\n",
+		gm_printf_escaped(stdout, "dwarf:        present (%zu types, %zu globals, %zu constants)\n",
 		       gm_dwarf_type_count(prog->dwarf), gm_dwarf_global_count(prog->dwarf),
 		       gm_dwarf_const_count(prog->dwarf));
 	else
-		printf("dwarf:        absent\n");
-	printf("mappings:     %zu segments, %" PRIu64 " bytes mapped, %" PRIu64 " saved in the core, %"
+		gm_printf_escaped(stdout, "dwarf:        absent\n");
+	gm_printf_escaped(stdout, "mappings:     %zu segments, %" PRIu64 " bytes mapped, %" PRIu64 " saved in the core, %"
 	       PRIu64 " from the executable, %" PRIu64 " unsaved\n", core->nsegments,
 	       gm_core_bytes_mapped(core), mem->bytes_from_core, mem->bytes_from_exe, mem->bytes_unsaved);
 	if (core->ntruncated)
-		printf("truncated:    %zu segments cut short by the end of the file\n", core->ntruncated);
+		gm_printf_escaped(stdout, "truncated:    %zu segments cut short by the end of the file\n", core->ntruncated);
 	print_goroutines_text(sum);
-	printf("threads:      %zu\n", core->nthreads);
-	printf("  %-8s %-18s %-18s %s\n", "tid", "pc", "sp", "function");
+	gm_printf_escaped(stdout, "threads:      %zu\n", core->nthreads);
+	gm_printf_escaped(stdout, "  %-8s %-18s %-18s %s\n", "tid", "pc", "sp", "function");
 	for (size_t i = 0; i < core->nthreads; i++) {
 		const struct gm_core_thread *t = &core->threads[i];
 		uint64_t pc = gm_core_thread_pc(core, t);
 		char where[512];
 		describe_pc(prog, pc, where, sizeof(where));
-		printf("  %-8d 0x%016" PRIx64 " 0x%016" PRIx64 " %s\n", t->tid, pc,
+		gm_printf_escaped(stdout, "  %-8d 0x%016" PRIx64 " 0x%016" PRIx64 " %s\n", t->tid, pc,
 		       gm_core_thread_sp(core, t), where);
 	}
 }

@@ -8,6 +8,7 @@
  * Every figure comes from the database's tables and views (memory_breakdown,
  * type_histogram, retained_by_type, garbage_by_type, top_retainers,
  * goroutine_groups, size_class_usage); no memory contents are ever shown. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 #include "cli.h"
 #include "util/output.h"
 #include "util/strbuf.h"
+#include "util/terminal.h"
 #include "error.h"
 
 /* The embedded schema/gomortem_post.sql (schema_sql.c, generated). */
@@ -151,9 +154,15 @@ static char *clean_copy(const char *s, size_t max, bool keep_newlines)
 	char *out = malloc(len + 4);
 	if (!out)
 		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[i] = (c < 0x20 && !(keep_newlines && c == '\n')) || c == 0x7f ? '?' : (char)c;
+	/* Control characters (C0, DEL, C1, bytes that are not UTF-8: util/terminal.h)
+	 * become '?': the report may be read on a terminal. */
+	const unsigned char *u = (const unsigned char *)s;
+	size_t bytes;
+	for (size_t i = 0; i < len; i += bytes) {
+		char escape[16];
+		bool control = gm_escape_char(u + i, len - i, escape, &bytes) && !(keep_newlines && u[i] == '\n');
+		memset(out + i, '?', control ? bytes : 0);
+		memcpy(out + i, s + i, control ? 0 : bytes);
 	}
 	strcpy(out + len, cut ? "..." : "");
 	return out;
@@ -1336,13 +1345,21 @@ static struct gm_error *build_doc(struct report *r, struct doc *d)
 
 /* ---- Markdown ---- */
 
-/* Text with Markdown's special characters escaped. */
+/* Text with Markdown's special characters escaped, and nothing a GitHub
+ * renderer would make a live link of: a core's strings may hold URLs.  The
+ * ':' of "://" and the '.' of "www." are backslash-escaped, which stops URL
+ * autolinks; e-mail autolinks ignore escapes, so '@' before a letter or
+ * digit is followed by an invisible WORD JOINER (U+2060). */
 static void md_text(struct strbuf *sb, const char *s)
 {
-	for (; *s; s++) {
-		if (strchr("\\`*_[]<>|#~", *s))
+	for (const char *p = s; *p; p++) {
+		bool url_colon = *p == ':' && p[1] == '/' && p[2] == '/';
+		bool www_dot = *p == '.' && p - s >= 3 && strncasecmp(p - 3, "www", 3) == 0;
+		if (strchr("\\`*_[]<>|#~", *p) || url_colon || www_dot)
 			sb_addc(sb, '\\');
-		sb_addc(sb, *s);
+		sb_addc(sb, *p);
+		if (*p == '@' && isalnum((unsigned char)p[1]))
+			sb_puts(sb, "\u2060");
 	}
 }
 

@@ -1,6 +1,5 @@
 /* analysis_db: see analysis_db.h. */
 #include <errno.h>
-#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,67 +76,32 @@ static struct gm_error *check_schema(sqlite3 *db, const char *path)
 	return err;
 }
 
-extern const char gm_schema_tables_sql[];
-extern const char gm_schema_post_sql[];
-
-/* The identifier after each "CREATE KIND " of SCHEMA, in turn: CALLBACK
- * gets the name and the statement's text, until it returns an error. */
-static struct gm_error *each_definition(const char *schema, const char *kind,
-					struct gm_error *(*callback)(sqlite3 *db, const char *path,
-								     const char *name, const char *def),
-					sqlite3 *db, const char *path)
-{
-	char head[32];
-	snprintf(head, sizeof(head), "CREATE %s ", kind);
-	struct gm_error *err = NULL;
-	for (const char *def = strstr(schema, head); def && !err; def = strstr(def + 1, head)) {
-		const char *name = def + strlen(head);
-		char ident[64];
-		size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz_0123456789");
-		if (n == 0 || n >= sizeof(ident))
-			continue;
-		memcpy(ident, name, n);
-		ident[n] = '\0';
-		err = callback(db, path, ident, def);
-	}
-	return err;
-}
+struct table_check {
+	sqlite3 *db;
+	const char *path;
+	struct gm_error *err;
+};
 
 /* Table NAME of the schema must be a table in the database, not a view. */
-static struct gm_error *check_table(sqlite3 *db, const char *path, const char *name, const char *def)
+static int check_table(const char *name, const char *def, void *arg)
 {
+	struct table_check *t = arg;
 	(void)def;
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT type FROM main.sqlite_schema WHERE name = ? COLLATE NOCASE "
-			       "AND type != 'table'", -1, &st, NULL) != SQLITE_OK)
-		return analysis_db_error(db, path);
+	if (sqlite3_prepare_v2(t->db, "SELECT type FROM main.sqlite_schema WHERE name = ? COLLATE NOCASE "
+			       "AND type != 'table'", -1, &st, NULL) != SQLITE_OK) {
+		t->err = analysis_db_error(t->db, t->path);
+		return 1;
+	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
-	struct gm_error *err = NULL;
 	if (rc == SQLITE_ROW)
-		err = gm_error_create(GM_ERR_SQL, "%s: %s is a %s, not a table: not a database gomortem wrote", path,
-				      name, (const char *)sqlite3_column_text(st, 0));
+		t->err = gm_error_create(GM_ERR_SQL, "%s: %s is a %s, not a table: not a database gomortem wrote",
+					 t->path, name, (const char *)sqlite3_column_text(st, 0));
 	else if (rc != SQLITE_DONE)
-		err = analysis_db_error(db, path);
+		t->err = analysis_db_error(t->db, t->path);
 	sqlite3_finalize(st);
-	return err;
-}
-
-/* View NAME as the embedded schema defines it (DEF), as a TEMP view: it
- * shadows whatever the database holds under that name. */
-static struct gm_error *shadow_view(sqlite3 *db, const char *path, const char *name, const char *def)
-{
-	(void)name;
-	char *sql;
-	if (asprintf(&sql, "CREATE TEMP VIEW %s", def + strlen("CREATE VIEW ")) < 0)
-		return &gm_error_nomem;
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL); /* the first statement only */
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	free(sql);
-	return rc == SQLITE_DONE ? NULL : analysis_db_error(db, path);
+	return t->err != NULL;
 }
 
 /* A database is input someone may have crafted: its schema must not run
@@ -147,8 +111,11 @@ static struct gm_error *shadow_view(sqlite3 *db, const char *path, const char *n
 static struct gm_error *distrust_schema(sqlite3 *db, const char *path)
 {
 	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	struct gm_error *err = each_definition(gm_schema_tables_sql, "TABLE", check_table, db, path);
-	return err ? err : each_definition(gm_schema_post_sql, "VIEW", shadow_view, db, path);
+	struct table_check t = { .db = db, .path = path };
+	gm_schema_each("TABLE", check_table, &t);
+	if (t.err)
+		return t.err;
+	return gm_schema_shadow_views(db) == SQLITE_OK ? NULL : analysis_db_error(db, path);
 }
 
 struct gm_error *analysis_db_open(const char *path, sqlite3 **ret)

@@ -14,6 +14,45 @@
 extern const char gm_schema_tables_sql[];
 extern const char gm_schema_post_sql[];
 
+int gm_schema_each(const char *kind, int (*fn)(const char *name, const char *def, void *arg), void *arg)
+{
+	const char *schema = strcmp(kind, "TABLE") == 0 ? gm_schema_tables_sql : gm_schema_post_sql;
+	char head[32];
+	snprintf(head, sizeof(head), "CREATE %s ", kind);
+	int rc = 0;
+	for (const char *def = strstr(schema, head); def && !rc; def = strstr(def + 1, head)) {
+		const char *name = def + strlen(head);
+		char ident[64];
+		size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz_0123456789");
+		if (n == 0 || n >= sizeof(ident))
+			continue;
+		memcpy(ident, name, n);
+		ident[n] = '\0';
+		rc = fn(ident, def, arg);
+	}
+	return rc;
+}
+
+static int shadow_view(const char *name, const char *def, void *db)
+{
+	(void)name;
+	char *sql = sqlite3_mprintf("CREATE TEMP VIEW %s", def + strlen("CREATE VIEW "));
+	if (!sql)
+		return SQLITE_NOMEM;
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL); /* the first statement only */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+	sqlite3_finalize(st);
+	sqlite3_free(sql);
+	return rc;
+}
+
+int gm_schema_shadow_views(sqlite3 *db)
+{
+	return gm_schema_each("VIEW", shadow_view, db);
+}
+
 /* Rows per multi-row INSERT (SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32). */
 #define BULK_ROWS 100
 

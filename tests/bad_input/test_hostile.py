@@ -200,10 +200,17 @@ RECURSIVE = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r)"
 def check_crafted_databases(c, gm, db, tmp):
     # A view that reads heap memory when someone queries it: the heap
     # functions run only from SQL typed by the user.
+    # gomortem's own views, compiled from its embedded schema, still may.
     sneaky = crafted(db, tmp, "sneaky.db", "DROP VIEW top_retainers",
-                     "CREATE VIEW top_retainers AS SELECT go_value(id) AS v FROM objects LIMIT 3")
-    expect(c, gm, ["sql", sneaky, "SELECT * FROM top_retainers"], EXIT_SQL, "unsafe use of go_value")
+                     "CREATE VIEW top_retainers AS SELECT go_value(id) AS v FROM objects LIMIT 3",
+                     "CREATE VIEW secrets AS SELECT go_string(addr, 64) AS v FROM objects LIMIT 3")
+    expect(c, gm, ["sql", sneaky, "SELECT * FROM secrets"], EXIT_SQL, "unsafe use of go_string")
     expect(c, gm, ["sql", sneaky, "SELECT go_value(id) IS NOT NULL FROM objects LIMIT 1"], 0)
+    for view in ("top_retainers", "duplicate_strings"):
+        want = run(c, gm, ["sql", "--csv", db, f"SELECT * FROM {view}"])
+        got = expect(c, gm, ["sql", "--csv", sneaky, f"SELECT * FROM {view}"], 0)
+        if want and got:
+            c.check(got.stdout == want.stdout, f"{view} of the crafted database differs from gomortem's")
     # Views that never end, under the names report reads: report uses its own.
     endless = crafted(db, tmp, "endless.db", "DROP VIEW memory_breakdown", "DROP VIEW type_histogram",
                       f"CREATE VIEW memory_breakdown AS {RECURSIVE} "
@@ -241,6 +248,93 @@ def check_crafted_databases(c, gm, db, tmp):
     expect(c, gm, ["report", floats], EXIT_SQL, floats, "not a database gomortem wrote")
 
 
+# ---- terminal injection ----
+
+PAYLOAD = b"\x1b]0;pwned\x07\x1b[2J\xc2\x9b31m"
+
+
+def on_terminal(args, timeout=BOUND):
+    """stdout of a run whose stdout is a terminal (a pty)."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run(args, stdout=slave, stderr=subprocess.PIPE, timeout=timeout)
+    finally:
+        os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return proc.returncode, out
+
+
+def no_controls(c, what, data):
+    bad = [b for b in (b"\x1b", b"\x07", b"\xc2\x9b") if b in data]
+    c.check(not bad, f"{what}: control characters {bad} reach the terminal: {data[:200]!r}")
+
+
+def check_terminal_injection(c, gm, core, exe, db, tmp):
+    """A core whose command line holds escape sequences; errors quoting such
+    a name; SQL text values: shown escaped, never raw."""
+    res = run(c, gm, ["info", core, "--exe", exe, "--json"])
+    command = res.json()["command"].encode() if res and res.status == 0 else b""
+    with open(core, "rb") as f:
+        head = f.read(1 << 20)
+    at = head.find(command) if len(command) >= len(PAYLOAD) + 1 else -1
+    if c.check(at >= 0, f"the core's command line {command!r} not found (or too short) to patch"):
+        evil = os.path.join(tmp, "evil.core")
+        shutil.copy(core, evil)
+        with open(evil, "r+b") as f:
+            f.seek(at)
+            f.write(PAYLOAD + b"\0" * (len(command) - len(PAYLOAD)))
+        proc = subprocess.run([gm, "info", evil, "--exe", exe], capture_output=True, timeout=BOUND)
+        c.check(proc.returncode == 0, f"info on the patched core: exit {proc.returncode}: {proc.stderr!r}")
+        no_controls(c, "info command line", proc.stdout + proc.stderr)
+        c.check(b"\\x1b]0;pwned\\x07\\x1b[2J\\xc2\\x9b31m" in proc.stdout,
+                f"info does not show the command line escaped: {proc.stdout[:600]!r}")
+        proc = subprocess.run([gm, "info", evil, "--exe", exe, "--json"], capture_output=True, timeout=BOUND)
+        no_controls(c, "info --json", proc.stdout)
+    name = os.path.join(tmp, "\x1b[2Jno-such-core")
+    proc = subprocess.run([gm, "info", name], capture_output=True, timeout=BOUND)
+    c.check(proc.returncode == EXIT_IO, f"info on a missing core: exit {proc.returncode}")
+    no_controls(c, "an error naming the file", proc.stderr)
+    sql = "SELECT char(27) || ']0;pwned' || char(7) || char(155) AS t, 'a,b' AS u"
+    for args in (["sql", db, sql], ["sql", "--csv", db, sql]):
+        status, out = on_terminal([gm] + args)
+        c.check(status == 0, f"{args[:2]} on a terminal: exit {status}")
+        no_controls(c, " ".join(args[:2]) + " on a terminal", out)
+    piped = subprocess.run([gm, "sql", "--csv", "--no-header", db, sql], capture_output=True, timeout=BOUND)
+    c.check(piped.stdout == b'\x1b]0;pwned\x07\xc2\x9b,"a,b"\r\n',
+            f"sql --csv into a pipe is not the raw value: {piped.stdout!r}")
+    # Markdown: no live links from a core's text, no controls.
+    links = crafted(db, tmp, "links.db", "UPDATE meta SET value = 'prog http://evil.example/x www.evil.example "
+                    "a@evil.example ' || char(27) || '[2J' WHERE key = 'command'")
+    res = expect(c, gm, ["report", links], 0)
+    if res:
+        import re
+        md = res.stdout
+        c.check("evil" in md, "the crafted type name is not in the report")
+        # Code spans are never made links; the text outside them is checked.
+        text = re.sub(r"(`+).*?\1", "", md)
+        c.check("evil" in text, "the crafted type name is only in code spans (the check would test nothing)")
+        for live in ("http://evil", "www.evil", "a@evil", "\x1b"):
+            c.check(live not in text, f"the Markdown report holds {live!r} as it came")
+        try:
+            import cmarkgfm
+        except ImportError:
+            print("note: no cmarkgfm (pip): the Markdown checked as text only")
+        else:
+            html = cmarkgfm.github_flavored_markdown_to_html(md)
+            c.check("evil.example" in html and 'href="http://evil' not in html and "mailto:" not in html
+                    and 'href="http://www.evil' not in html, "GitHub's renderer makes a live link of the core's URL")
+
+
 def main():
     gm, c, picks = gmtest.zoo_driver("test_hostile")
     zoo = picks["zoo"]
@@ -256,6 +350,7 @@ def main():
         check_stale_and_killed(c, gm, os.path.join(big, "core"), os.path.join(big, "exe"), tmp)
         check_fifo_inputs(c, gm, core, exe, db, tmp)
         check_crafted_databases(c, gm, db, tmp)
+        check_terminal_injection(c, gm, core, exe, db, tmp)
     finally:
         shutil.rmtree(tmp)
     c.finish()
