@@ -555,7 +555,7 @@ static struct gm_error *analyze(const struct analyze_options *o)
 		print_summary(o, &a);
 	gm_store_abort(store);
 	analysis_free(&a);
-	return err;
+	return gm_program_name_core(&o->program, err);
 }
 
 int cmd_analyze(int argc, char **argv)

@@ -114,7 +114,7 @@ int cmd_objects(int argc, char **argv)
 		err = gm_runtime_bind(prog, &rt);
 	if (!err)
 		err = gm_heap_walk(rt, &heap);
-	int status = err ? gm_error_report(err) : list_objects(heap, pointers);
+	int status = err ? gm_error_report(gm_program_name_core(&options, err)) : list_objects(heap, pointers);
 	gm_heap_destroy(heap);
 	gm_runtime_destroy(rt);
 	gm_program_destroy(prog);

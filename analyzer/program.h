@@ -68,6 +68,12 @@ void gm_program_destroy(struct gm_program *prog);
 /* N of a "go1.N..." version string; 0 when it has another form (e.g. "devel ..."). */
 int gm_go_minor(const char *version);
 
+/* ERR, a fault (GM_ERR_FAULT) or an inconsistency (GM_ERR_BAD_RUNTIME) met
+ * while walking the runtime's structures, its message prefixed with the
+ * core's path unless it already names the core or the executable: it is a
+ * problem of that core.  Other errors are returned as they are. */
+struct gm_error *gm_program_name_core(const struct gm_program_options *options, struct gm_error *err);
+
 /* Read a Go string header (ptr, len) at ADDR and its bytes, up to MAX_LEN
  * bytes; the result is NUL-terminated and malloc'd. */
 struct gm_error *gm_program_read_go_string(struct gm_program *prog, uint64_t addr, uint64_t max_len,

@@ -209,8 +209,12 @@ static struct gm_error *index_units(struct gm_dwarf *dw, const char *path)
 	Dwarf_Die cudie, subdie;
 	uint8_t unit_type;
 	Dwarf_Half version;
+	Dwarf_Off last_unit = 0;  /* where the last unit read began, for the error */
+	bool cu_seen = false;
 	int rc;
 	while ((rc = dwarf_get_units(dw->dwarf, cu, &cu, &version, &unit_type, &cudie, &subdie)) == 0) {
+		last_unit = dwarf_dieoffset(&cudie);
+		cu_seen = true;
 		if (!dw->producer) {
 			Dwarf_Attribute attr;
 			if (dwarf_attr(&cudie, DW_AT_producer, &attr))
@@ -224,8 +228,17 @@ static struct gm_error *index_units(struct gm_dwarf *dw, const char *path)
 				return &gm_error_nomem;
 		} while (dwarf_siblingof(&child, &child) == 0);
 	}
-	if (rc < 0)
-		return gm_error_create(GM_ERR_BAD_EXE, "%s: corrupt DWARF: %s", path, dwarf_errmsg(-1));
+	if (rc < 0) {
+		/* libdw does not always set an error for a bad unit header
+		 * ("no error"): say what failed and where. */
+		int e = dwarf_errno();
+		const char *why = e ? dwarf_errmsg(e) : "a malformed unit header, or a section that does not decompress";
+		if (!cu_seen)
+			return gm_error_create(GM_ERR_BAD_EXE, "%s: corrupt DWARF: the first unit of .debug_info "
+					       "cannot be read: %s", path, why);
+		return gm_error_create(GM_ERR_BAD_EXE, "%s: corrupt DWARF: the unit after the one at .debug_info "
+				       "offset 0x%" PRIx64 " cannot be read: %s", path, (uint64_t)last_unit, why);
+	}
 	return NULL;
 }
 

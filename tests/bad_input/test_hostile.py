@@ -25,6 +25,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+sys.path.insert(0, os.path.dirname(__file__))
 import gmtest  # noqa: E402
 
 EXIT_IO, EXIT_BAD_CORE, EXIT_BAD_EXE, EXIT_SQL = 3, 4, 5, 11
@@ -335,6 +336,66 @@ def check_terminal_injection(c, gm, core, exe, db, tmp):
                     and 'href="http://www.evil' not in html, "GitHub's renderer makes a live link of the core's URL")
 
 
+# ---- errors that name their file ----
+
+def section(path, name):
+    """(file offset, size) of section NAME, by readelf."""
+    out = subprocess.run(["readelf", "-SW", path], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if "]" in line and line.split("]")[1].split()[:1] == [name]:
+            w = line.split("]")[1].split()
+            return int(w[3], 16), int(w[4], 16)
+    return None
+
+
+def check_named_errors(c, gm, core, exe, tmp):
+    import random
+    import struct
+    from test_analyze_bad import field_offset, file_offset, patch
+    from test_bad_input import c_program_core
+    # A fault in the runtime walk names the core: mheap_.allspans' array nowhere.
+    syms = subprocess.run(["readelf", "-sW", exe], capture_output=True, text=True, check=True).stdout
+    mheap = [int(w[1], 16) for w in (line.split() for line in syms.splitlines())
+             if len(w) >= 8 and w[7] == "runtime.mheap_"]
+    if c.check(mheap, "runtime.mheap_ not in the executable's symbols"):
+        bad = os.path.join(tmp, "allspans.core")
+        shutil.copy(core, bad)
+        at = file_offset(bad, mheap[0] + field_offset(gm, exe, "runtime.mheap", "allspans"))
+        patch(bad, at, struct.pack("<Q", 0xdead0000))
+        expect(c, gm, ["analyze", bad, "--exe", exe, "--quiet", "-o", os.path.join(tmp, "a.db")], 8,
+               f"{bad}: ", "allspans", "not saved")
+    # Not a regular file as the executable: status 3 as for the core.
+    for odd in ("/dev/zero", tmp):
+        expect(c, gm, ["info", core, "--exe", odd], EXIT_IO, odd, "not a regular file")
+        expect(c, gm, ["info", odd], EXIT_IO, odd, "not a regular file")
+    # A C program's core with a Go executable: refused at once by info and analyze (5).
+    cdir = os.path.join(tmp, "cprog")
+    os.mkdir(cdir)
+    ccore = c_program_core(cdir)
+    if c.check(ccore is not None, "no core of the C program"):
+        for cmd in (["info", ccore, "--exe", exe], ["analyze", ccore, "--exe", exe, "-o", os.path.join(tmp, "c.db")]):
+            expect(c, gm, cmd, EXIT_BAD_EXE, exe, ccore, "not the executable")
+    # Flipped bits in the executable's DWARF: the error says what is wrong.
+    info = section(exe, ".debug_info")
+    rng = random.Random(19)
+    with open(exe, "rb") as f:
+        data = f.read()
+    flips = 40 if LONG else 12
+    seen = 0
+    for _ in range(flips):
+        b = bytearray(data)
+        b[info[0] + rng.randrange(min(info[1], 4096))] ^= 1 << rng.randrange(8)
+        flipped = os.path.join(tmp, "flipped.exe")
+        with open(flipped, "wb") as f:
+            f.write(b)
+        res = run(c, gm, ["info", core, "--exe", flipped])
+        if res and "corrupt DWARF" in res.stderr:
+            seen += 1
+            c.check(res.status == EXIT_BAD_EXE and flipped in res.stderr and "no error" not in res.stderr,
+                    f"flipped DWARF: exit {res.status}: {res.stderr.strip()}")
+    c.check(seen > 0, "no flip made the DWARF corrupt (the check tested nothing)")
+
+
 def main():
     gm, c, picks = gmtest.zoo_driver("test_hostile")
     zoo = picks["zoo"]
@@ -351,6 +412,7 @@ def main():
         check_fifo_inputs(c, gm, core, exe, db, tmp)
         check_crafted_databases(c, gm, db, tmp)
         check_terminal_injection(c, gm, core, exe, db, tmp)
+        check_named_errors(c, gm, core, exe, tmp)
     finally:
         shutil.rmtree(tmp)
     c.finish()
