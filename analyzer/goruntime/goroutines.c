@@ -52,7 +52,7 @@ static const char *status_text(const struct gm_goroutine_set *set, const struct 
 static int64_t thread_of(struct gm_runtime *rt, uint64_t m)
 {
 	uint64_t procid;
-	if (!m || gm_read_u64(rt->prog->mem, m + rt->m.procid.offset, &procid) != NULL)
+	if (!m || !gm_try_read_u64(rt->prog->mem, m + rt->m.procid.offset, &procid))
 		return -1;
 	return (int64_t)procid;
 }
@@ -148,7 +148,7 @@ static struct gm_error *read_allgs(struct gm_runtime *rt, struct gm_goroutine_se
 		return &gm_error_nomem;
 	for (uint64_t i = 0; i < header[1]; i++) {
 		uint64_t addr;
-		if (gm_read_u64(rt->prog->mem, header[0] + 8 * i, &addr) != NULL) {
+		if (!gm_try_read_u64(rt->prog->mem, header[0] + 8 * i, &addr)) {
 			gm_warn(&set->warnings, "runtime.allgs[%" PRIu64 "] not saved in the core", i);
 			continue;
 		}

@@ -29,16 +29,13 @@ static char *read_type_name(struct gm_heap *heap, uint32_t str, uint8_t tflag)
 	struct gm_address_space *mem = heap->rt->prog->mem;
 	uint64_t at = heap->moduledata_types + str;
 	uint8_t head[11];
-	if (gm_read(mem, at, head, 1) != NULL)
+	if (!gm_try_read(mem, at, head, 1))
 		return NULL;
 	uint64_t len = 0;
 	size_t used = 0;
 	for (size_t i = 0; i < 10; i++) {
-		struct gm_error *err = gm_read(mem, at + 1 + i, &head[1 + i], 1);
-		if (err) {
-			gm_error_destroy(err);
+		if (!gm_try_read(mem, at + 1 + i, &head[1 + i], 1))
 			return NULL;
-		}
 		len |= (uint64_t)(head[1 + i] & 0x7f) << (7 * i);
 		if (!(head[1 + i] & 0x80)) {
 			used = i + 1;
@@ -50,9 +47,7 @@ static char *read_type_name(struct gm_heap *heap, uint32_t str, uint8_t tflag)
 	char *name = malloc(len + 1);
 	if (!name)
 		return NULL;
-	struct gm_error *err = gm_read(mem, at + 1 + used, name, len);
-	if (err) {
-		gm_error_destroy(err);
+	if (!gm_try_read(mem, at + 1 + used, name, len)) {
 		free(name);
 		return NULL;
 	}

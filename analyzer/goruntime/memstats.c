@@ -42,12 +42,12 @@ static void add_unflushed(struct gm_runtime *rt, uint64_t *small_alloc, uint64_t
 {
 	struct gm_address_space *mem = rt->prog->mem;
 	uint64_t allp[2];
-	if (gm_read(mem, rt->allp_addr, allp, sizeof(allp)) != NULL || allp[1] > 1u << 20)
+	if (!gm_try_read(mem, rt->allp_addr, allp, sizeof(allp)) || allp[1] > 1u << 20)
 		return;
 	for (uint64_t i = 0; i < allp[1]; i++) {
 		uint64_t p, mcache;
-		if (gm_read_u64(mem, allp[0] + 8 * i, &p) || !p ||
-		    gm_read_u64(mem, p + rt->p_mcache.offset, &mcache) || !mcache)
+		if (!gm_try_read_u64(mem, allp[0] + 8 * i, &p) || !p ||
+		    !gm_try_read_u64(mem, p + rt->p_mcache.offset, &mcache) || !mcache)
 			continue;
 		const uint8_t *c = gm_memory_at(mem, mcache, rt->mcache_size);
 		if (!c)
@@ -123,11 +123,8 @@ static struct gm_error *read_heap_totals(struct gm_runtime *rt, struct heap_tota
 static bool read_field(struct gm_runtime *rt, uint64_t base, struct gm_field f, uint64_t *ret)
 {
 	uint8_t bytes[8] = { 0 };
-	struct gm_error *err = f.size <= 8 ? gm_read(rt->prog->mem, base + f.offset, bytes, f.size) : &gm_error_nomem;
-	if (err) {
-		gm_error_destroy(err);
+	if (f.size > 8 || !gm_try_read(rt->prog->mem, base + f.offset, bytes, f.size))
 		return false;
-	}
 	struct gm_field at_zero = { 0, f.size, true };
 	*ret = gm_field_uint(bytes, at_zero);
 	return true;

@@ -34,7 +34,7 @@ static struct gm_error *roots_add(struct gm_roots *roots, const struct gm_root *
  * object it points into (dst, dst_off); false if the word was not saved. */
 static bool read_root_word(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_root *root)
 {
-	if (gm_read_u64(rt->prog->mem, root->addr, &root->value) != NULL)
+	if (!gm_try_read_u64(rt->prog->mem, root->addr, &root->value))
 		return false;
 	if (gm_heap_find_object(heap, root->value, &root->dst))
 		root->dst_off = root->value - heap->objects[root->dst].addr;
@@ -318,7 +318,7 @@ static struct gm_error *span_specials(struct gm_runtime *rt, const struct gm_hea
 		const struct gm_span *s = &heap->spans[i];
 		uint64_t special;
 		if (s->state != GM_SPAN_IN_USE ||
-		    gm_read_u64(rt->prog->mem, s->mspan_addr + rt->span.specials.offset, &special) != NULL)
+		    !gm_try_read_u64(rt->prog->mem, s->mspan_addr + rt->span.specials.offset, &special))
 			continue;
 		for (uint32_t n = 0; special && !err; n++) {
 			const uint8_t *p = gm_memory_at(rt->prog->mem, special, 64);
@@ -340,13 +340,13 @@ static struct gm_error *queued_finalizers(struct gm_runtime *rt, const struct gm
 	const struct gm_specials_layout *l = &rt->specials;
 	uint64_t block;
 	struct gm_error *err = NULL;
-	if (gm_read_u64(rt->prog->mem, l->allfin_addr, &block) != NULL)
+	if (!gm_try_read_u64(rt->prog->mem, l->allfin_addr, &block))
 		return NULL;
 	for (uint32_t nblocks = 0; block && !err && nblocks < (1u << 20); nblocks++) {
 		uint64_t next, cnt = 0;
 		uint32_t raw_cnt;
-		if (gm_read_u64(rt->prog->mem, block + l->block_alllink.offset, &next) ||
-		    gm_read(rt->prog->mem, block + l->block_cnt.offset, &raw_cnt, sizeof(raw_cnt))) {
+		if (!gm_try_read_u64(rt->prog->mem, block + l->block_alllink.offset, &next) ||
+		    !gm_try_read(rt->prog->mem, block + l->block_cnt.offset, &raw_cnt, sizeof(raw_cnt))) {
 			gm_warn(&roots->warnings, "finalizer block at 0x%" PRIx64 " not saved", block);
 			break;
 		}
@@ -401,8 +401,8 @@ struct frame_scan {
 static const uint8_t *stack_bitmap(struct gm_runtime *rt, uint64_t addr, int32_t idx, int32_t *ret_nbit)
 {
 	int32_t n, nbit;
-	if (gm_read(rt->prog->mem, addr + rt->stackmap_n.offset, &n, sizeof(n)) ||
-	    gm_read(rt->prog->mem, addr + rt->stackmap_nbit.offset, &nbit, sizeof(nbit)) || idx < 0 || idx >= n ||
+	if (!gm_try_read(rt->prog->mem, addr + rt->stackmap_n.offset, &n, sizeof(n)) ||
+	    !gm_try_read(rt->prog->mem, addr + rt->stackmap_nbit.offset, &nbit, sizeof(nbit)) || idx < 0 || idx >= n ||
 	    nbit < 0 || nbit > (1 << 24))
 		return NULL;
 	uint64_t row = ((uint64_t)nbit + 7) / 8;

@@ -57,7 +57,7 @@ static bool caller_of(struct walker *w, const struct gm_func *f, uint64_t pc, ui
 	if (!gm_pclntab_pcsp(w->tab, f, pc, &spdelta) || spdelta < 0)
 		return false;
 	uint64_t fp = sp + (uint64_t)spdelta + w->rt->ptr_size; /* x86: the pushed return address */
-	if (gm_read_u64(w->rt->prog->mem, fp - w->rt->ptr_size, &lr) != NULL)
+	if (!gm_try_read_u64(w->rt->prog->mem, fp - w->rt->ptr_size, &lr))
 		return false;
 	*ret_pc = lr;
 	*ret_sp = fp;
@@ -90,8 +90,8 @@ static bool signal_context(struct walker *w, uint64_t sigtramp_fp, uint64_t *ret
 {
 	const struct signal_frame_abi *abi = &amd64_signal_frame;
 	uint64_t mcontext = sigtramp_fp + abi->mcontext_offset;
-	return gm_read_u64(w->rt->prog->mem, mcontext + abi->pc_offset, ret_pc) == NULL &&
-	       gm_read_u64(w->rt->prog->mem, mcontext + abi->sp_offset, ret_sp) == NULL;
+	return gm_try_read_u64(w->rt->prog->mem, mcontext + abi->pc_offset, ret_pc) &&
+	       gm_try_read_u64(w->rt->prog->mem, mcontext + abi->sp_offset, ret_sp);
 }
 
 /* A running goroutine whose thread is not on its stack: walk the thread's
@@ -136,7 +136,7 @@ static struct gm_error *unwind_one(struct walker *w, const struct gm_goroutine *
 	bool trap = false;
 	if (g->start_from == GM_START_SCHED && g->status == w->rt->g_running && interrupted_context(w, g, &pc, &sp))
 		trap = true;
-	if (pc == 0 && gm_read_u64(w->rt->prog->mem, sp, &pc) == NULL)
+	if (pc == 0 && gm_try_read_u64(w->rt->prog->mem, sp, &pc))
 		sp += w->rt->ptr_size; /* a pc of 0: the return address is on top (unwinder.initAt) */
 	uint32_t idx = 0;
 	for (uint32_t physical = 0; physical < MAX_PHYSICAL_FRAMES; physical++) {

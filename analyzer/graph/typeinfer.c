@@ -201,7 +201,7 @@ static uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj)
 static uint32_t counted(struct infer *in, uint32_t elem, uint64_t count_addr, uint32_t obj)
 {
 	uint64_t count, size = in->t->entries[elem].size;
-	if (gm_read_u64(in->heap->rt->prog->mem, count_addr, &count) != NULL || count == 0 || size == 0 ||
+	if (!gm_try_read_u64(in->heap->rt->prog->mem, count_addr, &count) || count == 0 || size == 0 ||
 	    count > data_size(in->heap, obj) / size)
 		return fit(in, elem, obj);
 	return array_of(in, elem, count);
@@ -215,8 +215,8 @@ static void note_slice(struct infer *in, uint32_t obj, uint64_t word, uint64_t l
 	uint64_t len, cap;
 	if (in->noted_slices[obj / 64] & 1ull << (obj % 64))
 		return;
-	if (len_delta == cap_delta || gm_read_u64(in->heap->rt->prog->mem, word + len_delta, &len) ||
-	    gm_read_u64(in->heap->rt->prog->mem, word + cap_delta, &cap) || len > cap)
+	if (len_delta == cap_delta || !gm_try_read_u64(in->heap->rt->prog->mem, word + len_delta, &len) ||
+	    !gm_try_read_u64(in->heap->rt->prog->mem, word + cap_delta, &cap) || len > cap)
 		return;
 	if (t->nslices == t->slices_cap) {
 		size_t ncap = t->slices_cap ? t->slices_cap * 2 : 256;
@@ -380,10 +380,10 @@ static uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool
 {
 	struct gm_address_space *mem = in->heap->rt->prog->mem;
 	uint64_t word, rtype;
-	if (gm_read_u64(mem, type_word_addr, &word) || !word)
+	if (!gm_try_read_u64(mem, type_word_addr, &word) || !word)
 		return NO_ENTRY;
 	rtype = word;
-	if (iface && (!in->have_itab || gm_read_u64(mem, word + in->itab_type_offset, &rtype)))
+	if (iface && (!in->have_itab || !gm_try_read_u64(mem, word + in->itab_type_offset, &rtype)))
 		return NO_ENTRY;
 	const uint8_t *desc = gm_memory_at(mem, rtype, in->heap->rt->type.size);
 	if (!desc)
@@ -395,7 +395,7 @@ static uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool
 	 * of the descriptor's element type (abi.PtrType.Elem), which DWARF
 	 * knows even when it has no entry for the pointer type itself. */
 	uint64_t elem;
-	if (in->have_ptr_elem && !gm_read_u64(mem, rtype + in->ptr_elem_offset, &elem) && elem)
+	if (in->have_ptr_elem && gm_try_read_u64(mem, rtype + in->ptr_elem_offset, &elem) && elem)
 		return entry_for_runtime(in, elem);
 	uint32_t entry = entry_for_runtime(in, rtype);
 	Dwarf_Die die, pointee;
@@ -419,7 +419,7 @@ static uint32_t chan_buffer(struct infer *in, uint32_t obj, uint32_t entry, uint
 	    !gm_dwarf_member(&type, "buf", &buf_off, &member) || buf_off != src_off ||
 	    !gm_dwarf_member(&type, "elemtype", &elemtype_off, &member) ||
 	    !gm_dwarf_member(&type, "dataqsiz", &qsize_off, &member) ||
-	    gm_read_u64(mem, base + elemtype_off, &elemtype) || gm_read_u64(mem, base + qsize_off, &qsize) || !qsize)
+	    !gm_try_read_u64(mem, base + elemtype_off, &elemtype) || !gm_try_read_u64(mem, base + qsize_off, &qsize) || !qsize)
 		return NO_ENTRY;
 	uint32_t elem = entry_for_runtime(in, elemtype);
 	return elem == NO_ENTRY ? NO_ENTRY : array_of(in, elem, qsize);
@@ -480,7 +480,7 @@ static void assign_fitting(struct infer *in, uint32_t dst, uint32_t entry)
 static uint64_t first_word(struct infer *in, uint32_t obj)
 {
 	uint64_t word;
-	if (gm_read_u64(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj), &word))
+	if (!gm_try_read_u64(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj), &word))
 		return 0;
 	return word;
 }
@@ -558,7 +558,7 @@ static uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 	char real[512];
 	if (strncmp(name, node, sizeof(node) - 1) != 0 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
 	    !gm_dwarf_member(&type, "isEntry", &flag_off, &member) ||
-	    gm_read(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj) + flag_off,
+	    !gm_try_read(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj) + flag_off,
 		    &is_entry, 1))
 		return entry;
 	snprintf(real, sizeof(real), "internal/sync.%s[%s", is_entry ? "entry" : "indirect", name + sizeof(node) - 1);
@@ -586,7 +586,7 @@ static void apply_map_directory(struct infer *in, uint64_t code, uint64_t word_a
 {
 	uint32_t table_ptr = (uint32_t)(code & 0xffffffffu) - 1;
 	uint64_t dir_len;
-	if (gm_read_u64(in->heap->rt->prog->mem, word_addr + ((code >> 32) & DELTA_MASK), &dir_len))
+	if (!gm_try_read_u64(in->heap->rt->prog->mem, word_addr + ((code >> 32) & DELTA_MASK), &dir_len))
 		return;
 	if (dir_len == 0)
 		assign_fitting(in, dst, map_group_entry(in, table_ptr));
@@ -641,7 +641,7 @@ static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint
 	}
 	uint64_t mask;
 	if ((code & TARGET_MASKED) &&
-	    !gm_read_u64(in->heap->rt->prog->mem, word_addr + ((code >> 32) & DELTA_MASK), &mask) &&
+	    gm_try_read_u64(in->heap->rt->prog->mem, word_addr + ((code >> 32) & DELTA_MASK), &mask) &&
 	    mask < data_size(in->heap, dst) && (mask + 1) * in->t->entries[elem].size <= data_size(in->heap, dst)) {
 		apply_group_count(in, dst, elem, mask + 1);
 		return;

@@ -114,9 +114,7 @@ static bool type_by_name(struct gm_program *prog, const char *name, Dwarf_Die *r
 
 static bool read_bytes(struct gm_program *prog, uint64_t addr, void *buf, size_t len)
 {
-	struct gm_error *err = gm_read(prog->mem, addr, buf, len);
-	gm_error_destroy(err);
-	return err == NULL;
+	return gm_try_read(prog->mem, addr, buf, len);
 }
 
 /* "len" of a map or channel header, the way len() reads it: the runtime

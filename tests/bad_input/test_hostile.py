@@ -396,6 +396,83 @@ def check_named_errors(c, gm, core, exe, tmp):
     c.check(seen > 0, "no flip made the DWARF corrupt (the check tested nothing)")
 
 
+# ---- corrupt cores: leaks, statuses, time ----
+
+def symbol(exe, name):
+    """(address, size) of symbol NAME of EXE, by readelf."""
+    out = subprocess.run(["readelf", "-sW", exe], capture_output=True, text=True, check=True).stdout
+    for w in (line.split() for line in out.splitlines()):
+        if len(w) >= 8 and w[7] == name:
+            return int(w[1], 16), int(w[2])
+    return None
+
+
+def read_word(path, offset):
+    import struct
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return struct.unpack("<Q", f.read(8))[0]
+
+
+def check_corrupt_cores(c, gm, core, exe, db, tmp):
+    """Faults walked past allocate nothing and leak nothing (LeakSanitizer
+    would report it and turn the status into 1); damage anywhere in the
+    runtime's structures gives 0 or a documented status naming the core."""
+    import random
+    import struct
+    from test_analyze_bad import field_offset, file_offset, patch
+    bad = os.path.join(tmp, "corrupt.core")
+    shutil.copy(core, bad)
+    out = os.path.join(tmp, "corrupt.db")
+    # Every goroutine's m points nowhere: thread_of's read fails once per g.
+    allgs, _ = symbol(exe, "runtime.allgs")
+    array, length = read_word(core, file_offset(core, allgs)), read_word(core, file_offset(core, allgs + 8))
+    m_off = field_offset(gm, exe, "runtime.g", "m")
+    saved = []
+    for i in range(length):
+        g = read_word(core, file_offset(core, array + 8 * i))
+        if g:
+            at = file_offset(bad, g + m_off)
+            saved.append((at, read_word(bad, at)))
+            patch(bad, at, struct.pack("<Q", 0xdead0000))
+    expect(c, gm, ["analyze", bad, "--exe", exe, "--quiet", "-o", out], 0)
+    for at, word in saved:
+        patch(bad, at, struct.pack("<Q", word))
+    # Random damage in the runtime's own structures.
+    con = sqlite3.connect(db)
+    mspans = [a for (a,) in con.execute("SELECT mspan_addr FROM spans ORDER BY mspan_addr")]
+    con.close()
+    targets = [symbol(exe, "runtime.mheap_"), symbol(exe, "runtime.allgs"), symbol(exe, "runtime.allp"),
+               (array, 8 * length)] + [(a, 160) for a in mspans[:: max(1, len(mspans) // 16)]]
+    targets += [(g, 456) for g in (read_word(core, file_offset(core, array + 8 * i)) for i in range(length)) if g]
+    rng = random.Random(1919)
+    runs = 200 if LONG else 24
+    statuses = {}
+    for n in range(runs):
+        damaged = []  # three words of one structure
+        base, size = rng.choice(targets)
+        for _ in range(3):
+            at = file_offset(bad, base + rng.randrange(max(1, size - 8)) // 8 * 8)
+            word = read_word(bad, at)
+            damage = rng.choice([word ^ (1 << rng.randrange(64)), 0, 0xdead0000, (1 << 64) - 1,
+                                 word + 4096]) % (1 << 64)
+            damaged.append((at, word, damage))
+            patch(bad, at, struct.pack("<Q", damage))
+        res = run(c, gm, ["analyze", bad, "--exe", exe, "--quiet", "-o", out])
+        for at, word, _damage in reversed(damaged):
+            patch(bad, at, struct.pack("<Q", word))
+        if res is None:
+            continue
+        statuses[res.status] = statuses.get(res.status, 0) + 1
+        what = "core with " + ", ".join(f"0x{d:x} at offset {a}" for a, _w, d in damaged)
+        c.check(res.status in (0, 4, 8, 9), f"{what}: exit {res.status}: {res.stderr.strip()[:300]}")
+        if res.status:
+            c.check(bad in res.stderr, f"{what}: the error names no file: {res.stderr.strip()[:300]}")
+        if os.path.exists(out):
+            os.unlink(out)
+    print(f"note: {runs} corrupt cores, exit statuses {dict(sorted(statuses.items()))}")
+
+
 def main():
     gm, c, picks = gmtest.zoo_driver("test_hostile")
     zoo = picks["zoo"]
@@ -413,6 +490,7 @@ def main():
         check_crafted_databases(c, gm, db, tmp)
         check_terminal_injection(c, gm, core, exe, db, tmp)
         check_named_errors(c, gm, core, exe, tmp)
+        check_corrupt_cores(c, gm, core, exe, db, tmp)
     finally:
         shutil.rmtree(tmp)
     c.finish()
