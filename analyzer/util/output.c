@@ -213,6 +213,9 @@ static void reap(int fd, const char *tmp_path)
 	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		signal(ignored[i], SIG_IGN);
+	/* Hold no terminal or pipe the caller waits on (e.g. for stderr's end). */
+	for (int std = 0; std <= 2; std++)
+		close(std);
 	char c;
 	ssize_t n;
 	do
