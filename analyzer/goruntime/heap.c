@@ -176,7 +176,21 @@ static struct gm_error *read_allspans(struct gm_heap *heap, uint64_t **ret, uint
 	return NULL;
 }
 
-/* Check a decoded span; false (with a warning) when it cannot be right. */
+/* Whether the process had all of [start, end) mapped (saved or not). */
+static bool range_mapped(struct gm_address_space *as, uint64_t start, uint64_t end)
+{
+	for (uint64_t addr = start; addr < end;) {
+		const struct gm_region *r = gm_region_at(as, addr);
+		if (!r)
+			return false;
+		addr = r->end;
+	}
+	return true;
+}
+
+/* Check a decoded span; false (with a warning) when it cannot be right.  A
+ * span must lie in mapped memory: the page index costs memory per page, so
+ * a corrupt npages must not make it index terabytes. */
 static bool span_plausible(struct gm_heap *heap, const struct gm_span *s)
 {
 	const char *why = NULL;
@@ -185,6 +199,8 @@ static bool span_plausible(struct gm_heap *heap, const struct gm_span *s)
 		why = "bad npages";
 	else if (s->base % page != 0 || s->base + s->npages * page < s->base)
 		why = "bad base";
+	else if (!range_mapped(heap->rt->prog->mem, s->base, s->base + s->npages * page))
+		why = "pages outside the process's memory";
 	else if (s->state == GM_SPAN_IN_USE && (s->elemsize == 0 || s->elemsize > s->npages * page))
 		why = "bad elemsize";
 	else if (s->state == GM_SPAN_IN_USE && s->nelems > s->npages * page / s->elemsize)

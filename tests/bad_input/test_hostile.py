@@ -438,6 +438,21 @@ def check_corrupt_cores(c, gm, core, exe, db, tmp):
     expect(c, gm, ["analyze", bad, "--exe", exe, "--quiet", "-o", out], 0)
     for at, word in saved:
         patch(bad, at, struct.pack("<Q", word))
+    # A span of 2^26 pages (512 GiB; found by fuzz_runtime): skipped with a
+    # warning, not indexed page by page until memory runs out.
+    con = sqlite3.connect(db)
+    (mspan,) = con.execute("SELECT mspan_addr FROM spans WHERE state = 'in_use' ORDER BY id LIMIT 1").fetchone()
+    con.close()
+    at = file_offset(bad, mspan + field_offset(gm, exe, "runtime.mspan", "npages"))
+    word = read_word(bad, at)
+    patch(bad, at, struct.pack("<Q", 1 << 26))
+    if expect(c, gm, ["analyze", bad, "--exe", exe, "--quiet", "-o", out], 0):
+        con = sqlite3.connect(out)
+        warnings = [m for (m,) in con.execute("SELECT message FROM warnings")]
+        con.close()
+        c.check(any("outside the process" in m for m in warnings), f"a 512 GiB span: warnings {warnings[:5]}")
+        os.unlink(out)
+    patch(bad, at, struct.pack("<Q", word))
     # Random damage in the runtime's own structures.
     con = sqlite3.connect(db)
     mspans = [a for (a,) in con.execute("SELECT mspan_addr FROM spans ORDER BY mspan_addr")]
