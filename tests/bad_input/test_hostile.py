@@ -220,7 +220,10 @@ def check_crafted_databases(c, gm, db, tmp):
     want = run(c, gm, ["report", db])
     got = expect(c, gm, ["report", endless], 0, timeout=60)
     if want and got:
-        c.check(got.stdout == want.stdout.replace(db, endless), "report of crafted views differs from the intact one")
+        # All but the line naming the database (Markdown-escaped: a '_' of the path gets a '\\').
+        def body(text):
+            return [line for line in text.splitlines() if "report from" not in line]
+        c.check(body(got.stdout) == body(want.stdout), "report of crafted views differs from the intact one")
     table_view = crafted(db, tmp, "table-view.db", "DROP TABLE objects",
                          f"CREATE VIEW objects AS {RECURSIVE} SELECT x AS id FROM r")
     for args in (["report", table_view], ["pprof", table_view, "-o", os.path.join(tmp, "p.pb.gz")],
