@@ -169,6 +169,14 @@ def check_fifo_inputs(c, gm, core, exe, db, tmp):
                  ["sql", fifo, "SELECT 1"], ["report", fifo], ["pprof", fifo, "-o", out],
                  ["path", fifo, "0x1"], ["diff", fifo, db]):
         expect(c, gm, args, EXIT_IO, fifo, timeout=10)
+    # A FIFO someone writes a core into is read as a stream (cores piped in).
+    def write_core():
+        with open(fifo, "wb") as w, open(core, "rb") as r:
+            shutil.copyfileobj(r, w)
+    writer = threading.Thread(target=write_core, daemon=True)
+    writer.start()
+    expect(c, gm, ["info", fifo, "--exe", exe], 0, timeout=60)
+    writer.join(30)
     # A database whose meta names the FIFO as its core or executable.
     for key in ("core_path", "exe_path"):
         crafted = os.path.join(tmp, f"fifo-{key}.db")
