@@ -72,7 +72,7 @@ char *gm_heap_type_name(struct gm_heap *heap, uint64_t addr)
 static struct gm_error *on_demand_mask(struct gm_heap *heap, struct gm_rtype *t)
 {
 	uint64_t slot;
-	if (gm_read(heap->rt->prog->mem, t->gcdata, &slot, sizeof(slot)) || slot != 0)
+	if (!gm_try_read(heap->rt->prog->mem, t->gcdata, &slot, sizeof(slot)) || slot != 0)
 		return NULL; /* built by the runtime (or unreadable: pointers.c says unknown) */
 	struct gm_error *err = gm_gcmask_build(heap->rt, t->addr, &t->built_mask);
 	if (err)

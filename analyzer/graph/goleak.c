@@ -129,22 +129,22 @@ static struct gm_error *read_semtable(struct search *s)
 	size_t budget = 1u << 20;
 	for (uint64_t r = 0; s->l.semtable && r < s->l.sem_roots; r++) {
 		size_t depth = 0;
-		if (gm_read_u64(mem, s->l.semtable + r * s->l.sem_stride + s->l.sem_treap, &stack[0]) || !stack[0])
+		if (!gm_try_read_u64(mem, s->l.semtable + r * s->l.sem_stride + s->l.sem_treap, &stack[0]) || !stack[0])
 			continue;
 		depth = 1;
 		while (depth > 0 && budget > 0) {
 			uint64_t node = stack[--depth], kids[2] = { 0, 0 };
-			gm_read_u64(mem, node + s->l.prev, &kids[0]);
-			gm_read_u64(mem, node + s->l.next, &kids[1]);
+			(void)gm_try_read_u64(mem, node + s->l.prev, &kids[0]); /* a kid not saved stays 0 */
+			(void)gm_try_read_u64(mem, node + s->l.next, &kids[1]);
 			for (int k = 0; k < 2; k++)
 				if (kids[k] && depth < sizeof(stack) / sizeof(stack[0]))
 					stack[depth++] = kids[k];
 			for (uint64_t w = node; w && budget > 0; budget--) {
 				uint64_t g = 0;
-				if (gm_read_u64(mem, w + s->l.sudog_g, &g) == NULL && g &&
+				if (gm_try_read_u64(mem, w + s->l.sudog_g, &g) && g &&
 				    gm_u64_map_insert(&s->sema_wait, g, w) < 0)
 					return &gm_error_nomem;
-				if (gm_read_u64(mem, w + s->l.waitlink, &w))
+				if (!gm_try_read_u64(mem, w + s->l.waitlink, &w))
 					break;
 			}
 		}
@@ -160,15 +160,15 @@ static struct gm_error *read_wait(struct search *s, const struct gm_goroutine *g
 {
 	uint64_t sudog = 0;
 	bool chans = w->kind == ON_CHANNELS;
-	if (gm_read_u64(s->rt->prog->mem, g->addr + s->l.g_waiting, &sudog) != NULL)
+	if (!gm_try_read_u64(s->rt->prog->mem, g->addr + s->l.g_waiting, &sudog))
 		sudog = 0;
 	if (!sudog && !chans && !gm_u64_map_find(&s->sema_wait, g->addr, &sudog))
 		sudog = 0;
 	for (size_t n = 0; sudog && n < MAX_SUDOGS; n++) {
 		uint64_t addr = 0, next = 0;
 		uint32_t rec, obj;
-		if (gm_read_u64(s->rt->prog->mem, sudog + (chans ? s->l.c_addr : s->l.elem_addr), &addr) ||
-		    gm_read_u64(s->rt->prog->mem, sudog + s->l.waitlink, &next))
+		if (!gm_try_read_u64(s->rt->prog->mem, sudog + (chans ? s->l.c_addr : s->l.elem_addr), &addr) ||
+		    !gm_try_read_u64(s->rt->prog->mem, sudog + s->l.waitlink, &next))
 			break;
 		if (gm_heap_find_object(s->heap, sudog, &rec) &&
 		    gm_u64_map_insert(&s->hidden, (uint64_t)rec << 32 | (sudog - s->heap->objects[rec].addr +
