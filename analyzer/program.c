@@ -158,15 +158,6 @@ static struct gm_error *compute_bias(struct gm_program *prog)
 	return NULL;
 }
 
-/* Whether the process had ADDR mapped (saved or not). */
-static bool core_maps(const struct gm_core *core, uint64_t addr)
-{
-	for (size_t i = 0; i < core->nsegments; i++)
-		if (addr - core->segments[i].vaddr < core->segments[i].memsz)
-			return true;
-	return false;
-}
-
 /* Compare the build ID note as the core saved it with the executable's. */
 static struct gm_error *check_build_id(struct gm_program *prog)
 {
@@ -178,10 +169,6 @@ static struct gm_error *check_build_id(struct gm_program *prog)
 	uint64_t addr = exe->go_build_id_note_vaddr + prog->bias;
 	uint64_t size = exe->go_build_id_note_size;
 	const struct gm_region *r = gm_region_at(prog->mem, addr);
-	if (!core_maps(prog->core, addr))  /* not its executable (a C program's core) */
-		return gm_error_create(GM_ERR_BAD_EXE,
-				       "%s: not the executable of core %s: the process had nothing mapped at its "
-				       "Go build ID (0x%" PRIx64 ")", exe->path, prog->core->path, addr);
 	if (!r || r->source != GM_REGION_CORE || size > r->end - addr) {
 		prog->build_id_check = GM_BUILD_ID_NOT_IN_CORE;
 		return NULL;

@@ -385,7 +385,7 @@ def check_named_errors(c, gm, core, exe, tmp):
     ccore = c_program_core(cdir)
     if c.check(ccore is not None, "no core of the C program"):
         for cmd in (["info", ccore, "--exe", exe], ["analyze", ccore, "--exe", exe, "-o", os.path.join(tmp, "c.db")]):
-            expect(c, gm, cmd, EXIT_BAD_EXE, exe, ccore, "not the executable")
+            expect(c, gm, cmd, EXIT_BAD_EXE, exe, ccore, "does not belong to it")
     # Flipped bits in the executable's DWARF: the error says what is wrong.
     info = section(exe, ".debug_info")
     rng = random.Random(19)
