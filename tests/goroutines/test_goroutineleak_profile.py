@@ -1,7 +1,7 @@
 """Leaked goroutines against the runtime's own goroutine leak detector: the
 leaks scenario built with Go 1.27 (GOMORTEM_LEAK_PROFILE_GO, default
 go1.27.3), whose pprof has a goroutineleak profile, writes that profile
-(goroutineleak.txt) before it crashes; gomortem's leaked goroutines of the
+(goroutineleak.txt, asked by GOMORTEM_LEAK_PROFILE=1) before it crashes; gomortem's leaked goroutines of the
 core, counted by their innermost frame of package main, equal the profile's
 counts, and truth's.  Skipped (77) when that toolchain cannot be had here."""
 import collections
@@ -46,7 +46,8 @@ def main():
     c = gmtest.Checker("goroutineleak_profile")
     with tempfile.TemporaryDirectory(prefix="gomortem-test-") as tmp:
         gen = subprocess.run([os.path.join(REPO, "corpora", "generate"), "--out", tmp, "--versions", VERSION,
-                              "--scenarios", "leaks"], capture_output=True, text=True)
+                              "--scenarios", "leaks"], capture_output=True, text=True,
+                             env={**os.environ, "GOMORTEM_LEAK_PROFILE": "1"})
         sdirs = [os.path.join(tmp, v, "leaks") for v in os.listdir(tmp) if v.startswith("go")]
         if not c.check(gen.returncode == 0 and sdirs, f"generate: {gen.stdout[-500:]} {gen.stderr[-500:]}"):
             c.finish()
