@@ -192,6 +192,11 @@ static void print_text(const struct gm_program *prog, const struct goroutine_sum
 	const struct gm_address_space *mem = prog->mem;
 	int sig = process_signal(core);
 	printf("core:         %s (%s)\n", core->path, gm_arch_name(core->arch));
+	uint64_t page_size = gm_core_page_size(core);
+	if (page_size)
+		printf("page size:    %" PRIu64 " bytes (AT_PAGESZ)\n", page_size);
+	else
+		printf("page size:    unknown (no AT_PAGESZ in the core)\n");
 	print_acquired_text(prog->acquired);
 	printf("executable:   %s (%s)\n", prog->exe->path, exe_origin(prog));
 	printf("go version:   %s%s\n", prog->exe->go_version,
@@ -245,6 +250,11 @@ static void print_json(const struct gm_program *prog, const struct goroutine_sum
 	gm_json_key(&j, "executable_from_coredump"); gm_json_bool(&j, prog->exe_from_coredump);
 	print_acquired_json(&j, prog->acquired);
 	gm_json_key(&j, "arch"); gm_json_string(&j, gm_arch_name(core->arch));
+	gm_json_key(&j, "page_size");
+	if (gm_core_page_size(core))
+		gm_json_uint(&j, gm_core_page_size(core));
+	else
+		gm_json_string(&j, NULL);
 	gm_json_key(&j, "go_version"); gm_json_string(&j, prog->exe->go_version);
 	gm_json_key(&j, "go_experiments"); gm_json_string(&j, prog->exe->go_experiments);
 	gm_json_key(&j, "version_forced"); gm_json_bool(&j, prog->version_forced);
