@@ -204,11 +204,13 @@ def foreign_core(src, dst, machine, elf_class=2):
 def check_architectures(c, gm, root, core, exe, tmp):
     """Cores of architectures gomortem does not read are refused with the
     architecture named; an arm64 core names what it lacks."""
+    crafted = os.path.join(tmp, "crafted")
+    os.mkdir(crafted)
     for machine, elf_class, name in ((243, 2, "riscv64"), (22, 2, "s390x"), (3, 1, "386"), (40, 1, "arm")):
-        path = os.path.join(tmp, f"core.{name}")
+        path = os.path.join(crafted, f"core.{name}")
         foreign_core(core, path, machine, elf_class)
         expect(c, gm, ["info", path], EXIT_BAD_CORE, path, "unsupported architecture", name)
-        expect(c, gm, ["analyze", path, "--exe", exe, "-o", os.path.join(tmp, "x.db")], EXIT_BAD_CORE,
+        expect(c, gm, ["analyze", path, "--exe", exe, "-o", os.path.join(crafted, "x.db")], EXIT_BAD_CORE,
                "unsupported architecture", name)
     arm64 = pick(root, "zoo", "arm64")
     if not arm64:

@@ -103,7 +103,7 @@ check_dir() {
     if [ "$(od -An -tx1 -N4 "$d/core" | tr -d ' \n')" != 7f454c46 ] ||
        [ "$(od -An -tx1 -j16 -N2 "$d/core" | tr -d ' \n')" != 0400 ]; then
         failmsg "$tag" "core is not an ELF core file"
-    elif ! readelf -h "$d/core" | grep -q -E "Machine: +$machine\$"; then
+    elif ! readelf -h "$d/core" | grep -q -E "Machine: .*$machine\$"; then
         failmsg "$tag" "core is not an $machine core: $(readelf -h "$d/core" | grep Machine:)"
     else
         local notes
