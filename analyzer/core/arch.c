@@ -19,6 +19,9 @@ static const struct gm_arch_info arch_table[] = {
 		 * ds es fs gs (arch/x86/include/asm/user_64.h) */
 		.nregs = 27, .pc_index = 16, .sp_index = 19, .lr_index = GM_REG_NONE, .fp_index = 4,
 		.uses_lr = false, .min_frame_size = 0,
+		/* rt_sigframe: the restorer's address (pretcode), then the ucontext
+		 * (arch/x86/include/asm/sigframe.h). */
+		.sigframe_ucontext = 8,
 		/* ucontext: uc_flags, uc_link, uc_stack (24 bytes), uc_mcontext at
 		 * 40: r8..r15, rdi, rsi, rbp (10), rbx, rdx, rax, rcx, rsp (15), rip
 		 * (16) (arch/x86/include/uapi/asm/sigcontext.h) */
@@ -29,6 +32,9 @@ static const struct gm_arch_info arch_table[] = {
 		/* user_pt_regs: x0..x30, sp (31), pc (32), pstate (33) */
 		.nregs = 34, .pc_index = 32, .sp_index = 31, .lr_index = 30, .fp_index = 29,
 		.uses_lr = true, .min_frame_size = 8,
+		/* rt_sigframe: a siginfo_t (128 bytes), then the ucontext
+		 * (arch/arm64/kernel/signal.c; qemu-user's target_rt_sigframe too). */
+		.sigframe_ucontext = 128,
 		/* ucontext: uc_flags, uc_link, uc_stack (24 bytes), uc_sigmask padded to
 		 * 128 bytes, uc_mcontext 16-aligned at 176: fault_address, regs[31]
 		 * (x29 at 8+29*8, x30 at 8+30*8), sp (256), pc (264), pstate

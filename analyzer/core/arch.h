@@ -41,8 +41,11 @@ struct gm_arch_info {
 	/* sys.MinFrameSize: bytes at the bottom of each frame before the
 	 * arguments of a call (arm64: the saved LR). */
 	uint64_t min_frame_size;
-	/* Signal frame: the handler's ucontext, whose uc_mcontext holds the
-	 * interrupted registers at these offsets (from the ucontext's start). */
+	/* Signal frame: the kernel's rt_sigframe starts at the handler's entry
+	 * sp, its ucontext SIGFRAME_UCONTEXT bytes in; the ucontext's
+	 * uc_mcontext holds the interrupted registers at these offsets (from
+	 * the ucontext's start). */
+	uint64_t sigframe_ucontext;
 	uint64_t uc_pc, uc_sp, uc_fp, uc_lr; /* uc_lr only when uses_lr */
 };
 

@@ -22,15 +22,6 @@ struct unwind_regs {
 	uint64_t pc, sp, lr;
 };
 
-/* Bytes from a signal handler's entry sp to its ucontext: the kernel's
- * rt_sigframe puts the restorer's address there on x86-64 (pretcode), a
- * siginfo_t (128 bytes) on arm64 (arch/arm64/kernel/signal.c; qemu-user's
- * target_rt_sigframe is the same). */
-static uint64_t ucontext_offset(const struct gm_arch_info *arch)
-{
-	return arch->uses_lr ? 128 : 8;
-}
-
 /* What the arm64 signal handler pushes when it fakes a call to sigpanic:
  * the interrupted LR, in a slot of alignUp(sys.MinFrameSize,
  * sys.StackAlign) bytes (runtime/signal_arm64.go preparePanic). */
@@ -137,7 +128,7 @@ static bool signal_context(struct walker *w, struct unwind_regs *r)
 	if (!gm_pclntab_pcsp(w->tab, &w->sigtramp, r->pc, &spdelta) || spdelta < 0)
 		return false;
 	const struct gm_arch_info *arch = w->arch;
-	uint64_t uc = r->sp + (uint64_t)spdelta + ucontext_offset(arch);
+	uint64_t uc = r->sp + (uint64_t)spdelta + arch->sigframe_ucontext;
 	struct gm_address_space *mem = w->rt->prog->mem;
 	r->lr = 0;
 	return gm_read_u64(mem, uc + arch->uc_pc, &r->pc) == NULL && gm_read_u64(mem, uc + arch->uc_sp, &r->sp) == NULL &&
