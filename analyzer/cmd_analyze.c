@@ -310,7 +310,11 @@ static void unwind_native(struct analysis *a)
 {
 	struct gm_error *err = gm_native_unwind_core(a->prog->core, not_go_pc, a->pclntab, 64, &a->native, &a->nnative);
 	if (err) {
-		gm_warn(&a->native_warnings, "native stacks not unwound: %s", err->message);
+		size_t in_c = 0;
+		for (size_t i = 0; i < a->prog->core->nthreads; i++)
+			in_c += not_go_pc(gm_core_thread_pc(a->prog->core, &a->prog->core->threads[i]), a->pclntab);
+		gm_warn(&a->native_warnings, "native stacks of %zu threads in C code not unwound: %s", in_c,
+			err->message);
 		gm_error_destroy(err);
 		a->native = NULL;
 		a->nnative = 0;

@@ -20,13 +20,15 @@ static const char info_usage[] =
 	"usage: gomortem info CORE [--exe EXE] [--json] [--allow-truncated]\n"
 	"                      [--tmpdir DIR] [--force-version]\n"
 	"\n"
-	"Print quick facts about a Go core dump: Go version, architecture, pid and\n"
-	"command line, the signal that ended the process, every thread (tid, pc with\n"
-	"its function, sp), the mappings (bytes mapped, saved in the core, taken from\n"
-	"the executable) and whether the executable has DWARF.\n"
+	"Print quick facts about a Go core dump: Go version, architecture (x86_64 or\n"
+	"aarch64, on any host) and page size, pid and command line, the signal that\n"
+	"ended the process, every thread (tid, pc with its function, sp), the mappings\n"
+	"(bytes mapped, saved in the core, taken from the executable) and whether the\n"
+	"executable has DWARF.\n"
 	CLI_CORE_INPUT_HELP
 	"\n"
-	"  --exe EXE          the executable (default: found through the core's NT_FILE note)\n"
+	"  --exe EXE          the executable (default: found through the core's NT_FILE note;\n"
+	"                     needed for a core without one, such as qemu-user's)\n"
 	"  --json             print JSON instead of text\n"
 	"  --allow-truncated  accept a core cut short; missing bytes count as unsaved\n"
 	CLI_TMPDIR_OPTION_HELP(CLI_TMPDIR_DEFAULT)
@@ -196,6 +198,11 @@ static void print_text(const struct gm_program *prog, const struct goroutine_sum
 	const struct gm_address_space *mem = prog->mem;
 	int sig = process_signal(core);
 	gm_printf_escaped(stdout, "core:         %s (%s)\n", core->path, gm_arch_name(core->arch));
+	uint64_t page_size = gm_core_page_size(core);
+	if (page_size)
+		printf("page size:    %" PRIu64 " bytes (AT_PAGESZ)\n", page_size);
+	else
+		printf("page size:    unknown (no AT_PAGESZ in the core)\n");
 	print_acquired_text(prog->acquired);
 	gm_printf_escaped(stdout, "executable:   %s (%s)\n", prog->exe->path, exe_origin(prog));
 	gm_printf_escaped(stdout, "go version:   %s%s\n", prog->exe->go_version,
@@ -249,6 +256,11 @@ static void print_json(const struct gm_program *prog, const struct goroutine_sum
 	gm_json_key(&j, "executable_from_coredump"); gm_json_bool(&j, prog->exe_from_coredump);
 	print_acquired_json(&j, prog->acquired);
 	gm_json_key(&j, "arch"); gm_json_string(&j, gm_arch_name(core->arch));
+	gm_json_key(&j, "page_size");
+	if (gm_core_page_size(core))
+		gm_json_uint(&j, gm_core_page_size(core));
+	else
+		gm_json_string(&j, NULL);
 	gm_json_key(&j, "go_version"); gm_json_string(&j, prog->exe->go_version);
 	gm_json_key(&j, "go_experiments"); gm_json_string(&j, prog->exe->go_experiments);
 	gm_json_key(&j, "version_forced"); gm_json_bool(&j, prog->version_forced);

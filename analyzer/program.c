@@ -17,6 +17,10 @@ static const char deleted_suffix[] = " (deleted)";
 static struct gm_error *exe_path_from_core(const struct gm_core *core, char **ret)
 {
 	uint64_t entry;
+	if (core->nfiles == 0)
+		return gm_error_create(GM_ERR_BAD_EXE,
+				       "%s: the core has no NT_FILE note (qemu-user writes none), so it does not name "
+				       "its executable; pass it with --exe", core->path);
 	if (!gm_core_auxv(core, AT_ENTRY, &entry))
 		return gm_error_create(GM_ERR_BAD_EXE,
 				       "%s: no AT_ENTRY in the core's auxv; pass the executable with --exe",
@@ -81,11 +85,12 @@ static struct gm_error *open_exe(struct gm_program *prog, const char *exe_path)
 	free(found);
 	if (err)
 		return err;
-	if (prog->exe->e_machine != prog->core->e_machine)
-		return gm_error_create(GM_ERR_BAD_EXE,
-				       "%s: executable is for ELF machine %u but the core %s is for %u",
-				       prog->exe->path, prog->exe->e_machine, prog->core->path,
-				       prog->core->e_machine);
+	if (prog->exe->e_machine != prog->core->e_machine) {
+		char exe_buf[24], core_buf[24];
+		return gm_error_create(GM_ERR_BAD_EXE, "%s: executable is for %s but the core %s is for %s",
+				       prog->exe->path, gm_machine_name(prog->exe->e_machine, exe_buf),
+				       prog->core->path, gm_machine_name(prog->core->e_machine, core_buf));
+	}
 	if (!prog->exe->go_version)
 		return gm_error_create(GM_ERR_BAD_EXE,
 				       "%s: not a Go program (no Go build info); gomortem analyzes Go programs only",

@@ -635,11 +635,6 @@ struct gm_error *gm_native_unwind_core(const struct gm_core *core,
 {
 	if (max_frames == 0)
 		max_frames = GM_NATIVE_DEFAULT_MAX_FRAMES;
-	if (core->e_machine != HOST_MACHINE)
-		return gm_error_create(GM_ERR_BAD_CORE,
-				       "%s: cannot unwind native frames of a %s core on this host",
-				       core->path, gm_arch_name(core->arch));
-
 	/* Only the threads in native code. */
 	size_t n = 0;
 	for (size_t i = 0; i < core->nthreads; i++)
@@ -650,6 +645,11 @@ struct gm_error *gm_native_unwind_core(const struct gm_core *core,
 		*ret_count = 0;
 		return NULL;
 	}
+	if (core->e_machine != HOST_MACHINE)
+		return gm_error_create(GM_ERR_BAD_CORE,
+				       "%s: native frames unavailable: the core is %s and libunwind-coredump unwinds "
+				       "only the host's architecture",
+				       core->path, gm_arch_name(core->arch));
 	elf_version(EV_CURRENT);
 	struct unwind_ctx ctx = { .core = core, .nfiles = core->nfiles < MAX_FILES ? core->nfiles : MAX_FILES };
 	struct gm_native_stack *stacks = calloc(n, sizeof(*stacks));

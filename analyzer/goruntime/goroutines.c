@@ -67,7 +67,9 @@ static void choose_start(struct gm_runtime *rt, struct gm_goroutine *g)
 	g->start_pc = g->sched_pc;
 	g->start_sp = g->sched_sp;
 	g->start_bp = g->sched_bp;
+	g->start_lr = g->sched_lr;
 	if (g->syscallsp != 0) {
+		g->start_lr = 0; /* unwinder.initAt: the syscall's caller saved it */
 		g->start_from = GM_START_SYSCALL;
 		g->start_pc = g->syscallpc;
 		g->start_sp = g->syscallsp;
@@ -83,6 +85,7 @@ static void choose_start(struct gm_runtime *rt, struct gm_goroutine *g)
 		g->start_from = GM_START_THREAD;
 		g->start_pc = gm_core_thread_pc(core, t);
 		g->start_sp = sp;
+		g->start_lr = gm_core_thread_reg(t, gm_arch_info(core->arch)->lr_index);
 		return;
 	}
 }

@@ -32,6 +32,7 @@ struct gm_goroutine {
 	/* Where its stack walk starts: the syscall frame, the registers of the
 	 * thread running it, or the saved scheduling state. */
 	uint64_t start_pc, start_sp, start_bp;
+	uint64_t start_lr;          /* link register (arm64); 0 = read from the frame */
 	enum { GM_START_SCHED, GM_START_SYSCALL, GM_START_THREAD } start_from;
 };
 

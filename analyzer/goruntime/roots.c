@@ -469,8 +469,11 @@ static struct gm_error *scan_frame(struct frame_scan *fs, const struct gm_func *
 	fs->lookup_pc = target - rt->prog->bias;
 	fs->have_subprogram = rt->prog->dwarf && gm_dwarf_subprogram_at(rt->prog->dwarf, f->entry - rt->prog->bias,
 									  &fs->subprogram);
-	/* varp: below the return address and, with frame pointers, the saved bp. */
-	uint64_t varp = fr->fp - rt->ptr_size, map;
+	/* varp: below the return address (x86-64; arm64 keeps it at 0(SP)) and,
+	 * with frame pointers, the saved frame pointer (unwinder.resolveInternal).
+	 * The arguments start sys.MinFrameSize above the frame's top. */
+	const struct gm_arch_info *arch = gm_arch_info(rt->prog->core->arch);
+	uint64_t varp = fr->fp - (arch->uses_lr ? 0 : rt->ptr_size), map;
 	if (varp > fr->sp)
 		varp -= rt->ptr_size;
 	int32_t nbit;
@@ -481,7 +484,7 @@ static struct gm_error *scan_frame(struct frame_scan *fs, const struct gm_func *
 		err = scan_bitmap(fs, bits, nbit, varp - (uint64_t)nbit * rt->ptr_size);
 	if (!err && f->args > 0 && gm_pclntab_funcdata(fs->tab, f, ids->args_pointer_maps, &map) &&
 	    (bits = stack_bitmap(rt, map, idx, &nbit)) != NULL)
-		err = scan_bitmap(fs, bits, nbit, fr->fp);
+		err = scan_bitmap(fs, bits, nbit, fr->fp + arch->min_frame_size);
 	return err;
 }
 

@@ -2,9 +2,10 @@
 # tests/corpus/check_corpus.sh OUTDIR
 #
 # Checks every artifact produced by corpora/generate under OUTDIR
-# (OUTDIR/<goversion>/<artifact>/):
+# (OUTDIR/<goversion>[-arm64]/<artifact>/; a folder without suffix is amd64):
 #   * the files exe, core, heapdump, truth.json, traceback.txt, exitcode, done exist;
-#   * core is an ELF core (ET_CORE) with NT_PRSTATUS notes, and its pid is truth.json's pid;
+#   * core is an ELF core (ET_CORE) of the folder's architecture (truth.json's goarch)
+#     with NT_PRSTATUS notes, and its pid is truth.json's pid;
 #   * heapdump starts with "go1.7 heap dump\n"; when python3 works, the dump parses to
 #     EOF and its memstats (Mallocs, Frees, HeapAlloc, HeapObjects, TotalAlloc) equal
 #     truth.json's (= nothing was allocated between the truth file and the dump);
@@ -61,7 +62,9 @@ release_of() { # "go1.27.3 X:nogreenteagc" / "go1.26.8-X:nogreenteagc" -> go1.27
 }
 
 check_dir() {
-    local d="$1" gv="$2" name="$3" tag="$2/$3"
+    local d="$1" folder="$2" name="$3" tag="$2/$3"
+    local gv="${folder%-arm64}" goarch=amd64 machine="X86-64"
+    [ "$gv" = "$folder" ] || { goarch=arm64; machine=AArch64; }
     local f dump=heapdump
     # bigptr crashes without a heap dump on purpose (truth.json: "no_heapdump": true)
     grep -q '"no_heapdump": true' "$d/truth.json" 2>/dev/null && dump=""
@@ -85,6 +88,7 @@ check_dir() {
     case "$name" in
         zoo-exp-*) [[ "$tv" == *"X:${name#zoo-exp-}"* ]] || failmsg "$tag" "go_version $tv lacks X:${name#zoo-exp-}" ;;
     esac
+    [ "$(jq -r .goarch "$d/truth.json")" = "$goarch" ] || failmsg "$tag" "goarch $(jq -r .goarch "$d/truth.json") != $goarch"
     local mode want_mode=crash
     mode="$(jq -r .mode "$d/truth.json")"
     case "$name" in *-live) want_mode=live ;; esac
@@ -99,6 +103,8 @@ check_dir() {
     if [ "$(od -An -tx1 -N4 "$d/core" | tr -d ' \n')" != 7f454c46 ] ||
        [ "$(od -An -tx1 -j16 -N2 "$d/core" | tr -d ' \n')" != 0400 ]; then
         failmsg "$tag" "core is not an ELF core file"
+    elif ! readelf -h "$d/core" | grep -q -E "Machine: .*$machine\$"; then
+        failmsg "$tag" "core is not an $machine core: $(readelf -h "$d/core" | grep Machine:)"
     else
         local notes
         notes="$($NOTES "$d/core" 2>/dev/null | grep -a -E 'PRSTATUS|PRPSINFO|pid: ')"

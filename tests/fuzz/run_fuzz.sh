@@ -18,11 +18,19 @@ zoo=$(find "$corpus" -path '*/zoo/core' -type f 2>/dev/null | sort | tail -n 1)
 case $target in
 core)
 	seeds=0
-	while IFS= read -r -d '' core; do
-		python3 "$here/core_seed.py" "$core" "$work/seeds/seed$seeds" || continue
-		seeds=$((seeds + 1))
-		[ "$seeds" -ge 8 ] && break
-	done < <(find "$corpus" -name core -type f -print0 2>/dev/null)
+	# seed_from MAX PATH-PATTERN: the first MAX cores whose path matches.
+	seed_from() {
+		local max=$1 pattern=$2 taken=0 core
+		while IFS= read -r -d '' core; do
+			python3 "$here/core_seed.py" "$core" "$work/seeds/seed$seeds" || continue
+			seeds=$((seeds + 1))
+			taken=$((taken + 1))
+			[ "$taken" -ge "$max" ] && break
+		done < <(find "$corpus" -name core -type f -path "$pattern" -print0 2>/dev/null)
+	}
+	# x86_64 cores and AArch64 ones (the arm64 column): both register layouts.
+	seed_from 6 '*/go*[0-9]/*'
+	seed_from 4 '*-arm64/*'
 	[ "$seeds" -gt 0 ] || skip "no cores under $corpus to seed the fuzzer"
 	max_len=1048576
 	;;

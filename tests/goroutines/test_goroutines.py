@@ -67,6 +67,15 @@ def check_wait_since(c, where, db, sdir):
     c.check(any(theirs.values()) == any(ours.values()), f"{where}: no waitsince to compare")
 
 
+def bounds_match(db, goid, printed):
+    """The frames whose pc the dump printed (GOTRACEBACK=crash) have the
+    dump's pc, sp and fp: the unwinding itself, not only the names."""
+    got = list(db.execute("SELECT pc, sp, fp FROM frames WHERE goid = ? ORDER BY idx", (goid,)))
+    want = [(f[3], b[1], b[0]) for f, b in zip(printed.frames, printed.frame_bounds) if b is not None]
+    mine = [g for g, b in zip(got, printed.frame_bounds) if b is not None]
+    return mine == want, mine, want
+
+
 def check_scenario(c, gm, where, sdir, tmp):
     db_path = os.path.join(tmp, "g.db")
     db = gmtest.analyze(c, gm, where, sdir, db_path)
@@ -75,14 +84,21 @@ def check_scenario(c, gm, where, sdir, tmp):
     got = {goid: (status, locked, created_by, created_at) for goid, status, locked, created_by, created_at in
            db.execute("SELECT goid, status, locked, created_by, created_at FROM goroutines")}
     want = gotraceback.parse_file(os.path.join(sdir, "traceback.txt"))
-    matched, total = 0, 0
+    matched, total, with_bounds = 0, 0, 0
     for goid in sorted(set(want) & set(got)):
         ok, frames, printed = frames_match(db, goid, want[goid])
         total += 1
         matched += ok
         if not ok:
             print(f"note: {where}: goroutine {goid} frames differ:\n  got  {frames}\n  want {printed}")
+        else:
+            ok, mine, bounds = bounds_match(db, goid, want[goid])
+            with_bounds += bool(bounds)
+            c.check(ok, f"{where}: goroutine {goid}: (pc, sp, fp) {[tuple(map(hex, b)) for b in mine]}, "
+                    f"the dump {[tuple(map(hex, b)) for b in bounds]}")
     c.check(total and matched >= 0.99 * total, f"{where}: frames match for {matched} of {total} goroutines")
+    if gmtest.load_truth(sdir).get("mode") == "crash":
+        c.check(with_bounds > 0, f"{where}: a crash dump without fp/sp/pc")
     check_groups(c, where, db, want)
     # A live process ran on after its heap dump; bigptr writes none on purpose.
     if not where.endswith("-live") and os.path.isfile(os.path.join(sdir, "heapdump")):

@@ -32,8 +32,19 @@ def skip(reason):
     sys.exit(SKIP)
 
 
+def folder_arch(version):
+    """The GOARCH of a corpus version folder: go1.26.8 is amd64, go1.26.8-arm64 arm64."""
+    return version.rsplit("-", 1)[1] if "-" in version else "amd64"
+
+
+def go_version(version):
+    """The Go version of a corpus version folder (go1.26.8-arm64 -> go1.26.8)."""
+    return version.rsplit("-", 1)[0] if "-" in version else version
+
+
 def scenarios(root, want=lambda d: True):
-    """Yield (go_version, scenario, dir) for every generated scenario with a core."""
+    """Yield (version folder, scenario, dir) for every generated scenario with a
+    core; the folder is the Go version, suffixed -arm64 for arm64 cores."""
     for version in sorted(os.listdir(root)):
         vdir = os.path.join(root, version)
         if not os.path.isdir(vdir) or not version.startswith("go"):
