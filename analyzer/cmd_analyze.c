@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,13 +18,18 @@
 #include "goruntime/pclntab.h"
 #include "goruntime/roots.h"
 #include "goruntime/stacks.h"
+#include "graph/domtree.h"
+#include "graph/goleak.h"
 #include "graph/graph.h"
+#include "graph/suspects.h"
 #include "graph/typeinfer.h"
 #include "program.h"
 #include "sqlfuncs/heapfuncs.h"
 #include "store/btree_writer.h"
 #include "store/store.h"
+#include "store/suspects_table.h"
 #include "store/tables.h"
+#include "util/output.h"
 
 static const char analyze_usage[] =
 	"usage: gomortem analyze CORE [--exe EXE] -o OUT.db [options]\n"
@@ -32,10 +38,12 @@ static const char analyze_usage[] =
 	"the types that malloc headers and large spans name, the runtime's own memory\n"
 	"accounting, the threads and mappings.  Query it with 'gomortem sql OUT.db'.\n"
 	"The database is written under a temporary name and renamed when complete: a\n"
-	"failed run leaves nothing behind.\n"
+	"failed or killed run leaves nothing behind (nor do the temporaries of older\n"
+	"runs whose process is gone).\n"
 	CLI_CORE_INPUT_HELP
 	"\n"
-	"  -o, --output OUT.db   the database to write (replaced if it exists)\n"
+	"  -o, --output OUT.db   the database to write (a regular file replaced if it\n"
+	"                        exists; a device, FIFO or directory is refused)\n"
 	"  --exe EXE             the executable (default: found through the core's NT_FILE note)\n"
 	"  --runtime-from EXE    for an executable without DWARF whose Go version has no\n"
 	"                        built-in layout table: take the runtime's layouts from the\n"
@@ -46,6 +54,9 @@ static const char analyze_usage[] =
 	"                        with -ldflags=-w would give\n"
 	"  --allow-truncated     analyze a core cut short; what is missing is unsaved memory\n"
 	"                        and the database is marked partial (meta.partial = 1)\n"
+	"  --force-version       analyze a Go version gomortem does not know (outside\n"
+	"                        " GM_GO_KNOWN_RANGE ") anyway; the database is marked partial\n"
+	"                        (meta.partial = 1, meta.version_forced = 1)\n"
 	"  --contents            also store memory contents: the bytes of every reachable\n"
 	"                        string body (table strings), for when the core cannot travel\n"
 	"                        with the database; without it the database holds none\n"
@@ -128,6 +139,10 @@ struct analysis {
 	struct gm_stacks *stacks;
 	struct gm_graph *graph;
 	struct gm_types *types;
+	struct gm_domtree *domtree;
+	uint8_t *type_topmost;            /* per object: no dominator of its own type */
+	struct gm_suspects *suspects;
+	struct gm_goleak *goleak;
 	struct gm_native_stack *native;   /* native stacks of threads in C code */
 	size_t nnative;
 	struct gm_warnings native_warnings;
@@ -147,6 +162,10 @@ static void analysis_free(struct analysis *a)
 {
 	gm_native_stacks_free(a->native, a->nnative);
 	gm_warnings_free(&a->native_warnings);
+	gm_suspects_destroy(a->suspects);
+	gm_goleak_destroy(a->goleak);
+	free(a->type_topmost);
+	gm_domtree_destroy(a->domtree);
 	gm_types_destroy(a->types);
 	gm_graph_destroy(a->graph);
 	gm_stacks_destroy(a->stacks);
@@ -209,7 +228,7 @@ static struct gm_error *write_walk_tables(struct gm_store *store, struct analysi
 	if (!err)
 		err = gm_write_types(store, a->prog, a->types);
 	if (!err)
-		err = gm_write_type_stats(store, a->heap, a->graph, a->types);
+		err = gm_write_type_stats(store, a->heap, a->graph, a->types, a->type_topmost);
 	if (!err)
 		err = gm_write_spans(store, a->heap, a->graph);
 	if (!err)
@@ -251,6 +270,10 @@ static struct gm_error *write_graph_tables(struct gm_store *store, struct analys
 		err = gm_write_warnings(store, "stacks", &a->stacks->warnings);
 	if (!err)
 		err = gm_write_roots(store, a->roots, a->graph);
+	if (!err)
+		err = gm_write_suspects(store, a->suspects);
+	if (!err)
+		err = gm_write_goroutine_leaks(store, a->goleak, a->goroutines);
 	if (!err)
 		err = gm_write_warnings(store, "roots", &a->roots->warnings);
 	if (!err)
@@ -294,7 +317,11 @@ static void unwind_native(struct analysis *a)
 {
 	struct gm_error *err = gm_native_unwind_core(a->prog->core, not_go_pc, a->pclntab, 64, &a->native, &a->nnative);
 	if (err) {
-		gm_warn(&a->native_warnings, "native stacks not unwound: %s", err->message);
+		size_t in_c = 0;
+		for (size_t i = 0; i < a->prog->core->nthreads; i++)
+			in_c += not_go_pc(gm_core_thread_pc(a->prog->core, &a->prog->core->threads[i]), a->pclntab);
+		gm_warn(&a->native_warnings, "native stacks of %zu threads in C code not unwound: %s", in_c,
+			err->message);
 		gm_error_destroy(err);
 		a->native = NULL;
 		a->nnative = 0;
@@ -460,6 +487,29 @@ static struct gm_error *graph_and_edges(const struct analyze_options *o, struct 
 	return store_objects(o, a, store, &big);
 }
 
+/* The verdict: walks of the dominator tree (which objects count in
+ * retained-by-type, the leak suspects) and the leaked goroutines. */
+static struct gm_error *find_suspects(const struct analyze_options *o, struct analysis *a)
+{
+	progress(o, "finding leak suspects");
+	struct gm_error *err = gm_domtree_build(a->graph, &a->domtree);
+	if (!err) {
+		a->type_topmost = malloc(a->graph->nobjects ? a->graph->nobjects : 1);
+		if (!a->type_topmost)
+			err = &gm_error_nomem;
+	}
+	if (!err)
+		err = gm_domtree_topmost_of_type(a->domtree, a->graph, a->types->object_type, a->types->count,
+						 a->type_topmost);
+	if (!err)
+		err = gm_suspects_find(a->graph, a->heap, a->roots, a->types, a->domtree, a->prog->dwarf, &a->suspects);
+	if (!err) {
+		progress(o, "finding leaked goroutines");
+		err = gm_goleak_find(a->rt, a->heap, a->graph, a->roots, a->goroutines, &a->goleak);
+	}
+	return err;
+}
+
 /* analyze --heap-only: stages 1-4 and the types malloc headers name. */
 static struct gm_error *run_heap_stages(const struct analyze_options *o, struct analysis *a)
 {
@@ -497,11 +547,16 @@ static struct gm_error *analyze(const struct analyze_options *o)
 {
 	struct analysis a = { 0 };
 	struct gm_store *store = NULL;
-	struct gm_error *err = o->heap_only ? run_heap_stages(o, &a) : run_stages(o, &a);
+	/* Refused before the work, not after: an output that is a device or FIFO. */
+	struct gm_error *err = gm_output_check_replaceable(o->output, "the database");
+	if (!err)
+		err = o->heap_only ? run_heap_stages(o, &a) : run_stages(o, &a);
 	if (!err)
 		err = gm_store_create(o->output, &store);
 	if (!err)
 		err = o->heap_only ? store_heap_objects(o, &a, store) : graph_and_edges(o, &a, store);
+	if (!err && !o->heap_only)
+		err = find_suspects(o, &a);
 	if (!err)
 		err = write_tables(store, &a, o);
 	if (!err) {
@@ -513,7 +568,7 @@ static struct gm_error *analyze(const struct analyze_options *o)
 		print_summary(o, &a);
 	gm_store_abort(store);
 	analysis_free(&a);
-	return err;
+	return gm_program_name_core(&o->program, err);
 }
 
 int cmd_analyze(int argc, char **argv)
@@ -524,6 +579,7 @@ int cmd_analyze(int argc, char **argv)
 		{ "ignore-dwarf", no_argument, NULL, 'W' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "allow-truncated", no_argument, NULL, 't' },
+		{ "force-version", no_argument, NULL, 'F' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "contents", no_argument, NULL, 'c' },
@@ -544,6 +600,7 @@ int cmd_analyze(int argc, char **argv)
 		case 'W': o.program.ignore_dwarf = true; break;
 		case 'o': o.output = optarg; break;
 		case 't': o.program.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
+		case 'F': o.program.force_version = true; break;
 		case 'p': force_progress = true; break;
 		case 'q': o.quiet = true; break;
 		case 'c': o.contents = true; break;

@@ -142,6 +142,20 @@ static void by_type_deinit(struct by_type *t)
 	free(t->type_ids);
 }
 
+/* Counts and byte totals of a database are bounded by the address space:
+ * a crafted database's extreme values are refused, so that no sum or
+ * difference of them (all within 2^60) can overflow. */
+#define MAX_TOTAL ((int64_t)1 << 60)
+
+/* *TOTAL += V when V and the new total are within [0, MAX_TOTAL]. */
+static bool add_bounded(int64_t *total, int64_t v)
+{
+	if (v < 0 || v > MAX_TOTAL || *total > MAX_TOTAL - v)
+		return false;
+	*total += v;
+	return true;
+}
+
 /* The objects of database SIDE (0 A, 1 B) by type id, from the analyzer's
  * per-type sums (type_stats): live ones, or all with ALL. */
 static struct gm_error *scan_objects(struct diff *d, sqlite3 *db, const char *path, int side, bool all,
@@ -157,10 +171,14 @@ static struct gm_error *scan_objects(struct diff *d, sqlite3 *db, const char *pa
 		int64_t type_id = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
 		int64_t live_count = sqlite3_column_int64(st, 1), live_bytes = sqlite3_column_int64(st, 2);
 		int64_t garbage_count = sqlite3_column_int64(st, 3), garbage_bytes = sqlite3_column_int64(st, 4);
-		d->live[side].count += live_count;
-		d->live[side].bytes += live_bytes;
-		d->garbage[side].count += garbage_count;
-		d->garbage[side].bytes += garbage_bytes;
+		if (!add_bounded(&d->live[side].count, live_count) || !add_bounded(&d->live[side].bytes, live_bytes) ||
+		    !add_bounded(&d->garbage[side].count, garbage_count) ||
+		    !add_bounded(&d->garbage[side].bytes, garbage_bytes)) {
+			err = gm_error_create(GM_ERR_SQL, "%s: type_stats of type %" PRId64 " holds a negative count or "
+					      "one no address space could hold: not a database gomortem wrote",
+					      path, type_id);
+			break;
+		}
 		int64_t count = live_count + (all ? garbage_count : 0);
 		if (count > 0)  /* a type with no object counted gets no line */
 			err = by_type_add(ret, type_id, count, live_bytes + (all ? garbage_bytes : 0));

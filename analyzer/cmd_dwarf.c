@@ -137,7 +137,7 @@ static int print_located(const char *path)
 	if (err)
 		return gm_error_report(err);
 	const struct gm_layout_table *table =
-		gm_layout_table_find(exe->go_version, exe->goarch ? exe->goarch : "amd64", exe->go_experiment);
+		gm_layout_table_find(exe->go_version, exe->goarch ? exe->goarch : "amd64", exe->go_experiments);
 	struct gm_layouts *lay = NULL;
 	if (!table)
 		err = gm_error_create(GM_ERR_NO_DWARF, "%s: no runtime layout table for %s", path,

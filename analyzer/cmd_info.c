@@ -14,26 +14,29 @@
 #include "goruntime/binding.h"
 #include "goruntime/goroutines.h"
 #include "program.h"
+#include "util/terminal.h"
 
 static const char info_usage[] =
 	"usage: gomortem info CORE [--exe EXE] [--runtime-from EXE] [--json] [--allow-truncated]\n"
-	"                      [--tmpdir DIR]\n"
+	"                      [--tmpdir DIR] [--force-version]\n"
 	"\n"
-	"Print quick facts about a Go core dump: Go version, architecture, pid and\n"
-	"command line, the signal that ended the process, every thread (tid, pc with\n"
-	"its function, sp), the mappings (bytes mapped, saved in the core, taken from\n"
-	"the executable), the executable's debug info (dwarf, symtab or none) and\n"
-	"where the runtime's layouts come from (its DWARF, or for a build without\n"
-	"DWARF the built-in table of its Go version).\n"
+	"Print quick facts about a Go core dump: Go version, architecture (x86_64 or\n"
+	"aarch64, on any host) and page size, pid and command line, the signal that\n"
+	"ended the process, every thread (tid, pc with its function, sp), the mappings\n"
+	"(bytes mapped, saved in the core, taken from the executable), the executable's\n"
+	"debug info (dwarf, symtab or none) and where the runtime's layouts come from\n"
+	"(its DWARF, or for a build without DWARF the built-in table of its Go version).\n"
 	CLI_CORE_INPUT_HELP
 	"\n"
-	"  --exe EXE          the executable (default: found through the core's NT_FILE note)\n"
+	"  --exe EXE          the executable (default: found through the core's NT_FILE note;\n"
+	"                     needed for a core without one, such as qemu-user's)\n"
 	"  --runtime-from EXE  take the runtime's layouts from the DWARF of EXE, built by the\n"
 	"                     same Go version (for an executable without DWARF whose Go\n"
 	"                     version has no built-in table)\n"
 	"  --json             print JSON instead of text\n"
 	"  --allow-truncated  accept a core cut short; missing bytes count as unsaved\n"
 	CLI_TMPDIR_OPTION_HELP(CLI_TMPDIR_DEFAULT)
+	"  --force-version    read a Go version gomortem does not know (outside " GM_GO_KNOWN_RANGE ")\n"
 	"  -h, --help         show this help\n"
 	"\n"
 	"Exit status: 0 ok; 6 facts printed but the executable has no DWARF and no\n"
@@ -131,13 +134,13 @@ static void summarize_goroutines(struct gm_program *prog, struct goroutine_summa
 static void print_goroutines_text(const struct goroutine_summary *sum)
 {
 	if (!sum->set) {
-		printf("goroutines:   unknown (%s)\n", sum->unknown_reason ? sum->unknown_reason : "?");
+		gm_printf_escaped(stdout, "goroutines:   unknown (%s)\n", sum->unknown_reason ? sum->unknown_reason : "?");
 		return;
 	}
-	printf("goroutines:   %zu", sum->total);
+	gm_printf_escaped(stdout, "goroutines:   %zu", sum->total);
 	for (size_t i = 0; i < sum->nstatuses; i++)
-		printf("%s%zu %s", i ? ", " : " (", sum->counts[i], sum->names[i]);
-	printf("%s\n", sum->nstatuses ? ")" : "");
+		gm_printf_escaped(stdout, "%s%zu %s", i ? ", " : " (", sum->counts[i], sum->names[i]);
+	gm_printf_escaped(stdout, "%s\n", sum->nstatuses ? ")" : "");
 }
 
 static void print_goroutines_json(struct gm_json *j, const struct goroutine_summary *sum)
@@ -172,10 +175,10 @@ static const char *exe_origin(const struct gm_program *prog)
 static void print_acquired_text(const struct gm_acquired *acq)
 {
 	if (acq->compression != GM_COMPRESSION_NONE)
-		printf("compression:  %s (%" PRIu64 " bytes, %" PRIu64 " decompressed)\n",
+		gm_printf_escaped(stdout, "compression:  %s (%" PRIu64 " bytes, %" PRIu64 " decompressed)\n",
 		       gm_compression_name(acq->compression), acq->input_bytes, acq->core_bytes);
 	for (size_t i = 0; i < acq->nattrs; i++)
-		printf("coredump:     %-10s %s\n", acq->attrs[i].name, acq->attrs[i].value);
+		gm_printf_escaped(stdout, "coredump:     %-10s %s\n", acq->attrs[i].name, acq->attrs[i].value);
 }
 
 static void print_acquired_json(struct gm_json *j, const struct gm_acquired *acq)
@@ -190,49 +193,60 @@ static void print_acquired_json(struct gm_json *j, const struct gm_acquired *acq
 	gm_json_end_object(j);
 }
 
+/* Text for a terminal: the command line, wait reasons, paths, symbols and
+ * systemd-coredump's fields come from the core and the executable, so control
+ * characters are escaped (util/terminal.h).  JSON escapes them itself. */
 static void print_text(const struct gm_program *prog, const struct goroutine_summary *sum)
 {
 	const struct gm_core *core = prog->core;
 	const struct gm_address_space *mem = prog->mem;
 	int sig = process_signal(core);
-	printf("core:         %s (%s)\n", core->path, gm_arch_name(core->arch));
+	gm_printf_escaped(stdout, "core:         %s (%s)\n", core->path, gm_arch_name(core->arch));
+	uint64_t page_size = gm_core_page_size(core);
+	if (page_size)
+		printf("page size:    %" PRIu64 " bytes (AT_PAGESZ)\n", page_size);
+	else
+		printf("page size:    unknown (no AT_PAGESZ in the core)\n");
 	print_acquired_text(prog->acquired);
-	printf("executable:   %s (%s)\n", prog->exe->path, exe_origin(prog));
-	printf("go version:   %s\n", prog->exe->go_version);
-	printf("runtime:      %s\n", prog->core_go_version ? prog->core_go_version : "unknown (runtime.buildVersion not readable)");
-	printf("go build id:  %s (%s)\n", prog->exe->go_build_id ? prog->exe->go_build_id : "-",
+	gm_printf_escaped(stdout, "executable:   %s (%s)\n", prog->exe->path, exe_origin(prog));
+	gm_printf_escaped(stdout, "go version:   %s%s\n", prog->exe->go_version,
+	       prog->version_forced ? " (not a version gomortem knows: forced with --force-version)" : "");
+	gm_printf_escaped(stdout, "experiments:  %s\n", prog->exe->go_experiments ? prog->exe->go_experiments
+								: "none (the release's defaults)");
+	gm_printf_escaped(stdout, "runtime:      %s\n", prog->core_go_version ? prog->core_go_version : "unknown (runtime.buildVersion not readable)");
+	gm_printf_escaped(stdout, "go build id:  %s (%s)\n", prog->exe->go_build_id ? prog->exe->go_build_id : "-",
 	       build_id_text(prog->build_id_check));
-	printf("pie:          %s (load bias 0x%" PRIx64 ")\n", prog->exe->e_type == ET_DYN ? "yes" : "no",
+	gm_printf_escaped(stdout, "pie:          %s (load bias 0x%" PRIx64 ")\n", prog->exe->e_type == ET_DYN ? "yes" : "no",
 	       prog->bias);
-	printf("pid:          %d\n", core->pid);
-	printf("command:      %s\n", core->psargs);
+	gm_printf_escaped(stdout, "pid:          %d\n", core->pid);
+	gm_printf_escaped(stdout, "command:      %s\n", core->psargs);
 	char name[32], origin[64];
 	signal_name(sig, name, sizeof(name));
 	signal_origin(core, origin, sizeof(origin));
-	printf("signal:       %s (%d), %s\n", name, sig, origin);
+	gm_printf_escaped(stdout, "signal:       %s (%d), %s\n", name, sig, origin);
 	if (prog->dwarf)
-		printf("dwarf:        present (%zu types, %zu globals, %zu constants)\n",
+		gm_printf_escaped(stdout, "dwarf:        present (%zu types, %zu globals, %zu constants)\n",
 		       gm_dwarf_type_count(prog->dwarf), gm_dwarf_global_count(prog->dwarf),
 		       gm_dwarf_const_count(prog->dwarf));
 	else
-		printf("dwarf:        absent\n");
-	printf("debug info:   %s\n", gm_program_debug_info(prog));
+		gm_printf_escaped(stdout, "dwarf:        absent\n");
+	gm_printf_escaped(stdout, "debug info:   %s\n", gm_program_debug_info(prog));
 	const char *layouts = gm_program_layouts_source(prog);
-	printf("layouts:      %s\n", layouts ? layouts : "unknown (no DWARF and no layout table)");
-	printf("mappings:     %zu segments, %" PRIu64 " bytes mapped, %" PRIu64 " saved in the core, %"
+	gm_printf_escaped(stdout, "layouts:      %s\n", layouts ? layouts : "unknown (no DWARF and no layout table)");
+	gm_printf_escaped(stdout, "mappings:     %zu segments, %" PRIu64 " bytes mapped, %" PRIu64 " saved in the core, %"
 	       PRIu64 " from the executable, %" PRIu64 " unsaved\n", core->nsegments,
 	       gm_core_bytes_mapped(core), mem->bytes_from_core, mem->bytes_from_exe, mem->bytes_unsaved);
 	if (core->ntruncated)
-		printf("truncated:    %zu segments cut short by the end of the file\n", core->ntruncated);
+		gm_printf_escaped(stdout, "truncated:    %zu segments cut short by the end of the file\n", core->ntruncated);
 	print_goroutines_text(sum);
-	printf("threads:      %zu\n", core->nthreads);
-	printf("  %-8s %-18s %-18s %s\n", "tid", "pc", "sp", "function");
+	gm_printf_escaped(stdout, "threads:      %zu\n", core->nthreads);
+	gm_printf_escaped(stdout, "  %-8s %-18s %-18s %s\n", "tid", "pc", "sp", "function");
 	for (size_t i = 0; i < core->nthreads; i++) {
 		const struct gm_core_thread *t = &core->threads[i];
 		uint64_t pc = gm_core_thread_pc(core, t);
 		char where[512];
 		describe_pc(prog, pc, where, sizeof(where));
-		printf("  %-8d 0x%016" PRIx64 " 0x%016" PRIx64 " %s\n", t->tid, pc,
+		gm_printf_escaped(stdout, "  %-8d 0x%016" PRIx64 " 0x%016" PRIx64 " %s\n", t->tid, pc,
 		       gm_core_thread_sp(core, t), where);
 	}
 }
@@ -249,7 +263,14 @@ static void print_json(const struct gm_program *prog, const struct goroutine_sum
 	gm_json_key(&j, "executable_from_coredump"); gm_json_bool(&j, prog->exe_from_coredump);
 	print_acquired_json(&j, prog->acquired);
 	gm_json_key(&j, "arch"); gm_json_string(&j, gm_arch_name(core->arch));
+	gm_json_key(&j, "page_size");
+	if (gm_core_page_size(core))
+		gm_json_uint(&j, gm_core_page_size(core));
+	else
+		gm_json_string(&j, NULL);
 	gm_json_key(&j, "go_version"); gm_json_string(&j, prog->exe->go_version);
+	gm_json_key(&j, "go_experiments"); gm_json_string(&j, prog->exe->go_experiments);
+	gm_json_key(&j, "version_forced"); gm_json_bool(&j, prog->version_forced);
 	gm_json_key(&j, "runtime_build_version"); gm_json_string(&j, prog->core_go_version);
 	gm_json_key(&j, "go_build_id"); gm_json_string(&j, prog->exe->go_build_id);
 	gm_json_key(&j, "build_id_check"); gm_json_string(&j, build_id_text(prog->build_id_check));
@@ -303,6 +324,7 @@ int cmd_info(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "allow-truncated", no_argument, NULL, 't' },
 		{ "tmpdir", required_argument, NULL, 'T' },
+		{ "force-version", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -317,6 +339,7 @@ int cmd_info(int argc, char **argv)
 		case 'j': json = true; break;
 		case 't': options.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
 		case 'T': options.acquire.tmpdir = optarg; break;
+		case 'F': options.force_version = true; break;
 		case 'h': fputs(info_usage, stdout); return 0;
 		default: return cli_usage_error("info", "bad option");
 		}

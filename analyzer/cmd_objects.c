@@ -15,7 +15,7 @@
 
 static const char objects_usage[] =
 	"usage: gomortem objects CORE [--exe EXE] [--runtime-from EXE] [--pointers] [--allow-truncated]\n"
-	"                      [--tmpdir DIR]\n"
+	"                      [--tmpdir DIR] [--force-version]\n"
 	"\n"
 	"List every heap object of a Go core, in address order, one per line:\n"
 	"  0xADDR SIZE TYPE\n"
@@ -30,6 +30,7 @@ static const char objects_usage[] =
 	"  --pointers         also print the pointer-word offsets\n"
 	"  --allow-truncated  accept a core cut short\n"
 	CLI_TMPDIR_OPTION_HELP(CLI_TMPDIR_DEFAULT)
+	"  --force-version    read a Go version gomortem does not know (outside " GM_GO_KNOWN_RANGE ")\n"
 	"  -h, --help         show this help\n";
 
 static void print_pointers(struct gm_heap *heap, const struct gm_span_pointers *sp,
@@ -85,6 +86,7 @@ int cmd_objects(int argc, char **argv)
 		{ "pointers", no_argument, NULL, 'p' },
 		{ "allow-truncated", no_argument, NULL, 't' },
 		{ "tmpdir", required_argument, NULL, 'T' },
+		{ "force-version", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -99,6 +101,7 @@ int cmd_objects(int argc, char **argv)
 		case 'p': pointers = true; break;
 		case 't': options.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
 		case 'T': options.acquire.tmpdir = optarg; break;
+		case 'F': options.force_version = true; break;
 		case 'h': fputs(objects_usage, stdout); return 0;
 		default: return cli_usage_error("objects", "bad option");
 		}
@@ -115,7 +118,7 @@ int cmd_objects(int argc, char **argv)
 		err = gm_runtime_bind(prog, &rt);
 	if (!err)
 		err = gm_heap_walk(rt, &heap);
-	int status = err ? gm_error_report(err) : list_objects(heap, pointers);
+	int status = err ? gm_error_report(gm_program_name_core(&options, err)) : list_objects(heap, pointers);
 	gm_heap_destroy(heap);
 	gm_runtime_destroy(rt);
 	gm_program_destroy(prog);

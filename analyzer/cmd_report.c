@@ -8,6 +8,7 @@
  * Every figure comes from the database's tables and views (memory_breakdown,
  * type_histogram, retained_by_type, garbage_by_type, top_retainers,
  * goroutine_groups, size_class_usage); no memory contents are ever shown. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -18,23 +19,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "analyzer/pprof/analysis_db.h"
 #include "cli.h"
+#include "util/output.h"
 #include "util/strbuf.h"
+#include "util/terminal.h"
 #include "error.h"
 
 /* The embedded schema/gomortem_post.sql (schema_sql.c, generated). */
-extern const char gm_schema_post_sql[];
 
 static const char report_usage[] =
 	"usage: gomortem report DB [--format md|html|text] [-o FILE] [--top N]\n"
 	"                          [--include-contents]\n"
 	"\n"
 	"Write a report of the analysis database DB (made by gomortem analyze), read\n"
-	"only from the database: a summary (program, pid, Go version, signal, core),\n"
+	"only from the database: first the leak suspects (what keeps a large share of\n"
+	"the live heap, what it accumulates, who holds it, a path from its root),\n"
+	"then a summary (program, pid, Go version, signal, core),\n"
 	"where every mapped byte went (the memory_breakdown view) beside the runtime's\n"
 	"own counters, the top types by bytes, count, retained and garbage bytes, the\n"
 	"top retainers with a path from a GC root, goroutines grouped by identical\n"
@@ -44,8 +49,9 @@ static const char report_usage[] =
 	"                        are shortened until it fits, with a note), html (one\n"
 	"                        self-contained file: inline CSS and SVG charts, no\n"
 	"                        scripts, no external resources) or text (aligned tables)\n"
-	"  -o, --output FILE     write to FILE (through a temporary file renamed into\n"
-	"                        place when complete) instead of stdout\n"
+	"  -o, --output FILE     write to FILE instead of stdout: an anonymous file given\n"
+	"                        the name when complete; a device or FIFO is written to\n"
+	"                        directly (-o /dev/null)\n"
 	"  -n, --top N           entries per list (default 20)\n"
 	"      --include-contents\n"
 	"                        reserved: memory contents are not stored by analyze\n"
@@ -149,9 +155,15 @@ static char *clean_copy(const char *s, size_t max, bool keep_newlines)
 	char *out = malloc(len + 4);
 	if (!out)
 		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[i] = (c < 0x20 && !(keep_newlines && c == '\n')) || c == 0x7f ? '?' : (char)c;
+	/* Control characters (C0, DEL, C1, bytes that are not UTF-8: util/terminal.h)
+	 * become '?': the report may be read on a terminal. */
+	const unsigned char *u = (const unsigned char *)s;
+	size_t bytes;
+	for (size_t i = 0; i < len; i += bytes) {
+		char escape[16];
+		bool control = gm_escape_char(u + i, len - i, escape, &bytes) && !(keep_newlines && u[i] == '\n');
+		memset(out + i, '?', control ? bytes : 0);
+		memcpy(out + i, s + i, control ? 0 : bytes);
 	}
 	strcpy(out + len, cut ? "..." : "");
 	return out;
@@ -477,45 +489,12 @@ static struct gm_error *meta_load(struct report *r)
 	return err;
 }
 
-/* A database analyzed before view NAME existed gets it as a temporary view,
- * compiled from the embedded schema (so the report reads the same SQL). */
-static struct gm_error *ensure_view(struct report *r, const char *name)
-{
-	int64_t present = 0;
-	char *sql;
-	if (asprintf(&sql, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view' AND name = '%s'", name) < 0)
-		return &gm_error_nomem;
-	struct gm_error *err = query_int(r, sql, &present);
-	free(sql);
-	if (err || present)
-		return err;
-	char head[128];
-	snprintf(head, sizeof(head), "CREATE VIEW %s AS", name);
-	const char *def = strstr(gm_schema_post_sql, head);
-	if (!def)
-		return gm_error_create(GM_ERR_INTERNAL, "view %s missing from the embedded schema", name);
-	if (asprintf(&sql, "CREATE TEMP VIEW %s", def + strlen("CREATE VIEW ")) < 0)
-		return &gm_error_nomem;
-	sqlite3_stmt *stmt;
-	err = prepare(r, sql, &stmt);  /* compiles the first statement only */
-	bool row;
-	if (!err)
-		err = step(r, stmt, &row);
-	sqlite3_finalize(stmt);
-	free(sql);
-	return err;
-}
-
 static struct gm_error *open_database(struct report *r)
 {
 	const char *path = r->options->db_path;
 	struct gm_error *err = analysis_db_open(path, &r->db);
 	if (!err)
 		err = meta_load(r);
-	if (!err)
-		err = ensure_view(r, "memory_breakdown");
-	if (!err)
-		err = ensure_view(r, "goroutine_groups");
 	return err;
 }
 
@@ -574,7 +553,6 @@ static struct gm_error *section_summary(struct report *r, struct doc *d)
 	if (err)
 		return err;
 	const char *command = meta(r, "command");
-	doc_heading(d, 1, "gomortem report: %s", command && *command ? command : meta(r, "exe_path"));
 	doc_heading(d, 2, "Summary");
 	static const char *const cols[] = { "fact:l", "value:l", NULL };
 	struct block *t = doc_table(d, cols);
@@ -595,8 +573,10 @@ static struct gm_error *section_summary(struct report *r, struct doc *d)
 	table_row(d, t, "core", meta(r, "core_path"));
 	table_row(d, t, "analyzed at", meta(r, "analyzed_at"));
 	table_row(d, t, "analyzer version", meta(r, "analyzer_version"));
-	const char *partial = meta(r, "partial");
-	table_row(d, t, "partial", partial && strcmp(partial, "0") != 0 ? "yes: the core was truncated" : "no");
+	const char *partial = meta(r, "partial"), *forced = meta(r, "version_forced");
+	table_row(d, t, "partial", !partial || strcmp(partial, "0") == 0 ? "no"
+				   : forced && strcmp(forced, "0") != 0 ? "yes: a Go version gomortem does not know, forced"
+				   : "yes: the core was truncated");
 	table_row(d, t, "warnings", fmt_int(a, warnings));
 	table_row(d, t, "goroutines", heap_only(r) ? "not read (analyze --heap-only)" : fmt_int(a, goroutines));
 	const char *objects = meta(r, "heap_objects"), *bytes = meta(r, "heap_bytes");
@@ -643,7 +623,11 @@ static struct gm_error *section_memory(struct report *r, struct doc *d)
 	while (!(err = step(r, stmt, &row)) && row) {
 		const char *category = col_text(stmt, 0);
 		int64_t bytes = sqlite3_column_int64(stmt, 1);
-		sum += bytes;
+		if (__builtin_add_overflow(sum, bytes, &sum)) {
+			err = gm_error_create(GM_ERR_SQL, "%s: memory_breakdown rows add up past 64 bits: "
+					      "not a database gomortem wrote", r->options->db_path);
+			break;
+		}
 		table_row(d, t, category, fmt_int(a, bytes), fmt_bytes(b, bytes), fmt_pct(c, bytes, mapped),
 			  col_text(stmt, 2));
 		if (bytes > 0)
@@ -1025,15 +1009,18 @@ static struct gm_error *section_goroutines(struct report *r, struct doc *d)
 	char a[NUM_BUF], b[NUM_BUF];
 	doc_heading(d, 2, "Goroutines");
 	doc_para(d, "%s goroutines in %s groups of identical stacks, most numerous first (goroutine_groups "
-		 "view): a large group is where a goroutine leak shows.", fmt_int(a, goroutines), fmt_int(b, groups));
+		 "view): a large group is where a goroutine leak shows. Function is the innermost frame outside "
+		 "the runtime; waiting since is when the first GC that saw the group blocked started (g.waitsince: "
+		 "it has waited at least since then; how long before the crash is unknown, a core records no clock).",
+		 fmt_int(a, goroutines), fmt_int(b, groups));
 	sqlite3_stmt *stmt, *frames = NULL;
-	if ((err = prepare(r, "SELECT count, status, wait_reason, sample_goid, frames, signature "
-			   "FROM goroutine_groups LIMIT ?", &stmt)))
+	if ((err = prepare(r, "SELECT count, status, wait_reason, sample_goid, frames, signature, function, "
+			   "function_at, created_by, created_at, waiting_since FROM goroutine_groups LIMIT ?", &stmt)))
 		return err;
 	sqlite3_bind_int64(stmt, 1, r->top);
 	err = prepare(r, "SELECT func, file, line, inlined FROM frames WHERE goid = ? ORDER BY idx LIMIT ?", &frames);
-	static const char *const cols[] = { "goroutines:r", "status:l", "sample goid:r", "frames:r",
-					    "innermost function:c", NULL };
+	static const char *const cols[] = { "goroutines:r", "status:l", "waiting since:l", "sample goid:r",
+					    "function:c", "created by:c", NULL };
 	struct block *t = err ? NULL : doc_table(d, cols);
 	struct strbuf stacks = { 0 };
 	int64_t shown = 0;
@@ -1041,14 +1028,17 @@ static struct gm_error *section_goroutines(struct report *r, struct doc *d)
 	while (!err && !(err = step(r, stmt, &row)) && row) {
 		int64_t count = sqlite3_column_int64(stmt, 0), goid = sqlite3_column_int64(stmt, 3);
 		int64_t nframes = sqlite3_column_int64(stmt, 4);
-		const char *status = col_text(stmt, 1), *signature = col_text(stmt, 5);
-		char g[NUM_BUF], f[NUM_BUF], first[CELL_MAX + 1];
-		const char *sep = signature ? strstr(signature, " <- ") : NULL;
-		snprintf(first, sizeof(first), "%.*s", sep ? (int)(sep - signature) : CELL_MAX,
-			 signature ? signature : "");
-		table_row(d, t, fmt_int(a, count), status, fmt_int(g, goid), fmt_int(f, nframes), first);
-		sb_printf(&stacks, "%" PRId64 " goroutine%s, %s: goroutine %" PRId64 "\n", count, count == 1 ? "" : "s",
-			  status ? status : "?", goid);
+		const char *status = col_text(stmt, 1), *function = col_text(stmt, 6), *created = col_text(stmt, 8);
+		const char *created_at = col_text(stmt, 9), *since = col_text(stmt, 10);
+		char g[NUM_BUF], creator[2 * CELL_MAX];
+		const char *base = created_at ? strrchr(created_at, '/') : NULL;
+		snprintf(creator, sizeof(creator), "%s%s%s%s", created ? created : "-", created_at ? " (" : "",
+			 created_at ? (base ? base + 1 : created_at) : "", created_at ? ")" : "");
+		table_row(d, t, fmt_int(a, count), status, since ? since : "unknown", fmt_int(g, goid),
+			  function ? function : "?", creator);
+		sb_printf(&stacks, "%" PRId64 " goroutine%s, %s: goroutine %" PRId64 "%s%s%s%s\n", count,
+			  count == 1 ? "" : "s", status ? status : "?", goid, created ? ", created by " : "",
+			  created ? created : "", created_at ? " at " : "", created_at ? created_at : "");
 		err = group_stack(r, frames, goid, nframes, &stacks);
 		sb_addc(&stacks, '\n');
 		shown++;
@@ -1135,10 +1125,213 @@ static struct gm_error *section_warnings(struct report *r, struct doc *d)
 	return err;
 }
 
+/* ---- leak suspects: the verdict, first ---- */
+
+/* How a report names a root: "global main.records", "goroutine 7 stack
+ * main.worker.jobs", or its kind and name. */
+static void root_label(char *buf, size_t len, const char *kind, const char *name, sqlite3_int64 goid, bool has_goid)
+{
+	kind = kind ? kind : "?";
+	name = name ? name : "?";
+	if (strcmp(kind, "data") == 0 || strcmp(kind, "bss") == 0)
+		snprintf(buf, len, "global %s", name);
+	else if (strcmp(kind, "stack") == 0 && has_goid)
+		snprintf(buf, len, "goroutine %lld stack %s", (long long)goid, name);
+	else
+		snprintf(buf, len, "%s %s", kind, name);
+}
+
+/* What suspect ID accumulates: a sentence on the first type, a table of all. */
+static struct gm_error *suspect_types(struct report *r, struct doc *d, sqlite3_stmt *types, int64_t id)
+{
+	sqlite3_reset(types);
+	sqlite3_bind_int64(types, 1, id);
+	static const char *const cols[] = { "type:c", "objects:r", "bytes:r", "size:r", NULL };
+	struct block *t = NULL;
+	bool row = false;
+	struct gm_error *err;
+	while (!(err = step(r, types, &row)) && row) {
+		char n[NUM_BUF], b[NUM_BUF], h[NUM_BUF];
+		const char *name = type_name(col_text(types, 0));
+		int64_t count = sqlite3_column_int64(types, 1), bytes = sqlite3_column_int64(types, 2);
+		if (!t) {
+			doc_para(d, "It accumulates %s %s, %s bytes (%s). Everything it alone keeps alive, by type:",
+				 fmt_int(n, count), name, fmt_int(b, bytes), fmt_bytes(h, bytes));
+			t = doc_table(d, cols);
+		}
+		table_row(d, t, name, fmt_int(n, count), fmt_int(b, bytes), fmt_bytes(h, bytes));
+	}
+	return err;
+}
+
+/* The roots that share a suspect no single root dominates. */
+static struct gm_error *suspect_sharing(struct report *r, struct doc *d, sqlite3_stmt *roots, int64_t id,
+					int64_t shared_by)
+{
+	sqlite3_reset(roots);
+	sqlite3_bind_int64(roots, 1, id);
+	char n[NUM_BUF];
+	doc_para(d, "No single root holds it: %s roots reach it, and it stays alive until none of them does. "
+		 "Each root alone would free only what it alone holds:", fmt_int(n, shared_by));
+	static const char *const cols[] = { "root:c", "alone frees:r", NULL };
+	struct block *t = doc_table(d, cols);
+	bool row = false;
+	struct gm_error *err;
+	while (!(err = step(r, roots, &row)) && row) {
+		char label[CELL_MAX + 64], b[NUM_BUF];
+		root_label(label, sizeof(label), col_text(roots, 0), col_text(roots, 1), sqlite3_column_int64(roots, 2),
+			   sqlite3_column_type(roots, 2) != SQLITE_NULL);
+		table_row(d, t, label, fmt_bytes(b, sqlite3_column_int64(roots, 3)));
+	}
+	return err;
+}
+
+/* One suspect: the headline, who holds it, what it accumulates, the path. */
+static struct gm_error *suspect(struct report *r, struct doc *d, sqlite3_stmt *s, sqlite3_stmt *types,
+				sqlite3_stmt *roots, int64_t live)
+{
+	int64_t id = sqlite3_column_int64(s, 0), retained = sqlite3_column_int64(s, 4);
+	const char *kind = col_text(s, 1), *name = col_text(s, 2);
+	char a[NUM_BUF], b[NUM_BUF], c[NUM_BUF], p[NUM_BUF], l[NUM_BUF], h[NUM_BUF];
+	int64_t group = sqlite3_column_int64(s, 13);
+	if (group > 1)
+		doc_heading(d, 3, "%" PRId64 ". %s %s objects, held jointly, hold %s of the live heap (%s)", id,
+			    fmt_int(c, group), name ? name : "?", fmt_pct(p, retained, live), fmt_bytes(a, retained));
+	else
+		doc_heading(d, 3, "%" PRId64 ". %s %s holds %s of the live heap (%s)", id, kind ? kind : "?",
+			    name ? name : "?", fmt_pct(p, retained, live), fmt_bytes(a, retained));
+	bool jointly = sqlite3_column_type(s, 7) == SQLITE_NULL;
+	if (group > 1) {
+		doc_para(d, "%s objects of type %s, each held by several roots and none by one alone, keep %s alive "
+			 "(%s objects): %s of the %s reachable. The largest is at %s.", fmt_int(c, group),
+			 name ? name : "?", fmt_bytes(a, retained), fmt_int(b, sqlite3_column_int64(s, 5)),
+			 fmt_pct(p, retained, live), fmt_bytes(l, live), fmt_hex(h, sqlite3_column_int64(s, 3)));
+	} else if (!jointly) {
+		char label[CELL_MAX + 64];
+		root_label(label, sizeof(label), col_text(s, 10), col_text(s, 11), sqlite3_column_int64(s, 12),
+			   sqlite3_column_type(s, 12) != SQLITE_NULL);
+		doc_para(d, "The %s %s at %s, held by %s, alone keeps %s alive (%s objects): %s of the %s reachable.",
+			 kind ? kind : "?", name ? name : "?", fmt_hex(b, sqlite3_column_int64(s, 3)), label,
+			 fmt_bytes(a, retained), fmt_int(c, sqlite3_column_int64(s, 5)), fmt_pct(p, retained, live),
+			 fmt_bytes(l, live));
+	} else {
+		doc_para(d, "The %s %s at %s keeps %s alive (%s objects): %s of the %s reachable, held jointly by "
+			 "several roots.", kind ? kind : "?", name ? name : "?", fmt_hex(b, sqlite3_column_int64(s, 3)),
+			 fmt_bytes(a, retained), fmt_int(c, sqlite3_column_int64(s, 5)), fmt_pct(p, retained, live),
+			 fmt_bytes(l, live));
+	}
+	struct gm_error *err = suspect_types(r, d, types, id);
+	if (!err && jointly)
+		err = suspect_sharing(r, d, roots, id, sqlite3_column_int64(s, 8));
+	if (!err) {
+		doc_para(d, "A shortest path from a root:");
+		doc_pre(d, col_text(s, 9) ? col_text(s, 9) : "?");
+	}
+	return err;
+}
+
+static struct gm_error *section_suspects(struct report *r, struct doc *d)
+{
+	doc_heading(d, 2, "Leak suspects");
+	if (heap_only(r)) {
+		not_computed(d, "roots and builds no object graph: no dominators, so no suspects");
+		return NULL;
+	}
+	const char *reachable = meta(r, "reachable_bytes");
+	int64_t live = reachable ? atoll(reachable) : 0;
+	sqlite3_stmt *s = NULL, *types = NULL, *roots = NULL;
+	struct gm_error *err = prepare(r, "SELECT s.id, s.kind, s.name, o.addr, s.retained, s.objects, "
+				       "s.owner_retained, s.root_id, s.shared_by, s.path, r.kind, r.name, r.goid, "
+				       "s.group_size "
+				       "FROM suspects s JOIN objects o ON o.id = s.object_id "
+				       "LEFT JOIN roots r ON r.id = s.root_id ORDER BY s.id", &s);
+	if (!err)
+		err = prepare(r, "SELECT t.name, st.count, st.bytes FROM suspect_types st "
+			      "LEFT JOIN types t ON t.id = st.type_id WHERE st.suspect_id = ? ORDER BY st.rank", &types);
+	if (!err)
+		err = prepare(r, "SELECT r.kind, r.name, r.goid, COALESCE(r.retained, 0) FROM suspect_roots sr "
+			      "JOIN roots r ON r.id = sr.root_id WHERE sr.suspect_id = ? ORDER BY sr.rowid", &roots);
+	bool row = false;
+	int64_t shown = 0;
+	while (!err && !(err = step(r, s, &row)) && row) {
+		err = suspect(r, d, s, types, roots, live);
+		shown++;
+	}
+	if (!err && shown == 0)
+		doc_para(d, "None: no root, and no object held jointly by several roots, keeps 10%% or more of the "
+			 "reachable heap alone.");
+	else if (!err)
+		doc_para(d, "Suspects are owners (a root, or an object several roots hold) keeping 10%% or more of the "
+			 "reachable heap, followed down the dominator tree while one child keeps 80%% of its parent "
+			 "(leak_suspects view).");
+	sqlite3_finalize(s);
+	sqlite3_finalize(types);
+	sqlite3_finalize(roots);
+	return err;
+}
+
+/* Goroutines that can never wake up (leaked_goroutines, goroutine_leaks). */
+static struct gm_error *section_goroutine_leaks(struct report *r, struct doc *d)
+{
+	doc_heading(d, 2, "Leaked goroutines");
+	if (heap_only(r)) {
+		not_computed(d, "goroutines");
+		return NULL;
+	}
+	const char *leaked = meta(r, "leaked_goroutines"), *undecided = meta(r, "goroutines_undecided");
+	const char *objects = meta(r, "leaked_goroutine_objects"), *bytes = meta(r, "leaked_goroutine_bytes");
+	int64_t stacks = 0;
+	struct gm_error *err = query_int(r, "SELECT COALESCE(SUM(stack_bytes), 0) FROM leaked_goroutines", &stacks);
+	if (err)
+		return err;
+	char a[NUM_BUF], b[NUM_BUF], c[NUM_BUF], h[NUM_BUF];
+	if (!leaked || atoll(leaked) == 0)
+		doc_para(d, "None: every goroutine blocked on a channel, a select or a sync object waits on something "
+			 "that a root or a goroutine able to run still reaches.");
+	else
+		doc_para(d, "%s goroutines can never wake up: each waits on a channel, a select or a sync object that "
+			 "only other blocked goroutines reach (the rule of the runtime's goroutine leak detector, "
+			 "applied to the core). Their stacks hold %s; heap objects only they keep alive: %s objects, "
+			 "%s (goroutine_leaks view).", fmt_int(a, atoll(leaked)), fmt_bytes(b, stacks),
+			 fmt_int(c, objects ? atoll(objects) : 0), fmt_bytes(h, bytes ? atoll(bytes) : 0));
+	if (undecided && atoll(undecided) > 0)
+		doc_para(d, "%s goroutines blocked on a sync object are not decided: the runtime recorded the object "
+			 "they wait on neither in the goroutine (Go 1.26+) nor in its semaphore table (sync.Cond "
+			 "before Go 1.26).", fmt_int(a, atoll(undecided)));
+	sqlite3_stmt *stmt;
+	if ((err = prepare(r, "SELECT count, status, function, created_by, created_at, stack_bytes "
+			   "FROM goroutine_leaks LIMIT ?", &stmt)))
+		return err;
+	sqlite3_bind_int64(stmt, 1, r->top);
+	static const char *const cols[] = { "goroutines:r", "status:l", "function:c", "created by:c", "stacks:r",
+					    NULL };
+	struct block *t = NULL;
+	bool row = false;
+	while (!(err = step(r, stmt, &row)) && row) {
+		char n[NUM_BUF], st[NUM_BUF], creator[2 * CELL_MAX];
+		const char *created = col_text(stmt, 3), *at = col_text(stmt, 4);
+		snprintf(creator, sizeof(creator), "%s%s%s", created ? created : "-", at ? " at " : "", at ? at : "");
+		if (!t)
+			t = doc_table(d, cols);
+		table_row(d, t, fmt_int(n, sqlite3_column_int64(stmt, 0)), col_text(stmt, 1),
+			  col_text(stmt, 2) ? col_text(stmt, 2) : "?", creator, fmt_bytes(st, sqlite3_column_int64(stmt, 5)));
+	}
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+/* The report's title, before the verdict. */
+static struct gm_error *section_title(struct report *r, struct doc *d)
+{
+	const char *command = meta(r, "command");
+	doc_heading(d, 1, "gomortem report: %s", command && *command ? command : meta(r, "exe_path"));
+	return NULL;
+}
+
 static struct gm_error *build_doc(struct report *r, struct doc *d)
 {
 	struct gm_error *(*const sections[])(struct report *, struct doc *) = {
-		section_summary, section_memory, section_types, section_retainers,
+		section_title, section_suspects, section_goroutine_leaks, section_summary, section_memory, section_types, section_retainers,
 		section_goroutines, section_size_classes, section_unsaved, section_warnings,
 	};
 	r->lists_cut = false;
@@ -1160,13 +1353,21 @@ static struct gm_error *build_doc(struct report *r, struct doc *d)
 
 /* ---- Markdown ---- */
 
-/* Text with Markdown's special characters escaped. */
+/* Text with Markdown's special characters escaped, and nothing a GitHub
+ * renderer would make a live link of: a core's strings may hold URLs.  The
+ * ':' of "://" and the '.' of "www." are backslash-escaped, which stops URL
+ * autolinks; e-mail autolinks ignore escapes, so '@' before a letter or
+ * digit is followed by an invisible WORD JOINER (U+2060). */
 static void md_text(struct strbuf *sb, const char *s)
 {
-	for (; *s; s++) {
-		if (strchr("\\`*_[]<>|#~", *s))
+	for (const char *p = s; *p; p++) {
+		bool url_colon = *p == ':' && p[1] == '/' && p[2] == '/';
+		bool www_dot = *p == '.' && p - s >= 3 && strncasecmp(p - 3, "www", 3) == 0;
+		if (strchr("\\`*_[]<>|#~", *p) || url_colon || www_dot)
 			sb_addc(sb, '\\');
-		sb_addc(sb, *s);
+		sb_addc(sb, *p);
+		if (*p == '@' && isalnum((unsigned char)p[1]))
+			sb_puts(sb, "\u2060");
 	}
 }
 
@@ -1536,26 +1737,15 @@ static struct gm_error *write_all(FILE *f, const char *path, const struct strbuf
 	return NULL;
 }
 
-/* Write to PATH through PATH.tmp-PID renamed into place, so a failure leaves nothing. */
+/* Write to PATH whole or not at all (a device or FIFO: streamed; util/output.h). */
 static struct gm_error *write_file(const char *path, const struct strbuf *sb)
 {
-	char *tmp;
-	if (asprintf(&tmp, "%s.tmp-%ld", path, (long)getpid()) < 0)
-		return &gm_error_nomem;
-	FILE *f = fopen(tmp, "w");
-	struct gm_error *err = NULL;
-	if (!f) {
-		err = gm_error_create(GM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-	} else {
-		err = write_all(f, tmp, sb);
-		if (fclose(f) != 0 && !err)
-			err = gm_error_create(GM_ERR_IO, "%s: write error: %s", tmp, strerror(errno));
-		if (!err && rename(tmp, path) != 0)
-			err = gm_error_create(GM_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
-		if (err)
-			unlink(tmp);
-	}
-	free(tmp);
+	struct gm_output out;
+	struct gm_error *err = gm_output_open(path, &out);
+	if (!err && (err = write_all(out.file, path, sb)))
+		gm_output_abort(&out);
+	else if (!err)
+		err = gm_output_commit(&out);
 	return err;
 }
 

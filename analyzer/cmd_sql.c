@@ -19,6 +19,8 @@
 #include "error.h"
 #include "json_writer.h"
 #include "sqlfuncs/heapfuncs.h"
+#include "store/store.h"
+#include "util/terminal.h"
 
 static const char sql_usage[] =
 	"usage: gomortem sql DB SQL [--csv | --json] [--header | --no-header]\n"
@@ -30,13 +32,15 @@ static const char sql_usage[] =
 	"The default output is a table: a header, a line of dashes, then the rows,\n"
 	"columns padded to their widest value (a cell shows at most 80 characters,\n"
 	"longer ones end in \"...\"), numbers right-aligned, NULL shown as NULL, BLOBs\n"
-	"as x'hex' (first 32 bytes), control characters escaped (\\n, \\t, \\xHH).\n"
+	"as x'hex' (first 32 bytes), control characters escaped (\\n, \\t, \\xHH; C1\n"
+	"controls and bytes that are not UTF-8 too).\n"
 	"Integers in a column named addr, *_addr, base or limit print as 0x hex.\n"
 	"\"(N rows)\" follows each table when stdout is a terminal.  A table stops at\n"
 	"1000000 rows (a note on stderr says so); --csv and --json stream any number.\n"
 	"\n"
 	"  --csv        RFC 4180 CSV (CRLF line ends); NULL is an empty field, BLOBs\n"
-	"               are hex, integers decimal; one header line per statement\n"
+	"               are hex, integers decimal; one header line per statement;\n"
+	"               control characters escaped when stdout is a terminal\n"
 	"  --json       a JSON array of objects (column name -> value) holding the rows\n"
 	"               of every statement; NULL is null, BLOBs are hex strings\n"
 	"  --header     print the column names (default; table and CSV)\n"
@@ -159,34 +163,12 @@ static struct gm_error *column_text(sqlite3_stmt *stmt, int i,
 
 /* ---- table cells: escaped, cut at CELL_MAX_WIDTH ---- */
 
-/* Bytes of the UTF-8 character starting at S (a lead byte and its continuation bytes). */
-static size_t char_length(const unsigned char *s, size_t n)
-{
-	size_t len = 1;
-	while (len < n && (s[len] & 0xc0) == 0x80)
-		len++;
-	return len;
-}
-
-/* The escape that shows control character C, or 0 when C prints as itself. */
-static size_t escape_control(unsigned char c, char *buf, size_t len)
-{
-	if (c >= 0x20 && c != 0x7f)
-		return 0;
-	switch (c) {
-	case '\n': return (size_t)snprintf(buf, len, "\\n");
-	case '\t': return (size_t)snprintf(buf, len, "\\t");
-	case '\r': return (size_t)snprintf(buf, len, "\\r");
-	default: return (size_t)snprintf(buf, len, "\\x%02x", c);
-	}
-}
-
-/* Display width of one unit (a character or an escape) at S; *ret_bytes its length in S. */
+/* Display width of one unit (a character or an escape) at S; *ret_bytes its
+ * length in S.  Control characters are escaped (util/terminal.h). */
 static size_t unit_width(const unsigned char *s, size_t n, size_t *ret_bytes)
 {
-	char escape[8];
-	size_t escaped = escape_control(s[0], escape, sizeof(escape));
-	*ret_bytes = escaped ? 1 : char_length(s, n);
+	char escape[16];
+	size_t escaped = gm_escape_char(s, n, escape, ret_bytes);
 	return escaped ? escaped : 1;
 }
 
@@ -207,8 +189,8 @@ static size_t add_display_text(struct strbuf *sb, const unsigned char *s, size_t
 		size_t w = unit_width(s + i, n - i, &bytes);
 		if (width + w > limit)
 			break;
-		char escape[8];
-		if (escape_control(s[i], escape, sizeof(escape)))
+		char escape[16];
+		if (gm_escape_char(s + i, n - i, escape, &bytes))
 			sb_add(sb, escape, w);
 		else
 			sb_add(sb, (const char *)s + i, bytes);
@@ -454,6 +436,19 @@ static struct gm_error *table_statement(struct sql_output *out, sqlite3 *db, sql
 
 /* ---- CSV ---- */
 
+/* Write N bytes of a CSV field, control characters escaped on a terminal
+ * (a core's strings may hold escape sequences); raw into a pipe or file. */
+static void csv_bytes(const unsigned char *s, size_t n)
+{
+	static int terminal = -1;
+	if (terminal < 0)
+		terminal = isatty(STDOUT_FILENO);
+	if (terminal)
+		gm_write_escaped(stdout, (const char *)s, n);
+	else
+		fwrite(s, 1, n, stdout);
+}
+
 /* One RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
 static void csv_text(const unsigned char *s, size_t n)
 {
@@ -461,15 +456,18 @@ static void csv_text(const unsigned char *s, size_t n)
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
 	if (!quote) {
-		fwrite(s, 1, n, stdout);
+		csv_bytes(s, n);
 		return;
 	}
 	putchar('"');
+	size_t start = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"')
-			putchar('"');
-		putchar(s[i]);
+		if (s[i] == '"') {
+			csv_bytes(s + start, i + 1 - start);  /* a quote doubled */
+			start = i;
+		}
 	}
+	csv_bytes(s + start, n - start);
 	putchar('"');
 }
 
@@ -713,6 +711,8 @@ static struct gm_error *open_database(const char *path, sqlite3 **ret)
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	if (rc == SQLITE_OK) /* no function runs from the file's schema */
+		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	if (rc != SQLITE_OK) {
 		if (!db)
 			return &gm_error_nomem;
@@ -824,6 +824,8 @@ int cmd_sql(int argc, char **argv)
 	char *rewritten = NULL;
 	if (gm_heapfuncs_register(db, options.core_path, options.exe_path) != SQLITE_OK)
 		err = gm_error_create(GM_ERR_INTERNAL, "cannot register the heap functions: %s", sqlite3_errmsg(db));
+	else
+		gm_schema_shadow_views(db);  /* fails on a database that is not gomortem's: nothing lost */
 	if (!err)
 		err = expand_go_type(db, options.sql, &rewritten);
 	if (!err) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/terminal.h"
+
 struct gm_error gm_error_nomem = {
 	.code = GM_ERR_NO_MEMORY,
 	.message = "out of memory",
@@ -77,7 +79,10 @@ void gm_error_destroy(struct gm_error *err)
 
 int gm_error_report(struct gm_error *err)
 {
-	fprintf(stderr, "gomortem: %s\n", err->message);
+	/* Messages quote file names and core contents: escaped for the terminal. */
+	fputs("gomortem: ", stderr);
+	gm_write_escaped(stderr, err->message, strlen(err->message));
+	fputc('\n', stderr);
 	int status = (int)err->code;
 	gm_error_destroy(err);
 	return status;

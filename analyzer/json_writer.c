@@ -1,7 +1,11 @@
 #include "json_writer.h"
 
+#include "util/terminal.h"
+
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
+#include <string.h>
 
 void gm_json_init(struct gm_json *j, FILE *out)
 {
@@ -61,19 +65,23 @@ void gm_json_end_array(struct gm_json *j) { close_level(j, ']'); }
 void gm_json_write_escaped(FILE *out, const char *s)
 {
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", out); break;
-		case '\\': fputs("\\\\", out); break;
-		case '\n': fputs("\\n", out); break;
-		case '\t': fputs("\\t", out); break;
-		case '\r': fputs("\\r", out); break;
-		default:
-			if (*p < 0x20)
-				fprintf(out, "\\u%04x", *p);
-			else
-				fputc(*p, out);
-		}
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), bytes;
+	for (size_t i = 0; i < n; i += bytes) {
+		char escape[16];
+		/* Controls a terminal would obey (util/terminal.h) as \uXXXX: C0,
+		 * DEL, C1 (U+0080-U+009F); a byte that is not UTF-8 as U+00XX,
+		 * which keeps the output valid JSON. */
+		bool control = gm_escape_char(u + i, n - i, escape, &bytes);
+		unsigned code = bytes == 2 ? u[i + 1] : u[i];
+		if (u[i] == '"' || u[i] == '\\')
+			fprintf(out, "\\%c", u[i]);
+		else if (control && u[i] < 0x80 && escape[1] != 'x')
+			fputs(escape, out);  /* \n \t \r */
+		else if (control)
+			fprintf(out, "\\u%04x", code);
+		else
+			fwrite(u + i, 1, bytes, out);
 	}
 	fputc('"', out);
 }

@@ -31,6 +31,7 @@ static const char main_usage[] =
 	"                                   global or constant\n"
 	"  sql DB \"SELECT ...\"              run SQL over an analysis database, print a table\n"
 	"  help [COMMAND]                   this help, or a command's\n"
+	"  --version                        the version of gomortem\n"
 	"\n"
 	"Run 'gomortem COMMAND --help' for a command's options.\n"
 	"Exit statuses are listed in docs/exit-codes.md.\n";
@@ -110,13 +111,18 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(name, "help") == 0) {
-		if (argc < 3) {
+		/* help about help is this help (its error hint once pointed back at itself) */
+		if (argc < 3 || strcmp(argv[2], "help") == 0 || strcmp(argv[2], "--help") == 0 ||
+		    strcmp(argv[2], "-h") == 0) {
 			fputs(main_usage, stdout);
 			return 0;
 		}
 		const struct command *cmd = find_command(argv[2]);
-		if (!cmd)
-			return cli_usage_error("help", "unknown command '%s'", argv[2]);
+		if (!cmd) {
+			fprintf(stderr, "gomortem help: unknown command '%s'\n", argv[2]);
+			fputs(main_usage, stderr);
+			return 2;
+		}
 		char *help_argv[] = { argv[2], "--help", NULL };
 		return cmd->run(2, help_argv);
 	}

@@ -2,6 +2,7 @@
 
 #include <elf.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,10 @@ static const char deleted_suffix[] = " (deleted)";
 static struct gm_error *exe_path_from_core(const struct gm_core *core, char **ret)
 {
 	uint64_t entry;
+	if (core->nfiles == 0)
+		return gm_error_create(GM_ERR_BAD_EXE,
+				       "%s: the core has no NT_FILE note (qemu-user writes none), so it does not name "
+				       "its executable; pass it with --exe", core->path);
 	if (!gm_core_auxv(core, AT_ENTRY, &entry))
 		return gm_error_create(GM_ERR_BAD_EXE,
 				       "%s: no AT_ENTRY in the core's auxv; pass the executable with --exe",
@@ -82,16 +87,69 @@ static struct gm_error *open_exe(struct gm_program *prog, const char *exe_path)
 	free(found);
 	if (err)
 		return err;
-	if (prog->exe->e_machine != prog->core->e_machine)
-		return gm_error_create(GM_ERR_BAD_EXE,
-				       "%s: executable is for ELF machine %u but the core %s is for %u",
-				       prog->exe->path, prog->exe->e_machine, prog->core->path,
-				       prog->core->e_machine);
+	if (prog->exe->e_machine != prog->core->e_machine) {
+		char exe_buf[24], core_buf[24];
+		return gm_error_create(GM_ERR_BAD_EXE, "%s: executable is for %s but the core %s is for %s",
+				       prog->exe->path, gm_machine_name(prog->exe->e_machine, exe_buf),
+				       prog->core->path, gm_machine_name(prog->core->e_machine, core_buf));
+	}
 	if (!prog->exe->go_version)
 		return gm_error_create(GM_ERR_BAD_EXE,
 				       "%s: not a Go program (no Go build info); gomortem analyzes Go programs only",
 				       prog->exe->path);
 	return NULL;
+}
+
+/* The loader's view of the dead process (auxv: entry point, program headers)
+ * against the executable's ELF header, before anything reads Go structures
+ * at addresses that would mean nothing in another program's core (a C
+ * program's, a shell's).  The PIE bias cancels out of AT_PHDR - AT_ENTRY. */
+static struct gm_error *check_same_program(struct gm_program *prog)
+{
+	const struct gm_core *core = prog->core;
+	const struct gm_exe *exe = prog->exe;
+	uint64_t entry, phdr, phnum;
+	if (!gm_core_auxv(core, AT_ENTRY, &entry) || !gm_core_auxv(core, AT_PHDR, &phdr) ||
+	    !gm_core_auxv(core, AT_PHNUM, &phnum) || !exe->have_phdr_vaddr)
+		return NULL; /* nothing to compare: the build ID and version checks still run */
+	bool same = phnum == exe->e_phnum && phdr - entry == exe->phdr_vaddr - exe->e_entry &&
+		    (exe->e_type == ET_DYN || entry == exe->e_entry);
+	if (same)
+		return NULL;
+	char *ran = NULL;
+	struct gm_error *err = exe_path_from_core(core, &ran);
+	gm_error_destroy(err);
+	err = gm_error_create(GM_ERR_BAD_EXE,
+		"%s: wrong executable: the core %s does not belong to it: the process ran %s "
+		"(entry point 0x%" PRIx64 ", %" PRIu64 " program headers at 0x%" PRIx64 "), this executable "
+		"has entry point 0x%" PRIx64 " and %" PRIu64 " program headers at 0x%" PRIx64 "%s",
+		exe->path, core->path, ran ? ran : core->fname, entry, phnum, phdr, exe->e_entry, exe->e_phnum,
+		exe->phdr_vaddr, exe->e_type == ET_DYN ? " (PIE: before relocation)" : "");
+	free(ran);
+	return err;
+}
+
+int gm_go_minor(const char *version)
+{
+	int major, minor;
+	return version && sscanf(version, "go%d.%d", &major, &minor) == 2 && major == 1 ? minor : 0;
+}
+
+/* Layouts are read from DWARF, but what each release keeps where (bitmaps,
+ * maps, masks) is only known for the releases gomortem was tested on. */
+static struct gm_error *check_known_version(struct gm_program *prog, bool force)
+{
+	int minor = gm_go_minor(prog->exe->go_version);
+	if (minor >= GM_GO_MIN_MINOR && minor <= GM_GO_MAX_MINOR)
+		return NULL;
+	if (force) {
+		prog->version_forced = true;
+		return NULL;
+	}
+	return gm_error_create(GM_ERR_BAD_RUNTIME,
+			       "%s: Go version %s is not one gomortem knows (" GM_GO_KNOWN_RANGE "); "
+			       "--force-version tries anyway and marks the result partial",
+			       prog->exe->path, prog->exe->go_version);
 }
 
 static struct gm_error *compute_bias(struct gm_program *prog)
@@ -244,7 +302,7 @@ static struct gm_error *layouts_from_other_exe(struct gm_program *prog, const ch
 static struct gm_error *layouts_from_table(struct gm_program *prog)
 {
 	const struct gm_exe *exe = prog->exe;
-	const char *experiments = exe->go_experiment ? exe->go_experiment : "";
+	const char *experiments = exe->go_experiments ? exe->go_experiments : "";
 	const char *goarch = exe->goarch ? exe->goarch : "amd64";
 	const struct gm_layout_table *table = gm_layout_table_find(exe->go_version, goarch, experiments);
 	if (!table)
@@ -276,6 +334,10 @@ static struct gm_error *program_load(struct gm_program *prog, const struct gm_pr
 	if (!err)
 		err = open_exe(prog, options->exe_path);
 	if (!err)
+		err = check_same_program(prog);
+	if (!err)
+		err = check_known_version(prog, options->force_version);
+	if (!err)
 		err = compute_bias(prog);
 	if (!err)
 		err = gm_address_space_create(prog->core, prog->exe, prog->bias, &prog->mem);
@@ -298,6 +360,19 @@ static struct gm_error *program_load(struct gm_program *prog, const struct gm_pr
 		return err;
 	}
 	return check_go_version(prog);
+}
+
+static bool names(const char *message, const char *path)
+{
+	return path && strncmp(message, path, strlen(path)) == 0;
+}
+
+struct gm_error *gm_program_name_core(const struct gm_program_options *options, struct gm_error *err)
+{
+	if (!err || (err->code != GM_ERR_FAULT && err->code != GM_ERR_BAD_RUNTIME) ||
+	    names(err->message, options->core_path) || names(err->message, options->exe_path))
+		return err;
+	return gm_error_prefix(err, "%s", options->core_path);
 }
 
 struct gm_error *gm_program_open(const struct gm_program_options *options, struct gm_program **ret)

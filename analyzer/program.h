@@ -20,6 +20,14 @@
 struct gm_dwarf;
 struct gm_layouts;
 
+/* The Go releases gomortem knows (go1.MIN to go1.MAX); others are refused
+ * unless the user forces them (--force-version), which marks the result partial. */
+#define GM_GO_MIN_MINOR 20
+#define GM_GO_MAX_MINOR 27
+#define GM_GO_STR_(x) #x
+#define GM_GO_STR(x) GM_GO_STR_(x)
+#define GM_GO_KNOWN_RANGE "go1." GM_GO_STR(GM_GO_MIN_MINOR) "-go1." GM_GO_STR(GM_GO_MAX_MINOR)
+
 struct gm_program_options {
 	const char *core_path;     /* a path or "-"; plain or compressed (acquire.h) */
 	struct gm_acquire_options acquire; /* where a decompressed copy goes */
@@ -32,6 +40,7 @@ struct gm_program_options {
 	/* Analyze as if the executable had no DWARF (symbol table, layout table,
 	 * descriptors): to compare both ways on one core. */
 	bool ignore_dwarf;
+	bool force_version;        /* try a Go version outside the known range anyway */
 };
 
 /* How the executable's build ID was checked against the core. */
@@ -60,11 +69,23 @@ struct gm_program {
 	enum gm_build_id_check build_id_check;
 	/* runtime.buildVersion read from the core's memory; NULL if unreadable. */
 	char *core_go_version;
+	/* The executable's Go version is outside the known range and was
+	 * forced: every result is marked partial. */
+	bool version_forced;
 };
 
 struct gm_error *gm_program_open(const struct gm_program_options *options, struct gm_program **ret);
 
 void gm_program_destroy(struct gm_program *prog);
+
+/* N of a "go1.N..." version string; 0 when it has another form (e.g. "devel ..."). */
+int gm_go_minor(const char *version);
+
+/* ERR, a fault (GM_ERR_FAULT) or an inconsistency (GM_ERR_BAD_RUNTIME) met
+ * while walking the runtime's structures, its message prefixed with the
+ * core's path unless it already names the core or the executable: it is a
+ * problem of that core.  Other errors are returned as they are. */
+struct gm_error *gm_program_name_core(const struct gm_program_options *options, struct gm_error *err);
 
 /* Read a Go string header (ptr, len) at ADDR and its bytes, up to MAX_LEN
  * bytes; the result is NUL-terminated and malloc'd. */

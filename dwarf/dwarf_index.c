@@ -209,8 +209,12 @@ static struct gm_error *index_units(struct gm_dwarf *dw, const char *path)
 	Dwarf_Die cudie, subdie;
 	uint8_t unit_type;
 	Dwarf_Half version;
+	Dwarf_Off last_unit = 0;  /* where the last unit read began, for the error */
+	bool cu_seen = false;
 	int rc;
 	while ((rc = dwarf_get_units(dw->dwarf, cu, &cu, &version, &unit_type, &cudie, &subdie)) == 0) {
+		last_unit = dwarf_dieoffset(&cudie);
+		cu_seen = true;
 		if (!dw->producer) {
 			Dwarf_Attribute attr;
 			if (dwarf_attr(&cudie, DW_AT_producer, &attr))
@@ -224,8 +228,17 @@ static struct gm_error *index_units(struct gm_dwarf *dw, const char *path)
 				return &gm_error_nomem;
 		} while (dwarf_siblingof(&child, &child) == 0);
 	}
-	if (rc < 0)
-		return gm_error_create(GM_ERR_BAD_EXE, "%s: corrupt DWARF: %s", path, dwarf_errmsg(-1));
+	if (rc < 0) {
+		/* libdw does not always set an error for a bad unit header
+		 * ("no error"): say what failed and where. */
+		int e = dwarf_errno();
+		const char *why = e ? dwarf_errmsg(e) : "a malformed unit header, or a section that does not decompress";
+		if (!cu_seen)
+			return gm_error_create(GM_ERR_BAD_EXE, "%s: corrupt DWARF: the first unit of .debug_info "
+					       "cannot be read: %s", path, why);
+		return gm_error_create(GM_ERR_BAD_EXE, "%s: corrupt DWARF: the unit after the one at .debug_info "
+				       "offset 0x%" PRIx64 " cannot be read: %s", path, (uint64_t)last_unit, why);
+	}
 	return NULL;
 }
 
@@ -456,6 +469,13 @@ int gm_dwarf_go_kind(Dwarf_Die *type)
 	return (int)kind;
 }
 
+int gm_dwarf_underlying_kind(Dwarf_Die *type)
+{
+	Dwarf_Die real;
+	int kind = gm_dwarf_go_kind(type);
+	return kind >= 0 || !strip_typedefs(type, &real) ? kind : gm_dwarf_go_kind(&real);
+}
+
 bool gm_dwarf_die_at(struct gm_dwarf *dw, Dwarf_Off off, Dwarf_Die *ret)
 {
 	if (!dw)
@@ -469,14 +489,35 @@ static int global_addr_compare(const void *a, const void *b)
 	return (x->addr > y->addr) - (x->addr < y->addr);
 }
 
-bool gm_dwarf_global_at(struct gm_dwarf *dw, uint64_t addr, Dwarf_Die *ret_var, uint64_t *ret_start)
+size_t gm_dwarf_located_global_count(const struct gm_dwarf *dw)
 {
-	if (!dw)
-		return false;   /* no DWARF: nothing found */
+	return dw->nby_addr;
+}
+
+/* by_addr in address order, sorted on first use (by any reader: sorting
+ * under a caller walking it by index would shuffle its walk). */
+static void sort_by_addr(struct gm_dwarf *dw)
+{
 	if (!dw->by_addr_sorted) {
 		qsort(dw->by_addr, dw->nby_addr, sizeof(*dw->by_addr), global_addr_compare);
 		dw->by_addr_sorted = true;
 	}
+}
+
+bool gm_dwarf_global_nth(struct gm_dwarf *dw, size_t i, Dwarf_Die *ret_var, uint64_t *ret_addr)
+{
+	sort_by_addr(dw);
+	if (i >= dw->nby_addr || !dwarf_offdie(dw->dwarf, dw->by_addr[i].die, ret_var))
+		return false;
+	*ret_addr = dw->by_addr[i].addr;
+	return true;
+}
+
+bool gm_dwarf_global_at(struct gm_dwarf *dw, uint64_t addr, Dwarf_Die *ret_var, uint64_t *ret_start)
+{
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
+	sort_by_addr(dw);
 	size_t lo = 0, hi = dw->nby_addr;
 	while (lo < hi) { /* first variable starting after ADDR */
 		size_t mid = lo + (hi - lo) / 2;

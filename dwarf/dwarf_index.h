@@ -19,6 +19,7 @@
 /* Go's own DWARF attributes (cmd/internal/dwarf, the same in Go 1.20-1.26). */
 #define GM_DW_AT_go_kind 0x2900
 #define GM_DW_AT_go_runtime_type 0x2904
+#define GM_DW_AT_go_closure_offset 0x2907   /* 1.23+: a captured variable's offset in its closure */
 
 struct gm_exe;
 struct gm_dwarf;
@@ -69,9 +70,18 @@ bool gm_dwarf_die_at(struct gm_dwarf *dw, Dwarf_Off off, Dwarf_Die *ret);
 /* DW_AT_go_kind of a type (an abi.Kind value), -1 if absent. */
 int gm_dwarf_go_kind(Dwarf_Die *type);
 
+/* The Go kind of TYPE after its typedefs: a variable's "func(...)" typedef
+ * carries none itself; -1 if unknown. */
+int gm_dwarf_underlying_kind(Dwarf_Die *type);
+
 /* The global variable whose bytes contain ADDR (link-time): its DIE and
  * start address; false if no DWARF global covers ADDR. */
 bool gm_dwarf_global_at(struct gm_dwarf *dw, uint64_t addr, Dwarf_Die *ret_var, uint64_t *ret_start);
+
+/* Every global variable with an address: the count, then the Ith one's
+ * DIE and link-time address. */
+size_t gm_dwarf_located_global_count(const struct gm_dwarf *dw);
+bool gm_dwarf_global_nth(struct gm_dwarf *dw, size_t i, Dwarf_Die *ret_var, uint64_t *ret_addr);
 
 /* Name the word at byte OFF inside a value of TYPE as a path of members and
  * indexes (".cache.items[3].next"), written to BUF; RET_LEAF (may be NULL)

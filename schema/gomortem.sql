@@ -1,6 +1,8 @@
 -- gomortem analysis database: the tables, created before the load.
--- Schema version 2 (meta.schema_version; version 2 added type_stats, which the
--- per-type views read).  Addresses are the dead process's virtual addresses as
+-- Schema version 3 (meta.schema_version; version 2 added type_stats, which the
+-- per-type views read; version 3 added suspects, suspect_types and
+-- suspect_roots, and counts type_stats.retained_* at the topmost object of
+-- each type).  Addresses are the dead process's virtual addresses as
 -- integers; sizes are bytes.  Ids are dense and 1-based: objects are numbered
 -- in address order, spans in base order.
 
@@ -57,8 +59,10 @@ CREATE TABLE type_stats (
   bytes            INTEGER NOT NULL,  -- their slot bytes
   reachable_count  INTEGER,  -- of them reachable
   reachable_bytes  INTEGER,
-  retained_objects INTEGER,  -- reachable ones whose immediate dominator is not of the same type
-  retained_bytes   INTEGER,  -- their retained sizes summed (so a list of T counts once, at its head)
+  retained_objects INTEGER,  -- reachable ones with no dominator of the same type (the topmost of their type)
+  retained_bytes   INTEGER,  -- their retained sizes summed: each object's bytes count once per type, even
+                             -- along chains of alternating types (node -> [64]*node -> node), so no row
+                             -- exceeds the reachable bytes
   garbage_count    INTEGER,  -- unreachable ones
   garbage_bytes    INTEGER
 );
@@ -149,6 +153,70 @@ CREATE TABLE roots (
   retained  INTEGER            -- bytes this root alone keeps alive (dominator tree), NULL if none
 );
 
+-- Leak suspects, the answer a report gives first: owners (a root, or an
+-- object that no single root dominates) keeping at least 10% of the
+-- reachable bytes, each followed down the dominator tree while one child
+-- keeps at least 80% of its parent's retained bytes (the accumulation
+-- point), then lifted out of the parts of a collection (a map's directory,
+-- tables or buckets, an array its owner points at) to the collection.
+-- Many small objects of one type that no single root dominates (records that
+-- four globals all reach) together form one owner, a group (kind 'objects').
+-- View leak_suspects joins the names.
+CREATE TABLE suspects (
+  id             INTEGER PRIMARY KEY,  -- rank: 1 keeps the most bytes
+  object_id      INTEGER NOT NULL,     -- objects.id of the accumulation point
+  kind           TEXT NOT NULL,        -- what it is in Go: map, slice, channel, sync.Pool, struct, array, ...;
+                                       -- 'objects' for a group of jointly held objects of one type
+  name           TEXT NOT NULL,        -- its Go type: map[string]*main.Record, []*main.Record, chan T, main.Cache
+  retained       INTEGER NOT NULL,     -- bytes it alone keeps alive, itself included
+  objects        INTEGER NOT NULL,     -- objects it alone keeps alive, itself included
+  group_size     INTEGER NOT NULL,     -- 1; for a group, its jointly held objects (object_id: the largest;
+                                       -- retained and objects: summed over all of them)
+  owner_retained INTEGER NOT NULL,     -- bytes its owner keeps alive (>= retained)
+  root_id        INTEGER,              -- roots.id of the one root that dominates it; NULL when several roots hold it
+  shared_by      INTEGER NOT NULL,     -- how many roots reach it (1 when one root dominates it)
+  path           TEXT NOT NULL         -- a shortest path from a root: root name, then type.field per step
+);
+
+-- What each suspect accumulates: the objects it dominates, by type (at most
+-- 8 types per suspect): first what it accumulates, then the storage that
+-- holds it (a map's buckets may outweigh its records), each the largest
+-- bytes first.
+CREATE TABLE suspect_types (
+  suspect_id INTEGER NOT NULL,  -- suspects.id
+  rank       INTEGER NOT NULL,  -- 1 = what it accumulates most
+  type_id    INTEGER,           -- types.id; NULL for objects of unknown type
+  count      INTEGER NOT NULL,  -- objects of that type it dominates (itself included)
+  bytes      INTEGER NOT NULL,  -- their own sizes summed
+  storage    INTEGER NOT NULL   -- 1: the storage of a collection (arrays, string bytes, a map's
+                                -- directory, tables, buckets and groups), not what it accumulates
+);
+
+-- The roots from which each suspect is reachable (the first 20; their
+-- count is suspects.shared_by).  For memory held jointly, roots.retained is
+-- what each root alone would free (its jointly held part excluded).
+CREATE TABLE suspect_roots (
+  suspect_id INTEGER NOT NULL,  -- suspects.id
+  root_id    INTEGER NOT NULL   -- roots.id
+);
+
+-- Goroutines that can never wake up (graph/goleak.c): blocked on a channel, a
+-- select, or a sync object (Mutex, RWMutex, WaitGroup, Cond) that only other
+-- such goroutines reach, as the runtime's goroutine leak detector (Go 1.26's
+-- goroutineleak profile) decides, for any Go version.  Sync waits need the
+-- object: g.waiting records it from Go 1.26; before, semaphore waits (Mutex,
+-- RWMutex, WaitGroup) are found in the runtime's semaphore table; a wait
+-- found in neither (sync.Cond before 1.26) is counted in
+-- meta.goroutines_undecided and never listed here.
+-- meta.leaked_goroutine_objects / leaked_goroutine_bytes: the heap objects
+-- only leaked goroutines keep alive.  View goroutine_leaks groups them.
+CREATE TABLE leaked_goroutines (
+  goid        INTEGER PRIMARY KEY,  -- goroutines.goid
+  blocked_on  INTEGER,              -- objects.id of the (first) channel or sync object it waits on;
+                                    -- NULL for a nil channel or a select with no cases
+  stack_bytes INTEGER NOT NULL      -- its stack (stack_hi - stack_lo), which stays allocated
+);
+
 -- Every goroutine of runtime.allgs that is not dead.
 CREATE TABLE goroutines (
   goid        INTEGER PRIMARY KEY,  -- goroutine id
@@ -167,7 +235,11 @@ CREATE TABLE goroutines (
   sp          INTEGER NOT NULL,     -- where unwinding starts (syscall, thread or saved sp)
   pc          INTEGER NOT NULL,     -- the pc there
   tid         INTEGER,              -- thread of the m it is on (m.procid); NULL when on none
-  locked      INTEGER NOT NULL      -- 1 when locked to its thread (LockOSThread)
+  locked      INTEGER NOT NULL,     -- 1 when locked to its thread (LockOSThread)
+  wait_since  INTEGER               -- g.waitsince: the runtime's monotonic time (ns) of the start of the
+                                    -- first GC that saw it blocked (waiting or in a syscall), so it has
+                                    -- waited at least since then; NULL when no GC has seen it blocked.
+                                    -- memstats LastGC and last_gc_nanotime turn it into a wall time
 );
 
 -- Every goroutine's stack, unwound with the runtime's own tables; inlined calls

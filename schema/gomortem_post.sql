@@ -46,9 +46,11 @@ SELECT t.name AS type, s.count, s.bytes, s.reachable_count, s.reachable_bytes
 FROM type_stats s LEFT JOIN types t ON t.id = s.type_id
 ORDER BY s.bytes DESC;
 
--- Bytes kept alive per type: the retained sizes of its objects, each counted
--- only where its immediate dominator is of another type (so a linked list
--- of T counts once, at its head).
+-- Bytes kept alive per type: the retained sizes of its objects that have no
+-- dominator of the same type, so that each object's bytes count once per
+-- type (a linked list of T counts once, at its head; a B-tree whose nodes
+-- and child arrays alternate, once, at its root): no row exceeds the
+-- reachable bytes.
 CREATE VIEW retained_by_type AS
 SELECT t.name AS type, s.retained_objects AS objects, s.retained_bytes
 FROM type_stats s LEFT JOIN types t ON t.id = s.type_id
@@ -177,13 +179,25 @@ ORDER BY ord;
 
 -- Goroutines grouped by identical stacks, most numerous first: the first
 -- place to look for a goroutine leak.
---   signature    the frames' functions, innermost first, joined by ' <- '
---                ('(no frames)' when the stack could not be unwound)
---   count        goroutines with that stack, status and wait reason
---   status       as Go's traceback prints it
---   wait_reason  the wait reason when waiting, else NULL
---   sample_goid  the lowest goid of the group
---   frames       frames in the signature
+--   signature      the frames' functions, innermost first, joined by ' <- '
+--                  ('(no frames)' when the stack could not be unwound)
+--   count          goroutines with that stack, status and wait reason
+--   status         as Go's traceback prints it
+--   wait_reason    the wait reason when waiting, else NULL
+--   sample_goid    the lowest goid of the group
+--   frames         frames in the signature
+--   function       the sample's innermost frame outside the runtime (not runtime.*,
+--                  internal/runtime/*, or a runtime function linked into another
+--                  package as pkg.runtime_*: the code that blocked, not runtime.gopark);
+--                  for the runtime's own goroutines, which have none, the function it
+--                  started in
+--   function_at    its FILE:LINE
+--   created_by     the function whose go statement created the sample (NULL for main)
+--   created_at     FILE:LINE of that go statement
+--   waiting_since  wall time (UTC) of the earliest g.waitsince in the group: the start
+--                  of the first GC that saw it blocked, so it has waited at least since
+--                  then (how long before the crash is unknown: a core records no clock);
+--                  NULL when no GC saw any of them blocked
 -- A recursive join builds the signature frame by frame, so the order of the
 -- functions never depends on how SQLite happens to run an aggregate.
 CREATE VIEW goroutine_groups AS
@@ -195,23 +209,41 @@ WITH RECURSIVE
     FROM sig JOIN frames f ON f.goid = sig.goid AND f.idx = sig.idx + 1),
   full_sig(goid, signature, frames) AS (
     SELECT goid, signature, idx + 1 FROM sig s
-    WHERE idx = (SELECT MAX(idx) FROM frames f WHERE f.goid = s.goid))
-SELECT COALESCE(s.signature, '(no frames)') AS signature,
-       COUNT(*) AS count,
-       g.status AS status,
-       g.wait_reason AS wait_reason,
-       MIN(g.goid) AS sample_goid,
-       COALESCE(s.frames, 0) AS frames
-FROM goroutines g LEFT JOIN full_sig s ON s.goid = g.goid
-GROUP BY s.signature, g.status, g.wait_reason
-ORDER BY count DESC, sample_goid;
+    WHERE idx = (SELECT MAX(idx) FROM frames f WHERE f.goid = s.goid)),
+  grouped AS (
+    SELECT COALESCE(s.signature, '(no frames)') AS signature,
+           COUNT(*) AS count,
+           g.status AS status,
+           g.wait_reason AS wait_reason,
+           MIN(g.goid) AS sample_goid,
+           COALESCE(s.frames, 0) AS frames,
+           MIN(g.wait_since) AS wait_since
+    FROM goroutines g LEFT JOIN full_sig s ON s.goid = g.goid
+    GROUP BY s.signature, g.status, g.wait_reason),
+  user_frame(goid, func, at) AS (
+    SELECT f.goid, f.func, f.file || ':' || f.line FROM frames f
+    WHERE f.idx = (SELECT MIN(u.idx) FROM frames u WHERE u.goid = f.goid
+                   AND u.func NOT GLOB 'runtime.*' AND u.func NOT GLOB 'internal/runtime/*'
+                   AND u.func NOT GLOB '*.runtime_*'))
+SELECT gr.signature, gr.count, gr.status, gr.wait_reason, gr.sample_goid, gr.frames,
+       COALESCE(u.func, sg.start_func) AS function, u.at AS function_at, sg.created_by, sg.created_at,
+       CASE WHEN gr.wait_since IS NULL THEN NULL ELSE
+         strftime('%Y-%m-%d %H:%M:%S', ((SELECT value FROM memstats WHERE name = 'LastGC') -
+           ((SELECT value FROM memstats WHERE name = 'last_gc_nanotime') - gr.wait_since)) / 1000000000,
+           'unixepoch') || ' UTC' END AS waiting_since
+FROM grouped gr
+JOIN goroutines sg ON sg.goid = gr.sample_goid
+LEFT JOIN user_frame u ON u.goid = gr.sample_goid
+ORDER BY gr.count DESC, gr.sample_goid;
 
--- String bodies ([N]uint8 objects) stored more than once, by content: how many
--- copies and the bytes all but one waste.  go_hash() reads the core, so this
--- view works in gomortem sql and with the sqlite3 extension loaded.
+-- String bodies ([N]uint8 objects) stored more than once, by content: the
+-- string's length in bytes (N), how many copies and the bytes all but one
+-- waste.  go_hash() reads the core, so this view works in gomortem sql and
+-- with the sqlite3 extension loaded.
 CREATE VIEW duplicate_strings AS
 SELECT go_hash(o.id) AS hash,
        t.name AS type,
+       CAST(substr(t.name, 2, instr(t.name, ']') - 2) AS INTEGER) AS length,
        COUNT(*) AS copies,
        SUM(o.size) - MAX(o.size) AS wasted_bytes,
        MIN(o.id) AS sample_object
@@ -244,3 +276,35 @@ JOIN objects o ON o.id = s.object_id
 LEFT JOIN types t ON t.id = o.type_id
 WHERE s.cap > 0
 ORDER BY unused_bytes DESC;
+
+-- Leak suspects with their names: the accumulation point, its share of the
+-- reachable heap, the type it accumulates most, and the root that holds it
+-- ("several roots" when no single root dominates it; suspect_roots lists them).
+CREATE VIEW leak_suspects AS
+SELECT s.id, s.kind, s.name, o.addr, s.retained, s.objects, s.group_size,
+       round(100.0 * s.retained / (SELECT value FROM meta WHERE key = 'reachable_bytes'), 1) AS percent,
+       tt.name AS top_type, st.count AS top_count, st.bytes AS top_bytes,
+       CASE WHEN s.root_id IS NULL THEN 'several roots (' || s.shared_by || ')' ELSE r.name END AS held_by,
+       s.path
+FROM suspects s
+JOIN objects o ON o.id = s.object_id
+LEFT JOIN suspect_types st ON st.suspect_id = s.id AND st.rank = 1
+LEFT JOIN types tt ON tt.id = st.type_id
+LEFT JOIN roots r ON r.id = s.root_id
+ORDER BY s.id;
+
+-- Leaked goroutines (table leaked_goroutines) grouped by where they were
+-- created and where they block, most numerous first.
+CREATE VIEW goroutine_leaks AS
+WITH grouped AS (
+  SELECT COUNT(*) AS count, g.status, g.created_by, g.created_at,
+         SUM(l.stack_bytes) AS stack_bytes, MIN(g.goid) AS sample_goid
+  FROM leaked_goroutines l JOIN goroutines g ON g.goid = l.goid
+  GROUP BY g.created_at, g.created_by, g.status, g.start_func)
+SELECT gr.count, gr.status,
+       (SELECT f.func FROM frames f WHERE f.goid = gr.sample_goid AND f.func NOT GLOB 'runtime.*'
+        AND f.func NOT GLOB 'internal/runtime/*' AND f.func NOT GLOB '*.runtime_*' ORDER BY f.idx LIMIT 1)
+         AS function,
+       gr.created_by, gr.created_at, gr.stack_bytes, gr.sample_goid
+FROM grouped gr
+ORDER BY gr.count DESC, gr.sample_goid;

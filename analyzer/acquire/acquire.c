@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,18 +345,50 @@ static struct gm_error *acquire_fd(int fd, bool regular, const struct gm_acquire
 	return err;
 }
 
+/* How long a named FIFO may stay without a writer before it is an error. */
+#define FIFO_WAIT_MS 3000
+
+/* A named FIFO is read as a stream once someone writes to it; one that
+ * nobody opens for writing would block forever (issue 19), so the wait is
+ * bounded.  FD was opened O_NONBLOCK: the open itself did not wait. */
+static struct gm_error *wait_for_writer(int fd, const char *name)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int rc;
+	while ((rc = poll(&p, 1, FIFO_WAIT_MS)) < 0 && errno == EINTR) {
+	}
+	if (rc == 0)
+		return gm_error_create(GM_ERR_IO, "%s: a FIFO that nobody writes to (waited %d s)", name,
+				       FIFO_WAIT_MS / 1000);
+	return NULL;
+}
+
+/* Why a file that is neither regular, nor a directory, nor a FIFO is not read:
+ * a device streams without end (/dev/zero) or is no core. */
+static struct gm_error *refuse_special(const char *name, mode_t mode)
+{
+	return gm_error_create(GM_ERR_IO, "%s: not a regular file (%s)", name,
+			       S_ISDIR(mode) ? "a directory" : S_ISCHR(mode) ? "a character device" :
+			       S_ISBLK(mode) ? "a block device" : "a socket");
+}
+
 static struct gm_error *acquire(const char *name, const struct gm_acquire_options *o, struct gm_acquired *acq)
 {
 	bool is_stdin = strcmp(name, "-") == 0;
-	int fd = is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (wait_for_writer). */
+	int fd = is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return gm_error_create(GM_ERR_IO, "%s: cannot open: %s", name, strerror(errno));
 	struct stat st;
 	struct gm_error *err = NULL;
 	if (fstat(fd, &st) != 0)
 		err = gm_error_create(GM_ERR_IO, "%s: %s", name, strerror(errno));
-	else if (S_ISDIR(st.st_mode))
-		err = gm_error_create(GM_ERR_IO, "%s: not a regular file (a directory)", name);
+	else if (S_ISDIR(st.st_mode) || (!is_stdin && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)))
+		err = refuse_special(name, st.st_mode);
+	else if (!is_stdin && S_ISFIFO(st.st_mode))
+		err = wait_for_writer(fd, name);
+	if (!err && !is_stdin && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		err = gm_error_create(GM_ERR_IO, "%s: %s", name, strerror(errno));
 	bool regular = !err && S_ISREG(st.st_mode) && (!is_stdin || lseek(fd, 0, SEEK_CUR) == 0);
 	if (!err)
 		err = acquire_fd(fd, regular, o, acq);

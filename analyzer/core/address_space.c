@@ -230,7 +230,7 @@ const void *gm_memory_at(struct gm_address_space *as, uint64_t addr, size_t len)
 	return r->bytes + (addr - r->start);
 }
 
-struct gm_error *gm_read(struct gm_address_space *as, uint64_t addr, void *buf, size_t len)
+bool gm_try_read(struct gm_address_space *as, uint64_t addr, void *buf, size_t len)
 {
 	uint8_t *out = buf;
 	uint64_t cur = addr;
@@ -239,7 +239,7 @@ struct gm_error *gm_read(struct gm_address_space *as, uint64_t addr, void *buf, 
 		const struct gm_region *r = gm_region_at(as, cur);
 		if (!r || !r->bytes) {
 			atomic_fetch_add_explicit(&as->nfaults, 1, memory_order_relaxed);
-			return gm_error_fault(addr, len);
+			return false;
 		}
 		uint64_t avail = r->end - cur;
 		size_t n = left < avail ? left : (size_t)avail;
@@ -248,14 +248,24 @@ struct gm_error *gm_read(struct gm_address_space *as, uint64_t addr, void *buf, 
 		cur += n;
 		left -= n;
 	}
-	return NULL;
+	return true;
+}
+
+bool gm_try_read_u64(struct gm_address_space *as, uint64_t addr, uint64_t *ret)
+{
+	uint64_t v;
+	if (!gm_try_read(as, addr, &v, sizeof(v)))
+		return false;
+	*ret = v;
+	return true;
+}
+
+struct gm_error *gm_read(struct gm_address_space *as, uint64_t addr, void *buf, size_t len)
+{
+	return gm_try_read(as, addr, buf, len) ? NULL : gm_error_fault(addr, len);
 }
 
 struct gm_error *gm_read_u64(struct gm_address_space *as, uint64_t addr, uint64_t *ret)
 {
-	uint64_t v;
-	struct gm_error *err = gm_read(as, addr, &v, sizeof(v));
-	if (!err)
-		*ret = v;
-	return err;
+	return gm_try_read_u64(as, addr, ret) ? NULL : gm_error_fault(addr, sizeof(*ret));
 }

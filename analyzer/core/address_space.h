@@ -9,6 +9,7 @@
 #define GOMORTEM_ADDRESS_SPACE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../error.h"
@@ -43,11 +44,24 @@ struct gm_error *gm_address_space_create(const struct gm_core *core, const struc
 
 void gm_address_space_destroy(struct gm_address_space *as);
 
+/* Two ways to read, for two kinds of caller.
+ *
+ * A read the caller walks past when it fails (a pointer to follow, a
+ * field of a span that may be corrupt) uses gm_try_read: false when a byte
+ * is unavailable, the fault counted, nothing allocated.  A read whose
+ * failure ends the caller's work uses gm_read, whose error (GM_ERR_FAULT
+ * naming the address) the caller returns or frees.  Testing gm_read's
+ * result as a boolean leaks the error: tests/lint/check_reads.py refuses it. */
+bool gm_try_read(struct gm_address_space *as, uint64_t addr, void *buf, size_t len);
+bool gm_try_read_u64(struct gm_address_space *as, uint64_t addr, uint64_t *ret);
+
 /* Copy [addr, addr+len) to BUF; a GM_ERR_FAULT error if any byte is unavailable. */
-struct gm_error *gm_read(struct gm_address_space *as, uint64_t addr, void *buf, size_t len);
+struct gm_error *gm_read(struct gm_address_space *as, uint64_t addr, void *buf, size_t len)
+	__attribute__((warn_unused_result));
 
 /* Read a little-endian 64-bit word. */
-struct gm_error *gm_read_u64(struct gm_address_space *as, uint64_t addr, uint64_t *ret);
+struct gm_error *gm_read_u64(struct gm_address_space *as, uint64_t addr, uint64_t *ret)
+	__attribute__((warn_unused_result));
 
 /* A direct pointer to [addr, addr+len) if it lies in one region with bytes,
  * else NULL (and the fault is counted).  The fast path of the heap walk. */

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "../util/files.h"
 
 #ifndef NT_SIGINFO
 #define NT_SIGINFO 0x53494749
@@ -34,37 +37,6 @@
 /* Caps on counts read from an untrusted core. */
 #define MAX_THREADS (1u << 20)
 #define MAX_SEGMENTS (1u << 24)
-
-struct arch_info {
-	enum gm_arch arch;
-	uint16_t e_machine;
-	uint32_t nregs;        /* registers in pr_reg */
-	uint32_t pc_index, sp_index;
-};
-
-static const struct arch_info arch_table[] = {
-	/* user_regs_struct: r15 .. rip (16), cs, eflags, rsp (19), ... */
-	{ GM_ARCH_X86_64, EM_X86_64, 27, 16, 19 },
-	/* user_pt_regs: x0..x30, sp (31), pc (32), pstate */
-	{ GM_ARCH_AARCH64, EM_AARCH64, 34, 32, 31 },
-};
-
-static const struct arch_info *arch_lookup(enum gm_arch arch)
-{
-	for (size_t i = 0; i < sizeof(arch_table) / sizeof(arch_table[0]); i++)
-		if (arch_table[i].arch == arch)
-			return &arch_table[i];
-	return NULL;
-}
-
-const char *gm_arch_name(enum gm_arch arch)
-{
-	switch (arch) {
-	case GM_ARCH_X86_64: return "x86_64";
-	case GM_ARCH_AARCH64: return "aarch64";
-	default: return "unknown";
-	}
-}
 
 static uint64_t load_u64(const uint8_t *p)
 {
@@ -104,14 +76,27 @@ static bool in_file(const struct gm_core *core, uint64_t off, uint64_t len)
 	return off <= core->size && len <= core->size - off;
 }
 
+static struct gm_error *unsupported_machine(struct gm_core *core, uint16_t machine)
+{
+	char buf[24];
+	return core_error(core, "unsupported architecture %s (ELF machine %u): gomortem reads x86_64 and aarch64 "
+			  "cores", gm_machine_name(machine, buf), machine);
+}
+
 static struct gm_error *check_header(struct gm_core *core, Elf64_Ehdr *ret)
 {
 	if (core->size < SELFMAG || memcmp(core->data, ELFMAG, SELFMAG) != 0)
 		return core_error(core, "not an ELF file");
 	if (core->size < sizeof(Elf64_Ehdr))
 		return core_error(core, "truncated core: ELF header cut short (%zu bytes)", core->size);
-	if (core->data[EI_CLASS] != ELFCLASS64 || core->data[EI_DATA] != ELFDATA2LSB)
-		return core_error(core, "unsupported ELF class or byte order (need 64-bit little-endian)");
+	/* e_machine sits at the same offset in 32- and 64-bit headers: name the
+	 * architecture of a core gomortem does not read (386, arm, s390x). */
+	uint16_t machine;
+	memcpy(&machine, core->data + offsetof(Elf64_Ehdr, e_machine), sizeof(machine));
+	if (core->data[EI_DATA] == ELFDATA2MSB)
+		machine = (uint16_t)(machine >> 8 | machine << 8);
+	if (core->data[EI_CLASS] != ELFCLASS64 || core->data[EI_DATA] != ELFDATA2LSB || !gm_arch_by_machine(machine))
+		return unsupported_machine(core, machine);
 	Elf64_Ehdr ehdr;
 	memcpy(&ehdr, core->data, sizeof(ehdr));
 	if (ehdr.e_type != ET_CORE)
@@ -120,12 +105,10 @@ static struct gm_error *check_header(struct gm_core *core, Elf64_Ehdr *ret)
 	if (ehdr.e_phentsize != sizeof(Elf64_Phdr))
 		return core_error(core, "bad program header size %u", ehdr.e_phentsize);
 	core->e_machine = ehdr.e_machine;
-	core->arch = GM_ARCH_UNKNOWN;
-	for (size_t i = 0; i < sizeof(arch_table) / sizeof(arch_table[0]); i++)
-		if (arch_table[i].e_machine == ehdr.e_machine)
-			core->arch = arch_table[i].arch;
-	if (core->arch == GM_ARCH_UNKNOWN)
-		return core_error(core, "unsupported machine type %u", ehdr.e_machine);
+	const struct gm_arch_info *arch = gm_arch_by_machine(ehdr.e_machine);
+	if (!arch)
+		return unsupported_machine(core, ehdr.e_machine);
+	core->arch = arch->arch;
 	*ret = ehdr;
 	return NULL;
 }
@@ -212,7 +195,7 @@ static struct gm_error *parse_program_headers(struct gm_core *core, const Elf64_
 
 static struct gm_error *parse_prstatus(struct gm_core *core, const uint8_t *desc, uint64_t size)
 {
-	const struct arch_info *arch = arch_lookup(core->arch);
+	const struct gm_arch_info *arch = gm_arch_info(core->arch);
 	if (size < PRSTATUS_REG_OFF + arch->nregs * 8)
 		return core_error(core, "corrupt core: NT_PRSTATUS note of %" PRIu64 " bytes, need %" PRIu64, size,
 				  (uint64_t)PRSTATUS_REG_OFF + arch->nregs * 8);
@@ -387,16 +370,11 @@ struct gm_error *gm_core_parse(const void *data, size_t size, const char *name, 
 
 struct gm_error *gm_core_open_as(const char *file, const char *path, unsigned flags, struct gm_core **ret)
 {
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return gm_error_create(GM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	int fd;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int saved = errno;
-		close(fd);
-		return gm_error_create(GM_ERR_IO, "%s: %s", path,
-				       S_ISREG(st.st_mode) ? strerror(saved) : "not a regular file");
-	}
+	struct gm_error *open_err = gm_open_regular_file_as(file, path, NULL, &fd, &st);
+	if (open_err)
+		return open_err;
 	if (st.st_size == 0) {
 		close(fd);
 		return gm_error_create(GM_ERR_BAD_CORE, "%s: empty file", path);
@@ -459,16 +437,27 @@ bool gm_core_auxv(const struct gm_core *core, uint64_t type, uint64_t *ret)
 	return false;
 }
 
+uint64_t gm_core_page_size(const struct gm_core *core)
+{
+	uint64_t size;
+	return gm_core_auxv(core, AT_PAGESZ, &size) ? size : 0;
+}
+
+uint64_t gm_core_thread_reg(const struct gm_core_thread *thread, uint32_t index)
+{
+	return index < thread->nregs ? thread->regs[index] : 0;
+}
+
 uint64_t gm_core_thread_pc(const struct gm_core *core, const struct gm_core_thread *thread)
 {
-	const struct arch_info *arch = arch_lookup(core->arch);
-	return arch && arch->pc_index < thread->nregs ? thread->regs[arch->pc_index] : 0;
+	const struct gm_arch_info *arch = gm_arch_info(core->arch);
+	return arch ? gm_core_thread_reg(thread, arch->pc_index) : 0;
 }
 
 uint64_t gm_core_thread_sp(const struct gm_core *core, const struct gm_core_thread *thread)
 {
-	const struct arch_info *arch = arch_lookup(core->arch);
-	return arch && arch->sp_index < thread->nregs ? thread->regs[arch->sp_index] : 0;
+	const struct gm_arch_info *arch = gm_arch_info(core->arch);
+	return arch ? gm_core_thread_reg(thread, arch->sp_index) : 0;
 }
 
 uint64_t gm_core_bytes_mapped(const struct gm_core *core)

@@ -12,13 +12,8 @@
 #include <stdint.h>
 
 #include "../error.h"
+#include "arch.h"
 
-/* Architectures gomortem knows the register layout of. */
-enum gm_arch {
-	GM_ARCH_UNKNOWN = 0,
-	GM_ARCH_X86_64,
-	GM_ARCH_AARCH64,
-};
 
 /* A PT_LOAD segment of the core: memory of the process at the time of the dump. */
 struct gm_core_segment {
@@ -113,12 +108,17 @@ void gm_core_destroy(struct gm_core *core);
 /* The value of auxv entry TYPE; returns false if absent. */
 bool gm_core_auxv(const struct gm_core *core, uint64_t type, uint64_t *ret);
 
+/* The process's page size as the core says it (AT_PAGESZ; arm64 kernels
+ * run with 4, 16 or 64 KiB pages); 0 when the core does not say. */
+uint64_t gm_core_page_size(const struct gm_core *core);
+
 /* Program counter and stack pointer of a thread, by architecture. */
 uint64_t gm_core_thread_pc(const struct gm_core *core, const struct gm_core_thread *thread);
 uint64_t gm_core_thread_sp(const struct gm_core *core, const struct gm_core_thread *thread);
 
-/* Name of an architecture ("x86_64", "aarch64", "unknown"). */
-const char *gm_arch_name(enum gm_arch arch);
+/* The value of thread register INDEX (a gm_arch_info index), 0 when the
+ * architecture lacks it (GM_REG_NONE). */
+uint64_t gm_core_thread_reg(const struct gm_core_thread *thread, uint32_t index);
 
 /* Total bytes mapped (sum of memsz) and saved in the core (sum of filesz). */
 uint64_t gm_core_bytes_mapped(const struct gm_core *core);

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/files.h"
+
 /* The note type of the Go build ID (cmd/link ELF_NOTE_GOBUILDID_TAG). */
 #define GO_BUILDID_NOTE_TYPE 4
 /* .go.buildinfo header (debug/buildinfo): 14-byte magic, ptrsize, flags. */
@@ -26,11 +28,12 @@ static struct gm_error *exe_error(const char *path, const char *what)
 	return gm_error_create(GM_ERR_BAD_EXE, "%s: %s", path, what);
 }
 
-static struct gm_error *load_segments(struct gm_exe *exe)
+static struct gm_error *load_segments(struct gm_exe *exe, uint64_t e_phoff)
 {
 	size_t phnum;
 	if (elf_getphdrnum(exe->elf, &phnum) != 0)
 		return exe_error(exe->path, "cannot read program headers");
+	exe->e_phnum = phnum;
 	exe->segments = calloc(phnum ? phnum : 1, sizeof(*exe->segments));
 	if (!exe->segments)
 		return &gm_error_nomem;
@@ -38,8 +41,16 @@ static struct gm_error *load_segments(struct gm_exe *exe)
 		GElf_Phdr ph;
 		if (!gelf_getphdr(exe->elf, (int)i, &ph))
 			return exe_error(exe->path, "corrupt program header");
+		if (ph.p_type == PT_PHDR) {
+			exe->phdr_vaddr = ph.p_vaddr;
+			exe->have_phdr_vaddr = true;
+		}
 		if (ph.p_type != PT_LOAD)
 			continue;
+		if (!exe->have_phdr_vaddr && e_phoff >= ph.p_offset && e_phoff - ph.p_offset < ph.p_filesz) {
+			exe->phdr_vaddr = ph.p_vaddr + (e_phoff - ph.p_offset);
+			exe->have_phdr_vaddr = true;
+		}
 		if (ph.p_offset > exe->size || ph.p_filesz > exe->size - ph.p_offset ||
 		    ph.p_filesz > ph.p_memsz)
 			return exe_error(exe->path, "truncated or corrupt: a PT_LOAD segment runs past the end of the file");
@@ -160,32 +171,23 @@ static size_t read_uvarint(const uint8_t *p, const uint8_t *end, uint64_t *ret)
 	return 0;
 }
 
-/* The value of build setting KEY ("GOEXPERIMENT") in the module info text
- * (lines "build\tKEY=VALUE"), malloc'd; NULL in *RET when absent. */
-static struct gm_error *build_setting(const char *text, size_t len, const char *key, char **ret)
+/* The value of build setting KEY in module info INFO (LEN bytes, lines of
+ * tab-separated fields, "build\tKEY=VALUE"), malloc'd into *RET; NULL if unset. */
+static struct gm_error *find_build_setting(const char *info, size_t len, const char *key, char **ret)
 {
 	size_t klen = strlen(key);
-	*ret = NULL;
-	for (const char *line = text, *end = text + len; line < end;) {
-		const char *eol = memchr(line, '\n', (size_t)(end - line));
-		if (!eol)
-			eol = end;
-		if ((size_t)(eol - line) > 6 + klen && memcmp(line, "build\t", 6) == 0 &&
-		    memcmp(line + 6, key, klen) == 0 && line[6 + klen] == '=') {
-			*ret = strndup(line + 7 + klen, (size_t)(eol - line) - 7 - klen);
+	for (const char *line = info, *end = info + len; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		const char *eol = nl ? nl : end;
+		size_t n = (size_t)(eol - line);
+		if (n > 6 + klen + 1 && memcmp(line, "build\t", 6) == 0 && memcmp(line + 6, key, klen) == 0 &&
+		    line[6 + klen] == '=') {
+			*ret = strndup(line + 6 + klen + 1, n - 6 - klen - 1);
 			return *ret ? NULL : &gm_error_nomem;
 		}
 		line = eol + 1;
 	}
 	return NULL;
-}
-
-static struct gm_error *parse_build_settings(struct gm_exe *exe, const char *text, size_t len)
-{
-	struct gm_error *err = build_setting(text, len, "GOEXPERIMENT", &exe->go_experiment);
-	if (!err)
-		err = build_setting(text, len, "GOARCH", &exe->goarch);
-	return err;
 }
 
 /* Parse a .go.buildinfo blob; sets exe->go_version when it is the inline
@@ -205,12 +207,16 @@ static struct gm_error *parse_buildinfo(struct gm_exe *exe, const uint8_t *p, si
 	exe->go_version = strndup((const char *)p + BUILDINFO_HEADER_LEN + n, vlen);
 	if (!exe->go_version)
 		return &gm_error_nomem;
-	const uint8_t *modinfo = p + BUILDINFO_HEADER_LEN + n + vlen;
-	uint64_t mlen;
-	size_t m = read_uvarint(modinfo, p + len, &mlen);
-	if (m == 0 || mlen > (uint64_t)(p + len - modinfo) - m)
-		return NULL;   /* no module info: default settings */
-	return parse_build_settings(exe, (const char *)modinfo + m, mlen);
+	/* The module info string follows: "build\tKEY=VALUE" lines among others. */
+	const uint8_t *info = p + BUILDINFO_HEADER_LEN + n + vlen;
+	uint64_t ilen;
+	size_t m = read_uvarint(info, p + len, &ilen);
+	if (m == 0 || ilen > (uint64_t)(p + len - info) - m)
+		return NULL; /* no module info: no build settings to report */
+	struct gm_error *err = find_build_setting((const char *)info + m, ilen, "GOEXPERIMENT", &exe->go_experiments);
+	if (!err)
+		err = find_build_setting((const char *)info + m, ilen, "GOARCH", &exe->goarch);
+	return err;
 }
 
 /* Find .go.buildinfo by section name, else search the first writable
@@ -301,7 +307,7 @@ static struct gm_error *exe_index(struct gm_exe *exe)
 	exe->e_type = ehdr.e_type;
 	exe->e_machine = ehdr.e_machine;
 	exe->e_entry = ehdr.e_entry;
-	struct gm_error *err = load_segments(exe);
+	struct gm_error *err = load_segments(exe, ehdr.e_phoff);
 	if (!err)
 		err = load_build_ids(exe);
 	if (!err)
@@ -325,14 +331,12 @@ struct gm_error *gm_exe_open(const char *path, struct gm_exe **ret)
 		return &gm_error_nomem;
 	}
 	struct gm_error *err = NULL;
-	exe->fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	if (exe->fd < 0 || fstat(exe->fd, &st) < 0) {
-		err = gm_error_create(GM_ERR_IO, "%s: cannot open executable: %s", path, strerror(errno));
+	err = gm_open_regular_file(path, "executable", &exe->fd, &st);
+	if (err)
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-		err = exe_error(path, S_ISREG(st.st_mode) ? "empty file" : "not a regular file");
+	if (st.st_size == 0) {
+		err = exe_error(path, "empty file");
 		goto out;
 	}
 	elf_version(EV_CURRENT);
@@ -369,7 +373,7 @@ void gm_exe_destroy(struct gm_exe *exe)
 	free(exe->go_build_id);
 	free(exe->gnu_build_id);
 	free(exe->go_version);
-	free(exe->go_experiment);
+	free(exe->go_experiments);
 	free(exe->goarch);
 	free(exe->path);
 	free(exe);

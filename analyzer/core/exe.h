@@ -38,6 +38,9 @@ struct gm_exe {
 	uint16_t e_type;           /* ET_EXEC or ET_DYN (PIE) */
 	uint16_t e_machine;
 	uint64_t e_entry;
+	uint64_t e_phnum;          /* program headers */
+	uint64_t phdr_vaddr;       /* where the loader maps them (the auxv's AT_PHDR, less the PIE bias) */
+	bool have_phdr_vaddr;
 
 	struct gm_exe_segment *segments; /* PT_LOAD, in file order */
 	size_t nsegments;
@@ -57,9 +60,11 @@ struct gm_exe {
 
 	/* Go version from .go.buildinfo, NULL if this is not a Go program. */
 	char *go_version;
-	/* Build settings GOEXPERIMENT and GOARCH from the module info; NULL if absent
-	 * (no experiments; GOARCH unknown). */
-	char *go_experiment;
+	/* The GOEXPERIMENT build setting of the build info (the experiments that
+	 * differ from the release's defaults, e.g. "nogreenteagc"); NULL when the
+	 * binary was built with the defaults. */
+	char *go_experiments;
+	/* The GOARCH build setting; NULL if absent (then amd64 is assumed by the layout tables). */
 	char *goarch;
 
 	bool has_dwarf;            /* a .debug_info section is present */

@@ -42,9 +42,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "elf_core.h"
+#include "../util/files.h"
 
 /* libunwind's table search (not in its public headers; exported). */
 extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
@@ -157,6 +159,20 @@ static void load_symbols(struct mapped_file *mf, Elf *elf)
 }
 
 /* The separate debug file of ELF by build ID, if installed. */
+/* An fd of PATH if it is a regular file, else -1: the core names these
+ * files, and a FIFO or device among them must not block or feed us. */
+static int open_regular(const char *path)
+{
+	int fd;
+	struct stat st;
+	struct gm_error *err = gm_open_regular_file(path, NULL, &fd, &st);
+	if (err) {
+		gm_error_destroy(err);
+		return -1;
+	}
+	return fd;
+}
+
 static Elf *open_debug_file(Elf *elf, int *fd_ret)
 {
 	Elf_Scn *scn = NULL;
@@ -179,7 +195,7 @@ static Elf *open_debug_file(Elf *elf, int *fd_ret)
 			for (size_t i = 1; i < nhdr.n_descsz; i++)
 				len += snprintf(path + len, sizeof(path) - (size_t)len, "%02x", id[i]);
 			snprintf(path + len, sizeof(path) - (size_t)len, ".debug");
-			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			int fd = open_regular(path);
 			if (fd < 0)
 				return NULL;
 			Elf *debug = elf_begin(fd, ELF_C_READ_MMAP, NULL);
@@ -266,7 +282,7 @@ static struct mapped_file *get_file(struct unwind_ctx *ctx, size_t index)
 	mf->fd = mf->debug_fd = -1;
 	if (!path || path[0] != '/')
 		return NULL;
-	mf->fd = open(path, O_RDONLY | O_CLOEXEC);
+	mf->fd = open_regular(path);
 	if (mf->fd < 0)
 		return NULL;
 	mf->elf = elf_begin(mf->fd, ELF_C_READ_MMAP, NULL);
@@ -619,11 +635,6 @@ struct gm_error *gm_native_unwind_core(const struct gm_core *core,
 {
 	if (max_frames == 0)
 		max_frames = GM_NATIVE_DEFAULT_MAX_FRAMES;
-	if (core->e_machine != HOST_MACHINE)
-		return gm_error_create(GM_ERR_BAD_CORE,
-				       "%s: cannot unwind native frames of a %s core on this host",
-				       core->path, gm_arch_name(core->arch));
-
 	/* Only the threads in native code. */
 	size_t n = 0;
 	for (size_t i = 0; i < core->nthreads; i++)
@@ -634,6 +645,11 @@ struct gm_error *gm_native_unwind_core(const struct gm_core *core,
 		*ret_count = 0;
 		return NULL;
 	}
+	if (core->e_machine != HOST_MACHINE)
+		return gm_error_create(GM_ERR_BAD_CORE,
+				       "%s: native frames unavailable: the core is %s and libunwind-coredump unwinds "
+				       "only the host's architecture",
+				       core->path, gm_arch_name(core->arch));
 	elf_version(EV_CURRENT);
 	struct unwind_ctx ctx = { .core = core, .nfiles = core->nfiles < MAX_FILES ? core->nfiles : MAX_FILES };
 	struct gm_native_stack *stacks = calloc(n, sizeof(*stacks));

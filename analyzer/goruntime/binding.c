@@ -102,12 +102,6 @@ static void bind_const(struct binder *b, const char *name, uint64_t *ret)
 	*ret = (uint64_t)value;
 }
 
-static int parse_go_minor(const char *version)
-{
-	int major, minor;
-	return version && sscanf(version, "go%d.%d", &major, &minor) == 2 && major == 1 ? minor : 0;
-}
-
 /* Optional constant: false (and *RET untouched) when DWARF lacks it. */
 static bool optional_const(struct binder *b, const char *name, uint64_t *ret)
 {
@@ -191,7 +185,7 @@ static void bind_heap_stats(struct binder *b, struct gm_layout_type *mstats)
 	bind_field(b, &st, t, "inHeap", &l->in_heap, true);
 	bind_field(b, &st, t, "inStacks", &l->in_stacks, true);
 	bind_field(b, &st, t, "inWorkBufs", &l->in_work_bufs, true);
-	bind_field(b, &st, t, "inPtrScalarBits", &l->in_ptr_scalar_bits, false); /* 1.20-1.22 */
+	bind_field(b, &st, t, "inPtrScalarBits", &l->in_ptr_scalar_bits, false); /* 1.20-1.23 */
 	bind_field(b, &st, t, "tinyAllocCount", &l->tiny_alloc_count, true);
 	bind_field(b, &st, t, "largeAlloc", &l->large_alloc, true);
 	bind_field(b, &st, t, "largeAllocCount", &l->large_alloc_count, true);
@@ -215,6 +209,7 @@ static void bind_memstats(struct binder *b)
 	for (int i = 0; i < 6; i++)
 		bind_field(b, &mstats, "runtime.mstats", sys_names[i], &rt->mstats_sys[i], true);
 	bind_field(b, &mstats, "runtime.mstats", "last_gc_unix", &rt->mstats_last_gc_unix, true);
+	bind_field(b, &mstats, "runtime.mstats", "last_gc_nanotime", &rt->mstats_last_gc_nanotime, true);
 	bind_field(b, &mstats, "runtime.mstats", "pause_total_ns", &rt->mstats_pause_total_ns, true);
 	bind_field(b, &mstats, "runtime.mstats", "numgc", &rt->mstats_numgc, true);
 	bind_heap_stats(b, &mstats);
@@ -317,6 +312,7 @@ static void bind_goroutines(struct binder *b)
 	bind_const(b, "runtime._Grunning", &rt->g_running);
 	bind_const(b, "runtime._Gscan", &rt->g_scan);
 	rt->has_g_dead_extra = optional_const(b, "runtime._Gdeadextra", &rt->g_dead_extra);
+	rt->has_g_leaked = optional_const(b, "runtime._Gleaked", &rt->g_leaked); /* 1.26+ */
 	bind_string_array(b, "runtime.gStatusStrings", &rt->g_status_strings_addr, &rt->ng_status_strings);
 	bind_string_array(b, "runtime.waitReasonStrings", &rt->wait_reason_strings_addr,
 			  &rt->nwait_reason_strings);
@@ -418,6 +414,8 @@ static void bind_type_flags(struct binder *b)
 		bind_const(b, "runtime.tflagExtraStar", &rt->tflag_extra_star); /* 1.20 */
 	/* 1.24+: large types' GC masks are built on demand. */
 	optional_const(b, "internal/abi.TFlagGCMaskOnDemand", &rt->tflag_gcmask_on_demand);
+	/* 1.22-1.23: a large object of a GC-program type has a synthetic largeType. */
+	optional_const(b, "internal/abi.TFlagUnrolledBitmap", &rt->tflag_unrolled_bitmap);
 	/* Kind_ carries flag bits above KindMask until 1.26, which drops the constant. */
 	rt->kind_mask = 0xff;
 	if (!optional_const(b, "internal/abi.KindMask", &rt->kind_mask))
@@ -511,6 +509,37 @@ static void bind_descriptor_links(struct binder *b)
 		d->hchan_size = 0;
 }
 
+/* The array and struct descriptors: 1.24+ rebuilds an on-demand mask the
+ * runtime never built from them, as buildGCMask walks them (required
+ * there); type inference lays out a struct DWARF lacks by its first field. */
+static void bind_gcmask(struct binder *parent)
+{
+	struct gm_gcmask_layout *l = &parent->rt->gcmask;
+	struct binder sub = { .rt = parent->rt, .lay = parent->lay }, *b = &sub;
+	struct gm_layout_type st;
+	if (parent->err)
+		return;
+	bind_const(b, "internal/abi.Array", &l->kind_array);
+	bind_const(b, "internal/abi.Struct", &l->kind_struct);
+	if (bind_struct(b, "internal/abi.ArrayType", &st, &l->array_type_size)) {
+		bind_field(b, &st, "internal/abi.ArrayType", "Elem", &l->array_elem, true);
+		bind_field(b, &st, "internal/abi.ArrayType", "Len", &l->array_len, true);
+	}
+	if (bind_struct(b, "internal/abi.StructType", &st, &l->struct_type_size)) {
+		bind_field(b, &st, "internal/abi.StructType", "Fields.array", &l->struct_fields, true);
+		bind_field(b, &st, "internal/abi.StructType", "Fields.len", &l->struct_nfields, true);
+	}
+	if (bind_struct(b, "internal/abi.StructField", &st, &l->field_size)) {
+		bind_field(b, &st, "internal/abi.StructField", "Typ", &l->field_typ, true);
+		bind_field(b, &st, "internal/abi.StructField", "Offset", &l->field_offset, true);
+	}
+	l->present = !sub.err;
+	if (sub.err && parent->rt->tflag_gcmask_on_demand)
+		parent->err = sub.err;
+	else
+		gm_error_destroy(sub.err);
+}
+
 static void bind_all(struct binder *b)
 {
 	struct gm_runtime *rt = b->rt;
@@ -566,6 +595,7 @@ static void bind_all(struct binder *b)
 	rt->green_tea = gm_layout_type(b->lay, "runtime.spanInlineMarkBits", &probe) &&
 			gm_layout_size(&probe, &rt->inline_mark_bits_size);
 	bind_type_flags(b);
+	bind_gcmask(b);
 	struct gm_layout_type pointer;
 	if (bind_struct(b, "unsafe.Pointer", &pointer, &rt->ptr_size) && rt->ptr_size != 8)
 		fail(b, "support for pointers of this size in", "unsafe.Pointer");
@@ -589,7 +619,7 @@ static struct gm_error *bind_runtime(struct gm_program *prog, bool read_core, st
 	if (!rt)
 		return &gm_error_nomem;
 	rt->prog = prog;
-	rt->go_minor = parse_go_minor(prog->exe->go_version);
+	rt->go_minor = gm_go_minor(prog->exe->go_version);
 	struct binder b = { .rt = rt, .lay = prog->layouts };
 	bind_all(&b);
 	const char *unrecorded = gm_layouts_unrecorded(prog->layouts);

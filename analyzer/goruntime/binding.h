@@ -112,6 +112,18 @@ struct gm_descriptor_layout {
 	uint64_t hchan_size;                            /* sizeof(runtime.hchan); 0 if unknown */
 };
 
+/* What runtime.buildGCMask reads to build an on-demand GC mask (1.24+):
+ * abi.ArrayType, abi.StructType, abi.StructField and the kind numbers. */
+struct gm_gcmask_layout {
+	bool present;                      /* all found (always when TFlagGCMaskOnDemand exists) */
+	uint64_t kind_array, kind_struct;  /* internal/abi.Array, internal/abi.Struct */
+	struct gm_field array_elem, array_len;         /* abi.ArrayType.Elem, .Len */
+	struct gm_field struct_fields, struct_nfields; /* abi.StructType.Fields.array, .len */
+	uint64_t field_size;                           /* sizeof(abi.StructField) */
+	struct gm_field field_typ, field_offset;       /* abi.StructField.Typ, .Offset */
+	uint64_t array_type_size, struct_type_size;
+};
+
 struct gm_runtime {
 	struct gm_program *prog;
 	int go_minor;                      /* 22 for go1.22.x; 0 when unparsable */
@@ -133,12 +145,14 @@ struct gm_runtime {
 	/* abi.Type flags and kind mask (internal/abi constants in DWARF). */
 	uint64_t tflag_extra_star;
 	uint64_t tflag_gcmask_on_demand;   /* 0 before 1.24 (no on-demand masks) */
+	uint64_t tflag_unrolled_bitmap;    /* 1.22-1.23: the runtime's synthetic largeType of a GC-program type */
 	uint64_t kind_mask;                /* 0xff from 1.26, where Kind_ carries no flags */
 	/* Layouts. */
 	struct gm_field mheap_allspans, mheap_sweepgen, mheap_pages_in_use;
 	struct gm_field mheap_spanalloc_inuse, mheap_cachealloc_inuse;
 	struct gm_span_layout span;
 	struct gm_type_layout type;
+	struct gm_gcmask_layout gcmask;
 	struct gm_field moduledata_types, moduledata_etypes;
 	uint64_t moduledata_size;
 	struct gm_field moduledata_data, moduledata_edata, moduledata_bss, moduledata_ebss,
@@ -150,7 +164,7 @@ struct gm_runtime {
 	uint32_t mcache_nalloc;            /* entries of mcache.alloc (numSpanClasses) */
 	struct gm_heap_stats_layout heap_stats;
 	struct gm_field mstats_sys[6];     /* stacks, mspan, mcache, buckhash, gcMisc, other */
-	struct gm_field mstats_last_gc_unix, mstats_pause_total_ns, mstats_numgc;
+	struct gm_field mstats_last_gc_unix, mstats_last_gc_nanotime, mstats_pause_total_ns, mstats_numgc;
 	struct gm_field gc_heap_in_use, gc_heap_free, gc_heap_released, gc_percent_heap_goal,
 		gc_memory_limit;
 	uint16_t *class_to_size;           /* copied from the core, nsize_classes entries */
@@ -166,6 +180,8 @@ struct gm_runtime {
 	uint64_t allgs_addr, allm_addr;
 	uint64_t g_idle, g_dead, g_dead_extra, g_waiting, g_syscall, g_running, g_scan;
 	bool has_g_dead_extra;             /* 1.26: _Gdeadextra */
+	bool has_g_leaked;                 /* runtime._Gleaked exists (goroutine leak detection) */
+	uint64_t g_leaked;
 	/* The binary's own status and wait-reason strings ([N]string globals). */
 	uint64_t g_status_strings_addr, wait_reason_strings_addr;
 	uint32_t ng_status_strings, nwait_reason_strings;

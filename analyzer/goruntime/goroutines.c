@@ -32,11 +32,14 @@ static struct gm_error *read_string_array(struct gm_runtime *rt, uint64_t addr, 
 }
 
 /* The status as goroutineheader prints it: the wait reason for a waiting
- * goroutine with one, else gStatusStrings[status]. */
+ * goroutine with one, else gStatusStrings[status].  A goroutine the
+ * runtime's leak detector marked leaked (_Gleaked) keeps its wait reason
+ * (the traceback adds " (leaked)"). */
 static const char *status_text(const struct gm_goroutine_set *set, const struct gm_runtime *rt,
 			       const struct gm_goroutine *g)
 {
-	if (g->status == rt->g_waiting && g->wait_reason != 0) {
+	bool leaked = rt->has_g_leaked && g->status == rt->g_leaked;
+	if ((g->status == rt->g_waiting || leaked) && g->wait_reason != 0) {
 		if (g->wait_reason < set->nwait_strings && set->wait_strings[g->wait_reason])
 			return set->wait_strings[g->wait_reason];
 		return "unknown wait reason";
@@ -49,7 +52,7 @@ static const char *status_text(const struct gm_goroutine_set *set, const struct 
 static int64_t thread_of(struct gm_runtime *rt, uint64_t m)
 {
 	uint64_t procid;
-	if (!m || gm_read_u64(rt->prog->mem, m + rt->m.procid.offset, &procid) != NULL)
+	if (!m || !gm_try_read_u64(rt->prog->mem, m + rt->m.procid.offset, &procid))
 		return -1;
 	return (int64_t)procid;
 }
@@ -64,7 +67,9 @@ static void choose_start(struct gm_runtime *rt, struct gm_goroutine *g)
 	g->start_pc = g->sched_pc;
 	g->start_sp = g->sched_sp;
 	g->start_bp = g->sched_bp;
+	g->start_lr = g->sched_lr;
 	if (g->syscallsp != 0) {
+		g->start_lr = 0; /* unwinder.initAt: the syscall's caller saved it */
 		g->start_from = GM_START_SYSCALL;
 		g->start_pc = g->syscallpc;
 		g->start_sp = g->syscallsp;
@@ -80,6 +85,7 @@ static void choose_start(struct gm_runtime *rt, struct gm_goroutine *g)
 		g->start_from = GM_START_THREAD;
 		g->start_pc = gm_core_thread_pc(core, t);
 		g->start_sp = sp;
+		g->start_lr = gm_core_thread_reg(t, gm_arch_info(core->arch)->lr_index);
 		return;
 	}
 }
@@ -109,6 +115,7 @@ static bool decode_g(struct gm_runtime *rt, struct gm_goroutine_set *set, uint64
 	g->goid = gm_field_uint(p, l->goid);
 	g->parent_goid = l->parent_goid.present ? gm_field_uint(p, l->parent_goid) : 0;
 	g->wait_reason = (uint32_t)gm_field_uint(p, l->waitreason);
+	g->wait_since = (int64_t)gm_field_uint(p, l->waitsince);
 	g->stack_lo = gm_field_uint(p, l->stack_lo);
 	g->stack_hi = gm_field_uint(p, l->stack_hi);
 	g->sched_sp = gm_field_uint(p, l->sched_sp);
@@ -144,7 +151,7 @@ static struct gm_error *read_allgs(struct gm_runtime *rt, struct gm_goroutine_se
 		return &gm_error_nomem;
 	for (uint64_t i = 0; i < header[1]; i++) {
 		uint64_t addr;
-		if (gm_read_u64(rt->prog->mem, header[0] + 8 * i, &addr) != NULL) {
+		if (!gm_try_read_u64(rt->prog->mem, header[0] + 8 * i, &addr)) {
 			gm_warn(&set->warnings, "runtime.allgs[%" PRIu64 "] not saved in the core", i);
 			continue;
 		}

@@ -19,6 +19,7 @@ struct gm_goroutine {
 	uint32_t status;           /* atomicstatus without the _Gscan bit */
 	bool scan;                 /* the GC owned its stack at the time */
 	uint32_t wait_reason;      /* waitReason (meaningful when waiting) */
+	int64_t wait_since;        /* g.waitsince: nanotime of the first GC that saw it blocked; 0 if none */
 	const char *status_text;   /* "chan receive", "running", ...: owned by the set */
 	uint64_t stack_lo, stack_hi;
 	uint64_t sched_sp, sched_pc, sched_bp, sched_lr, sched_ctxt;
@@ -31,6 +32,7 @@ struct gm_goroutine {
 	/* Where its stack walk starts: the syscall frame, the registers of the
 	 * thread running it, or the saved scheduling state. */
 	uint64_t start_pc, start_sp, start_bp;
+	uint64_t start_lr;          /* link register (arm64); 0 = read from the frame */
 	enum { GM_START_SCHED, GM_START_SYSCALL, GM_START_THREAD } start_from;
 };
 

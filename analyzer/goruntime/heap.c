@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../program.h"
+#include "gcmask.h"
 
 /* Caps on counts read from the core: larger values mean corruption. */
 #define MAX_SPANS (1ull << 30)
@@ -28,16 +29,13 @@ static char *read_type_name(struct gm_heap *heap, uint32_t str, uint8_t tflag)
 	struct gm_address_space *mem = heap->rt->prog->mem;
 	uint64_t at = heap->moduledata_types + str;
 	uint8_t head[11];
-	if (gm_read(mem, at, head, 1) != NULL)
+	if (!gm_try_read(mem, at, head, 1))
 		return NULL;
 	uint64_t len = 0;
 	size_t used = 0;
 	for (size_t i = 0; i < 10; i++) {
-		struct gm_error *err = gm_read(mem, at + 1 + i, &head[1 + i], 1);
-		if (err) {
-			gm_error_destroy(err);
+		if (!gm_try_read(mem, at + 1 + i, &head[1 + i], 1))
 			return NULL;
-		}
 		len |= (uint64_t)(head[1 + i] & 0x7f) << (7 * i);
 		if (!(head[1 + i] & 0x80)) {
 			used = i + 1;
@@ -49,9 +47,7 @@ static char *read_type_name(struct gm_heap *heap, uint32_t str, uint8_t tflag)
 	char *name = malloc(len + 1);
 	if (!name)
 		return NULL;
-	struct gm_error *err = gm_read(mem, at + 1 + used, name, len);
-	if (err) {
-		gm_error_destroy(err);
+	if (!gm_try_read(mem, at + 1 + used, name, len)) {
 		free(name);
 		return NULL;
 	}
@@ -68,6 +64,25 @@ char *gm_heap_type_name(struct gm_heap *heap, uint64_t addr)
 	if (!desc)
 		return NULL;
 	return read_type_name(heap, (uint32_t)gm_field_uint(desc, l->str), (uint8_t)gm_field_uint(desc, l->tflag));
+}
+
+/* A type whose GC mask the runtime builds on demand: GCData points at a
+ * slot that holds the mask once a GC scanned the type; while it is 0 the
+ * mask is built here from the descriptors. */
+static struct gm_error *on_demand_mask(struct gm_heap *heap, struct gm_rtype *t)
+{
+	uint64_t slot;
+	if (!gm_try_read(heap->rt->prog->mem, t->gcdata, &slot, sizeof(slot)) || slot != 0)
+		return NULL; /* built by the runtime (or unreadable: pointers.c says unknown) */
+	struct gm_error *err = gm_gcmask_build(heap->rt, t->addr, &t->built_mask);
+	if (err)
+		return err;
+	if (t->built_mask)
+		heap->gc_masks_built++;
+	else
+		gm_heap_warn(heap, "type %s at 0x%" PRIx64 ": GC mask never built by the runtime and not buildable "
+			     "from its descriptors", t->name ? t->name : "?", t->addr);
+	return NULL;
 }
 
 static struct gm_error *add_type(struct gm_heap *heap, uint64_t addr, const uint8_t *desc, uint32_t *ret)
@@ -89,8 +104,16 @@ static struct gm_error *add_type(struct gm_heap *heap, uint64_t addr, const uint
 	t->kind = (uint8_t)(gm_field_uint(desc, l->kind) & heap->rt->kind_mask);
 	t->tflag = (uint8_t)gm_field_uint(desc, l->tflag);
 	t->name = read_type_name(heap, (uint32_t)gm_field_uint(desc, l->str), t->tflag);
+	t->built_mask = NULL;
 	if (!t->name)
 		gm_heap_warn(heap, "type descriptor at 0x%" PRIx64 ": name not readable", addr);
+	if (t->tflag & heap->rt->tflag_gcmask_on_demand) {
+		struct gm_error *err = on_demand_mask(heap, t);
+		if (err) {
+			free(t->name);
+			return err;
+		}
+	}
 	if (gm_u64_map_insert(&heap->type_index, addr, heap->ntypes))
 		return &gm_error_nomem;
 	*ret = (uint32_t)heap->ntypes++;
@@ -109,11 +132,16 @@ static struct gm_error *type_at(struct gm_heap *heap, uint64_t addr, uint64_t et
 		*ret = (uint32_t)index;
 		return NULL;
 	}
+	const struct gm_runtime *rt = heap->rt;
+	const uint8_t *desc = gm_memory_at(rt->prog->mem, addr, rt->type.size);
 	if (addr < heap->moduledata_types || addr >= etypes) {
-		gm_heap_warn(heap, "type pointer 0x%" PRIx64 " outside the module's types", addr);
+		/* 1.22-1.23 heapSetType: a large object of a GC-program type points
+		 * at an unrolled bitmap with a nameless type header (pointers.c
+		 * reads its mask; the object's type comes from the graph). */
+		if (!desc || !(gm_field_uint(desc, rt->type.tflag) & rt->tflag_unrolled_bitmap))
+			gm_heap_warn(heap, "type pointer 0x%" PRIx64 " outside the module's types", addr);
 		return NULL;
 	}
-	const uint8_t *desc = gm_memory_at(heap->rt->prog->mem, addr, heap->rt->type.size);
 	if (!desc) {
 		gm_heap_warn(heap, "type descriptor at 0x%" PRIx64 " not readable", addr);
 		return NULL;
@@ -148,7 +176,21 @@ static struct gm_error *read_allspans(struct gm_heap *heap, uint64_t **ret, uint
 	return NULL;
 }
 
-/* Check a decoded span; false (with a warning) when it cannot be right. */
+/* Whether the process had all of [start, end) mapped (saved or not). */
+static bool range_mapped(struct gm_address_space *as, uint64_t start, uint64_t end)
+{
+	for (uint64_t addr = start; addr < end;) {
+		const struct gm_region *r = gm_region_at(as, addr);
+		if (!r)
+			return false;
+		addr = r->end;
+	}
+	return true;
+}
+
+/* Check a decoded span; false (with a warning) when it cannot be right.  A
+ * span must lie in mapped memory: the page index costs memory per page, so
+ * a corrupt npages must not make it index terabytes. */
 static bool span_plausible(struct gm_heap *heap, const struct gm_span *s)
 {
 	const char *why = NULL;
@@ -157,6 +199,8 @@ static bool span_plausible(struct gm_heap *heap, const struct gm_span *s)
 		why = "bad npages";
 	else if (s->base % page != 0 || s->base + s->npages * page < s->base)
 		why = "bad base";
+	else if (!range_mapped(heap->rt->prog->mem, s->base, s->base + s->npages * page))
+		why = "pages outside the process's memory";
 	else if (s->state == GM_SPAN_IN_USE && (s->elemsize == 0 || s->elemsize > s->npages * page))
 		why = "bad elemsize";
 	else if (s->state == GM_SPAN_IN_USE && s->nelems > s->npages * page / s->elemsize)
@@ -367,8 +411,10 @@ void gm_heap_destroy(struct gm_heap *heap)
 {
 	if (!heap)
 		return;
-	for (size_t i = 0; i < heap->ntypes; i++)
+	for (size_t i = 0; i < heap->ntypes; i++) {
 		free(heap->types[i].name);
+		free(heap->types[i].built_mask);
+	}
 	gm_warnings_free(&heap->warnings);
 	free(heap->types);
 	gm_u64_map_free(&heap->type_index);

@@ -52,6 +52,7 @@ struct gm_rtype {
 	uint64_t addr;               /* address of the abi.Type */
 	char *name;                  /* Go spelling, from the descriptor's name */
 	uint64_t size, ptr_bytes, gcdata;
+	uint8_t *built_mask;         /* an on-demand GC mask the runtime never built, built here */
 	uint8_t kind, tflag;
 };
 
@@ -66,6 +67,7 @@ struct gm_heap {
 	size_t ntypes, types_cap;
 	struct gm_u64_map type_index; /* descriptor address -> index into types */
 	uint64_t moduledata_types;   /* base for abi.Name offsets */
+	uint32_t gc_masks_built;     /* on-demand GC masks found unbuilt in the core and built here */
 	/* Address -> object in O(1): the span of each heap page, and for each
 	 * slot of an in-use span its object (or GM_NO_OBJECT_SLOT if free). */
 	struct gm_u64_map page_span;  /* page number -> span index */

@@ -8,7 +8,7 @@
 
 /* Sum of runtime.heapStatsDelta over consistentHeapStats.stats (unsafeRead). */
 struct heap_totals {
-	uint64_t committed, released, in_heap, in_stacks, in_work_bufs, tiny_alloc_count;
+	uint64_t committed, released, in_heap, in_stacks, in_work_bufs, in_ptr_scalar_bits, tiny_alloc_count;
 	uint64_t large_alloc, large_alloc_count, large_free, large_free_count;
 	uint64_t total_alloc, total_free, n_malloc, n_free;
 };
@@ -42,12 +42,12 @@ static void add_unflushed(struct gm_runtime *rt, uint64_t *small_alloc, uint64_t
 {
 	struct gm_address_space *mem = rt->prog->mem;
 	uint64_t allp[2];
-	if (gm_read(mem, rt->allp_addr, allp, sizeof(allp)) != NULL || allp[1] > 1u << 20)
+	if (!gm_try_read(mem, rt->allp_addr, allp, sizeof(allp)) || allp[1] > 1u << 20)
 		return;
 	for (uint64_t i = 0; i < allp[1]; i++) {
 		uint64_t p, mcache;
-		if (gm_read_u64(mem, allp[0] + 8 * i, &p) || !p ||
-		    gm_read_u64(mem, p + rt->p_mcache.offset, &mcache) || !mcache)
+		if (!gm_try_read_u64(mem, allp[0] + 8 * i, &p) || !p ||
+		    !gm_try_read_u64(mem, p + rt->p_mcache.offset, &mcache) || !mcache)
 			continue;
 		const uint8_t *c = gm_memory_at(mem, mcache, rt->mcache_size);
 		if (!c)
@@ -89,6 +89,8 @@ static struct gm_error *read_heap_totals(struct gm_runtime *rt, struct heap_tota
 		t->in_heap += gm_field_uint(d, l->in_heap);
 		t->in_stacks += gm_field_uint(d, l->in_stacks);
 		t->in_work_bufs += gm_field_uint(d, l->in_work_bufs);
+		if (l->in_ptr_scalar_bits.present) /* unrolled GC programs, 1.20-1.23 */
+			t->in_ptr_scalar_bits += gm_field_uint(d, l->in_ptr_scalar_bits);
 		t->tiny_alloc_count += gm_field_uint(d, l->tiny_alloc_count);
 		t->large_alloc += gm_field_uint(d, l->large_alloc);
 		t->large_alloc_count += gm_field_uint(d, l->large_alloc_count);
@@ -121,11 +123,8 @@ static struct gm_error *read_heap_totals(struct gm_runtime *rt, struct heap_tota
 static bool read_field(struct gm_runtime *rt, uint64_t base, struct gm_field f, uint64_t *ret)
 {
 	uint8_t bytes[8] = { 0 };
-	struct gm_error *err = f.size <= 8 ? gm_read(rt->prog->mem, base + f.offset, bytes, f.size) : &gm_error_nomem;
-	if (err) {
-		gm_error_destroy(err);
+	if (f.size > 8 || !gm_try_read(rt->prog->mem, base + f.offset, bytes, f.size))
 		return false;
-	}
 	struct gm_field at_zero = { 0, f.size, true };
 	*ret = gm_field_uint(bytes, at_zero);
 	return true;
@@ -140,7 +139,7 @@ struct gm_error *gm_memstats_read(struct gm_runtime *rt, struct gm_memstats *ms)
 	if (err && err->code != GM_ERR_FAULT)
 		return err;
 	gm_error_destroy(err);
-	uint64_t sys[6] = { 0 }, in_use = 0, free_ = 0, released = 0, numgc = 0, last_gc = 0, pause = 0;
+	uint64_t sys[6] = { 0 }, in_use = 0, free_ = 0, released = 0, numgc = 0, last_gc = 0, last_gc_mono = 0, pause = 0;
 	bool sys_known = true;
 	for (int i = 0; i < 6; i++)
 		sys_known &= read_field(rt, rt->memstats_addr, rt->mstats_sys[i], &sys[i]);
@@ -152,6 +151,7 @@ struct gm_error *gm_memstats_read(struct gm_runtime *rt, struct gm_memstats *ms)
 			      read_field(rt, rt->mheap_addr, rt->mheap_cachealloc_inuse, &cache_inuse);
 	bool misc_known = read_field(rt, rt->memstats_addr, rt->mstats_numgc, &numgc) &&
 			  read_field(rt, rt->memstats_addr, rt->mstats_last_gc_unix, &last_gc) &&
+			  read_field(rt, rt->memstats_addr, rt->mstats_last_gc_nanotime, &last_gc_mono) &&
 			  read_field(rt, rt->memstats_addr, rt->mstats_pause_total_ns, &pause);
 	const char *cons = "memstats.heapStats (summed) + unflushed mcaches";
 	add(ms, "HeapAlloc", t.total_alloc - t.total_free, heap_known, cons);
@@ -171,15 +171,19 @@ struct gm_error *gm_memstats_read(struct gm_runtime *rt, struct gm_memstats *ms)
 	add(ms, "MCacheInuse", cache_inuse, fixalloc_known, "mheap_.cachealloc.inuse");
 	add(ms, "MCacheSys", sys[2], sys_known, "memstats.mcache_sys");
 	add(ms, "BuckHashSys", sys[3], sys_known, "memstats.buckhash_sys");
-	add(ms, "GCSys", sys[4] + t.in_work_bufs, sys_known && heap_known, "memstats.gcMiscSys + inWorkBufs");
+	add(ms, "GCSys", sys[4] + t.in_work_bufs + t.in_ptr_scalar_bits, sys_known && heap_known,
+	    "memstats.gcMiscSys + inWorkBufs + inPtrScalarBits");
 	add(ms, "OtherSys", sys[5], sys_known, "memstats.other_sys");
-	uint64_t total_mapped = in_use + free_ + released + t.in_stacks + t.in_work_bufs;
+	uint64_t total_mapped = in_use + free_ + released + t.in_stacks + t.in_work_bufs + t.in_ptr_scalar_bits;
 	for (int i = 0; i < 6; i++)
 		total_mapped += sys[i];
 	add(ms, "Sys", total_mapped, sys_known && gc_known && heap_known, "sum of the runtime's mapped memory");
 	add(ms, "NumGC", numgc, misc_known, "memstats.numgc");
 	add(ms, "LastGC", last_gc, misc_known, "memstats.last_gc_unix");
 	add(ms, "PauseTotalNs", pause, misc_known, "memstats.pause_total_ns");
+	/* The same instant as LastGC on the runtime's monotonic clock (nanotime),
+	 * which g.waitsince uses: the pair turns a waitsince into a wall time. */
+	add(ms, "last_gc_nanotime", last_gc_mono, misc_known, "memstats.last_gc_nanotime");
 	add(ms, "unflushed_objects", ms->unflushed_objects, heap_known,
 	    "slots allocated from per-P mcaches, not yet in the consistent stats");
 	return NULL;

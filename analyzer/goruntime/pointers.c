@@ -61,12 +61,19 @@ static size_t span_bit_pointers(const struct gm_heap *heap, const struct gm_span
 	return n;
 }
 
-/* The GC mask of the type at TYPE_ADDR and its Size_/PtrBytes; NULL if unreadable
- * (an on-demand mask the runtime never built included). */
+/* The GC mask of the type at TYPE_ADDR and its Size_/PtrBytes; NULL if unreadable.
+ * An on-demand mask the runtime never built was built by the heap walk. */
 static const uint8_t *type_mask(struct gm_heap *heap, uint64_t type_addr, uint64_t *ret_size,
 				uint64_t *ret_ptr_bytes)
 {
 	const struct gm_runtime *rt = heap->rt;
+	uint64_t index;
+	if (gm_u64_map_find(&heap->type_index, type_addr, &index) && heap->types[index].built_mask) {
+		const struct gm_rtype *t = &heap->types[index];
+		*ret_size = t->size;
+		*ret_ptr_bytes = t->ptr_bytes;
+		return t->size ? t->built_mask : NULL;
+	}
 	const uint8_t *desc = gm_memory_at(rt->prog->mem, type_addr, rt->type.size);
 	if (!desc)
 		return NULL;

@@ -34,39 +34,135 @@ static struct gm_error *roots_add(struct gm_roots *roots, const struct gm_root *
  * object it points into (dst, dst_off); false if the word was not saved. */
 static bool read_root_word(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_root *root)
 {
-	if (gm_read_u64(rt->prog->mem, root->addr, &root->value) != NULL)
+	if (!gm_try_read_u64(rt->prog->mem, root->addr, &root->value))
 		return false;
 	if (gm_heap_find_object(heap, root->value, &root->dst))
 		root->dst_off = root->value - heap->objects[root->dst].addr;
 	return true;
 }
 
+/* Static data that no DWARF variable covers but a pointer global points
+ * at (var p = &T{...} becomes a linker static temporary: Go 1.27's
+ * encoding/json/jsontext.bufferedEncoderPool = &sync.Pool{...}, whose pool
+ * holds the encoders' buffers): its words are named and typed through it. */
+struct static_pointee {
+	uint64_t start, size;      /* link-time */
+	Dwarf_Off type_die;        /* the pointer's element type */
+	Dwarf_Off pointer_var;     /* the global pointing at it */
+};
+
+struct static_pointees {
+	struct static_pointee *items;
+	size_t count, cap;
+};
+
+static int static_pointee_compare(const void *a, const void *b)
+{
+	const struct static_pointee *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The pointee of global VAR (at link address ADDR) if it is static data in
+ * [LO, HI) (link-time) that no DWARF global covers. */
+static bool static_pointee_of(struct gm_program *prog, Dwarf_Die *var, uint64_t addr, uint64_t lo, uint64_t hi,
+			      struct static_pointee *ret)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Die type, pointee, other;
+	uint64_t value, start;
+	const uint64_t *word;
+	if (!dwarf_attr(var, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &type) ||
+	    !gm_dwarf_pointee(&type, &pointee) || !gm_dwarf_type_size(&pointee, &ret->size) || ret->size == 0 ||
+	    !(word = gm_memory_at(prog->mem, addr + prog->bias, sizeof(*word))))
+		return false;
+	memcpy(&value, word, sizeof(value));
+	ret->start = value - prog->bias;
+	if (value < prog->bias || ret->start < lo || ret->start >= hi || ret->size > hi - ret->start ||
+	    gm_dwarf_global_at(prog->dwarf, ret->start, &other, &start))
+		return false;
+	ret->type_die = dwarf_dieoffset(&pointee);
+	ret->pointer_var = dwarf_dieoffset(var);
+	return true;
+}
+
+static struct gm_error *find_static_pointees(struct gm_program *prog, uint64_t lo, uint64_t hi,
+					     struct static_pointees *ret)
+{
+	size_t n = prog->dwarf ? gm_dwarf_located_global_count(prog->dwarf) : 0;
+	for (size_t i = 0; i < n; i++) {
+		Dwarf_Die var;
+		uint64_t addr;
+		struct static_pointee p;
+		if (!gm_dwarf_global_nth(prog->dwarf, i, &var, &addr) || addr < lo || addr >= hi ||
+		    !static_pointee_of(prog, &var, addr, lo, hi, &p))
+			continue;
+		if (ret->count == ret->cap) {
+			size_t cap = ret->cap ? ret->cap * 2 : 64;
+			void *grown = realloc(ret->items, cap * sizeof(*ret->items));
+			if (!grown)
+				return &gm_error_nomem;
+			ret->items = grown;
+			ret->cap = cap;
+		}
+		ret->items[ret->count++] = p;
+	}
+	qsort(ret->items, ret->count, sizeof(*ret->items), static_pointee_compare);
+	return NULL;
+}
+
+static const struct static_pointee *static_pointee_at(const struct static_pointees *sp, uint64_t link)
+{
+	size_t lo = 0, hi = sp->count;
+	while (lo < hi) { /* first pointee starting after LINK */
+		size_t mid = lo + (hi - lo) / 2;
+		if (sp->items[mid].start <= link)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && link < sp->items[lo - 1].start + sp->items[lo - 1].size ? &sp->items[lo - 1] : NULL;
+}
+
+/* NAME the word at byte OFF of a value of TYPE (NAME holds the value's name). */
+static void describe_word(struct gm_program *prog, struct gm_root *root, Dwarf_Die *type, uint64_t off,
+			  char *name, size_t len)
+{
+	Dwarf_Die leaf;
+	size_t n = strlen(name);
+	gm_dwarf_describe_offset(prog->dwarf, type, off, name + n, len - n, &leaf);
+	root->type_name = strdup(gm_dwarf_type_name(&leaf));
+	root->type_die = dwarf_dieoffset(&leaf);
+	root->var_type_die = dwarf_dieoffset(type);
+	root->var_off = off;
+}
+
 /* Name ROOT's word (at a run-time address) by the DWARF global holding it,
- * with its type and the global's, else by the ELF symbol. */
+ * with its type and the global's, or by the pointer global whose static
+ * pointee holds it, else by the ELF symbol (without DWARF no member path). */
 struct section {
 	enum gm_root_kind kind;
 	const char *label;
 	uint64_t start, end;
 };
 
-static struct gm_error *name_global_word(struct gm_program *prog, const struct section *sec, struct gm_root *root)
+static struct gm_error *name_global_word(struct gm_program *prog, const struct section *sec,
+					 const struct static_pointees *sp, struct gm_root *root)
 {
 	uint64_t addr = root->addr;
 	char name[MAX_NAME];
-	Dwarf_Die var, var_type, leaf;
+	Dwarf_Die var, var_type;
 	uint64_t start, link = addr - prog->bias;
+	const struct static_pointee *p;
 	root->type_name = NULL;
 	if (prog->dwarf && gm_dwarf_global_at(prog->dwarf, link, &var, &start)) {
 		Dwarf_Attribute attr;
-		int n = snprintf(name, sizeof(name), "%s", dwarf_diename(&var) ? dwarf_diename(&var) : "?");
-		if (dwarf_attr(&var, DW_AT_type, &attr) && dwarf_formref_die(&attr, &var_type) && n > 0 &&
-		    (size_t)n < sizeof(name)) {
-			gm_dwarf_describe_offset(prog->dwarf, &var_type, link - start, name + n, sizeof(name) - (size_t)n, &leaf);
-			root->type_name = strdup(gm_dwarf_type_name(&leaf));
-			root->type_die = dwarf_dieoffset(&leaf);
-			root->var_type_die = dwarf_dieoffset(&var_type);
-			root->var_off = link - start;
-		}
+		snprintf(name, sizeof(name), "%s", dwarf_diename(&var) ? dwarf_diename(&var) : "?");
+		if (dwarf_attr(&var, DW_AT_type, &attr) && dwarf_formref_die(&attr, &var_type))
+			describe_word(prog, root, &var_type, link - start, name, sizeof(name));
+	} else if ((p = static_pointee_at(sp, link)) && gm_dwarf_die_at(prog->dwarf, p->pointer_var, &var) &&
+		   gm_dwarf_die_at(prog->dwarf, p->type_die, &var_type)) {
+		snprintf(name, sizeof(name), "(*%s)", dwarf_diename(&var) ? dwarf_diename(&var) : "?");
+		describe_word(prog, root, &var_type, link - p->start, name, sizeof(name));
 	} else {
 		/* Without DWARF no member path: the symbol, and the offset past its start. */
 		const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, link);
@@ -98,7 +194,7 @@ static struct gm_error *read_mask(struct gm_runtime *rt, uint64_t mask_addr, uin
 }
 
 static struct gm_error *section_roots(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots *roots,
-				      const struct section *sec, uint64_t mask_addr)
+				      const struct section *sec, uint64_t mask_addr, const struct static_pointees *sp)
 {
 	uint64_t words = (sec->end - sec->start) / rt->ptr_size;
 	if (sec->end < sec->start || words > MAX_SECTION_WORDS)
@@ -119,7 +215,7 @@ static struct gm_error *section_roots(struct gm_runtime *rt, const struct gm_hea
 			gm_warn(&roots->warnings, "%s word at 0x%" PRIx64 " not saved", sec->label, root.addr);
 			continue;
 		}
-		err = name_global_word(rt->prog, sec, &root);
+		err = name_global_word(rt->prog, sec, sp, &root);
 		if (!err)
 			err = roots_add(roots, &root);
 	}
@@ -138,9 +234,14 @@ struct gm_error *gm_roots_read_globals(struct gm_runtime *rt, const struct gm_he
 					gm_field_uint(md, rt->moduledata_edata) };
 		struct section bss = { GM_ROOT_BSS, "bss", gm_field_uint(md, rt->moduledata_bss),
 				       gm_field_uint(md, rt->moduledata_ebss) };
-		err = section_roots(rt, heap, roots, &data, rt->moduledata_addr + rt->moduledata_gcdatamask.offset);
+		struct static_pointees sp = { 0 };
+		uint64_t bias = rt->prog->bias;
+		err = find_static_pointees(rt->prog, data.start - bias, bss.end - bias, &sp);
 		if (!err)
-			err = section_roots(rt, heap, roots, &bss, rt->moduledata_addr + rt->moduledata_gcbssmask.offset);
+			err = section_roots(rt, heap, roots, &data, rt->moduledata_addr + rt->moduledata_gcdatamask.offset, &sp);
+		if (!err)
+			err = section_roots(rt, heap, roots, &bss, rt->moduledata_addr + rt->moduledata_gcbssmask.offset, &sp);
+		free(sp.items);
 	}
 	if (err) {
 		gm_roots_destroy(roots);
@@ -220,7 +321,7 @@ static struct gm_error *span_specials(struct gm_runtime *rt, const struct gm_hea
 		const struct gm_span *s = &heap->spans[i];
 		uint64_t special;
 		if (s->state != GM_SPAN_IN_USE ||
-		    gm_read_u64(rt->prog->mem, s->mspan_addr + rt->span.specials.offset, &special) != NULL)
+		    !gm_try_read_u64(rt->prog->mem, s->mspan_addr + rt->span.specials.offset, &special))
 			continue;
 		for (uint32_t n = 0; special && !err; n++) {
 			const uint8_t *p = gm_memory_at(rt->prog->mem, special, 64);
@@ -242,13 +343,13 @@ static struct gm_error *queued_finalizers(struct gm_runtime *rt, const struct gm
 	const struct gm_specials_layout *l = &rt->specials;
 	uint64_t block;
 	struct gm_error *err = NULL;
-	if (gm_read_u64(rt->prog->mem, l->allfin_addr, &block) != NULL)
+	if (!gm_try_read_u64(rt->prog->mem, l->allfin_addr, &block))
 		return NULL;
 	for (uint32_t nblocks = 0; block && !err && nblocks < (1u << 20); nblocks++) {
 		uint64_t next, cnt = 0;
 		uint32_t raw_cnt;
-		if (gm_read_u64(rt->prog->mem, block + l->block_alllink.offset, &next) ||
-		    gm_read(rt->prog->mem, block + l->block_cnt.offset, &raw_cnt, sizeof(raw_cnt))) {
+		if (!gm_try_read_u64(rt->prog->mem, block + l->block_alllink.offset, &next) ||
+		    !gm_try_read(rt->prog->mem, block + l->block_cnt.offset, &raw_cnt, sizeof(raw_cnt))) {
 			gm_warn(&roots->warnings, "finalizer block at 0x%" PRIx64 " not saved", block);
 			break;
 		}
@@ -303,8 +404,8 @@ struct frame_scan {
 static const uint8_t *stack_bitmap(struct gm_runtime *rt, uint64_t addr, int32_t idx, int32_t *ret_nbit)
 {
 	int32_t n, nbit;
-	if (gm_read(rt->prog->mem, addr + rt->stackmap_n.offset, &n, sizeof(n)) ||
-	    gm_read(rt->prog->mem, addr + rt->stackmap_nbit.offset, &nbit, sizeof(nbit)) || idx < 0 || idx >= n ||
+	if (!gm_try_read(rt->prog->mem, addr + rt->stackmap_n.offset, &n, sizeof(n)) ||
+	    !gm_try_read(rt->prog->mem, addr + rt->stackmap_nbit.offset, &nbit, sizeof(nbit)) || idx < 0 || idx >= n ||
 	    nbit < 0 || nbit > (1 << 24))
 		return NULL;
 	uint64_t row = ((uint64_t)nbit + 7) / 8;
@@ -371,8 +472,11 @@ static struct gm_error *scan_frame(struct frame_scan *fs, const struct gm_func *
 	fs->lookup_pc = target - rt->prog->bias;
 	fs->have_subprogram = rt->prog->dwarf && gm_dwarf_subprogram_at(rt->prog->dwarf, f->entry - rt->prog->bias,
 									  &fs->subprogram);
-	/* varp: below the return address and, with frame pointers, the saved bp. */
-	uint64_t varp = fr->fp - rt->ptr_size, map;
+	/* varp: below the return address (x86-64; arm64 keeps it at 0(SP)) and,
+	 * with frame pointers, the saved frame pointer (unwinder.resolveInternal).
+	 * The arguments start sys.MinFrameSize above the frame's top. */
+	const struct gm_arch_info *arch = gm_arch_info(rt->prog->core->arch);
+	uint64_t varp = fr->fp - (arch->uses_lr ? 0 : rt->ptr_size), map;
 	if (varp > fr->sp)
 		varp -= rt->ptr_size;
 	int32_t nbit;
@@ -383,7 +487,7 @@ static struct gm_error *scan_frame(struct frame_scan *fs, const struct gm_func *
 		err = scan_bitmap(fs, bits, nbit, varp - (uint64_t)nbit * rt->ptr_size);
 	if (!err && f->args > 0 && gm_pclntab_funcdata(fs->tab, f, ids->args_pointer_maps, &map) &&
 	    (bits = stack_bitmap(rt, map, idx, &nbit)) != NULL)
-		err = scan_bitmap(fs, bits, nbit, fr->fp);
+		err = scan_bitmap(fs, bits, nbit, fr->fp + arch->min_frame_size);
 	return err;
 }
 

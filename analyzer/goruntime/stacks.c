@@ -14,15 +14,18 @@
 #define MAX_PHYSICAL_FRAMES 4096
 #define MAX_INLINE 64
 
-/* Where the interrupted registers sit in a signal frame.  The kernel's
- * rt_sigframe/ucontext layout is not in the executable's DWARF (Go keeps
- * the context as an unsafe.Pointer), so this is the kernel ABI, per arch:
- * amd64: ucontext.uc_mcontext at 40; sigcontext r8..r15, rdi, rsi, rbp,
- * rbx, rdx, rax, rcx, rsp, rip (arch/x86/include/uapi/asm/sigcontext.h). */
-struct signal_frame_abi {
-	uint64_t mcontext_offset, pc_offset, sp_offset, bp_offset;
+/* The registers the walk carries from frame to frame.  lr is the link
+ * register's value while it still holds the frame's return address (arm64:
+ * the innermost frame of a context, before its prologue saved it), else 0:
+ * read the return address from the stack. */
+struct unwind_regs {
+	uint64_t pc, sp, lr;
 };
-static const struct signal_frame_abi amd64_signal_frame = { 40, 16 * 8, 15 * 8, 10 * 8 };
+
+/* What the arm64 signal handler pushes when it fakes a call to sigpanic:
+ * the interrupted LR, in a slot of alignUp(sys.MinFrameSize,
+ * sys.StackAlign) bytes (runtime/signal_arm64.go preparePanic). */
+#define INJECTED_CALL_SLOT 16
 
 struct walker {
 	struct gm_runtime *rt;
@@ -30,6 +33,7 @@ struct walker {
 	struct gm_stacks *stacks;
 	const struct gm_func_ids *ids;
 	const struct gm_func_flags *flags;
+	const struct gm_arch_info *arch;
 	struct gm_func sigtramp;        /* runtime.sigtramp: where a signal frame is */
 	bool have_sigtramp;
 };
@@ -48,19 +52,50 @@ static struct gm_error *push_frame(struct gm_stacks *st, const struct gm_frame *
 	return NULL;
 }
 
-/* The caller's frame: the frame size from pcsp, the return address above it. */
-static bool caller_of(struct walker *w, const struct gm_func *f, uint64_t pc, uint64_t sp, uint64_t *ret_pc,
-		      uint64_t *ret_sp)
+/* The frame's top (frame.fp): the caller's sp, which on x86-64 is above
+ * the return address CALL pushed. */
+static uint64_t frame_top(const struct walker *w, uint64_t sp, int32_t spdelta)
+{
+	return sp + (uint64_t)spdelta + (w->arch->uses_lr ? 0 : w->rt->ptr_size);
+}
+
+/* Step R from a frame of F to its caller, as unwinder.next does: the frame
+ * size from pcsp; the return address above the frame (x86-64), or in the
+ * link register until the prologue saved it at 0(SP) (arm64). */
+static bool caller_of(struct walker *w, const struct gm_func *f, struct unwind_regs *r)
 {
 	int32_t spdelta;
-	uint64_t lr;
-	if (!gm_pclntab_pcsp(w->tab, f, pc, &spdelta) || spdelta < 0)
+	if (!gm_pclntab_pcsp(w->tab, f, r->pc, &spdelta) || spdelta < 0)
 		return false;
-	uint64_t fp = sp + (uint64_t)spdelta + w->rt->ptr_size; /* x86: the pushed return address */
-	if (gm_read_u64(w->rt->prog->mem, fp - w->rt->ptr_size, &lr) != NULL)
+	uint64_t fp = frame_top(w, r->sp, spdelta), ret = r->lr;
+	if (!w->arch->uses_lr)
+		ret = 0;
+	if (ret == 0 || r->sp < fp) {
+		uint64_t slot = w->arch->uses_lr ? r->sp : fp - w->rt->ptr_size;
+		if (!gm_try_read_u64(w->rt->prog->mem, slot, &ret))
+			return false;
+	}
+	r->pc = ret;
+	r->sp = fp;
+	r->lr = 0;
+	return true;
+}
+
+/* After a call the signal handler injected (sigpanic) on a link-register
+ * machine: step over the slot holding the interrupted LR, which is the
+ * faulting function's return address if its frame was not set up yet. */
+static bool skip_injected_call(struct walker *w, struct unwind_regs *r)
+{
+	uint64_t saved_lr;
+	if (!gm_try_read_u64(w->rt->prog->mem, r->sp, &saved_lr))
 		return false;
-	*ret_pc = lr;
-	*ret_sp = fp;
+	r->sp += INJECTED_CALL_SLOT;
+	struct gm_func f;
+	int32_t spdelta;
+	if (!gm_pclntab_find_func(w->tab, r->pc, &f))
+		r->pc = saved_lr;
+	else if (gm_pclntab_pcsp(w->tab, &f, r->pc, &spdelta) && spdelta == 0)
+		r->lr = saved_lr;
 	return true;
 }
 
@@ -77,7 +112,7 @@ static struct gm_error *emit_logical(struct walker *w, const struct gm_goroutine
 	for (size_t i = 0; i < n && !err; i++) {
 		struct gm_frame frame = {
 			.goid = g->goid, .idx = (*idx)++, .physical = physical, .pc = pc, .sp = sp,
-			.fp = sp + (uint64_t)spdelta + w->rt->ptr_size, .entry = f->entry, .func = inl[i].name,
+			.fp = frame_top(w, sp, spdelta), .entry = f->entry, .func = inl[i].name,
 			.file = inl[i].file, .line = inl[i].line, .inlined = inl[i].inlined, .trap = trap,
 		};
 		err = push_frame(w->stacks, &frame);
@@ -85,13 +120,19 @@ static struct gm_error *emit_logical(struct walker *w, const struct gm_goroutine
 	return err;
 }
 
-/* The context a signal interrupted, from the signal frame above sigtramp. */
-static bool signal_context(struct walker *w, uint64_t sigtramp_fp, uint64_t *ret_pc, uint64_t *ret_sp)
+/* The context a signal interrupted, from the ucontext of the signal frame
+ * that R (a frame of runtime.sigtramp) handles. */
+static bool signal_context(struct walker *w, struct unwind_regs *r)
 {
-	const struct signal_frame_abi *abi = &amd64_signal_frame;
-	uint64_t mcontext = sigtramp_fp + abi->mcontext_offset;
-	return gm_read_u64(w->rt->prog->mem, mcontext + abi->pc_offset, ret_pc) == NULL &&
-	       gm_read_u64(w->rt->prog->mem, mcontext + abi->sp_offset, ret_sp) == NULL;
+	int32_t spdelta;
+	if (!gm_pclntab_pcsp(w->tab, &w->sigtramp, r->pc, &spdelta) || spdelta < 0)
+		return false;
+	const struct gm_arch_info *arch = w->arch;
+	uint64_t uc = r->sp + (uint64_t)spdelta + arch->sigframe_ucontext;
+	struct gm_address_space *mem = w->rt->prog->mem;
+	r->lr = 0;
+	return gm_try_read_u64(mem, uc + arch->uc_pc, &r->pc) && gm_try_read_u64(mem, uc + arch->uc_sp, &r->sp) &&
+	       (!arch->uses_lr || gm_try_read_u64(mem, uc + arch->uc_lr, &r->lr));
 }
 
 /* A running goroutine whose thread is not on its stack: walk the thread's
@@ -99,7 +140,7 @@ static bool signal_context(struct walker *w, uint64_t sigtramp_fp, uint64_t *ret
  * then the re-raised one) until an interrupted context lies on the
  * goroutine's own stack; false if none does (then g.sched is the best we
  * have). */
-static bool interrupted_context(struct walker *w, const struct gm_goroutine *g, uint64_t *ret_pc, uint64_t *ret_sp)
+static bool interrupted_context(struct walker *w, const struct gm_goroutine *g, struct unwind_regs *ret)
 {
 	const struct gm_core *core = w->rt->prog->core;
 	if (!w->have_sigtramp || g->tid < 0)
@@ -108,23 +149,23 @@ static bool interrupted_context(struct walker *w, const struct gm_goroutine *g, 
 		const struct gm_core_thread *t = &core->threads[i];
 		if (t->tid != g->tid)
 			continue;
-		uint64_t pc = gm_core_thread_pc(core, t), sp = gm_core_thread_sp(core, t);
+		struct unwind_regs r = { gm_core_thread_pc(core, t), gm_core_thread_sp(core, t),
+					 gm_core_thread_reg(t, w->arch->lr_index) };
 		for (int depth = 0; depth < 256; depth++) {
 			struct gm_func f;
-			uint64_t next_pc, next_sp;
-			if (!gm_pclntab_find_func(w->tab, pc, &f) || !caller_of(w, &f, pc, sp, &next_pc, &next_sp))
+			if (!gm_pclntab_find_func(w->tab, r.pc, &f))
 				return false;
 			if (f.entry == w->sigtramp.entry) {
-				if (!signal_context(w, next_sp, &next_pc, &next_sp))
+				if (!signal_context(w, &r))
 					return false;
-				if (next_sp >= g->stack_lo && next_sp < g->stack_hi) {
-					*ret_pc = next_pc;
-					*ret_sp = next_sp;
+				if (r.sp >= g->stack_lo && r.sp < g->stack_hi) {
+					*ret = r;
 					return true;
 				}
+				continue;
 			}
-			pc = next_pc;
-			sp = next_sp;
+			if (!caller_of(w, &f, &r))
+				return false;
 		}
 	}
 	return false;
@@ -132,20 +173,24 @@ static bool interrupted_context(struct walker *w, const struct gm_goroutine *g, 
 
 static struct gm_error *unwind_one(struct walker *w, const struct gm_goroutine *g)
 {
-	uint64_t pc = g->start_pc, sp = g->start_sp;
+	struct unwind_regs r = { g->start_pc, g->start_sp, g->start_lr };
 	bool trap = false;
-	if (g->start_from == GM_START_SCHED && g->status == w->rt->g_running && interrupted_context(w, g, &pc, &sp))
+	if (g->start_from == GM_START_SCHED && g->status == w->rt->g_running && interrupted_context(w, g, &r))
 		trap = true;
-	if (pc == 0 && gm_read_u64(w->rt->prog->mem, sp, &pc) == NULL)
-		sp += w->rt->ptr_size; /* a pc of 0: the return address is on top (unwinder.initAt) */
+	if (r.pc == 0 && gm_try_read_u64(w->rt->prog->mem, r.sp, &r.pc)) {
+		/* a pc of 0: the return address is on top (unwinder.initAt) */
+		r.lr = 0;
+		if (!w->arch->uses_lr)
+			r.sp += w->rt->ptr_size;
+	}
 	uint32_t idx = 0;
 	for (uint32_t physical = 0; physical < MAX_PHYSICAL_FRAMES; physical++) {
 		struct gm_func f;
-		if (!gm_pclntab_find_func(w->tab, pc, &f)) {
-			gm_warn(&w->stacks->warnings, "goroutine %" PRIu64 ": pc 0x%" PRIx64 " not in Go code", g->goid, pc);
+		if (!gm_pclntab_find_func(w->tab, r.pc, &f)) {
+			gm_warn(&w->stacks->warnings, "goroutine %" PRIu64 ": pc 0x%" PRIx64 " not in Go code", g->goid, r.pc);
 			return NULL;
 		}
-		struct gm_error *err = emit_logical(w, g, &f, pc, sp, trap, physical, &idx);
+		struct gm_error *err = emit_logical(w, g, &f, r.pc, r.sp, trap, physical, &idx);
 		if (err)
 			return err;
 		if (f.func_id == w->ids->goexit || (f.flag & w->flags->top_frame))
@@ -154,11 +199,11 @@ static struct gm_error *unwind_one(struct walker *w, const struct gm_goroutine *
 			gm_warn(&w->stacks->warnings, "goroutine %" PRIu64 ": stops at %s, which writes SP", g->goid, f.name);
 			return NULL;
 		}
-		if (!caller_of(w, &f, pc, sp, &pc, &sp)) {
+		trap = f.func_id == w->ids->sigpanic;
+		if (!caller_of(w, &f, &r) || (trap && w->arch->uses_lr && !skip_injected_call(w, &r))) {
 			gm_warn(&w->stacks->warnings, "goroutine %" PRIu64 ": cannot unwind %s", g->goid, f.name);
 			return NULL;
 		}
-		trap = f.func_id == w->ids->sigpanic;
 	}
 	gm_warn(&w->stacks->warnings, "goroutine %" PRIu64 ": stack cut at %d frames", g->goid, MAX_PHYSICAL_FRAMES);
 	return NULL;
@@ -189,13 +234,8 @@ struct gm_error *gm_stacks_unwind(struct gm_runtime *rt, struct gm_pclntab *tab,
 	st->origins = calloc(set->count + 1, sizeof(*st->origins));
 	struct gm_error *err = st->first && st->nframes && st->origins ? NULL : &gm_error_nomem;
 	struct walker w = { .rt = rt, .tab = tab, .stacks = st, .ids = gm_pclntab_func_ids(tab),
-			    .flags = gm_pclntab_func_flags(tab) };
+			    .flags = gm_pclntab_func_flags(tab), .arch = gm_arch_info(rt->prog->core->arch) };
 	w.have_sigtramp = gm_pclntab_func_by_name(tab, "runtime.sigtramp", &w.sigtramp);
-	if (!err && rt->prog->core->arch != GM_ARCH_X86_64) {
-		gm_warn(&st->warnings, "stack unwinding supports x86_64 only for now: no frames");
-		*ret = st;
-		return NULL;
-	}
 	for (size_t i = 0; i < set->count && !err; i++)
 		find_origin(&w, &set->items[i], &st->origins[i]);
 	for (size_t i = 0; i < set->count && !err; i++) {

@@ -38,9 +38,7 @@ static bool read_word(struct gm_heap *heap, const struct gm_span_pointers *sp, c
 		memcpy(ret, sp->slots + (obj->addr - s->base) + off, sizeof(*ret));
 		return true;
 	}
-	struct gm_error *err = gm_read_u64(heap->rt->prog->mem, obj->addr + off, ret);
-	gm_error_destroy(err);
-	return err == NULL;
+	return gm_try_read_u64(heap->rt->prog->mem, obj->addr + off, ret);
 }
 
 static struct gm_error *object_edges(struct edge_list *l, struct gm_heap *heap, const struct gm_span_pointers *sp,

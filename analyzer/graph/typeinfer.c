@@ -12,6 +12,7 @@
 #include "../goruntime/roots.h"
 #include "../program.h"
 #include "graph.h"
+#include "shape_names.h"
 
 #define NO_ENTRY UINT32_MAX
 
@@ -38,6 +39,8 @@ struct infer {
 	/* Without DWARF: channel element descriptor -> its hchan<T> entry; the byte entry of strings. */
 	struct gm_u64_map chans;
 	uint32_t byte_entry;
+	struct gm_u64_map by_shape;      /* hash of a real generic name -> its entry laid out by its shape */
+	struct gm_u64_map closure_funcs; /* closure entry -> its function's DW_TAG_subprogram */
 	/* Per span, what types_target asks on every edge, packed small enough
 	 * to stay in cache (the spans themselves are 96 bytes each). */
 	uint8_t *span_flags;
@@ -250,7 +253,7 @@ static uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj)
 static uint32_t counted(struct infer *in, uint32_t elem, uint64_t count_addr, uint32_t obj)
 {
 	uint64_t count, size = in->t->entries[elem].size;
-	if (gm_read_u64(in->heap->rt->prog->mem, count_addr, &count) != NULL || count == 0 || size == 0 ||
+	if (!gm_try_read_u64(in->heap->rt->prog->mem, count_addr, &count) || count == 0 || size == 0 ||
 	    count > data_size(in->heap, obj) / size)
 		return fit(in, elem, obj);
 	return array_of(in, elem, count);
@@ -264,8 +267,8 @@ static void note_slice(struct infer *in, uint32_t obj, uint64_t word, uint64_t l
 	uint64_t len, cap;
 	if (in->noted_slices[obj / 64] & 1ull << (obj % 64))
 		return;
-	if (len_delta == cap_delta || gm_read_u64(in->heap->rt->prog->mem, word + len_delta, &len) ||
-	    gm_read_u64(in->heap->rt->prog->mem, word + cap_delta, &cap) || len > cap)
+	if (len_delta == cap_delta || !gm_try_read_u64(in->heap->rt->prog->mem, word + len_delta, &len) ||
+	    !gm_try_read_u64(in->heap->rt->prog->mem, word + cap_delta, &cap) || len > cap)
 		return;
 	if (t->nslices == t->slices_cap) {
 		size_t ncap = t->slices_cap ? t->slices_cap * 2 : 256;
@@ -381,7 +384,7 @@ static uint64_t word_code(struct infer *in, Dwarf_Die *type, uint64_t off)
 		return map_code;
 	if (gm_dwarf_pointee(&slot.leaf, &pointee) || gm_dwarf_phantom_pointee(in->dw, slot.parent, &pointee))
 		return pointee_code(in, &pointee, &slot);
-	if (gm_dwarf_go_kind(&slot.leaf) == KIND_FUNC)
+	if (gm_dwarf_underlying_kind(&slot.leaf) == KIND_FUNC)
 		return TARGET_CLOSURE;
 	return unsafe_member_code(in, &slot, off);
 }
@@ -446,6 +449,26 @@ static uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t o
 	}
 }
 
+/* word_code for the word at OFF of a closure of the function SUBPROGRAM:
+ * the captured variable there (DW_AT_go_closure_offset, Go 1.23+) gives
+ * its type; before 1.23 DWARF does not lay closures out. */
+static uint64_t closure_word_code(struct infer *in, Dwarf_Off subprogram, uint64_t off)
+{
+	Dwarf_Die fn, child, type;
+	Dwarf_Attribute attr;
+	Dwarf_Word start;
+	uint64_t size;
+	if (!gm_dwarf_die_at(in->dw, subprogram, &fn) || dwarf_child(&fn, &child) != 0)
+		return 0;
+	do {
+		if (dwarf_tag(&child) == DW_TAG_variable && dwarf_attr(&child, GM_DW_AT_go_closure_offset, &attr) &&
+		    dwarf_formudata(&attr, &start) == 0 && off >= start && dwarf_attr(&child, DW_AT_type, &attr) &&
+		    dwarf_formref_die(&attr, &type) && gm_dwarf_type_size(&type, &size) && off - start < size)
+			return word_code(in, &type, off - start);
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
+}
+
 /* word_code for a value of ENTRY's type, cached per (entry, offset). */
 static uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
 {
@@ -454,8 +477,11 @@ static uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
 		return value;
 	Dwarf_Die type;
 	const struct gm_type_entry *e = &in->t->entries[entry];
+	uint64_t subprogram;
 	if (e->die && gm_dwarf_die_at(in->dw, e->die, &type))
 		value = word_code(in, &type, off);
+	else if (gm_u64_map_find(&in->closure_funcs, entry, &subprogram))
+		value = closure_word_code(in, subprogram, off);
 	else if (!in->dw && e->runtime_addr)
 		value = descriptor_word_code(in, e->runtime_addr, off);
 	gm_u64_map_insert(&in->slot_cache, key, value);
@@ -468,10 +494,10 @@ static uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool
 {
 	struct gm_address_space *mem = in->heap->rt->prog->mem;
 	uint64_t word, rtype;
-	if (gm_read_u64(mem, type_word_addr, &word) || !word)
+	if (!gm_try_read_u64(mem, type_word_addr, &word) || !word)
 		return NO_ENTRY;
 	rtype = word;
-	if (iface && (!in->have_itab || gm_read_u64(mem, word + in->itab_type_offset, &rtype)))
+	if (iface && (!in->have_itab || !gm_try_read_u64(mem, word + in->itab_type_offset, &rtype)))
 		return NO_ENTRY;
 	const uint8_t *desc = gm_memory_at(mem, rtype, in->heap->rt->type.size);
 	if (!desc)
@@ -483,7 +509,7 @@ static uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool
 	 * of the descriptor's element type (abi.PtrType.Elem), which DWARF
 	 * knows even when it has no entry for the pointer type itself. */
 	uint64_t elem;
-	if (in->have_ptr_elem && !gm_read_u64(mem, rtype + in->ptr_elem_offset, &elem) && elem)
+	if (in->have_ptr_elem && gm_try_read_u64(mem, rtype + in->ptr_elem_offset, &elem) && elem)
 		return entry_for_runtime(in, elem);
 	uint32_t entry = entry_for_runtime(in, rtype);
 	Dwarf_Die die, pointee;
@@ -517,8 +543,8 @@ static uint32_t chan_buffer(struct infer *in, uint32_t obj, uint32_t entry, uint
 		   !gm_dwarf_member(&type, "dataqsiz", &qsize_off, &member)) {
 		return NO_ENTRY;
 	}
-	if (buf_off != src_off || gm_read_u64(mem, base + elemtype_off, &elemtype) ||
-	    gm_read_u64(mem, base + qsize_off, &qsize) || !qsize)
+	if (buf_off != src_off || !gm_try_read_u64(mem, base + elemtype_off, &elemtype) ||
+	    !gm_try_read_u64(mem, base + qsize_off, &qsize) || !qsize)
 		return NO_ENTRY;
 	uint32_t elem = entry_for_runtime(in, elemtype);
 	return elem == NO_ENTRY ? NO_ENTRY : array_of(in, elem, qsize);
@@ -579,7 +605,7 @@ static void assign_fitting(struct infer *in, uint32_t dst, uint32_t entry)
 static uint64_t first_word(struct infer *in, uint32_t obj)
 {
 	uint64_t word;
-	if (gm_read_u64(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj), &word))
+	if (!gm_try_read_u64(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj), &word))
 		return 0;
 	return word;
 }
@@ -607,6 +633,40 @@ static uint32_t closure_entry(struct infer *in, uint32_t obj)
 		free(e.name);
 		return NO_ENTRY;
 	}
+	Dwarf_Die fn;
+	if (gm_dwarf_subprogram_at(in->dw, sym->addr, &fn))
+		gm_u64_map_insert(&in->closure_funcs, ret, dwarf_dieoffset(&fn));
+	return ret;
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The generic type REAL that DWARF lacks, laid out by its shape
+ * instantiation (shape_names.h), under its own name; NO_ENTRY if DWARF has
+ * no shape either. */
+static uint32_t entry_by_shape(struct infer *in, const char *real)
+{
+	char shape[512];
+	Dwarf_Die die;
+	uint64_t hash = name_hash(real), index;
+	if (gm_u64_map_find(&in->by_shape, hash, &index))
+		return strcmp(in->t->entries[index].name, real) == 0 ? (uint32_t)index : NO_ENTRY;
+	if (!gm_shape_name(real, shape, sizeof(shape)) || !gm_dwarf_type(in->dw, shape, &die))
+		return NO_ENTRY;
+	struct gm_type_entry e = { .name = strdup(real), .kind = "struct", .die = dwarf_dieoffset(&die),
+				   .elem = NO_ENTRY };
+	gm_dwarf_type_size(&die, &e.size);
+	uint32_t ret;
+	if (!e.name || add_entry(in->t, &e, &ret) || gm_u64_map_insert(&in->by_shape, hash, ret)) {
+		free(e.name);
+		return NO_ENTRY;
+	}
 	return ret;
 }
 
@@ -623,11 +683,14 @@ static uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 	char real[512];
 	if (strncmp(name, node, sizeof(node) - 1) != 0 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
 	    !gm_dwarf_member(&type, "isEntry", &flag_off, &member) ||
-	    gm_read(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj) + flag_off,
+	    !gm_try_read(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj) + flag_off,
 		    &is_entry, 1))
 		return entry;
 	snprintf(real, sizeof(real), "internal/sync.%s[%s", is_entry ? "entry" : "indirect", name + sizeof(node) - 1);
-	return gm_dwarf_type(in->dw, real, &type) ? entry_for_die(in, &type) : entry;
+	if (gm_dwarf_type(in->dw, real, &type))
+		return entry_for_die(in, &type);
+	uint32_t shaped = entry_by_shape(in, real);
+	return shaped != NO_ENTRY ? shaped : entry;
 }
 
 /* The group type of a Swiss map from its *table<K,V> entry:
@@ -648,7 +711,7 @@ static void apply_map_directory(struct infer *in, uint64_t code, uint64_t word_a
 {
 	uint32_t table_ptr = (uint32_t)(code & 0xffffffffu) - 1;
 	uint64_t dir_len;
-	if (gm_read_u64(in->heap->rt->prog->mem, word_addr + ((code >> 32) & DELTA_MASK), &dir_len))
+	if (!gm_try_read_u64(in->heap->rt->prog->mem, word_addr + ((code >> 32) & DELTA_MASK), &dir_len))
 		return;
 	if (dir_len == 0)
 		assign_fitting(in, dst, map_group_entry(in, table_ptr));
@@ -703,7 +766,7 @@ static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint
 	}
 	uint64_t mask;
 	if ((code & TARGET_MASKED) &&
-	    !gm_read_u64(in->heap->rt->prog->mem, word_addr + ((code >> 32) & DELTA_MASK), &mask) &&
+	    gm_try_read_u64(in->heap->rt->prog->mem, word_addr + ((code >> 32) & DELTA_MASK), &mask) &&
 	    mask < data_size(in->heap, dst) && (mask + 1) * in->t->entries[elem].size <= data_size(in->heap, dst)) {
 		apply_group_count(in, dst, elem, mask + 1);
 		return;
@@ -749,8 +812,12 @@ static void spread(struct infer *in, uint32_t obj)
 	uint32_t entry = in->t->object_type[obj];
 	const struct gm_type_entry *e = &in->t->entries[entry];
 	uint32_t elem = e->elem != NO_ENTRY ? e->elem : entry;
-	uint64_t elem_size = in->t->entries[elem].size, data = data_offset(in->heap, obj);
-	if (elem_size == 0 || !has_layout(in, &in->t->entries[elem]))
+	uint64_t elem_size = in->t->entries[elem].size, data = data_offset(in->heap, obj), subprogram;
+	/* A closure has no DWARF type, but its function may lay out its captures. */
+	bool closure = !in->t->entries[elem].die && gm_u64_map_find(&in->closure_funcs, elem, &subprogram);
+	if (closure)
+		elem_size = data_size(in->heap, obj);
+	if (elem_size == 0 || (!has_layout(in, &in->t->entries[elem]) && !closure))
 		return;
 	uint64_t end = g->edge_start[obj + 1];
 	for (uint64_t i = g->edge_start[obj]; i < end; i++) {
@@ -885,6 +952,31 @@ static void name_leftovers(struct infer *in)
 			in->t->object_type[i] = fit(in, heap->objects[i].type, (uint32_t)i);
 }
 
+/* The layout of a struct type DWARF does not describe whose pointer words
+ * all lie in its first member (1.27's runtime.mPadded, an m and padding,
+ * allocated only as new(mPadded).m): that member's DWARF type, 0 if none. */
+static Dwarf_Off first_member_layout(struct infer *in, const struct gm_rtype *rt)
+{
+	const struct gm_runtime *r = in->heap->rt;
+	const struct gm_gcmask_layout *l = &r->gcmask;
+	if (!l->present || strcmp(gm_kind_name(rt->kind), "struct") != 0)
+		return 0;
+	const uint8_t *desc = gm_memory_at(r->prog->mem, rt->addr, l->struct_type_size);
+	if (!desc || gm_field_uint(desc, l->struct_nfields) == 0)
+		return 0;
+	const uint8_t *field = gm_memory_at(r->prog->mem, gm_field_uint(desc, l->struct_fields), l->field_size);
+	if (!field || gm_field_uint(field, l->field_offset) != 0)
+		return 0;
+	uint64_t member = gm_field_uint(field, l->field_typ);
+	const uint8_t *member_desc = gm_memory_at(r->prog->mem, member, r->type.size);
+	Dwarf_Die die;
+	if (!member_desc || rt->ptr_bytes > gm_field_uint(member_desc, r->type.size_) ||
+	    member < in->heap->moduledata_types ||
+	    !gm_dwarf_type_by_runtime_offset(in->dw, member - in->heap->moduledata_types, &die))
+		return 0;
+	return dwarf_dieoffset(&die);
+}
+
 /* The heap's runtime types become the registry's first entries. */
 static struct gm_error *import_heap_types(struct infer *in)
 {
@@ -896,10 +988,10 @@ static struct gm_error *import_heap_types(struct infer *in)
 					   .elem = NO_ENTRY };
 		Dwarf_Die die;
 		uint32_t ret;
-		if (gm_dwarf_type_by_runtime_offset(in->dw, rt->addr - heap->moduledata_types, &die))
-			e.die = dwarf_dieoffset(&die);
+		bool own_die = gm_dwarf_type_by_runtime_offset(in->dw, rt->addr - heap->moduledata_types, &die);
+		e.die = own_die ? dwarf_dieoffset(&die) : first_member_layout(in, rt);
 		if (!e.name || add_entry(in->t, &e, &ret) || gm_u64_map_insert(&in->t->by_runtime, rt->addr, ret) ||
-		    (e.die && gm_u64_map_insert(&in->t->by_die, e.die, ret))) {
+		    (own_die && gm_u64_map_insert(&in->t->by_die, e.die, ret))) {
 			free(e.name);
 			return &gm_error_nomem;
 		}
@@ -984,6 +1076,8 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	free(in.noted_slices);
 	gm_u64_map_free(&in.closures);
 	gm_u64_map_free(&in.chans);
+	gm_u64_map_free(&in.by_shape);
+	gm_u64_map_free(&in.closure_funcs);
 	free(in.span_flags);
 	if (err) {
 		gm_types_destroy(t);

@@ -76,6 +76,48 @@ static struct gm_error *check_schema(sqlite3 *db, const char *path)
 	return err;
 }
 
+struct table_check {
+	sqlite3 *db;
+	const char *path;
+	struct gm_error *err;
+};
+
+/* Table NAME of the schema must be a table in the database, not a view. */
+static int check_table(const char *name, const char *def, void *arg)
+{
+	struct table_check *t = arg;
+	(void)def;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(t->db, "SELECT type FROM main.sqlite_schema WHERE name = ? COLLATE NOCASE "
+			       "AND type != 'table'", -1, &st, NULL) != SQLITE_OK) {
+		t->err = analysis_db_error(t->db, t->path);
+		return 1;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		t->err = gm_error_create(GM_ERR_SQL, "%s: %s is a %s, not a table: not a database gomortem wrote",
+					 t->path, name, (const char *)sqlite3_column_text(st, 0));
+	else if (rc != SQLITE_DONE)
+		t->err = analysis_db_error(t->db, t->path);
+	sqlite3_finalize(st);
+	return t->err != NULL;
+}
+
+/* A database is input someone may have crafted: its schema must not run
+ * anything.  Functions are not called from the schema (trusted_schema off),
+ * gomortem's tables must be tables, and its views are the embedded ones
+ * (a database written before a view existed gets it too). */
+static struct gm_error *distrust_schema(sqlite3 *db, const char *path)
+{
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	struct table_check t = { .db = db, .path = path };
+	gm_schema_each("TABLE", check_table, &t);
+	if (t.err)
+		return t.err;
+	return gm_schema_shadow_views(db) == SQLITE_OK ? NULL : analysis_db_error(db, path);
+}
+
 struct gm_error *analysis_db_open(const char *path, sqlite3 **ret)
 {
 	struct gm_error *err = gm_check_readable_file(path);
@@ -89,6 +131,8 @@ struct gm_error *analysis_db_open(const char *path, sqlite3 **ret)
 	} else {
 		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
 		err = check_schema(db, path);
+		if (!err)
+			err = distrust_schema(db, path);
 	}
 	if (err) {
 		sqlite3_close(db);

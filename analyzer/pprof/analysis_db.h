@@ -11,8 +11,11 @@
  * the schema version this build reads (meta.schema_version).
  * Errors: GM_ERR_IO when the file cannot be opened or read (missing, a
  * directory, no permission); GM_ERR_SQL when it is not an SQLite database,
- * has no meta table or another schema version.  On success *RET is the
- * connection, closed by the caller with sqlite3_close(). */
+ * has no meta table or another schema version, or when one of gomortem's
+ * table names is a view.  The database is untrusted: its schema runs no
+ * function (trusted_schema off) and gomortem's views are TEMP views from the
+ * embedded schema, shadowing whatever the file defines under their names.
+ * On success *RET is the connection, closed by the caller with sqlite3_close(). */
 struct gm_error *analysis_db_open(const char *path, sqlite3 **ret);
 
 /* GM_ERR_USAGE naming COMMAND when the database was made by analyze

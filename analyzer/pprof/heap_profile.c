@@ -22,6 +22,7 @@
 #include "analyzer/pprof/analysis_db.h"
 #include "analyzer/pprof/heap_profile.h"
 #include "analyzer/pprof/protobuf.h"
+#include "analyzer/util/output.h"
 #include "analyzer/util/u64_map.h"
 
 /* Object ids are dense and 1-based (schema/gomortem.sql); this caps them so
@@ -853,43 +854,15 @@ static struct gm_error *write_gzip(FILE *file, const char *path, const uint8_t *
 	return err;
 }
 
-/* Give the file mkstemp made (mode 0600) the mode a new file gets: 0666 less the umask. */
-static int chmod_default(const char *path)
-{
-	mode_t mask = umask(0);
-	umask(mask);
-	return chmod(path, 0666 & ~mask);
-}
-
-/* Write DATA gzip-compressed to PATH by way of a temporary file beside it. */
+/* Write DATA gzip-compressed to PATH whole or not at all (a device or FIFO: streamed). */
 static struct gm_error *write_file(const char *path, const struct pb_buf *data)
 {
-	char *tmp;
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-		return &gm_error_nomem;
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		struct gm_error *err = gm_error_create(GM_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-		free(tmp);
-		return err;
-	}
-	FILE *file = fdopen(fd, "wb");
-	struct gm_error *err = NULL;
-	if (!file) {
-		close(fd);
-		err = gm_error_create(GM_ERR_IO, "%s: %s", path, strerror(errno));
-	} else {
-		err = write_gzip(file, path, data->data, data->len);
-		if (fclose(file) != 0 && !err)
-			err = gm_error_create(GM_ERR_IO, "%s: %s", path, strerror(errno));
-	}
-	if (!err && chmod_default(tmp))
-		err = gm_error_create(GM_ERR_IO, "%s: %s", path, strerror(errno));
-	if (!err && rename(tmp, path) != 0)
-		err = gm_error_create(GM_ERR_IO, "%s: %s", path, strerror(errno));
-	if (err)
-		unlink(tmp);
-	free(tmp);
+	struct gm_output out;
+	struct gm_error *err = gm_output_open(path, &out);
+	if (!err && (err = write_gzip(out.file, path, data->data, data->len)))
+		gm_output_abort(&out);
+	else if (!err)
+		err = gm_output_commit(&out);
 	return err;
 }
 

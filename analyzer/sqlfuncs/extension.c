@@ -8,6 +8,7 @@
 SQLITE_EXTENSION_INIT1
 
 #include "heapfuncs.h"
+#include "../store/store.h"
 
 int sqlite3_gomortemsqlite_init(sqlite3 *db, char **err, const sqlite3_api_routines *api);
 
@@ -15,5 +16,10 @@ int sqlite3_gomortemsqlite_init(sqlite3 *db, char **err, const sqlite3_api_routi
 {
 	SQLITE_EXTENSION_INIT2(api);
 	(void)err;
-	return gm_heapfuncs_register(db, NULL, NULL);
+	int rc = gm_heapfuncs_register(db, NULL, NULL);
+	/* gomortem's views, which call the functions, as TEMP views (heapfuncs.h);
+	 * in a database that is not gomortem's they fail, and nothing is lost. */
+	if (rc == SQLITE_OK)
+		gm_schema_shadow_views(db);
+	return rc;
 }

@@ -59,8 +59,9 @@ static struct gm_program *ctx_program(sqlite3_context *c, struct heap_ctx *h)
 	if (!h->open_error) {
 		char *core = h->core_path ? strdup(h->core_path) : meta_text(h->db, "core_path");
 		char *exe = h->exe_path ? strdup(h->exe_path) : meta_text(h->db, "exe_path");
+		/* The database exists: whatever analyze accepted is accepted here. */
 		struct gm_program_options o = { .core_path = core, .exe_path = exe, .need_dwarf = true,
-						.core_flags = GM_CORE_ALLOW_TRUNCATED };
+						.core_flags = GM_CORE_ALLOW_TRUNCATED, .force_version = true };
 		struct gm_error *err = !core ? gm_error_create(GM_ERR_IO, "the database names no core (meta.core_path)")
 				       : strcmp(core, "-") == 0
 				       ? gm_error_create(GM_ERR_IO, "the core was analyzed from standard input; "
@@ -113,9 +114,7 @@ static bool type_by_name(struct gm_program *prog, const char *name, Dwarf_Die *r
 
 static bool read_bytes(struct gm_program *prog, uint64_t addr, void *buf, size_t len)
 {
-	struct gm_error *err = gm_read(prog->mem, addr, buf, len);
-	gm_error_destroy(err);
-	return err == NULL;
+	return gm_try_read(prog->mem, addr, buf, len);
 }
 
 /* "len" of a map or channel header, the way len() reads it: the runtime
@@ -397,6 +396,20 @@ static void fn_go_string(sqlite3_context *c, int argc, sqlite3_value **argv)
 	sqlite3_result_text(c, text, (int)len, free);
 }
 
+/* Whether COUNT values of TYPE fit in object O after its header: a crafted
+ * database's type "[2305843009213693952]main.Leaf" must neither wrap
+ * size * count to 0 nor give a walk that never ends. */
+static bool fits_object(const struct object *o, Dwarf_Die *type, uint64_t count)
+{
+	uint64_t size;
+	if (count <= 1)
+		return true;
+	if (o->data < o->addr || o->data - o->addr > o->size || !gm_dwarf_type_size(type, &size))
+		return false;
+	uint64_t room = o->size - (o->data - o->addr);
+	return count <= (size ? room / size : room);
+}
+
 /* The object with id ID and its type's DIE (as [count]T when an array). */
 static bool object_and_type(sqlite3_context *c, struct heap_ctx *h, sqlite3_value *id, struct object *o,
 			    Dwarf_Die *type, uint64_t *count)
@@ -404,7 +417,7 @@ static bool object_and_type(sqlite3_context *c, struct heap_ctx *h, sqlite3_valu
 	if (!ctx_program(c, h))
 		return false;
 	if (!find_object(h, sqlite3_value_int64(id), o) || !o->type[0] ||
-	    !type_by_name(h->prog, o->type, type, count)) {
+	    !type_by_name(h->prog, o->type, type, count) || !fits_object(o, type, *count)) {
 		sqlite3_result_null(c);
 		return false;
 	}
@@ -555,6 +568,8 @@ static int go_type_connect(sqlite3 *db, void *aux, int argc, const char *const *
 	char *sql = sqlite3_str_finish(schema);
 	int rc = sql ? sqlite3_declare_vtab(db, sql) : SQLITE_NOMEM;
 	sqlite3_free(sql);
+	if (rc == SQLITE_OK) /* not from a view or trigger: see gm_heapfuncs_register */
+		rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
 	if (rc != SQLITE_OK) {
 		sqlite3_free(vt->type_name);
 		sqlite3_free(vt);
@@ -691,6 +706,8 @@ static int go_elems_connect(sqlite3 *db, void *aux, int argc, const char *const 
 {
 	(void)argc, (void)argv, (void)err;
 	int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(idx INTEGER, value, object_id HIDDEN)");
+	if (rc == SQLITE_OK)
+		rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
 	if (rc != SQLITE_OK)
 		return rc;
 	struct go_elems_vtab *vt = sqlite3_malloc(sizeof(*vt));
@@ -755,7 +772,7 @@ static int go_elems_filter(sqlite3_vtab_cursor *base, int idx, const char *idx_s
 	}
 	if (find_object(h, sqlite3_value_int64(argv[0]), &cur->obj) && cur->obj.type[0] &&
 	    type_by_name(h->prog, cur->obj.type, &cur->elem, &cur->count) &&
-	    gm_dwarf_type_size(&cur->elem, &cur->elem_size))
+	    gm_dwarf_type_size(&cur->elem, &cur->elem_size) && fits_object(&cur->obj, &cur->elem, cur->count))
 		return SQLITE_OK;
 	cur->count = 0;
 	return SQLITE_OK;
@@ -815,6 +832,9 @@ static void ctx_destroy(void *arg)
 	free(h);
 }
 
+/* The functions read the memory of whatever core the database names: only
+ * SQL the user typed may call them (SQLITE_DIRECTONLY), never a view or
+ * trigger of a database someone sent. */
 int gm_heapfuncs_register(sqlite3 *db, const char *core_path, const char *exe_path)
 {
 	struct heap_ctx *h = calloc(1, sizeof(*h));
@@ -833,12 +853,12 @@ int gm_heapfuncs_register(sqlite3 *db, const char *core_path, const char *exe_pa
 	if (rc == SQLITE_OK) /* eponymous only (no xCreate): used as go_elems(id) */
 		rc = sqlite3_create_module(db, "go_elems", &go_elems_module, h);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_create_function(db, "go_string", 2, SQLITE_UTF8, h, fn_go_string, NULL, NULL);
+		rc = sqlite3_create_function(db, "go_string", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, h, fn_go_string, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_create_function(db, "field", 2, SQLITE_UTF8, h, fn_field, NULL, NULL);
+		rc = sqlite3_create_function(db, "field", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, h, fn_field, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_create_function(db, "go_value", 1, SQLITE_UTF8, h, fn_go_value, NULL, NULL);
+		rc = sqlite3_create_function(db, "go_value", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, h, fn_go_value, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_create_function(db, "go_hash", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, h, fn_go_hash, NULL, NULL);
+		rc = sqlite3_create_function(db, "go_hash", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, h, fn_go_hash, NULL, NULL);
 	return rc;
 }

@@ -19,7 +19,11 @@
 
 #include <sqlite3.h>
 
-/* Register the functions and the go_type module on DB.  CORE_PATH and
+/* Register the functions and the go_type module on DB.  They may be called
+ * only from SQL the user typed and TEMP views (SQLITE_DIRECTONLY), never
+ * from a view or trigger of the database file: someone may have crafted it
+ * to read the memory of whatever core its meta names.  gomortem's own views
+ * that call them are made TEMP views by gm_schema_shadow_views (store.h).  CORE_PATH and
  * EXE_PATH may be NULL: then meta's paths are used when first needed.
  * Returns an SQLite result code. */
 int gm_heapfuncs_register(sqlite3 *db, const char *core_path, const char *exe_path);

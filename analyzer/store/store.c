@@ -1,6 +1,7 @@
 #include "store.h"
 
 #include "btree_writer.h"
+#include "../util/output.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -12,6 +13,45 @@
 
 extern const char gm_schema_tables_sql[];
 extern const char gm_schema_post_sql[];
+
+int gm_schema_each(const char *kind, int (*fn)(const char *name, const char *def, void *arg), void *arg)
+{
+	const char *schema = strcmp(kind, "TABLE") == 0 ? gm_schema_tables_sql : gm_schema_post_sql;
+	char head[32];
+	snprintf(head, sizeof(head), "CREATE %s ", kind);
+	int rc = 0;
+	for (const char *def = strstr(schema, head); def && !rc; def = strstr(def + 1, head)) {
+		const char *name = def + strlen(head);
+		char ident[64];
+		size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz_0123456789");
+		if (n == 0 || n >= sizeof(ident))
+			continue;
+		memcpy(ident, name, n);
+		ident[n] = '\0';
+		rc = fn(ident, def, arg);
+	}
+	return rc;
+}
+
+static int shadow_view(const char *name, const char *def, void *db)
+{
+	(void)name;
+	char *sql = sqlite3_mprintf("CREATE TEMP VIEW %s", def + strlen("CREATE VIEW "));
+	if (!sql)
+		return SQLITE_NOMEM;
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL); /* the first statement only */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+	sqlite3_finalize(st);
+	sqlite3_free(sql);
+	return rc;
+}
+
+int gm_schema_shadow_views(sqlite3 *db)
+{
+	return gm_schema_each("VIEW", shadow_view, db);
+}
 
 /* Rows per multi-row INSERT (SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32). */
 #define BULK_ROWS 100
@@ -119,6 +159,7 @@ static void guard_temporary(const char *path)
 static void unguard_temporary(void)
 {
 	have_interrupted_path = 0;
+	gm_reaper_release();
 }
 
 struct gm_error *gm_store_create(const char *path, struct gm_store **ret)
@@ -132,9 +173,19 @@ struct gm_error *gm_store_create(const char *path, struct gm_store **ret)
 		free(store);
 		return &gm_error_nomem;
 	}
+	struct gm_error *err = gm_output_check_replaceable(path, "the database");
+	if (err) {
+		free(store->path);
+		free(store->tmp_path);
+		free(store);
+		return err;
+	}
+	gm_output_remove_stale(path);
 	unlink(store->tmp_path);
 	guard_temporary(store->tmp_path);
-	struct gm_error *err = store_open(store, true);
+	err = gm_reaper_guard(store->tmp_path);
+	if (!err)
+		err = store_open(store, true);
 	if (!err)
 		err = gm_store_meta_int(store, "schema_version", GM_SCHEMA_VERSION);
 	if (err) {
@@ -217,6 +268,8 @@ struct gm_error *gm_store_finish(struct gm_store *store)
 	struct gm_error *err = gm_store_exec(store, gm_schema_post_sql);
 	if (!err)
 		err = store_close_db(store);
+	if (!err)
+		err = gm_output_check_replaceable(store->path, "the database");
 	if (!err && rename(store->tmp_path, store->path) != 0)
 		err = gm_error_create(GM_ERR_IO, "%s: cannot rename to %s: %s", store->tmp_path,
 				      store->path, strerror(errno));

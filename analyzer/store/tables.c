@@ -43,14 +43,16 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 	char now[32];
 	time_t t = time(NULL);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	/* Absolute, so that go_value() and friends find the files from any directory. */
+	char *core_path = realpath(core->path, NULL), *exe_path = realpath(prog->exe->path, NULL);
 	struct { const char *key; const char *value; } texts[] = {
 		{ "analyzer_version", GOMORTEM_VERSION },
 		{ "analyzed_at", now },
 		{ "go_version", prog->exe->go_version },
 		{ "runtime_build_version", prog->core_go_version },
 		{ "arch", gm_arch_name(core->arch) },
-		{ "core_path", core->path },
-		{ "exe_path", prog->exe->path },
+		{ "core_path", core_path ? core_path : core->path },
+		{ "exe_path", exe_path ? exe_path : prog->exe->path },
 		{ "exe_build_id", prog->exe->go_build_id },
 		{ "command", core->psargs },
 		{ "green_tea", heap->rt->green_tea ? "yes" : "no" },
@@ -61,10 +63,13 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 		{ "debug_info", gm_program_debug_info(prog) },
 		{ "runtime_layouts", gm_program_layouts_source(prog) },
 		{ "unknown_columns", gm_program_unknown_columns(prog) },
+		{ "go_experiments", prog->exe->go_experiments ? prog->exe->go_experiments : "" },
 	};
 	struct gm_error *err = NULL;
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]) && !err; i++)
 		err = gm_store_meta_text(store, texts[i].key, texts[i].value);
+	free(core_path);
+	free(exe_path);
 	int signal = core->have_siginfo ? core->sig_number : core->threads[0].cursig;
 	struct { const char *key; int64_t value; } ints[] = {
 		{ "pid", core->pid },
@@ -74,8 +79,10 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 		{ "page_size", (int64_t)heap->rt->page_size },
 		{ "heap_objects", (int64_t)heap->nobjects },
 		{ "heap_bytes", (int64_t)heap->object_bytes },
-		{ "partial", core->ntruncated > 0 },
+		{ "partial", core->ntruncated > 0 || prog->version_forced },
+		{ "version_forced", prog->version_forced },
 		{ "memory_faults", (int64_t)atomic_load(&prog->mem->nfaults) },
+		{ "gc_masks_built", heap->gc_masks_built },
 	};
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]) && !err; i++)
 		err = gm_store_meta_int(store, ints[i].key, ints[i].value);
@@ -328,7 +335,7 @@ struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_gor
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "goroutines",
 		"goid, addr, status, wait_reason, raw_status, parent_goid, stack_lo, stack_hi, stack_bytes, "
-		"sp, pc, tid, locked, start_func, created_by, created_at", 16, &bulk);
+		"sp, pc, tid, locked, start_func, created_by, created_at, wait_since", 17, &bulk);
 	if (err)
 		return err;
 	for (size_t i = 0; i < set->count && !err; i++) {
@@ -340,7 +347,7 @@ struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_gor
 		bool in_stack = g->start_sp >= g->stack_lo && g->start_sp <= g->stack_hi;
 		bool waiting = g->wait_reason != 0 && g->wait_reason < set->nwait_strings &&
 			       g->status_text == set->wait_strings[g->wait_reason];
-		struct gm_sql_value row[16] = {
+		struct gm_sql_value row[17] = {
 			gm_sql_int((int64_t)g->goid), gm_sql_int((int64_t)g->addr), gm_sql_text(g->status_text),
 			waiting ? gm_sql_text(g->status_text) : gm_sql_null(), gm_sql_int(g->status),
 			g->parent_goid ? gm_sql_int((int64_t)g->parent_goid) : gm_sql_null(),
@@ -350,6 +357,7 @@ struct gm_error *gm_write_goroutines(struct gm_store *store, const struct gm_gor
 			g->tid >= 0 ? gm_sql_int(g->tid) : gm_sql_null(), gm_sql_int(g->locked),
 			gm_sql_text(o ? o->start_func : NULL), gm_sql_text(o ? o->created_by : NULL),
 			gm_sql_text(created_at[0] ? created_at : NULL),
+			g->wait_since > 0 ? gm_sql_int(g->wait_since) : gm_sql_null(),
 		};
 		err = gm_bulk_row(bulk, row);
 	}
@@ -490,7 +498,7 @@ struct type_sums {
 };
 
 static void sum_object(struct type_sums *sums, const struct gm_heap *heap, const struct gm_graph *graph,
-		       const struct gm_types *types, size_t i)
+		       const struct gm_types *types, const uint8_t *topmost, size_t i)
 {
 	uint32_t type = types->object_type[i];
 	struct type_sums *s = &sums[type == UINT32_MAX ? types->count : type];
@@ -506,23 +514,23 @@ static void sum_object(struct type_sums *sums, const struct gm_heap *heap, const
 	}
 	s->reachable_count++;
 	s->reachable_bytes += size;
-	/* Counted where its immediate dominator is of another type (or a
-	 * root), so that a chain of one type counts once, at its head. */
-	uint32_t idom = graph->idom[i];
-	if (idom == GM_NONE || types->object_type[idom] != type) {
+	/* Counted at the topmost object of its type on its dominator chain, so
+	 * that each object's bytes count once per type, even along chains
+	 * whose types alternate (node -> [64]*node -> node). */
+	if (topmost[i]) {
 		s->retained_objects++;
 		s->retained_bytes += graph->retained[i];
 	}
 }
 
 struct gm_error *gm_write_type_stats(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph,
-				     const struct gm_types *types)
+				     const struct gm_types *types, const uint8_t *topmost)
 {
 	struct type_sums *sums = calloc(types->count + 1, sizeof(*sums));
 	if (!sums)
 		return &gm_error_nomem;
 	for (size_t i = 0; i < heap->nobjects; i++)
-		sum_object(sums, heap, graph, types, i);
+		sum_object(sums, heap, graph, types, topmost, i);
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "type_stats",
 		"type_id, count, bytes, reachable_count, reachable_bytes, retained_objects, retained_bytes, "

@@ -32,9 +32,10 @@ struct gm_graph;
 struct gm_btree_file;
 struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph);
 /* type_stats: per type, all, reachable, retained and garbage sums (GRAPH
- * NULL after --heap-only: those columns NULL). */
+ * NULL after --heap-only: those columns NULL).  TOPMOST (per object, see
+ * gm_domtree_topmost_of_type) says which objects' retained sizes count. */
 struct gm_error *gm_write_type_stats(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph,
-				     const struct gm_types *types);
+				     const struct gm_types *types, const uint8_t *topmost);
 struct gm_error *gm_write_objects(struct gm_btree_file *file, uint32_t root, const struct gm_heap *heap,
 				  const struct gm_graph *graph, const struct gm_types *types);
 struct gm_error *gm_write_edges(struct gm_btree_file *file, uint32_t root, const struct gm_graph *graph);

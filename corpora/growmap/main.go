@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"unsafe"
 
 	"gomortem/corpora/internal/truth"
 )
@@ -54,5 +55,11 @@ func main() {
 	r1 := records["rec-000001"]
 	truth.AddObject("rec_000001", r1, map[string]any{"ID": 1, "Key": "rec-000001", "Score": 0.5, "Parent": truth.Ptr(first)})
 	truth.AddGlobal("main.records", &records)
+	// The leak suspect's truth: what the map accumulates, exactly (Record is
+	// 64 bytes, a size class).
+	truth.SetParam("accumulated", map[string]any{
+		"root": "main.records", "collection": "map[string]*main.Record",
+		"type": "main.Record", "count": n, "bytes": n * int(unsafe.Sizeof(Record{})),
+	})
 	truth.Finish()
 }

@@ -175,12 +175,7 @@ def check_interrupted(c, gm, core, exe, tmp):
 
 
 def main():
-    gm = gmtest.gomortem()
-    root = gmtest.corpus_dir()
-    c = gmtest.Checker("test_analyze_bad")
-    picks = {name: sdir for _v, name, sdir in sorted(gmtest.scenarios(root))}
-    if "zoo" not in picks:
-        gmtest.skip("corpus lacks a zoo core")
+    gm, c, picks = gmtest.zoo_driver("test_analyze_bad")
     zoo = picks["zoo"]
     core, exe = os.path.join(zoo, "core"), os.path.join(zoo, "exe")
     tmp = tempfile.mkdtemp(prefix="gomortem-analyze-bad-")

@@ -12,7 +12,8 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import gmtest  # noqa: E402
 
-EXIT_USAGE, EXIT_IO, EXIT_BAD_CORE, EXIT_BAD_EXE = 2, 3, 4, 5
+EXIT_USAGE, EXIT_IO, EXIT_BAD_CORE, EXIT_BAD_EXE, EXIT_NO_DWARF, EXIT_BAD_RUNTIME = 2, 3, 4, 5, 6, 9
+KNOWN_VERSIONS = "go1.20-go1.27"
 
 
 def expect(c, gm, args, status, *needles):
@@ -122,11 +123,104 @@ def c_program_core(tmp):
     return None
 
 
-def pick(root, name):
+def check_foreign_core(c, gm, ccore, go_dirs, tmp):
+    """A C program's core with a Go executable (PIE or not) is refused before
+    any analysis, saying the core does not belong to the executable; analyze
+    leaves no database."""
+    for sdir in filter(None, go_dirs):
+        exe = os.path.join(sdir, "exe")
+        expect(c, gm, ["info", ccore, "--exe", exe], EXIT_BAD_EXE, exe, "does not belong", "cprog")
+        db = os.path.join(tmp, "foreign.db")
+        expect(c, gm, ["analyze", ccore, "--exe", exe, "-o", db], EXIT_BAD_EXE, exe, "does not belong")
+        c.check(not any(n.startswith("foreign.db") for n in os.listdir(tmp)),
+                f"analyze of a foreign core left {os.listdir(tmp)}")
+
+
+def renamed_version_exe(sdir, old, new, tmp):
+    """A copy of the scenario's executable that says it is Go NEW (same length
+    as OLD): every occurrence of the version string replaced, so the build
+    info and runtime.buildVersion (read-only data, taken from the file since
+    the core does not save it) agree."""
+    with open(os.path.join(sdir, "exe"), "rb") as f:
+        data = f.read()
+    path = os.path.join(tmp, f"exe-{new}")
+    with open(path, "wb") as f:
+        f.write(data.replace(old.encode(), new.encode()))
+    os.chmod(path, 0o755)
+    return path
+
+
+def check_unknown_versions(c, gm, root, tmp):
+    """A Go version outside the known range is refused, naming it and the
+    range; --force-version goes on and marks the database partial."""
+    for version, scen, sdir in gmtest.scenarios(root):
+        if scen != "zoo":
+            continue
+        minor = int(version.split(".")[1])
+        fake = {27: "go1.28.0", 20: "go1.19.14"}.get(minor)
+        if not fake or len(fake) != len(version):
+            continue
+        core = os.path.join(sdir, "core")
+        exe = renamed_version_exe(sdir, version, fake, tmp)
+        expect(c, gm, ["info", core, "--exe", exe], EXIT_BAD_RUNTIME, exe, fake, KNOWN_VERSIONS,
+               "--force-version")
+        db = os.path.join(tmp, "forced.db")
+        expect(c, gm, ["analyze", core, "--exe", exe, "-o", db], EXIT_BAD_RUNTIME, fake, KNOWN_VERSIONS)
+        res = expect(c, gm, ["info", core, "--exe", exe, "--force-version"], 0)
+        c.check(fake in res.stdout, f"{version} as {fake}: info --force-version does not name {fake}")
+        expect(c, gm, ["analyze", core, "--exe", exe, "-o", db, "--quiet", "--force-version"], 0)
+        if os.path.exists(db):
+            import sqlite3
+            meta = dict(sqlite3.connect(db).execute("SELECT key, value FROM meta"))
+            truth = gmtest.load_truth(sdir)
+            c.check(meta.get("partial") == 1 and meta.get("version_forced") == 1,
+                    f"{version} as {fake}: forced database not marked partial: {meta.get('partial')}, "
+                    f"{meta.get('version_forced')}")
+            c.check(meta.get("heap_objects") == truth["memstats"]["HeapObjects"],
+                    f"{version} as {fake}: {meta.get('heap_objects')} objects, MemStats says "
+                    f"{truth['memstats']['HeapObjects']}")
+            os.unlink(db)
+        os.unlink(exe)
+
+
+def pick(root, name, arch="amd64"):
     for version, scen, sdir in sorted(gmtest.scenarios(root), reverse=True):
-        if scen == name:
+        if scen == name and gmtest.folder_arch(version) == arch:
             return sdir
     return None
+
+
+def foreign_core(src, dst, machine, elf_class=2):
+    """A copy of the ELF header of SRC (a core) claiming another architecture:
+    e_machine MACHINE, EI_CLASS ELF_CLASS (1 = 32-bit)."""
+    with open(src, "rb") as f:
+        head = bytearray(f.read(4096))
+    head[4] = elf_class
+    head[18:20] = machine.to_bytes(2, "little")
+    with open(dst, "wb") as out:
+        out.write(head)
+
+
+def check_architectures(c, gm, root, core, exe, tmp):
+    """Cores of architectures gomortem does not read are refused with the
+    architecture named; an arm64 core names what it lacks."""
+    crafted = os.path.join(tmp, "crafted")
+    os.mkdir(crafted)
+    for machine, elf_class, name in ((243, 2, "riscv64"), (22, 2, "s390x"), (3, 1, "386"), (40, 1, "arm")):
+        path = os.path.join(crafted, f"core.{name}")
+        foreign_core(core, path, machine, elf_class)
+        expect(c, gm, ["info", path], EXIT_BAD_CORE, path, "unsupported architecture", name)
+        expect(c, gm, ["analyze", path, "--exe", exe, "-o", os.path.join(crafted, "x.db")], EXIT_BAD_CORE,
+               "unsupported architecture", name)
+    arm64 = pick(root, "zoo", "arm64")
+    if not arm64:
+        print("note: no arm64 zoo core: the arm64 cases are not run")
+        return
+    arm_core = os.path.join(arm64, "core")
+    # qemu-user writes no NT_FILE note: the executable cannot be found from the core.
+    expect(c, gm, ["info", arm_core], EXIT_BAD_EXE, arm_core, "no NT_FILE", "--exe")
+    expect(c, gm, ["info", arm_core, "--exe", exe], EXIT_BAD_EXE, exe, "x86_64", "aarch64")
+    expect(c, gm, ["info", core, "--exe", os.path.join(arm64, "exe")], EXIT_BAD_EXE, "aarch64", "x86_64")
 
 
 def main():
@@ -155,7 +249,7 @@ def main():
         other_exe = os.path.join(other, "exe")
         expect(c, gm, ["info", core, "--exe", other_exe], EXIT_BAD_EXE, other_exe, "wrong executable")
         for version, scen, sdir in gmtest.scenarios(root):
-            if scen == "zoo" and sdir != zoo:
+            if scen == "zoo" and sdir != zoo and gmtest.folder_arch(version) == "amd64":
                 expect(c, gm, ["info", core, "--exe", os.path.join(sdir, "exe")], EXIT_BAD_EXE,
                        "wrong executable")
         if nodwarf:
@@ -169,11 +263,14 @@ def main():
                            "--runtime-from", text], EXIT_BAD_EXE, text, "not an ELF file")
         else:
             c.check(False, "corpus lacks a zoo-nodwarf core")
+        check_unknown_versions(c, gm, root, tmp)
+        check_architectures(c, gm, root, core, exe, tmp)
         check_truncations(c, gm, core, exe, tmp)
         check_corruptions(c, gm, core, exe, tmp)
         ccore = c_program_core(tmp)
         if c.check(ccore is not None, "no core of the C program (neither kernel core nor gcore)"):
             expect(c, gm, ["info", ccore], EXIT_BAD_EXE, "not a Go program")
+            check_foreign_core(c, gm, ccore, [zoo, pick(root, "zoo-pie")], tmp)
             # The executable the core's NT_FILE note names is gone.
             os.unlink(os.path.join(tmp, "cprog"))
             expect(c, gm, ["info", ccore], EXIT_BAD_EXE, "cannot be read", "--exe")

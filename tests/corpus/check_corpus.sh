@@ -2,9 +2,10 @@
 # tests/corpus/check_corpus.sh OUTDIR
 #
 # Checks every artifact produced by corpora/generate under OUTDIR
-# (OUTDIR/<goversion>/<artifact>/):
+# (OUTDIR/<goversion>[-arm64]/<artifact>/; a folder without suffix is amd64):
 #   * the files exe, core, heapdump, truth.json, traceback.txt, exitcode, done exist;
-#   * core is an ELF core (ET_CORE) with NT_PRSTATUS notes, and its pid is truth.json's pid;
+#   * core is an ELF core (ET_CORE) of the folder's architecture (truth.json's goarch)
+#     with NT_PRSTATUS notes, and its pid is truth.json's pid;
 #   * heapdump starts with "go1.7 heap dump\n"; when python3 works, the dump parses to
 #     EOF and its memstats (Mallocs, Frees, HeapAlloc, HeapObjects, TotalAlloc) equal
 #     truth.json's (= nothing was allocated between the truth file and the dump);
@@ -56,10 +57,19 @@ tb_goroutines() {
     ' "$1"
 }
 
+release_of() { # "go1.27.3 X:nogreenteagc" / "go1.26.8-X:nogreenteagc" -> go1.27.3 / go1.26.8
+    local v="${1%% *}"
+    echo "${v%%-X:*}"
+}
+
 check_dir() {
-    local d="$1" gv="$2" name="$3" tag="$2/$3"
-    local f
-    for f in exe core heapdump truth.json traceback.txt exitcode done; do
+    local d="$1" folder="$2" name="$3" tag="$2/$3"
+    local gv="${folder%-arm64}" goarch=amd64 machine="X86-64"
+    [ "$gv" = "$folder" ] || { goarch=arm64; machine=AArch64; }
+    local f dump=heapdump
+    # bigptr crashes without a heap dump on purpose (truth.json: "no_heapdump": true)
+    grep -q '"no_heapdump": true' "$d/truth.json" 2>/dev/null && dump=""
+    for f in exe core $dump truth.json traceback.txt exitcode done; do
         [ -e "$d/$f" ] || { failmsg "$tag" "missing $f"; return; }
     done
 
@@ -72,7 +82,14 @@ check_dir() {
         jq -e "has(\"$k\")" "$d/truth.json" >/dev/null || failmsg "$tag" "truth.json lacks $k"
     done
     [ "$(jq -r .memstats_stable "$d/truth.json")" = true ] || failmsg "$tag" "memstats_stable is not true"
-    [ "$(jq -r .go_version "$d/truth.json")" = "$gv" ] || failmsg "$tag" "go_version $(jq -r .go_version "$d/truth.json") != folder $gv"
+    # (a GOEXPERIMENT build's runtime.Version() ends in " X:exp" or "-X:exp")
+    local tv
+    tv="$(jq -r .go_version "$d/truth.json")"
+    [ "$(release_of "$tv")" = "$gv" ] || failmsg "$tag" "go_version $tv != folder $gv"
+    case "$name" in
+        zoo-exp-*) [[ "$tv" == *"X:${name#zoo-exp-}"* ]] || failmsg "$tag" "go_version $tv lacks X:${name#zoo-exp-}" ;;
+    esac
+    [ "$(jq -r .goarch "$d/truth.json")" = "$goarch" ] || failmsg "$tag" "goarch $(jq -r .goarch "$d/truth.json") != $goarch"
     local mode want_mode=crash
     mode="$(jq -r .mode "$d/truth.json")"
     case "$name" in *-live) want_mode=live ;; esac
@@ -87,6 +104,8 @@ check_dir() {
     if [ "$(od -An -tx1 -N4 "$d/core" | tr -d ' \n')" != 7f454c46 ] ||
        [ "$(od -An -tx1 -j16 -N2 "$d/core" | tr -d ' \n')" != 0400 ]; then
         failmsg "$tag" "core is not an ELF core file"
+    elif ! readelf -h "$d/core" | grep -q -E "Machine: .*$machine\$"; then
+        failmsg "$tag" "core is not an $machine core: $(readelf -h "$d/core" | grep Machine:)"
     else
         local notes
         notes="$($NOTES "$d/core" 2>/dev/null | grep -a -E 'PRSTATUS|PRPSINFO|pid: ')"
@@ -99,7 +118,9 @@ check_dir() {
     fi
 
     # heapdump
-    if [ "$(head -c 16 "$d/heapdump" | od -An -c | tr -d ' \n')" != 'go1.7heapdump\n' ]; then
+    if [ -z "$dump" ]; then
+        [ ! -e "$d/heapdump" ] || failmsg "$tag" "a heap dump although truth.json says no_heapdump"
+    elif [ "$(head -c 16 "$d/heapdump" | od -An -c | tr -d ' \n')" != 'go1.7heapdump\n' ]; then
         failmsg "$tag" "heapdump does not start with 'go1.7 heap dump\\n'"
     elif [ -n "$PY" ]; then
         local hd
@@ -112,7 +133,7 @@ check_dir() {
                 b="$(jq -r ".memstats.$field" "$d/truth.json")"
                 [ "$a" = "$b" ] || failmsg "$tag" "memstats.$field: heapdump $a != truth.json $b"
             done
-            [ "$(jq -r .params.version <<<"$hd")" = "$gv" ] || failmsg "$tag" "heapdump params version != $gv"
+            [ "$(release_of "$(jq -r .params.version <<<"$hd")")" = "$gv" ] || failmsg "$tag" "heapdump params version != $gv"
             [ "$(jq -r .trailing_bytes <<<"$hd")" = 0 ] || failmsg "$tag" "heapdump has bytes after EOF record"
         fi
     fi

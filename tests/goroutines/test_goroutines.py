@@ -2,14 +2,19 @@
 (the crash traceback, or for gcore cores the SIGQUIT dump taken right
 after): the same goroutine ids, each with the same status, creator and
 creation site, and the same frames (function, file, line) in the same
-order for at least 99% of them (in fact all, so far)."""
+order for at least 99% of them (in fact all, so far).  Each goroutine's
+wait_since equals the waitsince the runtime's own heap dump recorded; each
+goroutine group names the innermost frame of the traceback outside the
+runtime (not runtime.gopark) and the sample's creator and creation site."""
 import os
 import re
 import sys
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
 import gmtest  # noqa: E402
+import heapdump  # noqa: E402
 import traceback as gotraceback  # noqa: E402
 
 
@@ -29,6 +34,48 @@ def frames_match(db, goid, printed):
     return frames == want, frames, want
 
 
+def is_runtime(func):
+    return func.startswith(("runtime.", "internal/runtime/")) or ".runtime_" in func or func == "panic"
+
+
+def check_groups(c, where, db, want):
+    """goroutine_groups: the first frame outside the runtime, the creator."""
+    for sample, function, created_by, created_at in db.execute(
+            "SELECT sample_goid, function, created_by, created_at FROM goroutine_groups"):
+        printed = want.get(sample)
+        if printed is None:
+            continue
+        user = [f for f, _file, _line, _pc in printed.frames if not is_runtime(f)]
+        if user:
+            c.check(printed_name(function or "") == user[0],
+                    f"{where}: group of goroutine {sample}: function {function}, the traceback's first frame "
+                    f"outside the runtime is {user[0]}")
+        c.check((created_by, created_at) == (printed.created_by, printed.created_at),
+                f"{where}: group of goroutine {sample}: created by {created_by} at {created_at}, traceback "
+                f"{printed.created_by} at {printed.created_at}")
+
+
+def check_wait_since(c, where, db, sdir):
+    """g.waitsince against the heap dump's record of the same field."""
+    dump = heapdump.parse(os.path.join(sdir, "heapdump"))
+    theirs = {g["goid"]: g["waitsince"] for g in dump.goroutines}
+    ours = dict(db.execute("SELECT goid, COALESCE(wait_since, 0) FROM goroutines"))
+    differ = [(goid, ours[goid], theirs[goid]) for goid in sorted(set(ours) & set(theirs))
+              if ours[goid] != theirs[goid]]
+    c.check(not differ, f"{where}: wait_since differs from the heap dump's waitsince (goid, ours, "
+            f"theirs): {differ[:5]}")
+    c.check(any(theirs.values()) == any(ours.values()), f"{where}: no waitsince to compare")
+
+
+def bounds_match(db, goid, printed):
+    """The frames whose pc the dump printed (GOTRACEBACK=crash) have the
+    dump's pc, sp and fp: the unwinding itself, not only the names."""
+    got = list(db.execute("SELECT pc, sp, fp FROM frames WHERE goid = ? ORDER BY idx", (goid,)))
+    want = [(f[3], b[1], b[0]) for f, b in zip(printed.frames, printed.frame_bounds) if b is not None]
+    mine = [g for g, b in zip(got, printed.frame_bounds) if b is not None]
+    return mine == want, mine, want
+
+
 def check_scenario(c, gm, where, sdir, tmp):
     db_path = os.path.join(tmp, "g.db")
     db = gmtest.analyze(c, gm, where, sdir, db_path)
@@ -37,14 +84,25 @@ def check_scenario(c, gm, where, sdir, tmp):
     got = {goid: (status, locked, created_by, created_at) for goid, status, locked, created_by, created_at in
            db.execute("SELECT goid, status, locked, created_by, created_at FROM goroutines")}
     want = gotraceback.parse_file(os.path.join(sdir, "traceback.txt"))
-    matched, total = 0, 0
+    matched, total, with_bounds = 0, 0, 0
     for goid in sorted(set(want) & set(got)):
         ok, frames, printed = frames_match(db, goid, want[goid])
         total += 1
         matched += ok
         if not ok:
             print(f"note: {where}: goroutine {goid} frames differ:\n  got  {frames}\n  want {printed}")
+        else:
+            ok, mine, bounds = bounds_match(db, goid, want[goid])
+            with_bounds += bool(bounds)
+            c.check(ok, f"{where}: goroutine {goid}: (pc, sp, fp) {[tuple(map(hex, b)) for b in mine]}, "
+                    f"the dump {[tuple(map(hex, b)) for b in bounds]}")
     c.check(total and matched >= 0.99 * total, f"{where}: frames match for {matched} of {total} goroutines")
+    if gmtest.load_truth(sdir).get("mode") == "crash":
+        c.check(with_bounds > 0, f"{where}: a crash dump without fp/sp/pc")
+    check_groups(c, where, db, want)
+    # A live process ran on after its heap dump; bigptr writes none on purpose.
+    if not where.endswith("-live") and os.path.isfile(os.path.join(sdir, "heapdump")):
+        check_wait_since(c, where, db, sdir)
     db.close()
     os.unlink(db_path)
     c.check(len(want) > 0, f"{where}: no goroutines in the traceback")

@@ -51,7 +51,8 @@ def check_scenario(c, gm, where, sdir, tmp, version):
     (oversized,) = db.execute("SELECT COUNT(*) FROM objects o JOIN types t ON t.id = o.type_id "
                               "WHERE t.size > o.size").fetchone()
     c.check(oversized == 0, f"{where}: {oversized} objects smaller than their type")
-    check_closures(c, db, where, sdir)
+    if gmtest.has_heapdump(sdir):  # the closures' first words come from the dump
+        check_closures(c, db, where, sdir)
     # A Swiss map's groups come in powers of two (table.groups.lengthMask + 1),
     # whatever size class the allocation was rounded up to.
     for name, count in db.execute("SELECT t.name, COUNT(*) FROM objects o JOIN types t ON t.id = o.type_id "

@@ -32,9 +32,20 @@ def skip(reason):
     sys.exit(SKIP)
 
 
+def folder_arch(version):
+    """The GOARCH of a corpus version folder: go1.26.8 is amd64, go1.26.8-arm64 arm64."""
+    return version.rsplit("-", 1)[1] if "-" in version else "amd64"
+
+
+def go_version(version):
+    """The Go version of a corpus version folder (go1.26.8-arm64 -> go1.26.8)."""
+    return version.rsplit("-", 1)[0] if "-" in version else version
+
+
 def scenarios(root, want=lambda d: True, stripped=False):
-    """Yield (go_version, scenario, dir) for every generated scenario with a core;
-    the stripped builds (-s -w, which only info and the locators handle so far)
+    """Yield (version folder, scenario, dir) for every generated scenario with a
+    core; the folder is the Go version, suffixed -arm64 for arm64 cores; the
+    stripped builds (-s -w, which only info and the locators handle so far)
     only when STRIPPED."""
     for version in sorted(os.listdir(root)):
         vdir = os.path.join(root, version)
@@ -48,6 +59,18 @@ def scenarios(root, want=lambda d: True, stripped=False):
                 continue
             if want(sdir):
                 yield version, name, sdir
+
+
+def zoo_driver(name):
+    """(gomortem, Checker NAME, {scenario: dir}) for a driver built around
+    the zoo core; skip (77) when the corpus has none."""
+    gm = gomortem()
+    root = corpus_dir()
+    c = Checker(name)
+    picks = {scenario: sdir for _v, scenario, sdir in sorted(scenarios(root))}
+    if "zoo" not in picks:
+        skip("corpus lacks a zoo core")
+    return gm, c, picks
 
 
 def load_truth(sdir):
@@ -108,9 +131,15 @@ def exe_claiming_version(sdir, version, tmp):
     return path, fake
 
 
-def each_scenario(check, want=lambda version, name: True):
+def has_heapdump(sdir):
+    """Scenarios that crash without a heap dump on purpose (bigptr) have none."""
+    return os.path.isfile(os.path.join(sdir, "heapdump"))
+
+
+def each_scenario(check, want=lambda version, name: True, need_heapdump=False):
     """Run CHECK(c, gm, where, sdir, tmp) on every corpus scenario WANT
-    accepts, in a temporary directory; skip (77) when there is none."""
+    accepts (and, with NEED_HEAPDUMP, that has a heap dump), in a temporary
+    directory; skip (77) when there is none."""
     import tempfile
     gm = gomortem()
     root = corpus_dir()
@@ -118,7 +147,7 @@ def each_scenario(check, want=lambda version, name: True):
     seen = 0
     with tempfile.TemporaryDirectory(prefix="gomortem-test-") as tmp:
         for version, name, sdir in scenarios(root):
-            if want(version, name):
+            if want(version, name) and (not need_heapdump or has_heapdump(sdir)):
                 seen += 1
                 check(c, gm, f"{version}/{name}", sdir, tmp)
     if not seen:

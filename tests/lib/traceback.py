@@ -3,7 +3,7 @@ SIGQUIT with GOTRACEBACK=all): the oracle for goroutines and frames."""
 import re
 
 HEADER = re.compile(r"^goroutine (\d+)(?: gp=\S+)?(?: m=\S+)?(?: mp=\S+)? \[([^\]]*)\]:$")
-FILE_LINE = re.compile(r"^\t(.+):(\d+)(?: \+0x[0-9a-f]+)?(?: fp=0x[0-9a-f]+ sp=0x[0-9a-f]+ pc=(0x[0-9a-f]+))?$")
+FILE_LINE = re.compile(r"^\t(.+):(\d+)(?: \+0x[0-9a-f]+)?(?: fp=(0x[0-9a-f]+) sp=(0x[0-9a-f]+) pc=(0x[0-9a-f]+))?$")
 CREATED = re.compile(r"^created by (\S+)(?: in goroutine (\d+))?$")
 
 
@@ -15,6 +15,9 @@ class Goroutine:
         self.status = bracket.split(",")[0].strip()
         self.locked = "locked to thread" in bracket
         self.frames = []          # (func, file, line, pc or None); inlined frames have no pc
+        # (fp, sp) of each frame, as frames; None where the dump printed no
+        # pc (inlined frames; GOTRACEBACK=all prints none at all)
+        self.frame_bounds = []
         self.created_by = None
         self.created_at = None    # "file:line"
         self.parent_goid = None
@@ -64,8 +67,9 @@ def parse(text):
             pending = None
             continue
         if m and pending:
-            pc = int(m.group(3), 16) if m.group(3) else None
+            pc = int(m.group(5), 16) if m.group(5) else None
             cur.frames.append((pending, m.group(1), int(m.group(2)), pc))
+            cur.frame_bounds.append((int(m.group(3), 16), int(m.group(4), 16)) if m.group(3) else None)
             pending = None
             continue
         if line.startswith("...") and "frames elided" in line:

@@ -5,6 +5,7 @@
   meta.reachable_bytes;
 - goroutine_groups: the counts add up to the goroutines, and each group's
   signature is the stack of its sample goroutine;
+- every format has the sections of SECTIONS (Leak suspects first);
 - the Markdown report is under 65,536 characters and names the three top
   types by bytes of type_histogram (the unknown type as "(unknown type)");
   a tiny --top gives a note that lists were cut;
@@ -24,7 +25,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import gmtest  # noqa: E402
 
 MD_LIMIT = 65536
-SECTIONS = ("Summary", "Memory breakdown", "Top types", "Top retainers", "Goroutines",
+SECTIONS = ("Leak suspects", "Summary", "Memory breakdown", "Top types", "Top retainers", "Goroutines",
             "Span fragmentation per size class", "Unsaved memory", "Warnings")
 
 

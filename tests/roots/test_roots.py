@@ -168,7 +168,7 @@ def check_scenario(c, gm, where, sdir, tmp):
 
 
 def main():
-    gmtest.each_scenario(check_scenario)
+    gmtest.each_scenario(check_scenario, need_heapdump=True)
 
 if __name__ == "__main__":
     main()

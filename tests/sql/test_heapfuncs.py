@@ -3,7 +3,7 @@ scenarios recorded in their truth files (integers, floats, strings, pointers,
 array elements) out of the core; go_type() returns every object of a type,
 its pointer fields resolved to the objects the runtime's heap dump says they
 point into;
-duplicate_strings finds the 40 copies of one string zoo keeps;
+duplicate_strings finds the 40 copies of one string zoo keeps, with its length;
 the loadable extension answers the same in the sqlite3 shell; and the
 database itself holds none of those strings."""
 import bisect
@@ -178,13 +178,14 @@ def check_duplicates(c, gm, where, db_path, truth):
     if not dup:
         return
     value = dup["value"]
-    res, rows = sql(gm, db_path, "SELECT d.copies, d.wasted_bytes, o.size, "
+    res, rows = sql(gm, db_path, "SELECT d.copies, d.wasted_bytes, d.length, o.size, "
                     f"go_string(o.addr, {len(value)}) AS s FROM duplicate_strings d "
                     "JOIN objects o ON o.id = d.sample_object")
     c.no_sanitizer_report(res)
     match = [r for r in rows if r["s"] == value]
     c.check(len(match) == 1 and match[0]["copies"] == dup["copies"] and
-            match[0]["wasted_bytes"] == (dup["copies"] - 1) * match[0]["size"],
+            match[0]["wasted_bytes"] == (dup["copies"] - 1) * match[0]["size"] and
+            match[0]["length"] == len(value.encode()),
             f"{where}: duplicate_strings has {match} for {dup}: {res.stderr.strip()}")
 
 

@@ -52,7 +52,16 @@ var noHeapDump bool
 
 // SkipHeapDump makes Finish skip the heap dump (no "heapdump" file, no
 // debug.WriteHeapDump): for very large heaps, e.g. the benchmark scenario.
-func SkipHeapDump() { noHeapDump = true }
+func SkipHeapDump() { noHeapDump = true; t.NoHeapDump = true }
+
+// afterLastGC runs in Finish after the last GC (set by AfterLastGC).
+var afterLastGC func()
+
+// AfterLastGC makes Finish call f after its last runtime.GC, with the GC
+// off: what f allocates is in the core but was never scanned by a GC (e.g.
+// objects whose GC mask the runtime builds only when it first scans one).
+// f may still register objects and params.
+func AfterLastGC(f func()) { afterLastGC = f }
 
 // Object describes one labelled object of the scenario's heap.
 type Object struct {
@@ -112,6 +121,8 @@ type Truth struct {
 	Globals    map[string]string `json:"globals"`
 	Goroutines Goroutines        `json:"goroutines"`
 	Garbage    GarbageInfo       `json:"garbage"`
+	// NoHeapDump: the program wrote no heap dump (SkipHeapDump).
+	NoHeapDump bool `json:"no_heapdump,omitempty"`
 }
 
 // GarbageInfo describes the garbage allocated after the last GC.
@@ -128,6 +139,9 @@ func Hex(p uintptr) string { return "0x" + strconv.FormatUint(uint64(p), 16) }
 
 // Ptr formats a pointer as "0x..." (for Fields).
 func Ptr[T any](p *T) string { return Hex(uintptr(unsafe.Pointer(p))) }
+
+// OutPath is where the scenario writes a file of its own (next to truth.json).
+func OutPath(name string) string { return filepath.Join(*outDir, name) }
 
 // SetScenario names the scenario.
 func SetScenario(name string) { t.Scenario = name }
@@ -242,6 +256,9 @@ func parsedStatuses(dump string) (map[string]int, string) {
 		if j := strings.Index(st, ","); j >= 0 {
 			st = st[:j]
 		}
+		// Go 1.27's goroutineleak profile leaves the goroutines it
+		// found in the leaked state, printed "chan receive (leaked)".
+		st = strings.TrimSuffix(st, " (leaked)")
 		if first {
 			self, first = st, false
 			continue
@@ -342,13 +359,16 @@ func Finish() {
 	if t.Goroutines.ByWait == nil {
 		t.Goroutines.ByWait = map[string]int{}
 	}
-	sort.Slice(t.Objects, func(i, j int) bool { return t.Objects[i].Label < t.Objects[j].Label })
 
 	runtime.GC()
 	debug.SetGCPercent(-1)
 	makeGarbage()
+	if afterLastGC != nil {
+		afterLastGC()
+	}
 	t.Garbage = GarbageInfo{Objects: garbageCount, Type: "gomortem/corpora/internal/truth.garbage", Size: unsafe.Sizeof(garbage{})}
 	waitParked()
+	sort.Slice(t.Objects, func(i, j int) bool { return t.Objects[i].Label < t.Objects[j].Label })
 
 	// Everything that allocates happens before the memstats are read.
 	truthFd := openFile("truth.json")

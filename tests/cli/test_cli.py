@@ -1,0 +1,66 @@
+"""Small things of the command line:
+- `gomortem help --help`, `help -h` and `help help` print the usage (the
+  hint of an unknown help topic once pointed back at itself); the usage
+  lists --version, which prints the version;
+- analyze run from the core's directory with relative paths stores
+  meta.core_path and exe_path absolute (the files' real paths), so that
+  go_value() reads the core from any other directory."""
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import gmtest  # noqa: E402
+
+
+def check_help(c, gm):
+    for args in (["help", "--help"], ["help", "-h"], ["help", "help"], ["--help"]):
+        res = gmtest.run([gm, *args])
+        c.no_sanitizer_report(res)
+        c.check(res.status == 0 and res.stdout.startswith("usage: gomortem COMMAND") and "--version" in res.stdout,
+                f"gomortem {' '.join(args)}: exit {res.status}, {res.stdout[:60]!r}")
+    res = gmtest.run([gm, "help", "nope"])
+    c.check(res.status == 2 and "unknown command 'nope'" in res.stderr and "help --help" not in res.stderr,
+            f"help nope: exit {res.status}, {res.stderr!r}")
+    res = gmtest.run([gm, "--version"])
+    c.check(res.status == 0 and res.stdout.startswith("gomortem "), f"--version: {res.stdout!r}")
+
+
+def check_paths(c, gm, sdir, tmp):
+    db = os.path.join(tmp, "rel.db")
+    proc = subprocess.run([gm, "analyze", "core", "--exe", "exe", "-o", db, "--quiet"], cwd=sdir,
+                          capture_output=True, text=True)
+    if not c.check(proc.returncode == 0, f"analyze with relative paths: {proc.stderr}"):
+        return
+    con = sqlite3.connect(db)
+    meta = dict(con.execute("SELECT key, value FROM meta"))
+    con.close()
+    for key, name in (("core_path", "core"), ("exe_path", "exe")):
+        want = os.path.realpath(os.path.join(sdir, name))
+        c.check(meta.get(key) == want, f"meta.{key} {meta.get(key)!r}, want {want!r}")
+    res = subprocess.run([gm, "sql", db, "SELECT COUNT(v) FROM (SELECT go_value(id) AS v FROM objects "
+                          "WHERE reachable = 1 AND type_id IS NOT NULL LIMIT 100)", "--csv"],
+                         cwd=tmp, capture_output=True, text=True)
+    c.check(res.returncode == 0 and res.stdout.split()[-1] not in ("0", "COUNT(v)"),
+            f"go_value() from another directory: {res.returncode} {res.stdout!r} {res.stderr!r}")
+
+
+def main():
+    gm = gmtest.gomortem()
+    c = gmtest.Checker("cli")
+    check_help(c, gm)
+    root = os.environ.get("GOMORTEM_CORPUS")
+    zoo = [sdir for _v, name, sdir in gmtest.scenarios(root) if name == "zoo"] if root and os.path.isdir(root) else []
+    if zoo:
+        with tempfile.TemporaryDirectory(prefix="gomortem-test-") as tmp:
+            check_paths(c, gm, zoo[0], tmp)
+    else:
+        print("note: no corpus: the path checks did not run")
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
