@@ -202,8 +202,11 @@ bool gm_layout_member(struct gm_layout_type *t, const char *path, uint64_t *ret_
 {
 	char key[GM_LAYOUT_KEY_MAX];
 	struct gm_layouts *lay = t->src;
+	struct gm_layout_type unused;
 	uint64_t offset = 0;
 	int64_t value;
+	if (!ret_type)
+		ret_type = &unused;   /* the offset alone is wanted */
 	if (!make_key(key, "member", t->key, path) || !set_handle(ret_type, lay, "", t->key, path))
 		return false;
 	bool found = lay->dw && gm_dwarf_member(&t->die, path, &offset, &ret_type->die);
@@ -237,6 +240,18 @@ bool gm_layout_size(struct gm_layout_type *t, uint64_t *ret)
 bool gm_layout_array_length(struct gm_layout_type *t, uint64_t *ret)
 {
 	return type_query(t, "len", gm_dwarf_array_length, ret);
+}
+
+bool gm_layout_array_elem(struct gm_layout_type *t, struct gm_layout_type *ret)
+{
+	char key[GM_LAYOUT_KEY_MAX];
+	struct gm_layouts *lay = t->src;
+	if (!make_key(key, "elem", t->key, NULL) || !set_handle(ret, lay, "", t->key, NULL) ||
+	    strlen(ret->key) + 2 >= sizeof(ret->key))
+		return false;
+	strcat(ret->key, "[]");
+	bool found = lay->dw && gm_dwarf_array_elem(&t->die, &ret->die);
+	return answer(lay, key, found, 0, NULL);
 }
 
 const char *gm_layouts_unrecorded(const struct gm_layouts *lay)

@@ -80,11 +80,13 @@ bool gm_layout_type(struct gm_layouts *lay, const char *name, struct gm_layout_t
 /* A global's type; its address comes from gm_program_global_addr(). */
 bool gm_layout_global(struct gm_layouts *lay, const char *name, struct gm_layout_type *ret_type);
 bool gm_layout_const(struct gm_layouts *lay, const char *name, int64_t *ret);
-/* The member PATH ("spanalloc.inuse") of struct T: its offset and type. */
+/* The member PATH ("spanalloc.inuse") of struct T: its offset and type (RET_TYPE may be NULL). */
 bool gm_layout_member(struct gm_layout_type *t, const char *path, uint64_t *ret_offset,
 		      struct gm_layout_type *ret_type);
 bool gm_layout_size(struct gm_layout_type *t, uint64_t *ret);
 bool gm_layout_array_length(struct gm_layout_type *t, uint64_t *ret);
+/* The element type of array T (handle "T[]"). */
+bool gm_layout_array_elem(struct gm_layout_type *t, struct gm_layout_type *ret);
 
 /* Table source: the first query the table had no answer for (the table is
  * older than the binders), else NULL. */

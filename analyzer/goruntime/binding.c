@@ -540,6 +540,43 @@ static void bind_gcmask(struct binder *parent)
 		gm_error_destroy(sub.err);
 }
 
+/* The offset of FIELD's address in runtime.sudog: FIELD.maybeTraceablePtr.vu
+ * or FIELD.vu when the runtime hides it from the GC (1.26+), else FIELD itself. */
+static uint64_t sudog_address_of(struct gm_layout_type *sudog, const char *field, uint64_t plain)
+{
+	char path[64];
+	uint64_t off;
+	snprintf(path, sizeof(path), "%s.maybeTraceablePtr.vu", field);
+	if (gm_layout_member(sudog, path, &off, NULL))
+		return off;
+	snprintf(path, sizeof(path), "%s.vu", field);
+	if (gm_layout_member(sudog, path, &off, NULL))
+		return off;
+	return plain;
+}
+
+/* What leaked-goroutine detection reads (graph/goleak.c); optional. */
+static void bind_wait(struct binder *b)
+{
+	struct gm_wait_layout *l = &b->rt->wait;
+	struct gm_layout_type g, sudog, table, entry;
+	l->present = gm_layout_type(b->lay, "runtime.g", &g) && gm_layout_type(b->lay, "runtime.sudog", &sudog) &&
+		     gm_layout_member(&g, "waiting", &l->g_waiting, NULL) &&
+		     gm_layout_member(&sudog, "c", &l->c, NULL) && gm_layout_member(&sudog, "elem", &l->elem, NULL) &&
+		     gm_layout_member(&sudog, "waitlink", &l->waitlink, NULL);
+	if (!l->present)
+		return;
+	l->c_addr = sudog_address_of(&sudog, "c", l->c);
+	l->elem_addr = sudog_address_of(&sudog, "elem", l->elem);
+	l->has_semtable = gm_layout_member(&sudog, "g", &l->sudog_g, NULL) &&
+			  gm_layout_member(&sudog, "prev", &l->prev, NULL) &&
+			  gm_layout_member(&sudog, "next", &l->next, NULL) &&
+			  gm_layout_global(b->lay, "runtime.semtable", &table) &&
+			  gm_layout_array_length(&table, &l->sem_roots) && gm_layout_array_elem(&table, &entry) &&
+			  gm_layout_size(&entry, &l->sem_stride) &&
+			  gm_layout_member(&entry, "root.treap", &l->sem_treap, NULL);
+}
+
 static void bind_all(struct binder *b)
 {
 	struct gm_runtime *rt = b->rt;
@@ -596,6 +633,9 @@ static void bind_all(struct binder *b)
 			gm_layout_size(&probe, &rt->inline_mark_bits_size);
 	bind_type_flags(b);
 	bind_gcmask(b);
+	bind_wait(b);
+	if (!optional_const(b, "runtime.heapArenaBytes", &rt->heap_arena_bytes))
+		rt->heap_arena_bytes = 0;
 	struct gm_layout_type pointer;
 	if (bind_struct(b, "unsafe.Pointer", &pointer, &rt->ptr_size) && rt->ptr_size != 8)
 		fail(b, "support for pointers of this size in", "unsafe.Pointer");

@@ -124,6 +124,18 @@ struct gm_gcmask_layout {
 	uint64_t array_type_size, struct_type_size;
 };
 
+/* What leaked-goroutine detection reads of a blocked goroutine: g.waiting,
+ * the sudog list, and runtime.semtable's treaps (semaphore waits before 1.26).
+ * Optional: present false when the runtime lacks g.waiting or a sudog field. */
+struct gm_wait_layout {
+	bool present;
+	uint64_t g_waiting, c, elem, waitlink;
+	uint64_t c_addr, elem_addr;   /* the address itself (maybeTraceablePtr.vu in 1.26+, else c / elem) */
+	uint64_t sudog_g, prev, next;
+	bool has_semtable;            /* semtable, sudog.g/prev/next and semaRoot.treap all found */
+	uint64_t sem_roots, sem_stride, sem_treap;
+};
+
 struct gm_runtime {
 	struct gm_program *prog;
 	int go_minor;                      /* 22 for go1.22.x; 0 when unparsable */
@@ -174,6 +186,8 @@ struct gm_runtime {
 	struct gm_field itab_type;         /* abi.ITab.Type (runtime.itab._type); not present: unknown */
 	struct gm_field ptrtype_elem;      /* abi.PtrType.Elem (runtime.ptrtype.elem) */
 	struct gm_descriptor_layout desc;
+	struct gm_wait_layout wait;
+	uint64_t heap_arena_bytes;         /* runtime.heapArenaBytes; 0 if unknown (capture punches free pages by it) */
 	/* Goroutines. */
 	struct gm_g_layout g;
 	struct gm_m_layout m;
