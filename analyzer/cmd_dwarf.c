@@ -18,7 +18,7 @@
 static const char dwarf_usage[] =
 	"usage: gomortem dwarf EXE NAME...\n"
 	"       gomortem dwarf --layouts EXE\n"
-	"       gomortem dwarf --layout-table GOVERSION\n"
+	"       gomortem dwarf --layout-table GOVERSION [GOARCH]\n"
 	"       gomortem dwarf --locate EXE\n"
 	"\n"
 	"Look NAME up in the DWARF of the Go executable EXE, as the analyzer does, and\n"
@@ -29,8 +29,8 @@ static const char dwarf_usage[] =
 	"--layouts runs the runtime binders over the DWARF of EXE and prints every\n"
 	"answer they got, one 'QUERY<TAB>VALUE' a line ('-' for absent): the data\n"
 	"dwarf/gen_layouts turns into the layout tables used for executables without\n"
-	"DWARF.  --layout-table prints the built-in table of a Go version in the same\n"
-	"form, after a '# GOVERSION GOARCH GOEXPERIMENT' line.  --locate prints where\n"
+	"DWARF.  --layout-table prints the built-in table of a Go version and GOARCH\n"
+	"(default amd64) in the same form, after a '# GOVERSION GOARCH GOEXPERIMENT' line.  --locate prints where\n"
 	"the runtime globals gomortem can find without a symbol table are in EXE\n"
 	"('NAME<TAB>0xADDR', '-' if not found exactly once), found the way a stripped\n"
 	"executable needs, whatever symbols EXE has.\n"
@@ -109,11 +109,11 @@ static int print_layouts(struct gm_exe *exe, struct gm_dwarf *dw)
 	return err ? gm_error_report(err) : 0;
 }
 
-static int print_layout_table(const char *go_version)
+static int print_layout_table(const char *go_version, const char *goarch)
 {
 	for (size_t i = 0; i < gm_layout_ntables; i++) {
 		const struct gm_layout_table *t = &gm_layout_tables[i];
-		if (strcmp(t->go_version, go_version) != 0 || t->experiments[0])
+		if (strcmp(t->go_version, go_version) != 0 || strcmp(t->goarch, goarch) != 0 || t->experiments[0])
 			continue;
 		printf("# %s %s %s\n", t->go_version, t->goarch, t->experiments);
 		for (size_t k = 0; k < t->nentries; k++) {
@@ -125,7 +125,7 @@ static int print_layout_table(const char *go_version)
 		}
 		return 0;
 	}
-	fprintf(stderr, "gomortem: no built-in layout table for %s\n", go_version);
+	fprintf(stderr, "gomortem: no built-in layout table for %s %s\n", go_version, goarch);
 	return EXIT_NOT_FOUND;
 }
 
@@ -183,12 +183,14 @@ int cmd_dwarf(int argc, char **argv)
 {
 	if (argc >= 2 && (strcmp(argv[1], "--layouts") == 0 || strcmp(argv[1], "--layout-table") == 0 ||
 			  strcmp(argv[1], "--locate") == 0)) {
-		if (argc != 3)
-			return cli_usage_error("dwarf", "%s takes exactly one argument", argv[1]);
+		bool table = strcmp(argv[1], "--layout-table") == 0;
+		if (argc != 3 && !(table && argc == 4))
+			return cli_usage_error("dwarf", "%s takes exactly one argument%s", argv[1],
+					       table ? " (and optionally GOARCH)" : "");
 		if (strcmp(argv[1], "--locate") == 0)
 			return print_located(argv[2]);
-		return strcmp(argv[1], "--layouts") == 0 ? dwarf_exe(argv[2], 0, NULL, true)
-							 : print_layout_table(argv[2]);
+		return table ? print_layout_table(argv[2], argc == 4 ? argv[3] : "amd64")
+			     : dwarf_exe(argv[2], 0, NULL, true);
 	}
 	int status = cli_help_only(argc, argv, "dwarf", dwarf_usage);
 	if (status >= 0)

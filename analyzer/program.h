@@ -96,7 +96,7 @@ struct gm_error *gm_program_read_go_string(struct gm_program *prog, uint64_t add
  * "symtab" (no DWARF, an ELF symbol table: -ldflags=-w) or "none" (-s -w). */
 const char *gm_program_debug_info(const struct gm_program *prog);
 
-/* Where the runtime's layouts came from ("DWARF", "the layout table of go1.24.13"),
+/* Where the runtime's layouts came from ("DWARF", "the layout table of go1.24.13/amd64"),
  * NULL when there are none. */
 const char *gm_program_layouts_source(const struct gm_program *prog);
 

@@ -35,7 +35,7 @@ struct gm_error *gm_layouts_from_table(const struct gm_layout_table *table, stru
 	if (!lay)
 		return &gm_error_nomem;
 	lay->table = table;
-	snprintf(lay->source, sizeof(lay->source), "the layout table of %s", table->go_version);
+	snprintf(lay->source, sizeof(lay->source), "the layout table of %s/%s", table->go_version, table->goarch);
 	*ret = lay;
 	return NULL;
 }

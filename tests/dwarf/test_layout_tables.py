@@ -25,14 +25,15 @@ EXIT_BAD_EXE, EXIT_NO_DWARF = 5, 6
 def check_table(c, gm, version, zoo_exe):
     dwarf = gmtest.run([gm, "dwarf", "--layouts", zoo_exe])
     c.no_sanitizer_report(dwarf)
-    table = gmtest.run([gm, "dwarf", "--layout-table", version])
+    arch = gmtest.folder_arch(version)
+    table = gmtest.run([gm, "dwarf", "--layout-table", gmtest.go_version(version), arch])
     if not c.check(dwarf.status == 0 and table.status == 0,
                    f"{version}: --layouts exited {dwarf.status} ({dwarf.stderr.strip()}), "
                    f"--layout-table exited {table.status} ({table.stderr.strip()}): "
                    "re-run dwarf/gen_layouts"):
         return
     header, _, body = table.stdout.partition("\n")
-    c.check(header.split()[1:3] == [version, "amd64"], f"{version}: table header {header!r}")
+    c.check(header.split()[1:3] == [gmtest.go_version(version), arch], f"{version}: table header {header!r}")
     want, have = set(dwarf.stdout.splitlines()), set(body.splitlines())
     c.check(len(want) > 300, f"{version}: only {len(want)} answers recorded from DWARF")
     c.check(want == have, f"{version}: the table differs from the DWARF build (re-run dwarf/gen_layouts): "
@@ -50,7 +51,7 @@ def goroutines_by_status(sdir):
 def check_nodwarf_core(c, gm, version, sdir, dwarf_exe, other_exe):
     core, exe = os.path.join(sdir, "core"), os.path.join(sdir, "exe")
     want = goroutines_by_status(sdir)
-    for extra, source in (([], f"the layout table of {version}"),
+    for extra, source in (([], f"the layout table of {gmtest.go_version(version)}/{gmtest.folder_arch(version)}"),
                           (["--runtime-from", dwarf_exe], "DWARF of --runtime-from")):
         res = gmtest.run([gm, "info", core, "--exe", exe, "--json", *extra])
         c.no_sanitizer_report(res)
@@ -77,7 +78,8 @@ def check_no_table(c, gm, version, sdir):
         exe, fake = gmtest.exe_claiming_version(sdir, version, tmp)
         if not exe:
             return
-        res = gmtest.run([gm, "info", os.path.join(sdir, "core"), "--exe", exe])
+        # --force-version: the claimed version is outside the known range too.
+        res = gmtest.run([gm, "info", os.path.join(sdir, "core"), "--exe", exe, "--force-version"])
         c.no_sanitizer_report(res)
         c.check(res.status == EXIT_NO_DWARF and f"no runtime layout table for {fake}" in res.stderr and
                 f"--runtime-from EXE, any executable with DWARF built by {fake}" in res.stderr and
