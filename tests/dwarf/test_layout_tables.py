@@ -66,7 +66,7 @@ def check_nodwarf_core(c, gm, version, sdir, dwarf_exe, other_exe):
                 f"{where}: goroutines {info['goroutines']}, the traceback has {want}")
     if other_exe:
         res = gmtest.run([gm, "info", core, "--exe", exe, "--runtime-from", other_exe])
-        c.check(res.status == EXIT_BAD_EXE and version in res.stderr and "--runtime-from" in res.stderr,
+        c.check(res.status == EXIT_BAD_EXE and gmtest.go_version(version) in res.stderr and "--runtime-from" in res.stderr,
                 f"{version}: --runtime-from another version: exit {res.status}: {res.stderr.strip()}")
 
 
@@ -75,7 +75,7 @@ def check_no_table(c, gm, version, sdir):
     the version string replaced, so the core's runtime.buildVersion, read
     from the executable's rodata, agrees)."""
     with tempfile.TemporaryDirectory() as tmp:
-        exe, fake = gmtest.exe_claiming_version(sdir, version, tmp)
+        exe, fake = gmtest.exe_claiming_version(sdir, gmtest.go_version(version), tmp)
         if not exe:
             return
         # --force-version: the claimed version is outside the known range too.
@@ -98,9 +98,13 @@ def main():
     for version, exe in sorted(zoo.items()):
         check_table(c, gm, version, exe)
     for version, sdir in sorted(nodwarf.items()):
-        other = next((e for v, e in sorted(zoo.items()) if v != version), None)
+        other = next((e for v, e in sorted(zoo.items()) if gmtest.go_version(v) != gmtest.go_version(version)), None)
         check_nodwarf_core(c, gm, version, sdir, zoo.get(version), other)
-        check_no_table(c, gm, version, sdir)
+        if gmtest.folder_arch(version) == "amd64":
+            # qemu-user's arm64 cores hold their own copy of the version string
+            # (runtime.buildVersion), so a renamed executable cannot agree with them;
+            # the message does not depend on the architecture.
+            check_no_table(c, gm, version, sdir)
     c.check(len(nodwarf) == len(zoo), f"zoo-nodwarf cores for {sorted(nodwarf)}, zoo for {sorted(zoo)}")
     print(f"Go versions covered: {' '.join(sorted(zoo))}")
     c.finish()
