@@ -106,7 +106,8 @@ static struct gm_error *find_static_pointees(struct gm_program *prog, uint64_t l
 		}
 		ret->items[ret->count++] = p;
 	}
-	qsort(ret->items, ret->count, sizeof(*ret->items), static_pointee_compare);
+	if (ret->count)   /* none without DWARF: items is NULL then */
+		qsort(ret->items, ret->count, sizeof(*ret->items), static_pointee_compare);
 	return NULL;
 }
 
