@@ -78,7 +78,9 @@ def check_scenario(c, gm, where, sdir, tmp):
             continue
         without_bytes += size
         want = ta[addr][0]
-        if dwarf_spelling(name) != want:
+        # With DWARF a bucket is spelled bucket<K,V>, or as the runtime spells it when
+        # main's type inference took its name from the descriptor (leaks, 1.22/1.23).
+        if want not in (name, dwarf_spelling(name)):
             if is_tiny:
                 tiny += 1
             else:
