@@ -45,6 +45,13 @@ static const char analyze_usage[] =
 	"  -o, --output OUT.db   the database to write (a regular file replaced if it\n"
 	"                        exists; a device, FIFO or directory is refused)\n"
 	"  --exe EXE             the executable (default: found through the core's NT_FILE note)\n"
+	"  --runtime-from EXE    for an executable without DWARF whose Go version has no\n"
+	"                        built-in layout table: take the runtime's layouts from the\n"
+	"                        DWARF of EXE, any executable built by the same Go version\n"
+	"  --ignore-dwarf        analyze as if the executable had no DWARF (runtime layouts\n"
+	"                        from the built-in table, names from the symbol table,\n"
+	"                        types from the runtime's descriptors): to see what a build\n"
+	"                        with -ldflags=-w would give\n"
 	"  --allow-truncated     analyze a core cut short; what is missing is unsaved memory\n"
 	"                        and the database is marked partial (meta.partial = 1)\n"
 	"  --force-version       analyze a Go version gomortem does not know (outside\n"
@@ -568,6 +575,8 @@ int cmd_analyze(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "exe", required_argument, NULL, 'e' },
+		{ "runtime-from", required_argument, NULL, 'r' },
+		{ "ignore-dwarf", no_argument, NULL, 'W' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "allow-truncated", no_argument, NULL, 't' },
 		{ "force-version", no_argument, NULL, 'F' },
@@ -580,13 +589,15 @@ int cmd_analyze(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct analyze_options o = { .program.need_dwarf = true, .progress = isatty(STDERR_FILENO) };
+	struct analyze_options o = { .progress = isatty(STDERR_FILENO) };
 	bool force_progress = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "e:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e': o.program.exe_path = optarg; break;
+		case 'r': o.program.runtime_from = optarg; break;
+		case 'W': o.program.ignore_dwarf = true; break;
 		case 'o': o.output = optarg; break;
 		case 't': o.program.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
 		case 'F': o.program.force_version = true; break;

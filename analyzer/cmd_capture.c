@@ -101,8 +101,8 @@ static struct gm_error *slim_core(const char *path)
 		err = gm_runtime_bind(prog, &rt);
 	if (!err)
 		err = gm_heap_walk(rt, &heap);
-	if (!err && (!gm_dwarf_const(prog->dwarf, "runtime.heapArenaBytes", &arena_bytes) || arena_bytes <= 0))
-		err = gm_error_create(GM_ERR_BAD_RUNTIME, "%s: no runtime.heapArenaBytes in the executable's DWARF",
+	if (!err && (arena_bytes = (int64_t)rt->heap_arena_bytes) <= 0)
+		err = gm_error_create(GM_ERR_BAD_RUNTIME, "%s: no runtime.heapArenaBytes in the runtime's layouts",
 				      prog->exe->path);
 	int fd = err ? -1 : open(path, O_RDWR | O_CLOEXEC);
 	if (!err && fd < 0)

@@ -5,18 +5,35 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "../dwarf/dwarf_index.h"
+#include "../dwarf/layouts.h"
 #include "cli.h"
 #include "core/exe.h"
+#include "goruntime/binding.h"
+#include "goruntime/locate.h"
+#include "program.h"
 
 static const char dwarf_usage[] =
 	"usage: gomortem dwarf EXE NAME...\n"
+	"       gomortem dwarf --layouts EXE\n"
+	"       gomortem dwarf --layout-table GOVERSION [GOARCH]\n"
+	"       gomortem dwarf --locate EXE\n"
 	"\n"
 	"Look NAME up in the DWARF of the Go executable EXE, as the analyzer does, and\n"
 	"print what it finds: a type's size and members with offsets\n"
 	"(gomortem dwarf ./server runtime.mspan), a global variable's address and\n"
 	"type (runtime.mheap_), or an integer constant's value (runtime.mSpanInUse).\n"
+	"\n"
+	"--layouts runs the runtime binders over the DWARF of EXE and prints every\n"
+	"answer they got, one 'QUERY<TAB>VALUE' a line ('-' for absent): the data\n"
+	"dwarf/gen_layouts turns into the layout tables used for executables without\n"
+	"DWARF.  --layout-table prints the built-in table of a Go version and GOARCH\n"
+	"(default amd64) in the same form, after a '# GOVERSION GOARCH GOEXPERIMENT' line.  --locate prints where\n"
+	"the runtime globals gomortem can find without a symbol table are in EXE\n"
+	"('NAME<TAB>0xADDR', '-' if not found exactly once), found the way a stripped\n"
+	"executable needs, whatever symbols EXE has.\n"
 	"\n"
 	"  -h, --help   show this help\n"
 	"\n"
@@ -79,15 +96,70 @@ static bool describe_name(struct gm_dwarf *dw, const char *name)
 	return found;
 }
 
-int cmd_dwarf(int argc, char **argv)
+/* Run the binders over EXE's DWARF and print what they asked and got. */
+static int print_layouts(struct gm_exe *exe, struct gm_dwarf *dw)
 {
-	int status = cli_help_only(argc, argv, "dwarf", dwarf_usage);
-	if (status >= 0)
-		return status;
-	if (argc - optind < 2)
-		return cli_usage_error("dwarf", "expected EXE and at least one NAME");
+	struct gm_program prog = { .exe = exe, .dwarf = dw };
+	struct gm_error *err = gm_layouts_from_dwarf(dw, &prog.layouts);
+	if (!err)
+		err = gm_runtime_bind_layouts(&prog);
+	if (!err)
+		err = gm_layouts_print_record(prog.layouts, stdout);
+	gm_layouts_destroy(prog.layouts);
+	return err ? gm_error_report(err) : 0;
+}
+
+static int print_layout_table(const char *go_version, const char *goarch)
+{
+	for (size_t i = 0; i < gm_layout_ntables; i++) {
+		const struct gm_layout_table *t = &gm_layout_tables[i];
+		if (strcmp(t->go_version, go_version) != 0 || strcmp(t->goarch, goarch) != 0 || t->experiments[0])
+			continue;
+		printf("# %s %s %s\n", t->go_version, t->goarch, t->experiments);
+		for (size_t k = 0; k < t->nentries; k++) {
+			const struct gm_layout_entry *e = &t->entries[k];
+			if (e->present)
+				printf("%s\t%" PRId64 "\n", e->key, e->value);
+			else
+				printf("%s\t-\n", e->key);
+		}
+		return 0;
+	}
+	fprintf(stderr, "gomortem: no built-in layout table for %s %s\n", go_version, goarch);
+	return EXIT_NOT_FOUND;
+}
+
+/* Locate the locatable globals of the executable at PATH without its symbols or DWARF. */
+static int print_located(const char *path)
+{
 	struct gm_exe *exe;
-	struct gm_error *err = gm_exe_open(argv[optind], &exe);
+	struct gm_error *err = gm_exe_open(path, &exe);
+	if (err)
+		return gm_error_report(err);
+	const struct gm_layout_table *table =
+		gm_layout_table_find(exe->go_version, exe->goarch ? exe->goarch : "amd64", exe->go_experiments);
+	struct gm_layouts *lay = NULL;
+	if (!table)
+		err = gm_error_create(GM_ERR_NO_DWARF, "%s: no runtime layout table for %s", path,
+				      exe->go_version ? exe->go_version : "a non-Go executable");
+	else
+		err = gm_layouts_from_table(table, &lay);
+	for (size_t i = 0; !err && gm_locatable_globals[i]; i++) {
+		uint64_t addr;
+		if (gm_locate_global(exe, lay, gm_locatable_globals[i], &addr))
+			printf("%s\t0x%" PRIx64 "\n", gm_locatable_globals[i], addr);
+		else
+			printf("%s\t-\n", gm_locatable_globals[i]);
+	}
+	gm_layouts_destroy(lay);
+	gm_exe_destroy(exe);
+	return err ? gm_error_report(err) : 0;
+}
+
+static int dwarf_exe(const char *path, int nnames, char **names, bool layouts)
+{
+	struct gm_exe *exe;
+	struct gm_error *err = gm_exe_open(path, &exe);
 	if (err)
 		return gm_error_report(err);
 	struct gm_dwarf *dw;
@@ -96,11 +168,34 @@ int cmd_dwarf(int argc, char **argv)
 		gm_exe_destroy(exe);
 		return gm_error_report(err);
 	}
-	status = 0;
-	for (int i = optind + 1; i < argc; i++)
-		if (!describe_name(dw, argv[i]))
+	int status = 0;
+	if (layouts)
+		status = print_layouts(exe, dw);
+	for (int i = 0; i < nnames; i++)
+		if (!describe_name(dw, names[i]))
 			status = EXIT_NOT_FOUND;
 	gm_dwarf_destroy(dw);
 	gm_exe_destroy(exe);
 	return status;
+}
+
+int cmd_dwarf(int argc, char **argv)
+{
+	if (argc >= 2 && (strcmp(argv[1], "--layouts") == 0 || strcmp(argv[1], "--layout-table") == 0 ||
+			  strcmp(argv[1], "--locate") == 0)) {
+		bool table = strcmp(argv[1], "--layout-table") == 0;
+		if (argc != 3 && !(table && argc == 4))
+			return cli_usage_error("dwarf", "%s takes exactly one argument%s", argv[1],
+					       table ? " (and optionally GOARCH)" : "");
+		if (strcmp(argv[1], "--locate") == 0)
+			return print_located(argv[2]);
+		return table ? print_layout_table(argv[2], argc == 4 ? argv[3] : "amd64")
+			     : dwarf_exe(argv[2], 0, NULL, true);
+	}
+	int status = cli_help_only(argc, argv, "dwarf", dwarf_usage);
+	if (status >= 0)
+		return status;
+	if (argc - optind < 2)
+		return cli_usage_error("dwarf", "expected EXE and at least one NAME");
+	return dwarf_exe(argv[optind], argc - optind - 1, argv + optind + 1, false);
 }

@@ -17,25 +17,30 @@
 #include "util/terminal.h"
 
 static const char info_usage[] =
-	"usage: gomortem info CORE [--exe EXE] [--json] [--allow-truncated]\n"
+	"usage: gomortem info CORE [--exe EXE] [--runtime-from EXE] [--json] [--allow-truncated]\n"
 	"                      [--tmpdir DIR] [--force-version]\n"
 	"\n"
 	"Print quick facts about a Go core dump: Go version, architecture (x86_64 or\n"
 	"aarch64, on any host) and page size, pid and command line, the signal that\n"
 	"ended the process, every thread (tid, pc with its function, sp), the mappings\n"
-	"(bytes mapped, saved in the core, taken from the executable) and whether the\n"
-	"executable has DWARF.\n"
+	"(bytes mapped, saved in the core, taken from the executable), the executable's\n"
+	"debug info (dwarf, symtab or none) and where the runtime's layouts come from\n"
+	"(its DWARF, or for a build without DWARF the built-in table of its Go version).\n"
 	CLI_CORE_INPUT_HELP
 	"\n"
 	"  --exe EXE          the executable (default: found through the core's NT_FILE note;\n"
 	"                     needed for a core without one, such as qemu-user's)\n"
+	"  --runtime-from EXE  take the runtime's layouts from the DWARF of EXE, built by the\n"
+	"                     same Go version (for an executable without DWARF whose Go\n"
+	"                     version has no built-in table)\n"
 	"  --json             print JSON instead of text\n"
 	"  --allow-truncated  accept a core cut short; missing bytes count as unsaved\n"
 	CLI_TMPDIR_OPTION_HELP(CLI_TMPDIR_DEFAULT)
 	"  --force-version    read a Go version gomortem does not know (outside " GM_GO_KNOWN_RANGE ")\n"
 	"  -h, --help         show this help\n"
 	"\n"
-	"Exit status: 0 ok; 6 facts printed but the executable has no DWARF;\n"
+	"Exit status: 0 ok; 6 facts printed but the executable has no DWARF and no\n"
+	"runtime layouts were found for it;\n"
 	"other codes in docs/exit-codes.md.\n";
 
 /* "SIGABRT"; "signal 0" when the process was not stopped by a signal. */
@@ -113,8 +118,7 @@ static void summarize_goroutines(struct gm_program *prog, struct goroutine_summa
 {
 	struct gm_runtime *rt = NULL;
 	memset(sum, 0, sizeof(*sum));
-	struct gm_error *err = prog->dwarf ? gm_runtime_bind(prog, &rt)
-					   : gm_error_create(GM_ERR_NO_DWARF, "no DWARF");
+	struct gm_error *err = gm_runtime_bind(prog, &rt);
 	if (!err)
 		err = gm_goroutines_read(rt, &sum->set);
 	gm_runtime_destroy(rt);
@@ -226,6 +230,9 @@ static void print_text(const struct gm_program *prog, const struct goroutine_sum
 		       gm_dwarf_const_count(prog->dwarf));
 	else
 		gm_printf_escaped(stdout, "dwarf:        absent\n");
+	gm_printf_escaped(stdout, "debug info:   %s\n", gm_program_debug_info(prog));
+	const char *layouts = gm_program_layouts_source(prog);
+	gm_printf_escaped(stdout, "layouts:      %s\n", layouts ? layouts : "unknown (no DWARF and no layout table)");
 	gm_printf_escaped(stdout, "mappings:     %zu segments, %" PRIu64 " bytes mapped, %" PRIu64 " saved in the core, %"
 	       PRIu64 " from the executable, %" PRIu64 " unsaved\n", core->nsegments,
 	       gm_core_bytes_mapped(core), mem->bytes_from_core, mem->bytes_from_exe, mem->bytes_unsaved);
@@ -279,6 +286,8 @@ static void print_json(const struct gm_program *prog, const struct goroutine_sum
 	gm_json_key(&j, "signal_name"); gm_json_string(&j, name);
 	gm_json_key(&j, "signal_origin"); gm_json_string(&j, origin);
 	gm_json_key(&j, "dwarf"); gm_json_bool(&j, prog->dwarf != NULL);
+	gm_json_key(&j, "debug_info"); gm_json_string(&j, gm_program_debug_info(prog));
+	gm_json_key(&j, "runtime_layouts"); gm_json_string(&j, gm_program_layouts_source(prog));
 	gm_json_key(&j, "mappings");
 	gm_json_begin_object(&j);
 	gm_json_key(&j, "count"); gm_json_uint(&j, core->nsegments);
@@ -311,6 +320,7 @@ int cmd_info(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "exe", required_argument, NULL, 'e' },
+		{ "runtime-from", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "allow-truncated", no_argument, NULL, 't' },
 		{ "tmpdir", required_argument, NULL, 'T' },
@@ -325,6 +335,7 @@ int cmd_info(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "e:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e': options.exe_path = optarg; break;
+		case 'r': options.runtime_from = optarg; break;
 		case 'j': json = true; break;
 		case 't': options.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
 		case 'T': options.acquire.tmpdir = optarg; break;
@@ -351,9 +362,9 @@ int cmd_info(int argc, char **argv)
 	free(sum.unknown_reason);
 	fflush(stdout);
 	int status = 0;
-	if (prog->dwarf_error) {
-		status = gm_error_report(prog->dwarf_error);
-		prog->dwarf_error = NULL;
+	if (prog->layouts_error) {
+		status = gm_error_report(prog->layouts_error);
+		prog->layouts_error = NULL;
 	}
 	gm_program_destroy(prog);
 	return status;

@@ -14,7 +14,7 @@
 #include "program.h"
 
 static const char objects_usage[] =
-	"usage: gomortem objects CORE [--exe EXE] [--pointers] [--allow-truncated]\n"
+	"usage: gomortem objects CORE [--exe EXE] [--runtime-from EXE] [--pointers] [--allow-truncated]\n"
 	"                      [--tmpdir DIR] [--force-version]\n"
 	"\n"
 	"List every heap object of a Go core, in address order, one per line:\n"
@@ -25,6 +25,8 @@ static const char objects_usage[] =
 	CLI_CORE_INPUT_HELP
 	"\n"
 	"  --exe EXE          the executable (default: found through the core's NT_FILE note)\n"
+	"  --runtime-from EXE runtime layouts from the DWARF of EXE (same Go version), for an\n"
+	"                     executable without DWARF whose version has no built-in table\n"
 	"  --pointers         also print the pointer-word offsets\n"
 	"  --allow-truncated  accept a core cut short\n"
 	CLI_TMPDIR_OPTION_HELP(CLI_TMPDIR_DEFAULT)
@@ -80,6 +82,7 @@ int cmd_objects(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "exe", required_argument, NULL, 'e' },
+		{ "runtime-from", required_argument, NULL, 'r' },
 		{ "pointers", no_argument, NULL, 'p' },
 		{ "allow-truncated", no_argument, NULL, 't' },
 		{ "tmpdir", required_argument, NULL, 'T' },
@@ -87,13 +90,14 @@ int cmd_objects(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gm_program_options options = { .need_dwarf = true };
+	struct gm_program_options options = { 0 };
 	bool pointers = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "e:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e': options.exe_path = optarg; break;
+		case 'r': options.runtime_from = optarg; break;
 		case 'p': pointers = true; break;
 		case 't': options.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
 		case 'T': options.acquire.tmpdir = optarg; break;

@@ -561,6 +561,13 @@ static struct gm_error *section_summary(struct report *r, struct doc *d)
 	table_row(d, t, "executable", meta(r, "exe_path"));
 	table_row(d, t, "pid", meta(r, "pid"));
 	table_row(d, t, "Go version", meta(r, "go_version"));
+	/* Databases older than meta.debug_info were all analyzed with DWARF. */
+	const char *debug_info = meta(r, "debug_info") ? meta(r, "debug_info") : "dwarf";
+	table_row(d, t, "debug info", debug_info);
+	if (strcmp(debug_info, "dwarf") != 0) {
+		table_row(d, t, "runtime layouts", meta(r, "runtime_layouts"));
+		table_row(d, t, "unknown without DWARF", meta(r, "unknown_columns"));
+	}
 	table_row(d, t, "architecture", meta(r, "arch"));
 	table_row(d, t, "signal", signal_name(a, meta(r, "signal")));
 	table_row(d, t, "core", meta(r, "core_path"));

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "../dwarf/dwarf_index.h"
+#include "../dwarf/layouts.h"
+#include "goruntime/locate.h"
 
 /* Longest runtime.buildVersion accepted (it is "go1.N.M" plus experiments). */
 #define MAX_GO_VERSION_LEN 256
@@ -198,15 +200,41 @@ static struct gm_error *check_build_id(struct gm_program *prog)
 	return err;
 }
 
+const char *gm_program_debug_info(const struct gm_program *prog)
+{
+	if (prog->dwarf)
+		return "dwarf";
+	return prog->exe->nsymbols ? "symtab" : "none";
+}
+
+const char *gm_program_layouts_source(const struct gm_program *prog)
+{
+	if (!prog->layouts)
+		return NULL;
+	if (prog->runtime_dwarf)
+		return "DWARF of --runtime-from";
+	return gm_layouts_source(prog->layouts);
+}
+
+const char *gm_program_unknown_columns(const struct gm_program *prog)
+{
+	if (prog->dwarf)
+		return "none";
+	return "fields; roots.type_name; member paths in roots.name (symbol+offset); "
+	       "objects.type_id where only a variable's declared type leads";
+}
+
 bool gm_program_global_addr(struct gm_program *prog, const char *name, uint64_t *ret)
 {
 	if (prog->dwarf && gm_dwarf_global(prog->dwarf, name, ret, NULL))
 		return true;
 	const struct gm_symbol *sym = gm_exe_symbol_named(prog->exe, name);
-	if (!sym)
-		return false;
-	*ret = sym->addr;
-	return true;
+	if (sym) {
+		*ret = sym->addr;
+		return true;
+	}
+	/* Stripped (-s): what the executable's bytes give exactly. */
+	return !prog->exe->nsymbols && gm_locate_global(prog->exe, prog->layouts, name, ret);
 }
 
 struct gm_error *gm_program_read_go_string(struct gm_program *prog, uint64_t addr, uint64_t max_len,
@@ -253,6 +281,50 @@ static struct gm_error *check_go_version(struct gm_program *prog)
 	return NULL;
 }
 
+/* The runtime's layouts from the DWARF of PATH, which must be built by the same Go version. */
+static struct gm_error *layouts_from_other_exe(struct gm_program *prog, const char *path)
+{
+	struct gm_error *err = gm_exe_open(path, &prog->runtime_exe);
+	if (err)
+		return err;
+	const char *want = prog->exe->go_version, *have = prog->runtime_exe->go_version;
+	if (!have || strcmp(have, want) != 0)
+		return gm_error_create(GM_ERR_BAD_EXE,
+				       "%s: --runtime-from needs an executable built by %s; this one is %s",
+				       path, want, have ? have : "not a Go program");
+	err = gm_dwarf_open(prog->runtime_exe, &prog->runtime_dwarf);
+	if (!err)
+		err = gm_layouts_from_dwarf(prog->runtime_dwarf, &prog->layouts);
+	return err;
+}
+
+/* Without DWARF: the generated table of this Go version, GOARCH and experiments. */
+static struct gm_error *layouts_from_table(struct gm_program *prog)
+{
+	const struct gm_exe *exe = prog->exe;
+	const char *experiments = exe->go_experiments ? exe->go_experiments : "";
+	const char *goarch = exe->goarch ? exe->goarch : "amd64";
+	const struct gm_layout_table *table = gm_layout_table_find(exe->go_version, goarch, experiments);
+	if (!table)
+		return gm_error_create(GM_ERR_NO_DWARF,
+				       "%s: no DWARF, and gomortem has no runtime layout table for %s%s%s "
+				       "(%s); pass --runtime-from EXE, any executable with DWARF built by %s "
+				       "(a hello world will do)%s",
+				       exe->path, exe->go_version, *experiments ? " GOEXPERIMENT=" : "",
+				       experiments, goarch, exe->go_version,
+				       *experiments ? " with the same GOEXPERIMENT" : "");
+	return gm_layouts_from_table(table, &prog->layouts);
+}
+
+static struct gm_error *open_layouts(struct gm_program *prog, const char *runtime_from)
+{
+	if (prog->dwarf)
+		return gm_layouts_from_dwarf(prog->dwarf, &prog->layouts);
+	if (runtime_from)
+		return layouts_from_other_exe(prog, runtime_from);
+	return layouts_from_table(prog);
+}
+
 static struct gm_error *program_load(struct gm_program *prog, const struct gm_program_options *options)
 {
 	struct gm_error *err = gm_acquire_core(options->core_path, &options->acquire, &prog->acquired);
@@ -273,10 +345,18 @@ static struct gm_error *program_load(struct gm_program *prog, const struct gm_pr
 		err = check_build_id(prog);
 	if (err)
 		return err;
-	prog->dwarf_error = gm_dwarf_open(prog->exe, &prog->dwarf);
+	prog->dwarf_error = options->ignore_dwarf
+				    ? gm_error_create(GM_ERR_NO_DWARF, "%s: DWARF ignored (--ignore-dwarf)", prog->exe->path)
+				    : gm_dwarf_open(prog->exe, &prog->dwarf);
 	if (prog->dwarf_error && options->need_dwarf) {
 		err = prog->dwarf_error;
 		prog->dwarf_error = NULL;
+		return err;
+	}
+	prog->layouts_error = open_layouts(prog, options->runtime_from);
+	if (prog->layouts_error && (prog->layouts_error == &gm_error_nomem || options->runtime_from)) {
+		err = prog->layouts_error;
+		prog->layouts_error = NULL;
 		return err;
 	}
 	return check_go_version(prog);
@@ -313,6 +393,10 @@ void gm_program_destroy(struct gm_program *prog)
 {
 	if (!prog)
 		return;
+	gm_layouts_destroy(prog->layouts);
+	gm_error_destroy(prog->layouts_error);
+	gm_dwarf_destroy(prog->runtime_dwarf);
+	gm_exe_destroy(prog->runtime_exe);
 	gm_dwarf_destroy(prog->dwarf);
 	gm_error_destroy(prog->dwarf_error);
 	gm_address_space_destroy(prog->mem);

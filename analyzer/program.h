@@ -18,6 +18,7 @@
 #include "error.h"
 
 struct gm_dwarf;
+struct gm_layouts;
 
 /* The Go releases gomortem knows (go1.MIN to go1.MAX); others are refused
  * unless the user forces them (--force-version), which marks the result partial. */
@@ -33,6 +34,12 @@ struct gm_program_options {
 	const char *exe_path;      /* NULL: find it through NT_FILE */
 	unsigned core_flags;       /* GM_CORE_ALLOW_TRUNCATED */
 	bool need_dwarf;           /* fail with GM_ERR_NO_DWARF when DWARF is missing */
+	/* An executable with DWARF built by the same Go version, whose runtime
+	 * layouts stand in for those of an executable without DWARF. */
+	const char *runtime_from;
+	/* Analyze as if the executable had no DWARF (symbol table, layout table,
+	 * descriptors): to compare both ways on one core. */
+	bool ignore_dwarf;
 	bool force_version;        /* try a Go version outside the known range anyway */
 };
 
@@ -50,6 +57,12 @@ struct gm_program {
 	struct gm_address_space *mem;
 	struct gm_dwarf *dwarf;        /* NULL when the executable has no usable DWARF */
 	struct gm_error *dwarf_error;  /* why dwarf is NULL */
+	/* The runtime's layouts: from dwarf, from runtime_exe's DWARF (--runtime-from) or
+	 * from a generated table; NULL (and layouts_error says why) when none fits. */
+	struct gm_layouts *layouts;
+	struct gm_error *layouts_error;
+	struct gm_exe *runtime_exe;
+	struct gm_dwarf *runtime_dwarf;
 	bool exe_from_core;            /* the executable was found through NT_FILE */
 	bool exe_from_coredump;        /* ... through systemd-coredump's user.coredump.exe */
 	uint64_t bias;                 /* PIE load bias (0 for ET_EXEC) */
@@ -78,6 +91,18 @@ struct gm_error *gm_program_name_core(const struct gm_program_options *options, 
  * bytes; the result is NUL-terminated and malloc'd. */
 struct gm_error *gm_program_read_go_string(struct gm_program *prog, uint64_t addr, uint64_t max_len,
 					   char **ret);
+
+/* What the executable offers for naming things: "dwarf" (DWARF debug info),
+ * "symtab" (no DWARF, an ELF symbol table: -ldflags=-w) or "none" (-s -w). */
+const char *gm_program_debug_info(const struct gm_program *prog);
+
+/* Where the runtime's layouts came from ("DWARF", "the layout table of go1.24.13/amd64"),
+ * NULL when there are none. */
+const char *gm_program_layouts_source(const struct gm_program *prog);
+
+/* The database columns this analysis cannot fill for want of DWARF, as
+ * text for meta.unknown_columns ("none" with DWARF). */
+const char *gm_program_unknown_columns(const struct gm_program *prog);
 
 /* The link-time address of global NAME from DWARF or, failing that, the
  * ELF symbol table; false if neither has it. */

@@ -293,6 +293,8 @@ const char *gm_dwarf_producer(const struct gm_dwarf *dw) { return dw->producer; 
 
 bool gm_dwarf_type(struct gm_dwarf *dw, const char *name, Dwarf_Die *ret)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	Dwarf_Off off;
 	return table_find(&dw->types, name, &off) && dwarf_offdie(dw->dwarf, off, ret) != NULL;
 }
@@ -305,6 +307,8 @@ static bool die_type(Dwarf_Die *die, Dwarf_Die *ret)
 
 bool gm_dwarf_global(struct gm_dwarf *dw, const char *name, uint64_t *ret_addr, Dwarf_Die *ret_type)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	Dwarf_Off off;
 	Dwarf_Die die;
 	if (!table_find(&dw->globals, name, &off) || !dwarf_offdie(dw->dwarf, off, &die))
@@ -320,6 +324,8 @@ bool gm_dwarf_global(struct gm_dwarf *dw, const char *name, uint64_t *ret_addr, 
 
 bool gm_dwarf_const(struct gm_dwarf *dw, const char *name, int64_t *ret)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	Dwarf_Off off;
 	Dwarf_Die die;
 	Dwarf_Attribute attr;
@@ -448,6 +454,8 @@ bool gm_dwarf_array_length(Dwarf_Die *type, uint64_t *ret)
 
 bool gm_dwarf_type_by_runtime_offset(struct gm_dwarf *dw, uint64_t offset, Dwarf_Die *ret)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	uint64_t off;
 	return gm_u64_map_find(&dw->runtime_types, offset, &off) && dwarf_offdie(dw->dwarf, off, ret) != NULL;
 }
@@ -470,6 +478,8 @@ int gm_dwarf_underlying_kind(Dwarf_Die *type)
 
 bool gm_dwarf_die_at(struct gm_dwarf *dw, Dwarf_Off off, Dwarf_Die *ret)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	return dwarf_offdie(dw->dwarf, off, ret) != NULL;
 }
 
@@ -505,6 +515,8 @@ bool gm_dwarf_global_nth(struct gm_dwarf *dw, size_t i, Dwarf_Die *ret_var, uint
 
 bool gm_dwarf_global_at(struct gm_dwarf *dw, uint64_t addr, Dwarf_Die *ret_var, uint64_t *ret_start)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	sort_by_addr(dw);
 	size_t lo = 0, hi = dw->nby_addr;
 	while (lo < hi) { /* first variable starting after ADDR */
@@ -657,6 +669,8 @@ size_t gm_dwarf_describe_offset(struct gm_dwarf *dw, Dwarf_Die *type, uint64_t o
 
 bool gm_dwarf_subprogram_at(struct gm_dwarf *dw, uint64_t low_pc, Dwarf_Die *ret)
 {
+	if (!dw)
+		return false;   /* no DWARF: nothing found */
 	uint64_t off;
 	return gm_u64_map_find(&dw->subprograms, low_pc, &off) && dwarf_offdie(dw->dwarf, off, ret) != NULL;
 }

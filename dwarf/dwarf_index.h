@@ -38,6 +38,9 @@ size_t gm_dwarf_const_count(const struct gm_dwarf *dw);
 /* The producer string of the first compile unit ("Go cmd/compile go1.26.8; ..."), or NULL. */
 const char *gm_dwarf_producer(const struct gm_dwarf *dw);
 
+/* The lookups by name or address below take a NULL index (an executable
+ * without DWARF) and find nothing in it. */
+
 /* The type DIE named NAME; false if none. */
 bool gm_dwarf_type(struct gm_dwarf *dw, const char *name, Dwarf_Die *ret);
 

@@ -9,7 +9,10 @@
 -- Facts about the analysis: schema_version, go_version, arch, exe_path,
 -- exe_build_id, core_path, pid, signal, analyzer_version, analyzed_at,
 -- warnings (count), partial (1 when the core was truncated), analysis ('full',
--- or 'heap' after analyze --heap-only: no graph, reachability or inferred types), ...
+-- or 'heap' after analyze --heap-only: no graph, reachability or inferred types),
+-- debug_info ('dwarf'; 'symtab' for -ldflags=-w; 'none' for -s -w), runtime_layouts
+-- (where the runtime's struct layouts came from: DWARF, or a built-in table),
+-- unknown_columns (what the missing debug info leaves unknown; 'none' with DWARF), ...
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY,  -- name of the fact
   value ANY                -- its value: text or integer
@@ -137,7 +140,8 @@ CREATE TABLE roots (
   id        INTEGER PRIMARY KEY,
   kind      TEXT NOT NULL,     -- data, bss (globals), stack, ...
   name      TEXT NOT NULL,     -- global: DWARF name and member path ("main.cfg.cache.items[2]"),
-                               -- or symbol+offset without DWARF; stack: func.var or func+offset
+                               -- or symbol+offset without DWARF, or data+off / bss+off where no
+                               -- symbol covers the word; stack: func.var or "func sp+0x.."
   addr      INTEGER,           -- where the pointer word is
   value     INTEGER,           -- the pointer it holds
   type_id   INTEGER,           -- types.id of the word's type; NULL until types are unified

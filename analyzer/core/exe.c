@@ -147,6 +147,16 @@ static Elf_Scn *find_section(struct gm_exe *exe, const char *want, GElf_Shdr *re
 	return NULL;
 }
 
+bool gm_exe_section(const struct gm_exe *exe, const char *name, uint64_t *ret_addr, uint64_t *ret_size)
+{
+	GElf_Shdr shdr;
+	if (!find_section((struct gm_exe *)exe, name, &shdr))
+		return false;
+	*ret_addr = shdr.sh_addr;
+	*ret_size = shdr.sh_size;
+	return true;
+}
+
 /* Decode a uvarint at P (at most END); returns bytes used, 0 on error. */
 static size_t read_uvarint(const uint8_t *p, const uint8_t *end, uint64_t *ret)
 {
@@ -203,7 +213,10 @@ static struct gm_error *parse_buildinfo(struct gm_exe *exe, const uint8_t *p, si
 	size_t m = read_uvarint(info, p + len, &ilen);
 	if (m == 0 || ilen > (uint64_t)(p + len - info) - m)
 		return NULL; /* no module info: no build settings to report */
-	return find_build_setting((const char *)info + m, ilen, "GOEXPERIMENT", &exe->go_experiments);
+	struct gm_error *err = find_build_setting((const char *)info + m, ilen, "GOEXPERIMENT", &exe->go_experiments);
+	if (!err)
+		err = find_build_setting((const char *)info + m, ilen, "GOARCH", &exe->goarch);
+	return err;
 }
 
 /* Find .go.buildinfo by section name, else search the first writable
@@ -361,6 +374,7 @@ void gm_exe_destroy(struct gm_exe *exe)
 	free(exe->gnu_build_id);
 	free(exe->go_version);
 	free(exe->go_experiments);
+	free(exe->goarch);
 	free(exe->path);
 	free(exe);
 }

@@ -64,6 +64,8 @@ struct gm_exe {
 	 * differ from the release's defaults, e.g. "nogreenteagc"); NULL when the
 	 * binary was built with the defaults. */
 	char *go_experiments;
+	/* The GOARCH build setting; NULL if absent (then amd64 is assumed by the layout tables). */
+	char *goarch;
 
 	bool has_dwarf;            /* a .debug_info section is present */
 };
@@ -77,6 +79,9 @@ void gm_exe_destroy(struct gm_exe *exe);
 /* The symbol whose [addr, addr+size) contains ADDR (link-time), or the
  * nearest function below it when sizes are zero; NULL if none. */
 const struct gm_symbol *gm_exe_symbol_at(const struct gm_exe *exe, uint64_t addr);
+
+/* The link-time address and size of section NAME (".gopclntab"); false if absent. */
+bool gm_exe_section(const struct gm_exe *exe, const char *name, uint64_t *ret_addr, uint64_t *ret_size);
 
 /* The symbol named NAME, or NULL. */
 const struct gm_symbol *gm_exe_symbol_named(const struct gm_exe *exe, const char *name);

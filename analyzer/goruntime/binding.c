@@ -4,13 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../dwarf/dwarf_index.h"
+#include "../../dwarf/layouts.h"
 #include "../program.h"
+#include "pclntab.h"
 
 /* Collects the first failure so a binding reads as a list of lookups. */
 struct binder {
 	struct gm_runtime *rt;
-	struct gm_dwarf *dw;
+	struct gm_layouts *lay;
 	struct gm_error *err;
 };
 
@@ -19,17 +20,30 @@ static void fail(struct binder *b, const char *what, const char *name)
 	if (b->err)
 		return;
 	b->err = gm_error_create(GM_ERR_BAD_RUNTIME,
-				 "%s: DWARF lacks %s %s (unsupported Go version %s?)",
-				 b->rt->prog->exe->path, what, name, b->rt->prog->exe->go_version);
+				 "%s: %s lacks %s %s (unsupported Go version %s?)",
+				 b->rt->prog->exe->path, gm_layouts_source(b->lay), what, name,
+				 b->rt->prog->exe->go_version);
 }
 
-static bool bind_struct(struct binder *b, const char *name, Dwarf_Die *ret, uint64_t *ret_size)
+/* A global whose address neither DWARF, nor .symtab, nor a locator gives. */
+static void fail_address(struct binder *b, const char *name)
 {
-	if (!gm_dwarf_type(b->dw, name, ret)) {
+	if (b->err)
+		return;
+	const struct gm_exe *exe = b->rt->prog->exe;
+	b->err = gm_error_create(GM_ERR_NO_DWARF,
+				 exe->nsymbols ? "%s: no address for global %s in the DWARF or the symbol table"
+					       : "%s: stripped (no symbol table, -s): global %s cannot be located yet",
+				 exe->path, name);
+}
+
+static bool bind_struct(struct binder *b, const char *name, struct gm_layout_type *ret, uint64_t *ret_size)
+{
+	if (!gm_layout_type(b->lay, name, ret)) {
 		fail(b, "type", name);
 		return false;
 	}
-	if (ret_size && !gm_dwarf_type_size(ret, ret_size)) {
+	if (ret_size && !gm_layout_size(ret, ret_size)) {
 		fail(b, "the size of type", name);
 		return false;
 	}
@@ -37,16 +51,16 @@ static bool bind_struct(struct binder *b, const char *name, Dwarf_Die *ret, uint
 }
 
 /* Bind member PATH of struct ST (named TYPE_NAME for messages). */
-static void bind_field(struct binder *b, Dwarf_Die *st, const char *type_name, const char *path,
+static void bind_field(struct binder *b, struct gm_layout_type *st, const char *type_name, const char *path,
 		       struct gm_field *f, bool required)
 {
 	uint64_t offset, size = 0;
-	Dwarf_Die member_type;
+	struct gm_layout_type member_type;
 	f->present = false;
 	if (b->err)
 		return;
-	if (!gm_dwarf_member(st, path, &offset, &member_type) ||
-	    !gm_dwarf_type_size(&member_type, &size)) {
+	if (!gm_layout_member(st, path, &offset, &member_type) ||
+	    !gm_layout_size(&member_type, &size)) {
 		if (required) {
 			char name[256];
 			snprintf(name, sizeof(name), "%s.%s", type_name, path);
@@ -59,13 +73,18 @@ static void bind_field(struct binder *b, Dwarf_Die *st, const char *type_name, c
 	f->present = true;
 }
 
-static void bind_global(struct binder *b, const char *name, uint64_t *ret, Dwarf_Die *ret_type)
+static void bind_global(struct binder *b, const char *name, uint64_t *ret, struct gm_layout_type *ret_type)
 {
 	uint64_t addr;
 	if (b->err)
 		return;
-	if (!gm_dwarf_global(b->dw, name, &addr, ret_type)) {
+	struct gm_layout_type type;
+	if (!gm_layout_global(b->lay, name, ret_type ? ret_type : &type)) {
 		fail(b, "global", name);
+		return;
+	}
+	if (!gm_program_global_addr(b->rt->prog, name, &addr)) {
+		fail_address(b, name);
 		return;
 	}
 	*ret = addr + b->rt->prog->bias;
@@ -76,7 +95,7 @@ static void bind_const(struct binder *b, const char *name, uint64_t *ret)
 	int64_t value;
 	if (b->err)
 		return;
-	if (!gm_dwarf_const(b->dw, name, &value)) {
+	if (!gm_layout_const(b->lay, name, &value)) {
 		fail(b, "constant", name);
 		return;
 	}
@@ -87,7 +106,7 @@ static void bind_const(struct binder *b, const char *name, uint64_t *ret)
 static bool optional_const(struct binder *b, const char *name, uint64_t *ret)
 {
 	int64_t value;
-	if (!gm_dwarf_const(b->dw, name, &value))
+	if (!gm_layout_const(b->lay, name, &value))
 		return false;
 	*ret = (uint64_t)value;
 	return true;
@@ -96,7 +115,7 @@ static bool optional_const(struct binder *b, const char *name, uint64_t *ret)
 static void bind_span(struct binder *b)
 {
 	struct gm_span_layout *l = &b->rt->span;
-	Dwarf_Die st;
+	struct gm_layout_type st;
 	const char *t = "runtime.mspan";
 	if (!bind_struct(b, t, &st, &l->size))
 		return;
@@ -120,11 +139,11 @@ static void bind_span(struct binder *b)
 static void bind_type(struct binder *b)
 {
 	struct gm_type_layout *l = &b->rt->type;
-	Dwarf_Die st;
+	struct gm_layout_type st;
 	/* internal/abi.Type from 1.21; runtime._type with lowercase names in 1.20. */
-	if (gm_dwarf_type(b->dw, "internal/abi.Type", &st)) {
+	if (gm_layout_type(b->lay, "internal/abi.Type", &st)) {
 		const char *t = "internal/abi.Type";
-		gm_dwarf_type_size(&st, &l->size);
+		gm_layout_size(&st, &l->size);
 		bind_field(b, &st, t, "Size_", &l->size_, true);
 		bind_field(b, &st, t, "PtrBytes", &l->ptr_bytes, true);
 		bind_field(b, &st, t, "TFlag", &l->tflag, true);
@@ -144,15 +163,15 @@ static void bind_type(struct binder *b)
 	bind_field(b, &st, t, "str", &l->str, true);
 }
 
-static void bind_heap_stats(struct binder *b, Dwarf_Die *mstats)
+static void bind_heap_stats(struct binder *b, struct gm_layout_type *mstats)
 {
 	struct gm_heap_stats_layout *l = &b->rt->heap_stats;
 	uint64_t offset, n;
-	Dwarf_Die stats_type, st;
+	struct gm_layout_type stats_type, st;
 	if (b->err)
 		return;
-	if (!gm_dwarf_member(mstats, "heapStats.stats", &offset, &stats_type) ||
-	    !gm_dwarf_array_length(&stats_type, &n)) {
+	if (!gm_layout_member(mstats, "heapStats.stats", &offset, &stats_type) ||
+	    !gm_layout_array_length(&stats_type, &n)) {
 		fail(b, "field", "runtime.mstats.heapStats.stats");
 		return;
 	}
@@ -182,7 +201,7 @@ static void bind_memstats(struct binder *b)
 	static const char *const sys_names[6] = {
 		"stacks_sys", "mspan_sys", "mcache_sys", "buckhash_sys", "gcMiscSys", "other_sys",
 	};
-	Dwarf_Die mstats, gc;
+	struct gm_layout_type mstats, gc;
 	bind_global(b, "runtime.memstats", &rt->memstats_addr, &mstats);
 	bind_global(b, "runtime.gcController", &rt->gc_controller_addr, &gc);
 	if (b->err)
@@ -205,15 +224,15 @@ static void bind_memstats(struct binder *b)
 static void bind_mcache(struct binder *b)
 {
 	struct gm_runtime *rt = b->rt;
-	Dwarf_Die st, alloc_type, p;
+	struct gm_layout_type st, alloc_type, p;
 	const char *t = "runtime.mcache";
 	uint64_t offset, n;
 	if (!bind_struct(b, t, &st, &rt->mcache_size))
 		return;
 	bind_field(b, &st, t, "tinyAllocs", &rt->mcache_tiny_allocs, true);
 	bind_field(b, &st, t, "alloc", &rt->mcache_alloc, true);
-	if (!b->err && gm_dwarf_member(&st, "alloc", &offset, &alloc_type) &&
-	    gm_dwarf_array_length(&alloc_type, &n))
+	if (!b->err && gm_layout_member(&st, "alloc", &offset, &alloc_type) &&
+	    gm_layout_array_length(&alloc_type, &n))
 		rt->mcache_nalloc = (uint32_t)n;
 	if (bind_struct(b, "runtime.p", &p, NULL))
 		bind_field(b, &p, "runtime.p", "mcache", &rt->p_mcache, true);
@@ -223,7 +242,7 @@ static void bind_mcache(struct binder *b)
 static void bind_g(struct binder *b)
 {
 	struct gm_g_layout *l = &b->rt->g;
-	Dwarf_Die st;
+	struct gm_layout_type st;
 	const char *t = "runtime.g";
 	if (!bind_struct(b, t, &st, &l->size))
 		return;
@@ -252,7 +271,7 @@ static void bind_g(struct binder *b)
 static void bind_m(struct binder *b)
 {
 	struct gm_m_layout *l = &b->rt->m;
-	Dwarf_Die st;
+	struct gm_layout_type st;
 	const char *t = "runtime.m";
 	if (!bind_struct(b, t, &st, &l->size))
 		return;
@@ -267,12 +286,12 @@ static void bind_m(struct binder *b)
 /* A [N]string global: its address and N. */
 static void bind_string_array(struct binder *b, const char *name, uint64_t *ret_addr, uint32_t *ret_n)
 {
-	Dwarf_Die type;
+	struct gm_layout_type type;
 	uint64_t n;
 	bind_global(b, name, ret_addr, &type);
 	if (b->err)
 		return;
-	if (!gm_dwarf_array_length(&type, &n) || n > 4096) {
+	if (!gm_layout_array_length(&type, &n) || n > 4096) {
 		fail(b, "a [N]string array", name);
 		return;
 	}
@@ -303,18 +322,18 @@ static void bind_finalizer_queue(struct binder *b)
 {
 	struct gm_specials_layout *l = &b->rt->specials;
 	static const char *const words[4] = { "fn", "arg", "fint", "ot" };
-	Dwarf_Die block, fin, fin_array;
+	struct gm_layout_type block, fin, fin_array;
 	uint64_t offset, n;
 	bind_global(b, "runtime.allfin", &l->allfin_addr, NULL);
 	/* finblock until 1.24, finBlock from 1.25. */
-	const char *t = gm_dwarf_type(b->dw, "runtime.finBlock", &block) ? "runtime.finBlock" : "runtime.finblock";
+	const char *t = gm_layout_type(b->lay, "runtime.finBlock", &block) ? "runtime.finBlock" : "runtime.finblock";
 	if (!bind_struct(b, t, &block, NULL))
 		return;
 	bind_field(b, &block, t, "alllink", &l->block_alllink, true);
 	bind_field(b, &block, t, "cnt", &l->block_cnt, true);
 	bind_field(b, &block, t, "fin", &l->block_fin, true);
-	if (!b->err && gm_dwarf_member(&block, "fin", &offset, &fin_array) &&
-	    gm_dwarf_array_length(&fin_array, &n))
+	if (!b->err && gm_layout_member(&block, "fin", &offset, &fin_array) &&
+	    gm_layout_array_length(&fin_array, &n))
 		l->fin_capacity = (uint32_t)n;
 	if (!bind_struct(b, "runtime.finalizer", &fin, &l->fin_size))
 		return;
@@ -325,7 +344,7 @@ static void bind_finalizer_queue(struct binder *b)
 static void bind_specials(struct binder *b)
 {
 	struct gm_specials_layout *l = &b->rt->specials;
-	Dwarf_Die st;
+	struct gm_layout_type st;
 	if (bind_struct(b, "runtime.special", &st, NULL)) {
 		bind_field(b, &st, "runtime.special", "next", &l->next, true);
 		bind_field(b, &st, "runtime.special", "offset", &l->offset, true);
@@ -336,11 +355,11 @@ static void bind_specials(struct binder *b)
 		bind_field(b, &st, "runtime.specialfinalizer", "fn", &l->finalizer_fn, true);
 	/* Weak handles from 1.23, cleanups from 1.24. */
 	l->has_weak_handle = optional_const(b, "runtime._KindSpecialWeakHandle", &l->kind_weak_handle) &&
-			     gm_dwarf_type(b->dw, "runtime.specialWeakHandle", &st);
+			     gm_layout_type(b->lay, "runtime.specialWeakHandle", &st);
 	if (l->has_weak_handle)
 		bind_field(b, &st, "runtime.specialWeakHandle", "handle", &l->weak_handle, true);
 	l->has_cleanup = optional_const(b, "runtime._KindSpecialCleanup", &l->kind_cleanup) &&
-			 gm_dwarf_type(b->dw, "runtime.specialCleanup", &st);
+			 gm_layout_type(b->lay, "runtime.specialCleanup", &st);
 	if (l->has_cleanup) {
 		/* 1.24-1.25: a closure fn; 1.26: a cleanupFn {call, fn, arg}, all pointers. */
 		static const char *const paths[3] = { "cleanup.call", "cleanup.fn", "cleanup.arg" };
@@ -357,12 +376,16 @@ static void bind_size_classes(struct binder *b)
 {
 	struct gm_runtime *rt = b->rt;
 	static const char *const names[] = { "internal/runtime/gc.SizeClassToSize", "runtime.class_to_size" };
-	Dwarf_Die type;
+	struct gm_layout_type type;
 	uint64_t addr, n, elem_size;
 	for (size_t i = 0; i < 2 && !b->err; i++) {
-		if (!gm_dwarf_global(b->dw, names[i], &addr, &type))
+		if (!gm_layout_global(b->lay, names[i], &type))
 			continue;
-		if (!gm_dwarf_array_length(&type, &n) || !gm_dwarf_type_size(&type, &elem_size) ||
+		if (!gm_program_global_addr(rt->prog, names[i], &addr)) {
+			fail_address(b, names[i]);
+			return;
+		}
+		if (!gm_layout_array_length(&type, &n) || !gm_layout_size(&type, &elem_size) ||
 		    n == 0 || elem_size != 2 * n || n > 1024) {
 			fail(b, "a [N]uint16 size-class table", names[i]);
 			return;
@@ -403,12 +426,12 @@ static void bind_type_flags(struct binder *b)
  * 1.20/1.21 (heapArenaPtrScalar.* in 1.22 built with noallocheaders), and
  * then the arena index that finds them; malloc headers and span heap bits
  * otherwise. */
-static void bind_arenas(struct binder *b, Dwarf_Die *mheap)
+static void bind_arenas(struct binder *b, struct gm_layout_type *mheap)
 {
 	struct gm_runtime *rt = b->rt;
 	struct gm_arena_layout *l = &rt->arena;
 	static const char *const prefixes[] = { "", "heapArenaPtrScalar." };
-	Dwarf_Die arena;
+	struct gm_layout_type arena;
 	if (!bind_struct(b, "runtime.heapArena", &arena, NULL))
 		return;
 	for (size_t i = 0; i < 2 && !l->bitmap.present; i++) {
@@ -433,14 +456,67 @@ static void bind_arenas(struct binder *b, Dwarf_Die *mheap)
 		fail(b, "a plausible arena geometry in", "runtime.heapArenaBytes/arenaL1Bits/arenaL2Bits");
 }
 
+/* An optional member: the first of (TYPE, PATH) pairs that exists. */
+static void first_member(struct binder *b, const char *const (*pairs)[2], size_t n, struct gm_field *f)
+{
+	struct gm_layout_type st, member;
+	uint64_t offset, size;
+	f->present = false;
+	for (size_t i = 0; i < n && !f->present; i++)
+		if (gm_layout_type(b->lay, pairs[i][0], &st) && gm_layout_member(&st, pairs[i][1], &offset, &member) &&
+		    gm_layout_size(&member, &size))
+			*f = (struct gm_field){ .offset = (uint32_t)offset, .size = (uint32_t)size, .present = true };
+}
+
+/* What type inference follows from a descriptor: an itab's type word and a
+ * pointer type's element (internal/abi from 1.21, runtime in 1.20). */
+static void bind_descriptor_links(struct binder *b)
+{
+	static const char *const itab[][2] = { { "internal/abi.ITab", "Type" }, { "runtime.itab", "_type" } };
+	static const char *const elem[][2] = { { "internal/abi.PtrType", "Elem" }, { "runtime.ptrtype", "elem" } };
+	first_member(b, itab, 2, &b->rt->itab_type);
+	first_member(b, elem, 2, &b->rt->ptrtype_elem);
+	struct gm_descriptor_layout *d = &b->rt->desc;
+	static const char *const fields[][2] = { { "internal/abi.StructType", "Fields" },
+						 { "runtime.structtype", "fields" } };
+	static const char *const typ[][2] = { { "internal/abi.StructField", "Typ" }, { "runtime.structfield", "typ" } };
+	static const char *const offset[][2] = { { "internal/abi.StructField", "Offset" },
+						 { "runtime.structfield", "offset" } };
+	static const char *const array_elem[][2] = { { "internal/abi.ArrayType", "Elem" }, { "runtime.arraytype", "elem" } };
+	static const char *const array_len[][2] = { { "internal/abi.ArrayType", "Len" }, { "runtime.arraytype", "len" } };
+	static const char *const slice_elem[][2] = { { "internal/abi.SliceType", "Elem" }, { "runtime.slicetype", "elem" } };
+	static const char *const chan_elem[][2] = { { "internal/abi.ChanType", "Elem" }, { "runtime.chantype", "elem" } };
+	static const char *const methods[][2] = { { "internal/abi.InterfaceType", "Methods" },
+						  { "runtime.interfacetype", "mhdr" } };
+	static const char *const buf[][2] = { { "runtime.hchan", "buf" } };
+	static const char *const elemtype[][2] = { { "runtime.hchan", "elemtype" } };
+	static const char *const dataqsiz[][2] = { { "runtime.hchan", "dataqsiz" } };
+	first_member(b, fields, 2, &d->struct_fields);
+	first_member(b, typ, 2, &d->field_typ);
+	first_member(b, offset, 2, &d->field_offset);
+	first_member(b, array_elem, 2, &d->array_elem);
+	first_member(b, array_len, 2, &d->array_len);
+	first_member(b, slice_elem, 2, &d->slice_elem);
+	first_member(b, chan_elem, 2, &d->chan_elem);
+	first_member(b, methods, 2, &d->iface_methods);
+	first_member(b, buf, 1, &d->hchan_buf);
+	first_member(b, elemtype, 1, &d->hchan_elemtype);
+	first_member(b, dataqsiz, 1, &d->hchan_dataqsiz);
+	struct gm_layout_type st;
+	if (!gm_layout_type(b->lay, "internal/abi.StructField", &st) || !gm_layout_size(&st, &d->struct_field_size))
+		d->struct_field_size = 0;
+	if (!gm_layout_type(b->lay, "runtime.hchan", &st) || !gm_layout_size(&st, &d->hchan_size))
+		d->hchan_size = 0;
+}
+
 /* The array and struct descriptors: 1.24+ rebuilds an on-demand mask the
  * runtime never built from them, as buildGCMask walks them (required
  * there); type inference lays out a struct DWARF lacks by its first field. */
 static void bind_gcmask(struct binder *parent)
 {
 	struct gm_gcmask_layout *l = &parent->rt->gcmask;
-	struct binder sub = { .rt = parent->rt, .dw = parent->dw }, *b = &sub;
-	Dwarf_Die st;
+	struct binder sub = { .rt = parent->rt, .lay = parent->lay }, *b = &sub;
+	struct gm_layout_type st;
 	if (parent->err)
 		return;
 	bind_const(b, "internal/abi.Array", &l->kind_array);
@@ -464,10 +540,47 @@ static void bind_gcmask(struct binder *parent)
 		gm_error_destroy(sub.err);
 }
 
+/* The offset of FIELD's address in runtime.sudog: FIELD.maybeTraceablePtr.vu
+ * or FIELD.vu when the runtime hides it from the GC (1.26+), else FIELD itself. */
+static uint64_t sudog_address_of(struct gm_layout_type *sudog, const char *field, uint64_t plain)
+{
+	char path[64];
+	uint64_t off;
+	snprintf(path, sizeof(path), "%s.maybeTraceablePtr.vu", field);
+	if (gm_layout_member(sudog, path, &off, NULL))
+		return off;
+	snprintf(path, sizeof(path), "%s.vu", field);
+	if (gm_layout_member(sudog, path, &off, NULL))
+		return off;
+	return plain;
+}
+
+/* What leaked-goroutine detection reads (graph/goleak.c); optional. */
+static void bind_wait(struct binder *b)
+{
+	struct gm_wait_layout *l = &b->rt->wait;
+	struct gm_layout_type g, sudog, table, entry;
+	l->present = gm_layout_type(b->lay, "runtime.g", &g) && gm_layout_type(b->lay, "runtime.sudog", &sudog) &&
+		     gm_layout_member(&g, "waiting", &l->g_waiting, NULL) &&
+		     gm_layout_member(&sudog, "c", &l->c, NULL) && gm_layout_member(&sudog, "elem", &l->elem, NULL) &&
+		     gm_layout_member(&sudog, "waitlink", &l->waitlink, NULL);
+	if (!l->present)
+		return;
+	l->c_addr = sudog_address_of(&sudog, "c", l->c);
+	l->elem_addr = sudog_address_of(&sudog, "elem", l->elem);
+	l->has_semtable = gm_layout_member(&sudog, "g", &l->sudog_g, NULL) &&
+			  gm_layout_member(&sudog, "prev", &l->prev, NULL) &&
+			  gm_layout_member(&sudog, "next", &l->next, NULL) &&
+			  gm_layout_global(b->lay, "runtime.semtable", &table) &&
+			  gm_layout_array_length(&table, &l->sem_roots) && gm_layout_array_elem(&table, &entry) &&
+			  gm_layout_size(&entry, &l->sem_stride) &&
+			  gm_layout_member(&entry, "root.treap", &l->sem_treap, NULL);
+}
+
 static void bind_all(struct binder *b)
 {
 	struct gm_runtime *rt = b->rt;
-	Dwarf_Die mheap, module;
+	struct gm_layout_type mheap, module;
 	bind_global(b, "runtime.mheap_", &rt->mheap_addr, &mheap);
 	if (!b->err) {
 		bind_field(b, &mheap, "runtime.mheap", "allspans", &rt->mheap_allspans, true);
@@ -486,9 +599,9 @@ static void bind_all(struct binder *b)
 		bind_field(b, &module, "runtime.moduledata", "ebss", &rt->moduledata_ebss, true);
 		bind_field(b, &module, "runtime.moduledata", "gcdatamask", &rt->moduledata_gcdatamask, true);
 		bind_field(b, &module, "runtime.moduledata", "gcbssmask", &rt->moduledata_gcbssmask, true);
-		gm_dwarf_type_size(&module, &rt->moduledata_size);
+		gm_layout_size(&module, &rt->moduledata_size);
 	}
-	Dwarf_Die bitvector;
+	struct gm_layout_type bitvector;
 	if (bind_struct(b, "runtime.bitvector", &bitvector, NULL)) {
 		bind_field(b, &bitvector, "runtime.bitvector", "n", &rt->bitvector_n, true);
 		bind_field(b, &bitvector, "runtime.bitvector", "bytedata", &rt->bitvector_bytedata, true);
@@ -505,7 +618,8 @@ static void bind_all(struct binder *b)
 	bind_size_classes(b);
 	bind_goroutines(b);
 	bind_specials(b);
-	Dwarf_Die stackmap;
+	bind_descriptor_links(b);
+	struct gm_layout_type stackmap;
 	if (bind_struct(b, "runtime.stackmap", &stackmap, NULL)) {
 		bind_field(b, &stackmap, "runtime.stackmap", "n", &rt->stackmap_n, true);
 		bind_field(b, &stackmap, "runtime.stackmap", "nbit", &rt->stackmap_nbit, true);
@@ -514,12 +628,15 @@ static void bind_all(struct binder *b)
 	if (b->err)
 		return;
 	/* Feature probes. */
-	Dwarf_Die probe;
-	rt->green_tea = gm_dwarf_type(b->dw, "runtime.spanInlineMarkBits", &probe) &&
-			gm_dwarf_type_size(&probe, &rt->inline_mark_bits_size);
+	struct gm_layout_type probe;
+	rt->green_tea = gm_layout_type(b->lay, "runtime.spanInlineMarkBits", &probe) &&
+			gm_layout_size(&probe, &rt->inline_mark_bits_size);
 	bind_type_flags(b);
 	bind_gcmask(b);
-	Dwarf_Die pointer;
+	bind_wait(b);
+	if (!optional_const(b, "runtime.heapArenaBytes", &rt->heap_arena_bytes))
+		rt->heap_arena_bytes = 0;
+	struct gm_layout_type pointer;
 	if (bind_struct(b, "unsafe.Pointer", &pointer, &rt->ptr_size) && rt->ptr_size != 8)
 		fail(b, "support for pointers of this size in", "unsafe.Pointer");
 	bind_arenas(b, &mheap);
@@ -529,19 +646,31 @@ static void bind_all(struct binder *b)
 	}
 }
 
-struct gm_error *gm_runtime_bind(struct gm_program *prog, struct gm_runtime **ret)
+/* Bind PROG's runtime; with READ_CORE also copy the tables the later stages
+ * need from the core. */
+static struct gm_error *bind_runtime(struct gm_program *prog, bool read_core, struct gm_runtime **ret)
 {
-	if (!prog->dwarf)
-		return gm_error_create(GM_ERR_NO_DWARF, "%s: no DWARF: cannot bind the Go runtime",
-				       prog->exe->path);
+	if (!prog->layouts)
+		return prog->layouts_error
+			       ? gm_error_create(prog->layouts_error->code, "%s", prog->layouts_error->message)
+			       : gm_error_create(GM_ERR_NO_DWARF, "%s: no DWARF: cannot bind the Go runtime",
+						 prog->exe->path);
 	struct gm_runtime *rt = calloc(1, sizeof(*rt));
 	if (!rt)
 		return &gm_error_nomem;
 	rt->prog = prog;
 	rt->go_minor = gm_go_minor(prog->exe->go_version);
-	struct binder b = { .rt = rt, .dw = prog->dwarf };
+	struct binder b = { .rt = rt, .lay = prog->layouts };
 	bind_all(&b);
-	if (!b.err)
+	const char *unrecorded = gm_layouts_unrecorded(prog->layouts);
+	if (unrecorded) {
+		gm_error_destroy(b.err);
+		b.err = gm_error_create(GM_ERR_BAD_RUNTIME,
+					"%s: %s has no answer for '%s': it is older than this gomortem "
+					"(re-run dwarf/gen_layouts, or pass --runtime-from EXE with DWARF)",
+					prog->exe->path, gm_layouts_source(prog->layouts), unrecorded);
+	}
+	if (read_core && !b.err)
 		b.err = load_size_classes(rt);
 	if (b.err) {
 		gm_runtime_destroy(rt);
@@ -549,6 +678,22 @@ struct gm_error *gm_runtime_bind(struct gm_program *prog, struct gm_runtime **re
 	}
 	*ret = rt;
 	return NULL;
+}
+
+struct gm_error *gm_runtime_bind(struct gm_program *prog, struct gm_runtime **ret)
+{
+	return bind_runtime(prog, true, ret);
+}
+
+struct gm_error *gm_runtime_bind_layouts(struct gm_program *prog)
+{
+	struct gm_runtime *rt;
+	struct gm_error *err = bind_runtime(prog, false, &rt);
+	if (err)
+		return err;
+	err = gm_pclntab_bind_layouts(rt);
+	gm_runtime_destroy(rt);
+	return err;
 }
 
 void gm_runtime_destroy(struct gm_runtime *rt)

@@ -97,6 +97,21 @@ struct gm_arena_layout {
 	struct gm_field no_more_ptrs;      /* heapArena.noMorePtrs: 1 bit per bitmap word */
 };
 
+/* The kind-specific parts of runtime type descriptors (internal/abi.StructType,
+ * ArrayType, ...) and runtime.hchan: for typing objects without DWARF.  Each
+ * field is present only where the version has it. */
+struct gm_descriptor_layout {
+	struct gm_field struct_fields;                  /* StructType.Fields ([]StructField) */
+	uint64_t struct_field_size;                     /* sizeof(abi.StructField) */
+	struct gm_field field_typ, field_offset;        /* StructField.Typ, .Offset */
+	struct gm_field array_elem, array_len;          /* ArrayType.Elem, .Len */
+	struct gm_field slice_elem;                     /* SliceType.Elem */
+	struct gm_field chan_elem;                      /* ChanType.Elem */
+	struct gm_field iface_methods;                  /* InterfaceType.Methods ([]Imethod) */
+	struct gm_field hchan_buf, hchan_elemtype, hchan_dataqsiz; /* runtime.hchan */
+	uint64_t hchan_size;                            /* sizeof(runtime.hchan); 0 if unknown */
+};
+
 /* What runtime.buildGCMask reads to build an on-demand GC mask (1.24+):
  * abi.ArrayType, abi.StructType, abi.StructField and the kind numbers. */
 struct gm_gcmask_layout {
@@ -107,6 +122,18 @@ struct gm_gcmask_layout {
 	uint64_t field_size;                           /* sizeof(abi.StructField) */
 	struct gm_field field_typ, field_offset;       /* abi.StructField.Typ, .Offset */
 	uint64_t array_type_size, struct_type_size;
+};
+
+/* What leaked-goroutine detection reads of a blocked goroutine: g.waiting,
+ * the sudog list, and runtime.semtable's treaps (semaphore waits before 1.26).
+ * Optional: present false when the runtime lacks g.waiting or a sudog field. */
+struct gm_wait_layout {
+	bool present;
+	uint64_t g_waiting, c, elem, waitlink;
+	uint64_t c_addr, elem_addr;   /* the address itself (maybeTraceablePtr.vu in 1.26+, else c / elem) */
+	uint64_t sudog_g, prev, next;
+	bool has_semtable;            /* semtable, sudog.g/prev/next and semaRoot.treap all found */
+	uint64_t sem_roots, sem_stride, sem_treap;
 };
 
 struct gm_runtime {
@@ -156,6 +183,11 @@ struct gm_runtime {
 	struct gm_specials_layout specials;
 	struct gm_arena_layout arena;      /* bound only when arena_bitmap */
 	struct gm_field stackmap_n, stackmap_nbit, stackmap_bytedata; /* runtime.stackmap */
+	struct gm_field itab_type;         /* abi.ITab.Type (runtime.itab._type); not present: unknown */
+	struct gm_field ptrtype_elem;      /* abi.PtrType.Elem (runtime.ptrtype.elem) */
+	struct gm_descriptor_layout desc;
+	struct gm_wait_layout wait;
+	uint64_t heap_arena_bytes;         /* runtime.heapArenaBytes; 0 if unknown (capture punches free pages by it) */
 	/* Goroutines. */
 	struct gm_g_layout g;
 	struct gm_m_layout m;
@@ -171,6 +203,11 @@ struct gm_runtime {
 
 /* Bind PROG's runtime.  GM_ERR_BAD_RUNTIME names what is missing. */
 struct gm_error *gm_runtime_bind(struct gm_program *prog, struct gm_runtime **ret);
+
+/* Make every layout lookup the runtime and pclntab binders make, reading
+ * nothing from a core (PROG may have none): for recording the answers
+ * (`gomortem dwarf --layouts`) and checking the generated tables. */
+struct gm_error *gm_runtime_bind_layouts(struct gm_program *prog);
 
 void gm_runtime_destroy(struct gm_runtime *rt);
 

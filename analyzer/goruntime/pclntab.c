@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../dwarf/dwarf_index.h"
+#include "../../dwarf/layouts.h"
 #include "../program.h"
 #include "binding.h"
 
@@ -80,22 +80,22 @@ struct gm_pclntab {
 
 struct binder {
 	struct gm_runtime *rt;
-	struct gm_dwarf *dw;
+	struct gm_layouts *lay;
 	struct gm_error *err;
 };
 
 static void fail(struct binder *b, const char *what, const char *name)
 {
 	if (!b->err)
-		b->err = gm_error_create(GM_ERR_BAD_RUNTIME, "%s: DWARF lacks %s %s (pclntab)",
-					 b->rt->prog->exe->path, what, name);
+		b->err = gm_error_create(GM_ERR_BAD_RUNTIME, "%s: %s lacks %s %s (pclntab)",
+					 b->rt->prog->exe->path, gm_layouts_source(b->lay), what, name);
 }
 
-static bool bind_struct(struct binder *b, const char *name, Dwarf_Die *ret, uint64_t *ret_size)
+static bool bind_struct(struct binder *b, const char *name, struct gm_layout_type *ret, uint64_t *ret_size)
 {
 	if (b->err)
 		return false;
-	if (!gm_dwarf_type(b->dw, name, ret) || !gm_dwarf_type_size(ret, ret_size) || *ret_size == 0) {
+	if (!gm_layout_type(b->lay, name, ret) || !gm_layout_size(ret, ret_size) || *ret_size == 0) {
 		fail(b, "type", name);
 		return false;
 	}
@@ -103,15 +103,15 @@ static bool bind_struct(struct binder *b, const char *name, Dwarf_Die *ret, uint
 }
 
 /* Bind member PATH of ST; integers wider than 8 bytes are refused unless ANY_SIZE. */
-static void bind_field_sized(struct binder *b, Dwarf_Die *st, const char *type_name, const char *path,
+static void bind_field_sized(struct binder *b, struct gm_layout_type *st, const char *type_name, const char *path,
 			     struct gm_field *f, bool any_size)
 {
 	uint64_t offset, size;
-	Dwarf_Die member_type;
+	struct gm_layout_type member_type;
 	if (b->err)
 		return;
-	if (!gm_dwarf_member(st, path, &offset, &member_type) ||
-	    !gm_dwarf_type_size(&member_type, &size) || size > UINT32_MAX ||
+	if (!gm_layout_member(st, path, &offset, &member_type) ||
+	    !gm_layout_size(&member_type, &size) || size > UINT32_MAX ||
 	    (!any_size && size != 1 && size != 2 && size != 4 && size != 8)) {
 		char name[256];
 		snprintf(name, sizeof(name), "%s.%s", type_name, path);
@@ -121,13 +121,13 @@ static void bind_field_sized(struct binder *b, Dwarf_Die *st, const char *type_n
 	*f = (struct gm_field){ .offset = (uint32_t)offset, .size = (uint32_t)size, .present = true };
 }
 
-static void bind_field(struct binder *b, Dwarf_Die *st, const char *type_name, const char *path,
+static void bind_field(struct binder *b, struct gm_layout_type *st, const char *type_name, const char *path,
 		       struct gm_field *f)
 {
 	bind_field_sized(b, st, type_name, path, f, false);
 }
 
-static void bind_slice(struct binder *b, Dwarf_Die *st, const char *name, struct slice_field *f)
+static void bind_slice(struct binder *b, struct gm_layout_type *st, const char *name, struct slice_field *f)
 {
 	char path[128];
 	snprintf(path, sizeof(path), "%s.array", name);
@@ -138,7 +138,7 @@ static void bind_slice(struct binder *b, Dwarf_Die *st, const char *name, struct
 
 static void bind_moduledata(struct binder *b, struct pcl_layout *l)
 {
-	Dwarf_Die st;
+	struct gm_layout_type st;
 	const char *t = "runtime.moduledata";
 	if (!bind_struct(b, t, &st, &l->moduledata_size))
 		return;
@@ -160,7 +160,7 @@ static void bind_moduledata(struct binder *b, struct pcl_layout *l)
 
 static void bind_func(struct binder *b, struct pcl_layout *l)
 {
-	Dwarf_Die st;
+	struct gm_layout_type st;
 	const char *t = "runtime._func";
 	if (!bind_struct(b, t, &st, &l->func_size))
 		return;
@@ -183,7 +183,7 @@ static void bind_func(struct binder *b, struct pcl_layout *l)
 
 static void bind_small_types(struct binder *b, struct pcl_layout *l)
 {
-	Dwarf_Die st, sub_type;
+	struct gm_layout_type st, sub_type;
 	uint64_t offset, nsub = 0;
 	if (bind_struct(b, "runtime.pcHeader", &st, &l->header_size)) {
 		bind_field(b, &st, "runtime.pcHeader", "magic", &l->magic);
@@ -199,8 +199,8 @@ static void bind_small_types(struct binder *b, struct pcl_layout *l)
 	if (bind_struct(b, "runtime.findfuncbucket", &st, &l->bucket_size)) {
 		bind_field(b, &st, "runtime.findfuncbucket", "idx", &l->bucket_idx);
 		bind_field_sized(b, &st, "runtime.findfuncbucket", "subbuckets", &l->subbuckets, true);
-		if (!b->err && (!gm_dwarf_member(&st, "subbuckets", &offset, &sub_type) ||
-				!gm_dwarf_array_length(&sub_type, &nsub) || nsub == 0 ||
+		if (!b->err && (!gm_layout_member(&st, "subbuckets", &offset, &sub_type) ||
+				!gm_layout_array_length(&sub_type, &nsub) || nsub == 0 ||
 				nsub != l->subbuckets.size || offset + nsub > l->bucket_size))
 			fail(b, "a [N]uint8 field", "runtime.findfuncbucket.subbuckets");
 		l->nsub = (uint32_t)nsub;
@@ -217,10 +217,10 @@ static void bind_small_types(struct binder *b, struct pcl_layout *l)
 }
 
 /* The first of NAMES that DWARF defines as a constant; false if none. */
-static bool first_const(struct gm_dwarf *dw, const char *const *names, size_t n, int64_t *ret)
+static bool first_const(struct gm_layouts *lay, const char *const *names, size_t n, int64_t *ret)
 {
 	for (size_t i = 0; i < n; i++)
-		if (gm_dwarf_const(dw, names[i], ret))
+		if (gm_layout_const(lay, names[i], ret))
 			return true;
 	return false;
 }
@@ -252,7 +252,7 @@ static uint8_t resolve_func_id(struct binder *b, int which)
 	snprintf(rt_name, sizeof(rt_name), "runtime.funcID_%s", id);
 	const char *const names[3] = { abi_name, abi_alt, rt_name };
 	int64_t value;
-	if (first_const(b->dw, names, 3, &value) && value >= 0 && value <= UINT8_MAX)
+	if (first_const(b->lay, names, 3, &value) && value >= 0 && value <= UINT8_MAX)
 		return (uint8_t)value;
 	int minor = b->rt->go_minor;
 	return func_id_table[minor >= 25 ? 2 : minor >= 22 ? 1 : 0][which];
@@ -265,7 +265,7 @@ static uint32_t resolve_index(struct binder *b, const char *abi_name, const char
 {
 	const char *const names[2] = { abi_name, runtime_name };
 	int64_t value;
-	if (first_const(b->dw, names, 2, &value) && value >= 0 && value <= UINT8_MAX)
+	if (first_const(b->lay, names, 2, &value) && value >= 0 && value <= UINT8_MAX)
 		return (uint32_t)value;
 	return fallback;
 }
@@ -295,7 +295,7 @@ static void bind_constants(struct binder *b, struct gm_pclntab *tab)
 	/* abi.FuncTabBucketSize (1.23+) was runtime.pcbucketsize: 4096 in every version. */
 	static const char *const bucket_names[2] = { "internal/abi.FuncTabBucketSize", "runtime.pcbucketsize" };
 	int64_t bucket = 4096;
-	first_const(b->dw, bucket_names, 2, &bucket);
+	first_const(b->lay, bucket_names, 2, &bucket);
 	if (bucket <= 0 || bucket > (1 << 20) || bucket % tab->l.nsub != 0)
 		fail(b, "a sane constant", "internal/abi.FuncTabBucketSize");
 	tab->bucket_bytes = (uint64_t)bucket;
@@ -454,22 +454,32 @@ static struct gm_error *read_moduledata(struct gm_pclntab *tab)
 	return err;
 }
 
-struct gm_error *gm_pclntab_open(struct gm_runtime *rt, struct gm_pclntab **ret)
+static struct gm_error *bind_pclntab(struct gm_pclntab *tab)
 {
-	if (!rt->prog->dwarf)
-		return gm_error_create(GM_ERR_NO_DWARF, "%s: no DWARF: cannot bind the pclntab",
-				       rt->prog->exe->path);
-	struct gm_pclntab *tab = calloc(1, sizeof(*tab));
-	if (!tab)
-		return &gm_error_nomem;
-	tab->rt = rt;
-	struct binder b = { .rt = rt, .dw = rt->prog->dwarf };
+	struct binder b = { .rt = tab->rt, .lay = tab->rt->prog->layouts };
 	bind_moduledata(&b, &tab->l);
 	bind_func(&b, &tab->l);
 	bind_small_types(&b, &tab->l);
 	if (!b.err)
 		bind_constants(&b, tab);
-	struct gm_error *err = b.err ? b.err : read_moduledata(tab);
+	return b.err;
+}
+
+struct gm_error *gm_pclntab_bind_layouts(struct gm_runtime *rt)
+{
+	struct gm_pclntab tab = { .rt = rt };
+	return bind_pclntab(&tab);
+}
+
+struct gm_error *gm_pclntab_open(struct gm_runtime *rt, struct gm_pclntab **ret)
+{
+	struct gm_pclntab *tab = calloc(1, sizeof(*tab));
+	if (!tab)
+		return &gm_error_nomem;
+	tab->rt = rt;
+	struct gm_error *err = bind_pclntab(tab);
+	if (!err)
+		err = read_moduledata(tab);
 	if (err) {
 		gm_pclntab_destroy(tab);
 		return err;

@@ -65,6 +65,9 @@ struct gm_func_ids {
  * are not in the address space.  *RET is written only on success. */
 struct gm_error *gm_pclntab_open(struct gm_runtime *rt, struct gm_pclntab **ret);
 
+/* Only the layout lookups of gm_pclntab_open (see gm_runtime_bind_layouts). */
+struct gm_error *gm_pclntab_bind_layouts(struct gm_runtime *rt);
+
 /* Free TAB and everything it mapped or copied; NULL is a no-op.  Names and
  * files returned by the lookups die with it. */
 void gm_pclntab_destroy(struct gm_pclntab *tab);

@@ -106,7 +106,8 @@ static struct gm_error *find_static_pointees(struct gm_program *prog, uint64_t l
 		}
 		ret->items[ret->count++] = p;
 	}
-	qsort(ret->items, ret->count, sizeof(*ret->items), static_pointee_compare);
+	if (ret->count)   /* none without DWARF: items is NULL then */
+		qsort(ret->items, ret->count, sizeof(*ret->items), static_pointee_compare);
 	return NULL;
 }
 
@@ -138,9 +139,15 @@ static void describe_word(struct gm_program *prog, struct gm_root *root, Dwarf_D
 
 /* Name ROOT's word (at a run-time address) by the DWARF global holding it,
  * with its type and the global's, or by the pointer global whose static
- * pointee holds it, else by the ELF symbol. */
-static struct gm_error *name_global_word(struct gm_program *prog, const struct static_pointees *sp,
-					 struct gm_root *root)
+ * pointee holds it, else by the ELF symbol (without DWARF no member path). */
+struct section {
+	enum gm_root_kind kind;
+	const char *label;
+	uint64_t start, end;
+};
+
+static struct gm_error *name_global_word(struct gm_program *prog, const struct section *sec,
+					 const struct static_pointees *sp, struct gm_root *root)
 {
 	uint64_t addr = root->addr;
 	char name[MAX_NAME];
@@ -158,21 +165,18 @@ static struct gm_error *name_global_word(struct gm_program *prog, const struct s
 		snprintf(name, sizeof(name), "(*%s)", dwarf_diename(&var) ? dwarf_diename(&var) : "?");
 		describe_word(prog, root, &var_type, link - p->start, name, sizeof(name));
 	} else {
+		/* Without DWARF no member path: the symbol, and the offset past its start. */
 		const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, link);
-		if (sym)
+		if (sym && link == sym->addr)
+			snprintf(name, sizeof(name), "%s", sym->name);
+		else if (sym)
 			snprintf(name, sizeof(name), "%s+0x%" PRIx64, sym->name, link - sym->addr);
-		else
-			snprintf(name, sizeof(name), "0x%" PRIx64, addr);
+		else   /* data the linker left unnamed: where it is in its section */
+			snprintf(name, sizeof(name), "%s+0x%" PRIx64, sec->label, addr - sec->start);
 	}
 	root->name = strdup(name);
 	return root->name ? NULL : &gm_error_nomem;
 }
-
-struct section {
-	enum gm_root_kind kind;
-	const char *label;
-	uint64_t start, end;
-};
 
 /* moduledata.gcdatamask / gcbssmask: {n int32, bytedata *uint8}. */
 static struct gm_error *read_mask(struct gm_runtime *rt, uint64_t mask_addr, uint64_t words, const uint8_t **ret)
@@ -212,7 +216,7 @@ static struct gm_error *section_roots(struct gm_runtime *rt, const struct gm_hea
 			gm_warn(&roots->warnings, "%s word at 0x%" PRIx64 " not saved", sec->label, root.addr);
 			continue;
 		}
-		err = name_global_word(rt->prog, sp, &root);
+		err = name_global_word(rt->prog, sec, sp, &root);
 		if (!err)
 			err = roots_add(roots, &root);
 	}

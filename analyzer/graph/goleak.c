@@ -21,11 +21,10 @@
 /* Where the wait records are (runtime.g.waiting, runtime.sudog, and the
  * semaphore table runtime.semtable: 251 roots of treaps of sudogs, one node
  * per address, the other waiters on it chained by waitlink). */
+/* The runtime's wait layout (bound with the runtime) and where semtable is. */
 struct wait_layout {
-	uint64_t g_waiting, c, elem, waitlink;
-	uint64_t c_addr, elem_addr;   /* the address itself (maybeTraceablePtr.vu in 1.26+, else c / elem) */
-	uint64_t sudog_g, prev, next;
-	uint64_t semtable, sem_roots, sem_stride, sem_treap; /* 0 semtable: no table */
+	struct gm_wait_layout f;
+	uint64_t semtable;            /* run-time address; 0: no table */
 };
 
 enum wait_kind { NOT_BLOCKED, ON_CHANNELS, ON_SYNC, NEVER_WAKES };
@@ -49,39 +48,13 @@ static enum wait_kind wait_kind(const char *reason)
 	return NOT_BLOCKED;
 }
 
-/* The offset of FIELD's address: FIELD.maybeTraceablePtr.vu or FIELD.vu
- * when the runtime hides it from the GC (1.26+), else FIELD itself. */
-static uint64_t address_of(Dwarf_Die *sudog, const char *field, uint64_t plain)
-{
-	char path[64];
-	uint64_t off;
-	snprintf(path, sizeof(path), "%s.maybeTraceablePtr.vu", field);
-	if (gm_dwarf_member(sudog, path, &off, NULL))
-		return off;
-	snprintf(path, sizeof(path), "%s.vu", field);
-	if (gm_dwarf_member(sudog, path, &off, NULL))
-		return off;
-	return plain;
-}
-
 static struct gm_error *bind_layout(struct gm_runtime *rt, struct wait_layout *l)
 {
-	struct gm_dwarf *dw = rt->prog->dwarf;
-	Dwarf_Die g, sudog;
-	if (!dw || !gm_dwarf_type(dw, "runtime.g", &g) || !gm_dwarf_type(dw, "runtime.sudog", &sudog) ||
-	    !gm_dwarf_member(&g, "waiting", &l->g_waiting, NULL) || !gm_dwarf_member(&sudog, "c", &l->c, NULL) ||
-	    !gm_dwarf_member(&sudog, "elem", &l->elem, NULL) ||
-	    !gm_dwarf_member(&sudog, "waitlink", &l->waitlink, NULL))
+	if (!rt->wait.present)
 		return gm_error_create(GM_ERR_BAD_RUNTIME, "runtime.g.waiting or runtime.sudog's c, elem, waitlink "
-				       "not in the DWARF");
-	l->c_addr = address_of(&sudog, "c", l->c);
-	l->elem_addr = address_of(&sudog, "elem", l->elem);
-	Dwarf_Die table, entry;
-	if (gm_dwarf_member(&sudog, "g", &l->sudog_g, NULL) && gm_dwarf_member(&sudog, "prev", &l->prev, NULL) &&
-	    gm_dwarf_member(&sudog, "next", &l->next, NULL) &&
-	    gm_dwarf_global(dw, "runtime.semtable", &l->semtable, &table) &&
-	    gm_dwarf_array_length(&table, &l->sem_roots) && gm_dwarf_array_elem(&table, &entry) &&
-	    gm_dwarf_type_size(&entry, &l->sem_stride) && gm_dwarf_member(&entry, "root.treap", &l->sem_treap, NULL))
+				       "not in the runtime's layouts (%s)", gm_program_layouts_source(rt->prog) ? gm_program_layouts_source(rt->prog) : "none");
+	l->f = rt->wait;
+	if (l->f.has_semtable && gm_program_global_addr(rt->prog, "runtime.semtable", &l->semtable))
 		l->semtable += rt->prog->bias;
 	else
 		l->semtable = 0;
@@ -127,24 +100,24 @@ static struct gm_error *read_semtable(struct search *s)
 	struct gm_address_space *mem = s->rt->prog->mem;
 	uint64_t stack[256];
 	size_t budget = 1u << 20;
-	for (uint64_t r = 0; s->l.semtable && r < s->l.sem_roots; r++) {
+	for (uint64_t r = 0; s->l.semtable && r < s->l.f.sem_roots; r++) {
 		size_t depth = 0;
-		if (!gm_try_read_u64(mem, s->l.semtable + r * s->l.sem_stride + s->l.sem_treap, &stack[0]) || !stack[0])
+		if (!gm_try_read_u64(mem, s->l.semtable + r * s->l.f.sem_stride + s->l.f.sem_treap, &stack[0]) || !stack[0])
 			continue;
 		depth = 1;
 		while (depth > 0 && budget > 0) {
 			uint64_t node = stack[--depth], kids[2] = { 0, 0 };
-			(void)gm_try_read_u64(mem, node + s->l.prev, &kids[0]); /* a kid not saved stays 0 */
-			(void)gm_try_read_u64(mem, node + s->l.next, &kids[1]);
+			(void)gm_try_read_u64(mem, node + s->l.f.prev, &kids[0]); /* a kid not saved stays 0 */
+			(void)gm_try_read_u64(mem, node + s->l.f.next, &kids[1]);
 			for (int k = 0; k < 2; k++)
 				if (kids[k] && depth < sizeof(stack) / sizeof(stack[0]))
 					stack[depth++] = kids[k];
 			for (uint64_t w = node; w && budget > 0; budget--) {
 				uint64_t g = 0;
-				if (gm_try_read_u64(mem, w + s->l.sudog_g, &g) && g &&
+				if (gm_try_read_u64(mem, w + s->l.f.sudog_g, &g) && g &&
 				    gm_u64_map_insert(&s->sema_wait, g, w) < 0)
 					return &gm_error_nomem;
-				if (!gm_try_read_u64(mem, w + s->l.waitlink, &w))
+				if (!gm_try_read_u64(mem, w + s->l.f.waitlink, &w))
 					break;
 			}
 		}
@@ -160,19 +133,19 @@ static struct gm_error *read_wait(struct search *s, const struct gm_goroutine *g
 {
 	uint64_t sudog = 0;
 	bool chans = w->kind == ON_CHANNELS;
-	if (!gm_try_read_u64(s->rt->prog->mem, g->addr + s->l.g_waiting, &sudog))
+	if (!gm_try_read_u64(s->rt->prog->mem, g->addr + s->l.f.g_waiting, &sudog))
 		sudog = 0;
 	if (!sudog && !chans && !gm_u64_map_find(&s->sema_wait, g->addr, &sudog))
 		sudog = 0;
 	for (size_t n = 0; sudog && n < MAX_SUDOGS; n++) {
 		uint64_t addr = 0, next = 0;
 		uint32_t rec, obj;
-		if (!gm_try_read_u64(s->rt->prog->mem, sudog + (chans ? s->l.c_addr : s->l.elem_addr), &addr) ||
-		    !gm_try_read_u64(s->rt->prog->mem, sudog + s->l.waitlink, &next))
+		if (!gm_try_read_u64(s->rt->prog->mem, sudog + (chans ? s->l.f.c_addr : s->l.f.elem_addr), &addr) ||
+		    !gm_try_read_u64(s->rt->prog->mem, sudog + s->l.f.waitlink, &next))
 			break;
 		if (gm_heap_find_object(s->heap, sudog, &rec) &&
 		    gm_u64_map_insert(&s->hidden, (uint64_t)rec << 32 | (sudog - s->heap->objects[rec].addr +
-								    (chans ? s->l.c : s->l.elem)), 1) < 0)
+								    (chans ? s->l.f.c : s->l.f.elem)), 1) < 0)
 			return &gm_error_nomem;
 		if (!gm_heap_find_object(s->heap, addr, &obj)) {
 			w->outside_heap = true;

@@ -8,6 +8,7 @@
 
 #include "../../dwarf/dwarf_index.h"
 #include "../goruntime/heap.h"
+#include "descriptors.h"
 #include "../goruntime/roots.h"
 #include "../program.h"
 #include "graph.h"
@@ -35,6 +36,9 @@ struct infer {
 	struct gm_u64_map slot_cache;
 	uint64_t *noted_slices;          /* one bit per object: already in t->slices */
 	struct gm_u64_map closures;      /* function entry pc -> its closure entry */
+	/* Without DWARF: channel element descriptor -> its hchan<T> entry; the byte entry of strings. */
+	struct gm_u64_map chans;
+	uint32_t byte_entry;
 	struct gm_u64_map by_shape;      /* hash of a real generic name -> its entry laid out by its shape */
 	struct gm_u64_map closure_funcs; /* closure entry -> its function's DW_TAG_subprogram */
 	/* Per span, what types_target asks on every edge, packed small enough
@@ -128,15 +132,49 @@ static bool die_by_runtime_name(struct infer *in, uint64_t addr, Dwarf_Die *ret)
 	return found;
 }
 
+/* Whether spreading can read a layout for entry E: its DWARF type, or
+ * without DWARF its runtime descriptor. */
+static bool has_layout(const struct infer *in, const struct gm_type_entry *e)
+{
+	return e->die || (!in->dw && e->runtime_addr);
+}
+
+/* Add an entry made here (no DWARF type, no descriptor); NO_ENTRY if out of memory. */
+static uint32_t add_made_entry(struct infer *in, struct gm_type_entry *e)
+{
+	uint32_t ret;
+	if (!e->name || add_entry(in->t, e, &ret)) {
+		free(e->name);
+		return NO_ENTRY;
+	}
+	return ret;
+}
+
+/* Without DWARF: the entry of the descriptor at ADDR, named as Go prints it. */
+static uint32_t entry_from_descriptor(struct infer *in, uint64_t addr)
+{
+	struct gm_desc d;
+	if (!gm_desc_read(in->heap->rt, addr, &d))
+		return NO_ENTRY;
+	struct gm_type_entry e = { .name = gm_heap_type_name(in->heap, addr), .kind = gm_kind_name(d.kind),
+				   .size = d.size, .ptr_bytes = d.ptr_bytes, .runtime_addr = addr, .elem = NO_ENTRY };
+	uint32_t ret = add_made_entry(in, &e);
+	if (ret != NO_ENTRY && gm_u64_map_insert(&in->t->by_runtime, addr, ret))
+		return NO_ENTRY;
+	return ret;
+}
+
 /* The entry of the runtime type descriptor at ADDR: the heap's own entry if
  * it named it, else one made from DWARF (DW_AT_go_runtime_type, or the
- * type of the same name). */
+ * type of the same name), or without DWARF from the descriptor itself. */
 static uint32_t entry_for_runtime(struct infer *in, uint64_t addr)
 {
 	uint64_t index;
 	Dwarf_Die die;
 	if (gm_u64_map_find(&in->t->by_runtime, addr, &index))
 		return (uint32_t)index;
+	if (!in->dw)
+		return addr >= in->heap->moduledata_types ? entry_from_descriptor(in, addr) : NO_ENTRY;
 	if (addr < in->heap->moduledata_types ||
 	    (!gm_dwarf_type_by_runtime_offset(in->dw, addr - in->heap->moduledata_types, &die) &&
 	     !die_by_runtime_name(in, addr, &die)))
@@ -184,6 +222,20 @@ static uint64_t data_size(const struct gm_heap *heap, uint32_t obj)
 	return s->elemsize - data_offset(heap, obj);
 }
 
+/* A Swiss map's group array (internal/runtime/maps newarray(typ.Group, n)):
+ * n is a power of two, so of the n' that fill the slot, n is the largest
+ * power of two <= n' (the size class adds less than n).  With DWARF the
+ * table's lengthMask gives it (apply_group_count); without, this rule. */
+static uint64_t group_count(const struct infer *in, uint32_t elem, uint64_t fitted)
+{
+	const char *name = in->t->entries[elem].name;
+	if (in->dw || (strncmp(name, "map.group[", 10) != 0 && strncmp(name, "noalg.map.group[", 16) != 0))
+		return fitted;
+	while (fitted & (fitted - 1))
+		fitted &= fitted - 1;
+	return fitted;
+}
+
 /* ELEM, or [n]ELEM when OBJ holds n >= 2 of them. */
 static uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj)
 {
@@ -193,7 +245,7 @@ static uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj)
 	bool tiny = s->noscan && s->size_class == in->heap->rt->tiny_size_class;
 	if (size == 0 || room < 2 * size || tiny)
 		return elem;
-	return array_of(in, elem, room / size);
+	return array_of(in, elem, group_count(in, elem, room / size));
 }
 
 /* [count]ELEM for a slice's backing array or a string's bytes, the count
@@ -337,6 +389,66 @@ static uint64_t word_code(struct infer *in, Dwarf_Die *type, uint64_t off)
 	return unsafe_member_code(in, &slot, off);
 }
 
+/* The entry of string bytes without DWARF: uint8, made once. */
+static uint32_t byte_entry(struct infer *in)
+{
+	if (in->byte_entry == NO_ENTRY) {
+		struct gm_type_entry e = { .name = strdup("uint8"), .kind = "uint8", .size = 1, .elem = NO_ENTRY };
+		in->byte_entry = add_made_entry(in, &e);
+	}
+	return in->byte_entry;
+}
+
+/* The hchan<T> entry for channels of the element descriptor ELEM, made once:
+ * runtime.hchan's layout from the runtime binding, named as DWARF names it. */
+static uint32_t chan_entry(struct infer *in, uint64_t elem)
+{
+	uint64_t index;
+	if (gm_u64_map_find(&in->chans, elem, &index))
+		return (uint32_t)index;
+	uint32_t el = entry_for_runtime(in, elem);
+	if (el == NO_ENTRY || !in->heap->rt->desc.hchan_size)
+		return NO_ENTRY;
+	struct gm_type_entry e = { .kind = "struct", .size = in->heap->rt->desc.hchan_size, .elem = NO_ENTRY };
+	if (asprintf(&e.name, "hchan<%s>", in->t->entries[el].name) < 0)
+		return NO_ENTRY;
+	uint32_t ret = add_made_entry(in, &e);
+	if (ret != NO_ENTRY && gm_u64_map_insert(&in->chans, elem, ret))
+		return NO_ENTRY;
+	return ret;
+}
+
+/* word_code from runtime descriptors (no DWARF): the same target codes. */
+static uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t off)
+{
+	struct gm_desc_word w;
+	uint32_t target;
+	if (!gm_desc_word_at(in->heap->rt, desc, off, &w))
+		return 0;
+	switch (w.kind) {
+	case GM_DESC_POINTER:
+		target = w.target ? entry_for_runtime(in, w.target) : NO_ENTRY;
+		return target == NO_ENTRY ? 0 : (uint64_t)target + 1;
+	case GM_DESC_SLICE:   /* len 8 bytes after the pointer, cap 16 */
+		target = entry_for_runtime(in, w.target);
+		return target == NO_ENTRY ? 0 : ((uint64_t)target + 1) | TARGET_COUNTED | 16ull << 32 | 8ull << 44;
+	case GM_DESC_STRING:  /* len 8 bytes after the pointer: count and len */
+		target = byte_entry(in);
+		return target == NO_ENTRY ? 0 : ((uint64_t)target + 1) | TARGET_COUNTED | 8ull << 32 | 8ull << 44;
+	case GM_DESC_IFACE:
+		return TARGET_IFACE | w.interface_off;
+	case GM_DESC_EFACE:
+		return TARGET_EFACE | w.interface_off;
+	case GM_DESC_FUNC:
+		return TARGET_CLOSURE;
+	case GM_DESC_CHAN:
+		target = chan_entry(in, w.target);
+		return target == NO_ENTRY ? 0 : (uint64_t)target + 1;
+	default:
+		return 0;
+	}
+}
+
 /* word_code for the word at OFF of a closure of the function SUBPROGRAM:
  * the captured variable there (DW_AT_go_closure_offset, Go 1.23+) gives
  * its type; before 1.23 DWARF does not lay closures out. */
@@ -370,6 +482,8 @@ static uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
 		value = word_code(in, &type, off);
 	else if (gm_u64_map_find(&in->closure_funcs, entry, &subprogram))
 		value = closure_word_code(in, subprogram, off);
+	else if (!in->dw && e->runtime_addr)
+		value = descriptor_word_code(in, e->runtime_addr, off);
 	gm_u64_map_insert(&in->slot_cache, key, value);
 	return value;
 }
@@ -415,11 +529,22 @@ static uint32_t chan_buffer(struct infer *in, uint32_t obj, uint32_t entry, uint
 	uint64_t buf_off, elemtype_off, qsize_off, elemtype, qsize;
 	struct gm_address_space *mem = in->heap->rt->prog->mem;
 	uint64_t base = in->heap->objects[obj].addr;
-	if (strncmp(e->name, "hchan<", 6) != 0 || !gm_dwarf_die_at(in->dw, e->die, &type) ||
-	    !gm_dwarf_member(&type, "buf", &buf_off, &member) || buf_off != src_off ||
-	    !gm_dwarf_member(&type, "elemtype", &elemtype_off, &member) ||
-	    !gm_dwarf_member(&type, "dataqsiz", &qsize_off, &member) ||
-	    !gm_try_read_u64(mem, base + elemtype_off, &elemtype) || !gm_try_read_u64(mem, base + qsize_off, &qsize) || !qsize)
+	const struct gm_descriptor_layout *d = &in->heap->rt->desc;
+	if (strncmp(e->name, "hchan<", 6) != 0)
+		return NO_ENTRY;
+	if (!in->dw) {   /* the hchan<T> entries made from descriptors: runtime.hchan's binding */
+		if (!d->hchan_buf.present || !d->hchan_elemtype.present || !d->hchan_dataqsiz.present)
+			return NO_ENTRY;
+		buf_off = d->hchan_buf.offset;
+		elemtype_off = d->hchan_elemtype.offset;
+		qsize_off = d->hchan_dataqsiz.offset;
+	} else if (!gm_dwarf_die_at(in->dw, e->die, &type) || !gm_dwarf_member(&type, "buf", &buf_off, &member) ||
+		   !gm_dwarf_member(&type, "elemtype", &elemtype_off, &member) ||
+		   !gm_dwarf_member(&type, "dataqsiz", &qsize_off, &member)) {
+		return NO_ENTRY;
+	}
+	if (buf_off != src_off || !gm_try_read_u64(mem, base + elemtype_off, &elemtype) ||
+	    !gm_try_read_u64(mem, base + qsize_off, &qsize) || !qsize)
 		return NO_ENTRY;
 	uint32_t elem = entry_for_runtime(in, elemtype);
 	return elem == NO_ENTRY ? NO_ENTRY : array_of(in, elem, qsize);
@@ -692,7 +817,7 @@ static void spread(struct infer *in, uint32_t obj)
 	bool closure = !in->t->entries[elem].die && gm_u64_map_find(&in->closure_funcs, elem, &subprogram);
 	if (closure)
 		elem_size = data_size(in->heap, obj);
-	if (elem_size == 0 || (!in->t->entries[elem].die && !closure))
+	if (elem_size == 0 || (!has_layout(in, &in->t->entries[elem]) && !closure))
 		return;
 	uint64_t end = g->edge_start[obj + 1];
 	for (uint64_t i = g->edge_start[obj]; i < end; i++) {
@@ -799,7 +924,7 @@ static void seed(struct infer *in, const struct gm_roots *roots)
 		 * types, say) has no layout to spread from: leave the object to
 		 * DWARF evidence first (see name_leftovers). */
 		uint32_t elem = entry_for_runtime(in, heap->types[heap->objects[i].type].addr);
-		if (elem != NO_ENTRY && in->t->entries[elem].die)
+		if (elem != NO_ENTRY && has_layout(in, &in->t->entries[elem]))
 			assign(in, (uint32_t)i, fit(in, elem, (uint32_t)i));
 	}
 	/* A root's word is typed by its place in the variable holding it,
@@ -876,18 +1001,11 @@ static struct gm_error *import_heap_types(struct infer *in)
 
 static void find_itab(struct infer *in)
 {
-	Dwarf_Die itab, member;
-	uint64_t off;
-	in->have_itab = (gm_dwarf_type(in->dw, "internal/abi.ITab", &itab) &&
-			 gm_dwarf_member(&itab, "Type", &off, &member)) ||
-			(gm_dwarf_type(in->dw, "runtime.itab", &itab) && gm_dwarf_member(&itab, "_type", &off, &member));
-	in->itab_type_offset = in->have_itab ? off : 0;
-	Dwarf_Die ptrtype;
-	in->have_ptr_elem = (gm_dwarf_type(in->dw, "internal/abi.PtrType", &ptrtype) &&
-			     gm_dwarf_member(&ptrtype, "Elem", &off, &member)) ||
-			    (gm_dwarf_type(in->dw, "runtime.ptrtype", &ptrtype) &&
-			     gm_dwarf_member(&ptrtype, "elem", &off, &member));
-	in->ptr_elem_offset = in->have_ptr_elem ? off : 0;
+	const struct gm_runtime *rt = in->heap->rt;
+	in->have_itab = rt->itab_type.present;
+	in->itab_type_offset = rt->itab_type.offset;
+	in->have_ptr_elem = rt->ptrtype_elem.present;
+	in->ptr_elem_offset = rt->ptrtype_elem.offset;
 }
 
 /* The registry with the heap's runtime types and no object typed yet. */
@@ -926,7 +1044,7 @@ struct gm_error *gm_types_from_headers(struct gm_heap *heap, struct gm_types **r
 struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
 				const struct gm_types_progress *progress, struct gm_types **ret)
 {
-	struct infer in = { .graph = graph };
+	struct infer in = { .graph = graph, .byte_entry = NO_ENTRY };
 	struct gm_error *err = types_start(&in, heap);
 	struct gm_types *t = in.t;
 	if (!err) {
@@ -957,6 +1075,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	gm_u64_map_free(&in.slot_cache);
 	free(in.noted_slices);
 	gm_u64_map_free(&in.closures);
+	gm_u64_map_free(&in.chans);
 	gm_u64_map_free(&in.by_shape);
 	gm_u64_map_free(&in.closure_funcs);
 	free(in.span_flags);

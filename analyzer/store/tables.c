@@ -60,6 +60,9 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 		 * no object's type is recorded) or "headers" (malloc headers and span
 		 * heap bits, Go 1.22+). */
 		{ "pointer_bitmaps", heap->rt->arena_bitmap ? "arena" : "headers" },
+		{ "debug_info", gm_program_debug_info(prog) },
+		{ "runtime_layouts", gm_program_layouts_source(prog) },
+		{ "unknown_columns", gm_program_unknown_columns(prog) },
 		{ "go_experiments", prog->exe->go_experiments ? prog->exe->go_experiments : "" },
 	};
 	struct gm_error *err = NULL;

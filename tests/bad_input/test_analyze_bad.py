@@ -186,11 +186,16 @@ def main():
         big = picks.get("growmap-big", zoo)
         check_interrupted(c, gm, os.path.join(big, "core"), os.path.join(big, "exe"), tmp)
         if "zoo-nodwarf" in picks:
+            # Without DWARF and without a layout table for its Go version (a copy
+            # of the -w executable claiming go1.29): refused, nothing left.
             nd = picks["zoo-nodwarf"]
+            version = os.path.basename(os.path.dirname(nd))
+            fake_exe, fake = gmtest.exe_claiming_version(nd, gmtest.go_version(version), tmp)
             db = os.path.join(tmp, "nodwarf.db")
-            res = analyze(gm, os.path.join(nd, "core"), os.path.join(nd, "exe"), db)
-            c.check(res.status == EXIT_NO_DWARF and "no DWARF" in res.stderr,
-                    f"no DWARF: exit {res.status}: {res.stderr.strip()}")
+            # --force-version: the claimed version is outside the known range too.
+            res = analyze(gm, os.path.join(nd, "core"), fake_exe, db, "--force-version")
+            c.check(res.status == EXIT_NO_DWARF and f"no runtime layout table for {fake}" in res.stderr and
+                    "--runtime-from" in res.stderr, f"no DWARF, no table: exit {res.status}: {res.stderr.strip()}")
             c.check(not any(f.startswith("nodwarf.db") for f in os.listdir(tmp)),
                     "analyze without DWARF left a file")
         res = gmtest.run([gm, "analyze", core])

@@ -16,7 +16,8 @@
 #     1 + their number == goroutines.total;
 #   * exitcode is 134 (SIGABRT) for crash artifacts, 2 (SIGQUIT) for live ones;
 #     no process with the truth pid is still running;
-#   * exe: DWARF (.debug_info) present except in *-nodwarf; ELF type DYN for
+#   * exe: DWARF (.debug_info) present except in *-nodwarf and *-stripped, a
+#     symbol table (.symtab) except in *-stripped; ELF type DYN for
 #     *-pie, EXEC otherwise.
 # Exit 0 if all pass, 1 otherwise (each failure is printed); 2 on usage error.
 set -uo pipefail
@@ -175,9 +176,15 @@ check_dir() {
         *-pie) [ "$etype" = DYN ] || failmsg "$tag" "exe ELF type $etype, expected DYN (PIE)" ;;
         *) [ "$etype" = EXEC ] || failmsg "$tag" "exe ELF type $etype, expected EXEC" ;;
     esac
+    local hassymtab=0
+    readelf -SW "$d/exe" 2>/dev/null | grep -E '\.symtab' >/dev/null && hassymtab=1
     case "$name" in
-        *-nodwarf) [ "$hasdwarf" = 0 ] || failmsg "$tag" "exe has DWARF but should not" ;;
+        *-nodwarf|*-stripped) [ "$hasdwarf" = 0 ] || failmsg "$tag" "exe has DWARF but should not" ;;
         *) [ "$hasdwarf" = 1 ] || failmsg "$tag" "exe has no DWARF (.debug_info)" ;;
+    esac
+    case "$name" in
+        *-stripped) [ "$hassymtab" = 0 ] || failmsg "$tag" "exe has a symbol table but should not" ;;
+        *) [ "$hassymtab" = 1 ] || failmsg "$tag" "exe has no symbol table (.symtab)" ;;
     esac
     CHECKED=$((CHECKED + 1))
 }

@@ -223,8 +223,8 @@ def main():
     # Live cores are left out: their goroutines ran on after the dump.
     gmtest.each_scenario(
         lambda c, gm, where, sdir, tmp: check_scenario(c, gm, where, sdir, tmp,
-                                                        brute_force=where.split("/")[1] in ("zoo", "goroutines")),
-        want=lambda version, name: not name.endswith(("-nodwarf", "-live")), need_heapdump=True)
+                                                        brute_force=where.split("/")[1] in ("zoo", "goroutines", "zoo-nodwarf")),
+        want=lambda version, name: not name.endswith("-live"), need_heapdump=True)
 
 if __name__ == "__main__":
     main()

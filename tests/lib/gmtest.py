@@ -42,9 +42,11 @@ def go_version(version):
     return version.rsplit("-", 1)[0] if "-" in version else version
 
 
-def scenarios(root, want=lambda d: True):
+def scenarios(root, want=lambda d: True, stripped=False):
     """Yield (version folder, scenario, dir) for every generated scenario with a
-    core; the folder is the Go version, suffixed -arm64 for arm64 cores."""
+    core; the folder is the Go version, suffixed -arm64 for arm64 cores; the
+    stripped builds (-s -w, which only info and the locators handle so far)
+    only when STRIPPED."""
     for version in sorted(os.listdir(root)):
         vdir = os.path.join(root, version)
         if not os.path.isdir(vdir) or not version.startswith("go"):
@@ -52,6 +54,8 @@ def scenarios(root, want=lambda d: True):
         for name in sorted(os.listdir(vdir)):
             sdir = os.path.join(vdir, name)
             if name.endswith(".tmp") or not os.path.isfile(os.path.join(sdir, "core")):
+                continue
+            if name.endswith("-stripped") and not stripped:
                 continue
             if want(sdir):
                 yield version, name, sdir
@@ -110,12 +114,29 @@ def analyze(c, gm, where, sdir, db_path, extra=()):
     return db
 
 
+def exe_claiming_version(sdir, version, tmp):
+    """A copy of SDIR's executable claiming go1.29.P instead of VERSION (go1.N.P)
+    everywhere (.go.buildinfo and runtime.buildVersion, which the core reads
+    from the executable's rodata): a Go version without a layout table.
+    Returns (path, fake version), or (None, None) if the lengths differ."""
+    fake = "go1.29." + version.split(".")[2]
+    if len(fake) != len(version):
+        return None, None
+    with open(os.path.join(sdir, "exe"), "rb") as f:
+        data = f.read().replace(version.encode(), fake.encode())
+    path = os.path.join(tmp, "exe-" + fake)
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o755)
+    return path, fake
+
+
 def has_heapdump(sdir):
     """Scenarios that crash without a heap dump on purpose (bigptr) have none."""
     return os.path.isfile(os.path.join(sdir, "heapdump"))
 
 
-def each_scenario(check, want=lambda version, name: not name.endswith("-nodwarf"), need_heapdump=False):
+def each_scenario(check, want=lambda version, name: True, need_heapdump=False):
     """Run CHECK(c, gm, where, sdir, tmp) on every corpus scenario WANT
     accepts (and, with NEED_HEAPDUMP, that has a heap dump), in a temporary
     directory; skip (77) when there is none."""

@@ -13,8 +13,8 @@
  *                           disagreement (exit 1)
  *
  * The pcs are used as given: to symbolize a return address pass pc-1.
- * Exit status: 0 done, 1 error, 2 usage, 77 not applicable (no DWARF, or a
- * runtime the analyzer does not bind).
+ * Exit status: 0 done, 1 error, 2 usage, 77 not applicable (no runtime layouts
+ * for an executable without DWARF, or a runtime the analyzer does not bind).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -157,7 +157,8 @@ int main(int argc, char **argv)
 {
 	if (argc < 4)
 		return usage();
-	struct gm_program_options options = { .core_path = argv[1], .exe_path = argv[2], .need_dwarf = true };
+	/* Without DWARF the runtime (and so the pclntab) is bound from the layout table. */
+	struct gm_program_options options = { .core_path = argv[1], .exe_path = argv[2] };
 	struct gm_program *prog = NULL;
 	struct gm_runtime *rt = NULL;
 	struct gm_pclntab *tab = NULL;

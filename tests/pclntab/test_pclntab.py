@@ -257,10 +257,6 @@ def main():
     counts = collections.defaultdict(collections.Counter)
     nm_checked, corrupt_rounds = {}, {}
     for version, name, sdir in gmtest.scenarios(root):
-        if name.endswith("-nodwarf"):
-            res = gmtest.run([tool, os.path.join(sdir, "core"), os.path.join(sdir, "exe"), "--all"])
-            c.check(res.status == 77, f"{version}/{name}: pcinfo without DWARF exited {res.status}, not 77")
-            continue
         check_scenario(c, tool, version, name, sdir, counts)
         check_self(c, tool, version, name, sdir)
         if name == "zoo" and shutil.which("go"):

@@ -106,6 +106,12 @@ def check_scenario(c, gm, where, db, tmp):
         c.check(name in md.stdout, f"{where}: top type {name!r} missing from the report")
     for s in SECTIONS:
         c.check(f"## {s}" in md.stdout, f"{where}: section {s!r} missing from Markdown")
+    # The mode of the analysis, and what it leaves unknown without DWARF.
+    mode = "symtab" if where.endswith("-nodwarf") else "dwarf"
+    c.check(re.search(rf"\| debug info +\| {mode} ", md.stdout) is not None,
+            f"{where}: the report does not say debug info {mode}")
+    c.check(("unknown without DWARF" in md.stdout) == (mode == "symtab"),
+            f"{where}: the report's unknown-columns row does not match debug info {mode}")
     # Every figure of the unsaved-memory sentence is its own (they once shared a buffer).
     con = sqlite3.connect(db)
     (faults,) = con.execute("SELECT value FROM meta WHERE key = 'memory_faults'").fetchone()

@@ -2,8 +2,11 @@
 and bss records list is a root of the same address (and no other), each
 holding the value the dump saved, pointing into the object the heap walk
 found; the labelled globals of the scenarios appear under their names."""
+import bisect
 import os
+import re
 import struct
+import subprocess
 import sys
 
 HERE = os.path.dirname(__file__)
@@ -66,6 +69,62 @@ def check_stack_roots(c, where, db, dump):
     c.check(compared > 0, f"{where}: no parked goroutine to compare stack roots")
 
 
+def data_symbols(exe):
+    """Sorted [(addr, name, size)] of the object symbols of EXE, read by binutils' readelf."""
+    out = subprocess.run(["readelf", "-sW", exe], capture_output=True, text=True, check=True).stdout
+    syms = []
+    for line in out.splitlines():
+        f = line.split()
+        # Zero-sized symbols mark section bounds (runtime.bss, runtime.data), not globals.
+        if len(f) >= 8 and f[3] == "OBJECT" and re.fullmatch(r"[0-9a-f]+", f[1]) and int(f[2], 0) > 0:
+            syms.append((int(f[1], 16), f[7], int(f[2], 0)))
+    return sorted(syms)
+
+
+def symbol_offset(syms, addr):
+    """(symbol, offset) of the symbol holding ADDR; None for a word no symbol covers
+    (the linker's unnamed static data)."""
+    i = bisect.bisect_right(syms, (addr, "\xff")) - 1
+    if i < 0 or addr >= syms[i][0] + syms[i][2]:
+        return None
+    return syms[i][1], addr - syms[i][0]
+
+
+def check_names_as_dwarf_build(c, where, sdir, names):
+    """A build without DWARF names a global root symbol+offset: the same
+    (symbol, offset) set as the DWARF build of the program has, its roots'
+    addresses placed by that build's own symbol table (readelf)."""
+    dwarf_dir = sdir.removesuffix("-nodwarf")
+    if not os.path.isdir(dwarf_dir):
+        return
+    import sqlite3
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = os.path.join(tmp, "d.db")
+        gm = gmtest.gomortem()
+        res = gmtest.run([gm, "analyze", os.path.join(dwarf_dir, "core"), "--exe", os.path.join(dwarf_dir, "exe"),
+                          "-o", db_path, "--quiet"])
+        if not c.check(res.status == 0, f"{where}: DWARF build analysis exited {res.status}"):
+            return
+        db = sqlite3.connect(db_path)
+        addrs = [a for (a,) in db.execute("SELECT addr FROM roots WHERE kind IN ('data', 'bss')")]
+        db.close()
+    syms = data_symbols(os.path.join(dwarf_dir, "exe"))
+    placed = [symbol_offset(syms, a) for a in addrs]
+    want = {p for p in placed if p}
+    got, unnamed = set(), 0
+    for name in names:
+        m = re.fullmatch(r"(.*)\+0x([0-9a-f]+)", name)
+        if re.fullmatch(r"(data|bss)\+0x[0-9a-f]+", name):
+            unnamed += 1
+        else:
+            got.add((m.group(1), int(m.group(2), 16)) if m else (name, 0))
+    c.check(want == got, f"{where}: global roots by symbol+offset differ from the DWARF build's: "
+            f"{sorted(want - got)[:4]} missing, {sorted(got - want)[:4]} extra")
+    c.check(unnamed == placed.count(None),
+            f"{where}: {unnamed} global roots outside every symbol, the DWARF build has {placed.count(None)}")
+
+
 def check_scenario(c, gm, where, sdir, tmp):
     db_path = os.path.join(tmp, "r.db")
     db = gmtest.analyze(c, gm, where, sdir, db_path)
@@ -96,6 +155,8 @@ def check_scenario(c, gm, where, sdir, tmp):
             if not (o_addr <= value < o_addr + o_size):
                 c.check(False, f"{where}: root {name} value 0x{value:x} not inside its object")
     check_finalizers(c, where, db_path_roots, dump)
+    if where.endswith("-nodwarf"):
+        check_names_as_dwarf_build(c, where, sdir, [name for name, _, _ in roots.values()])
     truth = gmtest.load_truth(sdir)
     for gname, ghex in truth.get("globals", {}).items():
         gaddr = int(ghex, 16)
