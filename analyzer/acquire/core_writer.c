@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,19 +13,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/kernel_notes.h"
 #include "../util/strbuf.h"
 
 #define PAGE 4096u
 #define COPY_CHUNK (1u << 20)
 #define PAGEMAP_PRESENT (1ull << 63)
 #define PAGEMAP_SWAPPED (1ull << 62)
-#define SIGINFO_SIZE 128
-#ifndef NT_SIGINFO
-#define NT_SIGINFO 0x53494749
-#endif
-#ifndef NT_FILE
-#define NT_FILE 0x46494c45
-#endif
+
+/* The reader's note offsets (kernel_notes.h) are the host's own layouts. */
+_Static_assert(offsetof(struct elf_prstatus, pr_cursig) == PRSTATUS_CURSIG_OFF, "pr_cursig");
+_Static_assert(offsetof(struct elf_prstatus, pr_pid) == PRSTATUS_PID_OFF, "pr_pid");
+_Static_assert(offsetof(struct elf_prstatus, pr_reg) == PRSTATUS_REG_OFF, "pr_reg");
+_Static_assert(offsetof(struct elf_prpsinfo, pr_pid) == PRPSINFO_PID_OFF, "prpsinfo pr_pid");
+_Static_assert(offsetof(struct elf_prpsinfo, pr_fname) == PRPSINFO_FNAME_OFF, "pr_fname");
+_Static_assert(offsetof(struct elf_prpsinfo, pr_psargs) == PRPSINFO_PSARGS_OFF, "pr_psargs");
 
 static uint64_t page_up(uint64_t x)
 {

@@ -14,25 +14,7 @@
 #include <unistd.h>
 
 #include "../util/files.h"
-
-#ifndef NT_SIGINFO
-#define NT_SIGINFO 0x53494749
-#endif
-#ifndef NT_FILE
-#define NT_FILE 0x46494c45
-#endif
-
-/* Kernel ABI layouts of the notes (struct elf_prstatus, elf_prpsinfo,
- * siginfo_t); these are not in DWARF, they are the kernel's. */
-#define PRSTATUS_CURSIG_OFF 12
-#define PRSTATUS_PID_OFF 32
-#define PRSTATUS_REG_OFF 112
-#define PRPSINFO_PID_OFF 24
-#define PRPSINFO_FNAME_OFF 40
-#define PRPSINFO_FNAME_LEN 16
-#define PRPSINFO_PSARGS_OFF 56
-#define PRPSINFO_PSARGS_LEN 80
-#define SIGINFO_ADDR_OFF 16
+#include "kernel_notes.h"
 
 /* Caps on counts read from an untrusted core. */
 #define MAX_THREADS (1u << 20)

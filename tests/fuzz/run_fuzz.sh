@@ -15,6 +15,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$work/seeds" "$work/found"
 skip() { echo "SKIP: $*"; exit 77; }
 zoo=$(find "$corpus" -path '*/zoo/core' -type f 2>/dev/null | sort | tail -n 1)
+# The pclntab and runtime targets damage the newest zoo core and its executable.
+fuzz_zoo_core() {
+	[ -n "$zoo" ] || skip "no zoo core under $corpus"
+	export GOMORTEM_FUZZ_CORE=$zoo GOMORTEM_FUZZ_EXE=${zoo%/core}/exe
+}
 case $target in
 core)
 	seeds=0
@@ -35,8 +40,7 @@ core)
 	max_len=1048576
 	;;
 pclntab)
-	[ -n "$zoo" ] || skip "no zoo core under $corpus"
-	export GOMORTEM_FUZZ_CORE=$zoo GOMORTEM_FUZZ_EXE=${zoo%/core}/exe
+	fuzz_zoo_core
 	# Where to write (4 bytes, little-endian) and what: a few small damages.
 	printf '\000\000\000\000\377\377\377\377' > "$work/seeds/magic"
 	printf '\010\000\000\000\000\000\000\000\000\000\000\000' > "$work/seeds/header"
@@ -44,8 +48,7 @@ pclntab)
 	max_len=4096
 	;;
 runtime)
-	[ -n "$zoo" ] || skip "no zoo core under $corpus"
-	export GOMORTEM_FUZZ_CORE=$zoo GOMORTEM_FUZZ_EXE=${zoo%/core}/exe
+	fuzz_zoo_core
 	# Records [structure (0 mheap_, 1 allspans, 2 an mspan, 3 allgs, 4 a g), which,
 	# offset (2 bytes), value (8 bytes)]: a few words set to nowhere or to extremes.
 	printf '\002\003\040\000\377\377\377\377\377\377\377\177' > "$work/seeds/mspan"
