@@ -171,12 +171,51 @@ static bool interrupted_context(struct walker *w, const struct gm_goroutine *g, 
 	return false;
 }
 
+/* The thread running G when it is on G's M's signal stack (m.gsignal), else
+ * NULL: a signal handler interrupted G, and saved nothing in g.sched. */
+static const struct gm_core_thread *thread_on_signal_stack(struct walker *w, const struct gm_goroutine *g)
+{
+	const struct gm_runtime *rt = w->rt;
+	const struct gm_core *core = rt->prog->core;
+	uint64_t gsignal, lo, hi;
+	if (!g->m || !rt->m.gsignal.present || !gm_try_read_u64(rt->prog->mem, g->m + rt->m.gsignal.offset, &gsignal) ||
+	    !gsignal || !gm_try_read_u64(rt->prog->mem, gsignal + rt->g.stack_lo.offset, &lo) ||
+	    !gm_try_read_u64(rt->prog->mem, gsignal + rt->g.stack_hi.offset, &hi))
+		return NULL;
+	for (size_t i = 0; i < core->nthreads && g->tid >= 0; i++) {
+		const struct gm_core_thread *t = &core->threads[i];
+		uint64_t sp = gm_core_thread_sp(core, t);
+		if (t->tid == g->tid && sp >= lo && sp < hi)
+			return t;
+	}
+	return NULL;
+}
+
 static struct gm_error *unwind_one(struct walker *w, const struct gm_goroutine *g)
 {
 	struct unwind_regs r = { g->start_pc, g->start_sp, g->start_lr };
 	bool trap = false;
-	if (g->start_from == GM_START_SCHED && g->status == w->rt->g_running && interrupted_context(w, g, &r))
-		trap = true;
+	if (g->start_from == GM_START_SCHED && g->status == w->rt->g_running) {
+		if (interrupted_context(w, g, &r)) {
+			trap = true;
+		} else {
+			/* A signal handler interrupted G (its thread is on the
+			 * signal stack) and g.sched is stale (the last gosave or
+			 * entersyscall): the frames are only reachable through the
+			 * signal frame, which interrupted_context did not reach
+			 * when the thread is caught in a C library (the runtime's
+			 * crash path calls sigaction through cgo) and native frames
+			 * cannot be unwound.  Then they are unknown, not guessed. */
+			const struct gm_core_thread *t = thread_on_signal_stack(w, g);
+			if (t) {
+				gm_warn(&w->stacks->warnings,
+					"goroutine %" PRIu64 ": frames unknown: its thread %d is on the signal stack at pc "
+					"0x%" PRIx64 " and no Go signal frame was reached from there",
+					g->goid, (int)t->tid, gm_core_thread_pc(w->rt->prog->core, t));
+				return NULL;
+			}
+		}
+	}
 	if (r.pc == 0 && gm_try_read_u64(w->rt->prog->mem, r.sp, &r.pc)) {
 		/* a pc of 0: the return address is on top (unwinder.initAt) */
 		r.lr = 0;

@@ -181,8 +181,6 @@ def main():
             if not got:
                 continue
             sdir, gcore = got
-            # The scenario's build facts (experiments) come with its executable.
-            shutil.copy(os.path.join(corpus_sdir, "build.txt"), sdir)
             work = os.path.join(tmp, "work")
             os.makedirs(work)
             test_heap_walk.check_scenario(c, gm, where, sdir, work)

@@ -38,12 +38,12 @@ def is_runtime(func):
     return func.startswith(("runtime.", "internal/runtime/")) or ".runtime_" in func or func == "panic"
 
 
-def check_groups(c, where, db, want):
+def check_groups(c, where, db, want, unknown):
     """goroutine_groups: the first frame outside the runtime, the creator."""
     for sample, function, created_by, created_at in db.execute(
             "SELECT sample_goid, function, created_by, created_at FROM goroutine_groups"):
         printed = want.get(sample)
-        if printed is None:
+        if printed is None or sample in unknown:
             continue
         user = [f for f, _file, _line, _pc in printed.frames if not is_runtime(f)]
         if user:
@@ -76,6 +76,24 @@ def bounds_match(db, goid, printed):
     return mine == want, mine, want
 
 
+def native_unknown(c, where, db):
+    """Goroutines whose frames the analysis reports unknown because their
+    thread sits in a C library with no Go signal frame in reach.  It happens
+    only where native frames cannot be unwound (the arm64 column: qemu's
+    crash path sometimes catches the crashing goroutine's thread inside
+    libc's sigaction, ~1 core in 20) and only to a cgo program; such a
+    goroutine must then have no frames at all (nothing guessed)."""
+    unknown = {int(m.group(1)) for (msg,) in db.execute("SELECT message FROM warnings WHERE stage = 'stacks'")
+               if (m := re.match(r"goroutine (\d+): frames unknown: its thread \d+ is on the signal stack", msg))}
+    if unknown:
+        c.check(gmtest.folder_arch(where.split("/")[0]) != "amd64" and where.endswith("/cgo") and len(unknown) == 1,
+                f"{where}: frames unknown for goroutines {sorted(unknown)} (thread in native code)")
+        for goid in unknown:
+            (n,) = db.execute("SELECT COUNT(*) FROM frames WHERE goid = ?", (goid,)).fetchone()
+            c.check(n == 0, f"{where}: goroutine {goid}: frames unknown, yet {n} frames stored")
+    return unknown
+
+
 def check_scenario(c, gm, where, sdir, tmp):
     db_path = os.path.join(tmp, "g.db")
     db = gmtest.analyze(c, gm, where, sdir, db_path)
@@ -84,8 +102,9 @@ def check_scenario(c, gm, where, sdir, tmp):
     got = {goid: (status, locked, created_by, created_at) for goid, status, locked, created_by, created_at in
            db.execute("SELECT goid, status, locked, created_by, created_at FROM goroutines")}
     want = gotraceback.parse_file(os.path.join(sdir, "traceback.txt"))
+    unknown = native_unknown(c, where, db)
     matched, total, with_bounds = 0, 0, 0
-    for goid in sorted(set(want) & set(got)):
+    for goid in sorted(set(want) & set(got) - unknown):
         ok, frames, printed = frames_match(db, goid, want[goid])
         total += 1
         matched += ok
@@ -99,7 +118,7 @@ def check_scenario(c, gm, where, sdir, tmp):
     c.check(total and matched >= 0.99 * total, f"{where}: frames match for {matched} of {total} goroutines")
     if gmtest.load_truth(sdir).get("mode") == "crash":
         c.check(with_bounds > 0, f"{where}: a crash dump without fp/sp/pc")
-    check_groups(c, where, db, want)
+    check_groups(c, where, db, want, unknown)
     # A live process ran on after its heap dump; bigptr writes none on purpose.
     if not where.endswith("-live") and os.path.isfile(os.path.join(sdir, "heapdump")):
         check_wait_since(c, where, db, sdir)

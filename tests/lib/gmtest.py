@@ -73,6 +73,22 @@ def zoo_driver(name):
     return gm, c, picks
 
 
+def build_facts(sdir):
+    """The corpus generator's build.txt of the scenario in SDIR (key -> value),
+    found beside its executable when SDIR is a run folder of its own (a live
+    capture links the scenario's exe)."""
+    path = os.path.join(sdir, "build.txt")
+    if not os.path.exists(path):
+        path = os.path.join(os.path.dirname(os.path.realpath(os.path.join(sdir, "exe"))), "build.txt")
+    facts = {}
+    with open(path) as f:
+        for line in f:
+            key, sep, value = line.partition(":")
+            if sep:
+                facts[key.strip()] = value.strip()
+    return facts
+
+
 def load_truth(sdir):
     with open(os.path.join(sdir, "truth.json")) as f:
         return json.load(f)
