@@ -348,7 +348,17 @@ static struct gm_error *program_load(struct gm_program *prog, const struct gm_pr
 	prog->dwarf_error = options->ignore_dwarf
 				    ? gm_error_create(GM_ERR_NO_DWARF, "%s: DWARF ignored (--ignore-dwarf)", prog->exe->path)
 				    : gm_dwarf_open(prog->exe, &prog->dwarf);
-	if (prog->dwarf_error && options->need_dwarf) {
+	/* Missing DWARF is normal (-w builds: the layout tables serve); DWARF
+	 * that is there but corrupt is not: a damaged or wrong file is refused
+	 * rather than silently analyzed another way. */
+	if (prog->dwarf_error && prog->dwarf_error->code != GM_ERR_NO_DWARF && prog->dwarf_error != &gm_error_nomem) {
+		err = gm_error_create(prog->dwarf_error->code, "%s (--ignore-dwarf analyzes without it, from the "
+				      "runtime's layout table)", prog->dwarf_error->message);
+		gm_error_destroy(prog->dwarf_error);
+		prog->dwarf_error = NULL;
+		return err;
+	}
+	if (prog->dwarf_error && (options->need_dwarf || prog->dwarf_error == &gm_error_nomem)) {
 		err = prog->dwarf_error;
 		prog->dwarf_error = NULL;
 		return err;
