@@ -81,8 +81,9 @@ def native_unknown(c, where, db):
     thread sits in a C library with no Go signal frame in reach.  It happens
     only where native frames cannot be unwound (the arm64 column: qemu's
     crash path sometimes catches the crashing goroutine's thread inside
-    libc's sigaction, ~1 core in 20) and only to a cgo program; such a
-    goroutine must then have no frames at all (nothing guessed)."""
+    libc's sigaction: 2 of the 7 arm64 cgo cores of one CI run) and only to
+    a cgo program; such a goroutine must then have no frames at all (nothing
+    guessed)."""
     unknown = {int(m.group(1)) for (msg,) in db.execute("SELECT message FROM warnings WHERE stage = 'stacks'")
                if (m := re.match(r"goroutine (\d+): frames unknown: its thread \d+ is on the signal stack", msg))}
     if unknown:
