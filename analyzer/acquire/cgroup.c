@@ -36,20 +36,30 @@ void gm_cgroup_free(struct gm_cgroup *cg)
 	cg->path = NULL;
 }
 
-/* Where the v1 memory controller is mounted, from /proc/self/mountinfo. */
-static bool v1_memory_mount(char *buf, size_t len)
+/* A cgroup file system mount, from /proc/self/mountinfo: where it is, and
+ * which group of its hierarchy it shows at its top (its "root": "/" for a
+ * whole hierarchy, else a group, as seen from our cgroup namespace). */
+struct cgroup_mount {
+	char dir[1024];
+	char root[1024];
+};
+
+/* The mount of the v1 memory controller (V1) or of the v2 hierarchy. */
+static bool find_cgroup_mount(bool v1, struct cgroup_mount *ret)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[1024];
+	char line[4096];
 	bool found = false;
 	while (f && !found && fgets(line, sizeof(line), f)) {
-		char mount[512], fstype[64], opts[512];
+		char root[1024], mount[1024], fstype[64], opts[1024];
 		const char *dash = strstr(line, " - ");
-		if (!dash || sscanf(line, "%*s %*s %*s %*s %511s", mount) != 1 ||
-		    sscanf(dash + 3, "%63s %*s %511s", fstype, opts) != 2)
+		if (!dash || sscanf(line, "%*s %*s %*s %1023s %1023s", root, mount) != 2 ||
+		    sscanf(dash + 3, "%63s %*s %1023s", fstype, opts) != 2)
 			continue;
-		if (strcmp(fstype, "cgroup") == 0 && (strstr(opts, ",memory") || strncmp(opts, "memory", 6) == 0)) {
-			snprintf(buf, len, "%s", mount);
+		if (v1 ? strcmp(fstype, "cgroup") == 0 && (strstr(opts, ",memory") || strncmp(opts, "memory", 6) == 0)
+		       : strcmp(fstype, "cgroup2") == 0) {
+			snprintf(ret->dir, sizeof(ret->dir), "%s", mount);
+			snprintf(ret->root, sizeof(ret->root), "%s", root);
 			found = true;
 		}
 	}
@@ -58,14 +68,29 @@ static bool v1_memory_mount(char *buf, size_t len)
 	return found;
 }
 
+/* The directory of GROUP (a path of /proc/PID/cgroup, relative to our
+ * cgroup namespace like the mount's root) under mount M; false when M does
+ * not show it (a group of another namespace, or outside a mount of a subtree). */
+static bool group_dir(const char *group, const struct cgroup_mount *m, char *buf, size_t len)
+{
+	size_t n = strcmp(m->root, "/") == 0 ? 0 : strlen(m->root);
+	if (strncmp(group, m->root, n) != 0 || (group[n] != '/' && group[n] != '\0'))
+		return false;
+	const char *rest = group + n;
+	if (strstr(rest, "/..") != NULL)
+		return false;
+	snprintf(buf, len, "%s%s", m->dir, rest);
+	return true;
+}
+
 struct gm_error *gm_cgroup_of_pid(pid_t pid, struct gm_cgroup *ret)
 {
-	char path[64], line[4096], dir[4096] = "";
+	char path[64], line[4096], dir[4096] = "", seen[4096] = "";
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return gm_error_create(GM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-	char v1_mount[1024];
+	struct cgroup_mount m;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		char *controllers = strchr(line, ':');
@@ -74,12 +99,21 @@ struct gm_error *gm_cgroup_of_pid(pid_t pid, struct gm_cgroup *ret)
 			continue;
 		*group++ = '\0';
 		controllers++;
-		if (strstr(controllers, "memory") && v1_memory_mount(v1_mount, sizeof(v1_mount)))
-			snprintf(dir, sizeof(dir), "%s%s", v1_mount, group);
-		else if (!*dir && strcmp(line, "0") == 0 && *controllers == '\0')
-			snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", group);
+		bool v1 = strstr(controllers, "memory") != NULL;
+		bool v2 = !*dir && strcmp(line, "0") == 0 && *controllers == '\0';
+		if (!v1 && !v2)
+			continue;
+		if (!*seen)
+			snprintf(seen, sizeof(seen), "%s", group);
+		if (find_cgroup_mount(v1, &m) && group_dir(group, &m, dir, sizeof(dir)) && v2 &&
+		    !file_exists(dir, "memory.current"))
+			*dir = '\0';   /* v2 without the memory controller (bound to v1) */
 	}
 	fclose(f);
+	if (!*dir && *seen)
+		return gm_error_create(GM_ERR_IO, "%s: its memory cgroup %s is not under a cgroup mount here (another "
+				       "cgroup namespace, as in a container: use --cgroup PATH, or --at BYTES for its "
+				       "resident set)", path, seen);
 	if (!*dir)
 		return gm_error_create(GM_ERR_IO, "%s: the process is in no memory cgroup", path);
 	return gm_cgroup_open(dir, ret);

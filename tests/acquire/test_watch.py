@@ -161,6 +161,49 @@ def check_target_gone(c, gm, tmp):
     c.check(res.status == 3 and tmp in res.stderr, f"watch of a directory that is no cgroup: {res.status} {res.stderr}")
 
 
+def check_cgroup_namespace(c, gm):
+    """--pid from another cgroup namespace (a container's view): the paths of
+    /proc/PID/cgroup and the mount's root are then relative to the namespace
+    ("/../../group"); the group is found where the mount shows it, and where
+    no mount shows it the error says so (exit 3)."""
+    if not shutil.which("unshare"):
+        print("SKIP part: no unshare(1) for the cgroup namespace check")
+        return
+    name = f"gomortem-test-ns-{os.getpid()}"
+    group = os.path.join(V1_ROOT, name)
+    os.mkdir(group)
+    sleeper = None
+    try:
+        write(os.path.join(group, "memory.limit_in_bytes"), f"{500 * MB}\n")
+        sleeper = subprocess.Popen(["sh", "-c", f"echo $$ > {group}/cgroup.procs && exec sleep 600"])
+        for _ in range(200):
+            if os.path.realpath(f"/proc/{sleeper.pid}/exe").endswith("sleep"):
+                break
+            time.sleep(0.05)
+        res = gmtest.run(["unshare", "-C", gm, "watch", "--pid", str(sleeper.pid), "--at", "90%", "--show"])
+        c.no_sanitizer_report(res)
+        c.check(res.status == 0 and f"cgroup {group} (v1)" in res.stdout and "limit 500 MB" in res.stdout,
+                f"watch --pid from another cgroup namespace: {res.status} {res.stdout} {res.stderr.strip()}")
+        with tempfile.TemporaryDirectory(prefix="gomortem-test-") as mnt:
+            # A mount of the namespace's own subtree, as a container has: the group is not under it.
+            script = (f"umount {V1_ROOT} && mount -t cgroup -o memory memory {mnt} && "
+                      f"exec {gm} watch --pid {sleeper.pid} --at 90% --show")
+            res = gmtest.run(["unshare", "-C", "-m", "--propagation", "private", "sh", "-c", script])
+            c.no_sanitizer_report(res)
+            c.check(res.status == 3 and f"/../{name} is not under a cgroup mount here" in res.stderr,
+                    f"watch --pid of a group no mount shows: {res.status} {res.stderr.strip()}")
+    finally:
+        if sleeper:
+            sleeper.kill()
+            sleeper.wait()
+        for _ in range(100):
+            try:
+                os.rmdir(group)
+                break
+            except OSError:
+                time.sleep(0.05)
+
+
 def main():
     gm = gmtest.gomortem()
     if os.geteuid() != 0:
@@ -172,6 +215,7 @@ def main():
         check_v2_formats(c, gm, tmp)
         check_target_gone(c, gm, tmp)
         if os.path.exists(os.path.join(V1_ROOT, "memory.limit_in_bytes")):
+            check_cgroup_namespace(c, gm)
             leak = build_leak(tmp)
             for run in range(RUNS):
                 run_v1(c, gm, leak, tmp, run)
