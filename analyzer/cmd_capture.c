@@ -17,7 +17,7 @@
 #include "program.h"
 
 static const char capture_usage[] =
-	"usage: gomortem capture PID -o CORE [--slim] [--stop-copy] [--quiet]\n"
+	"usage: gomortem capture PID -o CORE [--precopy | --stop-copy] [--slim] [--quiet]\n"
 	"\n"
 	"Write an ELF core of the live process PID, which goes on running.  Every\n"
 	"thread is stopped with ptrace (no signal the process can see), its registers\n"
@@ -36,6 +36,14 @@ static const char capture_usage[] =
 	"                     holds (free and released memory): holes in the file, and\n"
 	"                     the core's GOMORTEM note says so; the analysis reads none\n"
 	"                     of them (needs the executable's DWARF)\n"
+	"  --precopy          a shorter pause for big heaps (Linux 6.7): stop a moment to\n"
+	"                     open a userfaultfd in the process, write-protect its\n"
+	"                     anonymous memory (asynchronous mode: the process never\n"
+	"                     waits on us), copy it while the process runs, then stop it\n"
+	"                     again and copy only the pages written meanwhile\n"
+	"                     (PAGEMAP_SCAN); the core is of that second stop.  Falls\n"
+	"                     back to the snapshot when the kernel cannot, or when the\n"
+	"                     mappings changed between the stops (it says so)\n"
 	"  --stop-copy        copy the memory with the process stopped, as gcore does\n"
 	"                     (also what happens when the process cannot fork: seccomp,\n"
 	"                     memory limits, the init process of a PID namespace)\n"
@@ -125,6 +133,17 @@ static struct gm_error *slim_core(const char *path)
 
 void cli_print_capture(const char *output, const struct gm_capture_result *r)
 {
+	if (r->precopy_error)
+		fprintf(stderr, "gomortem: %s: no precopy (%s)\n", output, r->precopy_error->message);
+	if (r->precopy_moved)
+		fprintf(stderr, "gomortem: %s: no precopy: the mappings changed between the stops\n", output);
+	if (r->precopy)
+		fprintf(stderr, "gomortem: %s: %zu threads, paused %.2f ms (stopping %.2f ms; %" PRIu64 " KB written "
+			"meanwhile copied again) after a first pause of %.2f ms, %" PRIu64 " MB saved, %" PRIu64
+			" MB on disk, %.2f s in all\n", output, r->threads, r->pause_seconds * 1e3, r->stop_seconds * 1e3,
+			r->recopied_bytes >> 10, r->first_pause_seconds * 1e3, r->saved_bytes >> 20, r->disk_bytes >> 20,
+			r->total_seconds);
+	else
 	fprintf(stderr, "gomortem: %s: %zu threads, paused %.2f ms (stopping %.2f ms, snapshot %.2f ms)%s%s, %"
 		PRIu64 " MB saved, %" PRIu64 " MB on disk, %.2f s in all\n",
 		output, r->threads, r->pause_seconds * 1e3, r->stop_seconds * 1e3, r->snapshot_seconds * 1e3,
@@ -152,6 +171,7 @@ int cmd_capture(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "stop-copy", no_argument, NULL, 's' },
+		{ "precopy", no_argument, NULL, 'P' },
 		{ "slim", no_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -165,6 +185,7 @@ int cmd_capture(int argc, char **argv)
 		switch (c) {
 		case 'o': o.output = optarg; break;
 		case 's': o.stop_copy = true; break;
+		case 'P': o.precopy = true; break;
 		case 'S': slim = true; break;
 		case 'q': quiet = true; break;
 		case 'h': fputs(capture_usage, stdout); return 0;
@@ -175,16 +196,19 @@ int cmd_capture(int argc, char **argv)
 		return cli_usage_error("capture", "expected one PID argument, got %d", argc - optind);
 	if (!o.output)
 		return cli_usage_error("capture", "missing -o CORE");
-	pid_t pid;
+	pid_t pid = 0;
 	int status = cli_parse_pid("capture", argv[optind], &pid);
 	if (status >= 0)
 		return status;
+	if (o.precopy && o.stop_copy)
+		return cli_usage_error("capture", "--precopy and --stop-copy exclude each other");
 	struct gm_capture_result r;
 	struct gm_error *err = gm_capture(pid, &o, &r);
+	if (!err && !quiet)
+		cli_print_capture(o.output, &r);
+	gm_error_destroy(r.precopy_error);
 	if (err)
 		return gm_error_report(err);
-	if (!quiet)
-		cli_print_capture(o.output, &r);
 	err = slim ? slim_core(o.output) : NULL;
 	return err ? gm_error_report(err) : 0;
 }

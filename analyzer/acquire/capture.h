@@ -24,6 +24,7 @@
 struct gm_capture_options {
 	const char *output;
 	bool stop_copy;        /* copy with the process stopped, no snapshot */
+	bool precopy;          /* copy while running, then again what was written */
 };
 
 struct gm_capture_result {
@@ -34,6 +35,11 @@ struct gm_capture_result {
 	double total_seconds;
 	bool snapshot;         /* copied from a forked snapshot */
 	int snapshot_errno;    /* why not, when it was tried */
+	bool precopy;          /* copied while running, written pages again while stopped */
+	bool precopy_moved;    /* the mappings changed between the two stops: snapshot instead */
+	struct gm_error *precopy_error; /* why there was no precopy (the caller destroys it) */
+	double first_pause_seconds;     /* precopy: the stop that opened the userfaultfd */
+	uint64_t recopied_bytes;        /* precopy: copied again in the second stop */
 	uint64_t saved_bytes, unreadable_bytes, file_bytes, disk_bytes;
 };
 

@@ -324,24 +324,22 @@ static uint32_t segment_flags(const struct gm_proc_mapping *m)
 	return (m->read ? PF_R : 0) | (m->write ? PF_W : 0) | (m->exec ? PF_X : 0);
 }
 
-struct gm_error *gm_core_write(int fd, const char *out_name, const struct gm_stopped_process *p,
-			       const struct gm_process_facts *facts, const struct gm_proc_maps *maps,
-			       int mem_fd, int pagemap_fd, struct gm_core_write_stats *stats)
+struct gm_error *gm_core_write_memory(int fd, const char *out_name, const struct gm_proc_maps *maps,
+				      uint64_t notes_room, int mem_fd, int pagemap_fd, struct gm_core_write_stats *stats)
 {
 	memset(stats, 0, sizeof(*stats));
 	size_t nphdr = 1 + maps->count;
 	if (nphdr >= PN_XNUM)
 		return gm_error_create(GM_ERR_INTERNAL, "%s: %zu mappings: more than an ELF core header counts",
 				       out_name, maps->count);
-	struct strbuf notes = { 0 };
-	build_notes(&notes, p, facts, maps);
 	Elf64_Phdr *ph = calloc(nphdr, sizeof(*ph));
 	uint8_t *buf = malloc(COPY_CHUNK);
-	struct gm_error *err = notes.failed || !ph || !buf ? &gm_error_nomem : NULL;
+	struct gm_error *err = !ph || !buf ? &gm_error_nomem : NULL;
 	uint64_t notes_at = sizeof(Elf64_Ehdr) + nphdr * sizeof(Elf64_Phdr);
-	uint64_t at = page_up(notes_at + notes.len);
+	uint64_t at = page_up(notes_at + notes_room);
 	if (!err) {
-		ph[0] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = notes_at, .p_filesz = notes.len };
+		/* The PT_NOTE's size is set by gm_core_write_notes. */
+		ph[0] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = notes_at };
 		for (size_t i = 0; i < maps->count; i++) {
 			const struct gm_proc_mapping *m = &maps->maps[i];
 			ph[i + 1] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = segment_flags(m),
@@ -361,8 +359,6 @@ struct gm_error *gm_core_write(int fd, const char *out_name, const struct gm_sto
 		err = write_at(fd, out_name, &eh, sizeof(eh), 0);
 	if (!err)
 		err = write_at(fd, out_name, ph, nphdr * sizeof(*ph), sizeof(eh));
-	if (!err)
-		err = write_at(fd, out_name, notes.data, notes.len, notes_at);
 	for (size_t i = 0; i < maps->count && !err; i++) {
 		if (!maps->maps[i].save_bytes)
 			continue;
@@ -373,7 +369,101 @@ struct gm_error *gm_core_write(int fd, const char *out_name, const struct gm_sto
 		err = gm_error_create(GM_ERR_IO, "%s: cannot set the size: %s", out_name, strerror(errno));
 	free(buf);
 	free(ph);
+	return err;
+}
+
+/* The program headers of the core FD that gm_core_write_memory wrote. */
+static struct gm_error *read_phdrs(int fd, const char *name, Elf64_Phdr **ret, size_t *n)
+{
+	Elf64_Ehdr eh;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || eh.e_phnum == 0)
+		return gm_error_create(GM_ERR_IO, "%s: cannot read back the ELF header: %s", name, strerror(errno));
+	Elf64_Phdr *ph = calloc(eh.e_phnum, sizeof(*ph));
+	if (!ph)
+		return &gm_error_nomem;
+	size_t len = eh.e_phnum * sizeof(*ph);
+	if (pread(fd, ph, len, (off_t)eh.e_phoff) != (ssize_t)len) {
+		free(ph);
+		return gm_error_create(GM_ERR_IO, "%s: cannot read back the program headers: %s", name,
+				       strerror(errno));
+	}
+	*ret = ph;
+	*n = eh.e_phnum;
+	return NULL;
+}
+
+uint64_t gm_core_notes_size(const struct gm_stopped_process *p, const struct gm_process_facts *facts,
+			    const struct gm_proc_maps *maps)
+{
+	struct strbuf notes = { 0 };
+	build_notes(&notes, p, facts, maps);
+	uint64_t len = notes.len;
 	free(notes.data);
+	return len;
+}
+
+struct gm_error *gm_core_write_notes(int fd, const char *out_name, const struct gm_stopped_process *p,
+				     const struct gm_process_facts *facts, const struct gm_proc_maps *maps,
+				     struct gm_core_write_stats *stats)
+{
+	struct strbuf notes = { 0 };
+	build_notes(&notes, p, facts, maps);
+	Elf64_Phdr *ph = NULL;
+	size_t n = 0;
+	struct gm_error *err = notes.failed ? &gm_error_nomem : read_phdrs(fd, out_name, &ph, &n);
+	if (!err) {
+		/* In the room left before the memory, or, when more threads came
+		 * than it was made for, at the end: a PT_NOTE may be anywhere. */
+		uint64_t room_end = stats->file_bytes;
+		for (size_t i = 1; i < n; i++)
+			if (ph[i].p_filesz && ph[i].p_offset < room_end)
+				room_end = ph[i].p_offset;
+		if (ph[0].p_offset + notes.len > room_end) {
+			ph[0].p_offset = page_up(stats->file_bytes);
+			stats->file_bytes = ph[0].p_offset + notes.len;
+		}
+		ph[0].p_filesz = notes.len;
+		err = write_at(fd, out_name, notes.data, notes.len, ph[0].p_offset);
+	}
+	if (!err)
+		err = write_at(fd, out_name, &ph[0], sizeof(ph[0]), sizeof(Elf64_Ehdr));
+	if (!err && ftruncate(fd, (off_t)stats->file_bytes) != 0)
+		err = gm_error_create(GM_ERR_IO, "%s: cannot set the size: %s", out_name, strerror(errno));
+	free(ph);
+	free(notes.data);
+	return err;
+}
+
+struct gm_error *gm_core_write(int fd, const char *out_name, const struct gm_stopped_process *p,
+			       const struct gm_process_facts *facts, const struct gm_proc_maps *maps,
+			       int mem_fd, int pagemap_fd, struct gm_core_write_stats *stats)
+{
+	uint64_t room = gm_core_notes_size(p, facts, maps);
+	struct gm_error *err = gm_core_write_memory(fd, out_name, maps, room, mem_fd, pagemap_fd, stats);
+	return err ? err : gm_core_write_notes(fd, out_name, p, facts, maps, stats);
+}
+
+struct gm_error *gm_core_patch(int fd, const char *out_name, uint64_t addr, const void *data, uint64_t len,
+			       bool absent)
+{
+	Elf64_Phdr *ph = NULL;
+	size_t n = 0;
+	struct gm_error *err = read_phdrs(fd, out_name, &ph, &n);
+	for (size_t i = 1; !err && i < n && len > 0; i++) {
+		uint64_t lo = ph[i].p_vaddr, hi = ph[i].p_vaddr + ph[i].p_filesz;
+		if (addr >= hi || addr + len <= lo)
+			continue;
+		uint64_t from = addr > lo ? addr : lo, to = addr + len < hi ? addr + len : hi;
+		uint64_t at = ph[i].p_offset + (from - lo);
+		if (absent) {
+			if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)at, (off_t)(to - from)) != 0)
+				err = gm_error_create(GM_ERR_IO, "%s: cannot punch a hole: %s", out_name,
+						      strerror(errno));
+		} else {
+			err = write_at(fd, out_name, (const uint8_t *)data + (from - addr), to - from, at);
+		}
+	}
+	free(ph);
 	return err;
 }
 

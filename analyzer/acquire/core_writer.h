@@ -7,6 +7,7 @@
 #ifndef GOMORTEM_CORE_WRITER_H
 #define GOMORTEM_CORE_WRITER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -55,5 +56,21 @@ void gm_process_facts_free(struct gm_process_facts *f);
 struct gm_error *gm_core_write(int fd, const char *out_name, const struct gm_stopped_process *p,
 			       const struct gm_process_facts *facts, const struct gm_proc_maps *maps,
 			       int mem_fd, int pagemap_fd, struct gm_core_write_stats *stats);
+
+/* The same in steps, for a core whose memory is copied before its
+ * registers are known (capture --precopy): the memory, with NOTES_ROOM bytes
+ * kept for the notes; then changes to the memory (ABSENT: pages that are no
+ * more, holes; else LEN bytes of DATA at ADDR), each searching the program
+ * headers; then the notes (in the room, else at the end of the file).  STATS
+ * carries the file size from step to step. */
+uint64_t gm_core_notes_size(const struct gm_stopped_process *p, const struct gm_process_facts *facts,
+			    const struct gm_proc_maps *maps);
+struct gm_error *gm_core_write_memory(int fd, const char *out_name, const struct gm_proc_maps *maps,
+				      uint64_t notes_room, int mem_fd, int pagemap_fd, struct gm_core_write_stats *stats);
+struct gm_error *gm_core_patch(int fd, const char *out_name, uint64_t addr, const void *data, uint64_t len,
+			       bool absent);
+struct gm_error *gm_core_write_notes(int fd, const char *out_name, const struct gm_stopped_process *p,
+				     const struct gm_process_facts *facts, const struct gm_proc_maps *maps,
+				     struct gm_core_write_stats *stats);
 
 #endif

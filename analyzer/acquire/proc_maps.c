@@ -119,3 +119,28 @@ void gm_proc_maps_free(struct gm_proc_maps *maps)
 	maps->maps = NULL;
 	maps->count = 0;
 }
+
+static bool same_mapping(const struct gm_proc_mapping *a, const struct gm_proc_mapping *b)
+{
+	return a->start == b->start && a->end == b->end && a->file_offset == b->file_offset && a->read == b->read &&
+	       a->write == b->write && a->exec == b->exec && a->shared == b->shared &&
+	       (a->path == b->path || (a->path && b->path && strcmp(a->path, b->path) == 0));
+}
+
+bool gm_proc_maps_unchanged(pid_t pid, const struct gm_proc_maps *maps)
+{
+	char path[64], line[4096 + 256];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "re");
+	size_t i = 0;
+	bool same = f != NULL;
+	while (same && fgets(line, sizeof(line), f)) {
+		struct gm_proc_mapping m = { 0 };
+		same = parse_header(line, &m) && i < maps->count && same_mapping(&m, &maps->maps[i]);
+		free(m.path);
+		i++;
+	}
+	if (f)
+		fclose(f);
+	return same && i == maps->count;
+}

@@ -34,6 +34,10 @@ struct gm_proc_maps {
  * file (no such process, no permission). */
 struct gm_error *gm_proc_maps_read(pid_t pid, int mem_fd, struct gm_proc_maps *ret);
 
+/* Are the mappings of PID (/proc/PID/maps: addresses, permissions, files;
+ * a cheap read, unlike smaps) still those of MAPS? */
+bool gm_proc_maps_unchanged(pid_t pid, const struct gm_proc_maps *maps);
+
 void gm_proc_maps_free(struct gm_proc_maps *maps);
 
 #endif

@@ -209,19 +209,41 @@ static int next_syscall_stop(struct gm_stopped_thread *t)
 	}
 }
 
+/* Make T run system call NR with ARGS from SYSCALL_AT and stop at its entry. */
+static int enter_injected_syscall(struct gm_stopped_thread *t, uint64_t syscall_at, long nr, const uint64_t args[6],
+				  long options)
+{
+	struct user_regs_struct r = t->regs;
+	r.rax = (unsigned long long)nr;
+	r.orig_rax = (unsigned long long)-1;  /* no restart of the interrupted call */
+	r.rip = syscall_at;
+	r.rdi = args[0];
+	r.rsi = args[1];
+	r.rdx = args[2];
+	r.r10 = args[3];
+	r.r8 = args[4];
+	r.r9 = args[5];
+	if (ptrace(PTRACE_SETOPTIONS, t->tid, 0, PTRACE_O_TRACESYSGOOD | options) != 0 ||
+	    ptrace(PTRACE_SETREGS, t->tid, 0, &r) != 0)
+		return -errno;
+	return next_syscall_stop(t) == 0 ? 0 : -ESRCH;
+}
+
+/* At the exit stop of an injected call: its result. */
+static long injected_result(struct gm_stopped_thread *t)
+{
+	struct user_regs_struct after;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &after) != 0)
+		return -errno;
+	ptrace(PTRACE_SETOPTIONS, t->tid, 0, 0);
+	return (long)after.rax;
+}
+
 /* Run clone(CLONE_PARENT | SIGCHLD) in thread T; the child's pid or -errno. */
 static long inject_clone(struct gm_stopped_thread *t, uint64_t syscall_at, pid_t *child)
 {
-	struct user_regs_struct r = t->regs;
-	r.rax = SYS_clone;
-	r.orig_rax = (unsigned long long)-1;  /* no restart of the interrupted call */
-	r.rip = syscall_at;
-	r.rdi = CLONE_PARENT | SIGCHLD;
-	r.rsi = r.rdx = r.r10 = r.r8 = 0;
-	if (ptrace(PTRACE_SETOPTIONS, t->tid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK) != 0 ||
-	    ptrace(PTRACE_SETREGS, t->tid, 0, &r) != 0)
-		return -errno;
-	int event = next_syscall_stop(t);                 /* entry */
+	const uint64_t args[6] = { CLONE_PARENT | SIGCHLD };
+	int event = enter_injected_syscall(t, syscall_at, SYS_clone, args, PTRACE_O_TRACEFORK);
 	if (event == 0)
 		event = next_syscall_stop(t);             /* the fork event, or the exit on failure */
 	if (event == PTRACE_EVENT_FORK) {
@@ -231,12 +253,8 @@ static long inject_clone(struct gm_stopped_thread *t, uint64_t syscall_at, pid_t
 		event = next_syscall_stop(t);             /* exit */
 	}
 	if (event != 0)
-		return -ESRCH;
-	struct user_regs_struct after;
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &after) != 0)
-		return -errno;
-	ptrace(PTRACE_SETOPTIONS, t->tid, 0, 0);
-	return (long)after.rax;
+		return event < 0 ? event : -ESRCH;
+	return injected_result(t);
 }
 
 /* The registers to give T back.  It was stopped in the middle of a system
@@ -278,12 +296,18 @@ static void protect_from_oom_killer(pid_t child)
 	}
 }
 
+/* A thread that can run an injected call: one with no signal pending. */
+static struct gm_stopped_thread *injection_thread(struct gm_stopped_process *p)
+{
+	for (size_t i = 0; i < p->count; i++)
+		if (p->threads[i].pending_signal == 0)
+			return &p->threads[i];
+	return NULL;
+}
+
 bool gm_process_snapshot(struct gm_stopped_process *p)
 {
-	struct gm_stopped_thread *t = NULL;
-	for (size_t i = 0; i < p->count && !t; i++)
-		if (p->threads[i].pending_signal == 0)
-			t = &p->threads[i];
+	struct gm_stopped_thread *t = injection_thread(p);
 	if (!t || !p->syscall_at) {
 		p->snapshot_errno = ENOSYS;
 		return false;
@@ -300,6 +324,19 @@ bool gm_process_snapshot(struct gm_stopped_process *p)
 	}
 	p->snapshot = child;
 	return true;
+}
+
+long gm_process_syscall(struct gm_stopped_process *p, long nr, const uint64_t args[6])
+{
+	struct gm_stopped_thread *t = injection_thread(p);
+	if (!t || !p->syscall_at)
+		return -ENOSYS;
+	long ret = enter_injected_syscall(t, p->syscall_at, nr, args, 0);
+	if (ret == 0)
+		ret = next_syscall_stop(t) == 0 ? injected_result(t) : -ESRCH;
+	struct user_regs_struct back = registers_to_restore(t);
+	ptrace(PTRACE_SETREGS, t->tid, 0, &back);
+	return ret;
 }
 
 void gm_process_snapshot_settle(struct gm_stopped_process *p)

@@ -53,6 +53,10 @@ struct gm_error *gm_process_stop(pid_t pid, struct gm_stopped_process **ret);
  * an init process that has no parent to give the child to). */
 bool gm_process_snapshot(struct gm_stopped_process *p);
 
+/* Run system call NR with ARGS in a stopped thread of P, which then goes on
+ * as if stopped only; the call's result, or -errno when it could not be run. */
+long gm_process_syscall(struct gm_stopped_process *p, long nr, const uint64_t args[6]);
+
 /* After the resume: wait for the snapshot's first stop, before reading it. */
 void gm_process_snapshot_settle(struct gm_stopped_process *p);
 

@@ -94,6 +94,13 @@ def capture_scenario(c, gm, where, exe, tmp):
         c.no_sanitizer_report(res)
         c.check(res.status == 0 and "copied while stopped" in res.stderr,
                 f"{where}: capture --stop-copy exited {res.status}: {res.stderr.strip()}")
+        # --precopy: copied while running, the written pages again in a second
+        # stop; the same database is wanted (compare_with_gcore).
+        res = gmtest.run([gm, "capture", str(proc.pid), "-o", os.path.join(tmp, "precopy.core"), "--precopy"])
+        c.no_sanitizer_report(res)
+        c.check(res.status == 0 and ("copied again" in res.stderr or "no asynchronous write protection" in res.stderr),
+                f"{where}: capture --precopy exited {res.status}: {res.stderr.strip()}")
+        print(f"{where}: {res.stderr.strip()}")
         # --slim: the free heap pages left out, the analysis the same.
         res = gmtest.run([gm, "capture", str(proc.pid), "-o", os.path.join(tmp, "slim.core"), "--slim"])
         c.no_sanitizer_report(res)
@@ -123,14 +130,15 @@ def capture_scenario(c, gm, where, exe, tmp):
 def compare_with_gcore(c, gm, where, sdir, gcore, tmp):
     dbs = {}
     cores = {"capture": os.path.join(sdir, "core"), "stop-copy": os.path.join(tmp, "..", "stop-copy.core"),
-             "slim": os.path.join(tmp, "..", "slim.core"), "gcore": gcore}
+             "slim": os.path.join(tmp, "..", "slim.core"), "precopy": os.path.join(tmp, "..", "precopy.core"),
+             "gcore": gcore}
     for label, core in cores.items():
         dbs[label] = os.path.join(tmp, f"{label}.db")
         res = gmtest.run([gm, "analyze", core, "--exe", os.path.join(sdir, "exe"), "-o", dbs[label], "--quiet"])
         c.no_sanitizer_report(res)
         if not c.check(res.status == 0, f"{where}: analyze {label} exited {res.status}: {res.stderr.strip()}"):
             return
-    for label in ("capture", "stop-copy", "slim"):
+    for label in ("capture", "stop-copy", "slim", "precopy"):
         for table, query in SAME_QUERIES.items():
             a, b = rows(dbs[label], query), rows(dbs["gcore"], query)
             c.check(a == b, f"{where}: table {table}: {label} {len(a)} rows, gcore {len(b)}; "
