@@ -138,10 +138,10 @@ void cli_print_capture(const char *output, const struct gm_capture_result *r)
 	if (r->precopy_moved)
 		fprintf(stderr, "gomortem: %s: no precopy: the mappings changed between the stops\n", output);
 	if (r->precopy)
-		fprintf(stderr, "gomortem: %s: %zu threads, paused %.2f ms (stopping %.2f ms; %" PRIu64 " KB written "
-			"meanwhile copied again) after a first pause of %.2f ms, %" PRIu64 " MB saved, %" PRIu64
-			" MB on disk, %.2f s in all\n", output, r->threads, r->pause_seconds * 1e3, r->stop_seconds * 1e3,
-			r->recopied_bytes >> 10, r->first_pause_seconds * 1e3, r->saved_bytes >> 20, r->disk_bytes >> 20,
+		fprintf(stderr, "gomortem: %s: %zu threads, paused %.2f ms (stopping %.2f ms; scanning and copying "
+			"again %.2f ms: %" PRIu64 " KB written meanwhile copied again) after a first pause of %.2f ms, %"
+			PRIu64 " MB saved, %" PRIu64 " MB on disk, %.2f s in all\n", output, r->threads,
+			r->pause_seconds * 1e3, r->stop_seconds * 1e3, r->recopy_seconds * 1e3, r->recopied_bytes >> 10, r->first_pause_seconds * 1e3, r->saved_bytes >> 20, r->disk_bytes >> 20,
 			r->total_seconds);
 	else
 	fprintf(stderr, "gomortem: %s: %zu threads, paused %.2f ms (stopping %.2f ms, snapshot %.2f ms)%s%s, %"

@@ -221,6 +221,7 @@ static struct gm_error *stop_and_recopy(pid_t pid, int mem, const struct gm_proc
 	block_signals(&old);
 	double start = seconds_now();
 	struct gm_error *err = gm_process_stop(pid, p);
+	double stopped = seconds_now();
 	*moved = !err && !gm_proc_maps_unchanged(pid, maps);
 	if (!err && !*moved)
 		err = gm_tracker_changes(t, maps, runs);
@@ -229,6 +230,7 @@ static struct gm_error *stop_and_recopy(pid_t pid, int mem, const struct gm_proc
 	if (*p) {
 		result->threads = (*p)->count;
 		result->stop_seconds = (*p)->stop_seconds;
+		result->recopy_seconds = seconds_now() - stopped;
 		gm_process_resume(*p);
 		result->pause_seconds = seconds_now() - start;
 	}

@@ -40,6 +40,7 @@ struct gm_capture_result {
 	struct gm_error *precopy_error; /* why there was no precopy (the caller destroys it) */
 	double first_pause_seconds;     /* precopy: the stop that opened the userfaultfd */
 	uint64_t recopied_bytes;        /* precopy: copied again in the second stop */
+	double recopy_seconds;          /* precopy: checking the mappings, scanning, copying again */
 	uint64_t saved_bytes, unreadable_bytes, file_bytes, disk_bytes;
 };
 
