@@ -123,6 +123,8 @@ def capture_scenario(c, gm, where, exe, tmp):
             proc.kill()
             proc.wait()
     check_gdb(c, where, exe, core, nthreads)
+    if os.path.exists(os.path.join(tmp, "precopy.core")):
+        check_gdb(c, f"{where} --precopy", exe, os.path.join(tmp, "precopy.core"), nthreads)
     os.symlink(exe, os.path.join(rundir, "exe"))
     return rundir, os.path.join(tmp, f"gcore.{proc.pid}")
 
