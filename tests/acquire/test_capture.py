@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -171,6 +172,75 @@ def check_bad_input(c, gm):
             sleeper.wait()
 
 
+def core_reader(path):
+    """A function reading N bytes at a virtual address of the ELF core PATH
+    (its PT_LOAD segments; bytes past a segment's file size read as zeros)."""
+    data = open(path, "rb").read()
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    loads = []
+    for i in range(phnum):
+        p_type, _, offset, vaddr, _, filesz, memsz = struct.unpack_from("<IIQQQQQ", data, phoff + i * phentsize)
+        if p_type == 1:
+            loads.append((vaddr, memsz, offset, filesz))
+
+    def read(addr, n):
+        for vaddr, memsz, offset, filesz in loads:
+            if vaddr <= addr and addr + n <= vaddr + memsz:
+                at = addr - vaddr
+                return data[offset + at:offset + at + n] if at + n <= filesz else bytes(n)
+        raise KeyError(f"{addr:#x} is in no segment of {path}")
+    return read
+
+
+def check_writer_core(c, where, core, addrs):
+    """The invariant of page_writer.c: one instant of its sweep."""
+    buf, gen_at, cursor_at, pages = addrs
+    read = core_reader(core)
+    u64 = lambda addr: struct.unpack("<Q", read(addr, 8))[0]  # noqa: E731
+    gen, cursor = u64(gen_at), u64(cursor_at)
+    vals = [u64(buf + i * 4096) for i in range(pages)]
+    bad = [i for i, v in enumerate(vals)
+           if not (v == gen + 1 if i < cursor else v == gen if i > cursor else v in (gen, gen + 1))]
+    c.check(gen > 0 and not bad, f"{where}: gen {gen} cursor {cursor}: {len(bad)} pages of another instant, "
+            f"first {[(i, vals[i]) for i in bad[:4]]}")
+
+
+def check_precopy_while_writing(c, gm):
+    """capture --precopy of a process that writes all the time: the core
+    must be of one instant (page_writer.c), and so must the snapshot's."""
+    if not shutil.which("cc"):
+        print("SKIP part: no C compiler for page_writer.c")
+        return
+    with tempfile.TemporaryDirectory(prefix="gomortem-test-") as tmp:
+        exe = os.path.join(tmp, "page_writer")
+        subprocess.run(["cc", "-O1", "-o", exe, os.path.join(HERE, "page_writer.c")], check=True)
+        info = os.path.join(tmp, "addrs")
+        proc = subprocess.Popen([exe, info])
+        try:
+            for _ in range(1200):
+                if os.path.exists(info) and open(info).read().endswith("\n"):
+                    break
+                time.sleep(0.05)
+            words = open(info).read().split()
+            addrs = (int(words[0], 16), int(words[1], 16), int(words[2], 16), int(words[3]))
+            for label, extra, want in (("--precopy", ["--precopy"], "copied again"),
+                                       ("snapshot", [], "copied from a snapshot")):
+                core = os.path.join(tmp, f"{label}.core")
+                res = gmtest.run([gm, "capture", str(proc.pid), "-o", core, *extra])
+                c.no_sanitizer_report(res)
+                if not c.check(res.status == 0 and want in res.stderr,
+                               f"page_writer {label}: exited {res.status}: {res.stderr.strip()}"):
+                    continue
+                print(f"page_writer {label}: {res.stderr.strip()}")
+                check_writer_core(c, f"page_writer {label}", core, addrs)
+                os.unlink(core)
+            c.check(proc.poll() is None, "page_writer did not survive the captures")
+        finally:
+            proc.kill()
+            proc.wait()
+
+
 def main():
     gm = gmtest.gomortem()
     root = gmtest.corpus_dir()
@@ -182,6 +252,7 @@ def main():
     newest = max((v for v, _, _ in found), key=lambda v: [int(x) for x in v[2:].split(".")], default=None)
     c = gmtest.Checker("acquire_capture")
     check_bad_input(c, gm)
+    check_precopy_while_writing(c, gm)
     for version, name, corpus_sdir in found:
         if version != newest:
             continue
