@@ -5,6 +5,8 @@
  * a root at its object (a finalized object's root at what the object points
  * to), an object at its edges' targets.  Arrays are indexed by DFS preorder
  * number; every loop is iterative (heaps are deep). */
+#include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,10 +24,24 @@ struct dom {
 	uint32_t *vertex;         /* preorder number -> node */
 	uint32_t *parent;         /* preorder -> DFS parent's preorder */
 	uint32_t *semi, *label, *ancestor, *idom;
-	uint64_t *pred_start;     /* preorder -> start of its predecessors (preorder numbers) */
+	uint32_t *pred_start;     /* preorder -> start of its predecessors (preorder numbers) */
 	uint32_t *preds;
 	uint32_t n;               /* visited nodes */
+	uint64_t nedges;          /* edges out of visited nodes */
+	struct gm_graph_progress *progress; /* NULL: none */
 };
+
+/* Tell the progress reader the step and how far it is. */
+static void report(const struct dom *d, const char *step, uint64_t done, uint64_t total)
+{
+	if (!d->progress)
+		return;
+	atomic_store_explicit(&d->progress->step, step, memory_order_relaxed);
+	atomic_store_explicit(&d->progress->total, total, memory_order_relaxed);
+	atomic_store_explicit(&d->progress->done, done, memory_order_relaxed);
+}
+
+#define REPORT_EVERY ((1u << 20) - 1)
 
 /* Successors of NODE: calls the body for each target node.  A small
  * iterator so that DFS and predecessor building share it. */
@@ -104,8 +120,11 @@ static struct gm_error *dfs(struct dom *d)
 			top--;
 			continue;
 		}
-		if (d->pre[next])
+		d->nedges++;
+		if (d->pre[next]) {
+			d->pred_start[d->pre[next] + 1]++;
 			continue;
+		}
 		if (top == cap) {
 			void *grown = realloc(stack, 2 * cap * sizeof(*stack));
 			if (!grown) {
@@ -116,6 +135,9 @@ static struct gm_error *dfs(struct dom *d)
 			cap *= 2;
 		}
 		d->pre[next] = ++d->n;
+		d->pred_start[d->n + 1]++;
+		if ((d->n & REPORT_EVERY) == 0)
+			report(d, "search", d->n, d->nnodes);
 		d->vertex[d->n] = next;
 		d->parent[d->n] = d->pre[stack[top - 1].node];
 		succ_begin(d, next, &stack[top++]);
@@ -124,29 +146,35 @@ static struct gm_error *dfs(struct dom *d)
 	return NULL;
 }
 
-/* Predecessor lists in preorder numbers, of visited nodes only. */
+/* Predecessor lists in preorder numbers, of visited nodes only (dfs has
+ * counted them: it meets every edge of a visited node once).  The nodes
+ * are taken in their own order (the objects' edges then come in
+ * memory order) rather than in preorder; the order of a list does not
+ * matter to the search. */
 static struct gm_error *build_preds(struct dom *d)
 {
-	d->pred_start = calloc((size_t)d->n + 2, sizeof(*d->pred_start));
-	if (!d->pred_start)
-		return &gm_error_nomem;
 	struct succ_iter it;
 	uint32_t next;
-	for (uint32_t i = 1; i <= d->n; i++)
-		for (succ_begin(d, d->vertex[i], &it); succ_next(&it, &next);)
-			d->pred_start[d->pre[next] + 1]++;
+	uint64_t total = d->nedges;
+	if (total >= UINT32_MAX)
+		return gm_error_create(GM_ERR_INTERNAL, "%" PRIu64 " edges: more than the dominator search counts", total);
 	for (uint32_t i = 1; i <= d->n + 1; i++)
 		d->pred_start[i] += d->pred_start[i - 1];
-	d->preds = malloc((d->pred_start[d->n + 1] + 1) * sizeof(*d->preds));
-	uint64_t *fill = malloc(((size_t)d->n + 2) * sizeof(*fill));
+	d->preds = malloc((total + 1) * sizeof(*d->preds));
+	uint32_t *fill = malloc(((size_t)d->n + 2) * sizeof(*fill));
 	if (!d->preds || !fill) {
 		free(fill);
 		return &gm_error_nomem;
 	}
 	memcpy(fill, d->pred_start, ((size_t)d->n + 2) * sizeof(*fill));
-	for (uint32_t i = 1; i <= d->n; i++)
-		for (succ_begin(d, d->vertex[i], &it); succ_next(&it, &next);)
-			d->preds[fill[d->pre[next]]++] = i;
+	for (size_t node = 0; node < d->nnodes; node++) {
+		uint32_t i = d->pre[node];
+		if ((node & REPORT_EVERY) == 0)
+			report(d, "predecessors", node, d->nnodes);
+		if (i)
+			for (succ_begin(d, (uint32_t)node, &it); succ_next(&it, &next);)
+				d->preds[fill[d->pre[next]]++] = i;
+	}
 	free(fill);
 	return NULL;
 }
@@ -175,7 +203,9 @@ static void semi_nca(struct dom *d, uint32_t *stack)
 	for (uint32_t i = 1; i <= d->n; i++)
 		d->semi[i] = d->label[i] = i;
 	for (uint32_t w = d->n; w >= 2; w--) {
-		for (uint64_t p = d->pred_start[w]; p < d->pred_start[w + 1]; p++) {
+		if ((w & REPORT_EVERY) == 0)
+			report(d, "semidominators", d->n - w, d->n);
+		for (uint32_t p = d->pred_start[w]; p < d->pred_start[w + 1]; p++) {
 			uint32_t u = eval(d, d->preds[p], stack);
 			if (d->semi[u] < d->semi[w])
 				d->semi[w] = d->semi[u];
@@ -260,28 +290,38 @@ static void dom_free(struct dom *d)
 	free(d->preds);
 }
 
-struct gm_error *gm_graph_dominators(struct gm_graph *g, const struct gm_heap *heap, const struct gm_roots *roots)
+struct gm_error *gm_graph_dominators(struct gm_graph *g, const struct gm_heap *heap, const struct gm_roots *roots,
+				     struct gm_graph_progress *progress)
 {
-	struct dom d = { .g = g, .heap = heap, .roots = roots, .nroots = (uint32_t)roots->count };
+	struct dom d = { .g = g, .heap = heap, .roots = roots, .nroots = (uint32_t)roots->count, .progress = progress };
 	d.nnodes = 1 + roots->count + g->nobjects;
 	size_t m = d.nnodes + 1;
 	d.pre = calloc(m, sizeof(uint32_t));
 	d.vertex = malloc(m * sizeof(uint32_t));
 	d.parent = malloc(m * sizeof(uint32_t));
-	d.semi = malloc(m * sizeof(uint32_t));
-	d.label = malloc(m * sizeof(uint32_t));
-	d.ancestor = calloc(m, sizeof(uint32_t));
-	d.idom = malloc(m * sizeof(uint32_t));
-	uint32_t *stack = malloc(m * sizeof(uint32_t));
-	struct gm_error *err = d.pre && d.vertex && d.parent && d.semi && d.label && d.ancestor && d.idom && stack
-			       ? NULL : &gm_error_nomem;
+	d.pred_start = calloc(m + 1, sizeof(uint32_t));
+	struct gm_error *err = d.pre && d.vertex && d.parent && d.pred_start ? NULL : &gm_error_nomem;
 	if (!err)
 		err = dfs(&d);
 	if (!err)
 		err = build_preds(&d);
+	uint32_t *stack = NULL;
+	if (!err) {
+		/* From here on the search speaks preorder numbers only. */
+		free(d.pre);
+		d.pre = NULL;
+		d.semi = malloc(m * sizeof(uint32_t));
+		d.label = malloc(m * sizeof(uint32_t));
+		d.ancestor = calloc(m, sizeof(uint32_t));
+		d.idom = malloc(m * sizeof(uint32_t));
+		stack = malloc(m * sizeof(uint32_t));
+		if (!d.semi || !d.label || !d.ancestor || !d.idom || !stack)
+			err = &gm_error_nomem;
+	}
 	if (!err) {
 		semi_nca(&d, stack);
 		release_search_state(&d);
+		report(&d, "retained sizes", 0, d.n);
 		err = retained_sizes(&d);
 	}
 	free(stack);
