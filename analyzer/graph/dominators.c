@@ -122,7 +122,7 @@ static struct gm_error *dfs(struct dom *d)
 		}
 		d->nedges++;
 		if (d->pre[next]) {
-			d->pred_start[d->pre[next] + 1]++;
+			d->pred_start[d->pre[next]]++;
 			continue;
 		}
 		if (top == cap) {
@@ -135,7 +135,7 @@ static struct gm_error *dfs(struct dom *d)
 			cap *= 2;
 		}
 		d->pre[next] = ++d->n;
-		d->pred_start[d->n + 1]++;
+		d->pred_start[d->n]++;
 		if ((d->n & REPORT_EVERY) == 0)
 			report(d, "search", d->n, d->nnodes);
 		d->vertex[d->n] = next;
@@ -146,11 +146,13 @@ static struct gm_error *dfs(struct dom *d)
 	return NULL;
 }
 
-/* Predecessor lists in preorder numbers, of visited nodes only (dfs has
- * counted them: it meets every edge of a visited node once).  The nodes
- * are taken in their own order (the objects' edges then come in
- * memory order) rather than in preorder; the order of a list does not
- * matter to the search. */
+/* Predecessor lists in preorder numbers, of visited nodes only: node w's
+ * are preds[pred_start[w] .. pred_start[w + 1]).  dfs has counted them in
+ * pred_start[w] (it meets every edge of a visited node once); summed, that
+ * is where w's list ends, and filling each list from its end leaves it
+ * where w's list starts.  The nodes are taken in their own order (the
+ * objects' edges then come in memory order) rather than in preorder; the
+ * order of a list does not matter to the search. */
 static struct gm_error *build_preds(struct dom *d)
 {
 	struct succ_iter it;
@@ -161,21 +163,16 @@ static struct gm_error *build_preds(struct dom *d)
 	for (uint32_t i = 1; i <= d->n + 1; i++)
 		d->pred_start[i] += d->pred_start[i - 1];
 	d->preds = malloc((total + 1) * sizeof(*d->preds));
-	uint32_t *fill = malloc(((size_t)d->n + 2) * sizeof(*fill));
-	if (!d->preds || !fill) {
-		free(fill);
+	if (!d->preds)
 		return &gm_error_nomem;
-	}
-	memcpy(fill, d->pred_start, ((size_t)d->n + 2) * sizeof(*fill));
 	for (size_t node = 0; node < d->nnodes; node++) {
 		uint32_t i = d->pre[node];
 		if ((node & REPORT_EVERY) == 0)
 			report(d, "predecessors", node, d->nnodes);
 		if (i)
 			for (succ_begin(d, (uint32_t)node, &it); succ_next(&it, &next);)
-				d->preds[fill[d->pre[next]]++] = i;
+				d->preds[--d->pred_start[d->pre[next]]] = i;
 	}
-	free(fill);
 	return NULL;
 }
 
