@@ -4,7 +4,13 @@
  * (R+1..): the super-root points at every root that points into the heap,
  * a root at its object (a finalized object's root at what the object points
  * to), an object at its edges' targets.  Arrays are indexed by DFS preorder
- * number; every loop is iterative (heaps are deep). */
+ * number; every loop is iterative (heaps are deep).
+ *
+ * Leaves (objects without edges: strings' bytes, pointer-free values, about
+ * half of a typical heap) stay out of the search: nothing passes through a
+ * leaf, so no other node's dominator depends on it, and a leaf's immediate
+ * dominator is the nearest common dominator of its predecessors, found
+ * once the others' are known by climbing the dominator tree. */
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -27,7 +33,8 @@ struct dom {
 	uint32_t *pred_start;     /* preorder -> start of its predecessors (preorder numbers) */
 	uint32_t *preds;
 	uint32_t n;               /* visited nodes */
-	uint64_t nedges;          /* edges out of visited nodes */
+	uint64_t nedges;          /* edges out of visited nodes into nodes that are not leaves */
+	uint64_t *leaf;           /* one bit per object: it has no edges */
 	struct gm_graph_progress *progress; /* NULL: none */
 };
 
@@ -101,6 +108,24 @@ static bool succ_next(struct succ_iter *it, uint32_t *ret)
 	return false;
 }
 
+static bool is_leaf(const struct dom *d, uint32_t node)
+{
+	uint32_t obj = node - 1 - d->nroots;
+	return node > d->nroots && d->leaf[obj / 64] & 1ull << (obj % 64);
+}
+
+static struct gm_error *find_leaves(struct dom *d)
+{
+	const struct gm_graph *g = d->g;
+	d->leaf = calloc(g->nobjects / 64 + 1, sizeof(*d->leaf));
+	if (!d->leaf)
+		return &gm_error_nomem;
+	for (size_t o = 0; o < g->nobjects; o++)
+		if (g->edge_start[o] == g->edge_start[o + 1])
+			d->leaf[o / 64] |= 1ull << (o % 64);
+	return NULL;
+}
+
 static struct gm_error *dfs(struct dom *d)
 {
 	/* The stack grows with the depth reached (a long linked list is deep,
@@ -120,6 +145,8 @@ static struct gm_error *dfs(struct dom *d)
 			top--;
 			continue;
 		}
+		if (is_leaf(d, next))
+			continue;
 		d->nedges++;
 		if (d->pre[next]) {
 			d->pred_start[d->pre[next]]++;
@@ -171,7 +198,8 @@ static struct gm_error *build_preds(struct dom *d)
 			report(d, "predecessors", node, d->nnodes);
 		if (i)
 			for (succ_begin(d, (uint32_t)node, &it); succ_next(&it, &next);)
-				d->preds[--d->pred_start[d->pre[next]]] = i;
+				if (!is_leaf(d, next))
+					d->preds[--d->pred_start[d->pre[next]]] = i;
 	}
 	return NULL;
 }
@@ -218,17 +246,54 @@ static void semi_nca(struct dom *d, uint32_t *stack)
 	}
 }
 
-/* Retained sizes in reverse preorder, then the answers per object and root. */
+/* The nearest common dominator of the nodes of preorder numbers A and B
+ * (a dominator's number is below those it dominates). */
+static uint32_t common_dominator(const struct dom *d, uint32_t a, uint32_t b)
+{
+	while (a != b) {
+		while (a > b)
+			a = d->idom[a];
+		while (b > a)
+			b = d->idom[b];
+	}
+	return a;
+}
+
+/* Each reached leaf's immediate dominator, as a preorder number, into
+ * g->idom (GM_NONE for a leaf nothing reaches): the common dominator of
+ * the visited nodes pointing at it. */
+static void leaf_dominators(struct dom *d)
+{
+	struct gm_graph *g = d->g;
+	struct succ_iter it;
+	uint32_t next;
+	for (size_t node = 0; node < d->nnodes; node++) {
+		uint32_t i = d->pre[node];
+		if ((node & REPORT_EVERY) == 0)
+			report(d, "leaves", node, d->nnodes);
+		if (!i || is_leaf(d, (uint32_t)node))
+			continue;
+		for (succ_begin(d, (uint32_t)node, &it); succ_next(&it, &next);) {
+			if (!is_leaf(d, next))
+				continue;
+			uint32_t *dom = &g->idom[next - 1 - d->nroots];
+			*dom = *dom == GM_NONE ? i : common_dominator(d, *dom, i);
+		}
+	}
+}
+
+/* Retained sizes in reverse preorder (a leaf's counted at its dominator
+ * first), then the answers per object and root.  g->idom holds the
+ * leaves' dominators as preorder numbers (leaf_dominators). */
 static struct gm_error *retained_sizes(struct dom *d)
 {
 	struct gm_graph *g = d->g;
 	size_t nobj = g->nobjects ? g->nobjects : 1;
 	uint64_t *ret = calloc((size_t)d->n + 1, sizeof(*ret));
-	g->idom = malloc(nobj * sizeof(*g->idom));
 	g->idom_root = malloc(nobj * sizeof(*g->idom_root));
 	g->retained = calloc(nobj, sizeof(*g->retained));
 	g->root_retained = calloc(d->nroots ? d->nroots : 1, sizeof(*g->root_retained));
-	if (!ret || !g->idom || !g->idom_root || !g->retained || !g->root_retained) {
+	if (!ret || !g->idom_root || !g->retained || !g->root_retained) {
 		free(ret);
 		return &gm_error_nomem;
 	}
@@ -238,10 +303,21 @@ static struct gm_error *retained_sizes(struct dom *d)
 		if (node > d->nroots)
 			ret[i] = gm_object_size(d->heap, &d->heap->objects[node - 1 - d->nroots]);
 	}
+	for (size_t o = 0; o < g->nobjects; o++) {
+		g->idom_root[o] = GM_NONE;
+		if (g->idom[o] == GM_NONE)
+			continue;
+		/* A reached leaf: it retains itself, under its dominator. */
+		uint64_t size = gm_object_size(d->heap, &d->heap->objects[o]);
+		uint32_t dom_node = d->vertex[g->idom[o]];
+		ret[g->idom[o]] += size;
+		g->retained[o] = size;
+		g->idom[o] = dom_node > d->nroots ? dom_node - 1 - d->nroots : GM_NONE;
+		if (dom_node >= 1 && dom_node <= d->nroots)
+			g->idom_root[o] = dom_node - 1;
+	}
 	for (uint32_t i = d->n; i >= 2; i--)
 		ret[d->idom[i]] += ret[i];
-	for (size_t o = 0; o < g->nobjects; o++)
-		g->idom[o] = g->idom_root[o] = GM_NONE;
 	for (uint32_t i = 2; i <= d->n; i++) {
 		uint32_t node = d->vertex[i], dom_node = d->vertex[d->idom[i]];
 		if (node <= d->nroots) {
@@ -263,14 +339,13 @@ static struct gm_error *retained_sizes(struct dom *d)
  * the peak of a 10M-object analysis is here (about 400 MB less). */
 static void release_search_state(struct dom *d)
 {
-	free(d->pre);
 	free(d->parent);
 	free(d->semi);
 	free(d->label);
 	free(d->ancestor);
 	free(d->pred_start);
 	free(d->preds);
-	d->pre = d->parent = d->semi = d->label = d->ancestor = d->preds = NULL;
+	d->parent = d->semi = d->label = d->ancestor = d->preds = NULL;
 	d->pred_start = NULL;
 }
 
@@ -285,6 +360,26 @@ static void dom_free(struct dom *d)
 	free(d->idom);
 	free(d->pred_start);
 	free(d->preds);
+	free(d->leaf);
+}
+
+/* The search's arrays by preorder number, for the N nodes visited. */
+static struct gm_error *alloc_search(struct dom *d, uint32_t **stack)
+{
+	size_t m = (size_t)d->n + 2;
+	/* Sized for every node before the search: cut to the nodes it visited. */
+	uint32_t *shrunk = realloc(d->vertex, m * sizeof(uint32_t));
+	d->vertex = shrunk ? shrunk : d->vertex;
+	shrunk = realloc(d->parent, m * sizeof(uint32_t));
+	d->parent = shrunk ? shrunk : d->parent;
+	shrunk = realloc(d->pred_start, m * sizeof(uint32_t));
+	d->pred_start = shrunk ? shrunk : d->pred_start;
+	d->semi = malloc(m * sizeof(uint32_t));
+	d->label = malloc(m * sizeof(uint32_t));
+	d->ancestor = calloc(m, sizeof(uint32_t));
+	d->idom = malloc(m * sizeof(uint32_t));
+	*stack = malloc(m * sizeof(uint32_t));
+	return d->semi && d->label && d->ancestor && d->idom && *stack ? NULL : &gm_error_nomem;
 }
 
 struct gm_error *gm_graph_dominators(struct gm_graph *g, const struct gm_heap *heap, const struct gm_roots *roots,
@@ -299,26 +394,28 @@ struct gm_error *gm_graph_dominators(struct gm_graph *g, const struct gm_heap *h
 	d.pred_start = calloc(m + 1, sizeof(uint32_t));
 	struct gm_error *err = d.pre && d.vertex && d.parent && d.pred_start ? NULL : &gm_error_nomem;
 	if (!err)
+		err = find_leaves(&d);
+	if (!err)
 		err = dfs(&d);
 	if (!err)
 		err = build_preds(&d);
 	uint32_t *stack = NULL;
-	if (!err) {
-		/* From here on the search speaks preorder numbers only. */
-		free(d.pre);
-		d.pre = NULL;
-		d.semi = malloc(m * sizeof(uint32_t));
-		d.label = malloc(m * sizeof(uint32_t));
-		d.ancestor = calloc(m, sizeof(uint32_t));
-		d.idom = malloc(m * sizeof(uint32_t));
-		stack = malloc(m * sizeof(uint32_t));
-		if (!d.semi || !d.label || !d.ancestor || !d.idom || !stack)
-			err = &gm_error_nomem;
-	}
+	if (!err)
+		err = alloc_search(&d, &stack);
 	if (!err) {
 		semi_nca(&d, stack);
 		release_search_state(&d);
-		report(&d, "retained sizes", 0, d.n);
+		g->idom = malloc((g->nobjects ? g->nobjects : 1) * sizeof(*g->idom));
+		if (!g->idom)
+			err = &gm_error_nomem;
+	}
+	if (!err) {
+		for (size_t o = 0; o < g->nobjects; o++)
+			g->idom[o] = GM_NONE;
+		leaf_dominators(&d);
+		free(d.pre);
+		d.pre = NULL;
+		report(&d, "retained sizes", 0, 0);
 		err = retained_sizes(&d);
 	}
 	free(stack);

@@ -79,6 +79,10 @@ struct build_part {
 	pthread_t thread;
 };
 
+/* Each thread counts its progress, and the first hands the core's pages
+ * back and reports, every this many bytes of objects read. */
+#define TICK_BYTES (32u << 20)
+
 static void *build_part_run(void *arg)
 {
 	struct build_part *p = arg;
@@ -87,27 +91,36 @@ static void *build_part_run(void *arg)
 	struct gm_span_pointers sp = { 0 };
 	uint32_t current_span = GM_NONE;
 	p->err = offsets ? NULL : &gm_error_nomem;
+	uint64_t scanned = 0;     /* bytes of pointer-holding objects since the last tick */
+	size_t counted = p->first;
 	for (size_t i = p->first; i < p->last && !p->err; i++) {
 		const struct gm_object *obj = &heap->objects[i];
 		p->edge_start[i] = (uint32_t)p->list.n;
-		/* The objects are read once, in address order: the core pages
-		 * behind them need not stay resident (both threads' pages go;
-		 * the other thread refaults the few it still reads). */
-		if (i % GM_GRAPH_RELEASE_STEP == 0 && i > p->first && p->progress)
-			atomic_fetch_add_explicit(&p->progress->done, GM_GRAPH_RELEASE_STEP, memory_order_relaxed);
-		if (p->first == 0 && i % GM_GRAPH_RELEASE_STEP == 0 && i) {
-			gm_core_release_pages(heap->rt->prog->core);
-			if (p->callback)
-				p->callback(p->progress, p->arg);
+		if (scanned >= TICK_BYTES) {
+			scanned = 0;
+			if (p->progress)
+				atomic_fetch_add_explicit(&p->progress->done, i - counted, memory_order_relaxed);
+			counted = i;
+			/* The objects are read once, in address order: the core pages
+			 * behind them need not stay resident (both threads' pages go;
+			 * the other thread refaults the few it still reads). */
+			if (p->first == 0) {
+				gm_core_release_pages(heap->rt->prog->core);
+				if (p->callback)
+					p->callback(p->progress, p->arg);
+			}
 		}
 		if (heap->spans[obj->span].noscan)
 			continue;
+		scanned += gm_object_size(heap, obj);
 		if (obj->span != current_span) {
 			current_span = obj->span;
 			gm_span_pointers_init(heap, &heap->spans[obj->span], &sp);
 		}
 		p->err = object_edges(&p->list, heap, &sp, (uint32_t)i, offsets);
 	}
+	if (p->progress)
+		atomic_fetch_add_explicit(&p->progress->done, p->last - counted, memory_order_relaxed);
 	free(offsets);
 	return NULL;
 }
@@ -134,6 +147,24 @@ static struct gm_error *join_parts(struct gm_graph *g, struct build_part *a, str
 	return NULL;
 }
 
+/* Where the objects split into two runs of about as many bytes of
+ * pointer-holding memory (the work of the edge build: a heap's big
+ * pointer arrays, a map's groups, may lie together at one end). */
+static size_t balanced_half(const struct gm_heap *heap)
+{
+	uint64_t total = 0, sum = 0;
+	for (size_t i = 0; i < heap->nobjects; i++)
+		if (!heap->spans[heap->objects[i].span].noscan)
+			total += gm_object_size(heap, &heap->objects[i]);
+	for (size_t i = 0; i < heap->nobjects; i++) {
+		if (sum >= total / 2)
+			return i;
+		if (!heap->spans[heap->objects[i].span].noscan)
+			sum += gm_object_size(heap, &heap->objects[i]);
+	}
+	return heap->nobjects;
+}
+
 /* Two threads split the objects in halves: the edge build reads the core
  * and the heap's indexes only (the address space's hint and fault count
  * are atomic, warnings locked). */
@@ -150,7 +181,7 @@ struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_graph_progress *
 	for (size_t i = 0; i < heap->nspans; i++)
 		if (heap->spans[i].elemsize > max_size)
 			max_size = heap->spans[i].elemsize;
-	size_t half = heap->nobjects / 2;
+	size_t half = balanced_half(heap);
 	if (progress) {
 		atomic_store(&progress->total, heap->nobjects);
 		atomic_store(&progress->done, 0);

@@ -58,9 +58,10 @@ struct gm_graph {
 	struct gm_warnings warnings;
 };
 
-/* The edge build and type inference hand the core's pages back (they are
- * file pages, refaulted from the page cache when read again) every this
- * many objects, so that the core's resident share stays small. */
+/* Type inference hands the core's pages back (they are file pages,
+ * refaulted from the page cache when read again) every this many objects,
+ * so that the core's resident share stays small (the edge build does so
+ * every 32 MiB of objects read). */
 #define GM_GRAPH_RELEASE_STEP (1u << 19)
 
 /* How far a long stage is: DONE of TOTAL (objects, or nodes of the
@@ -74,7 +75,7 @@ struct gm_graph_progress {
 
 /* Build the edges of HEAP's objects; PROGRESS (may be NULL) counts the
  * objects whose edges are built, and CALLBACK (may be NULL) is called with
- * it on the caller's thread every GM_GRAPH_RELEASE_STEP objects. */
+ * it on the caller's thread every 32 MiB of objects it reads. */
 struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_graph_progress *progress,
 				void (*callback)(const struct gm_graph_progress *progress, void *arg), void *arg,
 				struct gm_graph **ret);
