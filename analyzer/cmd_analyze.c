@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -346,6 +347,13 @@ static struct gm_error *walk_heap(const struct analyze_options *o, struct analys
 	return err;
 }
 
+static void edges_progress(const struct gm_graph_progress *p, void *arg)
+{
+	uint64_t done = atomic_load(&p->done), total = atomic_load(&p->total);
+	progress(arg, "  edges of %" PRIu64 " of %" PRIu64 " objects (%.0f%%)", done, total,
+		 total ? 100.0 * (double)done / (double)total : 0.0);
+}
+
 /* Stages 1-5 and the edges: the program, its runtime, the heap, the
  * goroutines and roots, the object graph. */
 static struct gm_error *run_stages(const struct analyze_options *o, struct analysis *a)
@@ -373,7 +381,8 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 		err = gm_roots_read_stacks(a->rt, a->pclntab, a->heap, a->goroutines, a->stacks, a->roots);
 	if (!err) {
 		progress(o, "building the object graph");
-		err = gm_graph_build(a->heap, &a->graph);
+		struct gm_graph_progress counter = { 0 };
+		err = gm_graph_build(a->heap, &counter, edges_progress, (void *)o, &a->graph);
 		/* The edges hold what was read of the core at large: its pages need
 		 * not stay resident beside the graph (a later read refaults them). */
 		gm_core_release_pages(a->prog->core);
@@ -447,16 +456,39 @@ struct background {
 	double edges_done;       /* seconds since the start, for --progress */
 	struct gm_error *err;
 	const struct analyze_options *o;
+	struct gm_graph_progress progress;  /* the dominator search's */
+	atomic_bool finished;
 };
 
 static void *background_thread(void *arg)
 {
 	struct background *w = arg;
+	atomic_store(&w->progress.step, "storing edges");
 	w->err = gm_write_edges(w->big->file, w->big->edges_root, w->a->graph);
 	w->edges_done = seconds_now() - w->o->start;
 	if (!w->err)
-		w->err = gm_graph_dominators(w->a->graph, w->a->heap, w->a->roots);
+		w->err = gm_graph_dominators(w->a->graph, w->a->heap, w->a->roots, &w->progress);
+	atomic_store(&w->finished, true);
 	return NULL;
+}
+
+/* Wait for the second thread, with a progress line every two seconds. */
+static void wait_background(const struct analyze_options *o, struct background *w)
+{
+	const struct timespec tick = { 0, 100 * 1000 * 1000 };
+	for (unsigned n = 1; o->progress && !atomic_load(&w->finished); n++) {
+		nanosleep(&tick, NULL);
+		if (n % 20 != 0 || atomic_load(&w->finished))
+			continue;
+		const char *step = atomic_load(&w->progress.step);
+		uint64_t done = atomic_load(&w->progress.done), total = atomic_load(&w->progress.total);
+		if (total)
+			progress(o, "  dominators: %s, %" PRIu64 " of %" PRIu64 " (%.0f%%)", step, done, total,
+				 100.0 * (double)done / (double)total);
+		else
+			progress(o, "  dominators: %s", step ? step : "starting");
+	}
+	pthread_join(w->thread, NULL);
 }
 
 /* Marking and types here, edges and dominators on the second thread; then
@@ -474,7 +506,7 @@ static struct gm_error *graph_and_edges(const struct analyze_options *o, struct 
 	}
 	err = run_graph_stages(o, a);
 	progress(o, "waiting for the dominators");
-	pthread_join(w.thread, NULL);
+	wait_background(o, &w);
 	progress(o, "edges stored at %.2fs, dominators done", w.edges_done);
 	if (err)
 		gm_error_destroy(w.err);
@@ -491,7 +523,7 @@ static struct gm_error *graph_and_edges(const struct analyze_options *o, struct 
  * retained-by-type, the leak suspects) and the leaked goroutines. */
 static struct gm_error *find_suspects(const struct analyze_options *o, struct analysis *a)
 {
-	progress(o, "finding leak suspects");
+	progress(o, "walking the dominator tree");
 	struct gm_error *err = gm_domtree_build(a->graph, &a->domtree);
 	if (!err) {
 		a->type_topmost = malloc(a->graph->nobjects ? a->graph->nobjects : 1);
@@ -501,11 +533,16 @@ static struct gm_error *find_suspects(const struct analyze_options *o, struct an
 	if (!err)
 		err = gm_domtree_topmost_of_type(a->domtree, a->graph, a->types->object_type, a->types->count,
 						 a->type_topmost);
-	if (!err)
-		err = gm_suspects_find(a->graph, a->heap, a->roots, a->types, a->domtree, a->prog->dwarf, &a->suspects);
 	if (!err) {
 		progress(o, "finding leaked goroutines");
 		err = gm_goleak_find(a->rt, a->heap, a->graph, a->roots, a->goroutines, &a->goleak);
+	}
+	/* The edges are stored and nothing reads their offsets now: the
+	 * suspects' reverse search is the peak of memory here. */
+	if (!err) {
+		gm_graph_keep_targets(a->graph);
+		progress(o, "finding leak suspects");
+		err = gm_suspects_find(a->graph, a->heap, a->roots, a->types, a->domtree, a->prog->dwarf, &a->suspects);
 	}
 	return err;
 }

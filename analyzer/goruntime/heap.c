@@ -419,25 +419,76 @@ void gm_heap_destroy(struct gm_heap *heap)
 	free(heap->types);
 	gm_u64_map_free(&heap->type_index);
 	gm_u64_map_free(&heap->page_span);
+	free(heap->page_flat);
 	free(heap->slot_object);
 	free(heap->spans);
 	free(heap->objects);
 	free(heap);
 }
 
-bool gm_heap_find_object(const struct gm_heap *heap, uint64_t addr, uint32_t *ret)
+/* The span index of heap page PAGE; false if no span holds it. */
+static inline bool page_span(const struct gm_heap *heap, uint64_t page, uint64_t *ret)
+{
+	if (!heap->page_flat)
+		return gm_u64_map_find(&heap->page_span, page, ret);
+	if (page - heap->page_first >= heap->npage_flat || heap->page_flat[page - heap->page_first] == UINT32_MAX)
+		return false;
+	*ret = heap->page_flat[page - heap->page_first];
+	return true;
+}
+
+bool gm_heap_find_slot(const struct gm_heap *heap, uint64_t addr, uint32_t *ret, uint64_t *offset)
 {
 	uint64_t span_index;
-	if (!gm_u64_map_find(&heap->page_span, addr / heap->rt->page_size, &span_index))
+	if (!page_span(heap, addr / heap->rt->page_size, &span_index))
 		return false;
 	const struct gm_span *s = &heap->spans[span_index];
 	if (addr < s->base || addr >= s->base + (uint64_t)s->nelems * s->elemsize)
 		return false;
-	uint32_t obj = heap->slot_object[s->first_slot + (addr - s->base) / s->elemsize];
+	uint64_t slot = s->nelems == 1 ? 0 : (addr - s->base) / s->elemsize;
+	uint32_t obj = heap->slot_object[s->first_slot + slot];
 	if (obj == UINT32_MAX)
 		return false;
 	*ret = obj;
+	*offset = addr - s->base - slot * s->elemsize;
 	return true;
+}
+
+bool gm_heap_find_object(const struct gm_heap *heap, uint64_t addr, uint32_t *ret)
+{
+	uint64_t offset;
+	return gm_heap_find_slot(heap, addr, ret, &offset);
+}
+
+/* page_flat when the heap's pages span at most four times the pages its
+ * spans hold (a Go heap grows arena by arena from one hint: its pages lie
+ * together); the hash map then only serves as the fallback. */
+static struct gm_error *flatten_page_index(struct gm_heap *heap)
+{
+	uint64_t page = heap->rt->page_size, lo = UINT64_MAX, hi = 0, held = 0;
+	for (size_t i = 0; i < heap->nspans; i++) {
+		const struct gm_span *s = &heap->spans[i];
+		if (s->state != GM_SPAN_IN_USE || s->end <= s->base)
+			continue;
+		lo = s->base / page < lo ? s->base / page : lo;
+		hi = (s->end - 1) / page > hi ? (s->end - 1) / page : hi;
+		held += (s->end - 1) / page - s->base / page + 1;
+	}
+	if (!held || hi - lo + 1 > 4 * held + 4096 || heap->nspans >= UINT32_MAX)
+		return NULL;
+	heap->page_flat = malloc((hi - lo + 1) * sizeof(*heap->page_flat));
+	if (!heap->page_flat)
+		return &gm_error_nomem;
+	heap->page_first = lo;
+	heap->npage_flat = hi - lo + 1;
+	memset(heap->page_flat, 0xff, heap->npage_flat * sizeof(*heap->page_flat));
+	for (size_t i = 0; i < heap->nspans; i++) {
+		const struct gm_span *s = &heap->spans[i];
+		if (s->state == GM_SPAN_IN_USE)
+			for (uint64_t p = s->base / page; p < s->end / page; p++)
+				heap->page_flat[p - lo] = (uint32_t)i;
+	}
+	return NULL;
 }
 
 /* The page and slot indexes behind gm_heap_find_object. */
@@ -463,5 +514,5 @@ static struct gm_error *index_slots(struct gm_heap *heap)
 		const struct gm_span *s = &heap->spans[o->span];
 		heap->slot_object[s->first_slot + (o->addr - s->base) / s->elemsize] = (uint32_t)i;
 	}
-	return NULL;
+	return flatten_page_index(heap);
 }

@@ -71,6 +71,11 @@ struct gm_heap {
 	/* Address -> object in O(1): the span of each heap page, and for each
 	 * slot of an in-use span its object (or GM_NO_OBJECT_SLOT if free). */
 	struct gm_u64_map page_span;  /* page number -> span index */
+	/* The same as a flat array over [page_first, page_first + npage_flat)
+	 * (UINT32_MAX: no span) when the heap's pages lie close enough
+	 * together; NULL otherwise (page_span alone answers). */
+	uint32_t *page_flat;
+	uint64_t page_first, npage_flat;
 	uint32_t *slot_object;
 	uint64_t nslots;
 	/* Problems met and walked past (corrupt spans, unreadable bitmaps...). */
@@ -101,6 +106,10 @@ static inline uint64_t gm_span_header_size(const struct gm_heap *heap, const str
 /* The object whose slot contains ADDR: its index in RET; false if ADDR is
  * not inside an allocated object. */
 bool gm_heap_find_object(const struct gm_heap *heap, uint64_t addr, uint32_t *ret);
+
+/* The same, and ADDR's offset from the start of the object's slot in
+ * OFFSET (computed from the span: the object's record is not read). */
+bool gm_heap_find_slot(const struct gm_heap *heap, uint64_t addr, uint32_t *ret, uint64_t *offset);
 
 /* Name of an abi.Type kind (Kind_ & 0x1f), "invalid" if out of range. */
 const char *gm_kind_name(unsigned kind);

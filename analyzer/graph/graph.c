@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,12 +54,12 @@ static struct gm_error *object_edges(struct edge_list *l, struct gm_heap *heap, 
 	}
 	struct gm_error *err = NULL;
 	for (size_t k = 0; k < n && !err; k++) {
-		uint64_t value;
+		uint64_t value, dst_off;
 		uint32_t dst;
 		if (!read_word(heap, sp, s, obj, offsets[k], &value) || value == 0 ||
-		    !gm_heap_find_object(heap, value, &dst))
+		    !gm_heap_find_slot(heap, value, &dst, &dst_off))
 			continue;
-		err = push_edge(l, (struct gm_edge){ dst, offsets[k], (uint32_t)(value - heap->objects[dst].addr) });
+		err = push_edge(l, (struct gm_edge){ dst, offsets[k], (uint32_t)dst_off });
 	}
 	return err;
 }
@@ -67,13 +68,20 @@ static struct gm_error *object_edges(struct edge_list *l, struct gm_heap *heap, 
  * EDGE_START (shared, disjoint ranges) offsets into them. */
 struct build_part {
 	struct gm_heap *heap;
-	uint64_t *edge_start;
+	struct gm_graph_progress *progress;   /* NULL: none */
+	void (*callback)(const struct gm_graph_progress *progress, void *arg);
+	void *arg;
+	uint32_t *edge_start;
 	size_t first, last;
 	uint64_t max_size;
 	struct edge_list list;
 	struct gm_error *err;
 	pthread_t thread;
 };
+
+/* Each thread counts its progress, and the first hands the core's pages
+ * back and reports, every this many bytes of objects read. */
+#define TICK_BYTES (32u << 20)
 
 static void *build_part_run(void *arg)
 {
@@ -83,17 +91,36 @@ static void *build_part_run(void *arg)
 	struct gm_span_pointers sp = { 0 };
 	uint32_t current_span = GM_NONE;
 	p->err = offsets ? NULL : &gm_error_nomem;
+	uint64_t scanned = 0;     /* bytes of pointer-holding objects since the last tick */
+	size_t counted = p->first;
 	for (size_t i = p->first; i < p->last && !p->err; i++) {
 		const struct gm_object *obj = &heap->objects[i];
-		p->edge_start[i] = p->list.n;
+		p->edge_start[i] = (uint32_t)p->list.n;
+		if (scanned >= TICK_BYTES) {
+			scanned = 0;
+			if (p->progress)
+				atomic_fetch_add_explicit(&p->progress->done, i - counted, memory_order_relaxed);
+			counted = i;
+			/* The objects are read once, in address order: the core pages
+			 * behind them need not stay resident (both threads' pages go;
+			 * the other thread refaults the few it still reads). */
+			if (p->first == 0) {
+				gm_core_release_pages(heap->rt->prog->core);
+				if (p->callback)
+					p->callback(p->progress, p->arg);
+			}
+		}
 		if (heap->spans[obj->span].noscan)
 			continue;
+		scanned += gm_object_size(heap, obj);
 		if (obj->span != current_span) {
 			current_span = obj->span;
 			gm_span_pointers_init(heap, &heap->spans[obj->span], &sp);
 		}
 		p->err = object_edges(&p->list, heap, &sp, (uint32_t)i, offsets);
 	}
+	if (p->progress)
+		atomic_fetch_add_explicit(&p->progress->done, p->last - counted, memory_order_relaxed);
 	free(offsets);
 	return NULL;
 }
@@ -103,6 +130,8 @@ static struct gm_error *join_parts(struct gm_graph *g, struct build_part *a, str
 {
 	size_t total = a->list.n + b->list.n;
 	struct gm_edge *edges = a->list.edges;
+	if (total >= UINT32_MAX)
+		return gm_error_create(GM_ERR_INTERNAL, "%zu edges: more than the graph counts (2^32 - 1)", total);
 	if (b->list.n) {
 		edges = realloc(a->list.edges, total * sizeof(*edges));
 		if (!edges)
@@ -111,17 +140,37 @@ static struct gm_error *join_parts(struct gm_graph *g, struct build_part *a, str
 	}
 	a->list.edges = NULL;
 	for (size_t i = b->first; i < b->last; i++)
-		g->edge_start[i] += a->list.n;
+		g->edge_start[i] += (uint32_t)a->list.n;
 	g->edges = edges;
 	g->nedges = total;
 	g->unknown_pointer_objects = a->list.unknown_pointer_objects + b->list.unknown_pointer_objects;
 	return NULL;
 }
 
+/* Where the objects split into two runs of about as many bytes of
+ * pointer-holding memory (the work of the edge build: a heap's big
+ * pointer arrays, a map's groups, may lie together at one end). */
+static size_t balanced_half(const struct gm_heap *heap)
+{
+	uint64_t total = 0, sum = 0;
+	for (size_t i = 0; i < heap->nobjects; i++)
+		if (!heap->spans[heap->objects[i].span].noscan)
+			total += gm_object_size(heap, &heap->objects[i]);
+	for (size_t i = 0; i < heap->nobjects; i++) {
+		if (sum >= total / 2)
+			return i;
+		if (!heap->spans[heap->objects[i].span].noscan)
+			sum += gm_object_size(heap, &heap->objects[i]);
+	}
+	return heap->nobjects;
+}
+
 /* Two threads split the objects in halves: the edge build reads the core
  * and the heap's indexes only (the address space's hint and fault count
  * are atomic, warnings locked). */
-struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_graph **ret)
+struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_graph_progress *progress,
+				void (*callback)(const struct gm_graph_progress *progress, void *arg), void *arg,
+				struct gm_graph **ret)
 {
 	struct gm_graph *g = calloc(1, sizeof(*g));
 	if (!g)
@@ -132,10 +181,17 @@ struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_graph **ret)
 	for (size_t i = 0; i < heap->nspans; i++)
 		if (heap->spans[i].elemsize > max_size)
 			max_size = heap->spans[i].elemsize;
-	size_t half = heap->nobjects / 2;
+	size_t half = balanced_half(heap);
+	if (progress) {
+		atomic_store(&progress->total, heap->nobjects);
+		atomic_store(&progress->done, 0);
+		atomic_store(&progress->step, "edges");
+	}
 	struct build_part parts[2] = {
-		{ .heap = heap, .edge_start = g->edge_start, .first = 0, .last = half, .max_size = max_size },
-		{ .heap = heap, .edge_start = g->edge_start, .first = half, .last = heap->nobjects, .max_size = max_size },
+		{ .heap = heap, .progress = progress, .callback = progress ? callback : NULL, .arg = arg,
+		  .edge_start = g->edge_start, .first = 0, .last = half, .max_size = max_size },
+		{ .heap = heap, .progress = progress, .edge_start = g->edge_start, .first = half,
+		  .last = heap->nobjects, .max_size = max_size },
 	};
 	struct gm_error *err = g->edge_start ? NULL : &gm_error_nomem;
 	bool threaded = !err && pthread_create(&parts[1].thread, NULL, build_part_run, &parts[1]) == 0;
@@ -155,7 +211,7 @@ struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_graph **ret)
 		gm_graph_destroy(g);
 		return err;
 	}
-	g->edge_start[heap->nobjects] = g->nedges;
+	g->edge_start[heap->nobjects] = (uint32_t)g->nedges;
 	if (g->unknown_pointer_objects)
 		gm_warn(&g->warnings, "%" PRIu64 " objects with unreadable pointer words: their edges are unknown",
 			g->unknown_pointer_objects);
@@ -224,12 +280,26 @@ struct gm_error *gm_graph_mark(struct gm_graph *g, const struct gm_heap *heap, c
 	return NULL;
 }
 
+void gm_graph_keep_targets(struct gm_graph *g)
+{
+	if (!g->edges)
+		return;
+	/* In place: target i lands at byte 4i, below edge i's 12 bytes. */
+	uint32_t *dst = (uint32_t *)(void *)g->edges;
+	for (size_t i = 0; i < g->nedges; i++)
+		dst[i] = g->edges[i].dst;
+	void *shrunk = realloc(dst, (g->nedges ? g->nedges : 1) * sizeof(*dst));
+	g->edge_dst = shrunk ? shrunk : dst;
+	g->edges = NULL;
+}
+
 void gm_graph_destroy(struct gm_graph *g)
 {
 	if (!g)
 		return;
 	free(g->edge_start);
 	free(g->edges);
+	free(g->edge_dst);
 	free(g->reachable);
 	free(g->parent);
 	free(g->parent_off);

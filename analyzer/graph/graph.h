@@ -31,9 +31,12 @@ struct gm_edge {
 
 struct gm_graph {
 	size_t nobjects;
-	uint64_t *edge_start;     /* nobjects + 1 entries: object i's edges are [edge_start[i], edge_start[i+1]) */
+	uint32_t *edge_start;     /* nobjects + 1 entries: object i's edges are [edge_start[i], edge_start[i+1])
+				     (fewer than 2^32 edges: 48 GiB of them; the build refuses more) */
 	struct gm_edge *edges;
 	size_t nedges;
+	/* After gm_graph_keep_targets: each edge's dst alone (EDGES is NULL). */
+	uint32_t *edge_dst;
 	uint64_t unknown_pointer_objects; /* objects whose pointer words could not be read */
 
 	/* Marking. */
@@ -55,15 +58,45 @@ struct gm_graph {
 	struct gm_warnings warnings;
 };
 
-/* Build the edges of HEAP's objects. */
-struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_graph **ret);
+/* Type inference hands the core's pages back (they are file pages,
+ * refaulted from the page cache when read again) every this many objects,
+ * so that the core's resident share stays small (the edge build does so
+ * every 32 MiB of objects read). */
+#define GM_GRAPH_RELEASE_STEP (1u << 19)
+
+/* How far a long stage is: DONE of TOTAL (objects, or nodes of the
+ * dominator search) in the step STEP names.  The stage's threads store
+ * it; another thread may read it at any time for a progress line. */
+struct gm_graph_progress {
+	_Atomic uint64_t done;
+	_Atomic uint64_t total;
+	const char *_Atomic step;
+};
+
+/* Build the edges of HEAP's objects; PROGRESS (may be NULL) counts the
+ * objects whose edges are built, and CALLBACK (may be NULL) is called with
+ * it on the caller's thread every 32 MiB of objects it reads. */
+struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_graph_progress *progress,
+				void (*callback)(const struct gm_graph_progress *progress, void *arg), void *arg,
+				struct gm_graph **ret);
 
 /* Mark from ROOTS (a finalized object's pointees are marked, not the object). */
 struct gm_error *gm_graph_mark(struct gm_graph *graph, const struct gm_heap *heap, const struct gm_roots *roots);
 
 /* Dominator tree and retained sizes (after marking). */
 struct gm_error *gm_graph_dominators(struct gm_graph *graph, const struct gm_heap *heap,
-				     const struct gm_roots *roots);
+				     const struct gm_roots *roots, struct gm_graph_progress *progress);
+
+/* Keep only each edge's target (edge_dst), in a third of the memory, once
+ * nothing reads the offsets any more (the edges are stored, the leaked
+ * goroutines found): the leak suspects' reverse search needs the targets. */
+void gm_graph_keep_targets(struct gm_graph *graph);
+
+/* The target of edge E, before or after gm_graph_keep_targets. */
+static inline uint32_t gm_graph_edge_dst(const struct gm_graph *g, uint64_t e)
+{
+	return g->edges ? g->edges[e].dst : g->edge_dst[e];
+}
 
 void gm_graph_destroy(struct gm_graph *graph);
 

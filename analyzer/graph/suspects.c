@@ -24,7 +24,7 @@ struct search {
 	const struct gm_domtree *tree;
 	struct gm_dwarf *dwarf;
 	uint32_t *stack;              /* DFS stack: one slot per object suffices */
-	uint64_t *rev_start;          /* reverse edges, built for the first jointly held suspect */
+	uint32_t *rev_start;          /* reverse edges, built for the first jointly held suspect */
 	uint32_t *rev;
 	uint8_t *seen;                /* per object, for the reverse search */
 };
@@ -298,7 +298,9 @@ static struct gm_error *describe_path(struct search *s, struct gm_suspect *sus)
 	return NULL;
 }
 
-/* Reverse edges of the reachable objects (for the roots that share one). */
+/* Reverse edges of the reachable objects (for the roots that share one);
+ * 32-bit offsets: the edges are fewer than 2^32 (the dominator search
+ * has checked). */
 static struct gm_error *build_reverse(struct search *s)
 {
 	const struct gm_graph *g = s->g;
@@ -307,18 +309,19 @@ static struct gm_error *build_reverse(struct search *s)
 	s->seen = calloc(g->nobjects ? g->nobjects : 1, 1);
 	if (!s->rev_start || !s->rev || !s->seen)
 		return &gm_error_nomem;
-	for (size_t i = 0; i < g->nobjects; i++)
-		for (uint64_t e = g->edge_start[i]; e < g->edge_start[i + 1]; e++)
-			s->rev_start[g->edges[e].dst + 1]++;
+	if (g->nedges >= UINT32_MAX)
+		return gm_error_create(GM_ERR_INTERNAL, "%zu edges: more than the suspect search counts", g->nedges);
+	for (size_t e = 0; e < g->nedges; e++)
+		s->rev_start[gm_graph_edge_dst(g, e) + 1]++;
 	for (size_t i = 0; i < g->nobjects; i++)
 		s->rev_start[i + 1] += s->rev_start[i];
-	uint64_t *fill = malloc((g->nobjects ? g->nobjects : 1) * sizeof(*fill));
+	uint32_t *fill = malloc((g->nobjects ? g->nobjects : 1) * sizeof(*fill));
 	if (!fill)
 		return &gm_error_nomem;
 	memcpy(fill, s->rev_start, g->nobjects * sizeof(*fill));
 	for (size_t i = 0; i < g->nobjects; i++)
 		for (uint64_t e = g->edge_start[i]; e < g->edge_start[i + 1]; e++)
-			s->rev[fill[g->edges[e].dst]++] = (uint32_t)i;
+			s->rev[fill[gm_graph_edge_dst(g, e)]++] = (uint32_t)i;
 	free(fill);
 	return NULL;
 }
@@ -336,7 +339,7 @@ static struct gm_error *sharing_roots(struct search *s, struct gm_suspect *sus)
 	size_t depth = push_members(s, sus, s->seen);
 	while (depth > 0) {
 		uint32_t o = s->stack[--depth];
-		for (uint64_t k = s->rev_start[o]; k < s->rev_start[o + 1]; k++) {
+		for (uint32_t k = s->rev_start[o]; k < s->rev_start[o + 1]; k++) {
 			uint32_t p = s->rev[k];
 			if (!s->seen[p] && s->g->reachable[p]) {
 				s->seen[p] = 1;

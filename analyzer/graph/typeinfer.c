@@ -44,6 +44,7 @@ struct infer {
 	/* Per span, what types_target asks on every edge, packed small enough
 	 * to stay in cache (the spans themselves are 96 bytes each). */
 	uint8_t *span_flags;
+	uint64_t *span_room;            /* per span: data_size of its objects */
 	uint64_t *level_bits;           /* sort_level's bitmap, one bit per object */
 };
 
@@ -214,12 +215,17 @@ static uint64_t data_offset(const struct gm_heap *heap, uint32_t obj)
 
 /* Bytes of OBJ that hold data: the slot minus its header; for a large
  * object, up to mspan.limit (the size asked for). */
-static uint64_t data_size(const struct gm_heap *heap, uint32_t obj)
+static uint64_t span_data_size(const struct gm_heap *heap, const struct gm_span *s)
 {
-	const struct gm_span *s = &heap->spans[heap->objects[obj].span];
 	if (s->size_class == 0 && s->limit > s->base && s->limit <= s->end)
 		return s->limit - s->base;
-	return s->elemsize - data_offset(heap, obj);
+	return s->elemsize - gm_span_header_size(heap, s);
+}
+
+/* The same for OBJ, from the per-span table (read on most edges). */
+static uint64_t data_size(const struct infer *in, uint32_t obj)
+{
+	return in->span_room[in->heap->objects[obj].span];
 }
 
 /* A Swiss map's group array (internal/runtime/maps newarray(typ.Group, n)):
@@ -239,11 +245,10 @@ static uint64_t group_count(const struct infer *in, uint32_t elem, uint64_t fitt
 /* ELEM, or [n]ELEM when OBJ holds n >= 2 of them. */
 static uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj)
 {
-	uint64_t size = in->t->entries[elem].size, room = data_size(in->heap, obj);
+	uint64_t size = in->t->entries[elem].size, room = data_size(in, obj);
 	const struct gm_span *s = &in->heap->spans[in->heap->objects[obj].span];
 	/* A tiny-allocator block packs unrelated small values: not an array. */
-	bool tiny = s->noscan && s->size_class == in->heap->rt->tiny_size_class;
-	if (size == 0 || room < 2 * size || tiny)
+	if (size == 0 || room < 2 * size || (s->noscan && s->size_class == in->heap->rt->tiny_size_class))
 		return elem;
 	return array_of(in, elem, group_count(in, elem, room / size));
 }
@@ -254,7 +259,7 @@ static uint32_t counted(struct infer *in, uint32_t elem, uint64_t count_addr, ui
 {
 	uint64_t count, size = in->t->entries[elem].size;
 	if (!gm_try_read_u64(in->heap->rt->prog->mem, count_addr, &count) || count == 0 || size == 0 ||
-	    count > data_size(in->heap, obj) / size)
+	    count > data_size(in, obj) / size)
 		return fit(in, elem, obj);
 	return array_of(in, elem, count);
 }
@@ -586,7 +591,7 @@ static bool interior_array(const struct infer *in, uint32_t dst, uint32_t dst_of
 	const struct gm_span *s = &in->heap->spans[in->heap->objects[dst].span];
 	uint64_t size = in->t->entries[elem].size, data = data_offset(in->heap, dst);
 	return s->noscan && size > 0 && dst_off > data && (dst_off - data) % size == 0 &&
-	       data_size(in->heap, dst) >= 2 * size;
+	       data_size(in, dst) >= 2 * size;
 }
 
 /* Type DST as ENTRY unless ENTRY cannot fit in it: the runtime's own slot
@@ -594,7 +599,7 @@ static bool interior_array(const struct infer *in, uint32_t dst, uint32_t dst_of
  * union-like reuse); that disagreement counts as a conflict. */
 static void assign_fitting(struct infer *in, uint32_t dst, uint32_t entry)
 {
-	if (entry != NO_ENTRY && in->t->entries[entry].size > data_size(in->heap, dst)) {
+	if (entry != NO_ENTRY && in->t->entries[entry].size > data_size(in, dst)) {
 		in->t->conflicts++;
 		return;
 	}
@@ -681,7 +686,7 @@ static uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 	uint64_t flag_off;
 	uint8_t is_entry;
 	char real[512];
-	if (strncmp(name, node, sizeof(node) - 1) != 0 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
+	if (name[0] != node[0] || strncmp(name, node, sizeof(node) - 1) != 0 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
 	    !gm_dwarf_member(&type, "isEntry", &flag_off, &member) ||
 	    !gm_try_read(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj) + flag_off,
 		    &is_entry, 1))
@@ -715,7 +720,7 @@ static void apply_map_directory(struct infer *in, uint64_t code, uint64_t word_a
 		return;
 	if (dir_len == 0)
 		assign_fitting(in, dst, map_group_entry(in, table_ptr));
-	else if (dir_len <= data_size(in->heap, dst) / 8)
+	else if (dir_len <= data_size(in, dst) / 8)
 		assign(in, dst, array_of(in, table_ptr, dir_len));
 }
 
@@ -767,7 +772,7 @@ static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint
 	uint64_t mask;
 	if ((code & TARGET_MASKED) &&
 	    gm_try_read_u64(in->heap->rt->prog->mem, word_addr + ((code >> 32) & DELTA_MASK), &mask) &&
-	    mask < data_size(in->heap, dst) && (mask + 1) * in->t->entries[elem].size <= data_size(in->heap, dst)) {
+	    mask < data_size(in, dst) && (mask + 1) * in->t->entries[elem].size <= data_size(in, dst)) {
 		apply_group_count(in, dst, elem, mask + 1);
 		return;
 	}
@@ -816,7 +821,7 @@ static void spread(struct infer *in, uint32_t obj)
 	/* A closure has no DWARF type, but its function may lay out its captures. */
 	bool closure = !in->t->entries[elem].die && gm_u64_map_find(&in->closure_funcs, elem, &subprogram);
 	if (closure)
-		elem_size = data_size(in->heap, obj);
+		elem_size = data_size(in, obj);
 	if (elem_size == 0 || (!has_layout(in, &in->t->entries[elem]) && !closure))
 		return;
 	uint64_t end = g->edge_start[obj + 1];
@@ -873,11 +878,17 @@ static void sort_level(struct infer *in, size_t from, size_t to)
  * from random into mostly forward memory access. */
 static void spread_all(struct infer *in, const struct gm_types_progress *progress)
 {
-	size_t level_end = in->tail;
+	size_t level_end = in->tail, released = 0;
 	while (in->head < in->tail) {
 		if (in->head == level_end) {
 			level_end = in->tail;
 			sort_level(in, in->head, level_end);
+		}
+		/* Each level reads the core in address order (slice counts,
+		 * interface type words): the pages it has read can go. */
+		if (in->head - released >= GM_GRAPH_RELEASE_STEP) {
+			gm_core_release_pages(in->heap->rt->prog->core);
+			released = in->head;
 		}
 		if (progress && in->head % GM_TYPES_PROGRESS_STEP == 0 && in->head)
 			progress->fn(progress->arg, in->head, in->graph->reachable_count);
@@ -1022,6 +1033,11 @@ static struct gm_error *types_start(struct infer *in, struct gm_heap *heap)
 	if (!t->object_type)
 		return &gm_error_nomem;
 	memset(t->object_type, 0xff, n * sizeof(uint32_t));
+	in->span_room = malloc((heap->nspans ? heap->nspans : 1) * sizeof(*in->span_room));
+	if (!in->span_room)
+		return &gm_error_nomem;
+	for (size_t i = 0; i < heap->nspans; i++)
+		in->span_room[i] = span_data_size(heap, &heap->spans[i]);
 	return import_heap_types(in);
 }
 
@@ -1033,6 +1049,7 @@ struct gm_error *gm_types_from_headers(struct gm_heap *heap, struct gm_types **r
 		for (size_t i = 0; i < heap->nobjects; i++)
 			if (heap->objects[i].type != GM_NO_TYPE)
 				in.t->object_type[i] = fit(&in, heap->objects[i].type, (uint32_t)i);
+	free(in.span_room);
 	if (err) {
 		gm_types_destroy(in.t);
 		return err;
@@ -1079,6 +1096,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	gm_u64_map_free(&in.by_shape);
 	gm_u64_map_free(&in.closure_funcs);
 	free(in.span_flags);
+	free(in.span_room);
 	if (err) {
 		gm_types_destroy(t);
 		return err;

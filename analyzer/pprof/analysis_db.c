@@ -124,7 +124,9 @@ struct gm_error *analysis_db_open(const char *path, sqlite3 **ret)
 	if (err)
 		return err;
 	sqlite3 *db;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	/* One thread uses the connection: no mutex on every call (pprof reads
+	 * each object's columns, 8% of its time went to SQLite's mutexes). */
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		if (!db)
 			return &gm_error_nomem;
 		err = gm_error_create(GM_ERR_IO, "%s: cannot open: %s", path, sqlite3_errmsg(db));

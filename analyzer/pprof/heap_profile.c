@@ -48,6 +48,8 @@ static const char UNKNOWN_TYPE[] = "unknown type";
  * else of its element's. */
 struct type_table {
 	struct gm_u64_map index;  /* types.id -> position */
+	uint32_t *by_id;          /* the same as an array (position + 1, 0 none) when ids are dense; else NULL */
+	size_t nby_id;
 	int64_t *ids;
 	char **names;
 	int64_t *sizes;
@@ -229,6 +231,8 @@ static struct gm_error *link_fields(struct type_table *t)
 	return NULL;
 }
 
+static struct gm_error *index_type_ids(struct type_table *t);
+
 static struct gm_error *load_types(struct profile_builder *b)
 {
 	struct type_table *t = &b->types;
@@ -270,7 +274,39 @@ static struct gm_error *load_types(struct profile_builder *b)
 	if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		err = analysis_db_error(b->db, b->db_path);
 	sqlite3_finalize(st);
+	if (!err)
+		err = index_type_ids(t);
 	return err ? err : link_fields(t);
+}
+
+/* types.id -> position as an array when the ids are dense (the analyzer
+ * numbers them from 1): a lookup per object without hashing. */
+static struct gm_error *index_type_ids(struct type_table *t)
+{
+	int64_t max_id = 0;
+	for (size_t i = 0; i < t->count; i++)
+		max_id = t->ids[i] > max_id ? t->ids[i] : max_id;
+	if ((uint64_t)max_id > 4 * (uint64_t)t->count + 1024)
+		return NULL;
+	t->nby_id = (size_t)max_id + 1;
+	t->by_id = calloc(t->nby_id, sizeof(*t->by_id));
+	if (!t->by_id)
+		return &gm_error_nomem;
+	for (size_t i = 0; i < t->count; i++)
+		if (t->ids[i] >= 0)
+			t->by_id[t->ids[i]] = (uint32_t)i + 1;
+	return NULL;
+}
+
+/* The position of types.id ID; false if no type has it. */
+static bool type_position(const struct type_table *t, int64_t id, uint64_t *pos)
+{
+	if (!t->by_id)
+		return gm_u64_map_find(&t->index, (uint64_t)id, pos);
+	if (id < 0 || (uint64_t)id >= t->nby_id || !t->by_id[id])
+		return false;
+	*pos = t->by_id[id] - 1;
+	return true;
 }
 
 static void types_deinit(struct type_table *t)
@@ -284,6 +320,7 @@ static void types_deinit(struct type_table *t)
 	free(t->elem_size);
 	free(t->frame);
 	gm_u64_map_free(&t->index);
+	free(t->by_id);
 }
 
 static struct gm_error *alloc_objects(struct live_objects *o, uint32_t n)
@@ -331,8 +368,7 @@ static void load_object_row(struct profile_builder *b, sqlite3_stmt *st, uint32_
 	o->live[id] = true;
 	int64_t span = sqlite3_column_int64(st, 7);
 	o->has_header[id] = span > 0 && (size_t)span < b->span_count && b->span_has_headers[span];
-	if (sqlite3_column_type(st, 1) != SQLITE_NULL &&
-	    gm_u64_map_find(&b->types.index, (uint64_t)sqlite3_column_int64(st, 1), &pos))
+	if (sqlite3_column_type(st, 1) != SQLITE_NULL && type_position(&b->types, sqlite3_column_int64(st, 1), &pos))
 		o->type[id] = (uint32_t)pos + 1;
 	int64_t size = sqlite3_column_int64(st, 2);
 	o->size[id] = size > 0 ? (uint64_t)size : 0;
@@ -828,7 +864,8 @@ static struct gm_error *encode_profile(struct profile_builder *b, enum heap_prof
 static struct gm_error *write_gzip(FILE *file, const char *path, const uint8_t *data, size_t len)
 {
 	z_stream zs = { 0 };
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	/* Go's runtime/pprof writes its profiles at gzip.BestSpeed too. */
+	if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		return &gm_error_nomem;
 	uint8_t chunk[1 << 16];
 	struct gm_error *err = NULL;
