@@ -17,8 +17,13 @@
 #define NO_ENTRY UINT32_MAX
 
 /* internal/abi Kinds (stable 1.20-1.26). */
+#define KIND_CHAN 18
 #define KIND_FUNC 19
+#define KIND_MAP 21
 #define KIND_POINTER 22
+#define KIND_UNSAFE_POINTER 26
+/* interface_target's answer for a func value: the target is a closure. */
+#define CLOSURE_TARGET (UINT32_MAX - 1)
 
 struct infer {
 	struct gm_types *t;
@@ -35,6 +40,7 @@ struct infer {
 	 * value = target entry + 1 for *T; TARGET_IFACE/TARGET_EFACE + data offset; 0 = nothing. */
 	struct gm_u64_map slot_cache;
 	uint64_t *noted_slices;          /* one bit per object: already in t->slices */
+	uint64_t *retyped;               /* one bit per object: retyped as the struct it starts (assign) */
 	struct gm_u64_map closures;      /* function entry pc -> its closure entry */
 	/* Without DWARF: channel element descriptor -> its hchan<T> entry; the byte entry of strings. */
 	struct gm_u64_map chans;
@@ -98,6 +104,28 @@ static void canonical_die(Dwarf_Die *die)
 		*die = target;
 }
 
+/* Entry E is the type of the runtime descriptor at ADDR: its address and
+ * PtrBytes (DWARF has no PtrBytes). */
+static void describe_by_runtime(struct infer *in, struct gm_type_entry *e, uint64_t addr)
+{
+	struct gm_desc d;
+	e->runtime_addr = addr;
+	if (gm_desc_read(in->heap->rt, addr, &d) && d.size == e->size)
+		e->ptr_bytes = d.ptr_bytes;
+}
+
+/* The runtime descriptor DWARF names for DIE (DW_AT_go_runtime_type, an
+ * offset from moduledata.types), 0 if none. */
+static uint64_t die_descriptor(struct infer *in, Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Addr off;
+	if (!in->heap->moduledata_types || !dwarf_attr(die, GM_DW_AT_go_runtime_type, &attr) ||
+	    dwarf_formaddr(&attr, &off) != 0)
+		return 0;
+	return in->heap->moduledata_types + off;
+}
+
 /* The entry of the DWARF type DIE, made on first use. */
 static uint32_t entry_for_die(struct infer *in, Dwarf_Die *die_in)
 {
@@ -113,6 +141,11 @@ static uint32_t entry_for_die(struct infer *in, Dwarf_Die *die_in)
 				   .kind = kind >= 0 ? gm_kind_name((unsigned)kind & 0x1f) : "unknown",
 				   .die = off, .elem = NO_ENTRY };
 	gm_dwarf_type_size(die, &e.size);
+	uint64_t desc = die_descriptor(in, die);
+	if (!desc)
+		desc = die_descriptor(in, die_in);
+	if (desc)
+		describe_by_runtime(in, &e, desc);
 	uint32_t ret;
 	if (!e.name || add_entry(t, &e, &ret) || gm_u64_map_insert(&t->by_die, off, ret)) {
 		free(e.name);
@@ -181,16 +214,14 @@ static uint32_t entry_for_runtime(struct infer *in, uint64_t addr)
 		return NO_ENTRY;
 	uint32_t e = entry_for_die(in, &die);
 	if (e != NO_ENTRY) {
-		in->t->entries[e].runtime_addr = addr;
+		describe_by_runtime(in, &in->t->entries[e], addr);
 		gm_u64_map_insert(&in->t->by_runtime, addr, e);
 	}
 	return e;
 }
 
-/* The entry of [COUNT]ELEM, made on first use. */
-static uint32_t array_of(struct infer *in, uint32_t elem, uint64_t count)
+uint32_t gm_types_array_of(struct gm_types *t, uint32_t elem, uint64_t count)
 {
-	struct gm_types *t = in->t;
 	uint64_t key = (uint64_t)elem << 40 | (count & ((1ull << 40) - 1)), index;
 	if (gm_u64_map_find(&t->by_array, key, &index))
 		return (uint32_t)index;
@@ -206,20 +237,20 @@ static uint32_t array_of(struct infer *in, uint32_t elem, uint64_t count)
 	return ret;
 }
 
+static uint32_t array_of(struct infer *in, uint32_t elem, uint64_t count)
+{
+	return gm_types_array_of(in->t, elem, count);
+}
+
 /* Where the data of OBJ starts: after the malloc header when it has one. */
 static uint64_t data_offset(const struct gm_heap *heap, uint32_t obj)
 {
 	return gm_span_header_size(heap, &heap->spans[heap->objects[obj].span]);
 }
 
-/* Bytes of OBJ that hold data: the slot minus its header; for a large
- * object, up to mspan.limit (the size asked for). */
 static uint64_t data_size(const struct gm_heap *heap, uint32_t obj)
 {
-	const struct gm_span *s = &heap->spans[heap->objects[obj].span];
-	if (s->size_class == 0 && s->limit > s->base && s->limit <= s->end)
-		return s->limit - s->base;
-	return s->elemsize - data_offset(heap, obj);
+	return gm_object_data_size(heap, &heap->objects[obj]);
 }
 
 /* A Swiss map's group array (internal/runtime/maps newarray(typ.Group, n)):
@@ -236,14 +267,15 @@ static uint64_t group_count(const struct infer *in, uint32_t elem, uint64_t fitt
 	return fitted;
 }
 
-/* ELEM, or [n]ELEM when OBJ holds n >= 2 of them. */
+/* ELEM, or [n]ELEM when OBJ holds n >= 2 of them.  Not a runtime.itabTableType:
+ * itabGrow allocates one with more entries than its declared [512]. */
 static uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj)
 {
 	uint64_t size = in->t->entries[elem].size, room = data_size(in->heap, obj);
 	const struct gm_span *s = &in->heap->spans[in->heap->objects[obj].span];
 	/* A tiny-allocator block packs unrelated small values: not an array. */
 	bool tiny = s->noscan && s->size_class == in->heap->rt->tiny_size_class;
-	if (size == 0 || room < 2 * size || tiny)
+	if (size == 0 || room < 2 * size || tiny || strcmp(in->t->entries[elem].name, "runtime.itabTableType") == 0)
 		return elem;
 	return array_of(in, elem, group_count(in, elem, room / size));
 }
@@ -282,6 +314,36 @@ static void note_slice(struct infer *in, uint32_t obj, uint64_t word, uint64_t l
 	in->noted_slices[obj / 64] |= 1ull << (obj % 64);
 }
 
+/* Whether a value of OUTER starts with a value of INNER (or [n]INNER's
+ * element): INNER is the type of its member at offset 0, or of that
+ * member's own first member, and so on. */
+static bool starts_with(struct infer *in, uint32_t outer, uint32_t inner)
+{
+	const struct gm_type_entry *o = &in->t->entries[outer], *i = &in->t->entries[inner];
+	uint32_t want = i->elem != NO_ENTRY ? i->elem : inner;
+	Dwarf_Die type, child, member;
+	Dwarf_Attribute attr;
+	Dwarf_Word off;
+	if (!in->dw || !o->die || o->elem != NO_ENTRY || o->size <= i->size || !gm_dwarf_die_at(in->dw, o->die, &type))
+		return false;
+	for (int depth = 0; depth < 8; depth++) {
+		Dwarf_Die real;
+		if (!gm_dwarf_strip_typedefs(&type, &real) || dwarf_tag(&real) != DW_TAG_structure_type ||
+		    dwarf_child(&real, &child) != 0)
+			return false;
+		while (dwarf_tag(&child) != DW_TAG_member)
+			if (dwarf_siblingof(&child, &child) != 0)
+				return false;
+		if (!dwarf_attr(&child, DW_AT_data_member_location, &attr) || dwarf_formudata(&attr, &off) != 0 ||
+		    off != 0 || !dwarf_attr(&child, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &member))
+			return false;
+		if (entry_for_die(in, &member) == want)
+			return true;
+		type = member;
+	}
+	return false;
+}
+
 static void assign(struct infer *in, uint32_t obj, uint32_t entry)
 {
 	uint32_t *have = &in->t->object_type[obj];
@@ -291,6 +353,15 @@ static void assign(struct infer *in, uint32_t obj, uint32_t entry)
 		*have = entry;
 		in->queue[in->tail++] = obj;
 	} else if (*have != entry) {
+		/* A *T may point at the first member of a larger U (&u.mu, &f.pfd):
+		 * a *U at the same place says the object is the U, once; its
+		 * first member's targets, typed already, agree. */
+		if (!(in->retyped[obj / 64] & 1ull << (obj % 64)) && in->heap->objects[obj].type == GM_NO_TYPE &&
+		    in->t->entries[entry].size <= data_size(in->heap, obj) && starts_with(in, entry, *have)) {
+			*have = entry;
+			in->retyped[obj / 64] |= 1ull << (obj % 64);
+			in->queue[in->tail++] = obj;
+		}
 		in->t->conflicts++;
 	}
 }
@@ -488,35 +559,66 @@ static uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
 	return value;
 }
 
-/* The type of the value an interface's data word points to: the dynamic
- * type, or for pointer-shaped dynamic types *T, T. */
-static uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool iface)
+/* Whether values of the type at DESC sit in an interface's data word
+ * themselves (abi.Type.IsDirectIface): pointers, maps, channels, funcs and
+ * structs or arrays of one pointer.  Where the binding lacks the flag, only
+ * the kinds that always are. */
+static bool direct_iface(const struct gm_runtime *rt, const uint8_t *desc, unsigned kind)
 {
-	struct gm_address_space *mem = in->heap->rt->prog->mem;
-	uint64_t word, rtype;
-	if (!gm_try_read_u64(mem, type_word_addr, &word) || !word)
-		return NO_ENTRY;
-	rtype = word;
-	if (iface && (!in->have_itab || !gm_try_read_u64(mem, word + in->itab_type_offset, &rtype)))
-		return NO_ENTRY;
-	const uint8_t *desc = gm_memory_at(mem, rtype, in->heap->rt->type.size);
-	if (!desc)
-		return NO_ENTRY;
-	unsigned kind = (unsigned)(gm_field_uint(desc, in->heap->rt->type.kind) & in->heap->rt->kind_mask & 0x1f);
-	if (kind != KIND_POINTER)
-		return entry_for_runtime(in, rtype);
-	/* Pointer-shaped: the data word is the pointer, its target a value
-	 * of the descriptor's element type (abi.PtrType.Elem), which DWARF
-	 * knows even when it has no entry for the pointer type itself. */
-	uint64_t elem;
-	if (in->have_ptr_elem && gm_try_read_u64(mem, rtype + in->ptr_elem_offset, &elem) && elem)
-		return entry_for_runtime(in, elem);
+	if (rt->tflag_direct_iface)
+		return gm_field_uint(desc, rt->type.tflag) & rt->tflag_direct_iface;
+	if (rt->kind_direct_iface)
+		return gm_field_uint(desc, rt->type.kind) & rt->kind_direct_iface;
+	return kind == KIND_POINTER || kind == KIND_MAP || kind == KIND_CHAN || kind == KIND_FUNC ||
+	       kind == KIND_UNSAFE_POINTER;
+}
+
+/* A map or channel stored in an interface: its data word is the map or
+ * channel pointer, so the target is what DWARF's map or chan type points
+ * at (the map header, hchan<T>); NO_ENTRY without DWARF. */
+static uint32_t header_of(struct infer *in, uint64_t rtype)
+{
 	uint32_t entry = entry_for_runtime(in, rtype);
 	Dwarf_Die die, pointee;
 	if (entry == NO_ENTRY || !in->t->entries[entry].die || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &die) ||
 	    !gm_dwarf_pointee(&die, &pointee))
 		return NO_ENTRY;
 	return entry_for_die(in, &pointee);
+}
+
+/* The type of the value an interface's data word points to: the dynamic
+ * type, or for a type stored directly in the word what that value points
+ * to (*T: T; a map or channel: its header; a func: CLOSURE_TARGET); NO_ENTRY
+ * when unknown (a struct or array of one pointer, unsafe.Pointer). */
+static uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool iface)
+{
+	struct gm_address_space *mem = in->heap->rt->prog->mem;
+	const struct gm_runtime *rt = in->heap->rt;
+	uint64_t word, rtype;
+	if (!gm_try_read_u64(mem, type_word_addr, &word) || !word)
+		return NO_ENTRY;
+	rtype = word;
+	if (iface && (!in->have_itab || !gm_try_read_u64(mem, word + in->itab_type_offset, &rtype)))
+		return NO_ENTRY;
+	const uint8_t *desc = gm_memory_at(mem, rtype, rt->type.size);
+	if (!desc)
+		return NO_ENTRY;
+	unsigned kind = (unsigned)(gm_field_uint(desc, rt->type.kind) & rt->kind_mask & 0x1f);
+	if (!direct_iface(rt, desc, kind))
+		return entry_for_runtime(in, rtype);
+	if (kind == KIND_MAP || kind == KIND_CHAN)
+		return header_of(in, rtype);
+	if (kind == KIND_FUNC)
+		return CLOSURE_TARGET;
+	if (kind != KIND_POINTER)
+		return NO_ENTRY;
+	/* The data word is the pointer, its target a value of the
+	 * descriptor's element type (abi.PtrType.Elem), which DWARF knows
+	 * even when it has no entry for the pointer type itself. */
+	uint64_t elem;
+	if (in->have_ptr_elem && gm_try_read_u64(mem, rtype + in->ptr_elem_offset, &elem) && elem)
+		return entry_for_runtime(in, elem);
+	return header_of(in, rtype);
 }
 
 /* A channel's buffer: hchan<T> (DWARF's synthesized channel type) keeps it
@@ -670,31 +772,39 @@ static uint32_t entry_by_shape(struct infer *in, const char *real)
 	return ret;
 }
 
-/* internal/sync.HashTrieMap (sync.Map since Go 1.24) points at node[K,V],
- * the header both of its node kinds start with: the node's isEntry flag
- * says whether it is an entry[K,V] or an indirect[K,V]. */
+/* internal/sync.HashTrieMap (sync.Map since Go 1.24; internal/concurrent's
+ * in 1.23, for package unique; unique's own canonMap since 1.25) points at node[K,V], the header both of its
+ * node kinds start with: the node's isEntry flag says whether it is an
+ * entry[K,V] or an indirect[K,V].  A node DWARF names only by its shape
+ * (go.shape.struct { ....isEntry bool }) says neither K nor V: NO_ENTRY. */
 static uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 {
-	static const char node[] = "internal/sync.node[";
+	static const char *const packages[] = { "internal/sync.", "internal/concurrent.", "unique." };
 	const char *name = in->t->entries[entry].name;
 	Dwarf_Die type, member;
 	uint64_t flag_off;
 	uint8_t is_entry;
 	char real[512];
-	if (strncmp(name, node, sizeof(node) - 1) != 0 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
+	if (strncmp(name, "go.shape.struct { ", 18) == 0 && strstr(name, ".isEntry bool }"))
+		return NO_ENTRY;
+	size_t p = 0, len = 0;
+	for (; p < 3; p++) {
+		len = strlen(packages[p]);
+		if (strncmp(name, packages[p], len) == 0 && strncmp(name + len, "node[", 5) == 0)
+			break;
+	}
+	if (p == 3 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
 	    !gm_dwarf_member(&type, "isEntry", &flag_off, &member) ||
 	    !gm_try_read(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj) + flag_off,
 		    &is_entry, 1))
 		return entry;
-	snprintf(real, sizeof(real), "internal/sync.%s[%s", is_entry ? "entry" : "indirect", name + sizeof(node) - 1);
+	snprintf(real, sizeof(real), "%s%s[%s", packages[p], is_entry ? "entry" : "indirect", name + len + 5);
 	if (gm_dwarf_type(in->dw, real, &type))
 		return entry_for_die(in, &type);
 	uint32_t shaped = entry_by_shape(in, real);
 	return shaped != NO_ENTRY ? shaped : entry;
 }
 
-/* The group type of a Swiss map from its *table<K,V> entry:
- * table.groups (groupReference<K,V>) .data is *group. */
 static uint32_t map_group_entry(struct infer *in, uint32_t table_ptr)
 {
 	Dwarf_Die ptr, table, groups, data, group;
@@ -737,6 +847,20 @@ static void apply_group_count(struct infer *in, uint32_t dst, uint32_t group, ui
 	assign(in, dst, count > 1 ? array_of(in, group, count) : group);
 }
 
+/* Go 1.23+: time.NewTimer and NewTicker return a runtime.timeTimer cast
+ * to *time.Timer / *time.Ticker (runtime/time.go newTimer allocates
+ * new(timeTimer)): what such a pointer points at is that. */
+static uint32_t refine_timer(struct infer *in, uint32_t entry)
+{
+	const char *name = in->t->entries[entry].name;
+	Dwarf_Die type;
+	if ((strcmp(name, "time.Timer") != 0 && strcmp(name, "time.Ticker") != 0) || !in->dw ||
+	    !gm_dwarf_type(in->dw, "runtime.timeTimer", &type))
+		return entry;
+	uint32_t timer = entry_for_die(in, &type);
+	return timer != NO_ENTRY ? timer : entry;
+}
+
 /* Type DST, which the pointer word at WORD_ADDR points into at DST_OFF,
  * from the word's target code (word_code). */
 static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint32_t dst, uint32_t dst_off)
@@ -752,7 +876,9 @@ static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint
 	}
 	if (code & (TARGET_EFACE | TARGET_IFACE)) {
 		uint32_t dyn = interface_target(in, word_addr - 8, code & TARGET_IFACE);
-		if (dyn != NO_ENTRY)
+		if (dyn == CLOSURE_TARGET)
+			assign(in, dst, closure_entry(in, dst));
+		else if (dyn != NO_ENTRY)
 			assign_fitting(in, dst, fit(in, dyn, dst));
 		return;
 	}
@@ -771,7 +897,9 @@ static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint
 		apply_group_count(in, dst, elem, mask + 1);
 		return;
 	}
-	elem = refine_node(in, elem, dst);
+	elem = refine_node(in, refine_timer(in, elem), dst);
+	if (elem == NO_ENTRY)
+		return;
 	if (!(code & TARGET_COUNTED)) {
 		assign_fitting(in, dst, fit(in, elem, dst));
 		return;
@@ -1048,10 +1176,12 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	struct gm_error *err = types_start(&in, heap);
 	struct gm_types *t = in.t;
 	if (!err) {
-		in.queue = malloc((heap->nobjects ? heap->nobjects : 1) * sizeof(uint32_t));
+		/* Each object is queued once, and once more if retyped. */
+		in.queue = malloc((heap->nobjects ? 2 * heap->nobjects : 1) * sizeof(uint32_t));
+		in.retyped = calloc(heap->nobjects / 64 + 1, sizeof(uint64_t));
 		in.level_bits = calloc(heap->nobjects / 64 + 1, sizeof(uint64_t));
 		in.noted_slices = calloc(heap->nobjects / 64 + 1, sizeof(uint64_t));
-		if (!in.queue || !in.level_bits || !in.noted_slices)
+		if (!in.queue || !in.level_bits || !in.noted_slices || !in.retyped)
 			err = &gm_error_nomem;
 	}
 	if (!err)
@@ -1074,6 +1204,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	free(in.level_bits);
 	gm_u64_map_free(&in.slot_cache);
 	free(in.noted_slices);
+	free(in.retyped);
 	gm_u64_map_free(&in.closures);
 	gm_u64_map_free(&in.chans);
 	gm_u64_map_free(&in.by_shape);
