@@ -412,6 +412,22 @@ static uint64_t unsafe_member_code(struct infer *in, const struct gm_dwarf_slot 
 	return 0;
 }
 
+/* sync.Pool's queues keep their values as sync.eface { typ, val
+ * unsafe.Pointer } (poolqueue.go), an empty interface's own layout: val is
+ * typed by typ as an interface's data word is. */
+static uint64_t eface_member_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off)
+{
+	Dwarf_Die parent, member_type;
+	const char *name;
+	uint64_t typ_off, val_off;
+	if (!slot->parent || !gm_dwarf_die_at(in->dw, slot->parent, &parent) || !(name = dwarf_diename(&parent)) ||
+	    strcmp(name, "sync.eface") != 0 || !gm_dwarf_member(&parent, "typ", &typ_off, &member_type) ||
+	    !gm_dwarf_member(&parent, "val", &val_off, &member_type) || val_off != typ_off + 8 ||
+	    val_off != off - slot->parent_off)
+		return 0;
+	return TARGET_EFACE | (slot->parent_off + typ_off);
+}
+
 /* The pointer word at OFF is member POINTER of its struct, and member
  * COUNT follows it: the code for its pointee with FLAG and the count's
  * distance from the pointer in bits 32..43; 0 if the word is not that. */
@@ -457,7 +473,8 @@ static uint64_t word_code(struct infer *in, Dwarf_Die *type, uint64_t off)
 		return pointee_code(in, &pointee, &slot);
 	if (gm_dwarf_underlying_kind(&slot.leaf) == KIND_FUNC)
 		return TARGET_CLOSURE;
-	return unsafe_member_code(in, &slot, off);
+	uint64_t eface = eface_member_code(in, &slot, off);
+	return eface ? eface : unsafe_member_code(in, &slot, off);
 }
 
 /* The entry of string bytes without DWARF: uint8, made once. */
