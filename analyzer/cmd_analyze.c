@@ -23,7 +23,9 @@
 #include "graph/goleak.h"
 #include "graph/graph.h"
 #include "graph/suspects.h"
+#include "graph/typecheck.h"
 #include "graph/typeinfer.h"
+#include "graph/untyped.h"
 #include "program.h"
 #include "sqlfuncs/heapfuncs.h"
 #include "store/btree_writer.h"
@@ -140,6 +142,7 @@ struct analysis {
 	struct gm_stacks *stacks;
 	struct gm_graph *graph;
 	struct gm_types *types;
+	struct gm_type_check type_check;  /* the types against the runtime's bitmaps */
 	struct gm_domtree *domtree;
 	uint8_t *type_topmost;            /* per object: no dominator of its own type */
 	struct gm_suspects *suspects;
@@ -168,6 +171,7 @@ static void analysis_free(struct analysis *a)
 	free(a->type_topmost);
 	gm_domtree_destroy(a->domtree);
 	gm_types_destroy(a->types);
+	gm_type_check_free(&a->type_check);
 	gm_graph_destroy(a->graph);
 	gm_stacks_destroy(a->stacks);
 	gm_pclntab_destroy(a->pclntab);
@@ -176,6 +180,44 @@ static void analysis_free(struct analysis *a)
 	gm_heap_destroy(a->heap);
 	gm_runtime_destroy(a->rt);
 	gm_program_destroy(a->prog);
+}
+
+/* The typing's bitmap oracle (graph/typecheck.h): how many typed objects it
+ * compared, how many disagree and with which types. */
+static struct gm_error *write_type_check_meta(struct gm_store *store, const struct gm_type_check *c)
+{
+	struct gm_error *err = gm_store_meta_int(store, "typing_bitmap_checked", (int64_t)c->checked);
+	if (!err)
+		err = gm_store_meta_int(store, "typing_bitmap_disagree", (int64_t)c->disagree);
+	if (!err)
+		err = gm_store_meta_int(store, "typing_bitmap_unchecked", (int64_t)c->unchecked);
+	if (!err)
+		err = gm_store_meta_int(store, "typing_bitmap_fitted", (int64_t)c->fitted);
+	if (!err)
+		err = gm_store_meta_int(store, "typing_bitmap_untyped", (int64_t)c->untyped);
+	if (!err && c->worst)
+		err = gm_store_meta_text(store, "typing_bitmap_disagreeing_types", c->worst);
+	return err;
+}
+
+/* Why the untyped reachable objects are untyped (graph/untyped.h): a
+ * summary, and each cause's bytes as untyped_bytes_CAUSE. */
+static struct gm_error *write_untyped_meta(struct gm_store *store, const struct analysis *a)
+{
+	struct gm_untyped u;
+	struct gm_error *err = gm_untyped_causes(a->heap, a->graph, a->types, a->type_check.contradicted, &u);
+	char *summary = err ? NULL : gm_untyped_summary(&u);
+	if (!err && !summary)
+		err = &gm_error_nomem;
+	if (!err)
+		err = gm_store_meta_text(store, "untyped_causes", summary);
+	free(summary);
+	for (int c = 0; c < GM_UNTYPED_NCAUSES && !err; c++) {
+		char key[64];
+		snprintf(key, sizeof(key), "untyped_bytes_%s", gm_untyped_cause_name((enum gm_untyped_cause)c));
+		err = gm_store_meta_int(store, key, (int64_t)u.bytes[c]);
+	}
+	return err;
 }
 
 static struct gm_error *write_graph_meta(struct gm_store *store, const struct analysis *a)
@@ -187,6 +229,10 @@ static struct gm_error *write_graph_meta(struct gm_store *store, const struct an
 	struct gm_error *err = gm_store_meta_text(store, "typed_reachable_bytes_share", share);
 	if (!err)
 		err = gm_store_meta_int(store, "type_conflicts", (int64_t)t->conflicts);
+	if (!err)
+		err = write_type_check_meta(store, &a->type_check);
+	if (!err)
+		err = write_untyped_meta(store, a);
 	if (!err)
 		err = gm_store_meta_int(store, "reachable_objects", (int64_t)a->graph->reachable_count);
 	if (!err)
@@ -407,6 +453,10 @@ static struct gm_error *run_graph_stages(const struct analyze_options *o, struct
 		progress(o, "inferring types (storing edges, then dominators, in the background)");
 		struct gm_types_progress tick = { .fn = types_progress, .arg = (void *)o };
 		err = gm_types_infer(a->heap, a->graph, a->roots, o->progress ? &tick : NULL, &a->types);
+		if (!err) {
+			progress(o, "checking the types against the runtime's pointer bitmaps");
+			err = gm_types_check_bitmap(a->heap, a->types, a->graph->reachable, &a->type_check);
+		}
 		gm_core_release_pages(a->prog->core);
 	}
 	if (!err)

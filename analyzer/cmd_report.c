@@ -25,6 +25,7 @@
 
 #include "analyzer/pprof/analysis_db.h"
 #include "cli.h"
+#include "report/untyped.h"
 #include "util/output.h"
 #include "util/strbuf.h"
 #include "util/terminal.h"
@@ -592,6 +593,8 @@ static struct gm_error *section_summary(struct report *r, struct doc *d)
 	if (share) {
 		snprintf(line, sizeof(line), "%.1f%% of reachable bytes have a known type", 100 * atof(share));
 		table_row(d, t, "type coverage", line);
+		char causes[512];
+		table_row(d, t, "untyped, by cause", gm_report_untyped_line(meta(r, "untyped_causes"), causes, sizeof(causes)));
 	}
 	table_row(d, t, "mapped", fmt_bytes(a, mapped));
 	return NULL;

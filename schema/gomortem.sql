@@ -12,7 +12,11 @@
 -- or 'heap' after analyze --heap-only: no graph, reachability or inferred types),
 -- debug_info ('dwarf'; 'symtab' for -ldflags=-w; 'none' for -s -w), runtime_layouts
 -- (where the runtime's struct layouts came from: DWARF, or a built-in table),
--- unknown_columns (what the missing debug info leaves unknown; 'none' with DWARF), ...
+-- unknown_columns (what the missing debug info leaves unknown; 'none' with DWARF),
+-- typed_reachable_bytes_share, type_conflicts, typing_bitmap_checked / _disagree /
+-- _unchecked / _fitted / _untyped / _disagreeing_types (the typing against the runtime's
+-- pointer bitmaps), untyped_causes and untyped_bytes_CAUSE (why untyped reachable
+-- objects are untyped), ...
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY,  -- name of the fact
   value ANY                -- its value: text or integer

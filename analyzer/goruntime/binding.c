@@ -420,6 +420,11 @@ static void bind_type_flags(struct binder *b)
 	rt->kind_mask = 0xff;
 	if (!optional_const(b, "internal/abi.KindMask", &rt->kind_mask))
 		optional_const(b, "runtime.kindMask", &rt->kind_mask);
+	/* A value stored directly in an interface's data word: a TFlag from
+	 * 1.26, a Kind_ flag before (0 when DWARF lacks the constant: unknown). */
+	if (!optional_const(b, "internal/abi.TFlagDirectIface", &rt->tflag_direct_iface) &&
+	    !optional_const(b, "internal/abi.KindDirectIface", &rt->kind_direct_iface))
+		optional_const(b, "runtime.kindDirectIface", &rt->kind_direct_iface);
 }
 
 /* Where pointer bitmaps live: heapArena.bitmap and noMorePtrs in Go

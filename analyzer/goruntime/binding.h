@@ -159,6 +159,8 @@ struct gm_runtime {
 	uint64_t tflag_gcmask_on_demand;   /* 0 before 1.24 (no on-demand masks) */
 	uint64_t tflag_unrolled_bitmap;    /* 1.22-1.23: the runtime's synthetic largeType of a GC-program type */
 	uint64_t kind_mask;                /* 0xff from 1.26, where Kind_ carries no flags */
+	uint64_t tflag_direct_iface;       /* 1.26+: TFlagDirectIface; 0 before or if unknown */
+	uint64_t kind_direct_iface;        /* before 1.26: KindDirectIface in Kind_; 0 if unknown */
 	/* Layouts. */
 	struct gm_field mheap_allspans, mheap_sweepgen, mheap_pages_in_use;
 	struct gm_field mheap_spanalloc_inuse, mheap_cachealloc_inuse;

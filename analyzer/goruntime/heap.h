@@ -103,6 +103,16 @@ static inline uint64_t gm_span_header_size(const struct gm_heap *heap, const str
 	       s->elemsize > rt->min_size_for_malloc_header ? rt->malloc_header_size : 0;
 }
 
+/* Bytes of OBJ that hold data: the slot minus its header; for a large
+ * object, up to mspan.limit (the size asked for). */
+static inline uint64_t gm_object_data_size(const struct gm_heap *heap, const struct gm_object *obj)
+{
+	const struct gm_span *s = &heap->spans[obj->span];
+	if (s->size_class == 0 && s->limit > s->base && s->limit <= s->end)
+		return s->limit - s->base;
+	return s->elemsize - gm_span_header_size(heap, s);
+}
+
 /* The object whose slot contains ADDR: its index in RET; false if ADDR is
  * not inside an allocated object. */
 bool gm_heap_find_object(const struct gm_heap *heap, uint64_t addr, uint32_t *ret);

@@ -61,10 +61,8 @@ static size_t span_bit_pointers(const struct gm_heap *heap, const struct gm_span
 	return n;
 }
 
-/* The GC mask of the type at TYPE_ADDR and its Size_/PtrBytes; NULL if unreadable.
- * An on-demand mask the runtime never built was built by the heap walk. */
-static const uint8_t *type_mask(struct gm_heap *heap, uint64_t type_addr, uint64_t *ret_size,
-				uint64_t *ret_ptr_bytes)
+const uint8_t *gm_type_pointer_mask(struct gm_heap *heap, uint64_t type_addr, uint64_t *ret_size,
+				    uint64_t *ret_ptr_bytes)
 {
 	const struct gm_runtime *rt = heap->rt;
 	uint64_t index;
@@ -99,7 +97,7 @@ static enum gm_pointer_source tiled_pointers(struct gm_heap *heap, const struct 
 					     uint64_t data, uint32_t *offsets, size_t *ret_count)
 {
 	uint64_t size, ptr_bytes, ptr = heap->rt->ptr_size;
-	const uint8_t *mask = type_mask(heap, type_addr, &size, &ptr_bytes);
+	const uint8_t *mask = gm_type_pointer_mask(heap, type_addr, &size, &ptr_bytes);
 	if (!mask)
 		return GM_POINTERS_UNKNOWN;
 	size_t n = 0;

@@ -14,61 +14,7 @@
 #include "graph.h"
 #include "shape_names.h"
 
-#define NO_ENTRY UINT32_MAX
-
-/* internal/abi Kinds (stable 1.20-1.26). */
-#define KIND_FUNC 19
-#define KIND_POINTER 22
-
-struct infer {
-	struct gm_types *t;
-	struct gm_heap *heap;
-	const struct gm_graph *graph;
-	struct gm_dwarf *dw;
-	uint32_t *queue;
-	size_t head, tail;
-	uint64_t itab_type_offset;      /* itab.Type (abi.ITab 1.23+, runtime.itab before) */
-	bool have_itab;
-	uint64_t ptr_elem_offset;       /* abi.PtrType.Elem (runtime.ptrtype.elem in 1.20) */
-	bool have_ptr_elem;
-	/* (entry, offset) -> what a pointer word there points to, cached:
-	 * value = target entry + 1 for *T; TARGET_IFACE/TARGET_EFACE + data offset; 0 = nothing. */
-	struct gm_u64_map slot_cache;
-	uint64_t *noted_slices;          /* one bit per object: already in t->slices */
-	struct gm_u64_map closures;      /* function entry pc -> its closure entry */
-	/* Without DWARF: channel element descriptor -> its hchan<T> entry; the byte entry of strings. */
-	struct gm_u64_map chans;
-	uint32_t byte_entry;
-	struct gm_u64_map by_shape;      /* hash of a real generic name -> its entry laid out by its shape */
-	struct gm_u64_map closure_funcs; /* closure entry -> its function's DW_TAG_subprogram */
-	/* Per span, what types_target asks on every edge, packed small enough
-	 * to stay in cache (the spans themselves are 96 bytes each). */
-	uint8_t *span_flags;
-	uint64_t *span_room;            /* per span: data_size of its objects */
-	uint64_t *level_bits;           /* sort_level's bitmap, one bit per object */
-};
-
-#define SPAN_TINY 1u        /* a tiny-allocator block span */
-#define SPAN_HEADER 2u      /* its objects start with a malloc header */
-
-#define TARGET_EFACE (1ull << 62)
-#define TARGET_IFACE (1ull << 61)
-/* For a slice's or string's data pointer: bit 60 set, the count word's
- * offset from the pointer in bits 32..43, the len word's in bits 44..55,
- * the element entry + 1 below. */
-#define TARGET_COUNTED (1ull << 60)
-#define DELTA_MASK 0xfffu
-/* A func value's word: the target is a closure (funcval), named by the
- * function its first word enters. */
-#define TARGET_CLOSURE (1ull << 59)
-/* A Swiss map's dirPtr (Go 1.24+): entry + 1 of *table<K,V>, the dirLen
- * word's offset from it in bits 32..43.  dirLen 0 means a small map whose
- * dirPtr points at its one group; else at [dirLen]*table<K,V>. */
-#define TARGET_MAPDIR (1ull << 58)
-/* A Swiss map table's groups.data: entry + 1 of the group type, the
- * lengthMask word's offset from it in bits 32..43; the target is
- * [lengthMask + 1]group (a power of two; the allocation may be larger). */
-#define TARGET_MASKED (1ull << 57)
+#include "typeinfer_internal.h"
 
 static struct gm_error *add_entry(struct gm_types *t, const struct gm_type_entry *e, uint32_t *ret)
 {
@@ -99,8 +45,30 @@ static void canonical_die(Dwarf_Die *die)
 		*die = target;
 }
 
+/* Entry E is the type of the runtime descriptor at ADDR: its address and
+ * PtrBytes (DWARF has no PtrBytes). */
+static void describe_by_runtime(struct infer *in, struct gm_type_entry *e, uint64_t addr)
+{
+	struct gm_desc d;
+	e->runtime_addr = addr;
+	if (gm_desc_read(in->heap->rt, addr, &d) && d.size == e->size)
+		e->ptr_bytes = d.ptr_bytes;
+}
+
+/* The runtime descriptor DWARF names for DIE (DW_AT_go_runtime_type, an
+ * offset from moduledata.types), 0 if none. */
+static uint64_t die_descriptor(struct infer *in, Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Addr off;
+	if (!in->heap->moduledata_types || !dwarf_attr(die, GM_DW_AT_go_runtime_type, &attr) ||
+	    dwarf_formaddr(&attr, &off) != 0)
+		return 0;
+	return in->heap->moduledata_types + off;
+}
+
 /* The entry of the DWARF type DIE, made on first use. */
-static uint32_t entry_for_die(struct infer *in, Dwarf_Die *die_in)
+uint32_t entry_for_die(struct infer *in, Dwarf_Die *die_in)
 {
 	struct gm_types *t = in->t;
 	uint64_t index;
@@ -114,6 +82,11 @@ static uint32_t entry_for_die(struct infer *in, Dwarf_Die *die_in)
 				   .kind = kind >= 0 ? gm_kind_name((unsigned)kind & 0x1f) : "unknown",
 				   .die = off, .elem = NO_ENTRY };
 	gm_dwarf_type_size(die, &e.size);
+	uint64_t desc = die_descriptor(in, die);
+	if (!desc)
+		desc = die_descriptor(in, die_in);
+	if (desc)
+		describe_by_runtime(in, &e, desc);
 	uint32_t ret;
 	if (!e.name || add_entry(t, &e, &ret) || gm_u64_map_insert(&t->by_die, off, ret)) {
 		free(e.name);
@@ -141,7 +114,7 @@ static bool has_layout(const struct infer *in, const struct gm_type_entry *e)
 }
 
 /* Add an entry made here (no DWARF type, no descriptor); NO_ENTRY if out of memory. */
-static uint32_t add_made_entry(struct infer *in, struct gm_type_entry *e)
+uint32_t add_made_entry(struct infer *in, struct gm_type_entry *e)
 {
 	uint32_t ret;
 	if (!e->name || add_entry(in->t, e, &ret)) {
@@ -168,7 +141,7 @@ static uint32_t entry_from_descriptor(struct infer *in, uint64_t addr)
 /* The entry of the runtime type descriptor at ADDR: the heap's own entry if
  * it named it, else one made from DWARF (DW_AT_go_runtime_type, or the
  * type of the same name), or without DWARF from the descriptor itself. */
-static uint32_t entry_for_runtime(struct infer *in, uint64_t addr)
+uint32_t entry_for_runtime(struct infer *in, uint64_t addr)
 {
 	uint64_t index;
 	Dwarf_Die die;
@@ -182,16 +155,14 @@ static uint32_t entry_for_runtime(struct infer *in, uint64_t addr)
 		return NO_ENTRY;
 	uint32_t e = entry_for_die(in, &die);
 	if (e != NO_ENTRY) {
-		in->t->entries[e].runtime_addr = addr;
+		describe_by_runtime(in, &in->t->entries[e], addr);
 		gm_u64_map_insert(&in->t->by_runtime, addr, e);
 	}
 	return e;
 }
 
-/* The entry of [COUNT]ELEM, made on first use. */
-static uint32_t array_of(struct infer *in, uint32_t elem, uint64_t count)
+uint32_t gm_types_array_of(struct gm_types *t, uint32_t elem, uint64_t count)
 {
-	struct gm_types *t = in->t;
 	uint64_t key = (uint64_t)elem << 40 | (count & ((1ull << 40) - 1)), index;
 	if (gm_u64_map_find(&t->by_array, key, &index))
 		return (uint32_t)index;
@@ -207,22 +178,19 @@ static uint32_t array_of(struct infer *in, uint32_t elem, uint64_t count)
 	return ret;
 }
 
+uint32_t array_of(struct infer *in, uint32_t elem, uint64_t count)
+{
+	return gm_types_array_of(in->t, elem, count);
+}
+
 /* Where the data of OBJ starts: after the malloc header when it has one. */
 static uint64_t data_offset(const struct gm_heap *heap, uint32_t obj)
 {
 	return gm_span_header_size(heap, &heap->spans[heap->objects[obj].span]);
 }
 
-/* Bytes of OBJ that hold data: the slot minus its header; for a large
- * object, up to mspan.limit (the size asked for). */
-static uint64_t span_data_size(const struct gm_heap *heap, const struct gm_span *s)
-{
-	if (s->size_class == 0 && s->limit > s->base && s->limit <= s->end)
-		return s->limit - s->base;
-	return s->elemsize - gm_span_header_size(heap, s);
-}
-
-/* The same for OBJ, from the per-span table (read on most edges). */
+/* Bytes of OBJ that hold data, from the per-span table (read on most
+ * edges: the spans themselves are 96 bytes each). */
 static uint64_t data_size(const struct infer *in, uint32_t obj)
 {
 	return in->span_room[in->heap->objects[obj].span];
@@ -242,13 +210,15 @@ static uint64_t group_count(const struct infer *in, uint32_t elem, uint64_t fitt
 	return fitted;
 }
 
-/* ELEM, or [n]ELEM when OBJ holds n >= 2 of them. */
+/* ELEM, or [n]ELEM when OBJ holds n >= 2 of them.  Not a runtime.itabTableType:
+ * itabGrow allocates one with more entries than its declared [512]. */
 static uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj)
 {
 	uint64_t size = in->t->entries[elem].size, room = data_size(in, obj);
 	const struct gm_span *s = &in->heap->spans[in->heap->objects[obj].span];
 	/* A tiny-allocator block packs unrelated small values: not an array. */
-	if (size == 0 || room < 2 * size || (s->noscan && s->size_class == in->heap->rt->tiny_size_class))
+	bool tiny = s->noscan && s->size_class == in->heap->rt->tiny_size_class;
+	if (size == 0 || room < 2 * size || tiny || strcmp(in->t->entries[elem].name, "runtime.itabTableType") == 0)
 		return elem;
 	return array_of(in, elem, group_count(in, elem, room / size));
 }
@@ -287,6 +257,36 @@ static void note_slice(struct infer *in, uint32_t obj, uint64_t word, uint64_t l
 	in->noted_slices[obj / 64] |= 1ull << (obj % 64);
 }
 
+/* Whether a value of OUTER starts with a value of INNER (or [n]INNER's
+ * element): INNER is the type of its member at offset 0, or of that
+ * member's own first member, and so on. */
+static bool starts_with(struct infer *in, uint32_t outer, uint32_t inner)
+{
+	const struct gm_type_entry *o = &in->t->entries[outer], *i = &in->t->entries[inner];
+	uint32_t want = i->elem != NO_ENTRY ? i->elem : inner;
+	Dwarf_Die type, child, member;
+	Dwarf_Attribute attr;
+	Dwarf_Word off;
+	if (!in->dw || !o->die || o->elem != NO_ENTRY || o->size <= i->size || !gm_dwarf_die_at(in->dw, o->die, &type))
+		return false;
+	for (int depth = 0; depth < 8; depth++) {
+		Dwarf_Die real;
+		if (!gm_dwarf_strip_typedefs(&type, &real) || dwarf_tag(&real) != DW_TAG_structure_type ||
+		    dwarf_child(&real, &child) != 0)
+			return false;
+		while (dwarf_tag(&child) != DW_TAG_member)
+			if (dwarf_siblingof(&child, &child) != 0)
+				return false;
+		if (!dwarf_attr(&child, DW_AT_data_member_location, &attr) || dwarf_formudata(&attr, &off) != 0 ||
+		    off != 0 || !dwarf_attr(&child, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &member))
+			return false;
+		if (entry_for_die(in, &member) == want)
+			return true;
+		type = member;
+	}
+	return false;
+}
+
 static void assign(struct infer *in, uint32_t obj, uint32_t entry)
 {
 	uint32_t *have = &in->t->object_type[obj];
@@ -296,263 +296,17 @@ static void assign(struct infer *in, uint32_t obj, uint32_t entry)
 		*have = entry;
 		in->queue[in->tail++] = obj;
 	} else if (*have != entry) {
+		/* A *T may point at the first member of a larger U (&u.mu, &f.pfd):
+		 * a *U at the same place says the object is the U, once; its
+		 * first member's targets, typed already, agree. */
+		if (!(in->retyped[obj / 64] & 1ull << (obj % 64)) && in->heap->objects[obj].type == GM_NO_TYPE &&
+		    in->t->entries[entry].size <= data_size(in, obj) && starts_with(in, entry, *have)) {
+			*have = entry;
+			in->retyped[obj / 64] |= 1ull << (obj % 64);
+			in->queue[in->tail++] = obj;
+		}
 		in->t->conflicts++;
 	}
-}
-
-/* The target code for *T given DIE T, with a slice's or string's counts. */
-static uint64_t pointee_code(struct infer *in, Dwarf_Die *pointee, const struct gm_dwarf_slot *slot)
-{
-	uint32_t target = entry_for_die(in, pointee);
-	uint64_t value = target == NO_ENTRY ? 0 : (uint64_t)target + 1;
-	if (value && slot->counted && slot->count_delta > 0 && slot->count_delta <= DELTA_MASK && slot->len_delta > 0 &&
-	    slot->len_delta <= DELTA_MASK)
-		value |= TARGET_COUNTED | (uint64_t)slot->count_delta << 32 | (uint64_t)slot->len_delta << 44;
-	return value;
-}
-
-/* unsafe.Pointer members whose target the standard library documents:
- * sync.Pool's local and victim ([localSize]poolLocal, [victimSize]poolLocal)
- * and, before Go 1.24's HashTrieMap, sync.Map's entry.p (*interface{}). */
-static uint64_t unsafe_member_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off)
-{
-	static const struct {
-		const char *parent, *member, *count_member, *target;
-	} rules[] = {
-		{ "sync.Pool", "local", "localSize", "sync.poolLocal" },
-		{ "sync.Pool", "victim", "victimSize", "sync.poolLocal" },
-		{ "sync.entry", "p", NULL, "interface {}" },
-	};
-	Dwarf_Die parent, member_type, target;
-	const char *name;
-	if (!slot->parent || !gm_dwarf_die_at(in->dw, slot->parent, &parent) || !(name = dwarf_diename(&parent)))
-		return 0;
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		uint64_t member_off, count_off;
-		if (strcmp(name, rules[i].parent) != 0 || !gm_dwarf_member(&parent, rules[i].member, &member_off, &member_type) ||
-		    member_off != off - slot->parent_off || !gm_dwarf_type(in->dw, rules[i].target, &target))
-			continue;
-		uint32_t entry = entry_for_die(in, &target);
-		if (entry == NO_ENTRY)
-			return 0;
-		if (!rules[i].count_member)
-			return (uint64_t)entry + 1;
-		if (!gm_dwarf_member(&parent, rules[i].count_member, &count_off, &member_type) || count_off <= member_off ||
-		    count_off - member_off > DELTA_MASK)
-			return 0;
-		/* The count is both cap and len: note_slice skips it. */
-		return ((uint64_t)entry + 1) | TARGET_COUNTED | (count_off - member_off) << 32 | (count_off - member_off) << 44;
-	}
-	return 0;
-}
-
-/* The pointer word at OFF is member POINTER of its struct, and member
- * COUNT follows it: the code for its pointee with FLAG and the count's
- * distance from the pointer in bits 32..43; 0 if the word is not that. */
-static uint64_t counted_member_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off,
-				    const char *pointer, const char *count, uint64_t flag)
-{
-	Dwarf_Die parent, pointer_type, count_type, pointee;
-	uint64_t pointer_off, count_off;
-	if (!slot->parent || !gm_dwarf_die_at(in->dw, slot->parent, &parent) ||
-	    !gm_dwarf_member(&parent, pointer, &pointer_off, &pointer_type) || pointer_off != off - slot->parent_off ||
-	    !gm_dwarf_member(&parent, count, &count_off, &count_type) || count_off <= pointer_off ||
-	    count_off - pointer_off > DELTA_MASK || !gm_dwarf_pointee(&pointer_type, &pointee))
-		return 0;
-	uint32_t entry = entry_for_die(in, &pointee);
-	return entry == NO_ENTRY ? 0 : ((uint64_t)entry + 1) | flag | (count_off - pointer_off) << 32;
-}
-
-/* Swiss maps (Go 1.24+): a map's dirPtr, which DWARF types **table<K,V>
- * whatever dirLen says (TARGET_MAPDIR), and a table's groups.data
- * (TARGET_MASKED). */
-static uint64_t swiss_map_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off)
-{
-	uint64_t code = counted_member_code(in, slot, off, "dirPtr", "dirLen", TARGET_MAPDIR);
-	return code ? code : counted_member_code(in, slot, off, "data", "lengthMask", TARGET_MASKED);
-}
-
-/* What the pointer word at OFF in a value of TYPE points to, as a target
- * code: entry + 1 for a *T (with TARGET_COUNTED for slice and string data),
- * TARGET_IFACE/EFACE + the interface's offset for an interface's data word,
- * TARGET_CLOSURE for a func value; 0 if unknown. */
-static uint64_t word_code(struct infer *in, Dwarf_Die *type, uint64_t off)
-{
-	Dwarf_Die pointee;
-	struct gm_dwarf_slot slot;
-	if (!gm_dwarf_slot_at(in->dw, type, off, &slot))
-		return 0;
-	if (slot.in_interface)
-		return off == slot.interface_off + 8 ? (slot.iface ? TARGET_IFACE : TARGET_EFACE) | slot.interface_off : 0;
-	uint64_t map_code = swiss_map_code(in, &slot, off);
-	if (map_code)
-		return map_code;
-	if (gm_dwarf_pointee(&slot.leaf, &pointee) || gm_dwarf_phantom_pointee(in->dw, slot.parent, &pointee))
-		return pointee_code(in, &pointee, &slot);
-	if (gm_dwarf_underlying_kind(&slot.leaf) == KIND_FUNC)
-		return TARGET_CLOSURE;
-	return unsafe_member_code(in, &slot, off);
-}
-
-/* The entry of string bytes without DWARF: uint8, made once. */
-static uint32_t byte_entry(struct infer *in)
-{
-	if (in->byte_entry == NO_ENTRY) {
-		struct gm_type_entry e = { .name = strdup("uint8"), .kind = "uint8", .size = 1, .elem = NO_ENTRY };
-		in->byte_entry = add_made_entry(in, &e);
-	}
-	return in->byte_entry;
-}
-
-/* The hchan<T> entry for channels of the element descriptor ELEM, made once:
- * runtime.hchan's layout from the runtime binding, named as DWARF names it. */
-static uint32_t chan_entry(struct infer *in, uint64_t elem)
-{
-	uint64_t index;
-	if (gm_u64_map_find(&in->chans, elem, &index))
-		return (uint32_t)index;
-	uint32_t el = entry_for_runtime(in, elem);
-	if (el == NO_ENTRY || !in->heap->rt->desc.hchan_size)
-		return NO_ENTRY;
-	struct gm_type_entry e = { .kind = "struct", .size = in->heap->rt->desc.hchan_size, .elem = NO_ENTRY };
-	if (asprintf(&e.name, "hchan<%s>", in->t->entries[el].name) < 0)
-		return NO_ENTRY;
-	uint32_t ret = add_made_entry(in, &e);
-	if (ret != NO_ENTRY && gm_u64_map_insert(&in->chans, elem, ret))
-		return NO_ENTRY;
-	return ret;
-}
-
-/* word_code from runtime descriptors (no DWARF): the same target codes. */
-static uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t off)
-{
-	struct gm_desc_word w;
-	uint32_t target;
-	if (!gm_desc_word_at(in->heap->rt, desc, off, &w))
-		return 0;
-	switch (w.kind) {
-	case GM_DESC_POINTER:
-		target = w.target ? entry_for_runtime(in, w.target) : NO_ENTRY;
-		return target == NO_ENTRY ? 0 : (uint64_t)target + 1;
-	case GM_DESC_SLICE:   /* len 8 bytes after the pointer, cap 16 */
-		target = entry_for_runtime(in, w.target);
-		return target == NO_ENTRY ? 0 : ((uint64_t)target + 1) | TARGET_COUNTED | 16ull << 32 | 8ull << 44;
-	case GM_DESC_STRING:  /* len 8 bytes after the pointer: count and len */
-		target = byte_entry(in);
-		return target == NO_ENTRY ? 0 : ((uint64_t)target + 1) | TARGET_COUNTED | 8ull << 32 | 8ull << 44;
-	case GM_DESC_IFACE:
-		return TARGET_IFACE | w.interface_off;
-	case GM_DESC_EFACE:
-		return TARGET_EFACE | w.interface_off;
-	case GM_DESC_FUNC:
-		return TARGET_CLOSURE;
-	case GM_DESC_CHAN:
-		target = chan_entry(in, w.target);
-		return target == NO_ENTRY ? 0 : (uint64_t)target + 1;
-	default:
-		return 0;
-	}
-}
-
-/* word_code for the word at OFF of a closure of the function SUBPROGRAM:
- * the captured variable there (DW_AT_go_closure_offset, Go 1.23+) gives
- * its type; before 1.23 DWARF does not lay closures out. */
-static uint64_t closure_word_code(struct infer *in, Dwarf_Off subprogram, uint64_t off)
-{
-	Dwarf_Die fn, child, type;
-	Dwarf_Attribute attr;
-	Dwarf_Word start;
-	uint64_t size;
-	if (!gm_dwarf_die_at(in->dw, subprogram, &fn) || dwarf_child(&fn, &child) != 0)
-		return 0;
-	do {
-		if (dwarf_tag(&child) == DW_TAG_variable && dwarf_attr(&child, GM_DW_AT_go_closure_offset, &attr) &&
-		    dwarf_formudata(&attr, &start) == 0 && off >= start && dwarf_attr(&child, DW_AT_type, &attr) &&
-		    dwarf_formref_die(&attr, &type) && gm_dwarf_type_size(&type, &size) && off - start < size)
-			return word_code(in, &type, off - start);
-	} while (dwarf_siblingof(&child, &child) == 0);
-	return 0;
-}
-
-/* word_code for a value of ENTRY's type, cached per (entry, offset). */
-static uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
-{
-	uint64_t key = (uint64_t)entry << 32 | (off & 0xffffffffu), value = 0;
-	if (gm_u64_map_find(&in->slot_cache, key, &value))
-		return value;
-	Dwarf_Die type;
-	const struct gm_type_entry *e = &in->t->entries[entry];
-	uint64_t subprogram;
-	if (e->die && gm_dwarf_die_at(in->dw, e->die, &type))
-		value = word_code(in, &type, off);
-	else if (gm_u64_map_find(&in->closure_funcs, entry, &subprogram))
-		value = closure_word_code(in, subprogram, off);
-	else if (!in->dw && e->runtime_addr)
-		value = descriptor_word_code(in, e->runtime_addr, off);
-	gm_u64_map_insert(&in->slot_cache, key, value);
-	return value;
-}
-
-/* The type of the value an interface's data word points to: the dynamic
- * type, or for pointer-shaped dynamic types *T, T. */
-static uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool iface)
-{
-	struct gm_address_space *mem = in->heap->rt->prog->mem;
-	uint64_t word, rtype;
-	if (!gm_try_read_u64(mem, type_word_addr, &word) || !word)
-		return NO_ENTRY;
-	rtype = word;
-	if (iface && (!in->have_itab || !gm_try_read_u64(mem, word + in->itab_type_offset, &rtype)))
-		return NO_ENTRY;
-	const uint8_t *desc = gm_memory_at(mem, rtype, in->heap->rt->type.size);
-	if (!desc)
-		return NO_ENTRY;
-	unsigned kind = (unsigned)(gm_field_uint(desc, in->heap->rt->type.kind) & in->heap->rt->kind_mask & 0x1f);
-	if (kind != KIND_POINTER)
-		return entry_for_runtime(in, rtype);
-	/* Pointer-shaped: the data word is the pointer, its target a value
-	 * of the descriptor's element type (abi.PtrType.Elem), which DWARF
-	 * knows even when it has no entry for the pointer type itself. */
-	uint64_t elem;
-	if (in->have_ptr_elem && gm_try_read_u64(mem, rtype + in->ptr_elem_offset, &elem) && elem)
-		return entry_for_runtime(in, elem);
-	uint32_t entry = entry_for_runtime(in, rtype);
-	Dwarf_Die die, pointee;
-	if (entry == NO_ENTRY || !in->t->entries[entry].die || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &die) ||
-	    !gm_dwarf_pointee(&die, &pointee))
-		return NO_ENTRY;
-	return entry_for_die(in, &pointee);
-}
-
-/* A channel's buffer: hchan<T> (DWARF's synthesized channel type) keeps it
- * as unsafe.Pointer buf, with elemtype and dataqsiz beside it: the target
- * is [dataqsiz]elemtype. */
-static uint32_t chan_buffer(struct infer *in, uint32_t obj, uint32_t entry, uint64_t src_off)
-{
-	const struct gm_type_entry *e = &in->t->entries[entry];
-	Dwarf_Die type, member;
-	uint64_t buf_off, elemtype_off, qsize_off, elemtype, qsize;
-	struct gm_address_space *mem = in->heap->rt->prog->mem;
-	uint64_t base = in->heap->objects[obj].addr;
-	const struct gm_descriptor_layout *d = &in->heap->rt->desc;
-	if (strncmp(e->name, "hchan<", 6) != 0)
-		return NO_ENTRY;
-	if (!in->dw) {   /* the hchan<T> entries made from descriptors: runtime.hchan's binding */
-		if (!d->hchan_buf.present || !d->hchan_elemtype.present || !d->hchan_dataqsiz.present)
-			return NO_ENTRY;
-		buf_off = d->hchan_buf.offset;
-		elemtype_off = d->hchan_elemtype.offset;
-		qsize_off = d->hchan_dataqsiz.offset;
-	} else if (!gm_dwarf_die_at(in->dw, e->die, &type) || !gm_dwarf_member(&type, "buf", &buf_off, &member) ||
-		   !gm_dwarf_member(&type, "elemtype", &elemtype_off, &member) ||
-		   !gm_dwarf_member(&type, "dataqsiz", &qsize_off, &member)) {
-		return NO_ENTRY;
-	}
-	if (buf_off != src_off || !gm_try_read_u64(mem, base + elemtype_off, &elemtype) ||
-	    !gm_try_read_u64(mem, base + qsize_off, &qsize) || !qsize)
-		return NO_ENTRY;
-	uint32_t elem = entry_for_runtime(in, elemtype);
-	return elem == NO_ENTRY ? NO_ENTRY : array_of(in, elem, qsize);
 }
 
 /* Whether a pointer to DST at DST_OFF can type DST: it must point at the
@@ -644,62 +398,6 @@ static uint32_t closure_entry(struct infer *in, uint32_t obj)
 	return ret;
 }
 
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ull; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	return h;
-}
-
-/* The generic type REAL that DWARF lacks, laid out by its shape
- * instantiation (shape_names.h), under its own name; NO_ENTRY if DWARF has
- * no shape either. */
-static uint32_t entry_by_shape(struct infer *in, const char *real)
-{
-	char shape[512];
-	Dwarf_Die die;
-	uint64_t hash = name_hash(real), index;
-	if (gm_u64_map_find(&in->by_shape, hash, &index))
-		return strcmp(in->t->entries[index].name, real) == 0 ? (uint32_t)index : NO_ENTRY;
-	if (!gm_shape_name(real, shape, sizeof(shape)) || !gm_dwarf_type(in->dw, shape, &die))
-		return NO_ENTRY;
-	struct gm_type_entry e = { .name = strdup(real), .kind = "struct", .die = dwarf_dieoffset(&die),
-				   .elem = NO_ENTRY };
-	gm_dwarf_type_size(&die, &e.size);
-	uint32_t ret;
-	if (!e.name || add_entry(in->t, &e, &ret) || gm_u64_map_insert(&in->by_shape, hash, ret)) {
-		free(e.name);
-		return NO_ENTRY;
-	}
-	return ret;
-}
-
-/* internal/sync.HashTrieMap (sync.Map since Go 1.24) points at node[K,V],
- * the header both of its node kinds start with: the node's isEntry flag
- * says whether it is an entry[K,V] or an indirect[K,V]. */
-static uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
-{
-	static const char node[] = "internal/sync.node[";
-	const char *name = in->t->entries[entry].name;
-	Dwarf_Die type, member;
-	uint64_t flag_off;
-	uint8_t is_entry;
-	char real[512];
-	if (name[0] != node[0] || strncmp(name, node, sizeof(node) - 1) != 0 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
-	    !gm_dwarf_member(&type, "isEntry", &flag_off, &member) ||
-	    !gm_try_read(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj) + flag_off,
-		    &is_entry, 1))
-		return entry;
-	snprintf(real, sizeof(real), "internal/sync.%s[%s", is_entry ? "entry" : "indirect", name + sizeof(node) - 1);
-	if (gm_dwarf_type(in->dw, real, &type))
-		return entry_for_die(in, &type);
-	uint32_t shaped = entry_by_shape(in, real);
-	return shaped != NO_ENTRY ? shaped : entry;
-}
-
-/* The group type of a Swiss map from its *table<K,V> entry:
- * table.groups (groupReference<K,V>) .data is *group. */
 static uint32_t map_group_entry(struct infer *in, uint32_t table_ptr)
 {
 	Dwarf_Die ptr, table, groups, data, group;
@@ -757,7 +455,9 @@ static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint
 	}
 	if (code & (TARGET_EFACE | TARGET_IFACE)) {
 		uint32_t dyn = interface_target(in, word_addr - 8, code & TARGET_IFACE);
-		if (dyn != NO_ENTRY)
+		if (dyn == CLOSURE_TARGET)
+			assign(in, dst, closure_entry(in, dst));
+		else if (dyn != NO_ENTRY)
 			assign_fitting(in, dst, fit(in, dyn, dst));
 		return;
 	}
@@ -776,7 +476,9 @@ static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint
 		apply_group_count(in, dst, elem, mask + 1);
 		return;
 	}
-	elem = refine_node(in, elem, dst);
+	elem = refine_node(in, refine_timer(in, elem), dst);
+	if (elem == NO_ENTRY)
+		return;
 	if (!(code & TARGET_COUNTED)) {
 		assign_fitting(in, dst, fit(in, elem, dst));
 		return;
@@ -1036,8 +738,12 @@ static struct gm_error *types_start(struct infer *in, struct gm_heap *heap)
 	in->span_room = malloc((heap->nspans ? heap->nspans : 1) * sizeof(*in->span_room));
 	if (!in->span_room)
 		return &gm_error_nomem;
-	for (size_t i = 0; i < heap->nspans; i++)
-		in->span_room[i] = span_data_size(heap, &heap->spans[i]);
+	for (size_t i = 0; i < heap->nspans; i++) {
+		const struct gm_span *s = &heap->spans[i];
+		in->span_room[i] = s->size_class == 0 && s->limit > s->base && s->limit <= s->end
+					   ? s->limit - s->base
+					   : s->elemsize - gm_span_header_size(heap, s);
+	}
 	return import_heap_types(in);
 }
 
@@ -1065,10 +771,12 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	struct gm_error *err = types_start(&in, heap);
 	struct gm_types *t = in.t;
 	if (!err) {
-		in.queue = malloc((heap->nobjects ? heap->nobjects : 1) * sizeof(uint32_t));
+		/* Each object is queued once, and once more if retyped. */
+		in.queue = malloc((heap->nobjects ? 2 * heap->nobjects : 1) * sizeof(uint32_t));
+		in.retyped = calloc(heap->nobjects / 64 + 1, sizeof(uint64_t));
 		in.level_bits = calloc(heap->nobjects / 64 + 1, sizeof(uint64_t));
 		in.noted_slices = calloc(heap->nobjects / 64 + 1, sizeof(uint64_t));
-		if (!in.queue || !in.level_bits || !in.noted_slices)
+		if (!in.queue || !in.level_bits || !in.noted_slices || !in.retyped)
 			err = &gm_error_nomem;
 	}
 	if (!err)
@@ -1091,6 +799,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	free(in.level_bits);
 	gm_u64_map_free(&in.slot_cache);
 	free(in.noted_slices);
+	free(in.retyped);
 	gm_u64_map_free(&in.closures);
 	gm_u64_map_free(&in.chans);
 	gm_u64_map_free(&in.by_shape);

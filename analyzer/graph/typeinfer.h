@@ -77,6 +77,9 @@ struct gm_error *gm_types_from_headers(struct gm_heap *heap, struct gm_types **r
  * the fields table can name them. */
 struct gm_error *gm_types_add_member_types(struct gm_types *types, struct gm_heap *heap);
 
+/* The entry of [COUNT]ELEM, made on first use; UINT32_MAX if out of memory. */
+uint32_t gm_types_array_of(struct gm_types *t, uint32_t elem, uint64_t count);
+
 /* The entry of the DWARF type at DIE offset OFF, or UINT32_MAX. */
 uint32_t gm_types_by_die(const struct gm_types *types, Dwarf_Off off);
 

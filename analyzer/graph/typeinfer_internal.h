@@ -1,0 +1,103 @@
+/* Internals shared by typeinfer.c (the registry, seeds and the spread) and
+ * typewords.c (what a pointer word of a typed value points to). */
+#ifndef GOMORTEM_TYPEINFER_INTERNAL_H
+#define GOMORTEM_TYPEINFER_INTERNAL_H
+
+#include <elfutils/libdw.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../../dwarf/dwarf_index.h"
+#include "../util/u64_map.h"
+#include "typeinfer.h"
+
+struct gm_heap;
+struct gm_graph;
+
+#define NO_ENTRY UINT32_MAX
+
+/* internal/abi Kinds (stable 1.20-1.26). */
+#define KIND_CHAN 18
+#define KIND_FUNC 19
+#define KIND_MAP 21
+#define KIND_POINTER 22
+#define KIND_UNSAFE_POINTER 26
+/* interface_target's answer for a func value: the target is a closure. */
+#define CLOSURE_TARGET (UINT32_MAX - 1)
+
+struct infer {
+	struct gm_types *t;
+	struct gm_heap *heap;
+	const struct gm_graph *graph;
+	struct gm_dwarf *dw;
+	uint32_t *queue;
+	size_t head, tail;
+	uint64_t itab_type_offset;      /* itab.Type (abi.ITab 1.23+, runtime.itab before) */
+	bool have_itab;
+	uint64_t ptr_elem_offset;       /* abi.PtrType.Elem (runtime.ptrtype.elem in 1.20) */
+	bool have_ptr_elem;
+	/* (entry, offset) -> what a pointer word there points to, cached:
+	 * value = target entry + 1 for *T; TARGET_IFACE/TARGET_EFACE + data offset; 0 = nothing. */
+	struct gm_u64_map slot_cache;
+	uint64_t *noted_slices;          /* one bit per object: already in t->slices */
+	uint64_t *retyped;               /* one bit per object: retyped as the struct it starts (assign) */
+	struct gm_u64_map closures;      /* function entry pc -> its closure entry */
+	/* Without DWARF: channel element descriptor -> its hchan<T> entry; the byte entry of strings. */
+	struct gm_u64_map chans;
+	uint32_t byte_entry;
+	struct gm_u64_map by_shape;      /* hash of a real generic name -> its entry laid out by its shape */
+	struct gm_u64_map closure_funcs; /* closure entry -> its function's DW_TAG_subprogram */
+	/* Per span, what types_target asks on every edge, packed small enough
+	 * to stay in cache (the spans themselves are 96 bytes each). */
+	uint8_t *span_flags;
+	uint64_t *span_room;            /* per span: data size of its objects */
+	uint64_t *level_bits;           /* sort_level's bitmap, one bit per object */
+};
+
+#define SPAN_TINY 1u        /* a tiny-allocator block span */
+#define SPAN_HEADER 2u      /* its objects start with a malloc header */
+
+#define TARGET_EFACE (1ull << 62)
+#define TARGET_IFACE (1ull << 61)
+/* For a slice's or string's data pointer: bit 60 set, the count word's
+ * offset from the pointer in bits 32..43, the len word's in bits 44..55,
+ * the element entry + 1 below. */
+#define TARGET_COUNTED (1ull << 60)
+#define DELTA_MASK 0xfffu
+/* A func value's word: the target is a closure (funcval), named by the
+ * function its first word enters. */
+#define TARGET_CLOSURE (1ull << 59)
+/* A Swiss map's dirPtr (Go 1.24+): entry + 1 of *table<K,V>, the dirLen
+ * word's offset from it in bits 32..43.  dirLen 0 means a small map whose
+ * dirPtr points at its one group; else at [dirLen]*table<K,V>. */
+#define TARGET_MAPDIR (1ull << 58)
+/* A Swiss map table's groups.data: entry + 1 of the group type, the
+ * lengthMask word's offset from it in bits 32..43; the target is
+ * [lengthMask + 1]group (a power of two; the allocation may be larger). */
+#define TARGET_MASKED (1ull << 57)
+
+/* typeinfer.c: registry entries, made on first use (NO_ENTRY if out of memory). */
+uint32_t entry_for_die(struct infer *in, Dwarf_Die *die_in);
+uint32_t entry_for_runtime(struct infer *in, uint64_t addr);
+uint32_t add_made_entry(struct infer *in, struct gm_type_entry *e);
+uint32_t array_of(struct infer *in, uint32_t elem, uint64_t count);
+
+/* typewords.c: what the pointer word at OFF of a value of TYPE (DWARF)
+ * or registry ENTRY points to, as a target code (TARGET_*, entry + 1);
+ * 0 if unknown. */
+uint64_t word_code(struct infer *in, Dwarf_Die *type, uint64_t off);
+uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off);
+/* The target type of an interface whose type word (itab if IFACE) is at
+ * TYPE_WORD_ADDR: an entry, CLOSURE_TARGET or NO_ENTRY. */
+uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool iface);
+/* [dataqsiz]elemtype for the buf word at SRC_OFF of channel OBJ (hchan<T>
+ * ENTRY); NO_ENTRY otherwise. */
+uint32_t chan_buffer(struct infer *in, uint32_t obj, uint32_t entry, uint64_t src_off);
+
+/* The entry a pointer to ENTRY really types in OBJ: a HashTrieMap node's
+ * entry[K,V] or indirect[K,V] (NO_ENTRY when DWARF names the node only by
+ * its shape), a *time.Timer's runtime.timeTimer; else ENTRY. */
+uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj);
+uint32_t refine_timer(struct infer *in, uint32_t entry);
+
+#endif

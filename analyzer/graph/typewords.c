@@ -1,0 +1,394 @@
+/* typewords: what a pointer word of a typed value points to, from DWARF
+ * (a member's type, a slice's or string's counts, an interface's dynamic
+ * type, a closure's captures, the runtime's and standard library's
+ * unsafe.Pointer fields whose targets their code fixes) or, without DWARF,
+ * from the runtime's type descriptors. */
+#include <dwarf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../goruntime/heap.h"
+#include "../program.h"
+#include "descriptors.h"
+#include "shape_names.h"
+#include "typeinfer_internal.h"
+
+/* The target code for *T given DIE T, with a slice's or string's counts. */
+static uint64_t pointee_code(struct infer *in, Dwarf_Die *pointee, const struct gm_dwarf_slot *slot)
+{
+	uint32_t target = entry_for_die(in, pointee);
+	uint64_t value = target == NO_ENTRY ? 0 : (uint64_t)target + 1;
+	if (value && slot->counted && slot->count_delta > 0 && slot->count_delta <= DELTA_MASK && slot->len_delta > 0 &&
+	    slot->len_delta <= DELTA_MASK)
+		value |= TARGET_COUNTED | (uint64_t)slot->count_delta << 32 | (uint64_t)slot->len_delta << 44;
+	return value;
+}
+
+/* unsafe.Pointer members whose target the standard library documents:
+ * sync.Pool's local and victim ([localSize]poolLocal, [victimSize]poolLocal)
+ * and, before Go 1.24's HashTrieMap, sync.Map's entry.p (*interface{}). */
+static uint64_t unsafe_member_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off)
+{
+	static const struct {
+		const char *parent, *member, *count_member, *target;
+	} rules[] = {
+		{ "sync.Pool", "local", "localSize", "sync.poolLocal" },
+		{ "sync.Pool", "victim", "victimSize", "sync.poolLocal" },
+		{ "sync.entry", "p", NULL, "interface {}" },
+	};
+	Dwarf_Die parent, member_type, target;
+	const char *name;
+	if (!slot->parent || !gm_dwarf_die_at(in->dw, slot->parent, &parent) || !(name = dwarf_diename(&parent)))
+		return 0;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		uint64_t member_off, count_off;
+		if (strcmp(name, rules[i].parent) != 0 || !gm_dwarf_member(&parent, rules[i].member, &member_off, &member_type) ||
+		    member_off != off - slot->parent_off || !gm_dwarf_type(in->dw, rules[i].target, &target))
+			continue;
+		uint32_t entry = entry_for_die(in, &target);
+		if (entry == NO_ENTRY)
+			return 0;
+		if (!rules[i].count_member)
+			return (uint64_t)entry + 1;
+		if (!gm_dwarf_member(&parent, rules[i].count_member, &count_off, &member_type) || count_off <= member_off ||
+		    count_off - member_off > DELTA_MASK)
+			return 0;
+		/* The count is both cap and len: note_slice skips it. */
+		return ((uint64_t)entry + 1) | TARGET_COUNTED | (count_off - member_off) << 32 | (count_off - member_off) << 44;
+	}
+	return 0;
+}
+
+/* sync.Pool's queues keep their values as sync.eface { typ, val
+ * unsafe.Pointer } (poolqueue.go), an empty interface's own layout: val is
+ * typed by typ as an interface's data word is. */
+static uint64_t eface_member_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off)
+{
+	Dwarf_Die parent, member_type;
+	const char *name;
+	uint64_t typ_off, val_off;
+	if (!slot->parent || !gm_dwarf_die_at(in->dw, slot->parent, &parent) || !(name = dwarf_diename(&parent)) ||
+	    strcmp(name, "sync.eface") != 0 || !gm_dwarf_member(&parent, "typ", &typ_off, &member_type) ||
+	    !gm_dwarf_member(&parent, "val", &val_off, &member_type) || val_off != typ_off + 8 ||
+	    val_off != off - slot->parent_off)
+		return 0;
+	return TARGET_EFACE | (slot->parent_off + typ_off);
+}
+
+/* The pointer word at OFF is member POINTER of its struct, and member
+ * COUNT follows it: the code for its pointee with FLAG and the count's
+ * distance from the pointer in bits 32..43; 0 if the word is not that. */
+static uint64_t counted_member_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off,
+				    const char *pointer, const char *count, uint64_t flag)
+{
+	Dwarf_Die parent, pointer_type, count_type, pointee;
+	uint64_t pointer_off, count_off;
+	if (!slot->parent || !gm_dwarf_die_at(in->dw, slot->parent, &parent) ||
+	    !gm_dwarf_member(&parent, pointer, &pointer_off, &pointer_type) || pointer_off != off - slot->parent_off ||
+	    !gm_dwarf_member(&parent, count, &count_off, &count_type) || count_off <= pointer_off ||
+	    count_off - pointer_off > DELTA_MASK || !gm_dwarf_pointee(&pointer_type, &pointee))
+		return 0;
+	uint32_t entry = entry_for_die(in, &pointee);
+	return entry == NO_ENTRY ? 0 : ((uint64_t)entry + 1) | flag | (count_off - pointer_off) << 32;
+}
+
+/* Swiss maps (Go 1.24+): a map's dirPtr, which DWARF types **table<K,V>
+ * whatever dirLen says (TARGET_MAPDIR), and a table's groups.data
+ * (TARGET_MASKED). */
+static uint64_t swiss_map_code(struct infer *in, const struct gm_dwarf_slot *slot, uint64_t off)
+{
+	uint64_t code = counted_member_code(in, slot, off, "dirPtr", "dirLen", TARGET_MAPDIR);
+	return code ? code : counted_member_code(in, slot, off, "data", "lengthMask", TARGET_MASKED);
+}
+
+/* What the pointer word at OFF in a value of TYPE points to, as a target
+ * code: entry + 1 for a *T (with TARGET_COUNTED for slice and string data),
+ * TARGET_IFACE/EFACE + the interface's offset for an interface's data word,
+ * TARGET_CLOSURE for a func value; 0 if unknown. */
+uint64_t word_code(struct infer *in, Dwarf_Die *type, uint64_t off)
+{
+	Dwarf_Die pointee;
+	struct gm_dwarf_slot slot;
+	if (!gm_dwarf_slot_at(in->dw, type, off, &slot))
+		return 0;
+	if (slot.in_interface)
+		return off == slot.interface_off + 8 ? (slot.iface ? TARGET_IFACE : TARGET_EFACE) | slot.interface_off : 0;
+	uint64_t map_code = swiss_map_code(in, &slot, off);
+	if (map_code)
+		return map_code;
+	if (gm_dwarf_pointee(&slot.leaf, &pointee) || gm_dwarf_phantom_pointee(in->dw, slot.parent, &pointee))
+		return pointee_code(in, &pointee, &slot);
+	if (gm_dwarf_underlying_kind(&slot.leaf) == KIND_FUNC)
+		return TARGET_CLOSURE;
+	uint64_t eface = eface_member_code(in, &slot, off);
+	return eface ? eface : unsafe_member_code(in, &slot, off);
+}
+
+/* The entry of string bytes without DWARF: uint8, made once. */
+static uint32_t byte_entry(struct infer *in)
+{
+	if (in->byte_entry == NO_ENTRY) {
+		struct gm_type_entry e = { .name = strdup("uint8"), .kind = "uint8", .size = 1, .elem = NO_ENTRY };
+		in->byte_entry = add_made_entry(in, &e);
+	}
+	return in->byte_entry;
+}
+
+/* The hchan<T> entry for channels of the element descriptor ELEM, made once:
+ * runtime.hchan's layout from the runtime binding, named as DWARF names it. */
+static uint32_t chan_entry(struct infer *in, uint64_t elem)
+{
+	uint64_t index;
+	if (gm_u64_map_find(&in->chans, elem, &index))
+		return (uint32_t)index;
+	uint32_t el = entry_for_runtime(in, elem);
+	if (el == NO_ENTRY || !in->heap->rt->desc.hchan_size)
+		return NO_ENTRY;
+	struct gm_type_entry e = { .kind = "struct", .size = in->heap->rt->desc.hchan_size, .elem = NO_ENTRY };
+	if (asprintf(&e.name, "hchan<%s>", in->t->entries[el].name) < 0)
+		return NO_ENTRY;
+	uint32_t ret = add_made_entry(in, &e);
+	if (ret != NO_ENTRY && gm_u64_map_insert(&in->chans, elem, ret))
+		return NO_ENTRY;
+	return ret;
+}
+
+/* word_code from runtime descriptors (no DWARF): the same target codes. */
+static uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t off)
+{
+	struct gm_desc_word w;
+	uint32_t target;
+	if (!gm_desc_word_at(in->heap->rt, desc, off, &w))
+		return 0;
+	switch (w.kind) {
+	case GM_DESC_POINTER:
+		target = w.target ? entry_for_runtime(in, w.target) : NO_ENTRY;
+		return target == NO_ENTRY ? 0 : (uint64_t)target + 1;
+	case GM_DESC_SLICE:   /* len 8 bytes after the pointer, cap 16 */
+		target = entry_for_runtime(in, w.target);
+		return target == NO_ENTRY ? 0 : ((uint64_t)target + 1) | TARGET_COUNTED | 16ull << 32 | 8ull << 44;
+	case GM_DESC_STRING:  /* len 8 bytes after the pointer: count and len */
+		target = byte_entry(in);
+		return target == NO_ENTRY ? 0 : ((uint64_t)target + 1) | TARGET_COUNTED | 8ull << 32 | 8ull << 44;
+	case GM_DESC_IFACE:
+		return TARGET_IFACE | w.interface_off;
+	case GM_DESC_EFACE:
+		return TARGET_EFACE | w.interface_off;
+	case GM_DESC_FUNC:
+		return TARGET_CLOSURE;
+	case GM_DESC_CHAN:
+		target = chan_entry(in, w.target);
+		return target == NO_ENTRY ? 0 : (uint64_t)target + 1;
+	default:
+		return 0;
+	}
+}
+
+/* word_code for the word at OFF of a closure of the function SUBPROGRAM:
+ * the captured variable there (DW_AT_go_closure_offset, Go 1.23+) gives
+ * its type; before 1.23 DWARF does not lay closures out. */
+static uint64_t closure_word_code(struct infer *in, Dwarf_Off subprogram, uint64_t off)
+{
+	Dwarf_Die fn, child, type;
+	Dwarf_Attribute attr;
+	Dwarf_Word start;
+	uint64_t size;
+	if (!gm_dwarf_die_at(in->dw, subprogram, &fn) || dwarf_child(&fn, &child) != 0)
+		return 0;
+	do {
+		if (dwarf_tag(&child) == DW_TAG_variable && dwarf_attr(&child, GM_DW_AT_go_closure_offset, &attr) &&
+		    dwarf_formudata(&attr, &start) == 0 && off >= start && dwarf_attr(&child, DW_AT_type, &attr) &&
+		    dwarf_formref_die(&attr, &type) && gm_dwarf_type_size(&type, &size) && off - start < size)
+			return word_code(in, &type, off - start);
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
+}
+
+/* word_code for a value of ENTRY's type, cached per (entry, offset). */
+uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
+{
+	uint64_t key = (uint64_t)entry << 32 | (off & 0xffffffffu), value = 0;
+	if (gm_u64_map_find(&in->slot_cache, key, &value))
+		return value;
+	Dwarf_Die type;
+	const struct gm_type_entry *e = &in->t->entries[entry];
+	uint64_t subprogram;
+	if (e->die && gm_dwarf_die_at(in->dw, e->die, &type))
+		value = word_code(in, &type, off);
+	else if (gm_u64_map_find(&in->closure_funcs, entry, &subprogram))
+		value = closure_word_code(in, subprogram, off);
+	else if (!in->dw && e->runtime_addr)
+		value = descriptor_word_code(in, e->runtime_addr, off);
+	gm_u64_map_insert(&in->slot_cache, key, value);
+	return value;
+}
+
+/* Whether values of the type at DESC sit in an interface's data word
+ * themselves (abi.Type.IsDirectIface): pointers, maps, channels, funcs and
+ * structs or arrays of one pointer.  Where the binding lacks the flag, only
+ * the kinds that always are. */
+static bool direct_iface(const struct gm_runtime *rt, const uint8_t *desc, unsigned kind)
+{
+	if (rt->tflag_direct_iface)
+		return gm_field_uint(desc, rt->type.tflag) & rt->tflag_direct_iface;
+	if (rt->kind_direct_iface)
+		return gm_field_uint(desc, rt->type.kind) & rt->kind_direct_iface;
+	return kind == KIND_POINTER || kind == KIND_MAP || kind == KIND_CHAN || kind == KIND_FUNC ||
+	       kind == KIND_UNSAFE_POINTER;
+}
+
+/* A map or channel stored in an interface: its data word is the map or
+ * channel pointer, so the target is what DWARF's map or chan type points
+ * at (the map header, hchan<T>); NO_ENTRY without DWARF. */
+static uint32_t header_of(struct infer *in, uint64_t rtype)
+{
+	uint32_t entry = entry_for_runtime(in, rtype);
+	Dwarf_Die die, pointee;
+	if (entry == NO_ENTRY || !in->t->entries[entry].die || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &die) ||
+	    !gm_dwarf_pointee(&die, &pointee))
+		return NO_ENTRY;
+	return entry_for_die(in, &pointee);
+}
+
+/* The type of the value an interface's data word points to: the dynamic
+ * type, or for a type stored directly in the word what that value points
+ * to (*T: T; a map or channel: its header; a func: CLOSURE_TARGET); NO_ENTRY
+ * when unknown (a struct or array of one pointer, unsafe.Pointer). */
+uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool iface)
+{
+	struct gm_address_space *mem = in->heap->rt->prog->mem;
+	const struct gm_runtime *rt = in->heap->rt;
+	uint64_t word, rtype;
+	if (!gm_try_read_u64(mem, type_word_addr, &word) || !word)
+		return NO_ENTRY;
+	rtype = word;
+	if (iface && (!in->have_itab || !gm_try_read_u64(mem, word + in->itab_type_offset, &rtype)))
+		return NO_ENTRY;
+	const uint8_t *desc = gm_memory_at(mem, rtype, rt->type.size);
+	if (!desc)
+		return NO_ENTRY;
+	unsigned kind = (unsigned)(gm_field_uint(desc, rt->type.kind) & rt->kind_mask & 0x1f);
+	if (!direct_iface(rt, desc, kind))
+		return entry_for_runtime(in, rtype);
+	if (kind == KIND_MAP || kind == KIND_CHAN)
+		return header_of(in, rtype);
+	if (kind == KIND_FUNC)
+		return CLOSURE_TARGET;
+	if (kind != KIND_POINTER)
+		return NO_ENTRY;
+	/* The data word is the pointer, its target a value of the
+	 * descriptor's element type (abi.PtrType.Elem), which DWARF knows
+	 * even when it has no entry for the pointer type itself. */
+	uint64_t elem;
+	if (in->have_ptr_elem && gm_try_read_u64(mem, rtype + in->ptr_elem_offset, &elem) && elem)
+		return entry_for_runtime(in, elem);
+	return header_of(in, rtype);
+}
+
+/* A channel's buffer: hchan<T> (DWARF's synthesized channel type) keeps it
+ * as unsafe.Pointer buf, with elemtype and dataqsiz beside it: the target
+ * is [dataqsiz]elemtype. */
+uint32_t chan_buffer(struct infer *in, uint32_t obj, uint32_t entry, uint64_t src_off)
+{
+	const struct gm_type_entry *e = &in->t->entries[entry];
+	Dwarf_Die type, member;
+	uint64_t buf_off, elemtype_off, qsize_off, elemtype, qsize;
+	struct gm_address_space *mem = in->heap->rt->prog->mem;
+	uint64_t base = in->heap->objects[obj].addr;
+	const struct gm_descriptor_layout *d = &in->heap->rt->desc;
+	if (strncmp(e->name, "hchan<", 6) != 0)
+		return NO_ENTRY;
+	if (!in->dw) {   /* the hchan<T> entries made from descriptors: runtime.hchan's binding */
+		if (!d->hchan_buf.present || !d->hchan_elemtype.present || !d->hchan_dataqsiz.present)
+			return NO_ENTRY;
+		buf_off = d->hchan_buf.offset;
+		elemtype_off = d->hchan_elemtype.offset;
+		qsize_off = d->hchan_dataqsiz.offset;
+	} else if (!gm_dwarf_die_at(in->dw, e->die, &type) || !gm_dwarf_member(&type, "buf", &buf_off, &member) ||
+		   !gm_dwarf_member(&type, "elemtype", &elemtype_off, &member) ||
+		   !gm_dwarf_member(&type, "dataqsiz", &qsize_off, &member)) {
+		return NO_ENTRY;
+	}
+	if (buf_off != src_off || !gm_try_read_u64(mem, base + elemtype_off, &elemtype) ||
+	    !gm_try_read_u64(mem, base + qsize_off, &qsize) || !qsize)
+		return NO_ENTRY;
+	uint32_t elem = entry_for_runtime(in, elemtype);
+	return elem == NO_ENTRY ? NO_ENTRY : array_of(in, elem, qsize);
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The generic type REAL that DWARF lacks, laid out by its shape
+ * instantiation (shape_names.h), under its own name; NO_ENTRY if DWARF has
+ * no shape either. */
+static uint32_t entry_by_shape(struct infer *in, const char *real)
+{
+	char shape[512];
+	Dwarf_Die die;
+	uint64_t hash = name_hash(real), index;
+	if (gm_u64_map_find(&in->by_shape, hash, &index))
+		return strcmp(in->t->entries[index].name, real) == 0 ? (uint32_t)index : NO_ENTRY;
+	if (!gm_shape_name(real, shape, sizeof(shape)) || !gm_dwarf_type(in->dw, shape, &die))
+		return NO_ENTRY;
+	struct gm_type_entry e = { .name = strdup(real), .kind = "struct", .die = dwarf_dieoffset(&die),
+				   .elem = NO_ENTRY };
+	gm_dwarf_type_size(&die, &e.size);
+	uint32_t ret = add_made_entry(in, &e);
+	return ret == NO_ENTRY || gm_u64_map_insert(&in->by_shape, hash, ret) ? NO_ENTRY : ret;
+}
+
+/* internal/sync.HashTrieMap (sync.Map since Go 1.24; internal/concurrent's
+ * in 1.23, for package unique; unique's own canonMap since 1.25) points at node[K,V], the header both of its
+ * node kinds start with: the node's isEntry flag says whether it is an
+ * entry[K,V] or an indirect[K,V].  A node DWARF names only by its shape
+ * (go.shape.struct { ....isEntry bool }) says neither K nor V: NO_ENTRY. */
+uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
+{
+	static const char *const packages[] = { "internal/sync.", "internal/concurrent.", "unique." };
+	const char *name = in->t->entries[entry].name;
+	Dwarf_Die type, member;
+	uint64_t flag_off;
+	uint8_t is_entry;
+	char real[512];
+	if (strncmp(name, "go.shape.struct { ", 18) == 0 && strstr(name, ".isEntry bool }"))
+		return NO_ENTRY;
+	size_t p = 0, len = 0;
+	for (; p < 3; p++) {
+		len = strlen(packages[p]);
+		if (strncmp(name, packages[p], len) == 0 && strncmp(name + len, "node[", 5) == 0)
+			break;
+	}
+	if (p == 3 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
+	    !gm_dwarf_member(&type, "isEntry", &flag_off, &member) ||
+	    !gm_try_read(in->heap->rt->prog->mem, in->heap->objects[obj].addr +
+			    gm_span_header_size(in->heap, &in->heap->spans[in->heap->objects[obj].span]) + flag_off,
+		    &is_entry, 1))
+		return entry;
+	snprintf(real, sizeof(real), "%s%s[%s", packages[p], is_entry ? "entry" : "indirect", name + len + 5);
+	if (gm_dwarf_type(in->dw, real, &type))
+		return entry_for_die(in, &type);
+	uint32_t shaped = entry_by_shape(in, real);
+	return shaped != NO_ENTRY ? shaped : entry;
+}
+
+/* Go 1.23+: time.NewTimer and NewTicker return a runtime.timeTimer cast
+ * to *time.Timer / *time.Ticker (runtime/time.go newTimer allocates
+ * new(timeTimer)): what such a pointer points at is that. */
+uint32_t refine_timer(struct infer *in, uint32_t entry)
+{
+	const char *name = in->t->entries[entry].name;
+	Dwarf_Die type;
+	if ((strcmp(name, "time.Timer") != 0 && strcmp(name, "time.Ticker") != 0) || !in->dw ||
+	    !gm_dwarf_type(in->dw, "runtime.timeTimer", &type))
+		return entry;
+	uint32_t timer = entry_for_die(in, &type);
+	return timer != NO_ENTRY ? timer : entry;
+}
