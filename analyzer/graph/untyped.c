@@ -32,7 +32,7 @@ struct gm_error *gm_untyped_causes(const struct gm_heap *heap, const struct gm_g
 			continue;
 		uint8_t flag = types->object_type[src] == NO_ENTRY ? FROM_UNTYPED : FROM_TYPED;
 		for (uint64_t e = graph->edge_start[src]; e < graph->edge_start[src + 1]; e++)
-			from[graph->edges[e].dst] |= flag;
+			from[gm_graph_edge_dst(graph, e)] |= flag;
 	}
 	for (size_t i = 0; i < heap->nobjects; i++) {
 		if (!graph->reachable[i] || types->object_type[i] != NO_ENTRY)
