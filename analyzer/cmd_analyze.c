@@ -22,6 +22,7 @@
 #include "graph/domtree.h"
 #include "graph/goleak.h"
 #include "graph/graph.h"
+#include "graph/suspect_sites.h"
 #include "graph/suspects.h"
 #include "graph/typeinfer.h"
 #include "program.h"
@@ -150,6 +151,7 @@ struct analysis {
 	struct gm_warnings native_warnings;
 	struct gm_memstats memstats;
 	struct gm_mprof *mprof;           /* the runtime's memory profile */
+	struct gm_suspect_sites suspect_sites;
 };
 
 /* Every stage's warnings; the stages analyze --heap-only skips are NULL. */
@@ -175,6 +177,7 @@ static void analysis_free(struct analysis *a)
 	gm_pclntab_destroy(a->pclntab);
 	gm_roots_destroy(a->roots);
 	gm_goroutines_destroy(a->goroutines);
+	gm_suspect_sites_free(&a->suspect_sites);
 	gm_mprof_destroy(a->mprof);
 	gm_heap_destroy(a->heap);
 	gm_runtime_destroy(a->rt);
@@ -278,6 +281,8 @@ static struct gm_error *write_graph_tables(struct gm_store *store, struct analys
 		err = gm_write_roots(store, a->roots, a->graph);
 	if (!err)
 		err = gm_write_suspects(store, a->suspects);
+	if (!err)
+		err = gm_write_suspect_alloc_sites(store, &a->suspect_sites);
 	if (!err)
 		err = gm_write_goroutine_leaks(store, a->goleak, a->goroutines);
 	if (!err)
@@ -511,6 +516,9 @@ static struct gm_error *find_suspects(const struct analyze_options *o, struct an
 						 a->type_topmost);
 	if (!err)
 		err = gm_suspects_find(a->graph, a->heap, a->roots, a->types, a->domtree, a->prog->dwarf, &a->suspects);
+	if (!err)
+		err = gm_suspect_sites_count(a->suspects, a->domtree, a->heap, a->types->object_type, a->mprof,
+					     &a->suspect_sites);
 	if (!err) {
 		progress(o, "finding leaked goroutines");
 		err = gm_goleak_find(a->rt, a->heap, a->graph, a->roots, a->goroutines, &a->goleak);

@@ -3,7 +3,7 @@
 -- per-type views read; version 3 added suspects, suspect_types and
 -- suspect_roots, and counts type_stats.retained_* at the topmost object of
 -- each type; version 4 added the runtime's memory profile: alloc_sites,
--- alloc_site_frames, alloc_site_cycles and object_alloc_sites).  Addresses are the dead process's virtual addresses as
+-- alloc_site_frames, alloc_site_cycles, object_alloc_sites and suspect_alloc_sites).  Addresses are the dead process's virtual addresses as
 -- integers; sizes are bytes.  Ids are dense and 1-based: objects are numbered
 -- in address order, spans in base order.
 
@@ -323,6 +323,8 @@ CREATE TABLE alloc_sites (
   size                  INTEGER NOT NULL,     -- bytes of each allocation it counts (bucket.size: the slot)
   func                  TEXT,                 -- the allocating function: the first frame outside the runtime
                                               -- (runtime.*, internal/runtime/*), pprof's top frame; NULL if none
+  file                  TEXT,                 -- that frame's source file
+  line                  INTEGER,              -- and line: where the allocation is
   depth                 INTEGER NOT NULL,     -- frames of its stack (alloc_site_frames)
   published_allocs      INTEGER NOT NULL,     -- sampled allocations, published
   published_frees       INTEGER NOT NULL,     -- of them freed, published
@@ -373,6 +375,18 @@ CREATE TABLE object_alloc_sites (
   object_id INTEGER PRIMARY KEY,  -- objects.id
   site_id   INTEGER NOT NULL      -- alloc_sites.id
 );
+
+-- For each leak suspect, the sampled objects it alone keeps alive (its
+-- dominator subtree; a group's: every jointly held object of its type and
+-- what each alone keeps alive) by allocation site.  Sampled objects only:
+-- see object_alloc_sites.
+CREATE TABLE suspect_alloc_sites (
+  suspect_id INTEGER NOT NULL,  -- suspects.id
+  site_id    INTEGER NOT NULL,  -- alloc_sites.id
+  objects    INTEGER NOT NULL,  -- sampled objects of the subtree allocated there
+  bytes      INTEGER NOT NULL,  -- their slot bytes
+  PRIMARY KEY (suspect_id, site_id)
+) WITHOUT ROWID;
 
 -- Problems met and walked past: corrupt spans, unreadable bitmaps, unsaved memory.
 CREATE TABLE warnings (

@@ -153,9 +153,7 @@ static struct gm_error *put_locations(struct builder *b)
 	return err;
 }
 
-/* runtime/pprof's scaleHeapSample: a site's sampled COUNT allocations of
- * BYTES in all stand for COUNT / (1 - exp(-avg / RATE)) allocations. */
-static void scale_heap_sample(int64_t count, int64_t bytes, int64_t rate, uint64_t *ret_count, uint64_t *ret_bytes)
+void alloc_profile_scale(int64_t count, int64_t bytes, int64_t rate, uint64_t *ret_count, uint64_t *ret_bytes)
 {
 	if (count <= 0 || bytes <= 0) {
 		*ret_count = *ret_bytes = 0;
@@ -207,8 +205,8 @@ static void put_sample(struct builder *b, const uint64_t *locations, size_t n, s
 	int64_t allocs = sqlite3_column_int64(site, c), frees = sqlite3_column_int64(site, c + 1);
 	int64_t alloc_bytes = sqlite3_column_int64(site, c + 2), free_bytes = sqlite3_column_int64(site, c + 3);
 	uint64_t values[4];
-	scale_heap_sample(allocs, alloc_bytes, b->rate, &values[0], &values[1]);
-	scale_heap_sample(allocs - frees, alloc_bytes - free_bytes, b->rate, &values[2], &values[3]);
+	alloc_profile_scale(allocs, alloc_bytes, b->rate, &values[0], &values[1]);
+	alloc_profile_scale(allocs - frees, alloc_bytes - free_bytes, b->rate, &values[2], &values[3]);
 	pb_buf_clear(&b->msg);
 	pb_put_packed(&b->msg, SAMPLE_LOCATION_ID, locations, n);
 	pb_put_packed(&b->msg, SAMPLE_VALUE, values, 4);

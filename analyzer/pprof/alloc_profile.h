@@ -34,4 +34,9 @@ struct alloc_profile_stats {
 struct gm_error *alloc_profile_write(sqlite3 *db, const char *db_path, const char *out_path, bool now,
 				     struct alloc_profile_stats *ret);
 
+/* runtime/pprof's scaleHeapSample: COUNT sampled allocations of BYTES in
+ * all, at MemProfileRate RATE, stand for COUNT / (1 - exp(-BYTES / COUNT /
+ * RATE)) allocations (unscaled at rate 1 or less; 0 for no allocation). */
+void alloc_profile_scale(int64_t count, int64_t bytes, int64_t rate, uint64_t *ret_count, uint64_t *ret_bytes);
+
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../goruntime/mprof.h"
+#include "../graph/suspect_sites.h"
 #include "../goruntime/pclntab.h"
 #include "store.h"
 #include "tables.h"
@@ -24,18 +25,24 @@ static bool runtime_frame(const char *name)
 	return strncmp(name, "runtime.", 8) == 0 || strncmp(name, "internal/runtime/", 17) == 0;
 }
 
+/* The allocating frame: the first outside the runtime (NULL name if none). */
+struct site_top {
+	const char *func, *file;
+	int32_t line;
+};
+
 static struct gm_error *write_frames(struct gm_bulk *frames, const struct gm_mprof *mp,
 				     const struct gm_mprof_bucket *b, int64_t id, struct gm_pclntab *tab,
-				     const char **ret_func)
+				     struct site_top *top)
 {
 	struct gm_error *err = NULL;
-	*ret_func = NULL;
+	*top = (struct site_top){ 0 };
 	for (uint32_t k = 0; k < b->npcs && !err; k++) {
 		uint64_t pc = mp->pcs[b->first_pc + k];
 		struct gm_inline_frame fr;
 		bool known = site_frame(tab, pc, &fr);
-		if (known && !*ret_func && !runtime_frame(fr.name))
-			*ret_func = fr.name;
+		if (known && !top->func && !runtime_frame(fr.name))
+			*top = (struct site_top){ fr.name, fr.file, fr.line };
 		struct gm_sql_value row[6] = {
 			gm_sql_int(id), gm_sql_int(k), gm_sql_int((int64_t)pc), gm_sql_text(known ? fr.name : NULL),
 			gm_sql_text(known ? fr.file : NULL), known && fr.line ? gm_sql_int(fr.line) : gm_sql_null(),
@@ -64,11 +71,12 @@ static struct gm_error *write_cycles(struct gm_bulk *cycles, const struct gm_mpr
 }
 
 static struct gm_error *write_site(struct gm_bulk *sites, const struct gm_mprof_bucket *b, int64_t id,
-				   const char *func)
+				   const struct site_top *top)
 {
 	const struct gm_mprof_counts *p = &b->published, *n = &b->now;
-	struct gm_sql_value row[15] = {
-		gm_sql_int(id), gm_sql_int((int64_t)b->addr), gm_sql_int((int64_t)b->size), gm_sql_text(func),
+	struct gm_sql_value row[17] = {
+		gm_sql_int(id), gm_sql_int((int64_t)b->addr), gm_sql_int((int64_t)b->size), gm_sql_text(top->func),
+		gm_sql_text(top->func ? top->file : NULL), top->func && top->line ? gm_sql_int(top->line) : gm_sql_null(),
 		gm_sql_int(b->npcs),
 		gm_sql_int((int64_t)p->allocs), gm_sql_int((int64_t)p->frees), gm_sql_int((int64_t)p->alloc_bytes),
 		gm_sql_int((int64_t)p->free_bytes),
@@ -111,19 +119,19 @@ struct gm_error *gm_write_alloc_sites(struct gm_store *store, const struct gm_mp
 	struct gm_error *err = write_meta(store, mp);
 	if (!err)
 		err = gm_bulk_create(store, "alloc_sites",
-				     "id, bucket_addr, size, func, depth, published_allocs, published_frees, "
+				     "id, bucket_addr, size, func, file, line, depth, published_allocs, published_frees, "
 				     "published_alloc_bytes, published_free_bytes, now_allocs, now_frees, "
-				     "now_alloc_bytes, now_free_bytes, sampled_objects, sampled_bytes", 15, &sites);
+				     "now_alloc_bytes, now_free_bytes, sampled_objects, sampled_bytes", 17, &sites);
 	if (!err)
 		err = gm_bulk_create(store, "alloc_site_frames", "site_id, idx, pc, func, file, line", 6, &frames);
 	if (!err)
 		err = gm_bulk_create(store, "alloc_site_cycles", "site_id, cycle, allocs, frees, alloc_bytes, free_bytes",
 				     6, &cycles);
 	for (size_t i = 0; i < mp->nbuckets && !err; i++) {
-		const char *func;
-		err = write_frames(frames, mp, &mp->buckets[i], (int64_t)i + 1, tab, &func);
+		struct site_top top;
+		err = write_frames(frames, mp, &mp->buckets[i], (int64_t)i + 1, tab, &top);
 		if (!err)
-			err = write_site(sites, &mp->buckets[i], (int64_t)i + 1, func);
+			err = write_site(sites, &mp->buckets[i], (int64_t)i + 1, &top);
 		if (!err)
 			err = write_cycles(cycles, mp, &mp->buckets[i], (int64_t)i + 1);
 	}
@@ -138,4 +146,18 @@ struct gm_error *gm_write_alloc_sites(struct gm_store *store, const struct gm_mp
 	if (!err)
 		err = gm_write_warnings(store, "mprof", &mp->warnings);
 	return err;
+}
+
+struct gm_error *gm_write_suspect_alloc_sites(struct gm_store *store, const struct gm_suspect_sites *sites)
+{
+	struct gm_bulk *bulk;
+	struct gm_error *err = gm_bulk_create(store, "suspect_alloc_sites", "suspect_id, site_id, objects, bytes", 4,
+					      &bulk);
+	for (size_t i = 0; !err && i < sites->count; i++) {
+		const struct gm_suspect_site *s = &sites->items[i];
+		int64_t row[4] = { (int64_t)s->suspect + 1, (int64_t)s->bucket + 1, (int64_t)s->objects,
+				   (int64_t)s->bytes };
+		err = gm_bulk_row_ints(bulk, row, 0);
+	}
+	return bulk ? gm_bulk_finish(bulk, err) : err;
 }

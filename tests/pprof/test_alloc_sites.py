@@ -13,6 +13,11 @@ allocs scenarios of every Go version (corpora/allocs):
   with a protobuf reader of our own; the runtime's file and --alloc miss the
   burst allocated after the last GC, --now shows it at main.burst; every
   sampled allocation of the burst is a live object with a profile special;
+- leak suspects (suspect_alloc_sites): a suspect accumulating a truth type
+  keeps alive the truth count of sampled objects from the truth function
+  (rate 1); the report's "Allocation sites" section lists each truth type at
+  its function with its count (rate 1), and names main.burst as what the
+  runtime had not published yet (both rates);
 - both profiles open in go tool pprof;
 - analyze --ignore-dwarf (the layout tables of dwarf/layouts.c) stores the
   same alloc_sites, alloc_site_frames, alloc_site_cycles, object_alloc_sites;
@@ -95,6 +100,40 @@ def check_rate1(c, where, db, truth):
                 f"want {0 if after_gc else count}, {count}, {count}")
 
 
+SUSPECT_SITES = """
+SELECT COALESCE(SUM(f.sampled_objects), 0) FROM leak_suspects l
+JOIN suspect_alloc_sites_by_frame f ON f.suspect_id = l.id WHERE l.top_type = ? AND f.func = ?"""
+
+
+def check_suspects(c, where, db, truth):
+    for site in truth["params"]["alloc_sites"]:
+        fn, typ, count = site["function"], site["type"], site["count"]
+        if not db.execute("SELECT 1 FROM leak_suspects WHERE top_type = ?", (typ,)).fetchone():
+            continue
+        got = db.execute(SUSPECT_SITES, (typ, fn)).fetchone()[0]
+        c.check(got == count, f"{where}: the suspect accumulating {typ} keeps {got} sampled objects from {fn}, "
+                f"truth {count}")
+
+
+def check_report(c, gm, where, db_path, truth):
+    res = gmtest.run([gm, "report", db_path, "--format", "md"])
+    c.no_sanitizer_report(res)
+    text = res.stdout
+    section = text[text.find("## Allocation sites"):]
+    section = section[:section.find("\n## ", 3)]
+    if not c.check(res.status == 0 and section, f"{where}: report exited {res.status}, no Allocation sites section"):
+        return
+    if truth["params"]["mem_profile_rate"] == 1:
+        for site in truth["params"]["alloc_sites"]:
+            want = f"| `{site['type']}` | `{site['function']} (main.go:"
+            rows = [line for line in section.splitlines() if line.startswith(want)]
+            c.check(rows and f"| {site['count']:,} |" in rows[0],
+                    f"{where}: report row for {site['type']} at {site['function']}: {rows[:1]}")
+    lag = [line for line in section.splitlines() if line.startswith("Not yet in the process's own heap profile")]
+    c.check(lag and f"the most at {truth['params']['after_last_gc']} (main.go:" in lag[0],
+            f"{where}: report on the unpublished cycles: {lag[:1]}")
+
+
 def check_burst(c, where, db, truth, published, now):
     """The burst after the last GC: absent from the published profiles, in --now."""
     burst = truth["params"]["after_last_gc"]
@@ -132,6 +171,8 @@ def check_version(c, gm, version, sdir, tmp, stats):
         return
     if truth["params"]["mem_profile_rate"] == 1:
         check_rate1(c, where, db, truth)
+        check_suspects(c, where, db, truth)
+    check_report(c, gm, where, db_path, truth)
     check_layout_tables(c, gm, where, sdir, tmp, db)
     published = write_profile(c, gm, where, db_path, os.path.join(tmp, "a.pb.gz"))
     now = write_profile(c, gm, where, db_path, os.path.join(tmp, "n.pb.gz"), "--now")
