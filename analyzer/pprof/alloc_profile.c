@@ -153,6 +153,13 @@ static struct gm_error *put_locations(struct builder *b)
 	return err;
 }
 
+/* Go's int64(f) for the values a sane profile gives; a crafted database's
+ * past int64 saturate instead of being undefined behavior in C. */
+static uint64_t to_int64(double f)
+{
+	return f >= 9.2e18 ? (uint64_t)INT64_MAX : (uint64_t)(int64_t)f;
+}
+
 void alloc_profile_scale(int64_t count, int64_t bytes, int64_t rate, uint64_t *ret_count, uint64_t *ret_bytes)
 {
 	if (count <= 0 || bytes <= 0) {
@@ -165,8 +172,8 @@ void alloc_profile_scale(int64_t count, int64_t bytes, int64_t rate, uint64_t *r
 		return;
 	}
 	double scale = 1 / (1 - exp(-((double)bytes / (double)count) / (double)rate));
-	*ret_count = (uint64_t)(int64_t)((double)count * scale);
-	*ret_bytes = (uint64_t)(int64_t)((double)bytes * scale);
+	*ret_count = to_int64((double)count * scale);
+	*ret_bytes = to_int64((double)bytes * scale);
 }
 
 static bool runtime_frame(const char *name)
@@ -204,9 +211,12 @@ static void put_sample(struct builder *b, const uint64_t *locations, size_t n, s
 	int64_t size = sqlite3_column_int64(site, 1);
 	int64_t allocs = sqlite3_column_int64(site, c), frees = sqlite3_column_int64(site, c + 1);
 	int64_t alloc_bytes = sqlite3_column_int64(site, c + 2), free_bytes = sqlite3_column_int64(site, c + 3);
+	int64_t inuse = 0, inuse_bytes = 0;  /* 0 when a crafted database overflows them */
+	if (__builtin_sub_overflow(allocs, frees, &inuse) || __builtin_sub_overflow(alloc_bytes, free_bytes, &inuse_bytes))
+		inuse = inuse_bytes = 0;
 	uint64_t values[4];
 	alloc_profile_scale(allocs, alloc_bytes, b->rate, &values[0], &values[1]);
-	alloc_profile_scale(allocs - frees, alloc_bytes - free_bytes, b->rate, &values[2], &values[3]);
+	alloc_profile_scale(inuse, inuse_bytes, b->rate, &values[2], &values[3]);
 	pb_buf_clear(&b->msg);
 	pb_put_packed(&b->msg, SAMPLE_LOCATION_ID, locations, n);
 	pb_put_packed(&b->msg, SAMPLE_VALUE, values, 4);
@@ -218,8 +228,8 @@ static void put_sample(struct builder *b, const uint64_t *locations, size_t n, s
 	}
 	pb_put_message(&b->out, PROFILE_SAMPLE, &b->msg);
 	b->stats.samples++;
-	b->stats.inuse_objects += (int64_t)values[2];
-	b->stats.inuse_bytes += (int64_t)values[3];
+	b->stats.inuse_objects = (int64_t)((uint64_t)b->stats.inuse_objects + values[2]);  /* wraps, never UB */
+	b->stats.inuse_bytes = (int64_t)((uint64_t)b->stats.inuse_bytes + values[3]);
 }
 
 /* The frames of site ID into PCS and NAMES (names strdup'd; *RET_N of them). */
