@@ -32,11 +32,12 @@ static void count_subtree(const struct gm_domtree *tree, const struct gm_heap *h
 /* Move suspect I's counts into RET and reset them. */
 static struct gm_error *emit(struct tally *t, uint32_t i, struct gm_suspect_sites *ret)
 {
+	if (!t->ntouched)
+		return NULL;  /* no realloc to size 0: it would free the items */
 	struct gm_suspect_site *grown = realloc(ret->items, (ret->count + t->ntouched) * sizeof(*grown));
-	if (t->ntouched && !grown)
+	if (!grown)
 		return &gm_error_nomem;
-	if (grown)
-		ret->items = grown;
+	ret->items = grown;
 	for (size_t k = 0; k < t->ntouched; k++) {
 		uint32_t b = t->touched[k];
 		ret->items[ret->count++] = (struct gm_suspect_site){ i, b, t->objects[b], t->bytes[b] };
