@@ -87,70 +87,72 @@ static const char FUNCTIONS_SQL[] =
 	"WITH fn AS (SELECT name, file, ROW_NUMBER() OVER (ORDER BY name, file) AS id FROM "
 	"  (SELECT DISTINCT COALESCE(func, '?') AS name, COALESCE(file, '') AS file FROM alloc_site_frames)) ";
 
-static struct gm_error *put_functions(struct builder *b)
+/* Run SQL (after FUNCTIONS_SQL) and call ROW for each row. */
+static struct gm_error *each_row(struct builder *b, const char *sql, struct gm_error *(*row)(struct builder *,
+											    sqlite3_stmt *))
 {
-	char sql[512];
-	snprintf(sql, sizeof(sql), "%sSELECT id, name, file FROM fn ORDER BY id", FUNCTIONS_SQL);
+	char text[1024];
+	snprintf(text, sizeof(text), "%s%s", FUNCTIONS_SQL, sql);
 	sqlite3_stmt *st;
-	struct gm_error *err = prepare(b, sql, &st);
+	struct gm_error *err = prepare(b, text, &st);
 	if (err)
 		return err;
 	int rc = SQLITE_DONE;
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t name, file;
-		err = add_string(b, column_text(st, 1, "?"), &name);
-		if (!err)
-			err = add_string(b, column_text(st, 2, ""), &file);
-		if (err)
-			break;
-		pb_buf_clear(&b->msg);
-		pb_put_int64(&b->msg, FUNCTION_ID, sqlite3_column_int64(st, 0));
-		pb_put_int64(&b->msg, FUNCTION_NAME, name);
-		pb_put_int64(&b->msg, FUNCTION_SYSTEM_NAME, name);
-		pb_put_int64(&b->msg, FUNCTION_FILENAME, file);
-		pb_put_message(&b->out, PROFILE_FUNCTION, &b->msg);
-	}
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		err = row(b, st);
 	if (!err && rc != SQLITE_DONE)
 		err = analysis_db_error(b->db, b->db_path);
 	sqlite3_finalize(st);
 	return err;
 }
 
-static struct gm_error *put_locations(struct builder *b)
+static struct gm_error *put_function(struct builder *b, sqlite3_stmt *st)
 {
-	char sql[768];
-	snprintf(sql, sizeof(sql),
-		 "%sSELECT DISTINCT f.pc, fn.id, COALESCE(f.line, 0) FROM alloc_site_frames f "
-		 "JOIN fn ON fn.name = COALESCE(f.func, '?') AND fn.file = COALESCE(f.file, '') ORDER BY f.pc",
-		 FUNCTIONS_SQL);
-	sqlite3_stmt *st;
-	struct gm_error *err = prepare(b, sql, &st);
+	int64_t name, file;
+	struct gm_error *err = add_string(b, column_text(st, 1, "?"), &name);
+	if (!err)
+		err = add_string(b, column_text(st, 2, ""), &file);
 	if (err)
 		return err;
-	int rc = SQLITE_DONE;
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint64_t pc = (uint64_t)sqlite3_column_int64(st, 0), seen;
-		if (gm_u64_map_find(&b->location_of_pc, pc, &seen))
-			continue;  /* one location per pc, whatever a crafted database says */
-		uint64_t id = b->stats.locations + 1;
-		if (gm_u64_map_insert(&b->location_of_pc, pc, id)) {
-			err = &gm_error_nomem;
-			break;
-		}
-		b->stats.locations++;
-		pb_buf_clear(&b->sub);
-		pb_put_int64(&b->sub, LINE_FUNCTION_ID, sqlite3_column_int64(st, 1));
-		pb_put_int64(&b->sub, LINE_LINE, sqlite3_column_int64(st, 2));
-		pb_buf_clear(&b->msg);
-		pb_put_uint64(&b->msg, LOCATION_ID, id);
-		pb_put_uint64(&b->msg, LOCATION_ADDRESS, pc);
-		pb_put_message(&b->msg, LOCATION_LINE, &b->sub);
-		pb_put_message(&b->out, PROFILE_LOCATION, &b->msg);
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = analysis_db_error(b->db, b->db_path);
-	sqlite3_finalize(st);
-	return err;
+	pb_buf_clear(&b->msg);
+	pb_put_int64(&b->msg, FUNCTION_ID, sqlite3_column_int64(st, 0));
+	pb_put_int64(&b->msg, FUNCTION_NAME, name);
+	pb_put_int64(&b->msg, FUNCTION_SYSTEM_NAME, name);
+	pb_put_int64(&b->msg, FUNCTION_FILENAME, file);
+	pb_put_message(&b->out, PROFILE_FUNCTION, &b->msg);
+	return NULL;
+}
+
+static struct gm_error *put_location(struct builder *b, sqlite3_stmt *st)
+{
+	uint64_t pc = (uint64_t)sqlite3_column_int64(st, 0), seen;
+	if (gm_u64_map_find(&b->location_of_pc, pc, &seen))
+		return NULL;  /* one location per pc, whatever a crafted database says */
+	uint64_t id = b->stats.locations + 1;
+	if (gm_u64_map_insert(&b->location_of_pc, pc, id))
+		return &gm_error_nomem;
+	b->stats.locations++;
+	pb_buf_clear(&b->sub);
+	pb_put_int64(&b->sub, LINE_FUNCTION_ID, sqlite3_column_int64(st, 1));
+	pb_put_int64(&b->sub, LINE_LINE, sqlite3_column_int64(st, 2));
+	pb_buf_clear(&b->msg);
+	pb_put_uint64(&b->msg, LOCATION_ID, id);
+	pb_put_uint64(&b->msg, LOCATION_ADDRESS, pc);
+	pb_put_message(&b->msg, LOCATION_LINE, &b->sub);
+	pb_put_message(&b->out, PROFILE_LOCATION, &b->msg);
+	return NULL;
+}
+
+static struct gm_error *put_functions(struct builder *b)
+{
+	return each_row(b, "SELECT id, name, file FROM fn ORDER BY id", put_function);
+}
+
+static struct gm_error *put_locations(struct builder *b)
+{
+	return each_row(b, "SELECT DISTINCT f.pc, fn.id, COALESCE(f.line, 0) FROM alloc_site_frames f "
+			"JOIN fn ON fn.name = COALESCE(f.func, '?') AND fn.file = COALESCE(f.file, '') ORDER BY f.pc",
+			put_location);
 }
 
 /* Go's int64(f) for the values a sane profile gives; a crafted database's
