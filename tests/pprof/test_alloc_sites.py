@@ -22,7 +22,10 @@ allocs scenarios of every Go version (corpora/allocs):
 - analyze --ignore-dwarf (the layout tables of dwarf/layouts.c) stores the
   same alloc_sites, alloc_site_frames, alloc_site_cycles, object_alloc_sites;
 - bad uses: --now without --alloc, --alloc with --sample, --alloc on a
-  database without a memory profile (2).
+  database without a memory profile (2);
+- damaged buckets (a list looping back, a stack of 2^40 pcs, random words
+  of the buckets) analyze with exit 0: the list ends with a warning, no
+  sanitizer report.
 Skipped (77) without the allocs artifacts or go."""
 import os
 import shutil
@@ -204,6 +207,57 @@ def check_bad_uses(c, gm, sdir, tmp):
             f"--alloc without a memory profile: exit {res.status} {res.stderr.strip()}, want 2")
 
 
+def check_damaged_buckets(c, gm, sdir, tmp):
+    """A damaged bucket list ends with a warning; analyze still succeeds."""
+    import random
+    import struct
+    sys.path.insert(0, os.path.join(HERE, "..", "bad_input"))
+    from test_analyze_bad import field_offset, file_offset, patch
+    core, exe = os.path.join(sdir, "core"), os.path.join(sdir, "exe")
+    good = gmtest.analyze(c, gm, "damage", sdir, os.path.join(tmp, "good.db"))
+    if good is None:
+        return
+    buckets = good.execute("SELECT bucket_addr, depth FROM alloc_sites ORDER BY id").fetchall()
+    good.close()
+    bad, out = os.path.join(tmp, "damaged.core"), os.path.join(tmp, "damaged.db")
+    shutil.copy(core, bad)
+    first, _depth = buckets[0]
+    allnext = file_offset(bad, first + field_offset(gm, exe, "runtime.bucket", "allnext"))
+    nstk = file_offset(bad, buckets[1][0] + field_offset(gm, exe, "runtime.bucket", "nstk"))
+    cases = [("a list looping back", allnext, first, "loops", 1),
+             ("a stack of 2^40 pcs", nstk, 1 << 40, "pcs", 1)]
+    for what, at, word, needle, want_sites in cases:
+        with open(bad, "rb") as f:
+            f.seek(at)
+            saved = f.read(8)
+        patch(bad, at, struct.pack("<Q", word))
+        res = gmtest.run([gm, "analyze", bad, "--exe", exe, "-o", out, "--quiet"])
+        c.no_sanitizer_report(res)
+        patch(bad, at, saved)
+        if not c.check(res.status == 0, f"{what}: analyze exited {res.status}: {res.stderr.strip()[:300]}"):
+            continue
+        with sqlite3.connect(out) as db:
+            sites = db.execute("SELECT COUNT(*) FROM alloc_sites").fetchone()[0]
+            warned = [m for (m,) in db.execute("SELECT message FROM warnings WHERE stage = 'mprof'")]
+        c.check(sites == want_sites and any(needle in m for m in warned),
+                f"{what}: {sites} sites (want {want_sites}), warnings {warned[:3]}")
+        os.unlink(out)
+    rng = random.Random(18)
+    for _ in range(12):
+        addr, depth = rng.choice(buckets)
+        at = file_offset(bad, addr + rng.randrange(48 + 8 * depth + 32) // 8 * 8)
+        with open(bad, "rb") as f:
+            f.seek(at)
+            saved = f.read(8)
+        patch(bad, at, struct.pack("<Q", rng.choice([0, 0xdead0000, (1 << 64) - 1, rng.getrandbits(64)])))
+        res = gmtest.run([gm, "analyze", bad, "--exe", exe, "-o", out, "--quiet"])
+        c.no_sanitizer_report(res)
+        patch(bad, at, saved)
+        c.check(res.status == 0, f"a damaged word at offset {at}: analyze exited {res.status}")
+        if os.path.exists(out):
+            os.unlink(out)
+
+
 def main():
     gm = gmtest.gomortem()
     root = gmtest.corpus_dir()
@@ -218,6 +272,7 @@ def main():
         for version, _name, sdir in picks:
             check_version(c, gm, version, sdir, tmp, stats)
         check_bad_uses(c, gm, picks[0][2], tmp)
+        check_damaged_buckets(c, gm, picks[-1][2], tmp)
     for line in stats:
         print(line)
     return c.finish()
