@@ -16,12 +16,14 @@
 #include "goruntime/goroutines.h"
 #include "goruntime/heap.h"
 #include "goruntime/memstats.h"
+#include "goruntime/mprof.h"
 #include "goruntime/pclntab.h"
 #include "goruntime/roots.h"
 #include "goruntime/stacks.h"
 #include "graph/domtree.h"
 #include "graph/goleak.h"
 #include "graph/graph.h"
+#include "graph/suspect_sites.h"
 #include "graph/suspects.h"
 #include "graph/typecheck.h"
 #include "graph/typeinfer.h"
@@ -31,6 +33,7 @@
 #include "store/btree_writer.h"
 #include "store/store.h"
 #include "store/suspects_table.h"
+#include "store/alloc_sites_table.h"
 #include "store/tables.h"
 #include "util/output.h"
 
@@ -151,6 +154,8 @@ struct analysis {
 	size_t nnative;
 	struct gm_warnings native_warnings;
 	struct gm_memstats memstats;
+	struct gm_mprof *mprof;           /* the runtime's memory profile */
+	struct gm_suspect_sites suspect_sites;
 };
 
 /* Every stage's warnings; the stages analyze --heap-only skips are NULL. */
@@ -159,7 +164,7 @@ static uint64_t total_warnings(const struct analysis *a)
 	return (a->heap ? a->heap->warnings.count : 0) + (a->goroutines ? a->goroutines->warnings.count : 0) +
 	       (a->roots ? a->roots->warnings.count : 0) + (a->stacks ? a->stacks->warnings.count : 0) +
 	       (a->graph ? a->graph->warnings.count : 0) + (a->types ? a->types->warnings.count : 0) +
-	       a->native_warnings.count;
+	       a->native_warnings.count + (a->mprof ? a->mprof->warnings.count : 0);
 }
 
 static void analysis_free(struct analysis *a)
@@ -177,6 +182,8 @@ static void analysis_free(struct analysis *a)
 	gm_pclntab_destroy(a->pclntab);
 	gm_roots_destroy(a->roots);
 	gm_goroutines_destroy(a->goroutines);
+	gm_suspect_sites_free(&a->suspect_sites);
+	gm_mprof_destroy(a->mprof);
 	gm_heap_destroy(a->heap);
 	gm_runtime_destroy(a->rt);
 	gm_program_destroy(a->prog);
@@ -281,6 +288,8 @@ static struct gm_error *write_walk_tables(struct gm_store *store, struct analysi
 	if (!err)
 		err = gm_write_memstats(store, &a->memstats);
 	if (!err)
+		err = gm_write_alloc_sites(store, a->mprof, a->pclntab, a->heap->nobjects);
+	if (!err)
 		err = gm_write_warnings(store, "heap", &a->heap->warnings);
 	if (!err)
 		err = gm_write_warnings(store, "types", &a->types->warnings);
@@ -319,6 +328,8 @@ static struct gm_error *write_graph_tables(struct gm_store *store, struct analys
 		err = gm_write_roots(store, a->roots, a->graph);
 	if (!err)
 		err = gm_write_suspects(store, a->suspects);
+	if (!err)
+		err = gm_write_suspect_alloc_sites(store, &a->suspect_sites);
 	if (!err)
 		err = gm_write_goroutine_leaks(store, a->goleak, a->goroutines);
 	if (!err)
@@ -390,6 +401,8 @@ static struct gm_error *walk_heap(const struct analyze_options *o, struct analys
 		err = gm_memstats_read(a->rt, &a->memstats);
 	if (!err)
 		check_counts(a->heap, &a->memstats);
+	if (!err)
+		err = gm_mprof_read(a->rt, a->heap, &a->mprof);
 	return err;
 }
 
@@ -594,6 +607,9 @@ static struct gm_error *find_suspects(const struct analyze_options *o, struct an
 		progress(o, "finding leak suspects");
 		err = gm_suspects_find(a->graph, a->heap, a->roots, a->types, a->domtree, a->prog->dwarf, &a->suspects);
 	}
+	if (!err)
+		err = gm_suspect_sites_count(a->suspects, a->domtree, a->heap, a->types->object_type, a->mprof,
+					     &a->suspect_sites);
 	return err;
 }
 
@@ -601,6 +617,8 @@ static struct gm_error *find_suspects(const struct analyze_options *o, struct an
 static struct gm_error *run_heap_stages(const struct analyze_options *o, struct analysis *a)
 {
 	struct gm_error *err = walk_heap(o, a);
+	if (!err) /* for the allocation sites' stacks */
+		err = gm_pclntab_open(a->rt, &a->pclntab);
 	if (!err)
 		err = gm_types_from_headers(a->heap, &a->types);
 	if (!err)

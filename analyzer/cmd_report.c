@@ -1324,6 +1324,8 @@ static struct gm_error *section_goroutine_leaks(struct report *r, struct doc *d)
 }
 
 /* The report's title, before the verdict. */
+#include "report_alloc_sites.inc" /* section_alloc_sites */
+
 static struct gm_error *section_title(struct report *r, struct doc *d)
 {
 	const char *command = meta(r, "command");
@@ -1334,7 +1336,7 @@ static struct gm_error *section_title(struct report *r, struct doc *d)
 static struct gm_error *build_doc(struct report *r, struct doc *d)
 {
 	struct gm_error *(*const sections[])(struct report *, struct doc *) = {
-		section_title, section_suspects, section_goroutine_leaks, section_summary, section_memory, section_types, section_retainers,
+		section_title, section_suspects, section_goroutine_leaks, section_summary, section_memory, section_types, section_alloc_sites, section_retainers,
 		section_goroutines, section_size_classes, section_unsaved, section_warnings,
 	};
 	r->lists_cut = false;

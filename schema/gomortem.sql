@@ -1,8 +1,9 @@
 -- gomortem analysis database: the tables, created before the load.
--- Schema version 3 (meta.schema_version; version 2 added type_stats, which the
+-- Schema version 4 (meta.schema_version; version 2 added type_stats, which the
 -- per-type views read; version 3 added suspects, suspect_types and
 -- suspect_roots, and counts type_stats.retained_* at the topmost object of
--- each type).  Addresses are the dead process's virtual addresses as
+-- each type; version 4 added the runtime's memory profile: alloc_sites,
+-- alloc_site_frames, alloc_site_cycles, object_alloc_sites and suspect_alloc_sites).  Addresses are the dead process's virtual addresses as
 -- integers; sizes are bytes.  Ids are dense and 1-based: objects are numbered
 -- in address order, spans in base order.
 
@@ -16,7 +17,14 @@
 -- typed_reachable_bytes_share, type_conflicts, typing_bitmap_checked / _disagree /
 -- _unchecked / _fitted / _untyped / _disagreeing_types (the typing against the runtime's
 -- pointer bitmaps), untyped_causes and untyped_bytes_CAUSE (why untyped reachable
--- objects are untyped), ...
+-- objects are untyped),
+-- mem_profile ('read', or 'absent' when the runtime has no memory profiler),
+-- mem_profile_rate (runtime.MemProfileRate: one sample per that many bytes
+-- allocated on average; 1 = every allocation; 0 = profiling off, the
+-- linker's choice for programs that never read the profile),
+-- mem_profile_cycle (the heap profile cycle C, runtime.mProfCycle >> 1),
+-- mem_profile_folded (1 when nothing was published yet, no GC having ended:
+-- the published counts fold every cycle in, as runtime.MemProfile does), ...
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY,  -- name of the fact
   value ANY                -- its value: text or integer
@@ -304,6 +312,85 @@ CREATE TABLE field_values (
   value     TEXT                  -- JSON: members by name, strings as text, pointers as
                                   -- {"ptr": "0x...", "object": id}
 );
+
+-- The runtime's memory profile (runtime.mbuckets, mprof.go): one row per
+-- bucket, a sampled allocation site (a stack and an allocation size).  Counts
+-- are samples (one per meta.mem_profile_rate bytes allocated on average), not
+-- allocations: gomortem pprof --alloc scales them as runtime/pprof does.
+-- published_* are what runtime.MemProfile returned at the crash, the
+-- /debug/pprof/heap of that moment: the heap as of the last completed GC
+-- cycle.  now_* add the cycles not yet published (allocations since the last
+-- mark termination, frees of the sweep after it): the profile without its lag.
+CREATE TABLE alloc_sites (
+  id                    INTEGER PRIMARY KEY,  -- site id, in runtime.mbuckets order (newest first)
+  bucket_addr           INTEGER NOT NULL,     -- address of the runtime.bucket
+  size                  INTEGER NOT NULL,     -- bytes of each allocation it counts (bucket.size: the slot)
+  func                  TEXT,                 -- the allocating function: the first frame outside the runtime
+                                              -- (runtime.*, internal/runtime/*), pprof's top frame; NULL if none
+  file                  TEXT,                 -- that frame's source file
+  line                  INTEGER,              -- and line: where the allocation is
+  depth                 INTEGER NOT NULL,     -- frames of its stack (alloc_site_frames)
+  published_allocs      INTEGER NOT NULL,     -- sampled allocations, published
+  published_frees       INTEGER NOT NULL,     -- of them freed, published
+  published_alloc_bytes INTEGER NOT NULL,     -- their bytes (1.27+: counts x size, the runtime keeps none)
+  published_free_bytes  INTEGER NOT NULL,
+  now_allocs            INTEGER NOT NULL,     -- the same with every unpublished cycle folded in
+  now_frees             INTEGER NOT NULL,
+  now_alloc_bytes       INTEGER NOT NULL,
+  now_free_bytes        INTEGER NOT NULL,
+  sampled_objects       INTEGER NOT NULL,     -- heap objects whose profile special names this site
+                                              -- (object_alloc_sites): sampled and not yet swept away
+  sampled_bytes         INTEGER NOT NULL      -- their slot bytes
+);
+
+-- The stack of each allocation site, innermost first, one frame per pc the
+-- runtime recorded (it records one per inlined call), symbolized through the
+-- pclntab at pc - 1 as runtime.CallersFrames does.
+CREATE TABLE alloc_site_frames (
+  site_id INTEGER NOT NULL,  -- alloc_sites.id
+  idx     INTEGER NOT NULL,  -- 0 = innermost (the runtime's allocator)
+  pc      INTEGER NOT NULL,  -- return address as recorded
+  func    TEXT,              -- function ("main.(*Server).load"); NULL if the pclntab has none there
+  file    TEXT,              -- source file
+  line    INTEGER,           -- line
+  PRIMARY KEY (site_id, idx)
+) WITHOUT ROWID;
+
+-- The memRecord of each site cycle by cycle, as the runtime keeps it:
+-- 'active' is the published profile (cumulative); 'C' the cycle whose mark
+-- termination ended last (already added to active once flushed), 'C+1' the
+-- frees of the sweep after it, 'C+2' the allocations since then (the ring
+-- memRecord.future, indexed by meta.mem_profile_cycle).
+CREATE TABLE alloc_site_cycles (
+  site_id     INTEGER NOT NULL,  -- alloc_sites.id
+  cycle       TEXT NOT NULL,     -- 'active', 'C', 'C+1', 'C+2'
+  allocs      INTEGER NOT NULL,
+  frees       INTEGER NOT NULL,
+  alloc_bytes INTEGER NOT NULL,
+  free_bytes  INTEGER NOT NULL,
+  PRIMARY KEY (site_id, cycle)
+) WITHOUT ROWID;
+
+-- The allocation site of every sampled object still in the heap, from the
+-- profile special (_KindSpecialProfile) the runtime put on its span.  Only
+-- sampled objects have one: about one allocation per meta.mem_profile_rate
+-- bytes (all of them at rate 1).
+CREATE TABLE object_alloc_sites (
+  object_id INTEGER PRIMARY KEY,  -- objects.id
+  site_id   INTEGER NOT NULL      -- alloc_sites.id
+);
+
+-- For each leak suspect, the sampled objects it alone keeps alive (its
+-- dominator subtree; a group's: every jointly held object of its type and
+-- what each alone keeps alive) by allocation site.  Sampled objects only:
+-- see object_alloc_sites.
+CREATE TABLE suspect_alloc_sites (
+  suspect_id INTEGER NOT NULL,  -- suspects.id
+  site_id    INTEGER NOT NULL,  -- alloc_sites.id
+  objects    INTEGER NOT NULL,  -- sampled objects of the subtree allocated there
+  bytes      INTEGER NOT NULL,  -- their slot bytes
+  PRIMARY KEY (suspect_id, site_id)
+) WITHOUT ROWID;
 
 -- Problems met and walked past: corrupt spans, unreadable bitmaps, unsaved memory.
 CREATE TABLE warnings (

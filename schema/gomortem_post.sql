@@ -308,3 +308,27 @@ SELECT gr.count, gr.status,
        gr.created_by, gr.created_at, gr.stack_bytes, gr.sample_goid
 FROM grouped gr
 ORDER BY gr.count DESC, gr.sample_goid;
+
+-- Where the live objects of each type were allocated, as far as the runtime's
+-- memory profile tells: the sampled objects still reachable (one allocation
+-- per meta.mem_profile_rate bytes on average; every one at rate 1), by type
+-- and allocating frame (alloc_sites.func, file, line), most first.  After
+-- analyze --heap-only (no reachability) every sampled object counts.
+CREATE VIEW type_alloc_sites AS
+SELECT t.name AS type, s.func, s.file, s.line, COUNT(*) AS sampled_objects, SUM(o.size) AS sampled_bytes,
+       o.type_id
+FROM object_alloc_sites a
+JOIN objects o ON o.id = a.object_id
+JOIN alloc_sites s ON s.id = a.site_id
+LEFT JOIN types t ON t.id = o.type_id
+WHERE COALESCE(o.reachable, 1) = 1
+GROUP BY o.type_id, s.func, s.file, s.line
+ORDER BY sampled_bytes DESC, sampled_objects DESC;
+
+-- Where what each leak suspect keeps alive was allocated (table
+-- suspect_alloc_sites: its sampled objects), by allocating frame, most first.
+CREATE VIEW suspect_alloc_sites_by_frame AS
+SELECT sa.suspect_id, s.func, s.file, s.line, SUM(sa.objects) AS sampled_objects, SUM(sa.bytes) AS sampled_bytes
+FROM suspect_alloc_sites sa JOIN alloc_sites s ON s.id = sa.site_id
+GROUP BY sa.suspect_id, s.func, s.file, s.line
+ORDER BY sa.suspect_id, sampled_bytes DESC, sampled_objects DESC;

@@ -371,6 +371,50 @@ static void bind_specials(struct binder *b)
 	bind_finalizer_queue(b);
 }
 
+/* The memory profiler: optional as a whole (present false, no error) when
+ * runtime.bucket is missing; once it is there every piece is required,
+ * except memRecordCycle's alloc_bytes and free_bytes (gone in 1.27: bytes are
+ * counts times bucket.size). */
+static void bind_mprof(struct binder *b)
+{
+	struct gm_mprof_layout *l = &b->rt->mprof;
+	struct gm_layout_type st, member;
+	uint64_t offset, n;
+	if (!gm_layout_type(b->lay, "runtime.bucket", &st))
+		return;
+	if (!bind_struct(b, "runtime.bucket", &st, &l->bucket_size))
+		return;
+	bind_field(b, &st, "runtime.bucket", "allnext", &l->allnext, true);
+	bind_field(b, &st, "runtime.bucket", "typ", &l->typ, true);
+	bind_field(b, &st, "runtime.bucket", "size", &l->size, true);
+	bind_field(b, &st, "runtime.bucket", "nstk", &l->nstk, true);
+	bind_const(b, "runtime.memProfile", &l->mem_profile);
+	if (bind_struct(b, "runtime.memRecord", &st, NULL)) {
+		bind_field(b, &st, "runtime.memRecord", "active", &l->active, true);
+		bind_field(b, &st, "runtime.memRecord", "future", &l->future, true);
+		if (!b->err && gm_layout_member(&st, "future", &offset, &member) &&
+		    gm_layout_array_length(&member, &n) && n > 0 && n <= 16)
+			l->nfuture = (uint32_t)n;
+		else
+			fail(b, "the length of field", "runtime.memRecord.future");
+	}
+	if (bind_struct(b, "runtime.memRecordCycle", &st, &l->cycle_size)) {
+		bind_field(b, &st, "runtime.memRecordCycle", "allocs", &l->allocs, true);
+		bind_field(b, &st, "runtime.memRecordCycle", "frees", &l->frees, true);
+		bind_field(b, &st, "runtime.memRecordCycle", "alloc_bytes", &l->alloc_bytes, false);
+		bind_field(b, &st, "runtime.memRecordCycle", "free_bytes", &l->free_bytes, false);
+	}
+	if (bind_struct(b, "runtime.mProfCycleHolder", &st, NULL))
+		bind_field(b, &st, "runtime.mProfCycleHolder", "value.value", &l->cycle_value, true);
+	bind_const(b, "runtime._KindSpecialProfile", &l->kind_profile);
+	if (bind_struct(b, "runtime.specialprofile", &st, NULL))
+		bind_field(b, &st, "runtime.specialprofile", "b", &l->special_bucket, true);
+	bind_global(b, "runtime.mbuckets", &l->mbuckets_addr, NULL);
+	bind_global(b, "runtime.MemProfileRate", &l->mem_profile_rate_addr, NULL);
+	bind_global(b, "runtime.mProfCycle", &l->cycle_addr, NULL);
+	l->present = !b->err;
+}
+
 /* The size-class table moved to internal/runtime/gc in 1.25. */
 static void bind_size_classes(struct binder *b)
 {
@@ -623,6 +667,7 @@ static void bind_all(struct binder *b)
 	bind_size_classes(b);
 	bind_goroutines(b);
 	bind_specials(b);
+	bind_mprof(b);
 	bind_descriptor_links(b);
 	struct gm_layout_type stackmap;
 	if (bind_struct(b, "runtime.stackmap", &stackmap, NULL)) {

@@ -136,6 +136,28 @@ struct gm_wait_layout {
 	uint64_t sem_roots, sem_stride, sem_treap;
 };
 
+/* The memory profiler (mprof.go): the buckets of runtime.mbuckets (a
+ * runtime.bucket, then nstk return pcs, then a runtime.memRecord), the
+ * profile cycle, the sampling rate and the profile specials (mheap.go) that
+ * tie a sampled object to its bucket.  present false when the runtime has
+ * no runtime.bucket type. */
+struct gm_mprof_layout {
+	bool present;
+	uint64_t mbuckets_addr;                          /* runtime.mbuckets (atomic.UnsafePointer, *bucket) */
+	uint64_t mem_profile_rate_addr;                  /* runtime.MemProfileRate (int) */
+	uint64_t cycle_addr;                             /* runtime.mProfCycle: cycle << 1 | flushed */
+	struct gm_field cycle_value;                     /* mProfCycleHolder.value.value (uint32) */
+	uint64_t bucket_size;                            /* sizeof(runtime.bucket): the stack follows it */
+	struct gm_field allnext, typ, size, nstk;        /* runtime.bucket */
+	uint64_t mem_profile;                            /* runtime.memProfile: bucket.typ of a memory bucket */
+	struct gm_field active, future;                  /* runtime.memRecord */
+	uint32_t nfuture;                                /* len(memRecord.future) */
+	uint64_t cycle_size;                             /* sizeof(runtime.memRecordCycle) */
+	struct gm_field allocs, frees, alloc_bytes, free_bytes; /* memRecordCycle; no bytes from 1.27 */
+	uint64_t kind_profile;                           /* runtime._KindSpecialProfile */
+	struct gm_field special_bucket;                  /* runtime.specialprofile.b */
+};
+
 struct gm_runtime {
 	struct gm_program *prog;
 	int go_minor;                      /* 22 for go1.22.x; 0 when unparsable */
@@ -183,6 +205,7 @@ struct gm_runtime {
 		gc_memory_limit;
 	uint16_t *class_to_size;           /* copied from the core, nsize_classes entries */
 	struct gm_specials_layout specials;
+	struct gm_mprof_layout mprof;
 	struct gm_arena_layout arena;      /* bound only when arena_bitmap */
 	struct gm_field stackmap_n, stackmap_nbit, stackmap_bytedata; /* runtime.stackmap */
 	struct gm_field itab_type;         /* abi.ITab.Type (runtime.itab._type); not present: unknown */

@@ -18,6 +18,30 @@ static const char *const kind_names[] = {
 	"chan", "func", "interface", "map", "ptr", "slice", "string", "struct", "unsafe.Pointer",
 };
 
+struct gm_error *gm_heap_each_special(const struct gm_heap *heap, struct gm_warnings *w, gm_special_fn fn,
+				      void *arg)
+{
+	const struct gm_runtime *rt = heap->rt;
+	struct gm_error *err = NULL;
+	for (size_t i = 0; i < heap->nspans && !err; i++) {
+		const struct gm_span *s = &heap->spans[i];
+		uint64_t special;
+		if (s->state != GM_SPAN_IN_USE ||
+		    !gm_try_read_u64(rt->prog->mem, s->mspan_addr + rt->span.specials.offset, &special))
+			continue;
+		for (uint32_t n = 0; special && !err; n++) {
+			const uint8_t *p = gm_memory_at(rt->prog->mem, special, GM_SPECIAL_BYTES);
+			if (!p || n >= s->nelems * 16u + 64u) {
+				gm_warn(w, "span 0x%" PRIx64 ": specials list broken at 0x%" PRIx64, s->base, special);
+				break;
+			}
+			err = fn(s, special, p, arg);
+			special = gm_field_uint(p, rt->specials.next);
+		}
+	}
+	return err;
+}
+
 const char *gm_kind_name(unsigned kind)
 {
 	return kind < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[kind] : "invalid";

@@ -121,6 +121,16 @@ bool gm_heap_find_object(const struct gm_heap *heap, uint64_t addr, uint32_t *re
  * OFFSET (computed from the span: the object's record is not read). */
 bool gm_heap_find_slot(const struct gm_heap *heap, uint64_t addr, uint32_t *ret, uint64_t *offset);
 
+/* Call FN for every special (mspan.specials: finalizers, profile records,
+ * weak handles, cleanups...) of every in-use span of HEAP: S its span,
+ * SPECIAL its address, P its first GM_SPECIAL_BYTES bytes, ARG as given.
+ * A list that runs into unsaved memory or longer than its span could hold
+ * (a cycle) is cut with a warning in W.  Stops at FN's first error. */
+#define GM_SPECIAL_BYTES 64
+typedef struct gm_error *(*gm_special_fn)(const struct gm_span *s, uint64_t special, const uint8_t *p, void *arg);
+struct gm_error *gm_heap_each_special(const struct gm_heap *heap, struct gm_warnings *w, gm_special_fn fn,
+				      void *arg);
+
 /* Name of an abi.Type kind (Kind_ & 0x1f), "invalid" if out of range. */
 const char *gm_kind_name(unsigned kind);
 

@@ -284,10 +284,19 @@ static struct gm_error *add_word_root(struct gm_runtime *rt, const struct gm_hea
 	return err;
 }
 
+struct special_roots_arg {
+	struct gm_runtime *rt;
+	const struct gm_heap *heap;
+	struct gm_roots *roots;
+};
+
 /* The roots one special of span S adds, by its kind (markrootSpans). */
-static struct gm_error *special_roots(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots *roots,
-				      const struct gm_span *s, uint64_t special, const uint8_t *p)
+static struct gm_error *special_roots(const struct gm_span *s, uint64_t special, const uint8_t *p, void *arg)
 {
+	const struct special_roots_arg *a = arg;
+	struct gm_runtime *rt = a->rt;
+	const struct gm_heap *heap = a->heap;
+	struct gm_roots *roots = a->roots;
 	const struct gm_specials_layout *l = &rt->specials;
 	uint64_t kind = gm_field_uint(p, l->kind);
 	uint64_t object = s->base + gm_field_uint(p, l->offset) / s->elemsize * s->elemsize;
@@ -313,29 +322,11 @@ static struct gm_error *special_roots(struct gm_runtime *rt, const struct gm_hea
 	return err;
 }
 
-/* Every special of every in-use span; lists are capped against cycles. */
+/* Every special of every in-use span. */
 static struct gm_error *span_specials(struct gm_runtime *rt, const struct gm_heap *heap, struct gm_roots *roots)
 {
-	const struct gm_specials_layout *l = &rt->specials;
-	struct gm_error *err = NULL;
-	for (size_t i = 0; i < heap->nspans && !err; i++) {
-		const struct gm_span *s = &heap->spans[i];
-		uint64_t special;
-		if (s->state != GM_SPAN_IN_USE ||
-		    !gm_try_read_u64(rt->prog->mem, s->mspan_addr + rt->span.specials.offset, &special))
-			continue;
-		for (uint32_t n = 0; special && !err; n++) {
-			const uint8_t *p = gm_memory_at(rt->prog->mem, special, 64);
-			if (!p || n >= s->nelems * 16u + 64u) {
-				gm_warn(&roots->warnings, "span 0x%" PRIx64 ": specials list broken at 0x%" PRIx64,
-					s->base, special);
-				break;
-			}
-			err = special_roots(rt, heap, roots, s, special, p);
-			special = gm_field_uint(p, l->next);
-		}
-	}
-	return err;
+	struct special_roots_arg arg = { rt, heap, roots };
+	return gm_heap_each_special(heap, &roots->warnings, special_roots, &arg);
 }
 
 /* Finalizers queued to run: runtime.allfin, linked through alllink. */

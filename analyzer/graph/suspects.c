@@ -180,27 +180,32 @@ static void describe(const struct search *s, struct gm_suspect *sus)
 	sus->name = strdup(name);
 }
 
-/* Push the suspect's members on the stack (marking them in SEEN when not
- * NULL): its object, or every jointly held object of a group's type. */
-static size_t push_members(struct search *s, const struct gm_suspect *sus, uint8_t *seen)
+size_t gm_suspect_members(const struct gm_suspect *sus, const struct gm_domtree *tree, const uint32_t *object_type,
+			  uint32_t *out, uint8_t *seen)
 {
-	size_t depth = 0;
+	size_t n = 0;
 	if (sus->group_size <= 1) {
-		s->stack[depth++] = sus->object;
+		out[n++] = sus->object;
 		if (seen)
 			seen[sus->object] = 1;
-		return depth;
+		return n;
 	}
-	uint32_t type = s->types->object_type[sus->object];
-	for (size_t k = 0; k < s->tree->njoint; k++) {
-		uint32_t o = s->tree->joint[k];
-		if (s->types->object_type[o] != type)
+	uint32_t type = object_type[sus->object];
+	for (size_t k = 0; k < tree->njoint; k++) {
+		uint32_t o = tree->joint[k];
+		if (object_type[o] != type)
 			continue;
-		s->stack[depth++] = o;
+		out[n++] = o;
 		if (seen)
 			seen[o] = 1;
 	}
-	return depth;
+	return n;
+}
+
+/* Push the suspect's members on the stack (marking them in SEEN when not NULL). */
+static size_t push_members(struct search *s, const struct gm_suspect *sus, uint8_t *seen)
+{
+	return gm_suspect_members(sus, s->tree, s->types->object_type, s->stack, seen);
 }
 
 /* What the point's dominator subtree holds, by type (COUNT and BYTES have

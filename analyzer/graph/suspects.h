@@ -75,6 +75,13 @@ struct gm_error *gm_suspects_find(const struct gm_graph *graph, const struct gm_
 				  const struct gm_roots *roots, const struct gm_types *types,
 				  const struct gm_domtree *tree, struct gm_dwarf *dwarf, struct gm_suspects **ret);
 
+/* The top of suspect SUS's dominator subtree into OUT (room for every
+ * object): its object, or for a group every jointly held object of its
+ * type (OBJECT_TYPE per object); each marked in SEEN when not NULL.
+ * Returns how many. */
+size_t gm_suspect_members(const struct gm_suspect *sus, const struct gm_domtree *tree, const uint32_t *object_type,
+			  uint32_t *out, uint8_t *seen);
+
 void gm_suspects_destroy(struct gm_suspects *s);
 
 #endif

@@ -11,7 +11,7 @@
 
 #include "../error.h"
 
-#define GM_SCHEMA_VERSION 3
+#define GM_SCHEMA_VERSION 4
 
 struct gm_store;
 struct sqlite3;

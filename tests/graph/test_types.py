@@ -36,7 +36,7 @@ def check_scenario(c, gm, where, sdir, tmp, version):
     db = gmtest.analyze(c, gm, where, sdir, db_path)
     if db is None:
         return
-    for obj in gmtest.load_truth(sdir).get("objects", []):
+    for obj in gmtest.load_truth(sdir).get("objects") or []:
         if obj.get("tiny"):
             continue  # a tiny-allocator block packs several values; the block has one type
         addr = int(obj["addr"], 16)

@@ -176,7 +176,7 @@ def check_heap_only(c, gm, where, sdir, tmp, full):
 
 def check_labelled_types(c, db, truth, where):
     """Objects big enough for a malloc header (or large) carry their type."""
-    for obj in truth["objects"]:
+    for obj in truth.get("objects") or []:  # allocs labels none
         if obj.get("kind") != "ptr" or obj.get("size", 0) <= 512 - 8:
             continue
         addr = int(obj["addr"], 16)

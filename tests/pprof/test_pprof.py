@@ -20,93 +20,12 @@ from collections import defaultdict
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import gmtest  # noqa: E402
+from pprof_proto import decode_profile  # noqa: E402
 
 MAX_DEPTH = 64
 SEVERAL_ROOTS = "(several roots)"
 ELLIPSIS = "…"
 UNKNOWN_TYPE = "unknown type"
-
-
-# ---- a protobuf reader: enough of the wire format for profile.proto ----
-
-def varint(buf, i):
-    shift = value = 0
-    while True:
-        b = buf[i]
-        i += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, i
-        shift += 7
-
-
-def fields(buf):
-    """Yield (field number, wire type, value) of a message: ints for varints, bytes otherwise."""
-    i = 0
-    while i < len(buf):
-        key, i = varint(buf, i)
-        num, wire = key >> 3, key & 7
-        if wire == 0:
-            value, i = varint(buf, i)
-        elif wire == 2:
-            n, i = varint(buf, i)
-            value = bytes(buf[i:i + n])
-            i += n
-        elif wire == 1:
-            value = int.from_bytes(buf[i:i + 8], "little")
-            i += 8
-        elif wire == 5:
-            value = int.from_bytes(buf[i:i + 4], "little")
-            i += 4
-        else:
-            raise ValueError(f"wire type {wire}")
-        yield num, wire, value
-
-
-def repeated_varints(wire, value):
-    """A repeated integer field's values, packed (bytes) or not."""
-    if wire == 0:
-        return [value]
-    out, i = [], 0
-    while i < len(value):
-        v, i = varint(value, i)
-        out.append(v)
-    return out
-
-
-def decode_profile(data):
-    p = {"sample_type": [], "samples": [], "locations": {}, "functions": {}, "strings": [],
-         "default_sample_type": 0, "mappings": 0}
-    for num, wire, value in fields(data):
-        if num == 1:
-            vt = dict((n, v) for n, _w, v in fields(value))
-            p["sample_type"].append((vt.get(1, 0), vt.get(2, 0)))
-        elif num == 2:
-            locs, vals = [], []
-            for n, w, v in fields(value):
-                if n == 1:
-                    locs += repeated_varints(w, v)
-                elif n == 2:
-                    vals += repeated_varints(w, v)
-            p["samples"].append((locs, vals))
-        elif num == 3:
-            p["mappings"] += 1
-        elif num == 4:
-            loc_id, funcs = 0, []
-            for n, _w, v in fields(value):
-                if n == 1:
-                    loc_id = v
-                elif n == 4:
-                    funcs += [fv for fn, _fw, fv in fields(v) if fn == 1]
-            p["locations"][loc_id] = funcs
-        elif num == 5:
-            f = dict((n, v) for n, _w, v in fields(value))
-            p["functions"][f.get(1, 0)] = f.get(2, 0)
-        elif num == 6:
-            p["strings"].append(value.decode())
-        elif num == 14:
-            p["default_sample_type"] = value
-    return p
 
 
 # ---- checks ----

@@ -25,8 +25,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import gmtest  # noqa: E402
 
 MD_LIMIT = 65536
-SECTIONS = ("Leak suspects", "Summary", "Memory breakdown", "Top types", "Top retainers", "Goroutines",
-            "Span fragmentation per size class", "Unsaved memory", "Warnings")
+SECTIONS = ("Leak suspects", "Summary", "Memory breakdown", "Top types", "Allocation sites", "Top retainers",
+            "Goroutines", "Span fragmentation per size class", "Unsaved memory", "Warnings")
 
 
 class HtmlCheck(html.parser.HTMLParser):

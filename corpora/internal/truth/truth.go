@@ -57,6 +57,14 @@ func SkipHeapDump() { noHeapDump = true; t.NoHeapDump = true }
 // afterLastGC runs in Finish after the last GC (set by AfterLastGC).
 var afterLastGC func()
 
+// atLastGC runs in Finish right after the last GC, before the garbage (set by AtLastGC).
+var atLastGC func()
+
+// AtLastGC makes Finish call f right after its last runtime.GC, before it
+// allocates its garbage: the heap profile the runtime publishes is then
+// that of the last GC (e.g. for pprof.WriteHeapProfile).
+func AtLastGC(f func()) { atLastGC = f }
+
 // AfterLastGC makes Finish call f after its last runtime.GC, with the GC
 // off: what f allocates is in the core but was never scanned by a GC (e.g.
 // objects whose GC mask the runtime builds only when it first scans one).
@@ -362,6 +370,9 @@ func Finish() {
 
 	runtime.GC()
 	debug.SetGCPercent(-1)
+	if atLastGC != nil {
+		atLastGC()
+	}
 	makeGarbage()
 	if afterLastGC != nil {
 		afterLastGC()
