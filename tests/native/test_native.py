@@ -1,6 +1,7 @@
 """Native (C) frames of the cgo corpus cores, unwound by gomortem's
 native_unwind module (through the native_frames helper), against gdb on the
-same core and executable.
+same core and executable.  arm64 cores (libdw, libraries from the link_map
+under /usr/aarch64-linux-gnu) against gdb-multiarch with that sysroot.
 
 Oracle: gdb (tests/native/gdb_frames.py) prints every thread's physical
 frames with the pc and the minimal symbol "info symbol" gives for it.  A
@@ -57,10 +58,13 @@ def go_text_range(exe):
     return syms["runtime.text"], syms["runtime.etext"]
 
 
-def gdb_frames(exe, core):
-    """{lwp: [(pc, kind, name or None, off, objfile)]} for every thread."""
-    res = subprocess.run(["gdb", "-batch", "-nx", "-iex", "set auto-load no",
-                          "-iex", "set debuginfod enabled off", "-x",
+def gdb_frames(exe, core, sysroot=None):
+    """{lwp: [(pc, kind, name or None, off, objfile)]} for every thread; a
+    core of another machine with gdb-multiarch, its libraries under SYSROOT."""
+    cmd = ["gdb", "-batch", "-nx", "-iex", "set auto-load no", "-iex", "set debuginfod enabled off"]
+    if sysroot:
+        cmd = ["gdb-multiarch"] + cmd[1:] + ["-iex", f"set sysroot {sysroot}"]
+    res = subprocess.run(cmd + ["-x",
                           os.path.join(HERE, "gdb_frames.py"), exe, core],
                          capture_output=True, text=True, timeout=600, errors="replace")
     threads = {}
@@ -76,8 +80,8 @@ def gdb_frames(exe, core):
     return threads, res
 
 
-def ours(tool, exe, core):
-    res = gmtest.run([tool, core, exe])
+def ours(tool, exe, core, sysroot=None):
+    res = gmtest.run([tool, core, exe] + (["0", sysroot] if sysroot else []))
     stacks, stops = {}, {}
     for line in res.stdout.splitlines():
         if line.startswith("# "):
@@ -128,15 +132,15 @@ class Aliases:
         return any(ours_name in by_value.get(v, ()) for v in by_name.get(gdb_name, ()))
 
 
-def check_core(c, tool, aliases, version, name, sdir):
+def check_core(c, tool, aliases, version, name, sdir, sysroot=None):
     exe, core = os.path.join(sdir, "exe"), os.path.join(sdir, "core")
     where = f"{version}/{name}"
     lo, hi = go_text_range(exe)
     is_go = lambda pc: lo <= pc < hi  # noqa: E731
-    gdb, gres = gdb_frames(exe, core)
+    gdb, gres = gdb_frames(exe, core, sysroot)
     if not c.check(gdb, f"{where}: gdb printed no frames: {gres.stderr[-500:]}"):
         return 0, 0, 0
-    mine, stops, res = ours(tool, exe, core)
+    mine, stops, res = ours(tool, exe, core, sysroot)
     c.no_sanitizer_report(res)
     if not c.check(res.status == 0, f"{where}: native_frames exited {res.status}: {res.stderr.strip()}"):
         return 0, 0, 0
@@ -179,6 +183,23 @@ def check_core(c, tool, aliases, version, name, sdir):
     return len(native), nframes, tailcalls
 
 
+def check_without_sysroot(c, tool, version, name, sdir):
+    """Without the sysroot the arm64 libraries are not found (the host's
+    /lib/libc.so.6 is an x86-64 file): each thread in a library is its pc
+    alone, unsymbolized, stopped with "nofile" (no CFI to go on, no guessing)."""
+    exe, core = os.path.join(sdir, "exe"), os.path.join(sdir, "core")
+    mine, stops, res = ours(tool, exe, core)
+    c.no_sanitizer_report(res)
+    where = f"{version}/{name} without sysroot"
+    if not c.check(res.status == 0, f"{where}: native_frames exited {res.status}: {res.stderr.strip()}"):
+        return
+    in_libs = [tid for tid, fr in mine.items() if fr and fr[0][1] == "?"]
+    c.check(len(in_libs) >= 7, f"{where}: {len(in_libs)} threads in a library, the scenario parks 7")
+    for tid in in_libs:
+        c.check(len(mine[tid]) == 1 and stops[tid] == "nofile",
+                f"{where}: thread {tid}: {mine[tid]}, stop {stops[tid]}")
+
+
 def main():
     if not shutil.which("gdb"):
         gmtest.skip("gdb not installed (the oracle)")
@@ -190,15 +211,18 @@ def main():
     for version, name, sdir in gmtest.scenarios(root):
         if name != "cgo" and not name.startswith("cgo-"):
             continue
+        sysroot = None
         if gmtest.folder_arch(version) != "amd64":
             # libunwind-coredump unwinds the host's architecture only: the
-            # threads in C of an arm64 core are refused, with the reason.
-            _, _, res = ours(tool, os.path.join(sdir, "exe"), os.path.join(sdir, "core"))
-            c.no_sanitizer_report(res)
-            c.check(res.status != 0 and "native frames unavailable" in res.stderr and "aarch64" in res.stderr,
-                    f"{version}/{name}: native_frames exited {res.status}: {res.stderr.strip()}")
-            continue
-        nthreads, nframes, tailcalls = check_core(c, tool, aliases, version, name, sdir)
+            # arm64 cores go through libdw, their libraries found through
+            # the link_map (qemu writes no NT_FILE) under the cross sysroot
+            # the corpus ran them with; gdb-multiarch reads them there too.
+            sysroot = gmtest.ARM64_SYSROOT
+            if not shutil.which("gdb-multiarch") or not os.path.isdir(sysroot):
+                c.check(False, f"{version}/{name}: gdb-multiarch or {sysroot} missing (the oracle)")
+                continue
+            check_without_sysroot(c, tool, version, name, sdir)
+        nthreads, nframes, tailcalls = check_core(c, tool, aliases, version, name, sdir, sysroot)
         covered.append(version)
         print(f"{version}/{name}: {nthreads} native threads, {nframes} frames compared with gdb"
               f" ({tailcalls} gdb tail-call frames left out)")
