@@ -204,8 +204,15 @@ static bool add_libraries(struct maps_builder *b, struct native_ctx *ctx, const 
 	if (!name)
 		return false;
 	bool ok = true;
-	uint64_t entry = head;
+	uint64_t entry = head, seen[MAX_LIBRARIES];
 	for (size_t i = 0; ok && entry && i < MAX_LIBRARIES; i++) {
+		/* A corrupt list may loop. */
+		for (size_t j = 0; j < i; j++)
+			if (seen[j] == entry)
+				entry = 0;
+		if (!entry)
+			break;
+		seen[i] = entry;
 		uint64_t l_addr, l_name, l_ld, next;
 		if (!read_u64(ctx, entry + LINK_MAP_ADDR, &l_addr) || !read_u64(ctx, entry + LINK_MAP_NAME, &l_name) ||
 		    !read_u64(ctx, entry + LINK_MAP_LD, &l_ld) || !read_u64(ctx, entry + LINK_MAP_NEXT, &next)) {

@@ -31,8 +31,10 @@ Over that range:
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import gmtest  # noqa: E402
@@ -183,6 +185,82 @@ def check_core(c, tool, aliases, version, name, sdir, sysroot=None):
     return len(native), nframes, tailcalls
 
 
+def core_loads(data):
+    """[(vaddr, offset, filesz)] of an ELF64 core's PT_LOADs."""
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    loads = []
+    for i in range(phnum):
+        p_type, _flags, off, vaddr, _paddr, filesz = struct.unpack_from("<IIQQQQ", data, phoff + i * phentsize)
+        if p_type == 1:
+            loads.append((vaddr, off, filesz))
+    return loads
+
+
+def core_offset(loads, addr):
+    for vaddr, off, filesz in loads:
+        if vaddr <= addr < vaddr + filesz:
+            return off + addr - vaddr
+    raise KeyError(hex(addr))
+
+
+def check_corrupt_link_map(c, tool, version, name, sdir, tmp):
+    """The link_map as a corrupt core may have it (found with gdb-multiarch:
+    _r_debug, then r_map and each l_next): libc's l_addr moved (its
+    .dynamic is then not at l_ld: libc is not the file that was loaded, its
+    threads end at their pc with "nofile"), a loop in l_next (the stacks
+    stay what they were), r_map unreadable (no library: every thread in
+    one is its pc alone)."""
+    exe, core = os.path.join(sdir, "exe"), os.path.join(sdir, "core")
+    where = f"{version}/{name} corrupt link_map"
+    res = subprocess.run(["gdb-multiarch", "-batch", "-nx", "-iex", "set auto-load no", "-iex",
+                          "set debuginfod enabled off", "-iex", f"set sysroot {gmtest.ARM64_SYSROOT}",
+                          "-ex", "info address _r_debug", "-ex", "info sharedlibrary", exe, core],
+                         capture_output=True, text=True, timeout=600, errors="replace")
+    m = re.search(r'"_r_debug" is at (0x[0-9a-f]+)', res.stdout)
+    libc = re.search(r"^(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+.*/libc\.so\.6$", res.stdout, re.M)
+    if not c.check(m and libc, f"{where}: gdb-multiarch found no _r_debug or libc: {res.stdout[-300:]}"):
+        return
+    text_lo, text_hi = int(libc.group(1), 16), int(libc.group(2), 16)
+    with open(core, "rb") as f:
+        data = bytearray(f.read())
+    loads = core_loads(data)
+    u64 = lambda addr: struct.unpack_from("<Q", data, core_offset(loads, addr))[0]  # noqa: E731
+    r_map_at = int(m.group(1), 16) + 8
+    entry, libc_entry = u64(r_map_at), None
+    while entry and libc_entry is None:
+        name_at = core_offset(loads, u64(entry + 8))
+        if data[name_at:data.index(0, name_at)].endswith(b"/libc.so.6"):
+            libc_entry = entry
+        entry = u64(entry + 24)
+    if not c.check(libc_entry, f"{where}: no libc.so.6 in the link_map"):
+        return
+    base, base_stops, _ = ours(tool, exe, core, gmtest.ARM64_SYSROOT)
+
+    def variant(label, addr, value):
+        copy = bytearray(data)
+        struct.pack_into("<Q", copy, core_offset(loads, addr), value)
+        path = os.path.join(tmp, f"core-{label}")
+        with open(path, "wb") as f:
+            f.write(copy)
+        got, stops, res = ours(tool, exe, path, gmtest.ARM64_SYSROOT)
+        c.no_sanitizer_report(res)
+        c.check(res.status == 0, f"{where} ({label}): native_frames exited {res.status}: {res.stderr.strip()}")
+        return got, stops
+
+    in_libc = {tid for tid, fr in base.items() if text_lo <= fr[0][0] < text_hi}
+    c.check(len(in_libc) >= 5, f"{where}: only {len(in_libc)} threads in libc")
+    got, stops = variant("l_addr", libc_entry, u64(libc_entry) + 0x10000)
+    for tid in in_libc:
+        c.check(len(got.get(tid, [])) == 1 and got[tid][0][1] == "?" and stops.get(tid) == "nofile",
+                f"{where} (libc l_addr moved): thread {tid}: {got.get(tid)} {stops.get(tid)}")
+    got, stops = variant("loop", libc_entry + 24, libc_entry)
+    c.check(got == base and stops == base_stops, f"{where} (l_next loop): stacks differ from the core's")
+    got, stops = variant("r_map", r_map_at, 0xdead0000)
+    c.check(all(len(got.get(tid, [])) == 1 and stops.get(tid) == "nofile" for tid in in_libc),
+            f"{where} (r_map unreadable): {[(t, got.get(t), stops.get(t)) for t in sorted(in_libc)]}")
+
+
 def check_without_sysroot(c, tool, version, name, sdir):
     """Without the sysroot the arm64 libraries are not found (the host's
     /lib/libc.so.6 is an x86-64 file): each thread in a library is its pc
@@ -208,6 +286,7 @@ def main():
     c = gmtest.Checker("test_native")
     aliases = Aliases()
     covered = []
+    arm64_cgo = None  # the last arm64 cgo core: its link_map is corrupted
     for version, name, sdir in gmtest.scenarios(root):
         if name != "cgo" and not name.startswith("cgo-"):
             continue
@@ -222,12 +301,16 @@ def main():
                 c.check(False, f"{version}/{name}: gdb-multiarch or {sysroot} missing (the oracle)")
                 continue
             check_without_sysroot(c, tool, version, name, sdir)
+            arm64_cgo = (version, name, sdir)
         nthreads, nframes, tailcalls = check_core(c, tool, aliases, version, name, sdir, sysroot)
         covered.append(version)
         print(f"{version}/{name}: {nthreads} native threads, {nframes} frames compared with gdb"
               f" ({tailcalls} gdb tail-call frames left out)")
     if not covered:
         gmtest.skip(f"no cgo cores under {root}: run corpora/generate (scenario cgo)")
+    if arm64_cgo:
+        with tempfile.TemporaryDirectory(prefix="gomortem-native-") as tmp:
+            check_corrupt_link_map(c, tool, *arm64_cgo, tmp)
     print(f"Go versions covered: {' '.join(sorted(covered))}")
     c.finish()
 
