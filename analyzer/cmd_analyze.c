@@ -58,6 +58,10 @@ static const char analyze_usage[] =
 	"                        from the built-in table, names from the symbol table,\n"
 	"                        types from the runtime's descriptors): to see what a build\n"
 	"                        with -ldflags=-w would give\n"
+	"  --sysroot DIR         where the shared libraries of a core from another machine\n"
+	"                        are (its root, e.g. /usr/aarch64-linux-gnu for an arm64\n"
+	"                        core on Debian): their CFI unwinds the threads in C\n"
+	"                        (default: /, the libraries at the paths the core names)\n"
 	"  --allow-truncated     analyze a core cut short; what is missing is unsaved memory\n"
 	"                        and the database is marked partial (meta.partial = 1)\n"
 	"  --force-version       analyze a Go version gomortem does not know (outside\n"
@@ -83,6 +87,7 @@ static const char analyze_usage[] =
 struct analyze_options {
 	struct gm_program_options program;
 	const char *output;
+	const char *sysroot;     /* --sysroot: the libraries of a core of another machine */
 	bool progress, quiet;
 	bool heap_only;          /* --heap-only: stages 1-4 and 7 only */
 	bool contents;           /* --contents: store string bodies */
@@ -371,9 +376,15 @@ static bool not_go_pc(uint64_t pc, void *arg)
 }
 
 /* Native frames of threads in C code: a failure is a warning, not fatal. */
-static void unwind_native(struct analysis *a)
+static void unwind_native(struct analysis *a, const char *sysroot)
 {
-	struct gm_error *err = gm_native_unwind_core(a->prog->core, not_go_pc, a->pclntab, 64, &a->native, &a->nnative);
+	struct gm_native_where where = { .exe_path = a->prog->exe->path, .sysroot = sysroot };
+	struct gm_error *err =
+		gm_native_unwind_core(a->prog->core, &where, not_go_pc, a->pclntab, 64, &a->native, &a->nnative);
+	if (!err && where.libraries_missing)
+		gm_warn(&a->native_warnings, "native stacks: %zu libraries of the dynamic linker's link_map not found "
+			"under the sysroot %s (or not the files that were loaded): their frames have no symbols and "
+			"end the stack (--sysroot)", where.libraries_missing, sysroot && *sysroot ? sysroot : "/");
 	if (err) {
 		size_t in_c = 0;
 		for (size_t i = 0; i < a->prog->core->nthreads; i++)
@@ -435,7 +446,7 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 	if (!err)
 		err = gm_stacks_unwind(a->rt, a->pclntab, a->goroutines, &a->stacks);
 	if (!err)
-		unwind_native(a);
+		unwind_native(a, o->sysroot);
 	if (!err)
 		err = gm_roots_read_stacks(a->rt, a->pclntab, a->heap, a->goroutines, a->stacks, a->roots);
 	if (!err) {
@@ -691,6 +702,7 @@ int cmd_analyze(int argc, char **argv)
 		{ "heap-only", no_argument, NULL, 'H' },
 		{ "contents-type", required_argument, NULL, 'T' },
 		{ "tmpdir", required_argument, NULL, 'D' },
+		{ "sysroot", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -711,6 +723,7 @@ int cmd_analyze(int argc, char **argv)
 		case 'c': o.contents = true; break;
 		case 'H': o.heap_only = true; break;
 		case 'D': o.program.acquire.tmpdir = optarg; break;
+		case 'S': o.sysroot = optarg; break;
 		case 'T':
 			if (o.ncontents_types == 32)
 				return cli_usage_error("analyze", "at most 32 --contents-type options");

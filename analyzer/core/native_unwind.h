@@ -1,5 +1,6 @@
 /* native_unwind: the native (C) frames of the threads of a core, unwound
- * with libunwind-coredump.
+ * with libunwind-coredump (cores of the host's architecture) or libdw's
+ * frame unwinder (the others: an arm64 core on an amd64 machine).
  *
  * Threads whose pc is in C code (a cgo call, libc, a pthread created by C)
  * have no Go frames to unwind at their pc; libunwind unwinds them with the
@@ -10,6 +11,12 @@
  * file's .eh_frame_hdr relocated by the mapping's load bias; the file's
  * .symtab/.dynsym and its /usr/lib/debug/.build-id debug file.  A pc no
  * symbol covers is named "file+0xOFF" after the NT_FILE mapping holding it.
+ *
+ * A core without NT_FILE (qemu-user writes none) names no file: the
+ * executable (WHERE->exe_path) and the dynamic linker's link_map, found
+ * through the executable's DT_DEBUG in the core's memory, say which
+ * libraries were loaded where; they are read under WHERE->sysroot (the
+ * arm64 machine's root, e.g. Debian's cross sysroot /usr/aarch64-linux-gnu).
  *
  * Unwinding is bounded: at most MAX_FRAMES frames per thread, and it stops
  * when the stack pointer does not increase, when the pc is 0, or at the
@@ -53,8 +60,19 @@ struct gm_native_stack {
 	size_t count;           /* >= 1 */
 	/* Why unwinding ended: "go" (reached Go code), "end" (libunwind found
 	 * the outermost frame), "max" (MAX_FRAMES), "sp" (sp did not increase),
-	 * "pc0" (a zero return address), "error" (libunwind failed). Static. */
+	 * "pc0" (a zero return address), "error" (the unwinder failed),
+	 * "nofile" (the pc is in no file known: a library of a core of another
+	 * machine not found under the sysroot; no CFI to go on). Static. */
 	const char *stop;
+};
+
+/* Where the files of a core are, when the core does not say. */
+struct gm_native_where {
+	const char *exe_path; /* the executable (cores without NT_FILE); NULL: unknown */
+	const char *sysroot;  /* prefix of the libraries' paths; NULL or "": / */
+	/* Out: libraries of the link_map not found under the sysroot, or not
+	 * the file that was loaded (their frames get no symbol or CFI). */
+	size_t libraries_missing;
 };
 
 /* Unwind every thread of CORE (opened with gm_core_open; its path is reopened
@@ -69,17 +87,18 @@ struct gm_native_stack {
  *
  * *RET (malloc'd array, NULL when *RET_COUNT is 0) holds the stacks in the
  * core's thread order.  Errors: GM_ERR_BAD_CORE when libunwind cannot read
- * the core or the core's architecture is not the host's (libunwind-coredump
- * unwinds only the architecture it was built for), GM_ERR_NO_MEMORY.
+ * the core, or when a core of another architecture than the host's cannot
+ * be unwound (the message says why: no executable, no DT_DEBUG / link_map,
+ * no libdw unwinder for it); GM_ERR_NO_MEMORY.  WHERE may be NULL.
  * *RET and *RET_COUNT are written only on success. */
-struct gm_error *gm_native_unwind_core(const struct gm_core *core,
+struct gm_error *gm_native_unwind_core(const struct gm_core *core, struct gm_native_where *where,
 				       bool (*is_native)(uint64_t pc, void *arg), void *arg,
 				       size_t max_frames, struct gm_native_stack **ret,
 				       size_t *ret_count);
 
 /* The same, opening the core at CORE_PATH itself (truncated cores accepted).
  * Errors of gm_core_open() as well. */
-struct gm_error *gm_native_unwind(const char *core_path,
+struct gm_error *gm_native_unwind(const char *core_path, struct gm_native_where *where,
 				  bool (*is_native)(uint64_t pc, void *arg), void *arg,
 				  size_t max_frames, struct gm_native_stack **ret, size_t *ret_count);
 

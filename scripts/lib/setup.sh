@@ -12,6 +12,7 @@ GOMORTEM_PACKAGES=(
 	libunwind-dev                          # libunwind-coredump
 	clang libclang-rt-14-dev               # sanitizers and libFuzzer for the test build
 	gdb binutils util-linux                # gcore, readelf (test oracles), fallocate
+	gdb-multiarch                          # the oracle of the arm64 cores' native frames
 	qemu-user                              # runs the arm64 corpus (qemu-aarch64 writes its cores)
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross # the arm64 cgo scenario (C cross compiler, sysroot)
 	python3 jq                             # test drivers

@@ -14,8 +14,10 @@ target=$1 fuzzer=$2 corpus=$3 work=$4 seconds=$5 gomortem=${6:-}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$work/seeds" "$work/found"
 skip() { echo "SKIP: $*"; exit 77; }
-zoo=$(find "$corpus" -path '*/zoo/core' -type f 2>/dev/null | sort | tail -n 1)
-# The pclntab and runtime targets damage the newest zoo core and its executable.
+# The pclntab and runtime targets damage the newest amd64 zoo core and its
+# executable: amd64 folders are named by the version alone (go1.N.M), arm64
+# ones carry a suffix (go1.N.M-arm64) and would sort last.
+zoo=$(find "$corpus" -path '*/zoo/core' -type f 2>/dev/null | { grep -E '/go[0-9.]+/zoo/core$' || true; } | sort -V | tail -n 1)
 fuzz_zoo_core() {
 	[ -n "$zoo" ] || skip "no zoo core under $corpus"
 	export GOMORTEM_FUZZ_CORE=$zoo GOMORTEM_FUZZ_EXE=${zoo%/core}/exe

@@ -32,6 +32,10 @@ def skip(reason):
     sys.exit(SKIP)
 
 
+# Where corpora/generate's qemu-aarch64 found the arm64 libraries (-L).
+ARM64_SYSROOT = "/usr/aarch64-linux-gnu"
+
+
 def folder_arch(version):
     """The GOARCH of a corpus version folder: go1.26.8 is amd64, go1.26.8-arm64 arm64."""
     return version.rsplit("-", 1)[1] if "-" in version else "amd64"
@@ -63,11 +67,14 @@ def scenarios(root, want=lambda d: True, stripped=False):
 
 def zoo_driver(name):
     """(gomortem, Checker NAME, {scenario: dir}) for a driver built around
-    the zoo core; skip (77) when the corpus has none."""
+    the zoo core of the newest amd64 version; skip (77) when the corpus has
+    none. Picked by the folder's architecture, not by sort order: the arm64
+    folders (go1.N.M-arm64) sort after their amd64 twins."""
     gm = gomortem()
     root = corpus_dir()
     c = Checker(name)
-    picks = {scenario: sdir for _v, scenario, sdir in sorted(scenarios(root))}
+    picks = {scenario: sdir for version, scenario, sdir in sorted(scenarios(root))
+             if folder_arch(version) == "amd64"}
     if "zoo" not in picks:
         skip("corpus lacks a zoo core")
     return gm, c, picks
@@ -117,6 +124,9 @@ def analyze(c, gm, where, sdir, db_path, extra=()):
     """Analyze the scenario's core into DB_PATH (with the EXTRA options); a
     sqlite3 connection, or None after recording why the analysis failed."""
     import sqlite3
+    # arm64 cores: their libraries where the corpus ran them (qemu -L).
+    if folder_arch(os.path.basename(os.path.dirname(os.path.abspath(sdir)))) == "arm64":
+        extra = ("--sysroot", ARM64_SYSROOT, *extra)
     res = run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
                "-o", db_path, "--quiet", *extra])
     c.no_sanitizer_report(res)

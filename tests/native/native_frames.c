@@ -1,6 +1,6 @@
 /* native_frames: the native stacks of a Go core's threads (a test helper).
  *
- *   native_frames CORE EXE [MAX]
+ *   native_frames CORE EXE [MAX [SYSROOT]]
  *
  * Unwinds every thread whose pc is not Go code (gm_pclntab_find_func finds
  * no function for it) with gm_native_unwind_core, at most MAX frames each
@@ -9,6 +9,8 @@
  *   # TID stop REASON
  *   TID IDX 0xPC SYMBOL KIND      KIND: "c" (native) or "go" (the Go frame
  *                                 where the stack was cut); SYMBOL "?" if none
+ *
+ * SYSROOT: where the libraries of a core of another machine are.
  *
  * Exit status: 0 done, 1 error, 2 usage, 77 not applicable (no DWARF, or a
  * runtime the analyzer does not bind).
@@ -38,11 +40,12 @@ static int report(struct gm_error *err)
 
 int main(int argc, char **argv)
 {
-	if (argc < 3 || argc > 4) {
-		fputs("usage: native_frames CORE EXE [MAX]\n", stderr);
+	if (argc < 3 || argc > 5) {
+		fputs("usage: native_frames CORE EXE [MAX [SYSROOT]]\n", stderr);
 		return 2;
 	}
-	size_t max = argc == 4 ? strtoul(argv[3], NULL, 0) : 0;
+	size_t max = argc >= 4 ? strtoul(argv[3], NULL, 0) : 0;
+	struct gm_native_where where = { .exe_path = argv[2], .sysroot = argc == 5 ? argv[4] : NULL };
 	struct gm_program_options options = { .core_path = argv[1], .exe_path = argv[2], .need_dwarf = true };
 	struct gm_program *prog = NULL;
 	struct gm_runtime *rt = NULL;
@@ -56,7 +59,7 @@ int main(int argc, char **argv)
 	struct gm_native_stack *stacks = NULL;
 	size_t n = 0;
 	if (!err)
-		err = gm_native_unwind_core(prog->core, not_go, tab, max, &stacks, &n);
+		err = gm_native_unwind_core(prog->core, &where, not_go, tab, max, &stacks, &n);
 	int status = 0;
 	if (err) {
 		status = report(err);

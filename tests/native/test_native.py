@@ -1,6 +1,7 @@
 """Native (C) frames of the cgo corpus cores, unwound by gomortem's
 native_unwind module (through the native_frames helper), against gdb on the
-same core and executable.
+same core and executable.  arm64 cores (libdw, libraries from the link_map
+under /usr/aarch64-linux-gnu) against gdb-multiarch with that sysroot.
 
 Oracle: gdb (tests/native/gdb_frames.py) prints every thread's physical
 frames with the pc and the minimal symbol "info symbol" gives for it.  A
@@ -30,8 +31,10 @@ Over that range:
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import gmtest  # noqa: E402
@@ -57,10 +60,13 @@ def go_text_range(exe):
     return syms["runtime.text"], syms["runtime.etext"]
 
 
-def gdb_frames(exe, core):
-    """{lwp: [(pc, kind, name or None, off, objfile)]} for every thread."""
-    res = subprocess.run(["gdb", "-batch", "-nx", "-iex", "set auto-load no",
-                          "-iex", "set debuginfod enabled off", "-x",
+def gdb_frames(exe, core, sysroot=None):
+    """{lwp: [(pc, kind, name or None, off, objfile)]} for every thread; a
+    core of another machine with gdb-multiarch, its libraries under SYSROOT."""
+    cmd = ["gdb", "-batch", "-nx", "-iex", "set auto-load no", "-iex", "set debuginfod enabled off"]
+    if sysroot:
+        cmd = ["gdb-multiarch"] + cmd[1:] + ["-iex", f"set sysroot {sysroot}"]
+    res = subprocess.run(cmd + ["-x",
                           os.path.join(HERE, "gdb_frames.py"), exe, core],
                          capture_output=True, text=True, timeout=600, errors="replace")
     threads = {}
@@ -76,8 +82,8 @@ def gdb_frames(exe, core):
     return threads, res
 
 
-def ours(tool, exe, core):
-    res = gmtest.run([tool, core, exe])
+def ours(tool, exe, core, sysroot=None):
+    res = gmtest.run([tool, core, exe] + (["0", sysroot] if sysroot else []))
     stacks, stops = {}, {}
     for line in res.stdout.splitlines():
         if line.startswith("# "):
@@ -128,15 +134,15 @@ class Aliases:
         return any(ours_name in by_value.get(v, ()) for v in by_name.get(gdb_name, ()))
 
 
-def check_core(c, tool, aliases, version, name, sdir):
+def check_core(c, tool, aliases, version, name, sdir, sysroot=None):
     exe, core = os.path.join(sdir, "exe"), os.path.join(sdir, "core")
     where = f"{version}/{name}"
     lo, hi = go_text_range(exe)
     is_go = lambda pc: lo <= pc < hi  # noqa: E731
-    gdb, gres = gdb_frames(exe, core)
+    gdb, gres = gdb_frames(exe, core, sysroot)
     if not c.check(gdb, f"{where}: gdb printed no frames: {gres.stderr[-500:]}"):
         return 0, 0, 0
-    mine, stops, res = ours(tool, exe, core)
+    mine, stops, res = ours(tool, exe, core, sysroot)
     c.no_sanitizer_report(res)
     if not c.check(res.status == 0, f"{where}: native_frames exited {res.status}: {res.stderr.strip()}"):
         return 0, 0, 0
@@ -179,6 +185,99 @@ def check_core(c, tool, aliases, version, name, sdir):
     return len(native), nframes, tailcalls
 
 
+def core_loads(data):
+    """[(vaddr, offset, filesz)] of an ELF64 core's PT_LOADs."""
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    loads = []
+    for i in range(phnum):
+        p_type, _flags, off, vaddr, _paddr, filesz = struct.unpack_from("<IIQQQQ", data, phoff + i * phentsize)
+        if p_type == 1:
+            loads.append((vaddr, off, filesz))
+    return loads
+
+
+def core_offset(loads, addr):
+    for vaddr, off, filesz in loads:
+        if vaddr <= addr < vaddr + filesz:
+            return off + addr - vaddr
+    raise KeyError(hex(addr))
+
+
+def check_corrupt_link_map(c, tool, version, name, sdir, tmp):
+    """The link_map as a corrupt core may have it (found with gdb-multiarch:
+    _r_debug, then r_map and each l_next): libc's l_addr moved (its
+    .dynamic is then not at l_ld: libc is not the file that was loaded, its
+    threads end at their pc with "nofile"), a loop in l_next (the stacks
+    stay what they were), r_map unreadable (no library: every thread in
+    one is its pc alone)."""
+    exe, core = os.path.join(sdir, "exe"), os.path.join(sdir, "core")
+    where = f"{version}/{name} corrupt link_map"
+    res = subprocess.run(["gdb-multiarch", "-batch", "-nx", "-iex", "set auto-load no", "-iex",
+                          "set debuginfod enabled off", "-iex", f"set sysroot {gmtest.ARM64_SYSROOT}",
+                          "-ex", "info address _r_debug", "-ex", "info sharedlibrary", exe, core],
+                         capture_output=True, text=True, timeout=600, errors="replace")
+    m = re.search(r'"_r_debug" is at (0x[0-9a-f]+)', res.stdout)
+    libc = re.search(r"^(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+.*/libc\.so\.6$", res.stdout, re.M)
+    if not c.check(m and libc, f"{where}: gdb-multiarch found no _r_debug or libc: {res.stdout[-300:]}"):
+        return
+    text_lo, text_hi = int(libc.group(1), 16), int(libc.group(2), 16)
+    with open(core, "rb") as f:
+        data = bytearray(f.read())
+    loads = core_loads(data)
+    u64 = lambda addr: struct.unpack_from("<Q", data, core_offset(loads, addr))[0]  # noqa: E731
+    r_map_at = int(m.group(1), 16) + 8
+    entry, libc_entry = u64(r_map_at), None
+    while entry and libc_entry is None:
+        name_at = core_offset(loads, u64(entry + 8))
+        if data[name_at:data.index(0, name_at)].endswith(b"/libc.so.6"):
+            libc_entry = entry
+        entry = u64(entry + 24)
+    if not c.check(libc_entry, f"{where}: no libc.so.6 in the link_map"):
+        return
+    base, base_stops, _ = ours(tool, exe, core, gmtest.ARM64_SYSROOT)
+
+    def variant(label, addr, value):
+        copy = bytearray(data)
+        struct.pack_into("<Q", copy, core_offset(loads, addr), value)
+        path = os.path.join(tmp, f"core-{label}")
+        with open(path, "wb") as f:
+            f.write(copy)
+        got, stops, res = ours(tool, exe, path, gmtest.ARM64_SYSROOT)
+        c.no_sanitizer_report(res)
+        c.check(res.status == 0, f"{where} ({label}): native_frames exited {res.status}: {res.stderr.strip()}")
+        return got, stops
+
+    in_libc = {tid for tid, fr in base.items() if text_lo <= fr[0][0] < text_hi}
+    c.check(len(in_libc) >= 5, f"{where}: only {len(in_libc)} threads in libc")
+    got, stops = variant("l_addr", libc_entry, u64(libc_entry) + 0x10000)
+    for tid in in_libc:
+        c.check(len(got.get(tid, [])) == 1 and got[tid][0][1] == "?" and stops.get(tid) == "nofile",
+                f"{where} (libc l_addr moved): thread {tid}: {got.get(tid)} {stops.get(tid)}")
+    got, stops = variant("loop", libc_entry + 24, libc_entry)
+    c.check(got == base and stops == base_stops, f"{where} (l_next loop): stacks differ from the core's")
+    got, stops = variant("r_map", r_map_at, 0xdead0000)
+    c.check(all(len(got.get(tid, [])) == 1 and stops.get(tid) == "nofile" for tid in in_libc),
+            f"{where} (r_map unreadable): {[(t, got.get(t), stops.get(t)) for t in sorted(in_libc)]}")
+
+
+def check_without_sysroot(c, tool, version, name, sdir):
+    """Without the sysroot the arm64 libraries are not found (the host's
+    /lib/libc.so.6 is an x86-64 file): each thread in a library is its pc
+    alone, unsymbolized, stopped with "nofile" (no CFI to go on, no guessing)."""
+    exe, core = os.path.join(sdir, "exe"), os.path.join(sdir, "core")
+    mine, stops, res = ours(tool, exe, core)
+    c.no_sanitizer_report(res)
+    where = f"{version}/{name} without sysroot"
+    if not c.check(res.status == 0, f"{where}: native_frames exited {res.status}: {res.stderr.strip()}"):
+        return
+    in_libs = [tid for tid, fr in mine.items() if fr and fr[0][1] == "?"]
+    c.check(len(in_libs) >= 7, f"{where}: {len(in_libs)} threads in a library, the scenario parks 7")
+    for tid in in_libs:
+        c.check(len(mine[tid]) == 1 and stops[tid] == "nofile",
+                f"{where}: thread {tid}: {mine[tid]}, stop {stops[tid]}")
+
+
 def main():
     if not shutil.which("gdb"):
         gmtest.skip("gdb not installed (the oracle)")
@@ -187,23 +286,31 @@ def main():
     c = gmtest.Checker("test_native")
     aliases = Aliases()
     covered = []
+    arm64_cgo = None  # the last arm64 cgo core: its link_map is corrupted
     for version, name, sdir in gmtest.scenarios(root):
         if name != "cgo" and not name.startswith("cgo-"):
             continue
+        sysroot = None
         if gmtest.folder_arch(version) != "amd64":
             # libunwind-coredump unwinds the host's architecture only: the
-            # threads in C of an arm64 core are refused, with the reason.
-            _, _, res = ours(tool, os.path.join(sdir, "exe"), os.path.join(sdir, "core"))
-            c.no_sanitizer_report(res)
-            c.check(res.status != 0 and "native frames unavailable" in res.stderr and "aarch64" in res.stderr,
-                    f"{version}/{name}: native_frames exited {res.status}: {res.stderr.strip()}")
-            continue
-        nthreads, nframes, tailcalls = check_core(c, tool, aliases, version, name, sdir)
+            # arm64 cores go through libdw, their libraries found through
+            # the link_map (qemu writes no NT_FILE) under the cross sysroot
+            # the corpus ran them with; gdb-multiarch reads them there too.
+            sysroot = gmtest.ARM64_SYSROOT
+            if not shutil.which("gdb-multiarch") or not os.path.isdir(sysroot):
+                c.check(False, f"{version}/{name}: gdb-multiarch or {sysroot} missing (the oracle)")
+                continue
+            check_without_sysroot(c, tool, version, name, sdir)
+            arm64_cgo = (version, name, sdir)
+        nthreads, nframes, tailcalls = check_core(c, tool, aliases, version, name, sdir, sysroot)
         covered.append(version)
         print(f"{version}/{name}: {nthreads} native threads, {nframes} frames compared with gdb"
               f" ({tailcalls} gdb tail-call frames left out)")
     if not covered:
         gmtest.skip(f"no cgo cores under {root}: run corpora/generate (scenario cgo)")
+    if arm64_cgo:
+        with tempfile.TemporaryDirectory(prefix="gomortem-native-") as tmp:
+            check_corrupt_link_map(c, tool, *arm64_cgo, tmp)
     print(f"Go versions covered: {' '.join(sorted(covered))}")
     c.finish()
 

@@ -211,7 +211,12 @@ def main():
         for version, name, sdir in gmtest.scenarios(root):
             where = f"{version}/{name}"
             db = os.path.join(tmp, f"{version}-{name}.db")
-            r = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "-o", db])
+            # arm64 cores name no executable (no NT_FILE): given, with the
+            # sysroot of their libraries.
+            extra = []
+            if gmtest.folder_arch(version) == "arm64":
+                extra = ["--exe", os.path.join(sdir, "exe"), "--sysroot", gmtest.ARM64_SYSROOT]
+            r = gmtest.run([gm, "analyze", os.path.join(sdir, "core"), "-o", db, *extra])
             if r.status != 0:
                 # Scenarios analyze cannot read (no DWARF) are other tests' business.
                 print(f"note: {where}: analyze exit {r.status}: {r.stderr.strip()}")

@@ -351,6 +351,11 @@ type u64field struct {
 	p    *uint64
 }
 
+// threadStartedExit: the runtime started a thread between the memstats and
+// the crash, so truth.json and the heap dump miss its runtime objects;
+// corpora/generate runs the scenario again.
+const threadStartedExit = 6
+
 // Finish ends the scenario (see the package comment). It never returns.
 func Finish() {
 	runtime.LockOSThread() // the SIGABRT is sent to this very thread
@@ -421,6 +426,10 @@ func Finish() {
 	}
 
 	// ---- no heap allocation from here on ----
+	// A thread the runtime starts from here to the crash (an M: its m, g0
+	// and stack are heap and stack memory) would be in the core but not in
+	// the memstats or the heap dump. Counting allm allocates nothing.
+	threads, _ := runtime.ThreadCreateProfile(nil)
 	runtime.ReadMemStats(&ms)
 	buf = append(buf, ",\n  \"memstats\": {"...)
 	for i, f := range u64 {
@@ -460,7 +469,13 @@ func Finish() {
 	}
 
 	if !*live {
-		syscall.Tgkill(pid, tid, syscall.SIGABRT)
+		if now, _ := runtime.ThreadCreateProfile(nil); now != threads {
+			os.Exit(threadStartedExit)
+		}
+		// A raw syscall: the thread never leaves _Prunning, so sysmon
+		// cannot hand its P to a new M while the crash prints (seen
+		// under qemu-aarch64, where printing the traceback is slow).
+		syscall.RawSyscall(syscall.SYS_TGKILL, uintptr(pid), uintptr(tid), uintptr(syscall.SIGABRT))
 		for {
 			syscall.Tgkill(pid, tid, syscall.SIGABRT)
 			time.Sleep(time.Second)
