@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "analyzer/pprof/analysis_db.h"
@@ -359,6 +360,21 @@ static const char *fmt_bytes(char *buf, int64_t v)
 	return buf;
 }
 
+/* A wall time in Unix nanoseconds (memstats LastGC) as "2026-12-05
+ * 06:40:12.345 UTC"; "never" for 0, as the runtime leaves it before a GC. */
+static const char *fmt_unix_ns(char *buf, int64_t ns)
+{
+	struct tm tm;
+	time_t secs = (time_t)(ns / 1000000000);
+	if (ns <= 0 || !gmtime_r(&secs, &tm)) {
+		snprintf(buf, NUM_BUF, ns == 0 ? "never" : "-");
+		return buf;
+	}
+	size_t n = strftime(buf, NUM_BUF, "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(buf + n, NUM_BUF - n, ".%03d UTC", (int)(ns / 1000000 % 1000));
+	return buf;
+}
+
 static const char *fmt_hex(char *buf, int64_t v)
 {
 	snprintf(buf, NUM_BUF, "0x%" PRIx64, (uint64_t)v);
@@ -648,7 +664,7 @@ static struct gm_error *section_memory(struct report *r, struct doc *d)
 	doc_para(d, "runtime.MemStats as the runtime would have reported it at the crash (memstats table).");
 	if ((err = prepare(r, "SELECT name, value, source FROM memstats", &stmt)))
 		return err;
-	static const char *const mcols[] = { "name:c", "value:r", "size:r", "source:l", NULL };
+	static const char *const mcols[] = { "name:c", "value:r", "read as:r", "source:l", NULL };
 	t = doc_table(d, mcols);
 	while (!(err = step(r, stmt, &row)) && row) {
 		const char *name = col_text(stmt, 0);
@@ -656,8 +672,9 @@ static struct gm_error *section_memory(struct report *r, struct doc *d)
 		int64_t v = sqlite3_column_int64(stmt, 1);
 		bool is_bytes = name && (strstr(name, "Sys") || strstr(name, "Inuse") || strstr(name, "Alloc") ||
 					 strstr(name, "Idle") || strstr(name, "Released"));
-		table_row(d, t, name, null ? "unread" : fmt_int(a, v), null || !is_bytes ? "" : fmt_bytes(b, v),
-			  col_text(stmt, 2));
+		bool is_time = name && strcmp(name, "LastGC") == 0;
+		const char *shown = null ? "" : is_bytes ? fmt_bytes(b, v) : is_time ? fmt_unix_ns(b, v) : "";
+		table_row(d, t, name, null ? "unread" : fmt_int(a, v), shown, col_text(stmt, 2));
 	}
 	sqlite3_finalize(stmt);
 	return err;

@@ -6,6 +6,7 @@
 - goroutine_groups: the counts add up to the goroutines, and each group's
   signature is the stack of its sample goroutine;
 - every format has the sections of SECTIONS (Leak suspects first);
+- memstats' LastGC is shown as the UTC time it is;
 - the Markdown report is under 65,536 characters and names the three top
   types by bytes of type_histogram (the unknown type as "(unknown type)");
   a tiny --top gives a note that lists were cut;
@@ -13,6 +14,7 @@
   resources; the text report has the same sections;
 - -o writes the file (and leaves no temporary file); bad inputs give the
   documented exit statuses: 2 usage, 3 missing DB, 11 not a gomortem DB."""
+import datetime
 import html.parser
 import os
 import re
@@ -122,6 +124,15 @@ def check_scenario(c, gm, where, db, tmp):
     m = re.search(r", ([0-9.,]+ ?[KMGT]?i?B|[0-9,]+) of them reservations", md.stdout)
     c.check(m is not None and m.group(1).endswith("B"),
             f"{where}: the reserved bytes read {m and m.group(1)!r}, not a size")
+    # LastGC (Unix nanoseconds) is read as a UTC time, as time.Unix would print it.
+    con = sqlite3.connect(db)
+    row = con.execute("SELECT value FROM memstats WHERE name = 'LastGC'").fetchone()
+    con.close()
+    if row and row[0]:
+        when = datetime.datetime.fromtimestamp(row[0] // 10**9, datetime.timezone.utc)
+        want = when.strftime("%Y-%m-%d %H:%M:%S") + f".{row[0] // 10**6 % 1000:03d} UTC"
+        c.check(re.search(rf"\| `?LastGC`? +\| [0-9,]+ +\| {re.escape(want)} ", md.stdout) is not None,
+                f"{where}: LastGC {row[0]} is not read as {want} in the report")
 
     out = os.path.join(tmp, "report.html")
     h = gmtest.run([gm, "report", db, "--format", "html", "-o", out])
