@@ -235,7 +235,7 @@ static int alternative_answer(const struct code_search *cs, const struct gm_code
 static bool locate_by_code(const struct gm_exe *exe, struct gm_layouts *lay, const struct recipe *r, uint64_t *ret)
 {
 	struct code_search cs = { .exe = exe, .r = r };
-	uint64_t moduledata, answer = 0, got;
+	uint64_t moduledata, answer = 0, got = 0;
 	if (!gm_exe_section(exe, r->section, &cs.section, &cs.section_size) || !locate_moduledata(exe, lay, &moduledata))
 		return false;
 	if (r->exclude && !(cs.has_excluded = gm_locate_global(exe, lay, r->exclude, &cs.excluded)))
