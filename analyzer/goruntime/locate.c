@@ -137,6 +137,14 @@ static const struct recipe recipes[] = {
 	{ { "runtime.semtable" }, ".bss", false, NULL, { { "runtime.semrelease1", "runtime.semacquire1" } } },
 	{ { "runtime.class_to_size", "internal/runtime/gc.SizeClassToSize" }, ".noptrdata", false, NULL,
 	  { { "runtime.rawbyteslice", "runtime.(*mheap).initSpan", "runtime.readmemstats_m" } } },
+	/* The memory profiler (mprof.go): stkbucket links new buckets into
+	 * mbuckets, mProf_FlushLocked walks them; nextSample, which reads the
+	 * rate, is inlined into its callers; so are the cycle holder's methods. */
+	{ { "runtime.mbuckets" }, ".bss", false, NULL, { { "runtime.stkbucket", "runtime.mProf_FlushLocked" } } },
+	{ { "runtime.MemProfileRate" }, ".noptrdata", false, NULL,
+	  { { "runtime.allocmcache", "runtime.profilealloc", "runtime.schedinit" } } },
+	{ { "runtime.mProfCycle" }, ".noptrbss", false, NULL,
+	  { { "runtime.mProf_Malloc", "runtime.mProf_PostSweep", "runtime.gcSweep" } } },
 };
 
 #define NRECIPES (sizeof(recipes) / sizeof(recipes[0]))
@@ -145,7 +153,7 @@ const char *const gm_locatable_globals[] = {
 	"runtime.firstmoduledata", "runtime.buildVersion", "runtime.mheap_", "runtime.allgs", "runtime.allm",
 	"runtime.allp", "runtime.memstats", "runtime.gcController", "runtime.waitReasonStrings",
 	"runtime.gStatusStrings", "runtime.allfin", "runtime.semtable", "runtime.class_to_size",
-	"internal/runtime/gc.SizeClassToSize", NULL,
+	"internal/runtime/gc.SizeClassToSize", "runtime.mbuckets", "runtime.MemProfileRate", "runtime.mProfCycle", NULL,
 };
 
 static bool has_addr(const uint64_t *v, size_t n, uint64_t addr)
@@ -201,12 +209,13 @@ struct code_search {
 	const struct gm_exe *exe;
 	const struct recipe *r;
 	uint64_t section, section_size, excluded;
+	uint64_t align; /* an alignment the global's address must have */
 	bool has_excluded;
 };
 
 static bool passes(const struct code_search *cs, const uint64_t *set, size_t n, uint64_t addr)
 {
-	if (addr < cs->section || addr - cs->section >= cs->section_size || (addr & 7))
+	if (addr < cs->section || addr - cs->section >= cs->section_size || (addr & (cs->align - 1)))
 		return false;
 	if (cs->has_excluded && addr == cs->excluded)
 		return false;
@@ -232,9 +241,10 @@ static int alternative_answer(const struct code_search *cs, const struct gm_code
 	return found;
 }
 
-static bool locate_by_code(const struct gm_exe *exe, struct gm_layouts *lay, const struct recipe *r, uint64_t *ret)
+static bool locate_aligned(const struct gm_exe *exe, struct gm_layouts *lay, const struct recipe *r,
+			   uint64_t align, uint64_t *ret)
 {
-	struct code_search cs = { .exe = exe, .r = r };
+	struct code_search cs = { .exe = exe, .r = r, .align = align };
 	uint64_t moduledata, answer = 0, got = 0;
 	if (!gm_exe_section(exe, r->section, &cs.section, &cs.section_size) || !locate_moduledata(exe, lay, &moduledata))
 		return false;
@@ -257,6 +267,16 @@ static bool locate_by_code(const struct gm_exe *exe, struct gm_layouts *lay, con
 	gm_code_funcs_destroy(funcs);
 	*ret = answer;
 	return agree && answers > 0;
+}
+
+/* Word-aligned first (every global holding a pointer or a 64-bit word is);
+ * a global of 32-bit words only (mProfCycle's holder) may sit at a 4-byte
+ * boundary, which the first search rejects, so it is searched for again at
+ * that alignment.  The second search runs only when the first found nothing
+ * exactly once. */
+static bool locate_by_code(const struct gm_exe *exe, struct gm_layouts *lay, const struct recipe *r, uint64_t *ret)
+{
+	return locate_aligned(exe, lay, r, 8, ret) || locate_aligned(exe, lay, r, 4, ret);
 }
 
 bool gm_locate_global(const struct gm_exe *exe, struct gm_layouts *lay, const char *name, uint64_t *ret)
