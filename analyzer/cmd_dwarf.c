@@ -33,7 +33,8 @@ static const char dwarf_usage[] =
 	"(default amd64) in the same form, after a '# GOVERSION GOARCH GOEXPERIMENT' line.  --locate prints where\n"
 	"the runtime globals gomortem can find without a symbol table are in EXE\n"
 	"('NAME<TAB>0xADDR', '-' if not found exactly once), found the way a stripped\n"
-	"executable needs, whatever symbols EXE has.\n"
+	"executable needs, whatever symbols EXE has (with the runtime layouts of EXE's\n"
+	"DWARF, else of the built-in table).\n"
 	"\n"
 	"  -h, --help   show this help\n"
 	"\n"
@@ -136,14 +137,21 @@ static int print_located(const char *path)
 	struct gm_error *err = gm_exe_open(path, &exe);
 	if (err)
 		return gm_error_report(err);
+	/* The layouts of EXE's own DWARF, else the built-in table. */
 	const struct gm_layout_table *table =
 		gm_layout_table_find(exe->go_version, exe->goarch ? exe->goarch : "amd64", exe->go_experiments);
 	struct gm_layouts *lay = NULL;
-	if (!table)
+	struct gm_dwarf *dw = NULL;
+	if (exe->has_dwarf) {
+		err = gm_dwarf_open(exe, &dw);
+		if (!err)
+			err = gm_layouts_from_dwarf(dw, &lay);
+	} else if (!table) {
 		err = gm_error_create(GM_ERR_NO_DWARF, "%s: no runtime layout table for %s", path,
 				      exe->go_version ? exe->go_version : "a non-Go executable");
-	else
+	} else {
 		err = gm_layouts_from_table(table, &lay);
+	}
 	for (size_t i = 0; !err && gm_locatable_globals[i]; i++) {
 		uint64_t addr;
 		if (gm_locate_global(exe, lay, gm_locatable_globals[i], &addr))
@@ -152,6 +160,7 @@ static int print_located(const char *path)
 			printf("%s\t-\n", gm_locatable_globals[i]);
 	}
 	gm_layouts_destroy(lay);
+	gm_dwarf_destroy(dw);
 	gm_exe_destroy(exe);
 	return err ? gm_error_report(err) : 0;
 }

@@ -415,3 +415,14 @@ const struct gm_symbol *gm_exe_symbol_named(const struct gm_exe *exe, const char
 	}
 	return NULL;
 }
+
+const uint8_t *gm_exe_file_bytes(const struct gm_exe *exe, uint64_t vaddr, uint64_t len)
+{
+	for (size_t i = 0; i < exe->nsegments; i++) {
+		const struct gm_exe_segment *seg = &exe->segments[i];
+		if (vaddr >= seg->vaddr && len <= seg->filesz && vaddr - seg->vaddr <= seg->filesz - len &&
+		    seg->offset <= exe->size && seg->filesz <= exe->size - seg->offset)
+			return exe->data + seg->offset + (vaddr - seg->vaddr);
+	}
+	return NULL;
+}

@@ -86,4 +86,8 @@ bool gm_exe_section(const struct gm_exe *exe, const char *name, uint64_t *ret_ad
 /* The symbol named NAME, or NULL. */
 const struct gm_symbol *gm_exe_symbol_named(const struct gm_exe *exe, const char *name);
 
+/* The file's bytes at link-time address VADDR, LEN of them, from one PT_LOAD
+ * segment's initialized part; NULL if they are not all in the file. */
+const uint8_t *gm_exe_file_bytes(const struct gm_exe *exe, uint64_t vaddr, uint64_t len);
+
 #endif

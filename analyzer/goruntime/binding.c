@@ -33,7 +33,8 @@ static void fail_address(struct binder *b, const char *name)
 	const struct gm_exe *exe = b->rt->prog->exe;
 	b->err = gm_error_create(GM_ERR_NO_DWARF,
 				 exe->nsymbols ? "%s: no address for global %s in the DWARF or the symbol table"
-					       : "%s: stripped (no symbol table, -s): global %s cannot be located yet",
+					       : "%s: stripped (no symbol table, -s): global %s not found exactly once "
+						 "from the executable's code (gomortem dwarf --locate shows what is)",
 				 exe->path, name);
 }
 

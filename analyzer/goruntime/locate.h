@@ -7,7 +7,13 @@
  *   starts from it) whose moduledata.funcnametab and .pclntable point into
  *   the pclntab as well;
  * - runtime.buildVersion: the one string header in the data segments whose
- *   bytes are the version of .go.buildinfo.
+ *   bytes are the version of .go.buildinfo;
+ * - the rest (mheap_, allgs, allm, allp, memstats, gcController, the status
+ *   and wait-reason strings, allfin, semtable, the size-class table): the one
+ *   address that the machine code of several runtime functions, found by name
+ *   in the pclntab, all name (code_refs.h), in the section the global's
+ *   pointers put it in (.bss or .noptrbss, ...); a slice's len word must be
+ *   named too.  Each recipe is in locate.c.
  *
  * A global found twice or not at all is not found.  Offsets come from the
  * runtime layouts (DWARF or the built-in table).  tests/dwarf/test_locate.py

@@ -15,6 +15,11 @@ compared object by object with the DWARF analysis of the very same heap:
   DWARF-typed root, i.e. a global's or a local's declared type, leads to
   stay untyped without DWARF) and must not fall below a floor; Go 1.20 and
   1.21 record no object's type in the heap, so without DWARF none is typed.
+
+The -w builds' cores are analyzed a second time with their executable
+stripped of .symtab (objcopy --strip-all: the -s -w case on the very same
+heap, the globals found by the locators): everything, types included, must
+equal the -w analysis; only the names of global roots (bss+0x...) differ.
 """
 import os
 import re
@@ -99,11 +104,39 @@ def check_scenario(c, gm, where, sdir, tmp):
     without.close()
 
 
+def check_stripped(c, gm, where, sdir, tmp):
+    stripped = gmtest.stripped_copy(os.path.join(sdir, "exe"), os.path.join(tmp, "stripped"))
+    if not c.check(stripped is not None, f"{where}: objcopy --strip-all failed"):
+        return
+    with_symtab = gmtest.analyze(c, gm, where, sdir, os.path.join(tmp, "a.db"))
+    without = gmtest.analyze(c, gm, where + " stripped", sdir, os.path.join(tmp, "b.db"), exe=stripped)
+    if with_symtab is None or without is None:
+        return
+    meta = dict(without.execute("SELECT key, value FROM meta"))
+    c.check(meta.get("debug_info") == "none", f"{where} stripped: meta debug_info {meta.get('debug_info')!r}")
+    a, b = summary(with_symtab), summary(without)
+    for table in a:
+        c.check(a[table] == b[table], f"{where}: {table} differ when stripped: {b[table]} vs {a[table]}")
+    ta, tb = typed(with_symtab), typed(without)
+    differ = [f"0x{addr:x} {tb.get(addr)} (-w: {t})" for addr, t in ta.items() if tb.get(addr) != t]
+    c.check(not differ, f"{where}: {len(differ)} objects typed otherwise when stripped: {differ[:5]}")
+    print(f"{where}: stripped = -w: {a['objects'][0][0]} objects, {a['edges'][0][0]} edges, "
+          f"{a['roots'][0][0]} roots, {len(differ)} types differ")
+    with_symtab.close()
+    without.close()
+
+
+def check(c, gm, where, sdir, tmp):
+    if where.endswith("-nodwarf"):
+        check_stripped(c, gm, where, sdir, tmp)
+    else:
+        check_scenario(c, gm, where, sdir, tmp)
+
+
 def main():
     # Live cores are left out: analyze them twice and nothing changes, but
     # they add time and nothing the crash cores do not cover.
-    gmtest.each_scenario(check_scenario,
-                         want=lambda version, name: not name.endswith(("-nodwarf", "-live")))
+    gmtest.each_scenario(check, want=lambda version, name: not name.endswith("-live"))
 
 
 if __name__ == "__main__":

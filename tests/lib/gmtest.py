@@ -6,6 +6,7 @@ cannot run here (ctest SKIP_RETURN_CODE), saying why.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -120,14 +121,15 @@ def run(args, timeout=600):
     return Run(args, proc)
 
 
-def analyze(c, gm, where, sdir, db_path, extra=()):
-    """Analyze the scenario's core into DB_PATH (with the EXTRA options); a
-    sqlite3 connection, or None after recording why the analysis failed."""
+def analyze(c, gm, where, sdir, db_path, extra=(), exe=None):
+    """Analyze the scenario's core into DB_PATH (with the EXTRA options; with
+    EXE instead of the scenario's executable); a sqlite3 connection, or None
+    after recording why the analysis failed."""
     import sqlite3
     # arm64 cores: their libraries where the corpus ran them (qemu -L).
     if folder_arch(os.path.basename(os.path.dirname(os.path.abspath(sdir)))) == "arm64":
         extra = ("--sysroot", ARM64_SYSROOT, *extra)
-    res = run([gm, "analyze", os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe"),
+    res = run([gm, "analyze", os.path.join(sdir, "core"), "--exe", exe or os.path.join(sdir, "exe"),
                "-o", db_path, "--quiet", *extra])
     c.no_sanitizer_report(res)
     if not c.check(res.status == 0, f"{where}: analyze exited {res.status}: {res.stderr.strip()}"):
@@ -155,6 +157,17 @@ def exe_claiming_version(sdir, version, tmp):
         f.write(data)
     os.chmod(path, 0o755)
     return path, fake
+
+
+def stripped_copy(exe, path):
+    """PATH: EXE without its symbol table (objcopy --strip-all, the binutils of
+    EXE's architecture), the data layout untouched; None if no objcopy can."""
+    machine = subprocess.run(["readelf", "-h", exe], capture_output=True, text=True).stdout
+    tool = "aarch64-linux-gnu-objcopy" if "AArch64" in machine else "objcopy"
+    # llvm-objcopy is no substitute: it drops .gopclntab's section header.
+    if shutil.which(tool) is None or subprocess.run([tool, "--strip-all", exe, path]).returncode != 0:
+        return None
+    return path
 
 
 def has_heapdump(sdir):
