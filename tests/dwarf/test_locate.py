@@ -22,7 +22,8 @@ import gmtest  # noqa: E402
 # the size-class table has one name or the other.
 NEEDED = {"runtime.firstmoduledata", "runtime.buildVersion", "runtime.mheap_", "runtime.allgs", "runtime.allm",
           "runtime.allp", "runtime.memstats", "runtime.gcController", "runtime.waitReasonStrings",
-          "runtime.gStatusStrings", "runtime.allfin", "runtime.semtable"}
+          "runtime.gStatusStrings", "runtime.allfin", "runtime.semtable",
+          "runtime.mbuckets", "runtime.MemProfileRate", "runtime.mProfCycle"}
 SIZE_CLASSES = {"runtime.class_to_size", "internal/runtime/gc.SizeClassToSize"}
 
 
