@@ -30,6 +30,7 @@
 #include "util/output.h"
 #include "util/strbuf.h"
 #include "util/terminal.h"
+#include "util/units.h"
 #include "error.h"
 
 /* The embedded schema/gomortem_post.sql (schema_sql.c, generated). */
@@ -344,20 +345,7 @@ static const char *fmt_int(char *buf, int64_t v)
 /* Bytes for people: "512 B", "1.5 KiB", "23.0 MiB". */
 static const char *fmt_bytes(char *buf, int64_t v)
 {
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double x = (double)v;
-	if (v > -1024 && v < 1024) {
-		snprintf(buf, NUM_BUF, "%" PRId64 " B", v);
-		return buf;
-	}
-	size_t u = 0;
-	x /= 1024;
-	while ((x >= 1024 || x <= -1024) && u + 1 < sizeof(units) / sizeof(units[0])) {
-		x /= 1024;
-		u++;
-	}
-	snprintf(buf, NUM_BUF, "%.1f %s", x, units[u]);
-	return buf;
+	return gm_format_bytes(buf, NUM_BUF, v, 0);
 }
 
 /* A wall time in Unix nanoseconds (memstats LastGC) as "2026-12-05
