@@ -293,18 +293,12 @@ static void print_line(int width, const char *name, struct tally a, struct tally
 /* The six counts of A and B, and their changes, as members of the open object. */
 static void json_tallies(struct gm_json *j, struct tally a, struct tally b)
 {
-	gm_json_key(j, "count_a");
-	gm_json_int(j, a.count);
-	gm_json_key(j, "count_b");
-	gm_json_int(j, b.count);
-	gm_json_key(j, "count_change");
-	gm_json_int(j, b.count - a.count);
-	gm_json_key(j, "bytes_a");
-	gm_json_int(j, a.bytes);
-	gm_json_key(j, "bytes_b");
-	gm_json_int(j, b.bytes);
-	gm_json_key(j, "bytes_change");
-	gm_json_int(j, b.bytes - a.bytes);
+	static const char *const keys[] = { "count_a", "count_b", "count_change", "bytes_a", "bytes_b", "bytes_change" };
+	const int64_t values[] = { a.count, b.count, b.count - a.count, a.bytes, b.bytes, b.bytes - a.bytes };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		gm_json_key(j, keys[i]);
+		gm_json_int(j, values[i]);
+	}
 }
 
 static void print_json(const struct diff *d, size_t n, char *paths[2], bool all)
