@@ -11,24 +11,30 @@
 #include <string.h>
 
 #include "analyzer/pprof/analysis_db.h"
+#include "analyzer/json_writer.h"
 #include "analyzer/util/u64_map.h"
+#include "analyzer/util/units.h"
 #include "cli.h"
 #include "error.h"
 
 static const char diff_usage[] =
-	"usage: gomortem diff A.db B.db [--top N] [--csv] [--all]\n"
+	"usage: gomortem diff A.db B.db [--top N] [--csv | --json] [--all]\n"
 	"\n"
 	"Compare two analysis databases type by type: the live (reachable) objects\n"
 	"and bytes of each type in A and in B and the change from A to B, largest\n"
 	"byte growth first.  A type missing on one side counts 0 there.  The table\n"
-	"ends with the totals and the garbage (allocated, unreachable) of each.\n"
+	"ends with the totals and the garbage (allocated, unreachable) of each;\n"
+	"its last column is the byte change in units (KiB, MiB, ...).\n"
 	"A warning is printed when the two come from different executables\n"
 	"(meta.exe_build_id); they are compared all the same.\n"
 	"\n"
 	"      --top N   print the first N types only (default 30 for the table,\n"
-	"                all for --csv; 0 for all)\n"
+	"                all for --csv and --json; 0 for all)\n"
 	"      --csv     comma-separated values: type,count_a,count_b,count_change,\n"
 	"                bytes_a,bytes_b,bytes_change (types only, no totals)\n"
+	"      --json    one JSON object: a, b (the paths), live_only, types (each\n"
+	"                with the seven fields of --csv), more_types (left out by\n"
+	"                --top), total and garbage (the six counts of each)\n"
 	"      --all     count all allocated objects, garbage included\n"
 	"  -h, --help    show this help\n"
 	"\n"
@@ -278,8 +284,56 @@ static void print_csv(const struct diff *d, size_t n)
 
 static void print_line(int width, const char *name, struct tally a, struct tally b)
 {
-	printf("%-*s %12" PRId64 " %12" PRId64 " %+12" PRId64 " %14" PRId64 " %14" PRId64 " %+14" PRId64 "\n", width,
-	       name, a.count, b.count, b.count - a.count, a.bytes, b.bytes, b.bytes - a.bytes);
+	char size[32];
+	printf("%-*s %12" PRId64 " %12" PRId64 " %+12" PRId64 " %14" PRId64 " %14" PRId64 " %+14" PRId64 " %12s\n",
+	       width, name, a.count, b.count, b.count - a.count, a.bytes, b.bytes, b.bytes - a.bytes,
+	       gm_format_bytes(size, sizeof(size), b.bytes - a.bytes, 1));
+}
+
+/* The six counts of A and B, and their changes, as members of the open object. */
+static void json_tallies(struct gm_json *j, struct tally a, struct tally b)
+{
+	static const char *const keys[] = { "count_a", "count_b", "count_change", "bytes_a", "bytes_b", "bytes_change" };
+	const int64_t values[] = { a.count, b.count, b.count - a.count, a.bytes, b.bytes, b.bytes - a.bytes };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		gm_json_key(j, keys[i]);
+		gm_json_int(j, values[i]);
+	}
+}
+
+static void print_json(const struct diff *d, size_t n, char *paths[2], bool all)
+{
+	struct gm_json j;
+	gm_json_init(&j, stdout);
+	gm_json_begin_object(&j);
+	gm_json_key(&j, "a");
+	gm_json_string(&j, paths[0]);
+	gm_json_key(&j, "b");
+	gm_json_string(&j, paths[1]);
+	gm_json_key(&j, "live_only");
+	gm_json_bool(&j, !all);
+	gm_json_key(&j, "types");
+	gm_json_begin_array(&j);
+	for (size_t i = 0; i < n; i++) {
+		gm_json_begin_object(&j);
+		gm_json_key(&j, "type");
+		gm_json_string(&j, d->rows[i].name);
+		json_tallies(&j, d->rows[i].side[0], d->rows[i].side[1]);
+		gm_json_end_object(&j);
+	}
+	gm_json_end_array(&j);
+	gm_json_key(&j, "more_types");
+	gm_json_uint(&j, d->count - n);
+	gm_json_key(&j, "total");
+	gm_json_begin_object(&j);
+	json_tallies(&j, d->live[0], d->live[1]);
+	gm_json_end_object(&j);
+	gm_json_key(&j, "garbage");
+	gm_json_begin_object(&j);
+	json_tallies(&j, d->garbage[0], d->garbage[1]);
+	gm_json_end_object(&j);
+	gm_json_end_object(&j);
+	putchar('\n');
 }
 
 static void print_table(const struct diff *d, size_t n, bool all)
@@ -290,8 +344,8 @@ static void print_table(const struct diff *d, size_t n, bool all)
 		if ((int)len > width)
 			width = len > 80 ? 80 : (int)len;
 	}
-	printf("%-*s %12s %12s %12s %14s %14s %14s\n", width, all ? "type (all allocated)" : "type (live)",
-	       "count A", "count B", "change", "bytes A", "bytes B", "change");
+	printf("%-*s %12s %12s %12s %14s %14s %14s %12s\n", width, all ? "type (all allocated)" : "type (live)",
+	       "count A", "count B", "change", "bytes A", "bytes B", "change", "size change");
 	for (size_t i = 0; i < n; i++)
 		print_line(width, d->rows[i].name, d->rows[i].side[0], d->rows[i].side[1]);
 	if (n < d->count)
@@ -317,7 +371,9 @@ static struct gm_error *check_same_program(sqlite3 *dbs[2], char *paths[2])
 	return err;
 }
 
-static struct gm_error *run_diff(char *paths[2], bool csv, bool all, long top)
+enum diff_format { DIFF_TABLE, DIFF_CSV, DIFF_JSON };
+
+static struct gm_error *run_diff(char *paths[2], enum diff_format format, bool all, long top)
 {
 	sqlite3 *dbs[2] = { NULL, NULL };
 	struct diff d = { 0 };
@@ -333,11 +389,13 @@ static struct gm_error *run_diff(char *paths[2], bool csv, bool all, long top)
 	if (!err) {
 		if (d.count)
 			qsort(d.rows, d.count, sizeof(*d.rows), compare_rows);
-		size_t n = top < 0 ? (csv ? d.count : DEFAULT_TOP) : top == 0 ? d.count : (size_t)top;
+		size_t n = top < 0 ? (format != DIFF_TABLE ? d.count : DEFAULT_TOP) : top == 0 ? d.count : (size_t)top;
 		if (n > d.count)
 			n = d.count;
-		if (csv)
+		if (format == DIFF_CSV)
 			print_csv(&d, n);
+		else if (format == DIFF_JSON)
+			print_json(&d, n, paths, all);
 		else
 			print_table(&d, n, all);
 		if (fflush(stdout) != 0)
@@ -354,11 +412,13 @@ int cmd_diff(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "top", required_argument, NULL, 't' },
 		{ "csv", no_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool csv = false, all = false;
+	enum diff_format format = DIFF_TABLE;
+	bool all = false;
 	long top = -1;
 	int c;
 	char *end;
@@ -370,7 +430,12 @@ int cmd_diff(int argc, char **argv)
 			if (*end || end == optarg || top < 0)
 				return cli_usage_error("diff", "--top wants a count, not '%s'", optarg);
 			break;
-		case 'c': csv = true; break;
+		case 'c':
+		case 'j':
+			if (format != DIFF_TABLE)
+				return cli_usage_error("diff", "--csv and --json exclude each other");
+			format = c == 'c' ? DIFF_CSV : DIFF_JSON;
+			break;
 		case 'a': all = true; break;
 		case 'h': fputs(diff_usage, stdout); return 0;
 		default: return cli_usage_error("diff", "bad option");
@@ -379,6 +444,6 @@ int cmd_diff(int argc, char **argv)
 	if (argc - optind != 2)
 		return cli_usage_error("diff", "expected two databases A.db and B.db");
 	char *paths[2] = { argv[optind], argv[optind + 1] };
-	struct gm_error *err = run_diff(paths, csv, all, top);
+	struct gm_error *err = run_diff(paths, format, all, top);
 	return err ? gm_error_report(err) : 0;
 }

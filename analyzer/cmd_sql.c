@@ -34,7 +34,8 @@ static const char sql_usage[] =
 	"longer ones end in \"...\"), numbers right-aligned, NULL shown as NULL, BLOBs\n"
 	"as x'hex' (first 32 bytes), control characters escaped (\\n, \\t, \\xHH; C1\n"
 	"controls and bytes that are not UTF-8 too).\n"
-	"Integers in a column named addr, *_addr, base or limit print as 0x hex.\n"
+	"Integers in a column named addr, *_addr, base, limit, pc, sp, fp, stack_lo,\n"
+	"stack_hi, start, end, first_object or dst print as 0x hex.\n"
 	"\"(N rows)\" follows each table when stdout is a terminal.  A table stops at\n"
 	"1000000 rows (a note on stderr says so); --csv and --json stream any number.\n"
 	"\n"
@@ -140,13 +141,18 @@ static void format_number(sqlite3_stmt *stmt, int i, bool hex, char *buf, size_t
 		snprintf(buf, len, "%" PRId64, (int64_t)sqlite3_column_int64(stmt, i));
 }
 
-/* Addresses are what people look at: these columns print integers in hex. */
+/* Addresses are what people look at: these columns print integers in hex
+ * (the schema's address columns: objects, spans, goroutines, frames,
+ * thread_frames, mappings, edges). */
 static bool is_address_column(const char *name)
 {
+	static const char *const names[] = { "addr", "base", "limit", "pc", "sp", "fp", "stack_lo", "stack_hi",
+					     "start", "end", "first_object", "dst" };
 	size_t len = strlen(name);
-	return strcasecmp(name, "addr") == 0 || strcasecmp(name, "base") == 0 ||
-	       strcasecmp(name, "limit") == 0 ||
-	       (len >= 5 && strcasecmp(name + len - 5, "_addr") == 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return len >= 5 && strcasecmp(name + len - 5, "_addr") == 0;
 }
 
 /* Column I's text and its length in bytes. */

@@ -5,12 +5,15 @@
   the first lines; every line agrees with the databases' live objects per
   type, and B to A is A to B negated; the build IDs match (no warning);
 - a database against itself: every change is zero;
-- --all counts garbage too; --top N prints N lines;
+- --all counts garbage too; --top N prints N lines; --json holds the --csv
+  rows and totals that sum them; the table's last column is the byte change
+  in units;
 - two different programs: a warning on stderr, compared all the same;
 - bad inputs: a missing file (3), a file that is not a gomortem database (11),
   a wrong command line (2)."""
 import csv
 import io
+import json
 import os
 import sqlite3
 import sys
@@ -96,9 +99,48 @@ def check_growth(c, gm, where, small, big):
     c.check(table.status == 0 and len(lines) == 1 + 3 + 3 and first.startswith("main.Record")
             and lines[-2].startswith("total live") and lines[-1].startswith("garbage"),
             f"{where}: --top 3 table:\n{table.stdout}{table.stderr}")
+    check_json_and_units(c, gm, where, small, big, rows, table.stdout)
     all_rows, _res = diff_csv(c, gm, small, big, "--all")
     if all_rows is not None:
         check_against_databases(c, f"{where} --all", all_rows, small, big, live_only=False)
+
+
+def human(v):
+    """Bytes as the table's size column writes a change: +3.0 MiB, -16 B."""
+    sign = "+" if v > 0 else ""
+    if -1024 < v < 1024:
+        return f"{sign}{v} B"
+    x, units = v / 1024, ["KiB", "MiB", "GiB", "TiB", "PiB"]
+    u = 0
+    while abs(x) >= 1024 and u + 1 < len(units):
+        x, u = x / 1024, u + 1
+    return f"{sign}{x:.1f} {units[u]}"
+
+
+def check_json_and_units(c, gm, where, small, big, rows, table):
+    """--json holds the --csv rows, and totals whose changes are the rows' sums;
+    the table's last column is each line's byte change in units."""
+    res = gmtest.run([gm, "diff", small, big, "--json"])
+    c.no_sanitizer_report(res)
+    try:
+        data = json.loads(res.stdout)
+    except ValueError:
+        c.check(False, f"{where}: --json is no JSON: exit {res.status} {res.stdout[:200]!r}")
+        return
+    fields = ["type", "count_a", "count_b", "count_change", "bytes_a", "bytes_b", "bytes_change"]
+    c.check([{k: r[k] for k in fields} for r in rows] == data["types"], f"{where}: --json types differ from --csv")
+    c.check(data["a"] == small and data["b"] == big and data["live_only"] is True and data["more_types"] == 0,
+            f"{where}: --json a/b/live_only/more_types: {[data.get(k) for k in ('a', 'b', 'live_only', 'more_types')]}")
+    for key in ("count", "bytes"):
+        total = data["total"]
+        c.check(total[f"{key}_change"] == sum(r[f"{key}_change"] for r in rows) ==
+                total[f"{key}_b"] - total[f"{key}_a"], f"{where}: --json total {key} is not the rows' sum")
+    for line in table.splitlines()[1:]:
+        if line.startswith("("):
+            continue
+        words = line.split()
+        want = human(int(words[-3]))
+        c.check(line.endswith(" " + want), f"{where}: table line does not end with its size change {want}: {line}")
 
 
 def check_self(c, gm, where, db):
@@ -132,7 +174,8 @@ def check_bad_inputs(c, gm, tmp, db):
     missing = os.path.join(tmp, "missing.db")
     for args, want in ((["diff", missing, db], 3), (["diff", db, missing], 3), (["diff", tmp, db], 3),
                        (["diff", junk, db], 11), (["diff", db, other], 11),
-                       (["diff", db], 2), (["diff", db, db, "--top", "x"], 2), (["diff", db, db, "--bogus"], 2)):
+                       (["diff", db], 2), (["diff", db, db, "--top", "x"], 2), (["diff", db, db, "--bogus"], 2),
+                       (["diff", db, db, "--csv", "--json"], 2)):
         res = gmtest.run([gm] + args)
         c.no_sanitizer_report(res)
         c.check(res.status == want and res.stderr.strip() and not res.stdout,

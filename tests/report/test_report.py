@@ -6,7 +6,8 @@
 - goroutine_groups: the counts add up to the goroutines, and each group's
   signature is the stack of its sample goroutine;
 - every format has the sections of SECTIONS (Leak suspects first);
-- memstats' LastGC is shown as the UTC time it is;
+- memstats' LastGC is shown as the UTC time it is; the mapped-memory chart
+  leaves out the reservations with no access (the table keeps them);
 - the Markdown report is under 65,536 characters and names the three top
   types by bytes of type_histogram (the unknown type as "(unknown type)");
   a tiny --top gives a note that lists were cut;
@@ -145,6 +146,11 @@ def check_scenario(c, gm, where, db, tmp):
         p.close()
         c.check(not p.errors, f"{where}: html nesting: {p.errors[:5]}")
         c.check("svg" in p.tags and text.count("<svg") >= 2, f"{where}: no <svg> charts in the html")
+        # Reservations with no access are no memory: kept out of the mapped-memory chart.
+        charts = [s.split("</svg>")[0] for s in text.split("<svg")[1:]]
+        mapped = [s for s in charts if "Mapped memory by category" in s]
+        c.check(len(mapped) == 1 and "reserved address space" not in mapped[0],
+                f"{where}: the mapped-memory chart is missing or charts the reservations with no access")
         c.check("script" not in p.tags, f"{where}: html has a script")
         c.check(not p.external, f"{where}: html references {p.external[:5]}")
         c.check(not [n for n in os.listdir(tmp) if ".tmp-" in n], f"{where}: temporary file left")

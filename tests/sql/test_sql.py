@@ -27,15 +27,21 @@ ROWS = [
     (7, 1, 2, 3, 4, 5, "é" * 90, 1 / 3, None),
     (8, 1, 2, 3, 4, 5, "tab\there cr\rlf\r\n bell\x07 del\x7f", -2.5e-10, None),
 ]
-HEX_COLUMNS = {"addr", "span_addr", "base", "limit"}
+# The tables' other address columns (goroutines, frames, mappings, spans,
+# edges), each given the addr value of its row.
+ADDRESS_COLUMNS = ["pc", "sp", "fp", "stack_lo", "stack_hi", "start", "end", "first_object", "dst"]
+COLUMNS += ADDRESS_COLUMNS
+ROWS = [row + (row[1],) * len(ADDRESS_COLUMNS) for row in ROWS]
+HEX_COLUMNS = {"addr", "span_addr", "base", "limit", *ADDRESS_COLUMNS}
 TABLE_MAX_ROWS = 1000000
 
 
 def make_database(path):
     db = sqlite3.connect(path)
+    extra = "".join(f', "{name}" INTEGER' for name in ADDRESS_COLUMNS)
     db.execute('CREATE TABLE objects (id INTEGER, addr INTEGER, span_addr INTEGER, base INTEGER,'
-               ' "limit" INTEGER, address INTEGER, name TEXT, size REAL, data BLOB)')
-    db.executemany("INSERT INTO objects VALUES (?,?,?,?,?,?,?,?,?)", ROWS)
+               f' "limit" INTEGER, address INTEGER, name TEXT, size REAL, data BLOB{extra})')
+    db.executemany(f"INSERT INTO objects VALUES ({','.join('?' * len(COLUMNS))})", ROWS)
     db.commit()
     db.close()
 
