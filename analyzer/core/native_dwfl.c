@@ -107,6 +107,20 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 
 /* ------------------------------------------------------------- frames */
 
+/* Whether frame S->count (pc PC, sp SP) lies above the frame before it.  A
+ * call on AArch64 leaves the return address in x30, not on the stack: the
+ * innermost function, when it is a leaf or was stopped before its prologue
+ * stored x30 (a thread of a core is caught anywhere), shares its caller's
+ * sp.  So frame 1 may have frame 0's sp, at another pc; every frame above
+ * must have a higher sp (a frame that called stored x30 below its caller's
+ * sp), else the walk would loop. */
+static bool sp_advanced(const struct walk *w, const struct gm_native_stack *s, uint64_t sp, uint64_t pc)
+{
+	if (sp > w->prev_sp)
+		return true;
+	return s->count == 1 && sp == w->prev_sp && pc != s->frames[0].pc;
+}
+
 static int on_frame(Dwfl_Frame *state, void *arg)
 {
 	struct walk *w = arg;
@@ -122,7 +136,7 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 		return DWARF_CB_ABORT;
 	}
 	Dwarf_Word sp = 0;
-	if (s->count > 0 && (dwfl_frame_reg(state, AARCH64_DWARF_SP, &sp) != 0 || sp <= w->prev_sp)) {
+	if (s->count > 0 && (dwfl_frame_reg(state, AARCH64_DWARF_SP, &sp) != 0 || !sp_advanced(w, s, sp, pc))) {
 		s->stop = "sp";
 		return DWARF_CB_ABORT;
 	}

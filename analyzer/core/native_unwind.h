@@ -59,7 +59,8 @@ struct gm_native_stack {
 	struct gm_native_frame *frames;
 	size_t count;           /* >= 1 */
 	/* Why unwinding ended: "go" (reached Go code), "end" (libunwind found
-	 * the outermost frame), "max" (MAX_FRAMES), "sp" (sp did not increase),
+	 * the outermost frame), "max" (MAX_FRAMES), "sp" (sp did not increase;
+	 * on AArch64 frame 1 may share frame 0's sp),
 	 * "pc0" (a zero return address), "error" (the unwinder failed),
 	 * "nofile" (the pc is in no file known: a library of a core of another
 	 * machine not found under the sysroot; no CFI to go on). Static. */
