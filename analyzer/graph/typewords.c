@@ -186,23 +186,66 @@ static uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t o
 	}
 }
 
+/* The receiver type of the method value wrapper named NAME ("PKG.T.M-fm"
+ * or "PKG.(*T).M-fm"): the compiler names the wrapper after the type of
+ * the receiver expression and stores that value right after the code
+ * pointer (cmd/compile/internal/walk/closure.go, methodValueWrapper and
+ * methodValueType: struct { F uintptr; R T }).  False for another name. */
+static bool method_value_receiver(struct infer *in, const char *name, Dwarf_Die *ret)
+{
+	size_t len = strlen(name);
+	if (len < 4 || strcmp(name + len - 3, "-fm") != 0)
+		return false;
+	/* The method's name follows the last '.' outside brackets (type
+	 * arguments hold dots of their own). */
+	size_t dot = 0, depth = 0;
+	for (size_t i = 0; i < len - 3; i++) {
+		if (name[i] == '[')
+			depth++;
+		else if (name[i] == ']' && depth)
+			depth--;
+		else if (name[i] == '.' && !depth)
+			dot = i;
+	}
+	if (!dot)
+		return false;
+	char recv[512];
+	const char *paren = memchr(name, '(', dot);
+	int n;
+	if (paren && paren[1] == '*' && dot > 0 && name[dot - 1] == ')')  /* PKG.(*T) -> *PKG.T */
+		n = snprintf(recv, sizeof(recv), "*%.*s%.*s", (int)(paren - name), name,
+			     (int)(dot - 1 - (size_t)(paren + 2 - name)), paren + 2);
+	else
+		n = snprintf(recv, sizeof(recv), "%.*s", (int)dot, name);
+	return n > 0 && (size_t)n < sizeof(recv) && gm_dwarf_type(in->dw, recv, ret);
+}
+
 /* word_code for the word at OFF of a closure of the function SUBPROGRAM:
  * the captured variable there (DW_AT_go_closure_offset, Go 1.23+) gives
- * its type; before 1.23 DWARF does not lay closures out. */
+ * its type; before 1.23 DWARF does not lay closures out, except a method
+ * value's, whose layout the compiler fixes (method_value_receiver). */
 static uint64_t closure_word_code(struct infer *in, Dwarf_Off subprogram, uint64_t off)
 {
 	Dwarf_Die fn, child, type;
 	Dwarf_Attribute attr;
 	Dwarf_Word start;
 	uint64_t size;
-	if (!gm_dwarf_die_at(in->dw, subprogram, &fn) || dwarf_child(&fn, &child) != 0)
+	const char *name;
+	if (!gm_dwarf_die_at(in->dw, subprogram, &fn))
 		return 0;
-	do {
-		if (dwarf_tag(&child) == DW_TAG_variable && dwarf_attr(&child, GM_DW_AT_go_closure_offset, &attr) &&
-		    dwarf_formudata(&attr, &start) == 0 && off >= start && dwarf_attr(&child, DW_AT_type, &attr) &&
-		    dwarf_formref_die(&attr, &type) && gm_dwarf_type_size(&type, &size) && off - start < size)
-			return word_code(in, &type, off - start);
-	} while (dwarf_siblingof(&child, &child) == 0);
+	if (dwarf_child(&fn, &child) == 0) {
+		do {
+			if (dwarf_tag(&child) == DW_TAG_variable &&
+			    dwarf_attr(&child, GM_DW_AT_go_closure_offset, &attr) &&
+			    dwarf_formudata(&attr, &start) == 0 && off >= start && dwarf_attr(&child, DW_AT_type, &attr) &&
+			    dwarf_formref_die(&attr, &type) && gm_dwarf_type_size(&type, &size) && off - start < size)
+				return word_code(in, &type, off - start);
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+	uint64_t ptr = in->heap->rt->ptr_size;
+	if ((name = dwarf_diename(&fn)) && off >= ptr && method_value_receiver(in, name, &type) &&
+	    gm_dwarf_type_size(&type, &size) && off - ptr < size)
+		return word_code(in, &type, off - ptr);
 	return 0;
 }
 

@@ -43,6 +43,17 @@ type ViaPool struct{ A, B int64 }
 type ViaAtomic struct{ A, B int64 }
 type ViaStack struct{ A, B int64 }
 type ViaPtrPtr struct{ A, B int64 }
+type ViaMethodValue struct{ A, B int64 }
+type ViaMethodValueStruct struct {
+	A int64
+	P *ViaMethodValueTarget
+}
+type ViaMethodValueTarget struct{ A, B int64 }
+
+// Methods taken as values: the closure holds the receiver (a pointer, or
+// the struct itself) after its code pointer.
+func (v *ViaMethodValue) Get() int64      { return v.A }
+func (v ViaMethodValueStruct) Get() int64 { return v.P.A }
 
 func (v *ViaItab) Kind() string { return "itab" }
 
@@ -51,14 +62,16 @@ type Kinder interface{ Kind() string }
 
 // Holder's fields are each one rule.
 type Holder struct {
-	Field  *ViaField
-	Array  [3]*ViaArrayField
-	Slice  []*ViaSliceElem
-	Pairs  []Pair
-	Eface  any
-	Value  any
-	Itab   Kinder
-	PtrPtr **ViaPtrPtr
+	Field       *ViaField
+	Array       [3]*ViaArrayField
+	Slice       []*ViaSliceElem
+	Pairs       []Pair
+	Eface       any
+	Value       any
+	Itab        Kinder
+	PtrPtr      **ViaPtrPtr
+	Method      func() int64
+	ValueMethod func() int64
 }
 
 // Pair is the element of a slice of structs.
@@ -123,6 +136,12 @@ func main() {
 	truth.AddObject("eface_value_ptr", holder.Value.(ViaEfaceValue).P, nil)
 	truth.AddObject("itab", holder.Itab.(*ViaItab), nil)
 	truth.AddObject("ptr_ptr", pp, nil)
+	mv := &ViaMethodValue{A: 1}
+	holder.Method = mv.Get
+	mvs := ViaMethodValueStruct{A: 1, P: &ViaMethodValueTarget{A: 2}}
+	holder.ValueMethod = mvs.Get
+	truth.AddObject("method_value_receiver", mv, nil)
+	truth.AddObject("method_value_struct_receiver_ptr", mvs.P, nil)
 
 	values = map[int]*ViaMapValue{}
 	keys = map[*ViaMapKey]int{}
