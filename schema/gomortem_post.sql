@@ -90,10 +90,13 @@ ORDER BY s.garbage_bytes DESC;
 --                   anonymous memory a truncated core lost;
 --   file-backed     saved bytes (in_core + from_exe) of mappings with a path:
 --                   the executable's text, rodata and data, shared libraries;
---   anonymous       saved bytes of anonymous mappings minus the runtime's Sys:
---                   the executable's bss, C heap and thread stacks, the kernel's
---                   vdso, and memory the runtime maps without counting it in
---                   Sys (its heap arena index).
+--   arena index     the runtime's heap arena index (mheap_.arenas' L2 arrays,
+--                   32 MiB on linux/amd64, mapped with sysAllocOS outside Sys
+--                   and mostly never touched): its bytes saved in the core,
+--                   meta.arena_index_saved (0 in databases written before);
+--   anonymous       saved bytes of anonymous mappings minus the runtime's Sys
+--                   and the arena index: the executable's bss, C heap and
+--                   thread stacks, the kernel's vdso.
 -- The last assumes the runtime's memory is anonymous and saved, as the kernel
 -- dumps every anonymous mapping it can read.  When it is not (a truncated
 -- core, a counter the analysis could not read) that row is clamped at 0 and
@@ -135,6 +138,9 @@ WITH
     SELECT heap_inuse + heap_idle + stack_sys + mspan_sys + mcache_sys + gc_sys + buckhash_sys
            + other_sys AS sys
     FROM ms),
+  ix AS (
+    SELECT COALESCE(MAX(CASE WHEN key = 'arena_index_saved' THEN CAST(value AS INTEGER) END), 0) AS saved
+    FROM meta),
   parts(ord, category, bytes, source) AS (
     SELECT 1, 'Go heap: live objects', live, 'objects.size where reachable = 1' FROM obj WHERE unmarked = 0
     UNION ALL SELECT 2, 'Go heap: garbage (allocated, unreachable)', garbage,
@@ -158,11 +164,13 @@ WITH
     UNION ALL SELECT 12, 'Go metadata: profiling buckets', buckhash_sys,
                      'memstats BuckHashSys' FROM ms
     UNION ALL SELECT 13, 'Go metadata: other', other_sys, 'memstats OtherSys' FROM ms
+    UNION ALL SELECT 13.5, 'runtime metadata outside Sys: heap arena index', ix.saved,
+                     'meta arena_index_saved: mheap_.arenas'' L2 arrays saved in the core' FROM ix
     UNION ALL SELECT 14, 'file-backed mappings (executable, shared libraries)', saved_file,
                      'mappings with a path: in_core + from_exe' FROM mp
-    UNION ALL SELECT 15, 'anonymous memory outside the Go runtime', MAX(saved_anon - sys, 0),
-                     'anonymous mappings: in_core + from_exe - memstats Sys (the Go rows)'
-                     FROM mp, go
+    UNION ALL SELECT 15, 'anonymous memory outside the Go runtime', MAX(saved_anon - sys - ix.saved, 0),
+                     'anonymous mappings: in_core + from_exe - memstats Sys - the arena index'
+                     FROM mp, go, ix
     UNION ALL SELECT 16, 'not saved: reserved address space (no access)', unsaved_reserved,
                      'mappings with perm ''---'': end - start - in_core - from_exe' FROM mp
     UNION ALL SELECT 17, 'not saved: file-backed', unsaved_file,

@@ -494,11 +494,13 @@ static void bind_arenas(struct binder *b, struct gm_layout_type *mheap)
 	}
 	rt->arena_bitmap = l->bitmap.present;
 	rt->alloc_headers = !rt->arena_bitmap;
-	if (!rt->arena_bitmap)
-		return;
+	/* The arena index itself: memory of the runtime's own outside Sys
+	 * (mheap.sysAlloc maps each L2 array with sysAllocOS). */
 	bind_field(b, mheap, "runtime.mheap", "arenas", &l->mheap_arenas, true);
 	bind_const(b, "runtime.arenaL1Bits", &l->l1_bits);
 	bind_const(b, "runtime.arenaL2Bits", &l->l2_bits);
+	if (!rt->arena_bitmap)
+		return;
 	bind_const(b, "runtime.heapArenaBytes", &l->arena_bytes);
 	bind_const(b, "runtime.arenaBaseOffsetUintptr", &l->base_offset);
 	if (!b->err && (l->arena_bytes == 0 || l->arena_bytes % rt->page_size != 0 ||

@@ -37,6 +37,34 @@ static struct gm_error *write_acquire_meta(struct gm_store *store, const struct 
 	return err;
 }
 
+static uint64_t bytes_from(struct gm_address_space *mem, uint64_t start, uint64_t end,
+			   enum gm_region_source source);
+
+/* The runtime's arena index (mheap_.arenas: an array of L1 pointers to
+ * [1<<arenaL2Bits]*heapArena arrays): address space the runtime maps for
+ * itself outside Sys (mheap.sysAlloc takes each L2 array with sysAllocOS,
+ * "heap index"), mostly untouched.  *BYTES its size, *SAVED the part the
+ * core holds; false when the binding or the core does not say. */
+static bool arena_index_extent(const struct gm_runtime *rt, struct gm_address_space *mem, uint64_t *bytes,
+			       uint64_t *saved)
+{
+	const struct gm_arena_layout *l = &rt->arena;
+	*bytes = *saved = 0;
+	if (!l->mheap_arenas.present || l->l2_bits == 0 || l->l2_bits > 40 || rt->ptr_size == 0)
+		return false;
+	uint64_t l2_bytes = (1ull << l->l2_bits) * rt->ptr_size, n = l->mheap_arenas.size / rt->ptr_size;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t l2;
+		if (!gm_try_read_u64(mem, rt->mheap_addr + l->mheap_arenas.offset + i * rt->ptr_size, &l2))
+			return false;
+		if (!l2 || l2 + l2_bytes < l2)
+			continue;
+		*bytes += l2_bytes;
+		*saved += bytes_from(mem, l2, l2 + l2_bytes, GM_REGION_CORE);
+	}
+	return *bytes > 0;
+}
+
 struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, const struct gm_heap *heap)
 {
 	const struct gm_core *core = prog->core;
@@ -86,6 +114,12 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 	};
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]) && !err; i++)
 		err = gm_store_meta_int(store, ints[i].key, ints[i].value);
+	uint64_t index_bytes, index_saved;
+	if (!err && arena_index_extent(heap->rt, prog->mem, &index_bytes, &index_saved)) {
+		err = gm_store_meta_int(store, "arena_index_bytes", (int64_t)index_bytes);
+		if (!err)
+			err = gm_store_meta_int(store, "arena_index_saved", (int64_t)index_saved);
+	}
 	return err ? err : write_acquire_meta(store, prog->acquired);
 }
 

@@ -6,6 +6,8 @@
 - goroutine_groups: the counts add up to the goroutines, and each group's
   signature is the stack of its sample goroutine;
 - every format has the sections of SECTIONS (Leak suspects first);
+- the heap arena index (runtime metadata outside Sys) is its own row, of
+  the size and at the address gdb reads from the core (mheap_.arenas);
 - memstats' LastGC is shown as the UTC time it is; the mapped-memory chart
   leaves out the reservations with no access (the table keeps them);
 - the Markdown report is under 65,536 characters and names the three top
@@ -20,6 +22,7 @@ import html.parser
 import os
 import re
 import sqlite3
+import subprocess
 import sys
 import tempfile
 
@@ -95,6 +98,35 @@ def check_views(c, where, db):
     top3 = [t for (t,) in con.execute("SELECT type FROM type_histogram ORDER BY bytes DESC, count DESC LIMIT 3")]
     con.close()
     return top3
+
+
+ARENA_INDEX_ROW = "runtime metadata outside Sys: heap arena index"
+
+
+def check_arena_index(c, where, sdir, db):
+    """The arena index against gdb's reading of runtime.mheap_.arenas
+    ([N]*[M]*runtime.heapArena): each non-nil L2 array is M pointers."""
+    res = subprocess.run(["gdb", "-batch", "-nx", "-iex", "set auto-load no", "-iex", "set debuginfod enabled off",
+                          "-ex", "print/x 'runtime.mheap_'.arenas", "-ex", "whatis 'runtime.mheap_'.arenas",
+                          os.path.join(sdir, "exe"), os.path.join(sdir, "core")],
+                         capture_output=True, text=True, timeout=300, errors="replace")
+    values = re.search(r"^\$1 = \{(.*)\}$", res.stdout, re.M)
+    l2 = re.search(r"^type = \[\d+\]\*\[(\d+)\]\*runtime\.heapArena$", res.stdout, re.M)
+    if not c.check(values and l2, f"{where}: gdb did not read mheap_.arenas: {res.stdout[-300:]}"):
+        return
+    l2_bytes = int(l2.group(1)) * 8
+    arrays = [int(v, 16) for v in values.group(1).split(",") if int(v, 16)]
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    meta = dict(con.execute("SELECT key, value FROM meta WHERE key LIKE 'arena_index_%'"))
+    saved = sum(con.execute("SELECT COALESCE(SUM(MIN(end, ?) - MAX(start, ?)), 0) FROM mappings "
+                            "WHERE start < ? AND end > ? AND in_core = end - start",
+                            (a + l2_bytes, a, a + l2_bytes, a)).fetchone()[0] for a in arrays)
+    (row,) = con.execute("SELECT bytes FROM memory_breakdown WHERE category = ?", (ARENA_INDEX_ROW,)).fetchone()
+    con.close()
+    c.check(int(meta.get("arena_index_bytes", -1)) == l2_bytes * len(arrays),
+            f"{where}: arena_index_bytes {meta.get('arena_index_bytes')}, gdb: {len(arrays)} x {l2_bytes}")
+    c.check(row == int(meta.get("arena_index_saved", -1)) == saved,
+            f"{where}: arena index row {row}, meta {meta.get('arena_index_saved')}, saved per mappings {saved}")
 
 
 def check_scenario(c, gm, where, db, tmp):
@@ -241,6 +273,8 @@ def main():
             sub = os.path.join(tmp, f"{version}-{name}")
             os.mkdir(sub)
             check_scenario(c, gm, where, db, sub)
+            if gmtest.folder_arch(version) == "amd64" and not name.endswith("-nodwarf"):
+                check_arena_index(c, where, sdir, db)
             any_db = any_db or db
         if not any_db:
             gmtest.skip("no corpus scenario could be analyzed")
