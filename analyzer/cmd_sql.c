@@ -43,7 +43,11 @@ static const char sql_usage[] =
 	"               are hex, integers decimal; one header line per statement;\n"
 	"               control characters escaped when stdout is a terminal\n"
 	"  --json       a JSON array of objects (column name -> value) holding the rows\n"
-	"               of every statement; NULL is null, BLOBs are hex strings\n"
+	"               of every statement; NULL is null, BLOBs are hex strings; what\n"
+	"               SQLite marks as JSON (json_object() and the other JSON functions'\n"
+	"               results) nests as JSON; a sort not in an index's order or a\n"
+	"               flattened subquery drops the mark, which json(col) in the\n"
+	"               outermost SELECT sets again\n"
 	"  --header     print the column names (default; table and CSV)\n"
 	"  --no-header  do not print the column names\n"
 	"  --core CORE  the core the database was made from (default: meta.core_path)\n"
@@ -564,6 +568,9 @@ static struct gm_error *json_blob(struct gm_json *j, const unsigned char *blob, 
 	return NULL;
 }
 
+/* The subtype SQLite's JSON functions give their text results (json.c). */
+#define JSON_SUBTYPE 'J'
+
 static struct gm_error *json_value(struct gm_json *j, sqlite3_stmt *stmt, int i)
 {
 	const unsigned char *text;
@@ -579,7 +586,12 @@ static struct gm_error *json_value(struct gm_json *j, sqlite3_stmt *stmt, int i)
 	case SQLITE_TEXT:
 		if ((err = column_text(stmt, i, &text, &len)))
 			return err;
-		gm_json_string(j, (const char *)text);
+		/* What SQLite's JSON functions return (json_object(), json_group_array(), ...)
+		 * carries the subtype 'J' to the result column: nested as JSON, not quoted. */
+		if (sqlite3_value_subtype(sqlite3_column_value(stmt, i)) == JSON_SUBTYPE)
+			gm_json_raw(j, (const char *)text);
+		else
+			gm_json_string(j, (const char *)text);
 		return NULL;
 	case SQLITE_BLOB:
 		len = (size_t)sqlite3_column_bytes(stmt, i);

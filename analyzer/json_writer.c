@@ -57,6 +57,12 @@ static void close_level(struct gm_json *j, char c)
 		fputc('\n', j->out);
 }
 
+void gm_json_raw(struct gm_json *j, const char *text)
+{
+	before_item(j);
+	fputs(text, j->out);
+}
+
 void gm_json_begin_object(struct gm_json *j) { open_level(j, '{'); }
 void gm_json_end_object(struct gm_json *j) { close_level(j, '}'); }
 void gm_json_begin_array(struct gm_json *j) { open_level(j, '['); }

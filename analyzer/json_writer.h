@@ -28,6 +28,8 @@ void gm_json_int(struct gm_json *j, int64_t v);
 void gm_json_double(struct gm_json *j, double v);
 void gm_json_bool(struct gm_json *j, bool v);
 void gm_json_null(struct gm_json *j);
+/* TEXT, already JSON (an SQLite JSON function's result), as it is. */
+void gm_json_raw(struct gm_json *j, const char *text);
 /* Addresses are written as "0x..." strings: JSON numbers lose precision past 2^53. */
 void gm_json_hex(struct gm_json *j, uint64_t v);
 

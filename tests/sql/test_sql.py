@@ -212,6 +212,19 @@ def check_json(c, gm, db):
                 c.check(type(obj[n]) is int, f"--json {n}={obj[n]!r}: integers must be numbers")
     empty = gmtest.run([gm, "sql", db, "SELECT * FROM objects WHERE id > 100", "--json"])
     c.check(empty.status == 0 and json.loads(empty.stdout) == [], f"--json of no rows: {empty.stdout!r}")
+    # SQLite's JSON functions' results nest as JSON; text that only looks
+    # like JSON stays a string.
+    # A sort through SQLite's sorter drops the mark: json() in an outer
+    # SELECT sets it again, as --help says.
+    sql = ("SELECT json(obj) AS obj, text, json(ids) AS ids FROM (SELECT json_object('id', id, 'size', size) AS obj, "
+           "'[1, 2]' AS text, (SELECT json_group_array(id) FROM (SELECT id FROM objects ORDER BY id LIMIT 3)) "
+           "AS ids FROM objects ORDER BY id LIMIT 1)")
+    res = gmtest.run([gm, "sql", db, sql, "--json"])
+    c.no_sanitizer_report(res)
+    first = [dict(zip(("id", "size"), r)) for r in sqlite3.connect(db).execute(
+        "SELECT id, size FROM objects ORDER BY id LIMIT 3")]
+    want = [{"obj": first[0], "text": "[1, 2]", "ids": [o["id"] for o in first]}]
+    c.check(res.status == 0 and json.loads(res.stdout) == want, f"--json nesting: {res.stdout!r} != {want!r}")
 
 
 MULTI = ("SELECT 1 AS a; CREATE TEMP TABLE t(x); ; INSERT INTO t VALUES (2), (3);"
