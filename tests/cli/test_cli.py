@@ -4,7 +4,11 @@
   lists --version, which prints the version;
 - analyze run from the core's directory with relative paths stores
   meta.core_path and exe_path absolute (the files' real paths), so that
-  go_value() reads the core from any other directory."""
+  go_value() reads the core from any other directory;
+- `cmake --install` puts the man page and the bash completion, made from
+  the built program's --help, under the prefix: the page renders with man
+  and holds every command's usage line, the completion completes commands
+  and each command's options."""
 import os
 import sqlite3
 import subprocess
@@ -48,10 +52,43 @@ def check_paths(c, gm, sdir, tmp):
             f"go_value() from another directory: {res.returncode} {res.stdout!r} {res.stderr!r}")
 
 
+def complete(script, words):
+    """What bash completion SCRIPT offers for the command line WORDS."""
+    line = " ".join(words)
+    prog = (f"source {script}; COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; "
+            "_gomortem; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    res = subprocess.run(["bash", "-c", prog], capture_output=True, text=True)
+    return res.stdout.split()
+
+
+def check_install(c, gm, tmp):
+    build = os.path.dirname(os.path.abspath(gm))
+    prefix = os.path.join(tmp, "prefix")
+    res = subprocess.run(["cmake", "--install", build, "--prefix", prefix], capture_output=True, text=True)
+    if not c.check(res.returncode == 0, f"cmake --install {build}: {res.stderr.strip()}"):
+        return
+    page = os.path.join(prefix, "share", "man", "man1", "gomortem.1")
+    script = os.path.join(prefix, "share", "bash-completion", "completions", "gomortem")
+    if not c.check(os.path.isfile(page) and os.path.isfile(script), f"installed: {os.listdir(prefix)}"):
+        return
+    shown = subprocess.run(["man", "-l", page], capture_output=True, text=True,
+                           env=dict(os.environ, MANWIDTH="100", MAN_KEEP_FORMATTING=""))
+    c.check(shown.returncode == 0 and "EXIT STATUS" in shown.stdout, f"man -l {page}: {shown.stderr[:300]}")
+    for command in ("info", "analyze", "report", "pprof", "diff", "sql", "capture", "watch", "dwarf", "path"):
+        usage = gmtest.run([gm, command, "--help"]).stdout.splitlines()[0]
+        c.check(usage.split(" [")[0] in shown.stdout, f"man page lacks {usage!r}")
+    c.check("analyze" in complete(script, ["gomortem", "ana"]), "completion of 'gomortem ana'")
+    c.check(complete(script, ["gomortem", "analyze", "--ig"]) == ["--ignore-dwarf"],
+            f"completion of 'analyze --ig': {complete(script, ['gomortem', 'analyze', '--ig'])}")
+    c.check(complete(script, ["gomortem", "sql", "--js"]) == ["--json"], "completion of 'sql --js'")
+
+
 def main():
     gm = gmtest.gomortem()
     c = gmtest.Checker("cli")
     check_help(c, gm)
+    with tempfile.TemporaryDirectory(prefix="gomortem-test-") as tmp:
+        check_install(c, gm, tmp)
     root = os.environ.get("GOMORTEM_CORPUS")
     zoo = [sdir for _v, name, sdir in gmtest.scenarios(root) if name == "zoo"] if root and os.path.isdir(root) else []
     if zoo:
