@@ -8,6 +8,7 @@
 
 #include "../../dwarf/dwarf_index.h"
 #include "../goruntime/heap.h"
+#include "../goruntime/pclntab.h"
 #include "descriptors.h"
 #include "../goruntime/roots.h"
 #include "../program.h"
@@ -369,6 +370,21 @@ static uint64_t first_word(struct infer *in, uint32_t obj)
 	return word;
 }
 
+/* The name of the function whose entry is PC: the symbol table's, else
+ * (no .symtab) the pclntab's, which spells Go functions the same way;
+ * NULL when PC is no function's entry. */
+static const char *function_at_entry(struct infer *in, uint64_t pc)
+{
+	struct gm_program *prog = in->heap->rt->prog;
+	const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, pc - prog->bias);
+	struct gm_func f;
+	if (sym)
+		return sym->is_func && sym->addr == pc - prog->bias ? sym->name : NULL;
+	if (in->pclntab && gm_pclntab_find_func(in->pclntab, pc, &f) && f.entry == pc)
+		return f.name;
+	return NULL;
+}
+
 /* OBJ is a closure (funcval): its first word is the entry pc of the
  * function it calls.  Its type is named after that function ("closure
  * main.main.func1", "closure main.(*T).M-fm" for a method value); DWARF
@@ -381,19 +397,19 @@ static uint32_t closure_entry(struct infer *in, uint32_t obj)
 		return NO_ENTRY;
 	if (gm_u64_map_find(&in->closures, pc, &index))
 		return (uint32_t)index;
-	const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, pc - prog->bias);
-	if (!sym || !sym->is_func || sym->addr != pc - prog->bias)
+	const char *function = function_at_entry(in, pc);
+	if (!function)
 		return NO_ENTRY;    /* not a function's entry: not a funcval */
 	struct gm_type_entry e = { .kind = "func", .elem = NO_ENTRY };
 	uint32_t ret;
-	if (asprintf(&e.name, "closure %s", sym->name) < 0)
+	if (asprintf(&e.name, "closure %s", function) < 0)
 		return NO_ENTRY;
 	if (add_entry(in->t, &e, &ret) || gm_u64_map_insert(&in->closures, pc, ret)) {
 		free(e.name);
 		return NO_ENTRY;
 	}
 	Dwarf_Die fn;
-	if (gm_dwarf_subprogram_at(in->dw, sym->addr, &fn))
+	if (gm_dwarf_subprogram_at(in->dw, pc - prog->bias, &fn))
 		gm_u64_map_insert(&in->closure_funcs, ret, dwarf_dieoffset(&fn));
 	return ret;
 }
@@ -765,9 +781,10 @@ struct gm_error *gm_types_from_headers(struct gm_heap *heap, struct gm_types **r
 }
 
 struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
-				const struct gm_types_progress *progress, struct gm_types **ret)
+				struct gm_pclntab *pclntab, const struct gm_types_progress *progress,
+				struct gm_types **ret)
 {
-	struct infer in = { .graph = graph, .byte_entry = NO_ENTRY };
+	struct infer in = { .graph = graph, .pclntab = pclntab, .byte_entry = NO_ENTRY };
 	struct gm_error *err = types_start(&in, heap);
 	struct gm_types *t = in.t;
 	if (!err) {

@@ -30,6 +30,7 @@ struct infer {
 	struct gm_heap *heap;
 	const struct gm_graph *graph;
 	struct gm_dwarf *dw;
+	struct gm_pclntab *pclntab;     /* names closures' functions without .symtab; may be NULL */
 	uint32_t *queue;
 	size_t head, tail;
 	uint64_t itab_type_offset;      /* itab.Type (abi.ITab 1.23+, runtime.itab before) */
