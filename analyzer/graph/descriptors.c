@@ -60,6 +60,14 @@ static bool struct_field_at(const struct gm_runtime *rt, uint64_t desc, uint64_t
 	return false;
 }
 
+bool gm_desc_field_type(const struct gm_runtime *rt, uint64_t desc, uint64_t off, uint64_t *ret)
+{
+	struct gm_desc t;
+	uint64_t inner = off;
+	return gm_desc_read(rt, desc, &t) && t.kind == KIND_STRUCT && struct_field_at(rt, desc, &inner, ret) &&
+	       inner == 0;
+}
+
 /* The word at OFF of a value of a leaf (non-aggregate) kind. */
 static bool leaf_word(const struct gm_runtime *rt, uint64_t desc, unsigned kind, uint64_t off, uint64_t base,
 		      struct gm_desc_word *ret)

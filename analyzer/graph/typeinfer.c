@@ -213,7 +213,7 @@ static uint64_t group_count(const struct infer *in, uint32_t elem, uint64_t fitt
 
 /* ELEM, or [n]ELEM when OBJ holds n >= 2 of them.  Not a runtime.itabTableType:
  * itabGrow allocates one with more entries than its declared [512]. */
-static uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj)
+uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj)
 {
 	uint64_t size = in->t->entries[elem].size, room = data_size(in, obj);
 	const struct gm_span *s = &in->heap->spans[in->heap->objects[obj].span];
@@ -313,7 +313,7 @@ static void assign(struct infer *in, uint32_t obj, uint32_t entry)
 /* Whether a pointer to DST at DST_OFF can type DST: it must point at the
  * data start, except into a tiny-allocator block, which packs small values
  * at any offset (the block then takes the type of one of them). */
-static bool types_target(const struct infer *in, uint32_t dst, uint32_t dst_off)
+bool types_target(const struct infer *in, uint32_t dst, uint32_t dst_off)
 {
 	uint8_t flags = in->span_flags[in->heap->objects[dst].span];
 	if (flags & SPAN_TINY)
@@ -352,7 +352,7 @@ static bool interior_array(const struct infer *in, uint32_t dst, uint32_t dst_of
 /* Type DST as ENTRY unless ENTRY cannot fit in it: the runtime's own slot
  * size outranks a pointer's static type (a stale or reused pointer, or a
  * union-like reuse); that disagreement counts as a conflict. */
-static void assign_fitting(struct infer *in, uint32_t dst, uint32_t entry)
+void assign_fitting(struct infer *in, uint32_t dst, uint32_t entry)
 {
 	if (entry != NO_ENTRY && in->t->entries[entry].size > data_size(in, dst)) {
 		in->t->conflicts++;
@@ -458,7 +458,7 @@ static void apply_group_count(struct infer *in, uint32_t dst, uint32_t group, ui
 
 /* Type DST, which the pointer word at WORD_ADDR points into at DST_OFF,
  * from the word's target code (word_code). */
-static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint32_t dst, uint32_t dst_off)
+void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint32_t dst, uint32_t dst_off)
 {
 	if (!code)
 		return;
@@ -492,7 +492,7 @@ static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint
 		apply_group_count(in, dst, elem, mask + 1);
 		return;
 	}
-	elem = refine_node(in, refine_timer(in, elem), dst);
+	elem = refine_chan(in, refine_node(in, refine_timer(in, elem), dst), dst);
 	if (elem == NO_ENTRY)
 		return;
 	if (!(code & TARGET_COUNTED)) {
@@ -668,6 +668,8 @@ static void seed(struct infer *in, const struct gm_roots *roots)
 		else if (root->kind == GM_ROOT_STACK)
 			seed_unnamed_stack_slot(in, root);
 	}
+	if (!in->dw)
+		seed_runtime_objects(in, roots);
 }
 
 /* Objects still untyped whose header or span named a runtime type get
