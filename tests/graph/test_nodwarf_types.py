@@ -15,6 +15,8 @@ compared object by object with the DWARF analysis of the very same heap:
   runtime's own names (and %T) spell them: DWARF's
   internal/runtime/atomic.Pointer[runtime.m] is the runtime's
   atomic.Pointer[runtime.m], encoding/json/v2.arshaler json.arshaler;
+  and channels as runtime.hchan (DWARF names one hchan<T> or runtime.hchan
+  by the word that reached it first);
 - two shares of the DWARF analysis' typed reachable bytes are printed and
   must not fall below their floors: the bytes typed without DWARF, and the
   bytes of the types whose count and bytes without DWARF equal those with
@@ -93,6 +95,15 @@ def typed(db):
         "LEFT JOIN types t ON t.id = o.type_id WHERE o.reachable")}
 
 
+def spelling(name):
+    """NAME as both analyses must agree on it: buckets as bucket<K,V>,
+    packages by name, and a channel as runtime.hchan: DWARF names one
+    hchan<T> when a chan word reached it, runtime.hchan when a *hchan
+    (a sudog's c) did, and so may the analysis without DWARF."""
+    name = runtime_spelling(dwarf_spelling(name))
+    return "runtime.hchan" if name and name.startswith("hchan<") else name
+
+
 def per_type(objects, spell):
     """{type name: [count, bytes]} of the typed OBJECTS (typed()'s map), names spelled by SPELL."""
     counts = {}
@@ -107,8 +118,7 @@ def per_type(objects, spell):
 def equal_types_share(with_dwarf, without):
     """The share of WITH_DWARF's typed bytes whose type has the same count and
     bytes in WITHOUT (per-type statistics as type_stats gives them)."""
-    a = per_type(with_dwarf, runtime_spelling)
-    b = per_type(without, lambda name: runtime_spelling(dwarf_spelling(name)))
+    a, b = per_type(with_dwarf, spelling), per_type(without, spelling)
     total = sum(v[1] for v in a.values())
     return sum(v[1] for name, v in a.items() if b.get(name) == v) / total if total else 1
 
@@ -131,10 +141,10 @@ def check_scenario(c, gm, where, sdir, tmp):
         if not name:
             continue
         without_bytes += size
-        want = runtime_spelling(ta[addr][0])
+        want = ta[addr][0]
         # With DWARF a bucket is spelled bucket<K,V>, or as the runtime spells it when
         # main's type inference took its name from the descriptor (leaks, 1.22/1.23).
-        if want not in (runtime_spelling(name), runtime_spelling(dwarf_spelling(name))):
+        if spelling(want) != spelling(name):
             if is_tiny:
                 tiny += 1
             else:
