@@ -38,10 +38,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import gmtest  # noqa: E402
 
 # Typed bytes without DWARF, as a share of those with DWARF, on every core with
-# seeds (Go 1.22+; measured 50.8% (bigptr 1.22/1.23) to 99.8% (allocs), zoo 76.5-78.3%).
+# seeds (Go 1.22+; measured 50.8% (bigptr 1.22/1.23) to 99.9% (allocs), zoo 78.0-79.8%).
 MIN_TYPED_SHARE = 0.45
 # Bytes of the types whose count and bytes equal the DWARF analysis', as a share
-# of its typed bytes (measured 27.3% (bigptr 1.22/1.23) to 99.7%, zoo 41.5-52.2%).
+# of its typed bytes (measured 27.5% (bigptr 1.22/1.23) to 99.9%, zoo 45.9-58.0%).
 MIN_EQUAL_TYPES_SHARE = 0.25
 
 BUCKET = re.compile(r"^(\[\d+\])?map\.bucket\[")
