@@ -476,7 +476,7 @@ static struct gm_error *run_graph_stages(const struct analyze_options *o, struct
 	if (!err) {
 		progress(o, "inferring types (storing edges, then dominators, in the background)");
 		struct gm_types_progress tick = { .fn = types_progress, .arg = (void *)o };
-		err = gm_types_infer(a->heap, a->graph, a->roots, o->progress ? &tick : NULL, &a->types);
+		err = gm_types_infer(a->heap, a->graph, a->roots, a->pclntab, o->progress ? &tick : NULL, &a->types);
 		if (!err) {
 			progress(o, "checking the types against the runtime's pointer bitmaps");
 			err = gm_types_check_bitmap(a->heap, a->types, a->graph->reachable, &a->type_check);

@@ -41,7 +41,8 @@ static bool struct_field_at(const struct gm_runtime *rt, uint64_t desc, uint64_t
 {
 	const struct gm_descriptor_layout *d = &rt->desc;
 	uint64_t fields, n;
-	if (!d->struct_field_size || !read_field(rt, desc, d->struct_fields, &fields) ||
+	/* Fields is a slice: its data pointer, then its len. */
+	if (!d->struct_field_size || !d->struct_fields.present || !read_word(rt, desc + d->struct_fields.offset, &fields) ||
 	    !read_word(rt, desc + d->struct_fields.offset + 8, &n) || n > MAX_FIELDS)
 		return false;
 	for (uint64_t i = 0; i < n; i++) {
@@ -57,6 +58,14 @@ static bool struct_field_at(const struct gm_runtime *rt, uint64_t desc, uint64_t
 		}
 	}
 	return false;
+}
+
+bool gm_desc_field_type(const struct gm_runtime *rt, uint64_t desc, uint64_t off, uint64_t *ret)
+{
+	struct gm_desc t;
+	uint64_t inner = off;
+	return gm_desc_read(rt, desc, &t) && t.kind == KIND_STRUCT && struct_field_at(rt, desc, &inner, ret) &&
+	       inner == 0;
 }
 
 /* The word at OFF of a value of a leaf (non-aggregate) kind. */

@@ -8,6 +8,7 @@
 
 #include "../../dwarf/dwarf_index.h"
 #include "../goruntime/heap.h"
+#include "../goruntime/pclntab.h"
 #include "descriptors.h"
 #include "../goruntime/roots.h"
 #include "../program.h"
@@ -212,7 +213,7 @@ static uint64_t group_count(const struct infer *in, uint32_t elem, uint64_t fitt
 
 /* ELEM, or [n]ELEM when OBJ holds n >= 2 of them.  Not a runtime.itabTableType:
  * itabGrow allocates one with more entries than its declared [512]. */
-static uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj)
+uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj)
 {
 	uint64_t size = in->t->entries[elem].size, room = data_size(in, obj);
 	const struct gm_span *s = &in->heap->spans[in->heap->objects[obj].span];
@@ -312,7 +313,7 @@ static void assign(struct infer *in, uint32_t obj, uint32_t entry)
 /* Whether a pointer to DST at DST_OFF can type DST: it must point at the
  * data start, except into a tiny-allocator block, which packs small values
  * at any offset (the block then takes the type of one of them). */
-static bool types_target(const struct infer *in, uint32_t dst, uint32_t dst_off)
+bool types_target(const struct infer *in, uint32_t dst, uint32_t dst_off)
 {
 	uint8_t flags = in->span_flags[in->heap->objects[dst].span];
 	if (flags & SPAN_TINY)
@@ -351,7 +352,7 @@ static bool interior_array(const struct infer *in, uint32_t dst, uint32_t dst_of
 /* Type DST as ENTRY unless ENTRY cannot fit in it: the runtime's own slot
  * size outranks a pointer's static type (a stale or reused pointer, or a
  * union-like reuse); that disagreement counts as a conflict. */
-static void assign_fitting(struct infer *in, uint32_t dst, uint32_t entry)
+void assign_fitting(struct infer *in, uint32_t dst, uint32_t entry)
 {
 	if (entry != NO_ENTRY && in->t->entries[entry].size > data_size(in, dst)) {
 		in->t->conflicts++;
@@ -369,6 +370,21 @@ static uint64_t first_word(struct infer *in, uint32_t obj)
 	return word;
 }
 
+/* The name of the function whose entry is PC: the symbol table's, else
+ * (no .symtab) the pclntab's, which spells Go functions the same way;
+ * NULL when PC is no function's entry. */
+static const char *function_at_entry(struct infer *in, uint64_t pc)
+{
+	struct gm_program *prog = in->heap->rt->prog;
+	const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, pc - prog->bias);
+	struct gm_func f;
+	if (sym)
+		return sym->is_func && sym->addr == pc - prog->bias ? sym->name : NULL;
+	if (in->pclntab && gm_pclntab_find_func(in->pclntab, pc, &f) && f.entry == pc)
+		return f.name;
+	return NULL;
+}
+
 /* OBJ is a closure (funcval): its first word is the entry pc of the
  * function it calls.  Its type is named after that function ("closure
  * main.main.func1", "closure main.(*T).M-fm" for a method value); DWARF
@@ -381,19 +397,19 @@ static uint32_t closure_entry(struct infer *in, uint32_t obj)
 		return NO_ENTRY;
 	if (gm_u64_map_find(&in->closures, pc, &index))
 		return (uint32_t)index;
-	const struct gm_symbol *sym = gm_exe_symbol_at(prog->exe, pc - prog->bias);
-	if (!sym || !sym->is_func || sym->addr != pc - prog->bias)
+	const char *function = function_at_entry(in, pc);
+	if (!function)
 		return NO_ENTRY;    /* not a function's entry: not a funcval */
 	struct gm_type_entry e = { .kind = "func", .elem = NO_ENTRY };
 	uint32_t ret;
-	if (asprintf(&e.name, "closure %s", sym->name) < 0)
+	if (asprintf(&e.name, "closure %s", function) < 0)
 		return NO_ENTRY;
 	if (add_entry(in->t, &e, &ret) || gm_u64_map_insert(&in->closures, pc, ret)) {
 		free(e.name);
 		return NO_ENTRY;
 	}
 	Dwarf_Die fn;
-	if (gm_dwarf_subprogram_at(in->dw, sym->addr, &fn))
+	if (gm_dwarf_subprogram_at(in->dw, pc - prog->bias, &fn))
 		gm_u64_map_insert(&in->closure_funcs, ret, dwarf_dieoffset(&fn));
 	return ret;
 }
@@ -442,7 +458,7 @@ static void apply_group_count(struct infer *in, uint32_t dst, uint32_t group, ui
 
 /* Type DST, which the pointer word at WORD_ADDR points into at DST_OFF,
  * from the word's target code (word_code). */
-static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint32_t dst, uint32_t dst_off)
+void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint32_t dst, uint32_t dst_off)
 {
 	if (!code)
 		return;
@@ -476,7 +492,7 @@ static void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint
 		apply_group_count(in, dst, elem, mask + 1);
 		return;
 	}
-	elem = refine_node(in, refine_timer(in, elem), dst);
+	elem = refine_chan(in, refine_node(in, refine_timer(in, elem), dst), dst);
 	if (elem == NO_ENTRY)
 		return;
 	if (!(code & TARGET_COUNTED)) {
@@ -652,6 +668,8 @@ static void seed(struct infer *in, const struct gm_roots *roots)
 		else if (root->kind == GM_ROOT_STACK)
 			seed_unnamed_stack_slot(in, root);
 	}
+	if (!in->dw)
+		seed_runtime_objects(in, roots);
 }
 
 /* Objects still untyped whose header or span named a runtime type get
@@ -765,9 +783,10 @@ struct gm_error *gm_types_from_headers(struct gm_heap *heap, struct gm_types **r
 }
 
 struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
-				const struct gm_types_progress *progress, struct gm_types **ret)
+				struct gm_pclntab *pclntab, const struct gm_types_progress *progress,
+				struct gm_types **ret)
 {
-	struct infer in = { .graph = graph, .byte_entry = NO_ENTRY };
+	struct infer in = { .graph = graph, .pclntab = pclntab, .byte_entry = NO_ENTRY };
 	struct gm_error *err = types_start(&in, heap);
 	struct gm_types *t = in.t;
 	if (!err) {

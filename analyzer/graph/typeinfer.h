@@ -26,6 +26,7 @@
 #include "../util/warnings.h"
 
 struct gm_heap;
+struct gm_pclntab;
 struct gm_graph;
 struct gm_roots;
 
@@ -64,9 +65,12 @@ struct gm_types_progress {
 };
 #define GM_TYPES_PROGRESS_STEP (1u << 20)
 
-/* Type the objects of HEAP (after marking). PROGRESS may be NULL. */
+/* Type the objects of HEAP (after marking).  PCLNTAB names the functions
+ * closures call where the executable has no symbol table (-s); it and
+ * PROGRESS may be NULL. */
 struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
-				const struct gm_types_progress *progress, struct gm_types **ret);
+				struct gm_pclntab *pclntab, const struct gm_types_progress *progress,
+				struct gm_types **ret);
 
 /* Only the runtime's own evidence: objects whose malloc header or large
  * span names a type get it (fitted as [n]T when n of them fill the slot);

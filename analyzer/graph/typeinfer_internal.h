@@ -30,6 +30,7 @@ struct infer {
 	struct gm_heap *heap;
 	const struct gm_graph *graph;
 	struct gm_dwarf *dw;
+	struct gm_pclntab *pclntab;     /* names closures' functions without .symtab; may be NULL */
 	uint32_t *queue;
 	size_t head, tail;
 	uint64_t itab_type_offset;      /* itab.Type (abi.ITab 1.23+, runtime.itab before) */
@@ -82,6 +83,21 @@ uint32_t entry_for_runtime(struct infer *in, uint64_t addr);
 uint32_t add_made_entry(struct infer *in, struct gm_type_entry *e);
 uint32_t array_of(struct infer *in, uint32_t elem, uint64_t count);
 
+/* typeinfer.c: typing objects.  FIT: ELEM, or [n]ELEM when OBJ holds n >= 2
+ * of them; ASSIGN_FITTING: type DST as ENTRY unless it cannot fit; APPLY_CODE:
+ * type DST, which the word at WORD_ADDR points into at DST_OFF, from the
+ * word's target code; TYPES_TARGET: whether a pointer to DST at DST_OFF
+ * can type it (it points at the data start, or into a tiny block). */
+uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj);
+void assign_fitting(struct infer *in, uint32_t dst, uint32_t entry);
+void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint32_t dst, uint32_t dst_off);
+bool types_target(const struct infer *in, uint32_t dst, uint32_t dst_off);
+
+/* runtime_objects.c: without DWARF, seed the runtime's own objects whose
+ * type the runtime fixes (allgs' goroutines, m0 and g0's pointer words). */
+struct gm_roots;
+void seed_runtime_objects(struct infer *in, const struct gm_roots *roots);
+
 /* typewords.c: what the pointer word at OFF of a value of TYPE (DWARF)
  * or registry ENTRY points to, as a target code (TARGET_*, entry + 1);
  * 0 if unknown. */
@@ -99,5 +115,8 @@ uint32_t chan_buffer(struct infer *in, uint32_t obj, uint32_t entry, uint64_t sr
  * its shape), a *time.Timer's runtime.timeTimer; else ENTRY. */
 uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj);
 uint32_t refine_timer(struct infer *in, uint32_t entry);
+/* Without DWARF, a runtime.hchan (a sudog's c, say) OBJ is the hchan<T> of
+ * its own elemtype word, as DWARF names channels; else ENTRY. */
+uint32_t refine_chan(struct infer *in, uint32_t entry, uint32_t obj);
 
 #endif

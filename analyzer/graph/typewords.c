@@ -155,6 +155,19 @@ static uint32_t chan_entry(struct infer *in, uint64_t elem)
 	return ret;
 }
 
+uint32_t refine_chan(struct infer *in, uint32_t entry, uint32_t obj)
+{
+	const struct gm_descriptor_layout *d = &in->heap->rt->desc;
+	uint64_t elem;
+	if (in->dw || entry == NO_ENTRY || strcmp(in->t->entries[entry].name, "runtime.hchan") != 0 ||
+	    !d->hchan_elemtype.present ||
+	    !gm_try_read_u64(in->heap->rt->prog->mem, in->heap->objects[obj].addr + d->hchan_elemtype.offset, &elem) ||
+	    !elem)
+		return entry;
+	uint32_t chan = chan_entry(in, elem);
+	return chan != NO_ENTRY ? chan : entry;
+}
+
 /* word_code from runtime descriptors (no DWARF): the same target codes. */
 static uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t off)
 {
