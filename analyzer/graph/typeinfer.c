@@ -10,7 +10,7 @@
 #include "../goruntime/heap.h"
 #include "descriptors.h"
 #include "../goruntime/roots.h"
-#include "../program.h"
+#include "../program/program.h"
 #include "graph.h"
 #include "shape_names.h"
 

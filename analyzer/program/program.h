@@ -11,11 +11,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "acquire/acquire.h"
-#include "core/address_space.h"
-#include "core/elf_core.h"
-#include "core/exe.h"
-#include "error.h"
+#include "analyzer/acquire/acquire.h"
+#include "analyzer/core/address_space.h"
+#include "analyzer/core/elf_core.h"
+#include "analyzer/core/exe.h"
+#include "analyzer/util/error.h"
 
 struct gm_dwarf;
 struct gm_layouts;

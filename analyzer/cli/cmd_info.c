@@ -8,13 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../dwarf/dwarf_index.h"
+#include "dwarf/dwarf_index.h"
 #include "cli.h"
 #include "json_writer.h"
-#include "goruntime/binding.h"
-#include "goruntime/goroutines.h"
-#include "program.h"
-#include "util/terminal.h"
+#include "analyzer/goruntime/binding.h"
+#include "analyzer/goruntime/goroutines.h"
+#include "analyzer/program/program.h"
+#include "analyzer/util/terminal.h"
 
 static const char info_usage[] =
 	"usage: gomortem info CORE [--exe EXE] [--runtime-from EXE] [--json] [--allow-truncated]\n"

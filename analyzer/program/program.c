@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../dwarf/dwarf_index.h"
-#include "../dwarf/layouts.h"
-#include "goruntime/locate.h"
+#include "dwarf/dwarf_index.h"
+#include "dwarf/layouts.h"
+#include "analyzer/goruntime/locate.h"
 
 /* Longest runtime.buildVersion accepted (it is "go1.N.M" plus experiments). */
 #define MAX_GO_VERSION_LEN 256
