@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "analyzer/pprof/analysis_db.h"
+#include "analyzer/pprof/frame_names.h"
 #include "analyzer/pprof/heap_profile.h"
 #include "analyzer/pprof/profile_file.h"
 #include "analyzer/pprof/protobuf.h"
@@ -152,11 +153,16 @@ static struct gm_error *string_intern(struct strings *t, const char *s, uint32_t
 	return NULL;
 }
 
-/* The function id (1-based) of a frame named NAME. */
+/* The function id (1-based) of a frame named NAME, as frame_names.h spells it. */
 static struct gm_error *function_of(struct strings *t, const char *name, uint32_t *ret)
 {
+	char *spelled = strdup(name);
+	if (!spelled)
+		return &gm_error_nomem;
+	pprof_frame_spelling(spelled);
 	uint32_t s;
-	struct gm_error *err = string_intern(t, name, &s);
+	struct gm_error *err = string_intern(t, spelled, &s);
+	free(spelled);
 	if (err)
 		return err;
 	if (!t->func[s]) {
@@ -765,7 +771,7 @@ enum {
 	SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2,
 	LOCATION_ID = 1, LOCATION_LINE = 4,
 	LINE_FUNCTION_ID = 1,
-	FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3,
+	FUNCTION_ID = 1, FUNCTION_NAME = 2,
 };
 
 static struct gm_error *put_value_type(struct profile_builder *b, struct pb_buf *out, struct pb_buf *msg,
@@ -819,7 +825,7 @@ static void put_functions(struct profile_builder *b, struct pb_buf *out, struct 
 		pb_buf_clear(msg);
 		pb_put_uint64(msg, FUNCTION_ID, f);
 		pb_put_int64(msg, FUNCTION_NAME, b->strings.func_string[f - 1]);
-		pb_put_int64(msg, FUNCTION_SYSTEM_NAME, b->strings.func_string[f - 1]);
+		/* No system_name: pprof leaves the name alone (frame_names.h). */
 		pb_put_message(out, PROFILE_FUNCTION, msg);
 	}
 }
