@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../analyzer/error.h"
+#include "../analyzer/util/error.h"
 
 /* Go's own DWARF attributes (cmd/internal/dwarf, the same in Go 1.20-1.26). */
 #define GM_DW_AT_go_kind 0x2900

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../analyzer/error.h"
+#include "../analyzer/util/error.h"
 
 struct gm_dwarf;
 struct gm_layouts;

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../error.h"
+#include "../util/error.h"
 
 enum gm_compression {
 	GM_COMPRESSION_NONE = 0,

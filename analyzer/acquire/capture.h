@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../error.h"
+#include "../util/error.h"
 
 struct gm_capture_options {
 	const char *output;

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../error.h"
+#include "../util/error.h"
 
 #define GM_NO_LIMIT UINT64_MAX
 

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../error.h"
+#include "../util/error.h"
 #include "proc_maps.h"
 #include "ptrace_stop.h"
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../error.h"
+#include "../util/error.h"
 
 struct gm_proc_mapping {
 	uint64_t start, end;

@@ -22,7 +22,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
-#include "../error.h"
+#include "../util/error.h"
 
 struct gm_stopped_thread {
 	pid_t tid;

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../error.h"
+#include "../util/error.h"
 #include "proc_maps.h"
 
 struct gm_write_tracker {

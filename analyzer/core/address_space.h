@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../error.h"
+#include "../util/error.h"
 #include "elf_core.h"
 #include "exe.h"
 

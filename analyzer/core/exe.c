@@ -12,16 +12,7 @@
 #include <unistd.h>
 
 #include "../util/files.h"
-
-/* The note type of the Go build ID (cmd/link ELF_NOTE_GOBUILDID_TAG). */
-#define GO_BUILDID_NOTE_TYPE 4
-/* .go.buildinfo header (debug/buildinfo): 14-byte magic, ptrsize, flags. */
-static const char buildinfo_magic[] = "\xff Go buildinf:";
-#define BUILDINFO_MAGIC_LEN 14
-#define BUILDINFO_HEADER_LEN 32
-#define BUILDINFO_FLAG_INLINE_STRINGS 2
-/* Cap on a version string; real ones are under 64 bytes. */
-#define MAX_VERSION_LEN 256
+#include "build_info.h"
 
 static struct gm_error *exe_error(const char *path, const char *what)
 {
@@ -64,68 +55,31 @@ static struct gm_error *load_segments(struct gm_exe *exe, uint64_t e_phoff)
 	return NULL;
 }
 
-static char *hex_string(const uint8_t *bytes, size_t n)
-{
-	char *s = malloc(2 * n + 1);
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		snprintf(s + 2 * i, 3, "%02x", bytes[i]);
-	s[2 * n] = '\0';
-	return s;
-}
-
-/* Record the Go and GNU build ID notes of one PT_NOTE segment. */
-static struct gm_error *scan_note_segment(struct gm_exe *exe, const GElf_Phdr *ph)
-{
-	if (ph->p_offset > exe->size || ph->p_filesz > exe->size - ph->p_offset)
-		return NULL;
-	const uint8_t *p = exe->data + ph->p_offset;
-	uint64_t size = ph->p_filesz, off = 0;
-	while (size - off >= 12) {
-		uint32_t namesz, descsz, type;
-		memcpy(&namesz, p + off, 4);
-		memcpy(&descsz, p + off + 4, 4);
-		memcpy(&type, p + off + 8, 4);
-		uint64_t desc_off = off + 12 + (((uint64_t)namesz + 3) & ~3ull);
-		uint64_t next = desc_off + (((uint64_t)descsz + 3) & ~3ull);
-		if (desc_off > size || descsz > size - desc_off)
-			break;
-		const char *name = (const char *)p + off + 12;
-		const uint8_t *desc = p + desc_off;
-		if (namesz == 4 && memcmp(name, "Go\0\0", 4) == 0 && type == GO_BUILDID_NOTE_TYPE &&
-		    !exe->go_build_id) {
-			exe->go_build_id = strndup((const char *)desc, descsz);
-			if (!exe->go_build_id)
-				return &gm_error_nomem;
-			exe->go_build_id_note_vaddr = ph->p_vaddr + off;
-			exe->go_build_id_note_size = desc_off + descsz - off;
-		} else if (namesz == 4 && memcmp(name, "GNU", 4) == 0 && type == NT_GNU_BUILD_ID &&
-			   !exe->gnu_build_id) {
-			exe->gnu_build_id = hex_string(desc, descsz);
-			if (!exe->gnu_build_id)
-				return &gm_error_nomem;
-			exe->gnu_build_id_note_vaddr = ph->p_vaddr + off;
-			exe->gnu_build_id_note_size = desc_off + descsz - off;
-		}
-		off = next;
-	}
-	return NULL;
-}
-
+/* Record the Go and GNU build ID notes of the PT_NOTE segments. */
 static struct gm_error *load_build_ids(struct gm_exe *exe)
 {
 	size_t phnum;
 	if (elf_getphdrnum(exe->elf, &phnum) != 0)
 		return NULL;
-	for (size_t i = 0; i < phnum; i++) {
+	struct gm_build_ids ids = { 0 };
+	struct gm_error *err = NULL;
+	for (size_t i = 0; i < phnum && !err; i++) {
 		GElf_Phdr ph;
-		if (!gelf_getphdr(exe->elf, (int)i, &ph) || ph.p_type != PT_NOTE)
+		if (!gelf_getphdr(exe->elf, (int)i, &ph) || ph.p_type != PT_NOTE ||
+		    ph.p_offset > exe->size || ph.p_filesz > exe->size - ph.p_offset)
 			continue;
-		struct gm_error *err = scan_note_segment(exe, &ph);
-		if (err)
-			return err;
+		err = gm_build_ids_scan(exe->data + ph.p_offset, ph.p_filesz, ph.p_vaddr, &ids);
 	}
+	if (err) {
+		gm_build_ids_deinit(&ids);
+		return err;
+	}
+	exe->go_build_id = ids.go;
+	exe->go_build_id_note_vaddr = ids.go_note_vaddr;
+	exe->go_build_id_note_size = ids.go_note_size;
+	exe->gnu_build_id = ids.gnu;
+	exe->gnu_build_id_note_vaddr = ids.gnu_note_vaddr;
+	exe->gnu_build_id_note_size = ids.gnu_note_size;
 	return NULL;
 }
 
@@ -157,65 +111,14 @@ bool gm_exe_section(const struct gm_exe *exe, const char *name, uint64_t *ret_ad
 	return true;
 }
 
-/* Decode a uvarint at P (at most END); returns bytes used, 0 on error. */
-static size_t read_uvarint(const uint8_t *p, const uint8_t *end, uint64_t *ret)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < 10 && p + i < end; i++) {
-		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if (!(p[i] & 0x80)) {
-			*ret = v;
-			return i + 1;
-		}
-	}
-	return 0;
-}
-
-/* The value of build setting KEY in module info INFO (LEN bytes, lines of
- * tab-separated fields, "build\tKEY=VALUE"), malloc'd into *RET; NULL if unset. */
-static struct gm_error *find_build_setting(const char *info, size_t len, const char *key, char **ret)
-{
-	size_t klen = strlen(key);
-	for (const char *line = info, *end = info + len; line < end;) {
-		const char *nl = memchr(line, '\n', (size_t)(end - line));
-		const char *eol = nl ? nl : end;
-		size_t n = (size_t)(eol - line);
-		if (n > 6 + klen + 1 && memcmp(line, "build\t", 6) == 0 && memcmp(line + 6, key, klen) == 0 &&
-		    line[6 + klen] == '=') {
-			*ret = strndup(line + 6 + klen + 1, n - 6 - klen - 1);
-			return *ret ? NULL : &gm_error_nomem;
-		}
-		line = eol + 1;
-	}
-	return NULL;
-}
-
-/* Parse a .go.buildinfo blob; sets exe->go_version when it is the inline
- * string format that every supported Go version (1.18+) writes. */
+/* Parse the .go.buildinfo at P (LEN bytes) into the executable's fields. */
 static struct gm_error *parse_buildinfo(struct gm_exe *exe, const uint8_t *p, size_t len)
 {
-	if (len < BUILDINFO_HEADER_LEN || memcmp(p, buildinfo_magic, BUILDINFO_MAGIC_LEN) != 0)
-		return NULL;
-	if (!(p[15] & BUILDINFO_FLAG_INLINE_STRINGS))
-		return gm_error_create(GM_ERR_BAD_EXE,
-				       "%s: Go build info in the pre-1.18 format; Go 1.18 or later is needed",
-				       exe->path);
-	uint64_t vlen;
-	size_t n = read_uvarint(p + BUILDINFO_HEADER_LEN, p + len, &vlen);
-	if (n == 0 || vlen > MAX_VERSION_LEN || vlen > len - BUILDINFO_HEADER_LEN - n)
-		return exe_error(exe->path, "corrupt .go.buildinfo version string");
-	exe->go_version = strndup((const char *)p + BUILDINFO_HEADER_LEN + n, vlen);
-	if (!exe->go_version)
-		return &gm_error_nomem;
-	/* The module info string follows: "build\tKEY=VALUE" lines among others. */
-	const uint8_t *info = p + BUILDINFO_HEADER_LEN + n + vlen;
-	uint64_t ilen;
-	size_t m = read_uvarint(info, p + len, &ilen);
-	if (m == 0 || ilen > (uint64_t)(p + len - info) - m)
-		return NULL; /* no module info: no build settings to report */
-	struct gm_error *err = find_build_setting((const char *)info + m, ilen, "GOEXPERIMENT", &exe->go_experiments);
-	if (!err)
-		err = find_build_setting((const char *)info + m, ilen, "GOARCH", &exe->goarch);
+	struct gm_buildinfo bi = { 0 };
+	struct gm_error *err = gm_buildinfo_parse(p, len, exe->path, &bi);
+	exe->go_version = bi.go_version;
+	exe->go_experiments = bi.go_experiments;
+	exe->goarch = bi.goarch;
 	return err;
 }
 
@@ -231,11 +134,10 @@ static struct gm_error *load_buildinfo(struct gm_exe *exe)
 		const struct gm_exe_segment *seg = &exe->segments[i];
 		if ((seg->flags & (PF_W | PF_X)) != PF_W)
 			continue;
-		for (uint64_t off = 0; off + BUILDINFO_HEADER_LEN <= seg->filesz; off += 16) {
-			const uint8_t *p = exe->data + seg->offset + off;
-			if (memcmp(p, buildinfo_magic, BUILDINFO_MAGIC_LEN) == 0)
-				return parse_buildinfo(exe, p, seg->filesz - off);
-		}
+		size_t off;
+		const uint8_t *p = exe->data + seg->offset;
+		if (gm_buildinfo_find(p, seg->filesz, &off))
+			return parse_buildinfo(exe, p + off, seg->filesz - off);
 		break;
 	}
 	return NULL;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../error.h"
+#include "../util/error.h"
 
 struct gm_exe_segment {
 	uint64_t vaddr;     /* link-time address (add the load bias for PIE) */

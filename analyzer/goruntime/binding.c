@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "../../dwarf/layouts.h"
-#include "../program.h"
+#include "../program/program.h"
 #include "pclntab.h"
 
 /* Collects the first failure so a binding reads as a list of lookups. */

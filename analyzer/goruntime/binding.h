@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../error.h"
+#include "../util/error.h"
 
 struct gm_program;
 

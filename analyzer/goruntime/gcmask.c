@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "../program.h"
+#include "../program/program.h"
 
 /* buildGCMask recurses only into types at most half their parent's size;
  * a deeper chain means corrupt descriptors. */

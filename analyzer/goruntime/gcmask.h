@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "../error.h"
+#include "../util/error.h"
 #include "binding.h"
 
 /* The mask of the type at TYPE_ADDR (PtrBytes/PtrSize bits, LSB first),

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../program.h"
+#include "../program/program.h"
 #include "binding.h"
 
 #define MAX_GOROUTINES (1u << 26)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../program.h"
+#include "../program/program.h"
 #include "gcmask.h"
 
 /* Caps on counts read from the core: larger values mean corruption. */

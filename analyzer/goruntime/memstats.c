@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../program.h"
+#include "../program/program.h"
 #include "binding.h"
 
 /* Sum of runtime.heapStatsDelta over consistentHeapStats.stats (unsafeRead). */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../program.h"
+#include "../program/program.h"
 #include "../util/u64_map.h"
 #include "binding.h"
 #include "heap.h"

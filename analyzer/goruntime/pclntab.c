@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../../dwarf/layouts.h"
-#include "../program.h"
+#include "../program/program.h"
 #include "binding.h"
 
 /* Largest table accepted (the pclntab of a very large binary is ~100 MiB). */

@@ -3,7 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "../program.h"
+#include "../program/program.h"
 
 static uint64_t arena_index_of(const struct gm_runtime *rt, uint64_t addr)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../../dwarf/dwarf_index.h"
-#include "../program.h"
+#include "../program/program.h"
 #include "binding.h"
 #include "goroutines.h"
 #include "pclntab.h"

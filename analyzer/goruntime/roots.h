@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../error.h"
+#include "../util/error.h"
 #include "../util/warnings.h"
 #include "heap.h"
 

@@ -1,7 +1,7 @@
 #include "descriptors.h"
 
 #include "../goruntime/binding.h"
-#include "../program.h"
+#include "../program/program.h"
 
 /* internal/abi Kinds (stable 1.20-1.27). */
 enum {

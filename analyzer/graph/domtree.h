@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "../error.h"
+#include "../util/error.h"
 #include "graph.h"
 
 struct gm_domtree {

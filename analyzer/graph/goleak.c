@@ -10,7 +10,7 @@
 #include "../goruntime/goroutines.h"
 #include "../goruntime/heap.h"
 #include "../goruntime/roots.h"
-#include "../program.h"
+#include "../program/program.h"
 #include "../util/u64_map.h"
 #include "goleak.h"
 #include "graph.h"

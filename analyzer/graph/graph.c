@@ -9,7 +9,7 @@
 #include "../goruntime/heap.h"
 #include "../goruntime/pointers.h"
 #include "../goruntime/roots.h"
-#include "../program.h"
+#include "../program/program.h"
 
 /* The edges one thread finds, in object order. */
 struct edge_list {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../error.h"
+#include "../util/error.h"
 
 struct gm_suspects;
 struct gm_domtree;

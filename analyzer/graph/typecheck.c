@@ -9,7 +9,7 @@
 #include "../../dwarf/dwarf_index.h"
 #include "../goruntime/heap.h"
 #include "../goruntime/pointers.h"
-#include "../program.h"
+#include "../program/program.h"
 #include "../util/u64_map.h"
 #include "typeinfer.h"
 

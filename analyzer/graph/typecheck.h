@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "../error.h"
+#include "../util/error.h"
 
 struct gm_heap;
 struct gm_types;

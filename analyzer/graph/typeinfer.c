@@ -11,7 +11,7 @@
 #include "../goruntime/pclntab.h"
 #include "descriptors.h"
 #include "../goruntime/roots.h"
-#include "../program.h"
+#include "../program/program.h"
 #include "graph.h"
 #include "shape_names.h"
 

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../error.h"
+#include "../util/error.h"
 #include "../util/u64_map.h"
 #include "../util/warnings.h"
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "../goruntime/heap.h"
-#include "../program.h"
+#include "../program/program.h"
 #include "descriptors.h"
 #include "shape_names.h"
 #include "typeinfer_internal.h"

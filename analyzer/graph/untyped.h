@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "../error.h"
+#include "../util/error.h"
 
 struct gm_heap;
 struct gm_graph;

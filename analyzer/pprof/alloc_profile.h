@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "analyzer/error.h"
+#include "analyzer/util/error.h"
 
 /* What a written profile holds. */
 struct alloc_profile_stats {

@@ -5,7 +5,7 @@
 
 #include <sqlite3.h>
 
-#include "analyzer/error.h"
+#include "analyzer/util/error.h"
 
 /* Open PATH read-only and check that it is a gomortem analysis database of
  * the schema version this build reads (meta.schema_version).

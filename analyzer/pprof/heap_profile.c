@@ -19,9 +19,11 @@
 #include <unistd.h>
 
 #include "analyzer/pprof/analysis_db.h"
+#include "analyzer/pprof/frame_names.h"
 #include "analyzer/pprof/heap_profile.h"
 #include "analyzer/pprof/profile_file.h"
 #include "analyzer/pprof/protobuf.h"
+#include "analyzer/pprof/type_table.h"
 #include "analyzer/util/output.h"
 #include "analyzer/util/u64_map.h"
 
@@ -39,25 +41,6 @@
 static const char ELLIPSIS[] = "…";
 static const char SEVERAL_ROOTS[] = "(several roots)";
 static const char UNKNOWN_TYPE[] = "unknown type";
-
-/* The types table: names, sizes, and where their members are named.  The
- * fields table names the members of DWARF struct types, which need not be
- * the types.id the objects carry (a runtime type descriptor of the same
- * name), and objects holding an array of a struct are typed "[N]T": a
- * type's members are those of the type of the same name that has fields,
- * else of its element's. */
-struct type_table {
-	struct gm_u64_map index;  /* types.id -> position */
-	uint32_t *by_id;          /* the same as an array (position + 1, 0 none) when ids are dense; else NULL */
-	size_t nby_id;
-	int64_t *ids;
-	char **names;
-	int64_t *sizes;
-	int64_t *fields_id;       /* types.id whose fields name its members (of one element); -1 none */
-	int64_t *elem_size;       /* size of the element fields_id describes */
-	uint32_t *frame;          /* function id of the bare type name; 0 until interned */
-	size_t count;
-};
 
 /* The live objects, indexed by objects.id (slot 0 unused). */
 struct live_objects {
@@ -152,11 +135,16 @@ static struct gm_error *string_intern(struct strings *t, const char *s, uint32_t
 	return NULL;
 }
 
-/* The function id (1-based) of a frame named NAME. */
+/* The function id (1-based) of a frame named NAME, as frame_names.h spells it. */
 static struct gm_error *function_of(struct strings *t, const char *name, uint32_t *ret)
 {
+	char *spelled = strdup(name);
+	if (!spelled)
+		return &gm_error_nomem;
+	pprof_frame_spelling(spelled);
 	uint32_t s;
-	struct gm_error *err = string_intern(t, name, &s);
+	struct gm_error *err = string_intern(t, spelled, &s);
+	free(spelled);
 	if (err)
 		return err;
 	if (!t->func[s]) {
@@ -182,146 +170,6 @@ static void strings_deinit(struct strings *t)
 }
 
 /* ---- loading ---- */
-
-/* The position of a type named NAME (its first LEN bytes) that has fields; -1 if none. */
-static int64_t find_fields_type(const struct type_table *t, const struct gm_u64_map *by_name, const char *name,
-				size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull, at;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)name[i]) * 0x100000001b3ull;
-	for (; gm_u64_map_find(by_name, h, &at); h++)
-		if (strncmp(t->names[at], name, len) == 0 && t->names[at][len] == '\0')
-			return (int64_t)at;
-	return -1;
-}
-
-/* Give the types without fields of their own those of a namesake, or of their element ("[N]T"). */
-static struct gm_error *link_fields(struct type_table *t)
-{
-	struct gm_u64_map by_name = { 0 };  /* FNV-1a of the name (probed linearly) -> position */
-	for (size_t i = 0; i < t->count; i++) {
-		if (t->fields_id[i] < 0 || find_fields_type(t, &by_name, t->names[i], strlen(t->names[i])) >= 0)
-			continue;
-		uint64_t h = fnv1a(t->names[i]), unused;
-		while (gm_u64_map_find(&by_name, h, &unused))
-			h++;
-		if (gm_u64_map_insert(&by_name, h, i)) {
-			gm_u64_map_free(&by_name);
-			return &gm_error_nomem;
-		}
-	}
-	for (size_t i = 0; i < t->count && by_name.count; i++) {
-		if (t->fields_id[i] >= 0)
-			continue;
-		const char *name = t->names[i];
-		int64_t at = find_fields_type(t, &by_name, name, strlen(name));
-		if (at < 0 && name[0] == '[') {
-			char *end;
-			unsigned long long n = strtoull(name + 1, &end, 10);
-			if (*end == ']' && n > 0)
-				at = find_fields_type(t, &by_name, end + 1, strlen(end + 1));
-		}
-		if (at >= 0) {
-			t->fields_id[i] = t->ids[at];
-			t->elem_size[i] = t->sizes[at];
-		}
-	}
-	gm_u64_map_free(&by_name);
-	return NULL;
-}
-
-static struct gm_error *index_type_ids(struct type_table *t);
-
-static struct gm_error *load_types(struct profile_builder *b)
-{
-	struct type_table *t = &b->types;
-	sqlite3_stmt *st;
-	int64_t count = 0;
-	if (sqlite3_prepare_v2(b->db, "SELECT COUNT(*) FROM types", -1, &st, NULL) != SQLITE_OK)
-		return analysis_db_error(b->db, b->db_path);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		count = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (count < 0 || count > MAX_OBJECT_ID)
-		return gm_error_create(GM_ERR_SQL, "%s: %" PRId64 " types", b->db_path, count);
-	size_t cap = (size_t)count + 1;
-	t->ids = calloc(cap, sizeof(*t->ids));
-	t->names = calloc(cap, sizeof(*t->names));
-	t->sizes = calloc(cap, sizeof(*t->sizes));
-	t->fields_id = calloc(cap, sizeof(*t->fields_id));
-	t->elem_size = calloc(cap, sizeof(*t->elem_size));
-	t->frame = calloc(cap, sizeof(*t->frame));
-	if (!t->ids || !t->names || !t->sizes || !t->fields_id || !t->elem_size || !t->frame)
-		return &gm_error_nomem;
-	if (sqlite3_prepare_v2(b->db, "SELECT id, name, size, id IN (SELECT type_id FROM fields) FROM types",
-			       -1, &st, NULL) != SQLITE_OK)
-		return analysis_db_error(b->db, b->db_path);
-	struct gm_error *err = NULL;
-	int rc;
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW && t->count < cap) {
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-		size_t i = t->count;
-		t->ids[i] = sqlite3_column_int64(st, 0);
-		t->names[i] = strdup(name ? name : "?");
-		t->sizes[i] = sqlite3_column_int64(st, 2);
-		t->fields_id[i] = sqlite3_column_int64(st, 3) ? t->ids[i] : -1;
-		t->elem_size[i] = t->sizes[i];
-		if (!t->names[i] || gm_u64_map_insert(&t->index, (uint64_t)t->ids[i], i))
-			err = &gm_error_nomem;
-		t->count++;
-	}
-	if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		err = analysis_db_error(b->db, b->db_path);
-	sqlite3_finalize(st);
-	if (!err)
-		err = index_type_ids(t);
-	return err ? err : link_fields(t);
-}
-
-/* types.id -> position as an array when the ids are dense (the analyzer
- * numbers them from 1): a lookup per object without hashing. */
-static struct gm_error *index_type_ids(struct type_table *t)
-{
-	int64_t max_id = 0;
-	for (size_t i = 0; i < t->count; i++)
-		max_id = t->ids[i] > max_id ? t->ids[i] : max_id;
-	if ((uint64_t)max_id > 4 * (uint64_t)t->count + 1024)
-		return NULL;
-	t->nby_id = (size_t)max_id + 1;
-	t->by_id = calloc(t->nby_id, sizeof(*t->by_id));
-	if (!t->by_id)
-		return &gm_error_nomem;
-	for (size_t i = 0; i < t->count; i++)
-		if (t->ids[i] >= 0)
-			t->by_id[t->ids[i]] = (uint32_t)i + 1;
-	return NULL;
-}
-
-/* The position of types.id ID; false if no type has it. */
-static bool type_position(const struct type_table *t, int64_t id, uint64_t *pos)
-{
-	if (!t->by_id)
-		return gm_u64_map_find(&t->index, (uint64_t)id, pos);
-	if (id < 0 || (uint64_t)id >= t->nby_id || !t->by_id[id])
-		return false;
-	*pos = t->by_id[id] - 1;
-	return true;
-}
-
-static void types_deinit(struct type_table *t)
-{
-	for (size_t i = 0; i < t->count; i++)
-		free(t->names[i]);
-	free(t->ids);
-	free(t->names);
-	free(t->sizes);
-	free(t->fields_id);
-	free(t->elem_size);
-	free(t->frame);
-	gm_u64_map_free(&t->index);
-	free(t->by_id);
-}
 
 static struct gm_error *alloc_objects(struct live_objects *o, uint32_t n)
 {
@@ -368,7 +216,7 @@ static void load_object_row(struct profile_builder *b, sqlite3_stmt *st, uint32_
 	o->live[id] = true;
 	int64_t span = sqlite3_column_int64(st, 7);
 	o->has_header[id] = span > 0 && (size_t)span < b->span_count && b->span_has_headers[span];
-	if (sqlite3_column_type(st, 1) != SQLITE_NULL && type_position(&b->types, sqlite3_column_int64(st, 1), &pos))
+	if (sqlite3_column_type(st, 1) != SQLITE_NULL && type_table_position(&b->types, sqlite3_column_int64(st, 1), &pos))
 		o->type[id] = (uint32_t)pos + 1;
 	int64_t size = sqlite3_column_int64(st, 2);
 	o->size[id] = size > 0 ? (uint64_t)size : 0;
@@ -765,7 +613,7 @@ enum {
 	SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2,
 	LOCATION_ID = 1, LOCATION_LINE = 4,
 	LINE_FUNCTION_ID = 1,
-	FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3,
+	FUNCTION_ID = 1, FUNCTION_NAME = 2,
 };
 
 static struct gm_error *put_value_type(struct profile_builder *b, struct pb_buf *out, struct pb_buf *msg,
@@ -819,7 +667,7 @@ static void put_functions(struct profile_builder *b, struct pb_buf *out, struct 
 		pb_buf_clear(msg);
 		pb_put_uint64(msg, FUNCTION_ID, f);
 		pb_put_int64(msg, FUNCTION_NAME, b->strings.func_string[f - 1]);
-		pb_put_int64(msg, FUNCTION_SYSTEM_NAME, b->strings.func_string[f - 1]);
+		/* No system_name: pprof leaves the name alone (frame_names.h). */
 		pb_put_message(out, PROFILE_FUNCTION, msg);
 	}
 }
@@ -889,7 +737,7 @@ static void builder_deinit(struct profile_builder *b)
 {
 	sqlite3_finalize(b->field_stmt);
 	sqlite3_finalize(b->root_stmt);
-	types_deinit(&b->types);
+	type_table_deinit(&b->types);
 	free(b->span_has_headers);
 	objects_deinit(&b->objs);
 	strings_deinit(&b->strings);
@@ -907,7 +755,7 @@ struct gm_error *heap_profile_write(sqlite3 *db, const char *db_path, const char
 	size_t lookups = 0;
 	struct gm_error *err = builder_init(&b);
 	if (!err)
-		err = load_types(&b);
+		err = type_table_load(b.db, b.db_path, MAX_OBJECT_ID, &b.types);
 	if (!err)
 		err = load_spans(&b);
 	if (!err)

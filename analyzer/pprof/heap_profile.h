@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "analyzer/error.h"
+#include "analyzer/util/error.h"
 
 #define HEAP_PROFILE_MAX_DEPTH 64
 

@@ -2,7 +2,7 @@
 #ifndef GOMORTEM_PROFILE_FILE_H
 #define GOMORTEM_PROFILE_FILE_H
 
-#include "analyzer/error.h"
+#include "analyzer/util/error.h"
 #include "analyzer/pprof/protobuf.h"
 
 /* Write DATA gzip-compressed to PATH whole or not at all (written beside it

@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "../../dwarf/dwarf_index.h"
-#include "../program.h"
+#include "../program/program.h"
 #include "object_index.h"
 
 #define MAX_STRING (1 << 20)     /* bytes a string value is cut at */

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "../error.h"
+#include "../util/error.h"
 
 struct gm_store;
 struct gm_mprof;

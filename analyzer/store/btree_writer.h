@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#include "../error.h"
+#include "../util/error.h"
 
 /* An SQLite database file, closed by SQLite, that B-trees are appended to.
  * Builders on different threads may share one file. */

@@ -4,7 +4,7 @@
 #ifndef GOMORTEM_SUSPECTS_TABLE_H
 #define GOMORTEM_SUSPECTS_TABLE_H
 
-#include "../error.h"
+#include "../util/error.h"
 
 struct gm_store;
 struct gm_suspects;

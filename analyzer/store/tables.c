@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "../../dwarf/dwarf_index.h"
-#include "../cli.h"
+#include "../util/version.h"
 #include "../core/native_unwind.h"
 #include "../goruntime/goroutines.h"
 #include "../goruntime/heap.h"
@@ -19,7 +19,7 @@
 #include "../graph/graph.h"
 #include "../graph/typeinfer.h"
 #include "../goruntime/memstats.h"
-#include "../program.h"
+#include "../program/program.h"
 #include "btree_writer.h"
 #include "store.h"
 

@@ -4,7 +4,7 @@
 
 #include <sys/stat.h>
 
-#include "../error.h"
+#include "error.h"
 
 /* Open PATH read-only when it is a regular file: *RET_FD (close it) and its
  * *RET_ST.  Anything else (a directory, a device, a FIFO) is a GM_ERR_IO

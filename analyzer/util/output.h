@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../error.h"
+#include "error.h"
 
 struct gm_output {
 	const char *path;  /* the name given */

@@ -16,7 +16,7 @@
 #include "analyzer/core/address_space.h"
 #include "analyzer/goruntime/binding.h"
 #include "analyzer/goruntime/pclntab.h"
-#include "analyzer/program.h"
+#include "analyzer/program/program.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

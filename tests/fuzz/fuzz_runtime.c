@@ -19,7 +19,7 @@
 #include "analyzer/goruntime/goroutines.h"
 #include "analyzer/goruntime/heap.h"
 #include "analyzer/goruntime/memstats.h"
-#include "analyzer/program.h"
+#include "analyzer/program/program.h"
 #include "dwarf/dwarf_index.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

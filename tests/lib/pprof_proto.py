@@ -52,7 +52,7 @@ def repeated_varints(wire, value):
 def decode_profile(data):
     p = {"sample_type": [], "samples": [], "locations": {}, "functions": {}, "strings": [],
          "default_sample_type": 0, "mappings": 0, "labels": [], "location_lines": {},
-         "function_files": {}, "period": 0, "period_type": (0, 0)}
+         "function_files": {}, "function_system_names": {}, "period": 0, "period_type": (0, 0)}
     for num, wire, value in fields(data):
         if num == 1:
             vt = dict((n, v) for n, _w, v in fields(value))
@@ -86,6 +86,7 @@ def decode_profile(data):
             f = dict((n, v) for n, _w, v in fields(value))
             p["functions"][f.get(1, 0)] = f.get(2, 0)
             p["function_files"][f.get(1, 0)] = f.get(4, 0)
+            p["function_system_names"][f.get(1, 0)] = f.get(3, 0)
         elif num == 6:
             p["strings"].append(value.decode())
         elif num == 11:

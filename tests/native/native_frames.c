@@ -22,7 +22,7 @@
 #include "analyzer/core/native_unwind.h"
 #include "analyzer/goruntime/binding.h"
 #include "analyzer/goruntime/pclntab.h"
-#include "analyzer/program.h"
+#include "analyzer/program/program.h"
 
 static bool not_go(uint64_t pc, void *arg)
 {

@@ -23,7 +23,7 @@
 
 #include "analyzer/goruntime/binding.h"
 #include "analyzer/goruntime/pclntab.h"
-#include "analyzer/program.h"
+#include "analyzer/program/program.h"
 
 #define MAX_FRAMES 64
 

@@ -8,6 +8,11 @@
 - the attribution: the samples whose leaf is a type sum to that type's live
   objects and bytes; the samples ending at a root frame sum to the bytes
   its roots alone keep alive (roots.retained, from the dominator tree);
+- names: each frame is the database's name with <...> spelled [...] (Go's
+  instantiation syntax; channel arrows kept) and no system_name, so that go
+  tool pprof's demangling heuristics, which strip (...) and <...> from names
+  holding <>[] (internal/symbolizer), leave it whole: go tool pprof -top
+  shows every frame of the file under its own name, none merged;
 - bad inputs: missing database (3), not a gomortem database (11), no -o (2).
 Skipped (77) without go."""
 import gzip
@@ -30,16 +35,28 @@ UNKNOWN_TYPE = "unknown type"
 
 # ---- checks ----
 
+def spelled(name):
+    """NAME as the profile spells a frame: each '<' that opens a pair (not the
+    arrow "<-") and its matching '>' become '[' and ']'."""
+    out, opened = list(name), []
+    for i, ch in enumerate(name):
+        if ch == "<" and name[i + 1:i + 2] != "-":
+            opened.append(i)
+        elif ch == ">" and opened:
+            out[opened.pop()], out[i] = "[", "]"
+    return "".join(out)
+
+
 def db_truth(db):
     live = db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM objects WHERE reachable = 1").fetchone()
     by_type = {}
     for name, count, size in db.execute(
             "SELECT t.name, COUNT(*), SUM(o.size) FROM objects o LEFT JOIN types t ON t.id = o.type_id "
             "WHERE o.reachable = 1 GROUP BY t.name"):
-        by_type[name if name is not None else UNKNOWN_TYPE] = (count, size)
+        by_type[spelled(name) if name is not None else UNKNOWN_TYPE] = (count, size)
     by_root = defaultdict(int)
     for kind, name, retained in db.execute("SELECT kind, name, retained FROM roots WHERE retained > 0"):
-        by_root[f"{kind} root {name}"] += retained
+        by_root[spelled(f"{kind} root {name}")] += retained
     return live, by_type, by_root
 
 
@@ -77,6 +94,33 @@ def check_structure(c, where, p):
             bad.append(f"repeated chain {frames}")
         seen.add(tuple(locs))
     c.check(not bad, f"{where}: {len(bad)} bad samples, e.g. {bad[:3]}")
+
+
+def pprof_node_names(c, where, path):
+    """The node names go tool pprof -top shows, after its symbolization and
+    demangling: one per distinct function name it kept."""
+    res = gmtest.run(["go", "tool", "pprof", "-top", "-nodecount=1000000", "-nodefraction=0",
+                      "-edgefraction=0", "-unit=B", path])
+    c.check(res.status == 0, f"{where}: go tool pprof -top exited {res.status}: {res.stderr.strip()}")
+    names, table = [], False
+    for line in res.stdout.splitlines():
+        if table:
+            names.append(line.split(None, 5)[5])
+        table = table or line.split()[:2] == ["flat", "flat%"]
+    return names
+
+
+def check_names(c, where, p, path):
+    """Every frame of the file is a node of its own in go tool pprof, named as written."""
+    s = p["strings"]
+    used = {s[p["functions"][f]] for locs, _v in p["samples"] for loc in locs for f in p["locations"][loc]}
+    shown = pprof_node_names(c, where, path)
+    c.check(len(shown) == len(set(shown)) and set(shown) == used,
+            f"{where}: go tool pprof shows {len(shown)} nodes for {len(used)} frames; "
+            f"changed or merged: {sorted(used - set(shown))[:4]}")
+    c.check(not any(p["function_system_names"].values()), f"{where}: a function has a system_name")
+    angled = [n for n in used if "<" in n.replace("<-", "") or ">" in n]
+    c.check(not angled, f"{where}: frames spelled with <...>: {angled[:3]}")
 
 
 def check_attribution(c, where, p, db):
@@ -122,6 +166,7 @@ def check_scenario(c, gm, where, sdir, tmp):
     s = p["strings"]
     c.check(s[p["default_sample_type"]] == "inuse_space", f"{where}: default sample type not inuse_space")
     count, size = check_attribution(c, where, p, db)
+    check_names(c, where, p, out)
     go = go_totals(c, where, out)
     c.check(go == (count, size), f"{where}: go tool pprof totals {go}, database live {count} objects, {size} bytes")
     if where.endswith("/zoo"):

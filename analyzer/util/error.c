@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/terminal.h"
+#include "terminal.h"
 
 struct gm_error gm_error_nomem = {
 	.code = GM_ERR_NO_MEMORY,

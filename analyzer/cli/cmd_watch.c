@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "acquire/capture.h"
-#include "acquire/cgroup.h"
+#include "analyzer/acquire/capture.h"
+#include "analyzer/acquire/cgroup.h"
 #include "cli.h"
 
 static const char watch_usage[] =

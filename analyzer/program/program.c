@@ -7,9 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../dwarf/dwarf_index.h"
-#include "../dwarf/layouts.h"
-#include "goruntime/locate.h"
+#include "dwarf/dwarf_index.h"
+#include "dwarf/layouts.h"
+#include "analyzer/core/core_exe.h"
+#include "analyzer/goruntime/locate.h"
 
 /* Longest runtime.buildVersion accepted (it is "go1.N.M" plus experiments). */
 #define MAX_GO_VERSION_LEN 256
@@ -27,10 +28,8 @@ static struct gm_error *exe_path_from_core(const struct gm_core *core, char **re
 		return gm_error_create(GM_ERR_BAD_EXE,
 				       "%s: no AT_ENTRY in the core's auxv; pass the executable with --exe",
 				       core->path);
-	for (size_t i = 0; i < core->nfiles; i++) {
-		const struct gm_core_file *f = &core->files[i];
-		if (entry < f->start || entry >= f->end)
-			continue;
+	const struct gm_core_file *f = gm_core_exe_file(core);
+	if (f) {
 		char *path = strdup(f->path);
 		if (!path)
 			return &gm_error_nomem;
@@ -325,6 +324,18 @@ static struct gm_error *open_layouts(struct gm_program *prog, const char *runtim
 	return layouts_from_table(prog);
 }
 
+/* Without the executable (ERR says why): what the core alone tells. */
+static struct gm_error *core_only(struct gm_program *prog, struct gm_error *err)
+{
+	gm_exe_destroy(prog->exe);
+	prog->exe = NULL;
+	prog->exe_error = err;
+	err = gm_address_space_create(prog->core, NULL, 0, &prog->mem);
+	if (!err)
+		err = gm_core_exe_read(prog->core, prog->mem, &prog->core_exe);
+	return err;
+}
+
 static struct gm_error *program_load(struct gm_program *prog, const struct gm_program_options *options)
 {
 	struct gm_error *err = gm_acquire_core(options->core_path, &options->acquire, &prog->acquired);
@@ -333,6 +344,8 @@ static struct gm_error *program_load(struct gm_program *prog, const struct gm_pr
 				      &prog->core);
 	if (!err)
 		err = open_exe(prog, options->exe_path);
+	if (err && prog->core && options->allow_missing_exe)
+		return core_only(prog, err);
 	if (!err)
 		err = check_same_program(prog);
 	if (!err)
@@ -411,6 +424,8 @@ void gm_program_destroy(struct gm_program *prog)
 	gm_error_destroy(prog->dwarf_error);
 	gm_address_space_destroy(prog->mem);
 	gm_exe_destroy(prog->exe);
+	gm_error_destroy(prog->exe_error);
+	gm_core_exe_destroy(prog->core_exe);
 	gm_core_destroy(prog->core);
 	gm_acquired_destroy(prog->acquired);
 	free(prog->core_go_version);

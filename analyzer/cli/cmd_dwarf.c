@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../dwarf/dwarf_index.h"
-#include "../dwarf/layouts.h"
+#include "dwarf/dwarf_index.h"
+#include "dwarf/layouts.h"
 #include "cli.h"
-#include "core/exe.h"
-#include "goruntime/binding.h"
-#include "goruntime/locate.h"
-#include "program.h"
+#include "analyzer/core/exe.h"
+#include "analyzer/goruntime/binding.h"
+#include "analyzer/goruntime/locate.h"
+#include "analyzer/program/program.h"
 
 static const char dwarf_usage[] =
 	"usage: gomortem dwarf EXE NAME...\n"

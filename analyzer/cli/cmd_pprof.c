@@ -12,7 +12,7 @@
 #include "analyzer/pprof/analysis_db.h"
 #include "analyzer/pprof/heap_profile.h"
 #include "cli.h"
-#include "error.h"
+#include "analyzer/util/error.h"
 
 static const char pprof_usage[] =
 	"usage: gomortem pprof DB -o FILE.pb.gz [--sample inuse_space|inuse_objects]\n"

@@ -12,7 +12,7 @@
 
 #include "analyzer/pprof/analysis_db.h"
 #include "cli.h"
-#include "error.h"
+#include "analyzer/util/error.h"
 
 static const char path_usage[] =
 	"usage: gomortem path DB ADDR\n"

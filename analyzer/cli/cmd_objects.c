@@ -8,10 +8,10 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "goruntime/binding.h"
-#include "goruntime/heap.h"
-#include "goruntime/pointers.h"
-#include "program.h"
+#include "analyzer/goruntime/binding.h"
+#include "analyzer/goruntime/heap.h"
+#include "analyzer/goruntime/pointers.h"
+#include "analyzer/program/program.h"
 
 static const char objects_usage[] =
 	"usage: gomortem objects CORE [--exe EXE] [--runtime-from EXE] [--pointers] [--allow-truncated]\n"

@@ -1,6 +1,6 @@
 #include "json_writer.h"
 
-#include "util/terminal.h"
+#include "analyzer/util/terminal.h"
 
 #include <inttypes.h>
 #include <math.h>

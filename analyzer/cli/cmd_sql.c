@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "util/files.h"
-#include "util/strbuf.h"
-#include "error.h"
+#include "analyzer/util/files.h"
+#include "analyzer/util/strbuf.h"
+#include "analyzer/util/error.h"
 #include "json_writer.h"
-#include "sqlfuncs/heapfuncs.h"
-#include "store/store.h"
-#include "util/terminal.h"
+#include "analyzer/sqlfuncs/heapfuncs.h"
+#include "analyzer/store/store.h"
+#include "analyzer/util/terminal.h"
 
 static const char sql_usage[] =
 	"usage: gomortem sql DB SQL [--csv | --json] [--header | --no-header]\n"

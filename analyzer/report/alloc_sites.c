@@ -1,8 +1,15 @@
 /* The report's "Allocation sites" section: where what the leak suspects keep
  * alive, and the live objects of the top types, were allocated, from the
  * runtime's memory profile (tables alloc_sites, suspect_alloc_sites; view
- * type_alloc_sites).  Part of cmd_report.c (included there, one line, next
- * to the other sections, whose document and query helpers it uses). */
+ * type_alloc_sites). */
+#include "report_internal.h"
+
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "analyzer/pprof/alloc_profile.h"
 
 /* Sites listed per suspect or type. */
@@ -27,7 +34,7 @@ static struct gm_error *alloc_site_table(struct report *r, struct doc *d, const 
 					 int64_t *ret_rows)
 {
 	sqlite3_stmt *stmt;
-	struct gm_error *err = prepare(r, sql, &stmt);
+	struct gm_error *err = report_prepare(r, sql, &stmt);
 	if (err)
 		return err;
 	sqlite3_bind_int64(stmt, 1, r->top);
@@ -36,12 +43,12 @@ static struct gm_error *alloc_site_table(struct report *r, struct doc *d, const 
 	struct block *t = NULL;
 	bool row = false;
 	*ret_rows = 0;
-	while (!(err = step(r, stmt, &row)) && row) {
+	while (!(err = report_step(r, stmt, &row)) && row) {
 		char site[CELL_MAX], n[NUM_BUF], b[NUM_BUF];
 		if (!t)
 			t = doc_table(d, cols);
-		table_row(d, t, type_name(col_text(stmt, 0)),
-			  site_label(site, sizeof(site), col_text(stmt, 1), col_text(stmt, 2), sqlite3_column_int64(stmt, 3)),
+		table_row(d, t, type_name(report_col_text(stmt, 0)),
+			  site_label(site, sizeof(site), report_col_text(stmt, 1), report_col_text(stmt, 2), sqlite3_column_int64(stmt, 3)),
 			  fmt_int(n, sqlite3_column_int64(stmt, 4)), fmt_bytes(b, sqlite3_column_int64(stmt, 5)));
 		(*ret_rows)++;
 	}
@@ -69,7 +76,7 @@ static const char TYPE_SITES_SQL[] =
 static struct gm_error *alloc_sites_lag(struct report *r, struct doc *d, int64_t rate)
 {
 	sqlite3_stmt *stmt;
-	struct gm_error *err = prepare(r, "SELECT func, file, line, now_allocs - published_allocs, "
+	struct gm_error *err = report_prepare(r, "SELECT func, file, line, now_allocs - published_allocs, "
 				       "now_alloc_bytes - published_alloc_bytes FROM alloc_sites "
 				       "WHERE now_allocs > published_allocs", &stmt);
 	if (err)
@@ -77,14 +84,14 @@ static struct gm_error *alloc_sites_lag(struct report *r, struct doc *d, int64_t
 	uint64_t objects = 0, bytes = 0, best = 0;
 	char site[CELL_MAX] = "", n[NUM_BUF], b[NUM_BUF];
 	bool row = false;
-	while (!(err = step(r, stmt, &row)) && row) {
+	while (!(err = report_step(r, stmt, &row)) && row) {
 		uint64_t o, sb;
 		alloc_profile_scale(sqlite3_column_int64(stmt, 3), sqlite3_column_int64(stmt, 4), rate, &o, &sb);
 		objects += o;
 		bytes += sb;
 		if (sb > best) {
 			best = sb;
-			site_label(site, sizeof(site), col_text(stmt, 0), col_text(stmt, 1), sqlite3_column_int64(stmt, 2));
+			site_label(site, sizeof(site), report_col_text(stmt, 0), report_col_text(stmt, 1), sqlite3_column_int64(stmt, 2));
 		}
 	}
 	if (!err && objects)
@@ -95,10 +102,10 @@ static struct gm_error *alloc_sites_lag(struct report *r, struct doc *d, int64_t
 	return err;
 }
 
-static struct gm_error *section_alloc_sites(struct report *r, struct doc *d)
+struct gm_error *section_alloc_sites(struct report *r, struct doc *d)
 {
 	doc_heading(d, 2, "Allocation sites");
-	const char *state = meta(r, "mem_profile"), *rate = meta(r, "mem_profile_rate");
+	const char *state = report_meta(r, "mem_profile"), *rate = report_meta(r, "mem_profile_rate");
 	if (!state || strcmp(state, "read") != 0) {
 		doc_para(d, "Not known: the runtime's memory profile was not found in this process.");
 		return NULL;

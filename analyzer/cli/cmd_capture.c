@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../dwarf/dwarf_index.h"
-#include "acquire/capture.h"
-#include "acquire/core_writer.h"
+#include "dwarf/dwarf_index.h"
+#include "analyzer/acquire/capture.h"
+#include "analyzer/acquire/core_writer.h"
 #include "cli.h"
-#include "goruntime/binding.h"
-#include "goruntime/heap.h"
-#include "program.h"
+#include "analyzer/goruntime/binding.h"
+#include "analyzer/goruntime/heap.h"
+#include "analyzer/program/program.h"
 
 static const char capture_usage[] =
 	"usage: gomortem capture PID -o CORE [--precopy | --stop-copy] [--slim] [--quiet]\n"

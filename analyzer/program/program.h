@@ -11,14 +11,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "acquire/acquire.h"
-#include "core/address_space.h"
-#include "core/elf_core.h"
-#include "core/exe.h"
-#include "error.h"
+#include "analyzer/acquire/acquire.h"
+#include "analyzer/core/address_space.h"
+#include "analyzer/core/elf_core.h"
+#include "analyzer/core/exe.h"
+#include "analyzer/util/error.h"
 
 struct gm_dwarf;
 struct gm_layouts;
+struct gm_core_exe;
 
 /* The Go releases gomortem knows (go1.MIN to go1.MAX); others are refused
  * unless the user forces them (--force-version), which marks the result partial. */
@@ -41,6 +42,9 @@ struct gm_program_options {
 	 * descriptors): to compare both ways on one core. */
 	bool ignore_dwarf;
 	bool force_version;        /* try a Go version outside the known range anyway */
+	/* When the executable cannot be found or opened, open the core alone
+	 * (exe NULL, exe_error and core_exe set) instead of failing: info. */
+	bool allow_missing_exe;
 };
 
 /* How the executable's build ID was checked against the core. */
@@ -53,8 +57,10 @@ enum gm_build_id_check {
 struct gm_program {
 	struct gm_acquired *acquired;  /* how the core was read; its attributes */
 	struct gm_core *core;
-	struct gm_exe *exe;
-	struct gm_address_space *mem;
+	struct gm_exe *exe;            /* NULL only with allow_missing_exe: */
+	struct gm_error *exe_error;    /*   why the executable could not be opened */
+	struct gm_core_exe *core_exe;  /*   what the core's memory says of it */
+	struct gm_address_space *mem;  /* without exe: the core's memory alone */
 	struct gm_dwarf *dwarf;        /* NULL when the executable has no usable DWARF */
 	struct gm_error *dwarf_error;  /* why dwarf is NULL */
 	/* The runtime's layouts: from dwarf, from runtime_exe's DWARF (--runtime-from) or

@@ -3,7 +3,7 @@
 #ifndef GOMORTEM_CLI_H
 #define GOMORTEM_CLI_H
 
-#define GOMORTEM_VERSION "0.1.0"
+#include "analyzer/util/version.h"
 
 int cmd_info(int argc, char **argv);
 int cmd_dwarf(int argc, char **argv);

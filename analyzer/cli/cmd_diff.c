@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "analyzer/pprof/analysis_db.h"
-#include "analyzer/json_writer.h"
+#include "json_writer.h"
 #include "analyzer/util/u64_map.h"
 #include "analyzer/util/units.h"
 #include "cli.h"
-#include "error.h"
+#include "analyzer/util/error.h"
 
 static const char diff_usage[] =
 	"usage: gomortem diff A.db B.db [--top N] [--csv | --json] [--all]\n"
