@@ -14,7 +14,7 @@
 
 #include "../goruntime/heap.h"
 #include "../goruntime/roots.h"
-#include "../program.h"
+#include "../program/program.h"
 #include "descriptors.h"
 #include "graph.h"
 #include "typeinfer_internal.h"
