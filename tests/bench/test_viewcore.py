@@ -14,7 +14,9 @@ viewcore's live set exactly, on the zoo core of every Go version viewcore
 reads: 1.23-1.26 (it crashes on 1.20-1.22's cores).  On 1.27 viewcore does
 not know the runtime: it skips the pointers of runtime.mPadded and
 runtime.p, and on the etcd kernel core lists 11 objects gomortem finds
-unreachable (not investigated): only printed.  With GOMORTEM_LONG=1 the
+unreachable, reached only from runtime.p's uintptr words (pcache.base and
+the write barrier buffer wbBuf.buf, which the GC does not trace;
+docs/benchmarks.md): only printed.  With GOMORTEM_LONG=1 the
 etcd cores are compared too."""
 import collections
 import os
