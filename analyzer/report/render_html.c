@@ -3,6 +3,7 @@
 #include "render.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,13 +38,40 @@ static const char html_style[] =
 	"td.r,th.r{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\n"
 	"td.c{font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}\n"
 	"pre{background:#f4f6f8;border:1px solid #d5dbe3;padding:8px 10px;overflow-x:auto;font-size:12px}\n"
-	"svg{display:block;margin:10px 0}\n"
+	"svg{display:block;margin:10px 0;width:100%;height:auto}\n"
+	"div.scroll{overflow-x:auto}\n"
+	"nav.toc{background:#f4f6f8;border:1px solid #d5dbe3;padding:4px 14px;margin:12px 0}\n"
+	"nav.toc ul{margin:4px 0;padding-left:20px}\n"
+	"@media (max-width:640px){body{padding:8px 10px 32px}}\n"
 	"svg text{font:12px system-ui,sans-serif;fill:#1d232b}\n"
 	"</style>\n</head>\n<body>\n";
 
+/* TEXT as an anchor name: ASCII letters and digits in lower case, any run
+ * of other characters one '-', none at either end. */
+static void slug(const char *text, char *out, size_t len)
+{
+	size_t n = 0;
+	bool dash = false;
+	for (const char *p = text; *p && n + 2 < len; p++) {
+		char c = *p;
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')) {
+			if (dash && n > 0)
+				out[n++] = '-';
+			out[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+			dash = false;
+		} else {
+			dash = true;
+		}
+	}
+	if (n == 0)
+		out[n++] = 's';
+	out[n] = '\0';
+}
+
 static void html_table(struct strbuf *sb, const struct block *b)
 {
-	sb_puts(sb, "<table>\n<tr>");
+	/* A wide table scrolls by itself on a narrow window, not the page. */
+	sb_puts(sb, "<div class=\"scroll\"><table>\n<tr>");
 	for (size_t i = 0; i < b->ncols; i++) {
 		sb_puts(sb, b->styles[i] == COL_NUMBER ? "<th class=\"r\">" : "<th>");
 		html_text(sb, b->headers[i]);
@@ -60,7 +88,7 @@ static void html_table(struct strbuf *sb, const struct block *b)
 		}
 		sb_puts(sb, "</tr>\n");
 	}
-	sb_puts(sb, "</table>\n");
+	sb_puts(sb, "</table></div>\n");
 }
 
 /* A horizontal bar chart: labels left, bars scaled to the largest value. */
@@ -80,8 +108,11 @@ static void html_chart(struct strbuf *sb, const struct block *b)
 		if (b->values[i] > max)
 			max = b->values[i];
 	size_t height = TITLE_H + b->nrows * ROW_H + 6;
-	sb_printf(sb, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%zu\" role=\"img\" "
-		  "aria-label=\"", LABEL_W + BAR_W + VALUE_W, height);
+	/* Drawn in a fixed coordinate system, scaled to the window's width (the
+	 * CSS caps it at its natural size). */
+	sb_printf(sb, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %zu\" "
+		  "style=\"max-width:%dpx\" role=\"img\" aria-label=\"", LABEL_W + BAR_W + VALUE_W, height,
+		  LABEL_W + BAR_W + VALUE_W);
 	html_text(sb, b->text);
 	sb_puts(sb, "\">\n<text x=\"0\" y=\"16\" style=\"font-weight:600\">");
 	html_text(sb, b->text);
@@ -111,8 +142,56 @@ static void html_chart(struct strbuf *sb, const struct block *b)
 	sb_puts(sb, "</svg>\n");
 }
 
+/* HEADING's anchor: its text in lower case, runs of other characters as one
+ * '-' ("Leak suspects" -> "leak-suspects"), "-2", "-3" ... after a repeat
+ * of an earlier heading's.  INDEX is the heading's place in D. */
+static void heading_id(const struct doc *d, size_t index, char *out, size_t len)
+{
+	size_t repeat = 1;
+	char other[128];
+	slug(d->blocks[index]->text, out, len);
+	for (size_t i = 0; i < index; i++)
+		if (d->blocks[i]->kind == BLOCK_HEADING && d->blocks[i]->level > 1) {
+			slug(d->blocks[i]->text, other, sizeof(other));
+			repeat += strcmp(other, out) == 0;
+		}
+	if (repeat > 1) {
+		size_t n = strlen(out);
+		snprintf(out + n, len - n, "-%zu", repeat);
+	}
+}
+
+/* A table of contents of the sections (level 2) and their parts (level 3). */
+static void html_toc(const struct doc *d, struct strbuf *sb)
+{
+	int open = 0;  /* nested lists open */
+	char id[144];
+	sb_puts(sb, "<nav class=\"toc\"><ul>\n");
+	for (size_t i = 0; i < d->n; i++) {
+		const struct block *b = d->blocks[i];
+		if (b->kind != BLOCK_HEADING || b->level < 2 || b->level > 3)
+			continue;
+		if (b->level == 3 && !open) {
+			sb_puts(sb, "<ul>\n");
+			open = 1;
+		} else if (b->level == 2 && open) {
+			sb_puts(sb, "</ul>\n");
+			open = 0;
+		}
+		heading_id(d, i, id, sizeof(id));
+		sb_printf(sb, "<li><a href=\"#%s\">", id);
+		html_text(sb, b->text);
+		sb_puts(sb, "</a></li>\n");
+	}
+	if (open)
+		sb_puts(sb, "</ul>\n");
+	sb_puts(sb, "</ul></nav>\n");
+}
+
 void render_html(const struct doc *d, struct strbuf *sb)
 {
+	bool toc_done = false;
+	char id[144];
 	sb_puts(sb, html_head);
 	for (size_t i = 0; i < d->n; i++)
 		if (d->blocks[i]->kind == BLOCK_HEADING) {
@@ -124,7 +203,16 @@ void render_html(const struct doc *d, struct strbuf *sb)
 		const struct block *b = d->blocks[i];
 		switch (b->kind) {
 		case BLOCK_HEADING:
-			sb_printf(sb, "<h%d>", b->level);
+			if (b->level == 1) {
+				sb_puts(sb, "<h1>");
+			} else {
+				if (!toc_done) {  /* after the title and what precedes the first section */
+					html_toc(d, sb);
+					toc_done = true;
+				}
+				heading_id(d, i, id, sizeof(id));
+				sb_printf(sb, "<h%d id=\"%s\">", b->level, id);
+			}
 			html_text(sb, b->text);
 			sb_printf(sb, "</h%d>\n", b->level);
 			break;

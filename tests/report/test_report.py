@@ -13,8 +13,9 @@
 - the Markdown report is under 65,536 characters and names the three top
   types by bytes of type_histogram (the unknown type as "(unknown type)");
   a tiny --top gives a note that lists were cut;
-- the HTML report parses and holds <svg> charts, no <script> and no external
-  resources; the text report has the same sections;
+- the HTML report parses and holds <svg> charts that scale to the window,
+  a table of contents linking every section's anchor, no <script> and no
+  external resources; the text report has the same sections;
 - -o writes the file (and leaves no temporary file); bad inputs give the
   documented exit statuses: 2 usage, 3 missing DB, 11 not a gomortem DB."""
 import datetime
@@ -183,6 +184,15 @@ def check_scenario(c, gm, where, db, tmp):
         mapped = [s for s in charts if "Mapped memory by category" in s]
         c.check(len(mapped) == 1 and "reserved address space" not in mapped[0],
                 f"{where}: the mapped-memory chart is missing or charts the reservations with no access")
+        # A table of contents whose links land on the sections' anchors;
+        # charts scale to a narrow window (a viewBox, no fixed width).
+        ids = re.findall(r'<h[23] id="([^"]+)"', text)
+        links = re.findall(r'<li><a href="#([^"]+)">', text)
+        c.check(links and links == ids and len(set(ids)) == len(ids),
+                f"{where}: contents {links[:4]} do not match the headings' anchors {ids[:4]}")
+        c.check('id="leak-suspects"' in text, f"{where}: no #leak-suspects anchor")
+        c.check(all("viewBox=" in s and ' width="' not in s.split(">")[0] for s in charts),
+                f"{where}: a chart has a fixed width")
         c.check("script" not in p.tags, f"{where}: html has a script")
         c.check(not p.external, f"{where}: html references {p.external[:5]}")
         c.check(not [n for n in os.listdir(tmp) if ".tmp-" in n], f"{where}: temporary file left")
