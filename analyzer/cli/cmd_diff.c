@@ -12,17 +12,21 @@
 
 #include "analyzer/pprof/analysis_db.h"
 #include "json_writer.h"
+#include "analyzer/util/collection_name.h"
 #include "analyzer/util/u64_map.h"
 #include "analyzer/util/units.h"
 #include "cli.h"
 #include "analyzer/util/error.h"
 
 static const char diff_usage[] =
-	"usage: gomortem diff A.db B.db [--top N] [--csv | --json] [--all]\n"
+	"usage: gomortem diff A.db B.db [--top N] [--csv | --json] [--all] [--exact]\n"
 	"\n"
 	"Compare two analysis databases type by type: the live (reachable) objects\n"
 	"and bytes of each type in A and in B and the change from A to B, largest\n"
-	"byte growth first.  A type missing on one side counts 0 there.  The table\n"
+	"byte growth first.  A type missing on one side counts 0 there.  Types are\n"
+	"counted by collection: a slice's backing arrays of every length as []T,\n"
+	"a map's header, directory, tables and groups (or buckets) as map[K]V, a\n"
+	"channel's header as chan T (--exact: one line per exact type).  The table\n"
 	"ends with the totals and the garbage (allocated, unreachable) of each;\n"
 	"its last column is the byte change in units (KiB, MiB, ...).\n"
 	"A warning is printed when the two come from different executables\n"
@@ -36,6 +40,8 @@ static const char diff_usage[] =
 	"                with the seven fields of --csv), more_types (left out by\n"
 	"                --top), total and garbage (the six counts of each)\n"
 	"      --all     count all allocated objects, garbage included\n"
+	"      --exact   one line per exact type ([128]map.group[string]*main.Record,\n"
+	"                table<string,*main.Record>, ...), as the types table names it\n"
 	"  -h, --help    show this help\n"
 	"\n"
 	"Exit status: 0 compared; 3 a file cannot be read; 11 a file is not a\n"
@@ -60,6 +66,7 @@ struct diff {
 	size_t count, cap;
 	struct gm_u64_map by_name;  /* FNV-1a of the name (probed linearly on collision) -> row */
 	struct tally live[2], garbage[2];
+	bool exact;                 /* rows by exact type, not by collection */
 };
 
 static uint64_t name_hash(const char *s)
@@ -217,8 +224,11 @@ static struct gm_error *name_types(struct diff *d, sqlite3 *db, const char *path
 				err = &gm_error_nomem;
 		}
 		struct type_row *row;
+		char collection[512];
+		const char *shown = !name ? UNKNOWN_TYPE : d->exact ? name :
+				    gm_collection_name(name, collection, sizeof(collection));
 		if (!err)
-			err = diff_row(d, name ? name : UNKNOWN_TYPE, &row);
+			err = diff_row(d, shown, &row);
 		if (!err) {
 			row->side[side].count += types->tallies[i].count;
 			row->side[side].bytes += types->tallies[i].bytes;
@@ -373,10 +383,10 @@ static struct gm_error *check_same_program(sqlite3 *dbs[2], char *paths[2])
 
 enum diff_format { DIFF_TABLE, DIFF_CSV, DIFF_JSON };
 
-static struct gm_error *run_diff(char *paths[2], enum diff_format format, bool all, long top)
+static struct gm_error *run_diff(char *paths[2], enum diff_format format, bool all, bool exact, long top)
 {
 	sqlite3 *dbs[2] = { NULL, NULL };
-	struct diff d = { 0 };
+	struct diff d = { .exact = exact };
 	struct gm_error *err = analysis_db_open(paths[0], &dbs[0]);
 	if (!err)
 		err = analysis_db_open(paths[1], &dbs[1]);
@@ -414,11 +424,12 @@ int cmd_diff(int argc, char **argv)
 		{ "csv", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "exact", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum diff_format format = DIFF_TABLE;
-	bool all = false;
+	bool all = false, exact = false;
 	long top = -1;
 	int c;
 	char *end;
@@ -437,6 +448,7 @@ int cmd_diff(int argc, char **argv)
 			format = c == 'c' ? DIFF_CSV : DIFF_JSON;
 			break;
 		case 'a': all = true; break;
+		case 'e': exact = true; break;
 		case 'h': fputs(diff_usage, stdout); return 0;
 		default: return cli_usage_error("diff", "bad option");
 		}
@@ -444,6 +456,6 @@ int cmd_diff(int argc, char **argv)
 	if (argc - optind != 2)
 		return cli_usage_error("diff", "expected two databases A.db and B.db");
 	char *paths[2] = { argv[optind], argv[optind + 1] };
-	struct gm_error *err = run_diff(paths, format, all, top);
+	struct gm_error *err = run_diff(paths, format, all, exact, top);
 	return err ? gm_error_report(err) : 0;
 }

@@ -1,4 +1,8 @@
 """gomortem diff:
+- by default one line per collection (a map's header, directory, tables and
+  groups or buckets as map[K]V, backing arrays as []T): main.Record and
+  map[string]*main.Record lead, the sums equal the databases' exact types
+  summed by collection; the checks below use --exact:
 - growmap-small (a map of 1000 *main.Record) against growmap-big (50000) of
   each Go version: main.Record grows by exactly 49000 objects and leads,
   the map's group (Swiss maps, Go 1.24+) or bucket type grows and is among
@@ -15,6 +19,7 @@ import csv
 import io
 import json
 import os
+import re
 import sqlite3
 import sys
 import tempfile
@@ -66,8 +71,54 @@ def is_map_storage(name):
     return "*main.Record" in name and ("map.group" in name or "bucket" in name)
 
 
+def collection(name):
+    """The collection NAME is part of (the rule diff's --help states): a
+    map's parts as map[K]V, a slice's backing arrays as []T, hchan<T> as
+    chan T."""
+    m = re.fullmatch(r"(\[\d+\])?\*?(map|hash|table|bucket)<(.*)>", name)
+    if m and (m.group(1) or not name.startswith("*")):
+        depth = 0
+        for i, ch in enumerate(m.group(3)):
+            depth += ch in "<[({"
+            depth -= ch in ">])}"
+            if ch == "," and depth == 0:
+                return f"map[{m.group(3)[:i]}]{m.group(3)[i + 1:]}"
+    m = re.fullmatch(r"(\[\d+\])?(noalg\.)?map\.group(\[.*)", name)
+    if m:
+        return "map" + m.group(3)
+    m = re.fullmatch(r"hchan<(.*)>", name)
+    if m:
+        return f"chan {m.group(1)}"
+    m = re.fullmatch(r"\[\d+\](.*)", name)
+    return f"[]{m.group(1)}" if m else name
+
+
+def check_collections(c, gm, where, small, big):
+    """By default one line per collection: the map's parts in one line
+    next to main.Record at the top, the sums those of the exact types."""
+    rows, _res = diff_csv(c, gm, small, big)
+    if rows is None:
+        return
+    want = {}
+    for side, path in enumerate((small, big)):
+        for name, (n, size) in per_type(path).items():
+            w = want.setdefault(collection(name), [0, 0, 0, 0])
+            w[side * 2] += n
+            w[side * 2 + 1] += size
+    got = {r["type"]: [r["count_a"], r["bytes_a"], r["count_b"], r["bytes_b"]] for r in rows}
+    differ = sorted(t for t in set(got) | set(want) if got.get(t) != want.get(t))
+    c.check(not differ, f"{where}: collection lines differ from the databases for "
+            f"{[(t, got.get(t), want.get(t)) for t in differ[:3]]}")
+    top2 = sorted(r["type"] for r in rows[:2])
+    c.check(top2 == sorted(["main.Record", "map[string]*main.Record"]),
+            f"{where}: first lines {[r['type'] for r in rows[:3]]}, want main.Record and its map")
+    parts = [r["type"] for r in rows if "main.Record" in r["type"] and r["type"] != "main.Record"
+             and r["type"].startswith(("[", "table", "hash", "bucket", "map<"))]
+    c.check(not parts, f"{where}: map parts on lines of their own: {parts}")
+
+
 def check_growth(c, gm, where, small, big):
-    rows, res = diff_csv(c, gm, small, big)
+    rows, res = diff_csv(c, gm, small, big, "--exact")
     if rows is None:
         return
     c.check("warning" not in res.stderr, f"{where}: same program, yet a warning: {res.stderr.strip()}")
@@ -85,7 +136,7 @@ def check_growth(c, gm, where, small, big):
     group = [r for r in rows[:4] if is_map_storage(r["type"])]
     c.check(group and group[0]["bytes_change"] > 0 and group[0]["count_change"] > 0,
             f"{where}: no growing map group/bucket type among the first lines {[r['type'] for r in rows[:4]]}")
-    back, _res = diff_csv(c, gm, big, small)
+    back, _res = diff_csv(c, gm, big, small, "--exact")
     if back is not None:
         fwd = {r["type"]: (r["count_change"], r["bytes_change"]) for r in rows}
         rev = {r["type"]: (-r["count_change"], -r["bytes_change"]) for r in back}
@@ -93,14 +144,14 @@ def check_growth(c, gm, where, small, big):
         back_others = [r for r in back if not is_map_storage(r["type"])]
         c.check(back_others and back_others[-1]["type"] == "main.Record",
                 f"{where}: B to A does not end with main.Record (before map storage)")
-    table = gmtest.run([gm, "diff", small, big, "--top", "3"])
+    table = gmtest.run([gm, "diff", small, big, "--top", "3", "--exact"])
     lines = table.stdout.splitlines()
     first = next((l for l in lines[1:4] if not is_map_storage(l.split()[0])), "")
     c.check(table.status == 0 and len(lines) == 1 + 3 + 3 and first.startswith("main.Record")
             and lines[-2].startswith("total live") and lines[-1].startswith("garbage"),
             f"{where}: --top 3 table:\n{table.stdout}{table.stderr}")
     check_json_and_units(c, gm, where, small, big, rows, table.stdout)
-    all_rows, _res = diff_csv(c, gm, small, big, "--all")
+    all_rows, _res = diff_csv(c, gm, small, big, "--all", "--exact")
     if all_rows is not None:
         check_against_databases(c, f"{where} --all", all_rows, small, big, live_only=False)
 
@@ -120,7 +171,7 @@ def human(v):
 def check_json_and_units(c, gm, where, small, big, rows, table):
     """--json holds the --csv rows, and totals whose changes are the rows' sums;
     the table's last column is each line's byte change in units."""
-    res = gmtest.run([gm, "diff", small, big, "--json"])
+    res = gmtest.run([gm, "diff", small, big, "--json", "--exact"])
     c.no_sanitizer_report(res)
     try:
         data = json.loads(res.stdout)
@@ -203,6 +254,7 @@ def main():
             else:
                 pairs += 1
                 check_growth(c, gm, f"{version} growmap", dbs["growmap-small"], dbs["growmap-big"])
+                check_collections(c, gm, f"{version} growmap", dbs["growmap-small"], dbs["growmap-big"])
                 check_self(c, gm, f"{version} zoo", dbs["zoo"])
                 check_other_program(c, gm, f"{version} zoo vs growmap", dbs["zoo"], dbs["growmap-small"])
                 zoo = dbs["zoo"]
