@@ -57,7 +57,11 @@ CREATE TABLE types (
   kind         TEXT NOT NULL,        -- struct, ptr, slice, string, map, array, int64, ...
   size         INTEGER,              -- size of one value in bytes
   ptr_bytes    INTEGER,              -- prefix of a value that can hold pointers (abi.Type.PtrBytes)
-  runtime_addr INTEGER              -- address of its abi.Type descriptor; NULL for DWARF-only types
+  runtime_addr INTEGER,             -- address of its abi.Type descriptor; NULL for DWARF-only types
+  collection   TEXT                  -- the collection it is part of, as Go spells that type: a map's
+                                     -- header, directory, tables and groups or buckets map[K]V, a
+                                     -- backing array []T, hchan<T> chan T; else the name itself
+                                     -- (NULL in databases written before it was added)
 );
 
 -- Per type, what the views type_histogram, retained_by_type and

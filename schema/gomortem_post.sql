@@ -46,6 +46,17 @@ SELECT t.name AS type, s.count, s.bytes, s.reachable_count, s.reachable_bytes
 FROM type_stats s LEFT JOIN types t ON t.id = s.type_id
 ORDER BY s.bytes DESC;
 
+-- type_histogram by collection (types.collection): a map's parts, the
+-- backing arrays of one element type of any length, as one row each;
+-- exact_types says how many exact types the row sums.
+CREATE VIEW collection_histogram AS
+SELECT COALESCE(t.collection, t.name) AS collection, COUNT(*) AS exact_types,
+       SUM(s.count) AS count, SUM(s.bytes) AS bytes,
+       SUM(s.reachable_count) AS reachable_count, SUM(s.reachable_bytes) AS reachable_bytes
+FROM type_stats s LEFT JOIN types t ON t.id = s.type_id
+GROUP BY 1
+ORDER BY bytes DESC;
+
 -- Bytes kept alive per type: the retained sizes of its objects that have no
 -- dominator of the same type, so that each object's bytes count once per
 -- type (a linked list of T counts once, at its head; a B-tree whose nodes

@@ -20,6 +20,7 @@
 #include "../graph/typeinfer.h"
 #include "../goruntime/memstats.h"
 #include "../program/program.h"
+#include "../util/collection_name.h"
 #include "btree_writer.h"
 #include "store.h"
 
@@ -591,7 +592,8 @@ struct gm_error *gm_write_type_stats(struct gm_store *store, const struct gm_hea
 struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog, const struct gm_types *types)
 {
 	struct gm_bulk *rows, *fields;
-	struct gm_error *err = gm_bulk_create(store, "types", "id, name, kind, size, ptr_bytes, runtime_addr", 6, &rows);
+	struct gm_error *err = gm_bulk_create(store, "types", "id, name, kind, size, ptr_bytes, runtime_addr, collection",
+					      7, &rows);
 	if (err)
 		return err;
 	err = gm_bulk_create(store, "fields", "type_id, idx, name, offset, field_type_id", 5, &fields);
@@ -599,11 +601,13 @@ struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog,
 		return gm_bulk_finish(rows, err);
 	for (size_t i = 0; i < types->count && !err; i++) {
 		const struct gm_type_entry *e = &types->entries[i];
-		struct gm_sql_value row[6] = {
+		char collection[512];
+		struct gm_sql_value row[7] = {
 			gm_sql_int((int64_t)i + 1), gm_sql_text(e->name), gm_sql_text(e->kind),
 			e->size ? gm_sql_int((int64_t)e->size) : gm_sql_null(),
 			e->runtime_addr ? gm_sql_int((int64_t)e->ptr_bytes) : gm_sql_null(),
 			e->runtime_addr ? gm_sql_int((int64_t)e->runtime_addr) : gm_sql_null(),
+			gm_sql_text(gm_collection_name(e->name, collection, sizeof(collection))),
 		};
 		err = gm_bulk_row(rows, row);
 		if (!err && prog->dwarf)

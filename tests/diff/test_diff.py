@@ -19,7 +19,6 @@ import csv
 import io
 import json
 import os
-import re
 import sqlite3
 import sys
 import tempfile
@@ -71,28 +70,6 @@ def is_map_storage(name):
     return "*main.Record" in name and ("map.group" in name or "bucket" in name)
 
 
-def collection(name):
-    """The collection NAME is part of (the rule diff's --help states): a
-    map's parts as map[K]V, a slice's backing arrays as []T, hchan<T> as
-    chan T."""
-    m = re.fullmatch(r"(\[\d+\])?\*?(map|hash|table|bucket)<(.*)>", name)
-    if m and (m.group(1) or not name.startswith("*")):
-        depth = 0
-        for i, ch in enumerate(m.group(3)):
-            depth += ch in "<[({"
-            depth -= ch in ">])}"
-            if ch == "," and depth == 0:
-                return f"map[{m.group(3)[:i]}]{m.group(3)[i + 1:]}"
-    m = re.fullmatch(r"(\[\d+\])?(noalg\.)?map\.group(\[.*)", name)
-    if m:
-        return "map" + m.group(3)
-    m = re.fullmatch(r"hchan<(.*)>", name)
-    if m:
-        return f"chan {m.group(1)}"
-    m = re.fullmatch(r"\[\d+\](.*)", name)
-    return f"[]{m.group(1)}" if m else name
-
-
 def check_collections(c, gm, where, small, big):
     """By default one line per collection: the map's parts in one line
     next to main.Record at the top, the sums those of the exact types."""
@@ -102,7 +79,7 @@ def check_collections(c, gm, where, small, big):
     want = {}
     for side, path in enumerate((small, big)):
         for name, (n, size) in per_type(path).items():
-            w = want.setdefault(collection(name), [0, 0, 0, 0])
+            w = want.setdefault(gmtest.collection(name), [0, 0, 0, 0])
             w[side * 2] += n
             w[side * 2 + 1] += size
     got = {r["type"]: [r["count_a"], r["bytes_a"], r["count_b"], r["bytes_b"]] for r in rows}

@@ -6,6 +6,7 @@ cannot run here (ctest SKIP_RETURN_CODE), saying why.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -218,3 +219,25 @@ class Checker:
     def finish(self):
         print(f"{self.name}: {self.passes} checks passed, {len(self.failures)} failed")
         sys.exit(1 if self.failures else 0)
+
+
+def collection(name):
+    """The collection NAME is part of (the rule diff's --help states): a
+    map's parts as map[K]V, a slice's backing arrays as []T, hchan<T> as
+    chan T."""
+    m = re.fullmatch(r"(\[\d+\])?\*?(map|hash|table|bucket)<(.*)>", name)
+    if m and (m.group(1) or not name.startswith("*")):
+        depth = 0
+        for i, ch in enumerate(m.group(3)):
+            depth += ch in "<[({"
+            depth -= ch in ">])}"
+            if ch == "," and depth == 0:
+                return f"map[{m.group(3)[:i]}]{m.group(3)[i + 1:]}"
+    m = re.fullmatch(r"(\[\d+\])?(noalg\.)?map\.group(\[.*)", name)
+    if m:
+        return "map" + m.group(3)
+    m = re.fullmatch(r"hchan<(.*)>", name)
+    if m:
+        return f"chan {m.group(1)}"
+    m = re.fullmatch(r"\[\d+\](.*)", name)
+    return f"[]{m.group(1)}" if m else name

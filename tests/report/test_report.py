@@ -85,6 +85,22 @@ def check_views(c, where, db):
     go = sum(b for cat, b, _ in rows if cat.startswith("Go "))
     c.check(go == sys_, f"{where}: the Go rows add up to {go}, memstats Sys {sys_}")
 
+    # Collections: types.collection as the rule says, and
+    # collection_histogram the per-type rows summed by it.
+    wrong = [(n, col) for n, col in con.execute("SELECT name, collection FROM types")
+             if col != gmtest.collection(n)]
+    c.check(not wrong, f"{where}: types.collection against the rule: {wrong[:3]}")
+    want = {}
+    for t, n, b in con.execute("SELECT type, count, bytes FROM type_histogram"):
+        w = want.setdefault(gmtest.collection(t) if t is not None else None, [0, 0, 0])
+        w[0] += 1
+        w[1] += n
+        w[2] += b
+    got = {col: [k, n, b] for col, k, n, b in
+           con.execute("SELECT collection, exact_types, count, bytes FROM collection_histogram")}
+    c.check(got == want, f"{where}: collection_histogram differs from type_histogram summed by collection: "
+            f"{[(k, got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)][:3]}")
+
     goroutines = con.execute("SELECT COUNT(*) FROM goroutines").fetchone()[0]
     groups = con.execute("SELECT signature, count, sample_goid, frames FROM goroutine_groups").fetchall()
     c.check(sum(g[1] for g in groups) == goroutines,
