@@ -77,7 +77,8 @@ struct infer {
  * [lengthMask + 1]group (a power of two; the allocation may be larger). */
 #define TARGET_MASKED (1ull << 57)
 
-/* typeinfer.c: registry entries, made on first use (NO_ENTRY if out of memory). */
+/* typeregistry.c: registry entries, made on first use (NO_ENTRY if out of memory). */
+struct gm_error *add_entry(struct gm_types *t, const struct gm_type_entry *e, uint32_t *ret);
 uint32_t entry_for_die(struct infer *in, Dwarf_Die *die_in);
 uint32_t entry_for_runtime(struct infer *in, uint64_t addr);
 uint32_t add_made_entry(struct infer *in, struct gm_type_entry *e);
