@@ -148,6 +148,17 @@ struct gm_error *column_text(sqlite3_stmt *stmt, int i,
 	return NULL;
 }
 
+/* Column I's BLOB and its length in bytes. */
+struct gm_error *column_blob(sqlite3_stmt *stmt, int i, const unsigned char **ret, size_t *ret_len)
+{
+	const unsigned char *blob = sqlite3_column_blob(stmt, i);
+	*ret_len = (size_t)sqlite3_column_bytes(stmt, i);
+	if (!blob && *ret_len)  /* only out-of-memory gives NULL for a non-empty BLOB */
+		return &gm_error_nomem;
+	*ret = blob;
+	return NULL;
+}
+
 /* Step STMT once: *ret_row tells whether a row is ready. */
 struct gm_error *step(sqlite3 *db, sqlite3_stmt *stmt, const char *db_path, bool *ret_row)
 {

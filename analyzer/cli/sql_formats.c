@@ -72,10 +72,8 @@ static struct gm_error *csv_value(sqlite3_stmt *stmt, int i)
 		csv_text(text, len);
 		return NULL;
 	case SQLITE_BLOB:
-		len = (size_t)sqlite3_column_bytes(stmt, i);
-		text = sqlite3_column_blob(stmt, i);
-		if (!text && len)
-			return &gm_error_nomem;
+		if ((err = column_blob(stmt, i, &text, &len)))
+			return err;
 		csv_hex(text, len);
 		return NULL;
 	default:
@@ -159,10 +157,8 @@ static struct gm_error *json_value(struct gm_json *j, sqlite3_stmt *stmt, int i)
 			gm_json_string(j, (const char *)text);
 		return NULL;
 	case SQLITE_BLOB:
-		len = (size_t)sqlite3_column_bytes(stmt, i);
-		text = sqlite3_column_blob(stmt, i);
-		if (!text && len)
-			return &gm_error_nomem;
+		if ((err = column_blob(stmt, i, &text, &len)))
+			return err;
 		return json_blob(j, text, len);
 	default:
 		gm_json_null(j);

@@ -49,6 +49,8 @@ void format_number(sqlite3_stmt *stmt, int i, bool hex, char *buf, size_t len);
 bool is_address_column(const char *name);
 /* Column I's text and its length in bytes. */
 struct gm_error *column_text(sqlite3_stmt *stmt, int i, const unsigned char **ret, size_t *ret_len);
+/* Column I's BLOB and its length in bytes. */
+struct gm_error *column_blob(sqlite3_stmt *stmt, int i, const unsigned char **ret, size_t *ret_len);
 /* Step STMT once: *ret_row tells whether a row is ready. */
 struct gm_error *step(sqlite3 *db, sqlite3_stmt *stmt, const char *db_path, bool *ret_row);
 

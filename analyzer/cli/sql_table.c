@@ -155,10 +155,8 @@ static struct gm_error *table_add_cell(struct table *t, sqlite3_stmt *stmt, int 
 		*ret_width = add_display_text(sb, text, len);
 		return NULL;
 	case SQLITE_BLOB:
-		len = (size_t)sqlite3_column_bytes(stmt, i);
-		text = sqlite3_column_blob(stmt, i);
-		if (!text && len)
-			return &gm_error_nomem;
+		if ((err = column_blob(stmt, i, &text, &len)))
+			return err;
 		col->has_text = true;
 		sb_addc(sb, CELL_TEXT);
 		*ret_width = add_display_blob(sb, text, len);
