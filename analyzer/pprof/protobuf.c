@@ -88,6 +88,14 @@ void pb_put_packed(struct pb_buf *buf, uint32_t field, const uint64_t *values, s
 		len += varint_size(values[i]);
 	put_key(buf, field, WIRE_BYTES);
 	pb_put_varint(buf, len);
-	for (size_t i = 0; i < n; i++)
-		pb_put_varint(buf, values[i]);
+	if (!reserve(buf, len))  /* once for all: a sample's stack is dozens of varints */
+		return;
+	uint8_t *at = buf->data + buf->len;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t value = values[i];
+		for (; value >= 0x80; value >>= 7)
+			*at++ = (uint8_t)(value | 0x80);
+		*at++ = (uint8_t)value;
+	}
+	buf->len += len;
 }
