@@ -15,13 +15,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "analyzer/pprof/analysis_db.h"
-#include "analyzer/pprof/frame_names.h"
+#include "analyzer/pprof/chain_trie.h"
 #include "analyzer/pprof/heap_profile.h"
 #include "analyzer/pprof/profile_file.h"
+#include "analyzer/pprof/profile_strings.h"
 #include "analyzer/pprof/protobuf.h"
 #include "analyzer/pprof/type_table.h"
 #include "analyzer/util/output.h"
@@ -30,159 +32,96 @@
 /* Object ids are dense and 1-based (schema/gomortem.sql); this caps them so
  * that they and trie nodes fit 32 bits. */
 #define MAX_OBJECT_ID (UINT32_MAX / 2)
+/* The objects' table is read by up to this many threads, when it has at least SCAN_MIN_OBJECTS rows. */
+#define SCAN_PARTS 4
+#define SCAN_MIN_OBJECTS 1024
+/* The encoded profile is compressed and written in pieces of about this size. */
+#define OUT_FLUSH_BYTES (1 << 20)
 /* Nested struct members followed when naming a field ("T.a.b.c"). */
 #define MAX_FIELD_NESTING 8
-/* objects.edge_off values that are not offsets. */
-#define EDGE_NONE (-1)    /* no idom, or no direct edge from it */
-#define EDGE_LOOKUP (-2)  /* the idom is not path_parent: read its edges */
-/* ctx[] value of an object whose dominator chain is being walked. */
-#define CTX_BUSY UINT32_MAX
+/* live_objects.link values that are not offsets. */
+#define EDGE_NONE UINT32_MAX           /* no idom, or no direct edge from it */
+#define EDGE_LOOKUP (UINT32_MAX - 1)  /* the idom is not path_parent: read its edges */
+/* live_objects.idom: a roots.id (the one root that dominates the object), not an object. */
+#define IDOM_ROOT (UINT32_C(1) << 31)
+/* live_objects.size: the size is in big_sizes. */
+#define SIZE_BIG UINT32_MAX
 
 static const char ELLIPSIS[] = "…";
 static const char SEVERAL_ROOTS[] = "(several roots)";
 static const char UNKNOWN_TYPE[] = "unknown type";
 
-/* The live objects, indexed by objects.id (slot 0 unused). */
+/* The live objects, indexed by objects.id (slot 0 unused): 16 bytes and
+ * 4 bits an object (at 20M objects, 330 MB; it was 34 bytes). */
 struct live_objects {
-	uint32_t n;           /* max id + 1 */
-	bool *live;
-	bool *has_header;     /* its data starts after a malloc header */
-	uint32_t *type;       /* type_table position + 1; 0 unknown */
-	uint64_t *size;
-	uint32_t *idom;       /* 0 none */
-	int64_t *idom_root;   /* 0 none */
-	int32_t *edge_off;    /* offset in idom of a pointer to this object, or EDGE_* */
-	uint32_t *ctx;        /* trie node of the chain above the object; 0 not yet */
+	uint32_t n;             /* max id + 1 */
+	uint64_t *live;         /* bitmaps: live, */
+	uint64_t *has_header;   /* its data starts after a malloc header, */
+	uint64_t *busy;         /* its dominator chain is being walked, */
+	uint64_t *done;         /* link is its chain's node */
+	uint32_t *type;         /* type_table position + 1; 0 unknown */
+	uint32_t *size;         /* bytes; SIZE_BIG: in big_sizes */
+	struct gm_u64_map big_sizes;  /* id -> size of the objects of 4 GiB or more */
+	uint32_t *idom;         /* immediate dominator; IDOM_ROOT | roots.id when one root
+				 * alone dominates it; 0 several roots (or none) */
+	uint32_t *link;         /* until done: the offset in idom of a pointer to this object,
+				 * or EDGE_*; then the trie node of the chain above it */
 };
 
-/* Interned strings: the profile's string table; index 0 is "". */
-struct strings {
-	char **items;
-	size_t count, cap;
-	struct gm_u64_map by_hash;  /* FNV-1a hash (probed linearly on collision) -> index */
-	uint32_t *func;             /* function id of a string used as a frame; 0 none */
-	size_t func_count;
-	uint32_t *func_string;      /* function id - 1 -> string index */
-};
+static inline bool bit_get(const uint64_t *bits, uint32_t i)
+{
+	return bits[i / 64] >> (i % 64) & 1;
+}
 
-/* The trie of chains: node 0 is the empty chain; a node is its parent plus one frame. */
-struct trie {
-	uint32_t *parent, *func, *depth;
-	int64_t *objects, *bytes;   /* live objects whose chain ends at the node */
-	bool *truncated;            /* an ELLIPSIS is on the chain */
-	size_t count, cap;
-	struct gm_u64_map children; /* parent << 32 | func -> node */
-};
+static inline void bit_set(uint64_t *bits, uint32_t i)
+{
+	bits[i / 64] |= UINT64_C(1) << (i % 64);
+}
+
+static inline void bit_clear(uint64_t *bits, uint32_t i)
+{
+	bits[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
+
+/* Object ID's immediate dominator among the objects; 0 if a root or several. */
+static inline uint32_t dominator_of(const struct live_objects *o, uint32_t id)
+{
+	return o->idom[id] & IDOM_ROOT ? 0 : o->idom[id];
+}
+
 
 struct profile_builder {
 	sqlite3 *db;
 	const char *db_path;
 	struct type_table types;
+	bool type_id_zero;               /* a type has id 0 (a NULL type_id reads as 0) */
 	struct live_objects objs;
 	bool *span_has_headers;          /* by spans.id: its objects have a malloc header */
 	int32_t header_size;             /* the size of that header (spans.header_size) */
 	size_t span_count;               /* max spans.id + 1; 0 when none has headers */
 	struct strings strings;
-	struct trie trie;
+	struct chain_trie trie;
 	struct gm_u64_map field_frames;  /* type position << 32 | offset -> function id */
 	struct gm_u64_map root_frames;   /* roots.id -> function id */
 	sqlite3_stmt *field_stmt, *root_stmt;
 	uint32_t ellipsis, several_roots, unknown_type;  /* function ids */
 };
 
-/* ---- strings and functions ---- */
-
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-	return h;
-}
-
-/* The index of S in the string table, added if new; *RET. */
-static struct gm_error *string_intern(struct strings *t, const char *s, uint32_t *ret)
-{
-	uint64_t h = fnv1a(s), at;
-	for (;; h++) {
-		if (!gm_u64_map_find(&t->by_hash, h, &at))
-			break;
-		if (strcmp(t->items[at], s) == 0) {
-			*ret = (uint32_t)at;
-			return NULL;
-		}
-	}
-	if (t->count == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		char **items = realloc(t->items, cap * sizeof(*items));
-		if (!items)
-			return &gm_error_nomem;
-		t->items = items;
-		uint32_t *func = realloc(t->func, cap * sizeof(*func));
-		if (!func)
-			return &gm_error_nomem;
-		t->func = func;
-		t->cap = cap;
-	}
-	char *copy = strdup(s);
-	if (!copy || gm_u64_map_insert(&t->by_hash, h, t->count)) {
-		free(copy);
-		return &gm_error_nomem;
-	}
-	t->items[t->count] = copy;
-	t->func[t->count] = 0;
-	*ret = (uint32_t)t->count++;
-	return NULL;
-}
-
-/* The function id (1-based) of a frame named NAME, as frame_names.h spells it. */
-static struct gm_error *function_of(struct strings *t, const char *name, uint32_t *ret)
-{
-	char *spelled = strdup(name);
-	if (!spelled)
-		return &gm_error_nomem;
-	pprof_frame_spelling(spelled);
-	uint32_t s;
-	struct gm_error *err = string_intern(t, spelled, &s);
-	free(spelled);
-	if (err)
-		return err;
-	if (!t->func[s]) {
-		uint32_t *grown = realloc(t->func_string, (t->func_count + 1) * sizeof(*grown));
-		if (!grown)
-			return &gm_error_nomem;
-		t->func_string = grown;
-		t->func_string[t->func_count++] = s;
-		t->func[s] = (uint32_t)t->func_count;
-	}
-	*ret = t->func[s];
-	return NULL;
-}
-
-static void strings_deinit(struct strings *t)
-{
-	for (size_t i = 0; i < t->count; i++)
-		free(t->items[i]);
-	free(t->items);
-	free(t->func);
-	free(t->func_string);
-	gm_u64_map_free(&t->by_hash);
-}
-
 /* ---- loading ---- */
 
 static struct gm_error *alloc_objects(struct live_objects *o, uint32_t n)
 {
+	size_t words = (size_t)n / 64 + 1;
 	o->n = n;
-	o->live = calloc(n, sizeof(*o->live));
-	o->has_header = calloc(n, sizeof(*o->has_header));
+	o->live = calloc(words, sizeof(*o->live));
+	o->has_header = calloc(words, sizeof(*o->has_header));
+	o->busy = calloc(words, sizeof(*o->busy));
+	o->done = calloc(words, sizeof(*o->done));
 	o->type = calloc(n, sizeof(*o->type));
 	o->size = calloc(n, sizeof(*o->size));
 	o->idom = calloc(n, sizeof(*o->idom));
-	o->idom_root = calloc(n, sizeof(*o->idom_root));
-	o->edge_off = calloc(n, sizeof(*o->edge_off));
-	o->ctx = calloc(n, sizeof(*o->ctx));
-	if (!o->live || !o->has_header || !o->type || !o->size || !o->idom || !o->idom_root || !o->edge_off || !o->ctx)
+	o->link = calloc(n, sizeof(*o->link));
+	if (!o->live || !o->has_header || !o->busy || !o->done || !o->type || !o->size || !o->idom || !o->link)
 		return &gm_error_nomem;
 	return NULL;
 }
@@ -191,47 +130,80 @@ static void objects_deinit(struct live_objects *o)
 {
 	free(o->live);
 	free(o->has_header);
+	free(o->busy);
+	free(o->done);
 	free(o->type);
 	free(o->size);
+	gm_u64_map_free(&o->big_sizes);
 	free(o->idom);
-	free(o->idom_root);
-	free(o->edge_off);
-	free(o->ctx);
+	free(o->link);
+	*o = (struct live_objects){ 0 };
 }
 
-/* An objects.id column value as an index, 0 when NULL or out of range. */
+/* Object ID's size in bytes. */
+static uint64_t object_size(const struct live_objects *o, uint32_t id)
+{
+	uint64_t size = o->size[id];
+	if (size == SIZE_BIG)
+		gm_u64_map_find(&o->big_sizes, id, &size);
+	return size;
+}
+
+/* An objects.id column value as an index, 0 when NULL or out of range
+ * (sqlite3_column_int64 gives 0 for NULL). */
 static uint32_t column_object(sqlite3_stmt *st, int col, uint32_t n)
 {
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return 0;
 	int64_t id = sqlite3_column_int64(st, col);
 	return id > 0 && id < (int64_t)n ? (uint32_t)id : 0;
 }
 
+/* Object ID's immediate dominator from the idom and idom_root columns IDOM_COL, IDOM_COL + 1. */
+static struct gm_error *load_dominator(struct profile_builder *b, sqlite3_stmt *st, int idom_col, uint32_t id)
+{
+	struct live_objects *o = &b->objs;
+	o->idom[id] = column_object(st, idom_col, o->n);
+	int64_t root = o->idom[id] ? 0 : sqlite3_column_int64(st, idom_col + 1);
+	if (root >= IDOM_ROOT)
+		return gm_error_create(GM_ERR_SQL, "%s: root id %" PRId64 " out of range", b->db_path, root);
+	if (root > 0)
+		o->idom[id] = IDOM_ROOT | (uint32_t)root;
+	return NULL;
+}
+
 /* One row of SELECT id, type_id, size, idom, idom_root, path_parent, path_off, span_id. */
-static void load_object_row(struct profile_builder *b, sqlite3_stmt *st, uint32_t id, size_t *ret_lookups)
+static struct gm_error *load_object_row(struct profile_builder *b, sqlite3_stmt *st, uint32_t id,
+					 struct gm_u64_map *big_sizes, size_t *ret_lookups)
 {
 	struct live_objects *o = &b->objs;
 	uint64_t pos;
-	o->live[id] = true;
+	bit_set(o->live, id);
 	int64_t span = sqlite3_column_int64(st, 7);
-	o->has_header[id] = span > 0 && (size_t)span < b->span_count && b->span_has_headers[span];
-	if (sqlite3_column_type(st, 1) != SQLITE_NULL && type_table_position(&b->types, sqlite3_column_int64(st, 1), &pos))
+	if (span > 0 && (size_t)span < b->span_count && b->span_has_headers[span])
+		bit_set(o->has_header, id);
+	/* NULL reads as 0: the same unless a type has id 0. */
+	int64_t type_id = sqlite3_column_int64(st, 1);
+	if ((type_id || (b->type_id_zero && sqlite3_column_type(st, 1) != SQLITE_NULL)) &&
+	    type_table_position(&b->types, type_id, &pos))
 		o->type[id] = (uint32_t)pos + 1;
 	int64_t size = sqlite3_column_int64(st, 2);
-	o->size[id] = size > 0 ? (uint64_t)size : 0;
-	o->idom[id] = column_object(st, 3, o->n);
-	o->idom_root[id] = sqlite3_column_int64(st, 4);
+	o->size[id] = size <= 0 ? 0 : size < SIZE_BIG ? (uint32_t)size : SIZE_BIG;
+	if (size >= SIZE_BIG && gm_u64_map_insert(big_sizes, id, (uint64_t)size))
+		return &gm_error_nomem;
+	struct gm_error *err = load_dominator(b, st, 3, id);
+	if (err)
+		return err;
+	uint32_t dom = dominator_of(o, id);
 	uint32_t path_parent = column_object(st, 5, o->n);
 	int64_t path_off = sqlite3_column_int64(st, 6);
-	if (!o->idom[id]) {
-		o->edge_off[id] = EDGE_NONE;
-	} else if (path_parent == o->idom[id]) {
-		o->edge_off[id] = path_off >= 0 && path_off <= INT32_MAX ? (int32_t)path_off : EDGE_NONE;
+	if (!dom) {
+		o->link[id] = EDGE_NONE;
+	} else if (path_parent == dom) {
+		o->link[id] = path_off >= 0 && path_off <= INT32_MAX ? (uint32_t)path_off : EDGE_NONE;
 	} else {
-		o->edge_off[id] = EDGE_LOOKUP;
+		o->link[id] = EDGE_LOOKUP;
 		(*ret_lookups)++;
 	}
+	return NULL;
 }
 
 /* Which spans' objects start with a malloc header. */
@@ -266,6 +238,107 @@ static struct gm_error *load_spans(struct profile_builder *b)
 	return err;
 }
 
+/* One range of object ids [FIRST, END), read by one thread with its own
+ * connection: SQLite decoding the rows is most of pprof's time (about 2,000
+ * instructions a row), and a range of rowids is a range of the table. */
+struct scan_part {
+	struct profile_builder *b;
+	sqlite3 *db;                  /* the builder's for part 0, else opened here */
+	int64_t first, end;           /* multiples of 64 (part 0 from INT64_MIN, the last to n): each
+				       * part has its own words of the bitmaps */
+	struct gm_u64_map big_sizes;
+	size_t lookups;
+	struct gm_error *err;
+	pthread_t thread;
+};
+
+static struct gm_error *scan_objects(struct scan_part *p)
+{
+	struct profile_builder *b = p->b;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(p->db, "SELECT id, type_id, size, idom, idom_root, path_parent, path_off, span_id "
+				      "FROM objects WHERE id >= ? AND reachable = 1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return analysis_db_error(p->db, b->db_path);
+	sqlite3_bind_int64(st, 1, p->first);
+	struct gm_error *err = NULL;
+	int rc = SQLITE_DONE;
+	/* The range's end is checked here: in SQL it costs two opcodes a row, 4% of pprof. */
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id >= p->end) {
+			rc = SQLITE_DONE;
+			break;
+		}
+		if (id <= 0 || id < p->first || bit_get(b->objs.live, (uint32_t)id))
+			err = gm_error_create(GM_ERR_SQL, "%s: bad object id %" PRId64, b->db_path, id);
+		else
+			err = load_object_row(b, st, (uint32_t)id, &p->big_sizes, &p->lookups);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = analysis_db_error(p->db, b->db_path);
+	sqlite3_finalize(st);
+	return err;
+}
+
+static void *scan_part_run(void *arg)
+{
+	struct scan_part *p = arg;
+	p->err = analysis_db_open(p->b->db_path, &p->db);
+	if (!p->err)
+		p->err = scan_objects(p);
+	sqlite3_close(p->db);
+	return NULL;
+}
+
+/* Threads for the objects' scan: one a CPU, at most SCAN_PARTS; one for small tables. */
+static size_t scan_part_count(uint32_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < SCAN_MIN_OBJECTS || cpus < 2)
+		return 1;
+	return cpus < SCAN_PARTS ? (size_t)cpus : SCAN_PARTS;
+}
+
+/* Read every reachable object's row, in parallel ranges of ids. */
+static struct gm_error *load_object_rows(struct profile_builder *b, size_t *ret_lookups)
+{
+	struct scan_part parts[SCAN_PARTS] = { 0 };
+	uint32_t n = b->objs.n;
+	size_t count = scan_part_count(n), started = 1;
+	for (size_t i = 0; i < count; i++) {
+		int64_t end = (int64_t)((uint64_t)n * (i + 1) / count) & ~INT64_C(63);
+		parts[i] = (struct scan_part){ .b = b, .first = i ? parts[i - 1].end : INT64_MIN,
+					       .end = i + 1 < count ? end : n };
+	}
+	for (; started < count; started++)
+		if (pthread_create(&parts[started].thread, NULL, scan_part_run, &parts[started]) != 0)
+			break;
+	for (size_t i = 0; i < count; i++) {
+		if (i && i < started)
+			continue;
+		parts[i].db = b->db;  /* part 0, and those no thread could be made for */
+		parts[i].err = scan_objects(&parts[i]);
+	}
+	struct gm_error *err = NULL;
+	*ret_lookups = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (i && i < started)
+			pthread_join(parts[i].thread, NULL);
+		*ret_lookups += parts[i].lookups;
+		if (!err)
+			err = parts[i].err;
+		else
+			gm_error_destroy(parts[i].err);
+		struct gm_u64_map *big = &parts[i].big_sizes;
+		for (size_t j = 0; j < big->cap && !err; j++)
+			if (big->keys[j] && gm_u64_map_insert(&b->objs.big_sizes, big->keys[j] - 1, big->values[j]))
+				err = &gm_error_nomem;
+		gm_u64_map_free(big);
+	}
+	return err;
+}
+
 static struct gm_error *load_objects(struct profile_builder *b, size_t *ret_lookups)
 {
 	sqlite3_stmt *st;
@@ -278,24 +351,7 @@ static struct gm_error *load_objects(struct profile_builder *b, size_t *ret_look
 	if (max_id < 0 || max_id >= MAX_OBJECT_ID)
 		return gm_error_create(GM_ERR_SQL, "%s: object id %" PRId64 " out of range", b->db_path, max_id);
 	struct gm_error *err = alloc_objects(&b->objs, (uint32_t)max_id + 1);
-	if (err)
-		return err;
-	if (sqlite3_prepare_v2(b->db, "SELECT id, type_id, size, idom, idom_root, path_parent, path_off, span_id "
-				      "FROM objects WHERE reachable = 1", -1, &st, NULL) != SQLITE_OK)
-		return analysis_db_error(b->db, b->db_path);
-	int rc;
-	*ret_lookups = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		if (id <= 0 || id > max_id || b->objs.live[id]) {
-			sqlite3_finalize(st);
-			return gm_error_create(GM_ERR_SQL, "%s: bad object id %" PRId64, b->db_path, id);
-		}
-		load_object_row(b, st, (uint32_t)id, ret_lookups);
-	}
-	err = rc == SQLITE_DONE ? NULL : analysis_db_error(b->db, b->db_path);
-	sqlite3_finalize(st);
-	return err;
+	return err ? err : load_object_rows(b, ret_lookups);
 }
 
 /* For the objects whose dominator is not their shortest-path parent: read the
@@ -312,7 +368,7 @@ static struct gm_error *lookup_dominator_edges(struct profile_builder *b)
 	struct gm_error *err = NULL;
 	uint64_t unused;
 	for (uint32_t id = 1; id < o->n && !err; id++) {
-		if (!o->live[id] || o->edge_off[id] != EDGE_LOOKUP)
+		if (o->link[id] != EDGE_LOOKUP || !bit_get(o->live, id))
 			continue;
 		uint32_t dom = o->idom[id];
 		if (gm_u64_map_find(&done, dom, &unused))
@@ -327,9 +383,9 @@ static struct gm_error *lookup_dominator_edges(struct profile_builder *b)
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			int64_t off = sqlite3_column_int64(st, 0);
 			uint32_t dst = column_object(st, 1, o->n);
-			if (dst && o->live[dst] && o->idom[dst] == dom && o->edge_off[dst] == EDGE_LOOKUP &&
+			if (dst && bit_get(o->live, dst) && o->idom[dst] == dom && o->link[dst] == EDGE_LOOKUP &&
 			    off >= 0 && off <= INT32_MAX)
-				o->edge_off[dst] = (int32_t)off;
+				o->link[dst] = (uint32_t)off;
 		}
 		if (rc != SQLITE_DONE)
 			err = analysis_db_error(b->db, b->db_path);
@@ -338,8 +394,8 @@ static struct gm_error *lookup_dominator_edges(struct profile_builder *b)
 	gm_u64_map_free(&done);
 	/* Dominators that do not point at their child directly. */
 	for (uint32_t id = 1; id < o->n; id++)
-		if (o->edge_off[id] == EDGE_LOOKUP)
-			o->edge_off[id] = EDGE_NONE;
+		if (o->link[id] == EDGE_LOOKUP)
+			o->link[id] = EDGE_NONE;
 	return err;
 }
 
@@ -438,114 +494,66 @@ static struct gm_error *root_frame(struct profile_builder *b, int64_t root_id, u
 	return err;
 }
 
-/* ---- the trie of chains ---- */
-
-static struct gm_error *trie_grow(struct trie *t)
-{
-	size_t cap = t->cap ? t->cap * 2 : 4096;
-	uint32_t *parent = realloc(t->parent, cap * sizeof(*parent));
-	if (parent)
-		t->parent = parent;
-	uint32_t *func = realloc(t->func, cap * sizeof(*func));
-	if (func)
-		t->func = func;
-	uint32_t *depth = realloc(t->depth, cap * sizeof(*depth));
-	if (depth)
-		t->depth = depth;
-	int64_t *objects = realloc(t->objects, cap * sizeof(*objects));
-	if (objects)
-		t->objects = objects;
-	int64_t *bytes = realloc(t->bytes, cap * sizeof(*bytes));
-	if (bytes)
-		t->bytes = bytes;
-	bool *truncated = realloc(t->truncated, cap * sizeof(*truncated));
-	if (truncated)
-		t->truncated = truncated;
-	if (!parent || !func || !depth || !objects || !bytes || !truncated)
-		return &gm_error_nomem;
-	t->cap = cap;
-	return NULL;
-}
-
-/* The node of PARENT's chain with FUNC below it. */
-static struct gm_error *trie_child(struct trie *t, uint32_t parent, uint32_t func, uint32_t *ret)
-{
-	uint64_t key = (uint64_t)parent << 32 | func, value;
-	if (gm_u64_map_find(&t->children, key, &value)) {
-		*ret = (uint32_t)value;
-		return NULL;
-	}
-	if (t->count == t->cap) {
-		struct gm_error *err = trie_grow(t);
-		if (err)
-			return err;
-	}
-	if (t->count >= CTX_BUSY)
-		return gm_error_create(GM_ERR_INTERNAL, "too many distinct dominator chains");
-	uint32_t node = (uint32_t)t->count++;
-	t->parent[node] = parent;
-	t->func[node] = func;
-	t->depth[node] = t->depth[parent] + 1;
-	t->objects[node] = 0;
-	t->bytes[node] = 0;
-	t->truncated[node] = t->truncated[parent];
-	if (gm_u64_map_insert(&t->children, key, node))
-		return &gm_error_nomem;
-	*ret = node;
-	return NULL;
-}
+/* ---- chains ---- */
 
 /* PARENT's chain extended by FUNC, or by one ELLIPSIS once at the depth cap
  * (room is kept for the leaf's own frame). */
 static struct gm_error *trie_extend(struct profile_builder *b, uint32_t parent, uint32_t func, uint32_t *ret)
 {
-	struct trie *t = &b->trie;
+	struct chain_trie *t = &b->trie;
 	if (t->depth[parent] + 2 < HEAP_PROFILE_MAX_DEPTH)
-		return trie_child(t, parent, func, ret);
-	if (t->func[parent] == b->ellipsis) {
+		return chain_trie_child(t, parent, func, ret);
+	if (t->key[parent].func == b->ellipsis) {
 		*ret = parent;
 		return NULL;
 	}
-	struct gm_error *err = trie_child(t, parent, b->ellipsis, ret);
+	struct gm_error *err = chain_trie_child(t, parent, b->ellipsis, ret);
 	if (!err)
 		t->truncated[*ret] = true;
 	return err;
 }
 
-static void trie_deinit(struct trie *t)
-{
-	free(t->parent);
-	free(t->func);
-	free(t->depth);
-	free(t->objects);
-	free(t->bytes);
-	free(t->truncated);
-	gm_u64_map_free(&t->children);
-}
-
-/* ---- chains ---- */
-
 /* The chain node of object ID, whose dominator's node (if any) is known. */
 static struct gm_error *object_context(struct profile_builder *b, uint32_t id, uint32_t *ret)
 {
 	struct live_objects *o = &b->objs;
-	uint32_t dom = o->idom[id];
-	if (dom && o->live[dom] && o->ctx[dom] && o->ctx[dom] != CTX_BUSY) {
-		uint32_t frame;
-		int32_t off = o->edge_off[id];
-		if (off >= 0 && o->has_header[dom])
-			off = off >= b->header_size ? off - b->header_size : EDGE_NONE;
+	uint32_t dom = dominator_of(o, id);
+	if (dom && bit_get(o->live, dom) && bit_get(o->done, dom)) {
+		uint32_t frame, edge = o->link[id];
+		int32_t off = edge < EDGE_LOOKUP ? (int32_t)edge : -1;
+		if (off >= 0 && bit_get(o->has_header, dom))
+			off = off >= b->header_size ? off - b->header_size : -1;
 		struct gm_error *err = field_frame(b, o->type[dom], off, &frame);
-		return err ? err : trie_extend(b, o->ctx[dom], frame, ret);
+		return err ? err : trie_extend(b, o->link[dom], frame, ret);
 	}
 	/* No dominating object (or a broken chain in a corrupt database). */
 	uint32_t frame = b->several_roots;
-	if (!dom && o->idom_root[id] > 0) {
-		struct gm_error *err = root_frame(b, o->idom_root[id], &frame);
+	if (!dom && o->idom[id] & IDOM_ROOT) {
+		struct gm_error *err = root_frame(b, o->idom[id] & ~IDOM_ROOT, &frame);
 		if (err)
 			return err;
 	}
-	return trie_child(&b->trie, 0, frame, ret);
+	return chain_trie_child(&b->trie, 0, frame, ret);
+}
+
+/* A stack of object ids, grown as deep as the deepest dominator chain. */
+struct id_stack {
+	uint32_t *ids;
+	size_t len, cap;
+};
+
+static struct gm_error *id_stack_push(struct id_stack *s, uint32_t id)
+{
+	if (s->len == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		uint32_t *ids = realloc(s->ids, cap * sizeof(*ids));
+		if (!ids)
+			return &gm_error_nomem;
+		s->ids = ids;
+		s->cap = cap;
+	}
+	s->ids[s->len++] = id;
+	return NULL;
 }
 
 /* Give every live object its chain node: walk up the dominators not yet
@@ -553,31 +561,29 @@ static struct gm_error *object_context(struct profile_builder *b, uint32_t id, u
 static struct gm_error *build_contexts(struct profile_builder *b)
 {
 	struct live_objects *o = &b->objs;
-	uint32_t *pending = malloc(o->n * sizeof(*pending));
-	if (!pending)
-		return &gm_error_nomem;
+	struct id_stack pending = { 0 };
 	struct gm_error *err = NULL;
 	for (uint32_t start = 1; start < o->n && !err; start++) {
-		if (!o->live[start] || o->ctx[start])
+		if (!bit_get(o->live, start) || bit_get(o->done, start))
 			continue;
-		size_t depth = 0;
 		uint32_t id = start;
-		for (;;) {
-			pending[depth++] = id;
-			o->ctx[id] = CTX_BUSY;
-			uint32_t dom = o->idom[id];
-			if (!dom || !o->live[dom] || o->ctx[dom] || depth == o->n)
+		while (!(err = id_stack_push(&pending, id))) {
+			bit_set(o->busy, id);
+			uint32_t dom = dominator_of(o, id);
+			if (!dom || !bit_get(o->live, dom) || bit_get(o->busy, dom) || bit_get(o->done, dom))
 				break;
 			id = dom;
 		}
-		while (depth > 0 && !err) {
-			id = pending[--depth];
+		while (pending.len > 0 && !err) {
+			id = pending.ids[--pending.len];
 			uint32_t node = 0;
 			err = object_context(b, id, &node);
-			o->ctx[id] = node;
+			o->link[id] = node;
+			bit_clear(o->busy, id);
+			bit_set(o->done, id);
 		}
 	}
-	free(pending);
+	free(pending.ids);
 	return err;
 }
 
@@ -586,18 +592,19 @@ static struct gm_error *count_objects(struct profile_builder *b, struct heap_pro
 {
 	struct live_objects *o = &b->objs;
 	for (uint32_t id = 1; id < o->n; id++) {
-		if (!o->live[id])
+		if (!bit_get(o->live, id))
 			continue;
 		uint32_t frame, leaf;
 		struct gm_error *err = type_frame(b, o->type[id], &frame);
 		if (!err)
-			err = trie_child(&b->trie, o->ctx[id], frame, &leaf);
+			err = chain_trie_child(&b->trie, o->link[id], frame, &leaf);
 		if (err)
 			return err;
+		uint64_t size = object_size(o, id);
 		b->trie.objects[leaf]++;
-		b->trie.bytes[leaf] += (int64_t)o->size[id];
+		b->trie.bytes[leaf] += (int64_t)size;
 		stats->objects++;
-		stats->bytes += (int64_t)o->size[id];
+		stats->bytes += (int64_t)size;
 	}
 	return NULL;
 }
@@ -632,17 +639,18 @@ static struct gm_error *put_value_type(struct profile_builder *b, struct pb_buf 
 	return NULL;
 }
 
-static void put_samples(struct profile_builder *b, struct pb_buf *out, struct pb_buf *msg,
-			struct heap_profile_stats *stats)
+/* The samples, written to FILE as OUT fills (millions of them at 20M objects). */
+static struct gm_error *put_samples(struct profile_builder *b, struct gzip_file *file, struct pb_buf *out,
+				    struct pb_buf *msg, struct heap_profile_stats *stats)
 {
-	struct trie *t = &b->trie;
+	struct chain_trie *t = &b->trie;
 	uint64_t locations[HEAP_PROFILE_MAX_DEPTH + 2];
 	for (uint32_t node = 1; node < t->count; node++) {
 		if (!t->objects[node])
 			continue;
 		size_t n = 0;
-		for (uint32_t at = node; at && n < sizeof(locations) / sizeof(locations[0]); at = t->parent[at])
-			locations[n++] = t->func[at];  /* a location per function: the same ids */
+		for (uint32_t at = node; at && n < sizeof(locations) / sizeof(locations[0]); at = t->key[at].parent)
+			locations[n++] = t->key[at].func;  /* a location per function: the same ids */
 		uint64_t values[2] = { (uint64_t)t->objects[node], (uint64_t)t->bytes[node] };
 		pb_buf_clear(msg);
 		pb_put_packed(msg, SAMPLE_LOCATION_ID, locations, n);
@@ -650,7 +658,13 @@ static void put_samples(struct profile_builder *b, struct pb_buf *out, struct pb
 		pb_put_message(out, PROFILE_SAMPLE, msg);
 		stats->samples++;
 		stats->truncated += t->truncated[node];
+		if (out->len >= OUT_FLUSH_BYTES) {
+			struct gm_error *err = gzip_file_write_buf(file, out);
+			if (err)
+				return err;
+		}
 	}
+	return NULL;
 }
 
 static void put_functions(struct profile_builder *b, struct pb_buf *out, struct pb_buf *msg, struct pb_buf *line)
@@ -672,16 +686,18 @@ static void put_functions(struct profile_builder *b, struct pb_buf *out, struct 
 	}
 }
 
+/* Encode the profile into FILE through the buffer OUT (left with the last bytes). */
 static struct gm_error *encode_profile(struct profile_builder *b, enum heap_profile_sample default_sample,
-				       struct pb_buf *out, struct heap_profile_stats *stats)
+				       struct gzip_file *file, struct pb_buf *out, struct heap_profile_stats *stats)
 {
 	struct pb_buf msg = { 0 }, line = { 0 };
 	uint32_t space, comment;
 	struct gm_error *err = put_value_type(b, out, &msg, PROFILE_SAMPLE_TYPE, "inuse_objects", "count");
 	if (!err)
 		err = put_value_type(b, out, &msg, PROFILE_SAMPLE_TYPE, "inuse_space", "bytes");
+	if (!err)
+		err = put_samples(b, file, out, &msg, stats);
 	if (!err) {
-		put_samples(b, out, &msg, stats);
 		put_functions(b, out, &msg, &line);
 		err = put_value_type(b, out, &msg, PROFILE_PERIOD_TYPE, "space", "bytes");
 	}
@@ -718,14 +734,9 @@ static struct gm_error *builder_init(struct profile_builder *b)
 	uint32_t empty;
 	struct gm_error *err = string_intern(&b->strings, "", &empty);
 	if (!err)
-		err = trie_grow(&b->trie);
-	if (err)
-		return err;
-	b->trie.count = 1;  /* node 0: the empty chain */
-	b->trie.parent[0] = b->trie.func[0] = b->trie.depth[0] = 0;
-	b->trie.objects[0] = b->trie.bytes[0] = 0;
-	b->trie.truncated[0] = false;
-	err = function_of(&b->strings, ELLIPSIS, &b->ellipsis);
+		err = chain_trie_init(&b->trie);
+	if (!err)
+		err = function_of(&b->strings, ELLIPSIS, &b->ellipsis);
 	if (!err)
 		err = function_of(&b->strings, SEVERAL_ROOTS, &b->several_roots);
 	if (!err)
@@ -741,9 +752,28 @@ static void builder_deinit(struct profile_builder *b)
 	free(b->span_has_headers);
 	objects_deinit(&b->objs);
 	strings_deinit(&b->strings);
-	trie_deinit(&b->trie);
+	chain_trie_deinit(&b->trie);
 	gm_u64_map_free(&b->field_frames);
 	gm_u64_map_free(&b->root_frames);
+}
+
+static struct gm_error *write_profile(struct profile_builder *b, const char *out_path,
+				     enum heap_profile_sample default_sample, struct heap_profile_stats *stats)
+{
+	struct gzip_file file;
+	struct pb_buf out = { 0 };
+	struct gm_error *err = gzip_file_open(out_path, &file);
+	if (err)
+		return err;
+	err = encode_profile(b, default_sample, &file, &out, stats);
+	if (!err)
+		err = gzip_file_write_buf(&file, &out);
+	pb_buf_deinit(&out);
+	if (err) {
+		gzip_file_abort(&file);
+		return err;
+	}
+	return gzip_file_commit(&file);
 }
 
 struct gm_error *heap_profile_write(sqlite3 *db, const char *db_path, const char *out_path,
@@ -751,11 +781,12 @@ struct gm_error *heap_profile_write(sqlite3 *db, const char *db_path, const char
 {
 	struct profile_builder b = { .db = db, .db_path = db_path };
 	struct heap_profile_stats stats = { 0 };
-	struct pb_buf out = { 0 };
 	size_t lookups = 0;
 	struct gm_error *err = builder_init(&b);
 	if (!err)
 		err = type_table_load(b.db, b.db_path, MAX_OBJECT_ID, &b.types);
+	uint64_t unused;
+	b.type_id_zero = !err && type_table_position(&b.types, 0, &unused);
 	if (!err)
 		err = load_spans(&b);
 	if (!err)
@@ -766,12 +797,10 @@ struct gm_error *heap_profile_write(sqlite3 *db, const char *db_path, const char
 		err = build_contexts(&b);
 	if (!err)
 		err = count_objects(&b, &stats);
+	objects_deinit(&b.objs);  /* the trie has all the profile needs */
 	if (!err)
-		err = encode_profile(&b, default_sample, &out, &stats);
+		err = write_profile(&b, out_path, default_sample, &stats);
 	builder_deinit(&b);
-	if (!err)
-		err = pb_write_gzip_file(out_path, &out);
-	pb_buf_deinit(&out);
 	if (!err && ret)
 		*ret = stats;
 	return err;

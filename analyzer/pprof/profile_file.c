@@ -2,50 +2,88 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "analyzer/pprof/profile_file.h"
-#include "analyzer/util/output.h"
 
-/* Compress DATA with gzip into the open FILE. */
-static struct gm_error *write_gzip(FILE *file, const char *path, const uint8_t *data, size_t len)
+struct gm_error *gzip_file_open(const char *path, struct gzip_file *f)
 {
-	z_stream zs = { 0 };
+	*f = (struct gzip_file){ 0 };
+	struct gm_error *err = gm_output_open(path, &f->out);
+	if (err)
+		return err;
 	/* Go's runtime/pprof writes its profiles at gzip.BestSpeed too. */
-	if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (deflateInit2(&f->zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		gm_output_abort(&f->out);
 		return &gm_error_nomem;
+	}
+	return NULL;
+}
+
+/* Feed LEN bytes of DATA to deflate with FLUSH and write what comes out. */
+static struct gm_error *deflate_some(struct gzip_file *f, const void *data, size_t len, int flush)
+{
 	uint8_t chunk[1 << 16];
-	struct gm_error *err = NULL;
-	int rc;
-	zs.next_in = (Bytef *)data;
+	const char *path = f->out.path;
+	f->zs.next_in = (Bytef *)data;
 	do {
 		size_t take = len > UINT32_MAX ? UINT32_MAX : len;
-		zs.avail_in = (uInt)take;
+		f->zs.avail_in = (uInt)take;
 		len -= take;
+		int rc;
 		do {
-			zs.next_out = chunk;
-			zs.avail_out = sizeof(chunk);
-			rc = deflate(&zs, len ? Z_NO_FLUSH : Z_FINISH);
-			size_t have = sizeof(chunk) - zs.avail_out;
-			if (rc == Z_STREAM_ERROR) {
-				err = gm_error_create(GM_ERR_INTERNAL, "%s: zlib deflate failed", path);
-			} else if (have && fwrite(chunk, 1, have, file) != have) {
-				err = gm_error_create(GM_ERR_IO, "%s: %s", path, strerror(errno));
-			}
-		} while (!err && zs.avail_out == 0);
-	} while (!err && len);
-	deflateEnd(&zs);
+			f->zs.next_out = chunk;
+			f->zs.avail_out = sizeof(chunk);
+			rc = deflate(&f->zs, len ? Z_NO_FLUSH : flush);
+			size_t have = sizeof(chunk) - f->zs.avail_out;
+			if (rc == Z_STREAM_ERROR)
+				return gm_error_create(GM_ERR_INTERNAL, "%s: zlib deflate failed", path);
+			if (have && fwrite(chunk, 1, have, f->out.file) != have)
+				return gm_error_create(GM_ERR_IO, "%s: %s", path, strerror(errno));
+		} while (f->zs.avail_out == 0);
+	} while (len);
+	return NULL;
+}
+
+struct gm_error *gzip_file_write(struct gzip_file *f, const void *data, size_t len)
+{
+	return len ? deflate_some(f, data, len, Z_NO_FLUSH) : NULL;
+}
+
+struct gm_error *gzip_file_write_buf(struct gzip_file *f, struct pb_buf *buf)
+{
+	if (buf->failed)
+		return &gm_error_nomem;
+	struct gm_error *err = gzip_file_write(f, buf->data, buf->len);
+	pb_buf_clear(buf);
 	return err;
 }
 
-/* Write DATA gzip-compressed to PATH whole or not at all (a device or FIFO: streamed). */
+struct gm_error *gzip_file_commit(struct gzip_file *f)
+{
+	struct gm_error *err = deflate_some(f, "", 0, Z_FINISH);
+	deflateEnd(&f->zs);
+	if (err) {
+		gm_output_abort(&f->out);
+		return err;
+	}
+	return gm_output_commit(&f->out);
+}
+
+void gzip_file_abort(struct gzip_file *f)
+{
+	deflateEnd(&f->zs);
+	gm_output_abort(&f->out);
+}
+
 struct gm_error *pb_write_gzip_file(const char *path, const struct pb_buf *data)
 {
-	struct gm_output out;
-	struct gm_error *err = gm_output_open(path, &out);
-	if (!err && (err = write_gzip(out.file, path, data->data, data->len)))
-		gm_output_abort(&out);
-	else if (!err)
-		err = gm_output_commit(&out);
-	return err;
+	struct gzip_file f;
+	struct gm_error *err = gzip_file_open(path, &f);
+	if (err)
+		return err;
+	if ((err = gzip_file_write(&f, data->data, data->len))) {
+		gzip_file_abort(&f);
+		return err;
+	}
+	return gzip_file_commit(&f);
 }
