@@ -295,7 +295,8 @@ static void *scan_part_run(void *arg)
 static size_t scan_part_count(uint32_t n)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < SCAN_MIN_OBJECTS || cpus < 2)
+	/* Connections on several threads need an SQLite built thread-safe. */
+	if (n < SCAN_MIN_OBJECTS || cpus < 2 || !sqlite3_threadsafe())
 		return 1;
 	return cpus < SCAN_PARTS ? (size_t)cpus : SCAN_PARTS;
 }
