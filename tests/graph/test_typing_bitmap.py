@@ -38,8 +38,12 @@ def check(c, gm, where, sdir, tmp):
     # A contradicted inferred type is dropped (typing_bitmap_untyped): no longer typed.
     c.check(checked + unchecked - untyped == typed,
             f"{where}: {checked} checked + {unchecked} unchecked - {untyped} untyped != {typed} typed")
-    # Left unchecked: closures (no layout to compare; 7% of 1.27's cgo scenario).
-    c.check(checked >= 0.9 * typed, f"{where}: only {checked} of {typed} typed objects checked")
+    # Left unchecked: closures (no layout to compare; 7% of 1.27's cgo scenario,
+    # 10% of its typing scenario, whose encoding/json/v2 makes many).
+    closures = db.execute("SELECT count(*) FROM objects o JOIN types t ON t.id = o.type_id "
+                          "WHERE t.name LIKE 'closure %'").fetchone()[0]
+    c.check(checked >= 0.9 * (typed - closures),
+            f"{where}: only {checked} of {typed} typed objects ({closures} closures) checked")
     # A contradicted inferred type is dropped (the arm64 leaks scenario's 16-byte object that only
     # a *sync.Mutex reaches, typed [2]Mutex, holds a pointer): none may stay.
     c.check(disagree - untyped == 0, f"{where}: {disagree - untyped} typed objects contradict the runtime's "
