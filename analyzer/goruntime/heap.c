@@ -47,6 +47,15 @@ const char *gm_kind_name(unsigned kind)
 	return kind < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[kind] : "invalid";
 }
 
+/* abi.Bool (1) to abi.Complex128 (16): the kinds that hold no pointer. */
+bool gm_kind_name_is_scalar(const char *name)
+{
+	for (unsigned kind = 1; name && kind <= 16; kind++)
+		if (strcmp(name, kind_names[kind]) == 0)
+			return true;
+	return false;
+}
+
 /* Read the abi.Name at types+STR: a flags byte, a uvarint length, the bytes. */
 static char *read_type_name(struct gm_heap *heap, uint32_t str, uint8_t tflag)
 {

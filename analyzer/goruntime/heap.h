@@ -133,6 +133,9 @@ struct gm_error *gm_heap_each_special(const struct gm_heap *heap, struct gm_warn
 
 /* Name of an abi.Type kind (Kind_ & 0x1f), "invalid" if out of range. */
 const char *gm_kind_name(unsigned kind);
+/* Whether NAME (a gm_kind_name) is a kind that holds no pointer: bool,
+ * the integers, uintptr, floats and complexes. */
+bool gm_kind_name_is_scalar(const char *name);
 
 /* The Go spelling of the runtime type descriptor at ADDR (malloc'd), NULL
  * if unreadable. */

@@ -210,19 +210,6 @@ static bool descriptor_words(struct check *c, uint64_t desc, uint8_t *bits, uint
 	return true;
 }
 
-/* Whether KIND (gm_kind_name's) holds no pointer: a made entry of it (the
- * bytes of a string without DWARF, "uint8") has a known, empty mask. */
-static bool scalar_kind(const char *kind)
-{
-	static const char *const scalars[] = { "bool", "int", "int8", "int16", "int32", "int64", "uint", "uint8",
-					       "uint16", "uint32", "uint64", "uintptr", "float32", "float64",
-					       "complex64", "complex128" };
-	for (size_t i = 0; kind && i < sizeof(scalars) / sizeof(scalars[0]); i++)
-		if (strcmp(kind, scalars[i]) == 0)
-			return true;
-	return false;
-}
-
 static void compute_mask(struct check *c, uint32_t entry)
 {
 	const struct gm_type_entry *e = &c->t->entries[entry];
@@ -242,7 +229,8 @@ static void compute_mask(struct check *c, uint32_t entry)
 		m->any = el->any;
 		return;
 	}
-	if (!e->die && !e->runtime_addr && scalar_kind(e->kind)) {
+	if (!e->die && !e->runtime_addr && gm_kind_name_is_scalar(e->kind)) {
+		/* a made entry of a scalar kind (a string's bytes without DWARF, "uint8") */
 		m->state = MASK_KNOWN;   /* no pointer word: bits stay NULL, any false */
 		return;
 	}
