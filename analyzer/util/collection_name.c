@@ -32,6 +32,12 @@ static const char *top_level_comma(const char *s, size_t n)
 	return NULL;
 }
 
+/* Whether snprintf's answer W says the whole text fit in LEN bytes. */
+static bool fits(int w, size_t len)
+{
+	return w > 0 && (size_t)w < len;
+}
+
 /* "PREFIX<K,V>" (a map part as DWARF names it) as "map[K]V" in BUF. */
 static bool angle_map(const char *p, char *buf, size_t len)
 {
@@ -45,7 +51,7 @@ static bool angle_map(const char *p, char *buf, size_t len)
 			return false;
 		int w = snprintf(buf, len, "map[%.*s]%.*s", (int)(comma - inner), inner,
 				 (int)(p + n - 1 - comma - 1), comma + 1);
-		return w > 0 && (size_t)w < len;
+		return fits(w, len);
 	}
 	return false;
 }
@@ -61,16 +67,16 @@ const char *gm_collection_name(const char *type, char *buf, size_t len)
 	for (size_t i = 0; i < 2; i++)
 		if (strncmp(p, groups[i], strlen(groups[i])) == 0) {
 			int w = snprintf(buf, len, "map%s", p + strlen(groups[i]) - 1);
-			return w > 0 && (size_t)w < len ? buf : type;
+			return fits(w, len) ? buf : type;
 		}
 	size_t n = strlen(p);
 	if (!array && strncmp(p, "hchan<", 6) == 0 && n > 7 && p[n - 1] == '>') {
 		int w = snprintf(buf, len, "chan %.*s", (int)(n - 7), p + 6);
-		return w > 0 && (size_t)w < len ? buf : type;
+		return fits(w, len) ? buf : type;
 	}
 	if (array) {
 		int w = snprintf(buf, len, "[]%s", p);
-		return w > 0 && (size_t)w < len ? buf : type;
+		return fits(w, len) ? buf : type;
 	}
 	return type;
 }
