@@ -24,12 +24,22 @@
  * architecture" ABI): x0-x30 are 0-30 and sp is 31, the order of the first
  * 32 registers of NT_PRSTATUS (user_pt_regs). */
 #define AARCH64_DWARF_NREGS 32
+#define AARCH64_DWARF_LR 30
 #define AARCH64_DWARF_SP 31
+
+/* Where libdwfl starts a thread's walk: its registers, with the pc
+ * replaced by the link register when frame 0 was stepped by hand. */
+struct thread_start {
+	const struct gm_core_thread *t;
+	bool from_lr;
+};
 
 struct dwfl_ctx {
 	struct native_ctx n;
 	bool (*is_native)(uint64_t pc, void *arg);
 	void *arg;
+	struct thread_start start; /* the thread being walked */
+	bool start_from_lr;        /* for the next get_thread */
 };
 
 /* One thread's walk. */
@@ -39,6 +49,7 @@ struct walk {
 	size_t max;
 	uint64_t prev_sp;
 	bool nomem;
+	bool first_is_return; /* libdwfl's first frame is the return address in x30 */
 };
 
 static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
@@ -57,22 +68,26 @@ static const Dwfl_Callbacks dwfl_callbacks = { .find_debuginfo = no_debuginfo };
 static pid_t next_thread(Dwfl *dwfl, void *dwfl_arg, void **thread_argp)
 {
 	(void)dwfl;
-	const struct gm_core *core = ((struct dwfl_ctx *)dwfl_arg)->n.core;
-	const struct gm_core_thread *t = *thread_argp;
-	t = t ? t + 1 : core->threads;
+	struct dwfl_ctx *ctx = dwfl_arg;
+	const struct gm_core *core = ctx->n.core;
+	const struct thread_start *prev = *thread_argp;
+	const struct gm_core_thread *t = prev ? prev->t + 1 : core->threads;
 	if (t >= core->threads + core->nthreads)
 		return 0;
-	*thread_argp = (void *)t;
+	ctx->start = (struct thread_start){ .t = t };
+	*thread_argp = &ctx->start;
 	return t->tid;
 }
 
 static bool get_thread(Dwfl *dwfl, pid_t tid, void *dwfl_arg, void **thread_argp)
 {
 	(void)dwfl;
-	const struct gm_core *core = ((struct dwfl_ctx *)dwfl_arg)->n.core;
+	struct dwfl_ctx *ctx = dwfl_arg;
+	const struct gm_core *core = ctx->n.core;
 	for (size_t i = 0; i < core->nthreads; i++)
 		if (core->threads[i].tid == tid) {
-			*thread_argp = (void *)&core->threads[i];
+			ctx->start = (struct thread_start){ .t = &core->threads[i], .from_lr = ctx->start_from_lr };
+			*thread_argp = &ctx->start;
 			return true;
 		}
 	return false;
@@ -86,7 +101,8 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *d
 
 static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 {
-	const struct gm_core_thread *t = thread_arg;
+	const struct thread_start *start = thread_arg;
+	const struct gm_core_thread *t = start->t;
 	Dwarf_Word regs[AARCH64_DWARF_NREGS];
 	if (t->nregs <= AARCH64_DWARF_NREGS)
 		return false;
@@ -94,7 +110,13 @@ static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 		regs[i] = t->regs[i];
 	if (!dwfl_thread_state_registers(thread, 0, AARCH64_DWARF_NREGS, regs))
 		return false;
-	dwfl_thread_state_register_pc(thread, t->regs[gm_arch_info(GM_ARCH_AARCH64)->pc_index]);
+	/* From x30, a return address: libdwfl takes its first pc for an
+	 * activation and looks its CFI up at the pc itself; started at the
+	 * call (x30 - 1), it finds the call's row, as for any caller
+	 * (on_frame reports x30). */
+	uint64_t pc = start->from_lr ? t->regs[AARCH64_DWARF_LR] - 1
+				     : t->regs[gm_arch_info(GM_ARCH_AARCH64)->pc_index];
+	dwfl_thread_state_register_pc(thread, pc);
 	return true;
 }
 
@@ -130,6 +152,10 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 	if (!dwfl_frame_pc(state, &pc, &activation)) {
 		s->stop = "error";
 		return DWARF_CB_ABORT;
+	}
+	if (w->first_is_return && s->count == 1) {
+		pc++; /* started at x30 - 1: see set_initial_registers */
+		activation = false;
 	}
 	if (s->count > 0 && pc == 0) {
 		s->stop = "pc0";
@@ -171,6 +197,28 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 	return DWARF_CB_OK;
 }
 
+/* Push frame 0 of T, caught in a PLT stub, when it is one: libdwfl finds no
+ * CFI for the AArch64 PLT and its fallback invents the frames above.  A
+ * stub has moved neither sp nor x30, so its caller is x30 at the same sp
+ * with every other register unchanged: the walk goes on from there, with
+ * CFI.  False only when out of memory. */
+static bool step_out_of_plt(struct walk *w, const struct gm_core_thread *t, bool *stepped)
+{
+	struct dwfl_ctx *ctx = w->ctx;
+	const struct gm_arch_info *arch = gm_arch_info(GM_ARCH_AARCH64);
+	uint64_t pc = gm_core_thread_pc(ctx->n.core, t);
+	*stepped = false;
+	if (!native_pc_in_plt(&ctx->n, pc) || t->nregs <= AARCH64_DWARF_NREGS)
+		return true;
+	char *sym = native_symbolize(&ctx->n, pc, pc, &w->nomem);
+	if (w->nomem || !native_push_frame(w->s, w->max, pc, sym, true))
+		return false;
+	w->prev_sp = t->regs[arch->sp_index];
+	w->first_is_return = true;
+	*stepped = true;
+	return true;
+}
+
 /* Unwind thread T into S; false only when out of memory. */
 static bool unwind_thread(Dwfl *dwfl, struct dwfl_ctx *ctx, const struct gm_core_thread *t, size_t max,
 			  struct gm_native_stack *s)
@@ -178,15 +226,22 @@ static bool unwind_thread(Dwfl *dwfl, struct dwfl_ctx *ctx, const struct gm_core
 	struct walk w = { .ctx = ctx, .s = s, .max = max };
 	s->tid = t->tid;
 	s->stop = NULL;
+	bool stepped;
+	if (!step_out_of_plt(&w, t, &stepped))
+		return false;
+	ctx->start_from_lr = stepped;
 	int rc = dwfl_getthread_frames(dwfl, t->tid, on_frame, &w);
+	ctx->start_from_lr = false;
 	if (w.nomem)
 		return false;
-	if (s->count == 0) {
+	if (s->count == (stepped ? 1u : 0u)) {
 		/* libdwfl could not start: the pc alone. */
-		uint64_t pc = gm_core_thread_pc(ctx->n.core, t);
-		char *sym = native_symbolize(&ctx->n, pc, pc, &w.nomem);
-		if (w.nomem || !native_push_frame(s, max, pc, sym, true))
-			return false;
+		if (!stepped) {
+			uint64_t pc = gm_core_thread_pc(ctx->n.core, t);
+			char *sym = native_symbolize(&ctx->n, pc, pc, &w.nomem);
+			if (w.nomem || !native_push_frame(s, max, pc, sym, true))
+				return false;
+		}
 		s->stop = "error";
 		return true;
 	}

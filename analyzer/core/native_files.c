@@ -246,6 +246,7 @@ struct mapped_file *native_file(struct native_ctx *ctx, size_t index)
 	if (mf->min_vaddr >= mf->max_vaddr)
 		return NULL;
 	load_symbols(mf, mf->elf);
+	native_load_plt_symbols(mf, mf->elf); /* out of memory: stubs unnamed */
 	mf->debug_elf = open_debug_file(mf->elf, &mf->debug_fd);
 	if (mf->debug_elf)
 		load_symbols(mf, mf->debug_elf);
@@ -286,6 +287,7 @@ void native_ctx_free(struct native_ctx *ctx)
 		if (!mf->tried)
 			continue;
 		free(mf->symbols);
+		free(mf->plt_names);
 		free(mf->phdrs);
 		elf_end(mf->debug_elf);
 		elf_end(mf->elf);
@@ -324,13 +326,14 @@ bool native_read_mem(struct native_ctx *ctx, uint64_t addr, void *buf, size_t n)
 
 /* ------------------------------------------------------------- symbols */
 
-bool native_symbol_at(struct native_ctx *ctx, uint64_t pc, const char **name, uint64_t *off)
+/* The function symbol of the file mapped at PC containing PC, and PC's offset in it. */
+static const struct native_symbol *symbol_containing(struct native_ctx *ctx, uint64_t pc, uint64_t *off)
 {
 	size_t index;
 	const struct gm_core_file *f = native_map_at(ctx, pc, &index);
 	struct mapped_file *mf = f ? native_file(ctx, index) : NULL;
 	if (!mf || !mf->nsymbols)
-		return false;
+		return NULL;
 	uint64_t addr = pc - native_load_bias(mf, f);
 	/* Last symbol with value <= addr, then back to the first one containing addr. */
 	size_t lo = 0, hi = mf->nsymbols;
@@ -349,11 +352,24 @@ bool native_symbol_at(struct native_ctx *ctx, uint64_t pc, const char **name, ui
 		if (addr - s->value < s->size)
 			best = s; /* same value: the sort put the preferred binding first */
 	}
-	if (!best)
-		return false;
-	*name = best->name;
-	*off = addr - best->value;
-	return true;
+	if (best)
+		*off = addr - best->value;
+	return best;
+}
+
+bool native_symbol_at(struct native_ctx *ctx, uint64_t pc, const char **name, uint64_t *off)
+{
+	const struct native_symbol *s = symbol_containing(ctx, pc, off);
+	if (s)
+		*name = s->name;
+	return s != NULL;
+}
+
+bool native_pc_in_plt(struct native_ctx *ctx, uint64_t pc)
+{
+	uint64_t off;
+	const struct native_symbol *s = symbol_containing(ctx, pc, &off);
+	return s && s->plt;
 }
 
 char *native_symbolize(struct native_ctx *ctx, uint64_t pc, uint64_t lookup, bool *nomem)

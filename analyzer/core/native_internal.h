@@ -22,6 +22,7 @@ struct native_symbol {
 	uint64_t value, size; /* link-time address */
 	const char *name;     /* points into the Elf's string table */
 	int rank;             /* 0 global, 1 weak, 2 local: preferred in this order */
+	bool plt;             /* a PLT stub, "name@plt" (native_plt.c) */
 };
 
 /* The file of a mapping, opened on first use. */
@@ -38,6 +39,7 @@ struct mapped_file {
 	uint64_t min_vaddr, max_vaddr; /* PT_LOAD span */
 	struct native_symbol *symbols; /* sorted by value */
 	size_t nsymbols;
+	char *plt_names;      /* the "name@plt" strings of the PLT stubs */
 };
 
 struct native_ctx {
@@ -66,6 +68,13 @@ bool native_read_mem(struct native_ctx *ctx, uint64_t addr, void *buf, size_t n)
 
 /* The function containing PC: name and offset; false if none. */
 bool native_symbol_at(struct native_ctx *ctx, uint64_t pc, const char **name, uint64_t *off);
+
+/* Whether PC lies in a PLT stub: code that has moved neither the stack
+ * pointer nor the return address (native_plt.c). */
+bool native_pc_in_plt(struct native_ctx *ctx, uint64_t pc);
+
+/* Add MF's PLT stubs from ELF to its symbols (unsorted); false when out of memory. */
+bool native_load_plt_symbols(struct mapped_file *mf, Elf *elf);
 
 /* The name of frame PC, looked up at LOOKUP (pc, or pc - 1 for a return
  * address): "func+0xOFF", "file+0xOFF" or NULL.  *NOMEM on allocation failure. */

@@ -135,8 +135,12 @@ class Aliases:
 
 
 def check_core(c, tool, aliases, version, name, sdir, sysroot=None):
-    exe, core = os.path.join(sdir, "exe"), os.path.join(sdir, "core")
-    where = f"{version}/{name}"
+    return check_stacks(c, tool, aliases, f"{version}/{name}", os.path.join(sdir, "exe"),
+                        os.path.join(sdir, "core"), sysroot)
+
+
+def check_stacks(c, tool, aliases, where, exe, core, sysroot=None):
+    """Every native thread of CORE unwound as gdb does: (threads, frames, tail calls)."""
     lo, hi = go_text_range(exe)
     is_go = lambda pc: lo <= pc < hi  # noqa: E731
     gdb, gres = gdb_frames(exe, core, sysroot)
@@ -261,6 +265,72 @@ def check_corrupt_link_map(c, tool, version, name, sdir, tmp):
             f"{where} (r_map unreadable): {[(t, got.get(t), stops.get(t)) for t in sorted(in_libc)]}")
 
 
+PRSTATUS_PID, PRSTATUS_REG = 32, 112  # struct elf_prstatus on x86-64 and aarch64
+REGS = {"amd64": {"pc": 16, "sp": 19}, "arm64": {"pc": 32, "sp": 31, "lr": 30}}  # pr_reg indexes
+
+
+def prstatus_regs(data):
+    """{tid: offset of its pr_reg} from an ELF64 core's NT_PRSTATUS notes."""
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    regs = {}
+    for i in range(phnum):
+        p_type, _flags, off, _vaddr, _paddr, filesz = struct.unpack_from("<IIQQQQ", data, phoff + i * phentsize)
+        at, end = off, off + filesz
+        while p_type == 4 and at + 12 <= end:
+            namesz, descsz, n_type = struct.unpack_from("<III", data, at)
+            desc = at + 12 + (namesz + 3) // 4 * 4
+            if n_type == 1:
+                regs[struct.unpack_from("<i", data, desc + PRSTATUS_PID)[0]] = desc + PRSTATUS_REG
+            at = desc + (descsz + 3) // 4 * 4
+    return regs
+
+
+def plt_stub(exe):
+    """The address of the last stub of EXE's .plt (gdb names it NAME@plt)."""
+    out = subprocess.run(["readelf", "-SW", exe], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"\s\.plt\s+PROGBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)", out)
+    return int(m.group(1), 16) + int(m.group(2), 16) - 16 if m else None
+
+
+def check_plt_stub(c, tool, aliases, version, name, sdir, tmp, sysroot=None):
+    """A thread caught in a PLT stub (qemu's arm64 crash path catches the
+    runtime's cgo sigaction calls in sigaddset@plt): the core rewritten so
+    that one thread in C sits at a stub of the executable's .plt, called
+    from where it was.  On arm64 the call left the return address in x30
+    (the stub has no CFI: stepped by hand); on amd64 on the stack (ld's CFI
+    for .plt).  Its stack must be gdb's: the stub named NAME@plt, then the
+    thread's former frames."""
+    exe, core = os.path.join(sdir, "exe"), os.path.join(sdir, "core")
+    where = f"{version}/{name} in a PLT stub"
+    arch = gmtest.folder_arch(version)
+    stub = plt_stub(exe)
+    base, _, _ = ours(tool, exe, core, sysroot)
+    lo, hi = go_text_range(exe)
+    tid = next((t for t, fr in sorted(base.items()) if len(fr) >= 3 and not lo <= fr[0][0] < hi), None)
+    if not c.check(stub and tid, f"{where}: no .plt in the executable or no thread in C"):
+        return
+    with open(core, "rb") as f:
+        data = bytearray(f.read())
+    regs, r = prstatus_regs(data)[tid], REGS[arch]
+    reg = lambda i: struct.unpack_from("<Q", data, regs + 8 * i)[0]  # noqa: E731
+    pc, sp = reg(r["pc"]), reg(r["sp"])
+    if arch == "arm64":
+        struct.pack_into("<Q", data, regs + 8 * r["lr"], pc)
+    else:
+        struct.pack_into("<Q", data, core_offset(core_loads(data), sp - 8), pc)
+        struct.pack_into("<Q", data, regs + 8 * r["sp"], sp - 8)
+    struct.pack_into("<Q", data, regs + 8 * r["pc"], stub)
+    path = os.path.join(tmp, f"core-plt-{arch}")
+    with open(path, "wb") as f:
+        f.write(data)
+    check_stacks(c, tool, aliases, where, exe, path, sysroot)
+    mine, _, _ = ours(tool, exe, path, sysroot)
+    top = mine.get(tid, [(0, "?", "")])
+    c.check(top[0][0] == stub and top[0][1].endswith("@plt+0x0") and [f[0] for f in top[1:]] ==
+            [f[0] for f in base[tid]], f"{where}: thread {tid}: {top}, was {base[tid]}")
+
+
 def check_without_sysroot(c, tool, version, name, sdir):
     """Without the sysroot the arm64 libraries are not found (the host's
     /lib/libc.so.6 is an x86-64 file): each thread in a library is its pc
@@ -286,7 +356,7 @@ def main():
     c = gmtest.Checker("test_native")
     aliases = Aliases()
     covered = []
-    arm64_cgo = None  # the last arm64 cgo core: its link_map is corrupted
+    arm64_cgo = amd64_cgo = None  # the last cgo core of each: rewritten (link_map, PLT)
     for version, name, sdir in gmtest.scenarios(root):
         if name != "cgo" and not name.startswith("cgo-"):
             continue
@@ -302,15 +372,20 @@ def main():
                 continue
             check_without_sysroot(c, tool, version, name, sdir)
             arm64_cgo = (version, name, sdir)
+        else:
+            amd64_cgo = (version, name, sdir)
         nthreads, nframes, tailcalls = check_core(c, tool, aliases, version, name, sdir, sysroot)
         covered.append(version)
         print(f"{version}/{name}: {nthreads} native threads, {nframes} frames compared with gdb"
               f" ({tailcalls} gdb tail-call frames left out)")
     if not covered:
         gmtest.skip(f"no cgo cores under {root}: run corpora/generate (scenario cgo)")
-    if arm64_cgo:
-        with tempfile.TemporaryDirectory(prefix="gomortem-native-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="gomortem-native-") as tmp:
+        if arm64_cgo:
             check_corrupt_link_map(c, tool, *arm64_cgo, tmp)
+            check_plt_stub(c, tool, aliases, *arm64_cgo, tmp, gmtest.ARM64_SYSROOT)
+        if amd64_cgo:
+            check_plt_stub(c, tool, aliases, *amd64_cgo, tmp)
     print(f"Go versions covered: {' '.join(sorted(covered))}")
     c.finish()
 
