@@ -11,6 +11,7 @@
 #include "../goruntime/pointers.h"
 #include "../program/program.h"
 #include "../util/u64_map.h"
+#include "graph.h"
 #include "typeinfer.h"
 
 #define NO_ENTRY UINT32_MAX
@@ -387,9 +388,16 @@ static struct gm_error *check_objects(struct check *c, struct gm_type_check *ret
 		return &gm_error_nomem;
 	struct gm_span_pointers sp = { 0 };
 	uint32_t current_span = UINT32_MAX;
+	size_t released = 0;
 	for (size_t i = 0; i < heap->nobjects; i++) {
 		uint32_t entry = c->t->object_type[i];
 		const struct gm_object *obj = &heap->objects[i];
+		/* The bitmaps are read in address order: the core's pages read so
+		 * far need not stay resident (at 5M objects they were the peak). */
+		if (i - released >= GM_GRAPH_RELEASE_STEP) {
+			gm_core_release_pages(heap->rt->prog->core);
+			released = i;
+		}
 		if (entry == NO_ENTRY)
 			continue;
 		if (c->masks[entry].state == MASK_TODO)
