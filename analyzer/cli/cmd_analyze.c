@@ -565,17 +565,17 @@ static void wait_background(const struct analyze_options *o, struct background *
 	pthread_join(w->thread, NULL);
 }
 
-/* Marking and types here, edges and dominators on the second thread; then
- * the objects with everything the graph found. */
-static struct gm_error *graph_and_edges(const struct analyze_options *o, struct analysis *a, struct gm_store *store)
+/* Marking and types here, edges and dominators on the second thread.  The
+ * file stays detached in BIG for the objects (on error it is released). */
+static struct gm_error *graph_and_edges(const struct analyze_options *o, struct analysis *a, struct gm_store *store,
+					struct big_tables *big)
 {
-	struct big_tables big = { 0 };
-	struct gm_error *err = detach_store(store, &big);
+	struct gm_error *err = detach_store(store, big);
 	if (err)
 		return err;
-	struct background w = { .big = &big, .a = a, .o = o };
+	struct background w = { .big = big, .a = a, .o = o };
 	if (pthread_create(&w.thread, NULL, background_thread, &w) != 0) {
-		gm_btree_file_abort(big.file);
+		gm_btree_file_abort(big->file);
 		return gm_error_create(GM_ERR_INTERNAL, "cannot start a thread");
 	}
 	err = run_graph_stages(o, a);
@@ -586,11 +586,9 @@ static struct gm_error *graph_and_edges(const struct analyze_options *o, struct 
 		gm_error_destroy(w.err);
 	else
 		err = w.err;
-	if (err) {
-		gm_btree_file_abort(big.file);
-		return err;
-	}
-	return store_objects(o, a, store, &big);
+	if (err)
+		gm_btree_file_abort(big->file);
+	return err;
 }
 
 /* The verdict: walks of the dominator tree (which objects count in
@@ -622,6 +620,48 @@ static struct gm_error *find_suspects(const struct analyze_options *o, struct an
 		err = gm_suspect_sites_count(a->suspects, a->domtree, a->heap, a->types->object_type, a->mprof,
 					     &a->suspect_sites);
 	return err;
+}
+
+/* The objects table, written on a second thread while this one walks the
+ * dominator tree for the suspects: the writer reads the heap's objects,
+ * their types and the graph's per-object results, which the suspects'
+ * stages only read (gm_graph_keep_targets changes the edges alone), and
+ * the file, detached from SQLite, is the writer's until the join. */
+struct objects_writer {
+	pthread_t thread;
+	struct big_tables *big;
+	const struct analysis *a;
+	struct gm_error *err;
+};
+
+static void *objects_thread(void *arg)
+{
+	struct objects_writer *w = arg;
+	w->err = gm_write_objects(w->big->file, w->big->objects_root, w->a->heap, w->a->graph, w->a->types);
+	return NULL;
+}
+
+static struct gm_error *objects_and_suspects(const struct analyze_options *o, struct analysis *a,
+					     struct gm_store *store, struct big_tables *big)
+{
+	progress(o, "storing %zu objects (in the background)", a->heap->nobjects);
+	struct objects_writer w = { .big = big, .a = a };
+	if (pthread_create(&w.thread, NULL, objects_thread, &w) != 0) {
+		gm_btree_file_abort(big->file);
+		return gm_error_create(GM_ERR_INTERNAL, "cannot start a thread");
+	}
+	struct gm_error *err = find_suspects(o, a);
+	progress(o, "waiting for the objects to be stored");
+	pthread_join(w.thread, NULL);
+	if (!err)
+		err = w.err;
+	else
+		gm_error_destroy(w.err);
+	if (err) {
+		gm_btree_file_abort(big->file);
+		return err;
+	}
+	return gm_store_reattach(store, big->file);
 }
 
 /* analyze --heap-only: stages 1-4 and the types malloc headers name. */
@@ -669,10 +709,11 @@ static struct gm_error *analyze(const struct analyze_options *o)
 		err = o->heap_only ? run_heap_stages(o, &a) : run_stages(o, &a);
 	if (!err)
 		err = gm_store_create(o->output, &store);
-	if (!err)
-		err = o->heap_only ? store_heap_objects(o, &a, store) : graph_and_edges(o, &a, store);
-	if (!err && !o->heap_only)
-		err = find_suspects(o, &a);
+	struct big_tables big = { 0 };
+	if (!err && o->heap_only)
+		err = store_heap_objects(o, &a, store);
+	else if (!err && !(err = graph_and_edges(o, &a, store, &big)))
+		err = objects_and_suspects(o, &a, store, &big);
 	if (!err)
 		err = write_tables(store, &a, o);
 	if (!err) {
