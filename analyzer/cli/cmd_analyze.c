@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "analyze_progress.h"
 #include "analyzer/core/native_unwind.h"
 #include "analyzer/goruntime/binding.h"
 #include "analyzer/goruntime/goroutines.h"
@@ -93,49 +94,16 @@ struct analyze_options {
 	bool contents;           /* --contents: store string bodies */
 	const char *contents_types[32]; /* --contents-type: store these types' values */
 	int ncontents_types;
-	double start;            /* when the analysis began, for progress lines */
+	struct analyze_progress *pr; /* progress lines and counters */
 };
-
-static double seconds_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void progress(const struct analyze_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Resident memory in MB (core pages mapped in included) now and at its
- * peak so far (VmHWM: what /usr/bin/time and getrusage report as the
- * maximum resident set size); 0 when unknown. */
-static void resident_mb(unsigned long *now, unsigned long *peak)
-{
-	char line[128];
-	*now = *peak = 0;
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long kb;
-		if (sscanf(line, "VmRSS: %lu kB", &kb) == 1)
-			*now = kb / 1024;
-		else if (sscanf(line, "VmHWM: %lu kB", &kb) == 1)
-			*peak = kb / 1024;
-	}
-	fclose(f);
-}
-
 static void progress(const struct analyze_options *o, const char *fmt, ...)
 {
-	if (!o->progress)
-		return;
-	unsigned long now, peak;
-	resident_mb(&now, &peak);
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "gomortem: %6.2fs %6luM (peak %luM) ", seconds_now() - o->start, now, peak);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	analyze_progress_vprint(o->pr, fmt, ap);
 	va_end(ap);
 }
 
@@ -417,7 +385,7 @@ static struct gm_error *walk_heap(const struct analyze_options *o, struct analys
 	return err;
 }
 
-static void edges_progress(const struct gm_graph_progress *p, void *arg)
+static void edges_progress(const struct gm_progress *p, void *arg)
 {
 	uint64_t done = atomic_load(&p->done), total = atomic_load(&p->total);
 	progress(arg, "  edges of %" PRIu64 " of %" PRIu64 " objects (%.0f%%)", done, total,
@@ -451,7 +419,7 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 		err = gm_roots_read_stacks(a->rt, a->pclntab, a->heap, a->goroutines, a->stacks, a->roots);
 	if (!err) {
 		progress(o, "building the object graph");
-		struct gm_graph_progress counter = { 0 };
+		struct gm_progress counter = { 0 };
 		err = gm_graph_build(a->heap, &counter, edges_progress, (void *)o, &a->graph);
 		/* The edges hold what was read of the core at large: its pages need
 		 * not stay resident beside the graph (a later read refaults them). */
@@ -460,23 +428,16 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 	return err;
 }
 
-static void types_progress(void *arg, uint64_t visited, uint64_t reachable)
-{
-	progress(arg, "  types spread from %" PRIu64 " of %" PRIu64 " reachable objects (%.0f%%)", visited, reachable,
-		 reachable ? 100.0 * (double)visited / (double)reachable : 0.0);
-}
-
 /* Stage 6 on this thread after the edges exist: marking, then types (the
  * second thread stores the edges and computes the dominators meanwhile:
  * neither reads what marking or type inference write). */
 static struct gm_error *run_graph_stages(const struct analyze_options *o, struct analysis *a)
 {
 	progress(o, "marking from %zu roots (%zu edges)", a->roots->count, a->graph->nedges);
-	struct gm_error *err = gm_graph_mark(a->graph, a->heap, a->roots);
+	struct gm_error *err = gm_graph_mark(a->graph, a->heap, a->roots, &o->pr->main);
 	if (!err) {
 		progress(o, "inferring types (storing edges, then dominators, in the background)");
-		struct gm_types_progress tick = { .fn = types_progress, .arg = (void *)o };
-		err = gm_types_infer(a->heap, a->graph, a->roots, a->pclntab, o->progress ? &tick : NULL, &a->types);
+		err = gm_types_infer(a->heap, a->graph, a->roots, a->pclntab, &o->pr->main, &a->types);
 		if (!err) {
 			progress(o, "checking the types against the runtime's pointer bitmaps");
 			err = gm_types_check_bitmap(a->heap, a->types, a->graph->reachable, &a->type_check);
@@ -511,7 +472,9 @@ static struct gm_error *store_objects(const struct analyze_options *o, struct an
 				      struct big_tables *big)
 {
 	progress(o, "storing %zu objects", a->heap->nobjects);
-	struct gm_error *err = gm_write_objects(big->file, big->objects_root, a->heap, a->graph, a->types);
+	struct gm_error *err = gm_write_objects(big->file, big->objects_root, a->heap, a->graph, a->types,
+						&o->pr->main);
+	gm_progress_end(&o->pr->main);
 	if (err) {
 		gm_btree_file_abort(big->file);
 		return err;
@@ -530,39 +493,19 @@ struct background {
 	double edges_done;       /* seconds since the start, for --progress */
 	struct gm_error *err;
 	const struct analyze_options *o;
-	struct gm_graph_progress progress;  /* the dominator search's */
-	atomic_bool finished;
 };
 
 static void *background_thread(void *arg)
 {
 	struct background *w = arg;
-	atomic_store(&w->progress.step, "storing edges");
+	struct gm_progress *side = &w->o->pr->side;
+	gm_progress_start(side, "storing edges", 0);
 	w->err = gm_write_edges(w->big->file, w->big->edges_root, w->a->graph);
-	w->edges_done = seconds_now() - w->o->start;
+	w->edges_done = analyze_seconds_now() - w->o->pr->start;
 	if (!w->err)
-		w->err = gm_graph_dominators(w->a->graph, w->a->heap, w->a->roots, &w->progress);
-	atomic_store(&w->finished, true);
+		w->err = gm_graph_dominators(w->a->graph, w->a->heap, w->a->roots, side);
+	gm_progress_end(side);
 	return NULL;
-}
-
-/* Wait for the second thread, with a progress line every two seconds. */
-static void wait_background(const struct analyze_options *o, struct background *w)
-{
-	const struct timespec tick = { 0, 100 * 1000 * 1000 };
-	for (unsigned n = 1; o->progress && !atomic_load(&w->finished); n++) {
-		nanosleep(&tick, NULL);
-		if (n % 20 != 0 || atomic_load(&w->finished))
-			continue;
-		const char *step = atomic_load(&w->progress.step);
-		uint64_t done = atomic_load(&w->progress.done), total = atomic_load(&w->progress.total);
-		if (total)
-			progress(o, "  dominators: %s, %" PRIu64 " of %" PRIu64 " (%.0f%%)", step, done, total,
-				 100.0 * (double)done / (double)total);
-		else
-			progress(o, "  dominators: %s", step ? step : "starting");
-	}
-	pthread_join(w->thread, NULL);
 }
 
 /* Marking and types here, edges and dominators on the second thread.  The
@@ -580,7 +523,7 @@ static struct gm_error *graph_and_edges(const struct analyze_options *o, struct 
 	}
 	err = run_graph_stages(o, a);
 	progress(o, "waiting for the dominators");
-	wait_background(o, &w);
+	pthread_join(w.thread, NULL);
 	progress(o, "edges stored at %.2fs, dominators done", w.edges_done);
 	if (err)
 		gm_error_destroy(w.err);
@@ -614,7 +557,8 @@ static struct gm_error *find_suspects(const struct analyze_options *o, struct an
 	if (!err) {
 		gm_graph_keep_targets(a->graph);
 		progress(o, "finding leak suspects");
-		err = gm_suspects_find(a->graph, a->heap, a->roots, a->types, a->domtree, a->prog->dwarf, &a->suspects);
+		err = gm_suspects_find(a->graph, a->heap, a->roots, a->types, a->domtree, a->prog->dwarf, &o->pr->main,
+				       &a->suspects);
 	}
 	if (!err)
 		err = gm_suspect_sites_count(a->suspects, a->domtree, a->heap, a->types->object_type, a->mprof,
@@ -631,13 +575,16 @@ struct objects_writer {
 	pthread_t thread;
 	struct big_tables *big;
 	const struct analysis *a;
+	struct gm_progress *progress;
 	struct gm_error *err;
 };
 
 static void *objects_thread(void *arg)
 {
 	struct objects_writer *w = arg;
-	w->err = gm_write_objects(w->big->file, w->big->objects_root, w->a->heap, w->a->graph, w->a->types);
+	w->err = gm_write_objects(w->big->file, w->big->objects_root, w->a->heap, w->a->graph, w->a->types,
+				  w->progress);
+	gm_progress_end(w->progress);
 	return NULL;
 }
 
@@ -645,7 +592,7 @@ static struct gm_error *objects_and_suspects(const struct analyze_options *o, st
 					     struct gm_store *store, struct big_tables *big)
 {
 	progress(o, "storing %zu objects (in the background)", a->heap->nobjects);
-	struct objects_writer w = { .big = big, .a = a };
+	struct objects_writer w = { .big = big, .a = a, .progress = &o->pr->side };
 	if (pthread_create(&w.thread, NULL, objects_thread, &w) != 0) {
 		gm_btree_file_abort(big->file);
 		return gm_error_create(GM_ERR_INTERNAL, "cannot start a thread");
@@ -693,10 +640,10 @@ static void print_summary(const struct analyze_options *o, const struct analysis
 	else
 		snprintf(goroutines, sizeof(goroutines), "%zu goroutines", a->goroutines->count);
 	unsigned long now, peak;
-	resident_mb(&now, &peak);
+	analyze_resident_mb(&now, &peak);
 	fprintf(stderr, "gomortem: %s: %zu objects, %" PRIu64 " bytes in %zu spans, %s, %" PRIu64 " warnings, %.2f s, "
 		"peak RSS %lu MiB\n", o->output, a->heap->nobjects, a->heap->object_bytes, a->heap->nspans_in_use,
-		goroutines, total_warnings(a), seconds_now() - o->start, peak);
+		goroutines, total_warnings(a), analyze_seconds_now() - o->pr->start, peak);
 }
 
 static struct gm_error *analyze(const struct analyze_options *o)
@@ -784,7 +731,10 @@ int cmd_analyze(int argc, char **argv)
 	o.progress = !o.quiet && (o.progress || force_progress);
 	o.program.acquire.output = o.output;
 	o.program.acquire.progress = o.progress;
-	o.start = seconds_now();
+	struct analyze_progress pr = { 0 };
+	o.pr = &pr;
+	analyze_progress_start(&pr, o.progress);
 	struct gm_error *err = analyze(&o);
+	analyze_progress_stop(&pr);
 	return err ? gm_error_report(err) : 0;
 }

@@ -35,17 +35,15 @@ struct dom {
 	uint32_t n;               /* visited nodes */
 	uint64_t nedges;          /* edges out of visited nodes into nodes that are not leaves */
 	uint64_t *leaf;           /* one bit per object: it has no edges */
-	struct gm_graph_progress *progress; /* NULL: none */
+	struct gm_progress *progress; /* NULL: none */
 };
 
 /* Tell the progress reader the step and how far it is. */
 static void report(const struct dom *d, const char *step, uint64_t done, uint64_t total)
 {
-	if (!d->progress)
-		return;
-	atomic_store_explicit(&d->progress->step, step, memory_order_relaxed);
-	atomic_store_explicit(&d->progress->total, total, memory_order_relaxed);
-	atomic_store_explicit(&d->progress->done, done, memory_order_relaxed);
+	if (d->progress && atomic_load_explicit(&d->progress->step, memory_order_relaxed) != step)
+		gm_progress_start(d->progress, step, total);
+	gm_progress_set(d->progress, done);
 }
 
 #define REPORT_EVERY ((1u << 20) - 1)
@@ -164,7 +162,7 @@ static struct gm_error *dfs(struct dom *d)
 		d->pre[next] = ++d->n;
 		d->pred_start[d->n]++;
 		if ((d->n & REPORT_EVERY) == 0)
-			report(d, "search", d->n, d->nnodes);
+			report(d, "dominators: search", d->n, d->nnodes);
 		d->vertex[d->n] = next;
 		d->parent[d->n] = d->pre[stack[top - 1].node];
 		succ_begin(d, next, &stack[top++]);
@@ -195,7 +193,7 @@ static struct gm_error *build_preds(struct dom *d)
 	for (size_t node = 0; node < d->nnodes; node++) {
 		uint32_t i = d->pre[node];
 		if ((node & REPORT_EVERY) == 0)
-			report(d, "predecessors", node, d->nnodes);
+			report(d, "dominators: predecessors", node, d->nnodes);
 		if (i)
 			for (succ_begin(d, (uint32_t)node, &it); succ_next(&it, &next);)
 				if (!is_leaf(d, next))
@@ -229,7 +227,7 @@ static void semi_nca(struct dom *d, uint32_t *stack)
 		d->semi[i] = d->label[i] = i;
 	for (uint32_t w = d->n; w >= 2; w--) {
 		if ((w & REPORT_EVERY) == 0)
-			report(d, "semidominators", d->n - w, d->n);
+			report(d, "dominators: semidominators", d->n - w, d->n);
 		for (uint32_t p = d->pred_start[w]; p < d->pred_start[w + 1]; p++) {
 			uint32_t u = eval(d, d->preds[p], stack);
 			if (d->semi[u] < d->semi[w])
@@ -270,7 +268,7 @@ static void leaf_dominators(struct dom *d)
 	for (size_t node = 0; node < d->nnodes; node++) {
 		uint32_t i = d->pre[node];
 		if ((node & REPORT_EVERY) == 0)
-			report(d, "leaves", node, d->nnodes);
+			report(d, "dominators: leaves", node, d->nnodes);
 		if (!i || is_leaf(d, (uint32_t)node))
 			continue;
 		for (succ_begin(d, (uint32_t)node, &it); succ_next(&it, &next);) {
@@ -383,7 +381,7 @@ static struct gm_error *alloc_search(struct dom *d, uint32_t **stack)
 }
 
 struct gm_error *gm_graph_dominators(struct gm_graph *g, const struct gm_heap *heap, const struct gm_roots *roots,
-				     struct gm_graph_progress *progress)
+				     struct gm_progress *progress)
 {
 	struct dom d = { .g = g, .heap = heap, .roots = roots, .nroots = (uint32_t)roots->count, .progress = progress };
 	d.nnodes = 1 + roots->count + g->nobjects;
@@ -415,9 +413,10 @@ struct gm_error *gm_graph_dominators(struct gm_graph *g, const struct gm_heap *h
 		leaf_dominators(&d);
 		free(d.pre);
 		d.pre = NULL;
-		report(&d, "retained sizes", 0, 0);
+		report(&d, "dominators: retained sizes", 0, 0);
 		err = retained_sizes(&d);
 	}
+	gm_progress_end(progress);
 	free(stack);
 	dom_free(&d);
 	return err;

@@ -70,10 +70,12 @@ struct gm_suspects {
 };
 
 /* Find the suspects (after dominators and type inference).  DWARF (may be
- * NULL) names the fields of the paths. */
+ * NULL) names the fields of the paths; PROGRESS (may be NULL) counts the
+ * owners examined and the reverse edges built. */
 struct gm_error *gm_suspects_find(const struct gm_graph *graph, const struct gm_heap *heap,
 				  const struct gm_roots *roots, const struct gm_types *types,
-				  const struct gm_domtree *tree, struct gm_dwarf *dwarf, struct gm_suspects **ret);
+				  const struct gm_domtree *tree, struct gm_dwarf *dwarf, struct gm_progress *progress,
+				  struct gm_suspects **ret);
 
 /* The top of suspect SUS's dominator subtree into OUT (room for every
  * object): its object, or for a group every jointly held object of its

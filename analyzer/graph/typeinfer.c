@@ -17,6 +17,9 @@
 
 #include "typeinfer_internal.h"
 
+/* Objects between two progress counts. */
+#define PROGRESS_STEP (1u << 16)
+
 /* Whether spreading can read a layout for entry E: its DWARF type, or
  * without DWARF its runtime descriptor. */
 static bool has_layout(const struct infer *in, const struct gm_type_entry *e)
@@ -434,9 +437,10 @@ static void sort_level(struct infer *in, size_t from, size_t to)
  * order, which changes no level and so no object's distance from its
  * evidence, but turns the walk over the edges, objects and their types
  * from random into mostly forward memory access. */
-static void spread_all(struct infer *in, const struct gm_types_progress *progress)
+static void spread_all(struct infer *in, struct gm_progress *progress)
 {
 	size_t level_end = in->tail, released = 0;
+	gm_progress_start(progress, "types: objects spread", in->graph->reachable_count);
 	while (in->head < in->tail) {
 		if (in->head == level_end) {
 			level_end = in->tail;
@@ -448,8 +452,8 @@ static void spread_all(struct infer *in, const struct gm_types_progress *progres
 			gm_core_release_pages(in->heap->rt->prog->core);
 			released = in->head;
 		}
-		if (progress && in->head % GM_TYPES_PROGRESS_STEP == 0 && in->head)
-			progress->fn(progress->arg, in->head, in->graph->reachable_count);
+		if (in->head % PROGRESS_STEP == 0)
+			gm_progress_set(progress, in->head);
 		prefetch_spread(in);
 		spread(in, in->queue[in->head++]);
 	}
@@ -483,10 +487,13 @@ static void seed_unnamed_stack_slot(struct infer *in, const struct gm_root *root
 
 /* Seeds: the heap's runtime types (header, largeType), as arrays when the
  * object holds several; then typed roots. */
-static void seed(struct infer *in, const struct gm_roots *roots)
+static void seed(struct infer *in, const struct gm_roots *roots, struct gm_progress *progress)
 {
 	struct gm_heap *heap = in->heap;
+	gm_progress_start(progress, "types: objects seeded from their headers", heap->nobjects);
 	for (size_t i = 0; i < heap->nobjects; i++) {
+		if (i % PROGRESS_STEP == 0)
+			gm_progress_set(progress, i);
 		if (heap->objects[i].type == GM_NO_TYPE || !in->graph->reachable[i])
 			continue;
 		/* A runtime type DWARF does not describe (the linker's map bucket
@@ -498,7 +505,9 @@ static void seed(struct infer *in, const struct gm_roots *roots)
 	}
 	/* A root's word is typed by its place in the variable holding it,
 	 * as a heap word is by its place in its object. */
+	gm_progress_start(progress, "types: roots seeded", roots->count);
 	for (size_t r = 0; r < roots->count; r++) {
+		gm_progress_set(progress, r);
 		const struct gm_root *root = &roots->items[r];
 		Dwarf_Die var_type;
 		if (root->dst == GM_NO_OBJECT)
@@ -623,8 +632,7 @@ struct gm_error *gm_types_from_headers(struct gm_heap *heap, struct gm_types **r
 }
 
 struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
-				struct gm_pclntab *pclntab, const struct gm_types_progress *progress,
-				struct gm_types **ret)
+				struct gm_pclntab *pclntab, struct gm_progress *progress, struct gm_types **ret)
 {
 	struct infer in = { .graph = graph, .pclntab = pclntab, .byte_entry = NO_ENTRY };
 	struct gm_error *err = types_start(&in, heap);
@@ -642,8 +650,9 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 		err = compute_span_flags(&in);
 	if (!err) {
 		find_itab(&in);
-		seed(&in, roots);
+		seed(&in, roots, progress);
 		spread_all(&in, progress);
+		gm_progress_end(progress);
 		name_leftovers(&in);
 		for (size_t i = 0; i < heap->nobjects; i++) {
 			if (!graph->reachable[i])

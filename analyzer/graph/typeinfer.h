@@ -28,6 +28,7 @@
 struct gm_heap;
 struct gm_pclntab;
 struct gm_graph;
+struct gm_progress;
 struct gm_roots;
 
 struct gm_type_entry {
@@ -56,21 +57,11 @@ struct gm_types {
 	struct gm_warnings warnings;
 };
 
-/* How far type inference is, for a progress line: called on the caller's
- * thread every GM_TYPES_PROGRESS_STEP objects visited, with the objects
- * visited so far and the reachable objects (each is visited at most once). */
-struct gm_types_progress {
-	void (*fn)(void *arg, uint64_t visited, uint64_t reachable);
-	void *arg;
-};
-#define GM_TYPES_PROGRESS_STEP (1u << 20)
-
 /* Type the objects of HEAP (after marking).  PCLNTAB names the functions
  * closures call where the executable has no symbol table (-s); it and
- * PROGRESS may be NULL. */
+ * PROGRESS (objects seeded, then spread) may be NULL. */
 struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
-				struct gm_pclntab *pclntab, const struct gm_types_progress *progress,
-				struct gm_types **ret);
+				struct gm_pclntab *pclntab, struct gm_progress *progress, struct gm_types **ret);
 
 /* Only the runtime's own evidence: objects whose malloc header or large
  * span names a type get it (fitted as [n]T when n of them fill the slot);
