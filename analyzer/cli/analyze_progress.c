@@ -58,7 +58,7 @@ static void print(struct analyze_progress *p, const char *fmt, ...)
 }
 
 /* A counter's line, if it is in a step. */
-static void print_counter(struct analyze_progress *p, const struct gm_progress *c)
+static void print_counter(struct analyze_progress *p, const struct gm_stage_progress *c)
 {
 	const char *step = atomic_load_explicit(&c->step, memory_order_acquire);
 	if (!step)

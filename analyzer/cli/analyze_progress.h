@@ -1,7 +1,7 @@
 /* analyze_progress: analyze's progress lines on stderr.
  *
  * Each stage prints a line when it starts (analyze_progress_print); long
- * stages also count how far they are in a struct gm_progress: MAIN for the
+ * stages also count how far they are in a struct gm_stage_progress: MAIN for the
  * main thread's stages, SIDE for the second thread's (the edges and the
  * dominators, then the objects table).  A ticker thread prints each counter
  * that has a step whenever no line was printed for two seconds, so no
@@ -17,12 +17,12 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "analyzer/util/progress.h"
+#include "analyzer/util/stage_progress.h"
 
 struct analyze_progress {
 	bool enabled;             /* print at all (--progress) */
 	double start;             /* seconds_now() when the analysis began */
-	struct gm_progress main, side;
+	struct gm_stage_progress main, side;
 	_Atomic double last_line; /* seconds since start of the last line */
 	atomic_bool stop;
 	bool ticking;

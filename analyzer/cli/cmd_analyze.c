@@ -385,7 +385,7 @@ static struct gm_error *walk_heap(const struct analyze_options *o, struct analys
 	return err;
 }
 
-static void edges_progress(const struct gm_progress *p, void *arg)
+static void edges_progress(const struct gm_stage_progress *p, void *arg)
 {
 	uint64_t done = atomic_load(&p->done), total = atomic_load(&p->total);
 	progress(arg, "  edges of %" PRIu64 " of %" PRIu64 " objects (%.0f%%)", done, total,
@@ -419,7 +419,7 @@ static struct gm_error *run_stages(const struct analyze_options *o, struct analy
 		err = gm_roots_read_stacks(a->rt, a->pclntab, a->heap, a->goroutines, a->stacks, a->roots);
 	if (!err) {
 		progress(o, "building the object graph");
-		struct gm_progress counter = { 0 };
+		struct gm_stage_progress counter = { 0 };
 		err = gm_graph_build(a->heap, &counter, edges_progress, (void *)o, &a->graph);
 		/* The edges hold what was read of the core at large: its pages need
 		 * not stay resident beside the graph (a later read refaults them). */
@@ -474,7 +474,7 @@ static struct gm_error *store_objects(const struct analyze_options *o, struct an
 	progress(o, "storing %zu objects", a->heap->nobjects);
 	struct gm_error *err = gm_write_objects(big->file, big->objects_root, a->heap, a->graph, a->types,
 						&o->pr->main);
-	gm_progress_end(&o->pr->main);
+	gm_stage_end(&o->pr->main);
 	if (err) {
 		gm_btree_file_abort(big->file);
 		return err;
@@ -498,13 +498,13 @@ struct background {
 static void *background_thread(void *arg)
 {
 	struct background *w = arg;
-	struct gm_progress *side = &w->o->pr->side;
-	gm_progress_start(side, "storing edges", 0);
+	struct gm_stage_progress *side = &w->o->pr->side;
+	gm_stage_start(side, "storing edges", 0);
 	w->err = gm_write_edges(w->big->file, w->big->edges_root, w->a->graph);
 	w->edges_done = analyze_seconds_now() - w->o->pr->start;
 	if (!w->err)
 		w->err = gm_graph_dominators(w->a->graph, w->a->heap, w->a->roots, side);
-	gm_progress_end(side);
+	gm_stage_end(side);
 	return NULL;
 }
 
@@ -575,7 +575,7 @@ struct objects_writer {
 	pthread_t thread;
 	struct big_tables *big;
 	const struct analysis *a;
-	struct gm_progress *progress;
+	struct gm_stage_progress *progress;
 	struct gm_error *err;
 };
 
@@ -584,7 +584,7 @@ static void *objects_thread(void *arg)
 	struct objects_writer *w = arg;
 	w->err = gm_write_objects(w->big->file, w->big->objects_root, w->a->heap, w->a->graph, w->a->types,
 				  w->progress);
-	gm_progress_end(w->progress);
+	gm_stage_end(w->progress);
 	return NULL;
 }
 

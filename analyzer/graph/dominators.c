@@ -35,15 +35,15 @@ struct dom {
 	uint32_t n;               /* visited nodes */
 	uint64_t nedges;          /* edges out of visited nodes into nodes that are not leaves */
 	uint64_t *leaf;           /* one bit per object: it has no edges */
-	struct gm_progress *progress; /* NULL: none */
+	struct gm_stage_progress *progress; /* NULL: none */
 };
 
 /* Tell the progress reader the step and how far it is. */
 static void report(const struct dom *d, const char *step, uint64_t done, uint64_t total)
 {
 	if (d->progress && atomic_load_explicit(&d->progress->step, memory_order_relaxed) != step)
-		gm_progress_start(d->progress, step, total);
-	gm_progress_set(d->progress, done);
+		gm_stage_start(d->progress, step, total);
+	gm_stage_set(d->progress, done);
 }
 
 #define REPORT_EVERY ((1u << 20) - 1)
@@ -381,7 +381,7 @@ static struct gm_error *alloc_search(struct dom *d, uint32_t **stack)
 }
 
 struct gm_error *gm_graph_dominators(struct gm_graph *g, const struct gm_heap *heap, const struct gm_roots *roots,
-				     struct gm_progress *progress)
+				     struct gm_stage_progress *progress)
 {
 	struct dom d = { .g = g, .heap = heap, .roots = roots, .nroots = (uint32_t)roots->count, .progress = progress };
 	d.nnodes = 1 + roots->count + g->nobjects;
@@ -416,7 +416,7 @@ struct gm_error *gm_graph_dominators(struct gm_graph *g, const struct gm_heap *h
 		report(&d, "dominators: retained sizes", 0, 0);
 		err = retained_sizes(&d);
 	}
-	gm_progress_end(progress);
+	gm_stage_end(progress);
 	free(stack);
 	dom_free(&d);
 	return err;

@@ -68,8 +68,8 @@ static struct gm_error *object_edges(struct edge_list *l, struct gm_heap *heap, 
  * EDGE_START (shared, disjoint ranges) offsets into them. */
 struct build_part {
 	struct gm_heap *heap;
-	struct gm_progress *progress;   /* NULL: none */
-	void (*callback)(const struct gm_progress *progress, void *arg);
+	struct gm_stage_progress *progress;   /* NULL: none */
+	void (*callback)(const struct gm_stage_progress *progress, void *arg);
 	void *arg;
 	uint32_t *edge_start;
 	size_t first, last;
@@ -168,8 +168,8 @@ static size_t balanced_half(const struct gm_heap *heap)
 /* Two threads split the objects in halves: the edge build reads the core
  * and the heap's indexes only (the address space's hint and fault count
  * are atomic, warnings locked). */
-struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_progress *progress,
-				void (*callback)(const struct gm_progress *progress, void *arg), void *arg,
+struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_stage_progress *progress,
+				void (*callback)(const struct gm_stage_progress *progress, void *arg), void *arg,
 				struct gm_graph **ret)
 {
 	struct gm_graph *g = calloc(1, sizeof(*g));
@@ -258,7 +258,7 @@ static void reach_from_root(struct bfs *b, const struct gm_root *r, uint32_t roo
 }
 
 struct gm_error *gm_graph_mark(struct gm_graph *g, const struct gm_heap *heap, const struct gm_roots *roots,
-			       struct gm_progress *progress)
+			       struct gm_stage_progress *progress)
 {
 	size_t n = g->nobjects ? g->nobjects : 1;
 	g->reachable = calloc(n, 1);
@@ -272,15 +272,15 @@ struct gm_error *gm_graph_mark(struct gm_graph *g, const struct gm_heap *heap, c
 	}
 	for (size_t r = 0; r < roots->count; r++)
 		reach_from_root(&b, &roots->items[r], (uint32_t)r);
-	gm_progress_start(progress, "marking: objects reached (of all objects)", g->nobjects);
+	gm_stage_start(progress, "marking: objects reached (of all objects)", g->nobjects);
 	while (b.head < b.tail) {
 		if (b.head % (1u << 16) == 0)
-			gm_progress_set(progress, b.head);
+			gm_stage_set(progress, b.head);
 		uint32_t obj = b.queue[b.head++];
 		for (uint64_t e = g->edge_start[obj]; e < g->edge_start[obj + 1]; e++)
 			reach(&b, g->edges[e].dst, obj, g->edges[e].src_off, g->via_root[obj]);
 	}
-	gm_progress_end(progress);
+	gm_stage_end(progress);
 	free(b.queue);
 	return NULL;
 }

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "../util/error.h"
-#include "../util/progress.h"
+#include "../util/stage_progress.h"
 #include "../util/warnings.h"
 
 struct gm_heap;
@@ -68,18 +68,18 @@ struct gm_graph {
 /* Build the edges of HEAP's objects; PROGRESS (may be NULL) counts the
  * objects whose edges are built, and CALLBACK (may be NULL) is called with
  * it on the caller's thread every 32 MiB of objects it reads. */
-struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_progress *progress,
-				void (*callback)(const struct gm_progress *progress, void *arg), void *arg,
+struct gm_error *gm_graph_build(struct gm_heap *heap, struct gm_stage_progress *progress,
+				void (*callback)(const struct gm_stage_progress *progress, void *arg), void *arg,
 				struct gm_graph **ret);
 
 /* Mark from ROOTS (a finalized object's pointees are marked, not the object);
  * PROGRESS (may be NULL) counts the objects reached. */
 struct gm_error *gm_graph_mark(struct gm_graph *graph, const struct gm_heap *heap, const struct gm_roots *roots,
-			       struct gm_progress *progress);
+			       struct gm_stage_progress *progress);
 
 /* Dominator tree and retained sizes (after marking). */
 struct gm_error *gm_graph_dominators(struct gm_graph *graph, const struct gm_heap *heap,
-				     const struct gm_roots *roots, struct gm_progress *progress);
+				     const struct gm_roots *roots, struct gm_stage_progress *progress);
 
 /* Keep only each edge's target (edge_dst), in a third of the memory, once
  * nothing reads the offsets any more (the edges are stored, the leaked

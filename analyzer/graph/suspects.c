@@ -27,7 +27,7 @@ struct search {
 	uint32_t *rev_start;          /* reverse edges, built for the first jointly held suspect */
 	uint32_t *rev;
 	uint8_t *seen;                /* per object, for the reverse search */
-	struct gm_progress *progress; /* NULL: none */
+	struct gm_stage_progress *progress; /* NULL: none */
 };
 
 /* A top-level node of the dominator tree: a root or a jointly held object;
@@ -325,10 +325,10 @@ static struct gm_error *build_reverse(struct search *s)
 	if (!fill)
 		return &gm_error_nomem;
 	memcpy(fill, s->rev_start, g->nobjects * sizeof(*fill));
-	gm_progress_start(s->progress, "leak suspects: reverse edges of objects", g->nobjects);
+	gm_stage_start(s->progress, "leak suspects: reverse edges of objects", g->nobjects);
 	for (size_t i = 0; i < g->nobjects; i++) {
 		if (i % (1u << 16) == 0)
-			gm_progress_set(s->progress, i);
+			gm_stage_set(s->progress, i);
 		for (uint64_t e = g->edge_start[i]; e < g->edge_start[i + 1]; e++)
 			s->rev[fill[gm_graph_edge_dst(g, e)]++] = (uint32_t)i;
 	}
@@ -450,8 +450,8 @@ static struct gm_error *find(struct search *s, struct gm_suspects *out)
 		if (owners[i].retained * 100 < live * GM_SUSPECT_MIN_SHARE_PERCENT)
 			break;
 		/* Again each time: building the reverse edges has its own count. */
-		gm_progress_start(s->progress, "leak suspects: owners examined", n);
-		gm_progress_set(s->progress, i);
+		gm_stage_start(s->progress, "leak suspects: owners examined", n);
+		gm_stage_set(s->progress, i);
 		struct gm_suspect *sus = &out->items[out->count];
 		memset(sus, 0, sizeof(*sus));
 		if (accumulation_point(s, &owners[i]) == GM_NONE)
@@ -467,7 +467,7 @@ static struct gm_error *find(struct search *s, struct gm_suspects *out)
 
 struct gm_error *gm_suspects_find(const struct gm_graph *graph, const struct gm_heap *heap,
 				  const struct gm_roots *roots, const struct gm_types *types,
-				  const struct gm_domtree *tree, struct gm_dwarf *dwarf, struct gm_progress *progress,
+				  const struct gm_domtree *tree, struct gm_dwarf *dwarf, struct gm_stage_progress *progress,
 				  struct gm_suspects **ret)
 {
 	*ret = NULL;
@@ -477,7 +477,7 @@ struct gm_error *gm_suspects_find(const struct gm_graph *graph, const struct gm_
 	out->reachable_bytes = graph->reachable_bytes;
 	struct search s = { graph, heap, roots, types, tree, dwarf, NULL, NULL, NULL, NULL, progress };
 	struct gm_error *err = find(&s, out);
-	gm_progress_end(progress);
+	gm_stage_end(progress);
 	free(s.stack);
 	free(s.rev_start);
 	free(s.rev);

@@ -74,7 +74,7 @@ struct gm_suspects {
  * owners examined and the reverse edges built. */
 struct gm_error *gm_suspects_find(const struct gm_graph *graph, const struct gm_heap *heap,
 				  const struct gm_roots *roots, const struct gm_types *types,
-				  const struct gm_domtree *tree, struct gm_dwarf *dwarf, struct gm_progress *progress,
+				  const struct gm_domtree *tree, struct gm_dwarf *dwarf, struct gm_stage_progress *progress,
 				  struct gm_suspects **ret);
 
 /* The top of suspect SUS's dominator subtree into OUT (room for every

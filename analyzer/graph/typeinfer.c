@@ -437,10 +437,10 @@ static void sort_level(struct infer *in, size_t from, size_t to)
  * order, which changes no level and so no object's distance from its
  * evidence, but turns the walk over the edges, objects and their types
  * from random into mostly forward memory access. */
-static void spread_all(struct infer *in, struct gm_progress *progress)
+static void spread_all(struct infer *in, struct gm_stage_progress *progress)
 {
 	size_t level_end = in->tail, released = 0;
-	gm_progress_start(progress, "types: objects spread", in->graph->reachable_count);
+	gm_stage_start(progress, "types: objects spread", in->graph->reachable_count);
 	while (in->head < in->tail) {
 		if (in->head == level_end) {
 			level_end = in->tail;
@@ -453,7 +453,7 @@ static void spread_all(struct infer *in, struct gm_progress *progress)
 			released = in->head;
 		}
 		if (in->head % PROGRESS_STEP == 0)
-			gm_progress_set(progress, in->head);
+			gm_stage_set(progress, in->head);
 		prefetch_spread(in);
 		spread(in, in->queue[in->head++]);
 	}
@@ -487,13 +487,13 @@ static void seed_unnamed_stack_slot(struct infer *in, const struct gm_root *root
 
 /* Seeds: the heap's runtime types (header, largeType), as arrays when the
  * object holds several; then typed roots. */
-static void seed(struct infer *in, const struct gm_roots *roots, struct gm_progress *progress)
+static void seed(struct infer *in, const struct gm_roots *roots, struct gm_stage_progress *progress)
 {
 	struct gm_heap *heap = in->heap;
-	gm_progress_start(progress, "types: objects seeded from their headers", heap->nobjects);
+	gm_stage_start(progress, "types: objects seeded from their headers", heap->nobjects);
 	for (size_t i = 0; i < heap->nobjects; i++) {
 		if (i % PROGRESS_STEP == 0)
-			gm_progress_set(progress, i);
+			gm_stage_set(progress, i);
 		if (heap->objects[i].type == GM_NO_TYPE || !in->graph->reachable[i])
 			continue;
 		/* A runtime type DWARF does not describe (the linker's map bucket
@@ -505,9 +505,9 @@ static void seed(struct infer *in, const struct gm_roots *roots, struct gm_progr
 	}
 	/* A root's word is typed by its place in the variable holding it,
 	 * as a heap word is by its place in its object. */
-	gm_progress_start(progress, "types: roots seeded", roots->count);
+	gm_stage_start(progress, "types: roots seeded", roots->count);
 	for (size_t r = 0; r < roots->count; r++) {
-		gm_progress_set(progress, r);
+		gm_stage_set(progress, r);
 		const struct gm_root *root = &roots->items[r];
 		Dwarf_Die var_type;
 		if (root->dst == GM_NO_OBJECT)
@@ -632,7 +632,7 @@ struct gm_error *gm_types_from_headers(struct gm_heap *heap, struct gm_types **r
 }
 
 struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
-				struct gm_pclntab *pclntab, struct gm_progress *progress, struct gm_types **ret)
+				struct gm_pclntab *pclntab, struct gm_stage_progress *progress, struct gm_types **ret)
 {
 	struct infer in = { .graph = graph, .pclntab = pclntab, .byte_entry = NO_ENTRY };
 	struct gm_error *err = types_start(&in, heap);
@@ -652,7 +652,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 		find_itab(&in);
 		seed(&in, roots, progress);
 		spread_all(&in, progress);
-		gm_progress_end(progress);
+		gm_stage_end(progress);
 		name_leftovers(&in);
 		for (size_t i = 0; i < heap->nobjects; i++) {
 			if (!graph->reachable[i])

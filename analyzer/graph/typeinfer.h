@@ -28,7 +28,7 @@
 struct gm_heap;
 struct gm_pclntab;
 struct gm_graph;
-struct gm_progress;
+struct gm_stage_progress;
 struct gm_roots;
 
 struct gm_type_entry {
@@ -61,7 +61,7 @@ struct gm_types {
  * closures call where the executable has no symbol table (-s); it and
  * PROGRESS (objects seeded, then spread) may be NULL. */
 struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
-				struct gm_pclntab *pclntab, struct gm_progress *progress, struct gm_types **ret);
+				struct gm_pclntab *pclntab, struct gm_stage_progress *progress, struct gm_types **ret);
 
 /* Only the runtime's own evidence: objects whose malloc header or large
  * span names a type get it (fitted as [n]T when n of them fill the slot);

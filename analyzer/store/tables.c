@@ -279,7 +279,7 @@ static uint64_t object_graph_columns(const struct gm_graph *graph, size_t i, int
 }
 
 struct gm_error *gm_write_objects(struct gm_btree_file *file, uint32_t root, const struct gm_heap *heap,
-				  const struct gm_graph *graph, const struct gm_types *types, struct gm_progress *progress)
+				  const struct gm_graph *graph, const struct gm_types *types, struct gm_stage_progress *progress)
 {
 	struct gm_btree *tree;
 	struct gm_error *err = gm_btree_create(file, root, GM_BTREE_TABLE, OBJECT_COLUMNS, &tree);
@@ -287,10 +287,10 @@ struct gm_error *gm_write_objects(struct gm_btree_file *file, uint32_t root, con
 		return err;
 	/* Without a graph (analyze --heap-only) its columns stay NULL. */
 	uint64_t no_graph = ((1ull << OBJECT_COLUMNS) - 1) & ~((1ull << FIRST_GRAPH_COLUMN) - 1);
-	gm_progress_start(progress, "objects stored", heap->nobjects);
+	gm_stage_start(progress, "objects stored", heap->nobjects);
 	for (size_t i = 0; i < heap->nobjects && !err; i++) {
 		if (i % (1u << 16) == 0)
-			gm_progress_set(progress, i);
+			gm_stage_set(progress, i);
 		int64_t row[OBJECT_COLUMNS] = { 0 };
 		uint64_t nulls = object_row(heap, types, i, row);
 		nulls |= graph ? object_graph_columns(graph, i, row) : no_graph;

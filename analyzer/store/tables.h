@@ -12,7 +12,7 @@ struct gm_program;
 struct gm_heap;
 struct gm_memstats;
 struct gm_warnings;
-struct gm_progress;
+struct gm_stage_progress;
 
 /* meta: the analysis's facts (versions, paths, ids, counts). */
 struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, const struct gm_heap *heap);
@@ -38,7 +38,7 @@ struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *he
 struct gm_error *gm_write_type_stats(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph,
 				     const struct gm_types *types, const uint8_t *topmost);
 struct gm_error *gm_write_objects(struct gm_btree_file *file, uint32_t root, const struct gm_heap *heap,
-				  const struct gm_graph *graph, const struct gm_types *types, struct gm_progress *progress);
+				  const struct gm_graph *graph, const struct gm_types *types, struct gm_stage_progress *progress);
 struct gm_error *gm_write_edges(struct gm_btree_file *file, uint32_t root, const struct gm_graph *graph);
 
 /* roots. */
