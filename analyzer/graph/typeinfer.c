@@ -299,6 +299,26 @@ static void apply_group_count(struct infer *in, uint32_t dst, uint32_t group, ui
 	assign(in, dst, count > 1 ? array_of(in, group, count) : group);
 }
 
+/* Whether a refine_* rule may change ELEM (the answer cached per entry);
+ * true when the cache cannot grow, the rules then asked as before. */
+static bool may_refine(struct infer *in, uint32_t elem)
+{
+	if (elem >= in->t->count)
+		return true;
+	if (elem >= in->refinable_cap) {
+		size_t cap = in->t->count * 2;
+		uint8_t *grown = realloc(in->refinable, cap);
+		if (!grown)
+			return true;
+		memset(grown + in->refinable_cap, 0, cap - in->refinable_cap);
+		in->refinable = grown;
+		in->refinable_cap = cap;
+	}
+	if (!in->refinable[elem])
+		in->refinable[elem] = refine_may_apply(in->t->entries[elem].name) ? 2 : 1;
+	return in->refinable[elem] == 2;
+}
+
 /* Type DST, which the pointer word at WORD_ADDR points into at DST_OFF,
  * from the word's target code (word_code). */
 void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint32_t dst, uint32_t dst_off)
@@ -335,7 +355,8 @@ void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint32_t ds
 		apply_group_count(in, dst, elem, mask + 1);
 		return;
 	}
-	elem = refine_chan(in, refine_node(in, refine_timer(in, elem), dst), dst);
+	if (may_refine(in, elem))
+		elem = refine_chan(in, refine_node(in, refine_timer(in, elem), dst), dst);
 	if (elem == NO_ENTRY)
 		return;
 	if (!(code & TARGET_COUNTED)) {
@@ -674,6 +695,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	gm_u64_map_free(&in.closure_funcs);
 	free(in.span_flags);
 	free(in.span_room);
+	free(in.refinable);
 	if (err) {
 		gm_types_destroy(t);
 		return err;

@@ -53,6 +53,11 @@ struct infer {
 	uint8_t *span_flags;
 	uint64_t *span_room;            /* per span: data size of its objects */
 	uint64_t *level_bits;           /* sort_level's bitmap, one bit per object */
+	/* Per entry: 0 not asked yet, 1 no refine_* rule names it, 2 one may
+	 * (refine_may_apply), so that a pointer's target is not matched
+	 * against the rules' names on every edge. */
+	uint8_t *refinable;
+	size_t refinable_cap;
 };
 
 #define SPAN_TINY 1u        /* a tiny-allocator block span */
@@ -116,6 +121,8 @@ uint32_t chan_buffer(struct infer *in, uint32_t obj, uint32_t entry, uint64_t sr
  * its shape), a *time.Timer's runtime.timeTimer; else ENTRY. */
 uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj);
 uint32_t refine_timer(struct infer *in, uint32_t entry);
+/* Whether refine_node, refine_timer or refine_chan may change an entry of this name. */
+bool refine_may_apply(const char *name);
 /* Without DWARF, a runtime.hchan (a sudog's c, say) OBJ is the hchan<T> of
  * its own elemtype word, as DWARF names channels; else ENTRY. */
 uint32_t refine_chan(struct infer *in, uint32_t entry, uint32_t obj);

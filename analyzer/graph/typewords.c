@@ -406,9 +406,21 @@ static uint32_t entry_by_shape(struct infer *in, const char *real)
  * node kinds start with: the node's isEntry flag says whether it is an
  * entry[K,V] or an indirect[K,V].  A node DWARF names only by its shape
  * (go.shape.struct { ....isEntry bool }) says neither K nor V: NO_ENTRY. */
+static const char *const node_packages[] = { "internal/sync.", "internal/concurrent.", "unique." };
+
+/* The package of a HashTrieMap node type NAME (node_packages index), or -1. */
+static int node_package(const char *name)
+{
+	for (int p = 0; p < 3; p++) {
+		size_t len = strlen(node_packages[p]);
+		if (strncmp(name, node_packages[p], len) == 0 && strncmp(name + len, "node[", 5) == 0)
+			return p;
+	}
+	return -1;
+}
+
 uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 {
-	static const char *const packages[] = { "internal/sync.", "internal/concurrent.", "unique." };
 	const char *name = in->t->entries[entry].name;
 	Dwarf_Die type, member;
 	uint64_t flag_off;
@@ -416,23 +428,26 @@ uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 	char real[512];
 	if (strncmp(name, "go.shape.struct { ", 18) == 0 && strstr(name, ".isEntry bool }"))
 		return NO_ENTRY;
-	size_t p = 0, len = 0;
-	for (; p < 3; p++) {
-		len = strlen(packages[p]);
-		if (strncmp(name, packages[p], len) == 0 && strncmp(name + len, "node[", 5) == 0)
-			break;
-	}
-	if (p == 3 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
+	int p = node_package(name);
+	if (p < 0 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
 	    !gm_dwarf_member(&type, "isEntry", &flag_off, &member) ||
 	    !gm_try_read(in->heap->rt->prog->mem, in->heap->objects[obj].addr +
 			    gm_span_header_size(in->heap, &in->heap->spans[in->heap->objects[obj].span]) + flag_off,
 		    &is_entry, 1))
 		return entry;
-	snprintf(real, sizeof(real), "%s%s[%s", packages[p], is_entry ? "entry" : "indirect", name + len + 5);
+	snprintf(real, sizeof(real), "%s%s[%s", node_packages[p], is_entry ? "entry" : "indirect",
+		 name + strlen(node_packages[p]) + 5);
 	if (gm_dwarf_type(in->dw, real, &type))
 		return entry_for_die(in, &type);
 	uint32_t shaped = entry_by_shape(in, real);
 	return shaped != NO_ENTRY ? shaped : entry;
+}
+
+bool refine_may_apply(const char *name)
+{
+	return strncmp(name, "go.shape.struct { ", 18) == 0 || node_package(name) >= 0 ||
+	       strcmp(name, "time.Timer") == 0 || strcmp(name, "time.Ticker") == 0 ||
+	       strcmp(name, "runtime.hchan") == 0;
 }
 
 /* Go 1.23+: time.NewTimer and NewTicker return a runtime.timeTimer cast
