@@ -17,6 +17,13 @@
 /* Steps followed back towards the root before giving up (paths can be long lists). */
 #define PATH_MAX_WALK 100000
 
+/* Steps followed up the dominator tree from a retainer: each dominator
+ * retains more than the object it dominates, so from one of the top N
+ * retainers the walk meets only others of them. */
+#define DOM_MAX_WALK 4096
+/* Roots named for memory several roots hold (suspect_roots keeps 20). */
+#define HOLDERS_SHOWN 3
+
 /* One step of a path: an object and the offset of the pointer leading on. */
 struct path_step {
 	int64_t id, addr, size, type_id, off;
@@ -127,6 +134,118 @@ static struct gm_error *retainer_path(struct report *r, struct doc *d, int64_t i
 	return err;
 }
 
+/* What the "held by" column asks of the database. */
+struct holder_queries {
+	sqlite3_stmt *dom;      /* an object's idom, idom_root */
+	sqlite3_stmt *root;     /* a root's kind and name */
+	sqlite3_stmt *joint;    /* the jointly held suspects: id, object_id, shared_by */
+	sqlite3_stmt *sharers;  /* a suspect's roots */
+};
+
+/* The top of ID's branch of the dominator tree (the object no object
+ * dominates) in *TOP, and the root that alone dominates it in *ROOT_ID (0
+ * when several roots hold it); false when the walk is too long. */
+static bool dominator_top(sqlite3_stmt *dom, int64_t id, int64_t *top, int64_t *root_id)
+{
+	for (int i = 0; i < DOM_MAX_WALK; i++) {
+		sqlite3_reset(dom);
+		sqlite3_bind_int64(dom, 1, id);
+		if (sqlite3_step(dom) != SQLITE_ROW)
+			return false;
+		if (sqlite3_column_type(dom, 0) == SQLITE_NULL) {
+			*top = id;
+			*root_id = sqlite3_column_type(dom, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(dom, 1);
+			return true;
+		}
+		id = sqlite3_column_int64(dom, 0);
+	}
+	return false;
+}
+
+/* "kind name" of root ID into OUT; false if there is no such root. */
+static bool root_name(sqlite3_stmt *root, int64_t id, struct strbuf *out)
+{
+	sqlite3_reset(root);
+	sqlite3_bind_int64(root, 1, id);
+	if (sqlite3_step(root) != SQLITE_ROW)
+		return false;
+	sb_printf(out, "%s %s", report_col_text(root, 0) ? report_col_text(root, 0) : "?",
+		  report_col_text(root, 1) ? report_col_text(root, 1) : "?");
+	return true;
+}
+
+/* The roots of a jointly held leak suspect whose accumulation point lies
+ * under TOP (every path to it passes through TOP, so the roots reaching it
+ * are TOP's): "several roots (N): a, b, c, ..."; false when none does. */
+static bool suspect_sharers(const struct holder_queries *q, int64_t top, struct strbuf *out)
+{
+	sqlite3_reset(q->joint);
+	while (sqlite3_step(q->joint) == SQLITE_ROW) {
+		int64_t point_top, unused;
+		if (!dominator_top(q->dom, sqlite3_column_int64(q->joint, 1), &point_top, &unused) || point_top != top)
+			continue;
+		int64_t shared_by = sqlite3_column_int64(q->joint, 2);
+		sb_printf(out, "several roots (%" PRId64 "):", shared_by);
+		sqlite3_reset(q->sharers);
+		sqlite3_bind_int64(q->sharers, 1, sqlite3_column_int64(q->joint, 0));
+		int shown = 0;
+		while (shown < HOLDERS_SHOWN && sqlite3_step(q->sharers) == SQLITE_ROW) {
+			sb_puts(out, shown++ ? ", " : " ");
+			root_name(q->root, sqlite3_column_int64(q->sharers, 0), out);
+		}
+		if (shared_by > shown)
+			sb_puts(out, ", ...");
+		return true;
+	}
+	return false;
+}
+
+/* Who holds retainer ID: the root that alone dominates it, else "several
+ * roots", named from the leak suspects where one lies under it, else with
+ * the root of the shortest path (PATH_ROOT) as one of them.  Into CELL. */
+static void holder_cell(const struct holder_queries *q, int64_t id, int64_t path_root, char cell[CELL_MAX + 32])
+{
+	struct strbuf out = { 0 };
+	int64_t top, root_id;
+	if (!dominator_top(q->dom, id, &top, &root_id)) {
+		sb_puts(&out, "? (a shortest path from ");
+		if (!root_name(q->root, path_root, &out))
+			sb_puts(&out, "?");
+		sb_puts(&out, ")");
+	} else if (root_id) {
+		if (!root_name(q->root, root_id, &out))
+			sb_puts(&out, "?");
+	} else if (!suspect_sharers(q, top, &out)) {
+		sb_puts(&out, "several roots, one is ");
+		if (!root_name(q->root, path_root, &out))
+			sb_puts(&out, "?");
+	}
+	snprintf(cell, CELL_MAX + 32, "%s", out.data && !out.failed ? out.data : "?");
+	free(out.data);
+}
+
+static struct gm_error *prepare_holders(struct report *r, struct holder_queries *q)
+{
+	struct gm_error *err = report_prepare(r, "SELECT idom, idom_root FROM objects WHERE id = ?", &q->dom);
+	if (!err)
+		err = report_prepare(r, "SELECT kind, name FROM roots WHERE id = ?", &q->root);
+	if (!err)
+		err = report_prepare(r, "SELECT id, object_id, shared_by FROM suspects WHERE root_id IS NULL ORDER BY id",
+				     &q->joint);
+	if (!err)
+		err = report_prepare(r, "SELECT root_id FROM suspect_roots WHERE suspect_id = ? ORDER BY root_id",
+				     &q->sharers);
+	return err;
+}
+
+static void finalize_holders(struct holder_queries *q)
+{
+	sqlite3_finalize(q->dom);
+	sqlite3_finalize(q->root);
+	sqlite3_finalize(q->joint);
+	sqlite3_finalize(q->sharers);
+}
+
 struct gm_error *section_retainers(struct report *r, struct doc *d)
 {
 	doc_heading(d, 2, "Top retainers");
@@ -134,9 +253,11 @@ struct gm_error *section_retainers(struct report *r, struct doc *d)
 		not_computed(d, "roots and builds no object graph: no retained sizes or paths");
 		return NULL;
 	}
-	doc_para(d, "Objects that alone keep the most memory alive (top_retainers view), each with a shortest "
-		 "path from a GC root, as gomortem path prints it.");
+	doc_para(d, "Objects that alone keep the most memory alive (top_retainers view), each with who holds it "
+		 "(the root that alone dominates it, or several roots, named from the leak suspects' roots where "
+		 "one lies under it) and a shortest path from a GC root, as gomortem path prints it.");
 	sqlite3_stmt *stmt, *objects = NULL, *roots = NULL, *fields = NULL;
+	struct holder_queries holders = { 0 };
 	struct gm_error *err = report_prepare(r, "SELECT t.id, t.addr, t.type, t.size, t.retained, t.root_kind, t.root, "
 				       "o.path_root FROM top_retainers t JOIN objects o ON o.id = t.id "
 				       "ORDER BY t.retained DESC, t.id LIMIT ?",
@@ -146,10 +267,11 @@ struct gm_error *section_retainers(struct report *r, struct doc *d)
 	sqlite3_bind_int64(stmt, 1, r->top);
 	if (!(err = report_prepare(r, "SELECT o.addr, o.size, o.path_parent, o.path_off, o.type_id, t.name "
 			    "FROM objects o LEFT JOIN types t ON t.id = o.type_id WHERE o.id = ?", &objects)) &&
-	    !(err = report_prepare(r, "SELECT kind, name, type_name, goid FROM roots WHERE id = ?", &roots)))
-		err = report_prepare(r, "SELECT name, offset FROM fields WHERE type_id = ? AND offset <= ? "
-			      "ORDER BY offset DESC LIMIT 1", &fields);
-	static const char *const cols[] = { "#:r", "address:r", "type:c", "size:r", "retained:r", "root:c", NULL };
+	    !(err = report_prepare(r, "SELECT kind, name, type_name, goid FROM roots WHERE id = ?", &roots)) &&
+	    !(err = report_prepare(r, "SELECT name, offset FROM fields WHERE type_id = ? AND offset <= ? "
+				   "ORDER BY offset DESC LIMIT 1", &fields)))
+		err = prepare_holders(r, &holders);
+	static const char *const cols[] = { "#:r", "address:r", "type:c", "size:r", "retained:r", "held by:c", NULL };
 	struct block *t = err ? NULL : doc_table(d, cols);
 	int64_t *ids = NULL, *root_ids = NULL, shown = 0;
 	bool row = false;
@@ -166,8 +288,7 @@ struct gm_error *section_retainers(struct report *r, struct doc *d)
 		ids[shown] = sqlite3_column_int64(stmt, 0);
 		root_ids[shown] = sqlite3_column_int64(stmt, 7);
 		char n[NUM_BUF], a[NUM_BUF], s[NUM_BUF], ret[NUM_BUF], root[CELL_MAX + 32];
-		snprintf(root, sizeof(root), "%s %s", report_col_text(stmt, 5) ? report_col_text(stmt, 5) : "?",
-			 report_col_text(stmt, 6) ? report_col_text(stmt, 6) : "?");
+		holder_cell(&holders, ids[shown], root_ids[shown], root);
 		table_row(d, t, fmt_int(n, shown + 1), fmt_hex(a, sqlite3_column_int64(stmt, 1)),
 			  type_name(report_col_text(stmt, 2)), fmt_bytes(s, sqlite3_column_int64(stmt, 3)),
 			  fmt_bytes(ret, sqlite3_column_int64(stmt, 4)), root);
@@ -192,5 +313,6 @@ struct gm_error *section_retainers(struct report *r, struct doc *d)
 	sqlite3_finalize(objects);
 	sqlite3_finalize(roots);
 	sqlite3_finalize(fields);
+	finalize_holders(&holders);
 	return err;
 }

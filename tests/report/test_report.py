@@ -158,6 +158,8 @@ def check_scenario(c, gm, where, db, tmp):
         c.check(name in md.stdout, f"{where}: top type {name!r} missing from the report")
     for s in SECTIONS:
         c.check(f"## {s}" in md.stdout, f"{where}: section {s!r} missing from Markdown")
+    if "No reachable objects." not in md.stdout:
+        c.check(check_holders(c, where, db, md.stdout) > 0, f"{where}: no top retainers read from the report")
     # The mode of the analysis, and what it leaves unknown without DWARF.
     mode = "symtab" if where.endswith("-nodwarf") else "dwarf"
     c.check(re.search(rf"\| debug info +\| {mode} ", md.stdout) is not None,
@@ -223,6 +225,51 @@ def check_scenario(c, gm, where, db, tmp):
 
     small = gmtest.run([gm, "report", db, "--top", "1"])
     c.check(small.status == 0 and "Showing 1 of" in small.stdout, f"{where}: --top 1 gives no cut note")
+
+
+def dominator_top(con, oid):
+    """The top of OID's branch of the dominator tree and the root that alone
+    dominates it (None when several roots hold it), from objects.idom."""
+    for _ in range(100000):
+        idom, idom_root = con.execute("SELECT idom, idom_root FROM objects WHERE id = ?", (oid,)).fetchone()
+        if idom is None:
+            return oid, idom_root
+        oid = idom
+    return None, None
+
+
+def check_holders(c, where, db, md):
+    """The top retainers' "held by" column against the dominator tree: the
+    root that alone dominates the object's branch, else "several roots",
+    with the roots of a jointly held suspect under it when there is one."""
+    section = md.split("## Top retainers", 1)[-1].split("### Paths from a root", 1)[0]
+    rows = re.findall(r"^\| ([0-9]+) \| (0x[0-9a-f]+) \|.*\| `?([^|`]*)`? \|$", section, re.M)
+    con = sqlite3.connect(db)
+    names = dict(((rid, f"{kind} {name}") for rid, kind, name in con.execute("SELECT id, kind, name FROM roots")))
+    joint = {}
+    for sid, point, shared_by in con.execute("SELECT id, object_id, shared_by FROM suspects WHERE root_id IS NULL"):
+        top, _ = dominator_top(con, point)
+        roots = [names[r] for (r,) in con.execute(
+            "SELECT root_id FROM suspect_roots WHERE suspect_id = ? ORDER BY root_id", (sid,))]
+        joint.setdefault(top, (shared_by, roots))
+    for _, addr, held in rows:
+        row = con.execute("SELECT id FROM objects WHERE addr = ?", (int(addr, 16),)).fetchone()
+        if not c.check(row, f"{where}: top retainer {addr} is no object"):
+            continue
+        top, root = dominator_top(con, row[0])
+        if root is not None:
+            want = names[root]
+            ok = held == want
+        elif top in joint:
+            shared_by, roots = joint[top]
+            want = f"several roots ({shared_by}): " + ", ".join(roots[:3])
+            ok = held.startswith(want)
+        else:
+            want = "several roots, one is ..."
+            ok = held.startswith("several roots, one is ")
+        c.check(ok, f"{where}: top retainer {addr} held by {held!r}, the dominator tree says {want!r}")
+    con.close()
+    return len(rows)
 
 
 def check_bad_inputs(c, gm, db, tmp):
