@@ -3,7 +3,9 @@
 -- per-type views read; version 3 added suspects, suspect_types and
 -- suspect_roots, and counts type_stats.retained_* at the topmost object of
 -- each type; version 4 added the runtime's memory profile: alloc_sites,
--- alloc_site_frames, alloc_site_cycles, object_alloc_sites and suspect_alloc_sites).  Addresses are the dead process's virtual addresses as
+-- alloc_site_frames, alloc_site_cycles, object_alloc_sites and suspect_alloc_sites;
+-- version 5 added mappings.touched, spans.touched and the touched column of
+-- memory_breakdown).  Addresses are the dead process's virtual addresses as
 -- integers; sizes are bytes.  Ids are dense and 1-based: objects are numbered
 -- in address order, spans in base order.
 
@@ -38,7 +40,13 @@ CREATE TABLE mappings (
   path        TEXT,              -- backing file from the NT_FILE note; NULL if anonymous
   file_offset INTEGER,           -- offset of start in that file; NULL if anonymous
   in_core     INTEGER NOT NULL,  -- bytes of the mapping saved in the core
-  from_exe    INTEGER NOT NULL   -- bytes filled in from the executable (text, rodata)
+  from_exe    INTEGER NOT NULL,  -- bytes filled in from the executable (text, rodata)
+  touched     INTEGER NOT NULL   -- bytes of saved pages that are not all zeros: what the
+                                 -- process had written.  Untouched pages are file holes in
+                                 -- a kernel core and zeros in a gcore (which saves even the
+                                 -- runtime's no-access reservations); a lower bound of the
+                                 -- resident memory (a page written with zeros only counts
+                                 -- as untouched)
 );
 
 -- Every thread of the process, from its NT_PRSTATUS note.
@@ -117,7 +125,9 @@ CREATE TABLE spans (
   noscan              INTEGER NOT NULL,     -- 1 if the span holds pointer-free objects
   freeindex           INTEGER NOT NULL,     -- mspan.freeindex
   runtime_alloc_count INTEGER NOT NULL,     -- mspan.allocCount, the runtime's own count
-  mspan_addr          INTEGER NOT NULL      -- address of the runtime.mspan descriptor
+  mspan_addr          INTEGER NOT NULL,     -- address of the runtime.mspan descriptor
+  touched             INTEGER NOT NULL      -- bytes of its pages saved in the core and not all
+                                            -- zeros (as mappings.touched)
 );
 
 -- Every allocated heap slot.

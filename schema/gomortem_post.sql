@@ -89,7 +89,16 @@ ORDER BY s.garbage_bytes DESC;
 -- exactly SUM(mappings.end - mappings.start), the process's mapped address
 -- space (PROT_NONE reservations included), in the order a report shows them.
 --   category  what the bytes are; Go runtime rows start with "Go "
---   bytes     how many
+--   bytes     how many, address space: mapped, reserved or counted by the runtime
+--   touched   how many of them the core shows touched (mappings.touched: saved
+--             pages not all zeros), a lower bound of resident memory: exact
+--             for the mapping rows and the arena index; the heap object rows
+--             share the in-use spans' touched bytes (spans.touched), the
+--             goroutine stacks row is the stack spans', the runtime's other
+--             rows share the anonymous touched bytes outside spans and arena
+--             index, each pool in row order, each row at most its bytes;
+--             not-saved and released rows 0.  The touched column adds up to
+--             SUM(mappings.touched)
 --   source    how the figure is computed
 -- The Go rows split the runtime's own Sys (HeapSys + StackSys + MSpanSys +
 -- MCacheSys + BuckHashSys + GCSys + OtherSys) from the memstats table, the
@@ -133,9 +142,13 @@ WITH
            COALESCE(SUM(bytes), 0) AS allocated
     FROM type_stats),
   sp AS (
-    SELECT COALESCE(SUM(end - base), 0) AS in_use FROM spans WHERE state = 'in_use'),
+    SELECT COALESCE(SUM(CASE WHEN state = 'in_use' THEN end - base END), 0) AS in_use,
+           COALESCE(SUM(CASE WHEN state = 'in_use' THEN touched END), 0) AS touched_in_use,
+           COALESCE(SUM(CASE WHEN state = 'manual' THEN touched END), 0) AS touched_manual
+    FROM spans),
   mp AS (
     SELECT COALESCE(SUM(end - start), 0) AS total,
+           COALESCE(SUM(touched), 0) AS touched,
            COALESCE(SUM(CASE WHEN perm = '---' THEN end - start - in_core - from_exe END), 0)
              AS unsaved_reserved,
            COALESCE(SUM(CASE WHEN perm <> '---' AND path IS NOT NULL
@@ -143,57 +156,90 @@ WITH
            COALESCE(SUM(CASE WHEN perm <> '---' AND path IS NULL
                              THEN end - start - in_core - from_exe END), 0) AS unsaved_anon,
            COALESCE(SUM(CASE WHEN path IS NOT NULL THEN in_core + from_exe END), 0) AS saved_file,
-           COALESCE(SUM(CASE WHEN path IS NULL THEN in_core + from_exe END), 0) AS saved_anon
+           COALESCE(SUM(CASE WHEN path IS NULL THEN in_core + from_exe END), 0) AS saved_anon,
+           COALESCE(SUM(CASE WHEN path IS NOT NULL THEN touched END), 0) AS touched_file,
+           COALESCE(SUM(CASE WHEN path IS NULL THEN touched END), 0) AS touched_anon
     FROM mappings),
   go AS (
     SELECT heap_inuse + heap_idle + stack_sys + mspan_sys + mcache_sys + gc_sys + buckhash_sys
            + other_sys AS sys
     FROM ms),
   ix AS (
-    SELECT COALESCE(MAX(CASE WHEN key = 'arena_index_saved' THEN CAST(value AS INTEGER) END), 0) AS saved
+    SELECT COALESCE(MAX(CASE WHEN key = 'arena_index_saved' THEN CAST(value AS INTEGER) END), 0) AS saved,
+           COALESCE(MAX(CASE WHEN key = 'arena_index_touched' THEN CAST(value AS INTEGER) END), 0)
+             AS touched
     FROM meta),
-  parts(ord, category, bytes, source) AS (
-    SELECT 1, 'Go heap: live objects', live, 'objects.size where reachable = 1' FROM obj WHERE unmarked = 0
+  -- pool: where a row's touched bytes come from when the row has no address
+  -- range of its own: 'in_use' the in-use spans' touched pages, 'stacks' the
+  -- manual (stack) spans', 'runtime' the anonymous touched bytes outside the
+  -- spans and the arena index (span descriptors, bitmaps, free spans: the
+  -- runtime maps only anonymous memory); NULL: touched is the row's own.
+  parts(ord, category, bytes, source, pool, touched) AS (
+    SELECT 1, 'Go heap: live objects', live, 'objects.size where reachable = 1', 'in_use', NULL
+    FROM obj WHERE unmarked = 0
     UNION ALL SELECT 2, 'Go heap: garbage (allocated, unreachable)', garbage,
-                     'objects.size where reachable = 0' FROM obj WHERE unmarked = 0
+                     'objects.size where reachable = 0', 'in_use', NULL FROM obj WHERE unmarked = 0
     UNION ALL SELECT 2.5, 'Go heap: objects, live or garbage not known (analyze --heap-only)', unmarked,
-                     'objects.size where reachable IS NULL' FROM obj WHERE unmarked > 0
+                     'objects.size where reachable IS NULL', 'in_use', NULL FROM obj WHERE unmarked > 0
     UNION ALL SELECT 3, 'Go heap: free slots in in-use spans', in_use - allocated,
-                     'in-use spans (end - base) - objects.size' FROM sp, obj
+                     'in-use spans (end - base) - objects.size', 'in_use', NULL FROM sp, obj
     UNION ALL SELECT 4, 'Go heap: in-use spans the walk did not read', heap_inuse - in_use,
-                     'memstats HeapInuse - in-use spans (end - base)' FROM ms, sp
+                     'memstats HeapInuse - in-use spans (end - base)', 'runtime', NULL FROM ms, sp
     UNION ALL SELECT 5, 'Go heap: free spans, not released', heap_idle - heap_released,
-                     'memstats HeapIdle - HeapReleased' FROM ms
+                     'memstats HeapIdle - HeapReleased', 'runtime', NULL FROM ms
     UNION ALL SELECT 6, 'Go heap: free spans, released to the OS', heap_released,
-                     'memstats HeapReleased' FROM ms
-    UNION ALL SELECT 7, 'Go stacks: goroutine stacks', stack_inuse, 'memstats StackInuse' FROM ms
+                     'memstats HeapReleased', NULL, 0 FROM ms
+    UNION ALL SELECT 7, 'Go stacks: goroutine stacks', stack_inuse, 'memstats StackInuse', 'stacks', NULL FROM ms
     UNION ALL SELECT 8, 'Go stacks: other', stack_sys - stack_inuse,
-                     'memstats StackSys - StackInuse' FROM ms
-    UNION ALL SELECT 9, 'Go metadata: span descriptors', mspan_sys, 'memstats MSpanSys' FROM ms
-    UNION ALL SELECT 10, 'Go metadata: per-P caches', mcache_sys, 'memstats MCacheSys' FROM ms
-    UNION ALL SELECT 11, 'Go metadata: GC (bitmaps, work buffers)', gc_sys, 'memstats GCSys' FROM ms
+                     'memstats StackSys - StackInuse', 'runtime', NULL FROM ms
+    UNION ALL SELECT 9, 'Go metadata: span descriptors', mspan_sys, 'memstats MSpanSys', 'runtime', NULL FROM ms
+    UNION ALL SELECT 10, 'Go metadata: per-P caches', mcache_sys, 'memstats MCacheSys', 'runtime', NULL FROM ms
+    UNION ALL SELECT 11, 'Go metadata: GC (bitmaps, work buffers)', gc_sys, 'memstats GCSys', 'runtime', NULL
+                     FROM ms
     UNION ALL SELECT 12, 'Go metadata: profiling buckets', buckhash_sys,
-                     'memstats BuckHashSys' FROM ms
-    UNION ALL SELECT 13, 'Go metadata: other', other_sys, 'memstats OtherSys' FROM ms
+                     'memstats BuckHashSys', 'runtime', NULL FROM ms
+    UNION ALL SELECT 13, 'Go metadata: other', other_sys, 'memstats OtherSys', 'runtime', NULL FROM ms
     UNION ALL SELECT 13.5, 'runtime metadata outside Sys: heap arena index', ix.saved,
-                     'meta arena_index_saved: mheap_.arenas'' L2 arrays saved in the core' FROM ix
+                     'meta arena_index_saved: mheap_.arenas'' L2 arrays saved in the core', NULL, ix.touched
+                     FROM ix
     UNION ALL SELECT 14, 'file-backed mappings (executable, shared libraries)', saved_file,
-                     'mappings with a path: in_core + from_exe' FROM mp
+                     'mappings with a path: in_core + from_exe', NULL, touched_file FROM mp
     UNION ALL SELECT 15, 'anonymous memory outside the Go runtime', MAX(saved_anon - sys - ix.saved, 0),
-                     'anonymous mappings: in_core + from_exe - memstats Sys - the arena index'
-                     FROM mp, go, ix
+                     'anonymous mappings: in_core + from_exe - memstats Sys - the arena index', NULL,
+                     MAX(touched_anon - ix.touched - touched_in_use - touched_manual
+                         - (sys - heap_released - heap_inuse - stack_inuse), 0)
+                     FROM mp, go, ix, ms, sp
     UNION ALL SELECT 16, 'not saved: reserved address space (no access)', unsaved_reserved,
-                     'mappings with perm ''---'': end - start - in_core - from_exe' FROM mp
+                     'mappings with perm ''---'': end - start - in_core - from_exe', NULL, 0 FROM mp
     UNION ALL SELECT 17, 'not saved: file-backed', unsaved_file,
-                     'mappings with a path: end - start - in_core - from_exe' FROM mp
+                     'mappings with a path: end - start - in_core - from_exe', NULL, 0 FROM mp
     UNION ALL SELECT 18, 'not saved: anonymous', unsaved_anon,
-                     'anonymous mappings: end - start - in_core - from_exe' FROM mp),
+                     'anonymous mappings: end - start - in_core - from_exe', NULL, 0 FROM mp),
+  pools(pool, touched) AS (
+    SELECT 'in_use', touched_in_use FROM sp
+    UNION ALL SELECT 'stacks', touched_manual FROM sp
+    UNION ALL SELECT 'runtime', MAX(touched_anon - ix.touched - touched_in_use - touched_manual, 0)
+              FROM mp, ix, sp),
+  -- The rows of a pool take its touched bytes in row order, each at most its
+  -- own bytes: their sum never passes what the core shows touched, and a
+  -- runtime that counts more than was touched (GC bitmaps reserved for a
+  -- bigger heap, a bucket table of zeros) sees its last rows cut.
+  drawn AS (
+    SELECT p.*, SUM(bytes) OVER (PARTITION BY pool ORDER BY ord
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+    FROM parts p),
+  shared AS (
+    SELECT ord, category, bytes, source,
+           CASE WHEN d.pool IS NULL THEN d.touched
+                ELSE MAX(MIN(bytes, pools.touched - COALESCE(before, 0)), 0) END AS touched
+    FROM drawn d LEFT JOIN pools ON pools.pool = d.pool),
   rest AS (
     SELECT 19 AS ord, 'other mapped memory' AS category,
            (SELECT total FROM mp) - (SELECT SUM(bytes) FROM parts) AS bytes,
-           'SUM(mappings.end - start) - the rows above' AS source)
-SELECT category, bytes, source
-FROM (SELECT * FROM parts UNION ALL SELECT * FROM rest)
+           'SUM(mappings.end - start) - the rows above' AS source,
+           MAX((SELECT touched FROM mp) - (SELECT SUM(touched) FROM shared), 0) AS touched)
+SELECT category, bytes, touched, source
+FROM (SELECT * FROM shared UNION ALL SELECT * FROM rest)
 ORDER BY ord;
 
 -- Goroutines grouped by identical stacks, most numerous first: the first

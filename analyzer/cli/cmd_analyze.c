@@ -257,7 +257,7 @@ static struct gm_error *write_walk_tables(struct gm_store *store, struct analysi
 	if (!err)
 		err = gm_write_type_stats(store, a->heap, a->graph, a->types, a->type_topmost);
 	if (!err)
-		err = gm_write_spans(store, a->heap, a->graph);
+		err = gm_write_spans(store, a->prog, a->heap, a->graph);
 	if (!err)
 		err = gm_write_memstats(store, &a->memstats);
 	if (!err)

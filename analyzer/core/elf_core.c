@@ -350,6 +350,40 @@ struct gm_error *gm_core_parse(const void *data, size_t size, const char *name, 
 	return NULL;
 }
 
+/* The data ranges of FD (SIZE bytes) into CORE; left unknown when the file
+ * system cannot say (lseek refuses SEEK_DATA) or memory runs out. */
+static void read_data_extents(struct gm_core *core, int fd, uint64_t size)
+{
+	size_t cap = 0, n = 0;
+	struct gm_core_extent *list = NULL;
+	off_t pos = 0;
+	while ((uint64_t)pos < size) {
+		off_t data = lseek(fd, pos, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break; /* only a hole from pos to the end */
+		off_t hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+		if (hole <= data) {
+			free(list);
+			return;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			struct gm_core_extent *grown = realloc(list, cap * sizeof(*list));
+			if (!grown) {
+				free(list);
+				return;
+			}
+			list = grown;
+		}
+		list[n++] = (struct gm_core_extent){ (uint64_t)data, (uint64_t)hole };
+		pos = hole;
+	}
+	if (!list) /* all hole: one empty extent says "known, no data" */
+		list = calloc(1, sizeof(*list));
+	core->data_extents = list;
+	core->ndata_extents = list ? n : 0;
+}
+
 struct gm_error *gm_core_open_as(const char *file, const char *path, unsigned flags, struct gm_core **ret)
 {
 	int fd;
@@ -363,15 +397,19 @@ struct gm_error *gm_core_open_as(const char *file, const char *path, unsigned fl
 	}
 	void *data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	int saved = errno;
-	close(fd);
-	if (data == MAP_FAILED)
+	if (data == MAP_FAILED) {
+		close(fd);
 		return gm_error_create(GM_ERR_IO, "%s: cannot map: %s", path, strerror(saved));
+	}
 	struct gm_core *core;
 	struct gm_error *err = gm_core_parse(data, (size_t)st.st_size, path, flags, &core);
 	if (err) {
+		close(fd);
 		munmap(data, (size_t)st.st_size);
 		return err;
 	}
+	read_data_extents(core, fd, (uint64_t)st.st_size);
+	close(fd);
 	core->mapped = true;
 	core->file_path = strdup(file);
 	if (!core->file_path) {
@@ -403,6 +441,7 @@ void gm_core_destroy(struct gm_core *core)
 	free(core->threads);
 	free(core->auxv);
 	free(core->files);
+	free(core->data_extents);
 	free(core->path);
 	free(core->file_path);
 	free(core);

@@ -49,6 +49,11 @@ struct gm_core {
 	const uint8_t *data;        /* the whole core, mapped */
 	size_t size;
 	bool mapped;                /* data is our mmap and must be unmapped */
+	/* File ranges that hold data, from SEEK_DATA/SEEK_HOLE when the core was
+	 * opened: a kernel core leaves the pages it skipped as holes, which read
+	 * as zeros without being stored.  NULL: not known, every byte may be data. */
+	struct gm_core_extent { uint64_t start, end; } *data_extents;
+	size_t ndata_extents;
 
 	enum gm_arch arch;
 	uint16_t e_machine;

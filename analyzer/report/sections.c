@@ -116,59 +116,56 @@ struct gm_error *section_summary(struct report *r, struct doc *d)
 	return NULL;
 }
 
-/* The memory_breakdown row of perm '---' mappings (schema/views). */
-#define RESERVED_ROW "not saved: reserved address space"
-
 struct gm_error *section_memory(struct report *r, struct doc *d)
 {
-	int64_t mapped = 0, saved = 0, reserved = 0;
+	int64_t mapped = 0, touched = 0;
 	struct gm_error *err = report_query_int(r, "SELECT SUM(end - start) FROM mappings", &mapped);
 	if (!err)
-		err = report_query_int(r, "SELECT SUM(in_core + from_exe) FROM mappings", &saved);
-	if (!err)
-		err = report_query_int(r, "SELECT SUM(end - start - in_core - from_exe) FROM mappings WHERE perm = '---'",
-				&reserved);
+		err = report_query_int(r, "SELECT SUM(touched) FROM mappings", &touched);
 	if (err)
 		return err;
-	char a[NUM_BUF], b[NUM_BUF], c[NUM_BUF], title[160];
+	char a[NUM_BUF], b[NUM_BUF], c[NUM_BUF], e[NUM_BUF];
 	doc_heading(d, 2, "Memory breakdown");
 	doc_para(d, "Every mapped byte of the process (%s, %s bytes, reservations with no access included), "
 		 "from the memory_breakdown view. Rows starting with \"Go\" split the runtime's own Sys; the rest "
 		 "is memory outside the Go runtime or not saved in the core. The rows add up to the total.",
 		 fmt_bytes(a, mapped), fmt_int(b, mapped));
+	doc_para(d, "Address space is not memory: \"touched\" counts the saved pages that are not all zeros "
+		 "(%s in all), a lower bound of the resident memory. A kernel core leaves untouched pages as holes "
+		 "and gdb's gcore writes them as zeros; neither counts. The runtime's rows share the anonymous "
+		 "touched bytes in row order, each at most its own bytes; the chart shows the touched bytes.",
+		 fmt_bytes(a, touched));
 	sqlite3_stmt *stmt;
-	if ((err = report_prepare(r, "SELECT category, bytes, source FROM memory_breakdown", &stmt)))
+	if ((err = report_prepare(r, "SELECT category, bytes, touched, source FROM memory_breakdown", &stmt)))
 		return err;
-	/* Reservations with no access hold no memory; charted, their bar
-	 * (1.1 GiB on a small leak core) flattens every other to a pixel. */
-	snprintf(title, sizeof(title), "Mapped memory by category (without %s of reservations with no access)",
-		 fmt_bytes(c, reserved));
-	struct block *all = doc_chart(d, reserved > 0 ? title : "Mapped memory by category");
+	struct block *all = doc_chart(d, "Touched memory by category");
 	struct block *go = doc_chart(d, "Go runtime memory (Sys) by category");
-	static const char *const cols[] = { "category:l", "bytes:r", "size:r", "share:r", "source:l", NULL };
+	static const char *const cols[] = { "category:l", "bytes:r", "size:r", "touched:r", "share of touched:r",
+					    "source:l", NULL };
 	struct block *t = doc_table(d, cols);
-	int64_t sum = 0;
+	int64_t sum = 0, touched_sum = 0;
 	bool row = false;
 	while (!(err = report_step(r, stmt, &row)) && row) {
 		const char *category = report_col_text(stmt, 0);
-		int64_t bytes = sqlite3_column_int64(stmt, 1);
-		if (__builtin_add_overflow(sum, bytes, &sum)) {
+		int64_t bytes = sqlite3_column_int64(stmt, 1), row_touched = sqlite3_column_int64(stmt, 2);
+		if (__builtin_add_overflow(sum, bytes, &sum) ||
+		    __builtin_add_overflow(touched_sum, row_touched, &touched_sum)) {
 			err = gm_error_create(GM_ERR_SQL, "%s: memory_breakdown rows add up past 64 bits: "
 					      "not a database gomortem wrote", r->options->db_path);
 			break;
 		}
-		table_row(d, t, category, fmt_int(a, bytes), fmt_bytes(b, bytes), fmt_pct(c, bytes, mapped),
-			  report_col_text(stmt, 2));
-		if (bytes > 0 && !(category && strncmp(category, RESERVED_ROW, strlen(RESERVED_ROW)) == 0))
-			chart_bar(d, all, category, bytes);
+		table_row(d, t, category, fmt_int(a, bytes), fmt_bytes(b, bytes), fmt_bytes(e, row_touched),
+			  fmt_pct(c, row_touched, touched), report_col_text(stmt, 3));
+		if (row_touched > 0)
+			chart_bar(d, all, category, row_touched);
 		if (bytes > 0 && category && strncmp(category, "Go ", 3) == 0)
 			chart_bar(d, go, category, bytes);
 	}
 	sqlite3_finalize(stmt);
 	if (err)
 		return err;
-	table_row(d, t, "total", fmt_int(a, sum), fmt_bytes(b, sum), fmt_pct(c, sum, mapped),
-		  "SUM(mappings.end - start)");
+	table_row(d, t, "total", fmt_int(a, sum), fmt_bytes(b, sum), fmt_bytes(e, touched_sum),
+		  fmt_pct(c, touched_sum, touched), "SUM(mappings.end - start), SUM(mappings.touched)");
 
 	doc_heading(d, 3, "The runtime's own counters");
 	doc_para(d, "runtime.MemStats as the runtime would have reported it at the crash (memstats table).");

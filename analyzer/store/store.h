@@ -11,7 +11,7 @@
 
 #include "../util/error.h"
 
-#define GM_SCHEMA_VERSION 4
+#define GM_SCHEMA_VERSION 5
 
 struct gm_store;
 struct sqlite3;

@@ -12,6 +12,7 @@
 #include "../../dwarf/dwarf_index.h"
 #include "../util/version.h"
 #include "../core/native_unwind.h"
+#include "../core/touched.h"
 #include "../goruntime/goroutines.h"
 #include "../goruntime/heap.h"
 #include "../goruntime/roots.h"
@@ -46,11 +47,11 @@ static uint64_t bytes_from(struct gm_address_space *mem, uint64_t start, uint64_
  * itself outside Sys (mheap.sysAlloc takes each L2 array with sysAllocOS,
  * "heap index"), mostly untouched.  *BYTES its size, *SAVED the part the
  * core holds; false when the binding or the core does not say. */
-static bool arena_index_extent(const struct gm_runtime *rt, struct gm_address_space *mem, uint64_t *bytes,
-			       uint64_t *saved)
+static bool arena_index_extent(const struct gm_runtime *rt, const struct gm_core *core,
+			       struct gm_address_space *mem, uint64_t *bytes, uint64_t *saved, uint64_t *touched)
 {
 	const struct gm_arena_layout *l = &rt->arena;
-	*bytes = *saved = 0;
+	*bytes = *saved = *touched = 0;
 	if (!l->mheap_arenas.present || l->l2_bits == 0 || l->l2_bits > 40 || rt->ptr_size == 0)
 		return false;
 	uint64_t l2_bytes = (1ull << l->l2_bits) * rt->ptr_size, n = l->mheap_arenas.size / rt->ptr_size;
@@ -62,6 +63,7 @@ static bool arena_index_extent(const struct gm_runtime *rt, struct gm_address_sp
 			continue;
 		*bytes += l2_bytes;
 		*saved += bytes_from(mem, l2, l2 + l2_bytes, GM_REGION_CORE);
+		*touched += gm_touched_bytes(core, mem, l2, l2 + l2_bytes);
 	}
 	return *bytes > 0;
 }
@@ -115,11 +117,13 @@ struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, 
 	};
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]) && !err; i++)
 		err = gm_store_meta_int(store, ints[i].key, ints[i].value);
-	uint64_t index_bytes, index_saved;
-	if (!err && arena_index_extent(heap->rt, prog->mem, &index_bytes, &index_saved)) {
+	uint64_t index_bytes, index_saved, index_touched;
+	if (!err && arena_index_extent(heap->rt, core, prog->mem, &index_bytes, &index_saved, &index_touched)) {
 		err = gm_store_meta_int(store, "arena_index_bytes", (int64_t)index_bytes);
 		if (!err)
 			err = gm_store_meta_int(store, "arena_index_saved", (int64_t)index_saved);
+		if (!err)
+			err = gm_store_meta_int(store, "arena_index_touched", (int64_t)index_touched);
 	}
 	return err ? err : write_acquire_meta(store, prog->acquired);
 }
@@ -150,7 +154,8 @@ struct gm_error *gm_write_mappings(struct gm_store *store, struct gm_program *pr
 {
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "mappings",
-					      "start, end, perm, path, file_offset, in_core, from_exe", 7, &bulk);
+					      "start, end, perm, path, file_offset, in_core, from_exe, touched", 8,
+					      &bulk);
 	if (err)
 		return err;
 	const struct gm_core *core = prog->core;
@@ -163,12 +168,13 @@ struct gm_error *gm_write_mappings(struct gm_store *store, struct gm_program *pr
 		char perm[4];
 		perm_string(seg->flags, perm);
 		uint64_t end = seg->vaddr + seg->memsz;
-		struct gm_sql_value row[7] = {
+		struct gm_sql_value row[8] = {
 			gm_sql_int((int64_t)seg->vaddr), gm_sql_int((int64_t)end), gm_sql_text(perm),
 			gm_sql_text(file ? file->path : NULL),
 			file ? gm_sql_int((int64_t)file->file_offset) : gm_sql_null(),
 			gm_sql_int((int64_t)bytes_from(prog->mem, seg->vaddr, end, GM_REGION_CORE)),
 			gm_sql_int((int64_t)bytes_from(prog->mem, seg->vaddr, end, GM_REGION_EXE)),
+			gm_sql_int((int64_t)gm_touched_bytes(core, prog->mem, seg->vaddr, end)),
 		};
 		err = gm_bulk_row(bulk, row);
 	}
@@ -205,18 +211,19 @@ static uint32_t live_count(const struct gm_span *s, const struct gm_graph *graph
 	return n;
 }
 
-struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph)
+struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_program *prog, const struct gm_heap *heap,
+			       const struct gm_graph *graph)
 {
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "spans",
 		"base, \"limit\", end, npages, size_class, elem_size, nelems, alloc_count, state, noscan, "
-		"freeindex, runtime_alloc_count, mspan_addr, first_object, live_count, header_size", 16, &bulk);
+		"freeindex, runtime_alloc_count, mspan_addr, first_object, live_count, header_size, touched", 17, &bulk);
 	if (err)
 		return err;
 	for (size_t i = 0; i < heap->nspans && !err; i++) {
 		const struct gm_span *s = &heap->spans[i];
 		bool in_use = s->state == GM_SPAN_IN_USE;
-		struct gm_sql_value row[16] = {
+		struct gm_sql_value row[17] = {
 			gm_sql_int((int64_t)s->base), gm_sql_int((int64_t)(in_use ? s->limit : s->end)),
 			gm_sql_int((int64_t)s->end), gm_sql_int((int64_t)s->npages),
 			gm_sql_int(s->size_class), gm_sql_int((int64_t)(in_use ? s->elemsize : 0)),
@@ -227,6 +234,7 @@ struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *he
 			s->alloc_count ? gm_sql_int((int64_t)s->first_object + 1) : gm_sql_null(),
 			graph ? gm_sql_int(live_count(s, graph)) : gm_sql_null(),
 			gm_sql_int((int64_t)gm_span_header_size(heap, s)),
+			gm_sql_int((int64_t)gm_touched_bytes(prog->core, prog->mem, s->base, s->end)),
 		};
 		err = gm_bulk_row(bulk, row);
 	}
@@ -605,7 +613,7 @@ struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog,
 	for (size_t i = 0; i < types->count && !err; i++) {
 		const struct gm_type_entry *e = &types->entries[i];
 		char collection[512];
-		struct gm_sql_value row[7] = {
+		struct gm_sql_value row[8] = {
 			gm_sql_int((int64_t)i + 1), gm_sql_text(e->name), gm_sql_text(e->kind),
 			e->size ? gm_sql_int((int64_t)e->size) : gm_sql_null(),
 			e->runtime_addr ? gm_sql_int((int64_t)e->ptr_bytes) : gm_sql_null(),

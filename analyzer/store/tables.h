@@ -31,7 +31,8 @@ struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog,
  * whose root pages are ROOT, while the store is detached (btree_writer.h). */
 struct gm_graph;
 struct gm_btree_file;
-struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph);
+struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_program *prog, const struct gm_heap *heap,
+			       const struct gm_graph *graph);
 /* type_stats: per type, all, reachable, retained and garbage sums (GRAPH
  * NULL after --heap-only: those columns NULL).  TOPMOST (per object, see
  * gm_domtree_topmost_of_type) says which objects' retained sizes count. */

@@ -3,13 +3,19 @@
   mappings end - start), no row but the remainder is negative, the remainder
   ("other mapped memory") is 0 for a complete core, live objects equal
   meta.reachable_bytes;
+- memory_breakdown.touched: no row above its bytes nor below 0, the column
+  adds up to SUM(mappings.touched), which equals the non-zero 4 KiB pages of
+  the core's PT_LOAD segments counted here (amd64); a gcore (scenario -live,
+  whose zero-filled reservations are saved) shows the same order of touched
+  anonymous memory as the kernel core of that scenario, not gigabytes;
 - goroutine_groups: the counts add up to the goroutines, and each group's
   signature is the stack of its sample goroutine;
 - every format has the sections of SECTIONS (Leak suspects first);
 - the heap arena index (runtime metadata outside Sys) is its own row, of
   the size and at the address gdb reads from the core (mheap_.arenas);
-- memstats' LastGC is shown as the UTC time it is; the mapped-memory chart
-  leaves out the reservations with no access (the table keeps them);
+- memstats' LastGC is shown as the UTC time it is; the memory chart's bars
+  are the touched column (no reservation with no access gets one; the table
+  keeps them);
 - the Markdown report is under 65,536 characters and names the three top
   types by bytes of type_histogram (the unknown type as "(unknown type)");
   a tiny --top gives a note that lists were cut;
@@ -20,9 +26,11 @@
   documented exit statuses: 2 usage, 3 missing DB, 11 not a gomortem DB."""
 import datetime
 import html.parser
+import mmap
 import os
 import re
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -62,6 +70,65 @@ class HtmlCheck(html.parser.HTMLParser):
             self.errors.append(f"</{tag}> closes {self.open[-1:] or 'nothing'}")
             return
         self.open.pop()
+
+
+def nonzero_pages(core, page=4096):
+    """Bytes of the core's PT_LOAD data in pages that are not all zeros
+    (ELF64 little-endian), read straight from the file."""
+    zero = bytes(page)
+    total = 0
+    with open(core, "rb") as f, mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as m:
+        phoff, = struct.unpack_from("<Q", m, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", m, 0x36)
+        for i in range(phnum):
+            ptype, _flags, off, _va, _pa, filesz, _memsz, _align = struct.unpack_from("<IIQQQQQQ", m,
+                                                                                    phoff + i * phentsize)
+            if ptype != 1:
+                continue
+            for at in range(0, filesz, page):
+                n = min(page, filesz - at)
+                if m[off + at:off + at + n] != zero[:n]:
+                    total += n
+    return total
+
+
+def check_touched(c, where, db, core):
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    rows = con.execute("SELECT category, bytes, touched FROM memory_breakdown").fetchall()
+    (touched,) = con.execute("SELECT SUM(touched) FROM mappings").fetchone()
+    (span_touched, span_bytes) = con.execute("SELECT SUM(touched), SUM(end - base) FROM spans").fetchone()
+    con.close()
+    bad = [r for r in rows if not 0 <= r[2] <= max(r[1], 0)]
+    c.check(not bad, f"{where}: memory_breakdown rows touched outside [0, bytes]: {bad}")
+    c.check(sum(r[2] for r in rows) == touched,
+            f"{where}: memory_breakdown touched adds up to {sum(r[2] for r in rows)}, mappings {touched}")
+    c.check(0 <= (span_touched or 0) <= (span_bytes or 0), f"{where}: spans touched {span_touched} of {span_bytes}")
+    if core:
+        want = nonzero_pages(core)
+        c.check(touched == want, f"{where}: mappings.touched adds up to {touched}, non-zero pages of the core {want}")
+    return touched
+
+
+def anon_touched(db):
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    (n,) = con.execute("SELECT SUM(touched) FROM mappings WHERE path IS NULL").fetchone()
+    con.close()
+    return n
+
+
+def check_gcore_pairs(c, dbs):
+    """A gcore saves the runtime's no-access reservations as zeros: its touched
+    anonymous memory must stay near the kernel core's of the same scenario."""
+    pairs = 0
+    for (version, name), db in dbs.items():
+        kernel = dbs.get((version, name[:-len("-live")])) if name.endswith("-live") else None
+        if not kernel:
+            continue
+        pairs += 1
+        g, k = anon_touched(db), anon_touched(kernel)
+        c.check(k > 0 and g <= 2 * k and k <= 2 * g,
+                f"{version}/{name}: gcore touched anonymous {g}, kernel core of {name[:-5]} {k}")
+    c.check(pairs > 0, "no scenario with both a gcore (-live) and a kernel core")
 
 
 def check_views(c, where, db):
@@ -197,11 +264,17 @@ def check_scenario(c, gm, where, db, tmp):
         p.close()
         c.check(not p.errors, f"{where}: html nesting: {p.errors[:5]}")
         c.check("svg" in p.tags and text.count("<svg") >= 2, f"{where}: no <svg> charts in the html")
-        # Reservations with no access are no memory: kept out of the mapped-memory chart.
+        # Address space is no memory: the chart shows each row's touched
+        # bytes, so reservations with no access never get a bar.
         charts = [s.split("</svg>")[0] for s in text.split("<svg")[1:]]
-        mapped = [s for s in charts if "Mapped memory by category" in s]
-        c.check(len(mapped) == 1 and "reserved address space" not in mapped[0],
-                f"{where}: the mapped-memory chart is missing or charts the reservations with no access")
+        mapped = [s for s in charts if "Touched memory by category" in s]
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        want = {cat: t for cat, t in con.execute("SELECT category, touched FROM memory_breakdown WHERE touched > 0")}
+        con.close()
+        bars = dict((html.unescape(m.group(1)), int(m.group(2)))
+                    for m in re.finditer(r"<title>(.*?): (\d+) bytes</title>", mapped[0] if mapped else ""))
+        c.check(len(mapped) == 1 and "reserved address space" not in mapped[0] and bars == want,
+                f"{where}: the touched-memory chart is missing or its bars {bars} are not the touched column {want}")
         # A table of contents whose links land on the sections' anchors;
         # charts scale to a narrow window (a viewBox, no fixed width).
         ids = re.findall(r'<h[23] id="([^"]+)"', text)
@@ -329,6 +402,7 @@ def main():
     root = gmtest.corpus_dir()
     c = gmtest.Checker("report")
     any_db = None
+    dbs = {}
     with tempfile.TemporaryDirectory() as tmp:
         for version, name, sdir in gmtest.scenarios(root):
             where = f"{version}/{name}"
@@ -346,11 +420,15 @@ def main():
             sub = os.path.join(tmp, f"{version}-{name}")
             os.mkdir(sub)
             check_scenario(c, gm, where, db, sub)
+            amd64 = gmtest.folder_arch(version) == "amd64"
+            check_touched(c, where, db, os.path.join(sdir, "core") if amd64 else None)
+            dbs[(version, name)] = db
             if gmtest.folder_arch(version) == "amd64" and not name.endswith("-nodwarf"):
                 check_arena_index(c, where, sdir, db)
             any_db = any_db or db
         if not any_db:
             gmtest.skip("no corpus scenario could be analyzed")
+        check_gcore_pairs(c, dbs)
         bad = os.path.join(tmp, "bad")
         os.mkdir(bad)
         check_bad_inputs(c, gm, any_db, bad)

@@ -1,0 +1,24 @@
+/* touched: how much of the saved memory the process had written.
+ *
+ * Address space is not memory.  A kernel core saves every page of a
+ * writable mapping, the ones never touched as file holes; gdb's gcore
+ * writes even the runtime's no-access reservations as readable segments
+ * of zeros.  A page counts as touched when the core holds it and it is not
+ * all zeros.  That is a lower bound of what was resident: a page the
+ * process wrote only zeros to, or one swapped out and not dumped, does not
+ * count; nothing untouched ever does.
+ */
+#ifndef GOMORTEM_TOUCHED_H
+#define GOMORTEM_TOUCHED_H
+
+#include <stdint.h>
+
+#include "address_space.h"
+#include "elf_core.h"
+
+/* Bytes of [start, end) in pages saved in CORE that are not all zeros (a
+ * page cut by the range counts for its part in it). */
+uint64_t gm_touched_bytes(const struct gm_core *core, const struct gm_address_space *mem, uint64_t start,
+			  uint64_t end);
+
+#endif
