@@ -419,6 +419,23 @@ static struct gm_error *type_frame(struct profile_builder *b, uint32_t type, uin
 	return NULL;
 }
 
+/* The leaf of an object of type TYPE under chain node LINK: its collection's
+ * frame, one row per map or slice in pprof's top, below a frame of its exact
+ * type when that differs ([17749]*main.Record -> []*main.Record). */
+static struct gm_error *leaf_node(struct profile_builder *b, uint32_t link, uint32_t type, uint32_t *leaf)
+{
+	uint32_t frame;
+	struct gm_error *err = type_frame(b, type, &frame);
+	if (err || !type || !b->types.collections[type - 1])
+		return err ? err : chain_trie_child(&b->trie, link, frame, leaf);
+	uint32_t *collection = &b->types.collection_frame[type - 1];
+	if (!*collection && (err = function_of(&b->strings, b->types.collections[type - 1], collection)))
+		return err;
+	uint32_t exact;
+	err = chain_trie_child(&b->trie, link, frame, &exact);
+	return err ? err : chain_trie_child(&b->trie, exact, *collection, leaf);
+}
+
 /* Append ".member" for the member of TYPE_ID at *OFF to NAME (of capacity CAP);
  * false when there is none.  *OFF becomes the offset inside the member and
  * *TYPE_ID its type (-1 unless a struct, whose members can be named further). */
@@ -498,11 +515,11 @@ static struct gm_error *root_frame(struct profile_builder *b, int64_t root_id, u
 /* ---- chains ---- */
 
 /* PARENT's chain extended by FUNC, or by one ELLIPSIS once at the depth cap
- * (room is kept for the leaf's own frame). */
+ * (room is kept for the leaf's two frames: its exact type and its collection). */
 static struct gm_error *trie_extend(struct profile_builder *b, uint32_t parent, uint32_t func, uint32_t *ret)
 {
 	struct chain_trie *t = &b->trie;
-	if (t->depth[parent] + 2 < HEAP_PROFILE_MAX_DEPTH)
+	if (t->depth[parent] + 3 < HEAP_PROFILE_MAX_DEPTH)
 		return chain_trie_child(t, parent, func, ret);
 	if (t->key[parent].func == b->ellipsis) {
 		*ret = parent;
@@ -595,10 +612,8 @@ static struct gm_error *count_objects(struct profile_builder *b, struct heap_pro
 	for (uint32_t id = 1; id < o->n; id++) {
 		if (!bit_get(o->live, id))
 			continue;
-		uint32_t frame, leaf;
-		struct gm_error *err = type_frame(b, o->type[id], &frame);
-		if (!err)
-			err = chain_trie_child(&b->trie, o->link[id], frame, &leaf);
+		uint32_t leaf;
+		struct gm_error *err = leaf_node(b, o->link[id], o->type[id], &leaf);
 		if (err)
 			return err;
 		uint64_t size = object_size(o, id);

@@ -81,9 +81,12 @@ struct gm_error *type_table_load(sqlite3 *db, const char *db_path, int64_t max_c
 	t->fields_id = calloc(cap, sizeof(*t->fields_id));
 	t->elem_size = calloc(cap, sizeof(*t->elem_size));
 	t->frame = calloc(cap, sizeof(*t->frame));
-	if (!t->ids || !t->names || !t->sizes || !t->fields_id || !t->elem_size || !t->frame)
+	t->collections = calloc(cap, sizeof(*t->collections));
+	t->collection_frame = calloc(cap, sizeof(*t->collection_frame));
+	if (!t->ids || !t->names || !t->sizes || !t->fields_id || !t->elem_size || !t->frame || !t->collections ||
+	    !t->collection_frame)
 		return &gm_error_nomem;
-	if (sqlite3_prepare_v2(db, "SELECT id, name, size, id IN (SELECT type_id FROM fields) FROM types",
+	if (sqlite3_prepare_v2(db, "SELECT id, name, size, id IN (SELECT type_id FROM fields), collection FROM types",
 			       -1, &st, NULL) != SQLITE_OK)
 		return analysis_db_error(db, db_path);
 	struct gm_error *err = NULL;
@@ -96,6 +99,9 @@ struct gm_error *type_table_load(sqlite3 *db, const char *db_path, int64_t max_c
 		t->sizes[i] = sqlite3_column_int64(st, 2);
 		t->fields_id[i] = sqlite3_column_int64(st, 3) ? t->ids[i] : -1;
 		t->elem_size[i] = t->sizes[i];
+		const char *collection = (const char *)sqlite3_column_text(st, 4);
+		if (collection && name && strcmp(collection, name) != 0 && !(t->collections[i] = strdup(collection)))
+			err = &gm_error_nomem;
 		if (!t->names[i] || gm_u64_map_insert(&t->index, (uint64_t)t->ids[i], i))
 			err = &gm_error_nomem;
 		t->count++;
@@ -139,10 +145,15 @@ bool type_table_position(const struct type_table *t, int64_t id, uint64_t *pos)
 
 void type_table_deinit(struct type_table *t)
 {
-	for (size_t i = 0; i < t->count; i++)
+	for (size_t i = 0; i < t->count; i++) {
 		free(t->names[i]);
+		if (t->collections)
+			free(t->collections[i]);
+	}
 	free(t->ids);
 	free(t->names);
+	free(t->collections);
+	free(t->collection_frame);
 	free(t->sizes);
 	free(t->fields_id);
 	free(t->elem_size);

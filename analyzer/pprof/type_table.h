@@ -24,10 +24,13 @@ struct type_table {
 	size_t nby_id;
 	int64_t *ids;
 	char **names;
+	char **collections;       /* types.collection when it differs from the name (one row for a
+				     map's parts, a slice's arrays of any length); NULL otherwise */
 	int64_t *sizes;
 	int64_t *fields_id;       /* types.id whose fields name its members (of one element); -1 none */
 	int64_t *elem_size;       /* size of the element fields_id describes */
 	uint32_t *frame;          /* function id of the bare type name; 0 until interned (the profile's) */
+	uint32_t *collection_frame; /* function id of collections[i], as frame */
 	size_t count;
 };
 

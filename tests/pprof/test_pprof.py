@@ -5,8 +5,11 @@
   sample types, the default sample type, every sample's locations and
   functions defined, chains leaf first (a type) to the root end (a root
   frame or "(several roots)"), at most 64 frames, no two samples alike;
-- the attribution: the samples whose leaf is a type sum to that type's live
-  objects and bytes; the samples ending at a root frame sum to the bytes
+- the attribution: the samples whose leaf is a collection (types.collection:
+  a map's parts, a slice's arrays of any length) or a type outside any sum
+  to its live objects and bytes, one row in pprof's top per map or slice;
+  where the exact type differs from its collection, it is the frame right
+  above the leaf, and the samples under it sum to that type's live objects; the samples ending at a root frame sum to the bytes
   its roots alone keep alive (roots.retained, from the dominator tree);
 - names: each frame is the database's name with <...> spelled [...] (Go's
   instantiation syntax; channel arrows kept) and no system_name, so that go
@@ -48,16 +51,23 @@ def spelled(name):
 
 
 def db_truth(db):
+    """Live (objects, bytes); per collection (the leaf) and per exact type
+    whose collection differs (the frame above), spelled as frames; per root."""
     live = db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM objects WHERE reachable = 1").fetchone()
-    by_type = {}
-    for name, count, size in db.execute(
-            "SELECT t.name, COUNT(*), SUM(o.size) FROM objects o LEFT JOIN types t ON t.id = o.type_id "
-            "WHERE o.reachable = 1 GROUP BY t.name"):
-        by_type[spelled(name) if name is not None else UNKNOWN_TYPE] = (count, size)
+    by_type, by_exact = defaultdict(lambda: [0, 0]), {}
+    for name, collection, count, size in db.execute(
+            "SELECT t.name, t.collection, COUNT(*), SUM(o.size) FROM objects o LEFT JOIN types t ON t.id = o.type_id "
+            "WHERE o.reachable = 1 GROUP BY t.name, t.collection"):
+        key = spelled(collection or name) if name is not None else UNKNOWN_TYPE
+        by_type[key][0] += count
+        by_type[key][1] += size
+        if name is not None and collection and collection != name:
+            by_exact[(spelled(name), key)] = (count, size)
+    by_type = {k: tuple(v) for k, v in by_type.items()}
     by_root = defaultdict(int)
     for kind, name, retained in db.execute("SELECT kind, name, retained FROM roots WHERE retained > 0"):
         by_root[spelled(f"{kind} root {name}")] += retained
-    return live, by_type, by_root
+    return live, by_type, by_exact, by_root
 
 
 def go_totals(c, where, path):
@@ -124,18 +134,24 @@ def check_names(c, where, p, path):
 
 
 def check_attribution(c, where, p, db):
-    (count, size), by_type, by_root = db_truth(db)
+    (count, size), by_type, by_exact, by_root = db_truth(db)
     s = p["strings"]
     objects = sum(v[0] for _l, v in p["samples"])
     space = sum(v[1] for _l, v in p["samples"])
     c.check((objects, space) == (count, size),
             f"{where}: samples sum to {objects} objects, {space} bytes; database live {count}, {size}")
-    leaf, end = defaultdict(lambda: [0, 0]), defaultdict(int)
+    leaf, end, exact = defaultdict(lambda: [0, 0]), defaultdict(int), defaultdict(lambda: [0, 0])
     for locs, vals in p["samples"]:
         frames = [s[p["functions"][p["locations"][loc][0]]] for loc in locs]
         leaf[frames[0]][0] += vals[0]
         leaf[frames[0]][1] += vals[1]
         end[frames[-1]] += vals[1]
+        if len(frames) > 1 and (frames[1], frames[0]) in by_exact:
+            exact[(frames[1], frames[0])][0] += vals[0]
+            exact[(frames[1], frames[0])][1] += vals[1]
+    exact = {k: tuple(v) for k, v in exact.items()}
+    c.check(exact == by_exact, f"{where}: exact types above their collection differ from the database for "
+            f"{[(k, exact.get(k), by_exact.get(k)) for k in set(exact) | set(by_exact) if exact.get(k) != by_exact.get(k)][:3]}")
     got = {k: tuple(v) for k, v in leaf.items()}
     differ = {k for k in set(got) | set(by_type) if got.get(k) != by_type.get(k)}
     c.check(not differ, f"{where}: per-type leaves differ from the database for "
