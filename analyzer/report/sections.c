@@ -255,15 +255,17 @@ static struct gm_error *type_table(struct report *r, struct doc *d, const char *
 	bool row = false;
 	int64_t shown = 0;
 	while (!(err = report_step(r, stmt, &row)) && row) {
-		char v[4][NUM_BUF];
-		const char *cells[5] = { type_name(report_col_text(stmt, 0)) };
+		char v[5][NUM_BUF];
+		const char *cells[6] = { type_name(report_col_text(stmt, 0)) };
 		int ncols = sqlite3_column_count(stmt);
-		for (int i = 1; i < ncols && i < 5; i++) {
+		for (int i = 1; i < ncols && i < 6; i++) {
 			int64_t x = sqlite3_column_int64(stmt, i);
 			const char *name = sqlite3_column_name(stmt, i);
-			cells[i] = name && strstr(name, "bytes") ? fmt_bytes(v[i - 1], x) : fmt_int(v[i - 1], x);
+			bool text = name && strcmp(name, "exact_types") == 0;
+			cells[i] = text ? (report_col_text(stmt, i) ? report_col_text(stmt, i) : "")
+				 : name && strstr(name, "bytes") ? fmt_bytes(v[i - 1], x) : fmt_int(v[i - 1], x);
 		}
-		table_row(d, t, cells[0], cells[1], cells[2], cells[3], cells[4]);
+		table_row(d, t, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]);
 		if (c)
 			chart_bar(d, c, cells[0], sqlite3_column_int64(stmt, 2));
 		shown++;
@@ -278,29 +280,44 @@ static struct gm_error *type_table(struct report *r, struct doc *d, const char *
 	return err;
 }
 
+/* collection_histogram's columns NUMBERS (SQL), the exact types each row sums
+ * last: the exact type when it is one that differs from the collection
+ * ([30000]*main.Event under []*main.Event), "N types, largest T" when several,
+ * empty when the collection is the type itself. */
+#define COLLECTION_SELECT(numbers)                                                                       \
+	"SELECT c.collection, " numbers ", "                                                             \
+	"CASE WHEN c.exact_types > 1 THEN c.exact_types || ' types, largest ' || x.name "                \
+	"WHEN x.name IS NOT c.collection THEN x.name END AS exact_types "                                \
+	"FROM collection_histogram c LEFT JOIN (SELECT COALESCE(t.collection, t.name) AS collection, "   \
+	"t.name AS name, ROW_NUMBER() OVER (PARTITION BY COALESCE(t.collection, t.name) "                \
+	"ORDER BY s.bytes DESC, t.name) AS rank FROM type_stats s JOIN types t ON t.id = s.type_id) x "  \
+	"ON x.collection IS c.collection AND x.rank = 1 "
+
 struct gm_error *section_types(struct report *r, struct doc *d)
 {
 	doc_heading(d, 2, "Top types");
+	doc_para(d, "One row per collection (collection_histogram): a map's header, directory, tables and "
+		 "groups count as the map, a slice's backing arrays of any length as the slice; \"exact types\" "
+		 "names the types a row sums (each on its own in type_histogram).");
 	static const char *const hist[] = { "type:c", "objects:r", "bytes:r", "reachable objects:r",
-					    "reachable bytes:r", NULL };
+					    "reachable bytes:r", "exact types:c", NULL };
 	/* Without the graph (analyze --heap-only) nothing is known reachable. */
-	static const char *const hist_heap[] = { "type:c", "objects:r", "bytes:r", NULL };
+	static const char *const hist_heap[] = { "type:c", "objects:r", "bytes:r", "exact types:c", NULL };
 	bool graph = !heap_only(r);
 	struct gm_error *err = type_table(
 		r, d, "By bytes",
-		graph ? "SELECT type, count, bytes, reachable_count, reachable_bytes FROM type_histogram "
-			"ORDER BY bytes DESC, count DESC LIMIT ?"
-		      : "SELECT type, count, bytes FROM type_histogram ORDER BY bytes DESC, count DESC LIMIT ?",
-		"SELECT COUNT(*) FROM type_histogram", "SELECT * FROM type_histogram ORDER BY bytes DESC",
+		graph ? COLLECTION_SELECT("c.count, c.bytes, c.reachable_count, c.reachable_bytes")
+			"ORDER BY c.bytes DESC, c.count DESC LIMIT ?"
+		      : COLLECTION_SELECT("c.count, c.bytes") "ORDER BY c.bytes DESC, c.count DESC LIMIT ?",
+		"SELECT COUNT(*) FROM collection_histogram", "SELECT * FROM collection_histogram ORDER BY bytes DESC",
 		graph ? hist : hist_heap, "Top types by bytes");
 	if (!err)
 		err = type_table(r, d, "By count",
-				 graph ? "SELECT type, count, bytes, reachable_count, reachable_bytes FROM type_histogram "
-					 "ORDER BY count DESC, bytes DESC LIMIT ?"
-				       : "SELECT type, count, bytes FROM type_histogram ORDER BY count DESC, bytes DESC "
-					 "LIMIT ?",
-				 "SELECT COUNT(*) FROM type_histogram",
-				 "SELECT * FROM type_histogram ORDER BY count DESC", graph ? hist : hist_heap, NULL);
+				 graph ? COLLECTION_SELECT("c.count, c.bytes, c.reachable_count, c.reachable_bytes")
+					 "ORDER BY c.count DESC, c.bytes DESC LIMIT ?"
+				       : COLLECTION_SELECT("c.count, c.bytes") "ORDER BY c.count DESC, c.bytes DESC LIMIT ?",
+				 "SELECT COUNT(*) FROM collection_histogram",
+				 "SELECT * FROM collection_histogram ORDER BY count DESC", graph ? hist : hist_heap, NULL);
 	if (heap_only(r)) {
 		if (!err)
 			doc_para(d, "Types here are those the malloc headers and large spans name; the rest need "

@@ -17,7 +17,9 @@
   are the touched column (no reservation with no access gets one; the table
   keeps them);
 - the Markdown report is under 65,536 characters and names the three top
-  types by bytes of type_histogram (the unknown type as "(unknown type)");
+  collections by bytes of collection_histogram (the unknown type as
+  "(unknown type)"); "Top types" has one row per collection, whose "exact
+  types" cell names the exact type it sums (or how many, and the largest);
   a tiny --top gives a note that lists were cut;
 - the HTML report parses and holds <svg> charts that scale to the window,
   a table of contents linking every section's anchor, no <script> and no
@@ -179,7 +181,8 @@ def check_views(c, where, db):
         want = " <- ".join(funcs) if funcs else "(no frames)"
         c.check(signature == want and nframes == len(funcs),
                 f"{where}: group of goroutine {goid}: {signature!r} != {want!r}")
-    top3 = [t for (t,) in con.execute("SELECT type FROM type_histogram ORDER BY bytes DESC, count DESC LIMIT 3")]
+    top3 = [t for (t,) in con.execute("SELECT collection FROM collection_histogram "
+                                      "ORDER BY bytes DESC, count DESC LIMIT 3")]
     con.close()
     return top3
 
@@ -213,6 +216,28 @@ def check_arena_index(c, where, sdir, db):
             f"{where}: arena index row {row}, meta {meta.get('arena_index_saved')}, saved per mappings {saved}")
 
 
+def check_top_types(c, where, db, md):
+    """"By bytes" in Markdown: one row per collection, its exact types named."""
+    part = md.split("### By bytes", 1)[-1].split("###", 1)[0]
+    rows = [[cell.strip().strip("`") for cell in line.strip("|").split("|")]
+            for line in part.splitlines() if line.startswith("| `")]
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    exact = {}
+    for name, col, b in con.execute("SELECT t.name, COALESCE(t.collection, t.name), s.bytes "
+                                    "FROM type_stats s JOIN types t ON t.id = s.type_id"):
+        exact.setdefault(col, []).append((b, name))
+    con.close()
+    names = [r[0] for r in rows]
+    c.check(rows and len(names) == len(set(names)), f"{where}: By bytes rows repeat a collection: {names}")
+    for r in rows:
+        parts = sorted(exact.get(r[0], []), key=lambda x: (-x[0], x[1]))
+        if not parts:
+            continue
+        want = (f"{len(parts)} types, largest {parts[0][1]}" if len(parts) > 1
+                else "" if parts[0][1] == r[0] else parts[0][1])
+        c.check(r[-1] == want, f"{where}: {r[0]}: exact types {r[-1]!r}, want {want!r}")
+
+
 def check_scenario(c, gm, where, db, tmp):
     top3 = check_views(c, where, db)
     md = gmtest.run([gm, "report", db])
@@ -227,6 +252,7 @@ def check_scenario(c, gm, where, db, tmp):
         c.check(f"## {s}" in md.stdout, f"{where}: section {s!r} missing from Markdown")
     if "No reachable objects." not in md.stdout:
         c.check(check_holders(c, where, db, md.stdout) > 0, f"{where}: no top retainers read from the report")
+    check_top_types(c, where, db, md.stdout)
     # The mode of the analysis, and what it leaves unknown without DWARF.
     mode = "symtab" if where.endswith("-nodwarf") else "dwarf"
     c.check(re.search(rf"\| debug info +\| {mode} ", md.stdout) is not None,
