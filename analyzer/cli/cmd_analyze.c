@@ -678,39 +678,31 @@ static struct gm_error *analyze(const struct analyze_options *o)
 int cmd_analyze(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "exe", required_argument, NULL, 'e' },
-		{ "runtime-from", required_argument, NULL, 'r' },
+		CLI_CORE_LONGOPTS,
 		{ "ignore-dwarf", no_argument, NULL, 'W' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "allow-truncated", no_argument, NULL, 't' },
-		{ "force-version", no_argument, NULL, 'F' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "contents", no_argument, NULL, 'c' },
 		{ "heap-only", no_argument, NULL, 'H' },
 		{ "contents-type", required_argument, NULL, 'T' },
-		{ "tmpdir", required_argument, NULL, 'D' },
 		{ "sysroot", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct analyze_options o = { .progress = isatty(STDERR_FILENO) };
 	bool force_progress = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "e:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_CORE_SHORTOPTS "o:", longopts, NULL)) != -1) {
+		if (cli_core_option(c, optarg, &o.program))
+			continue;
 		switch (c) {
-		case 'e': o.program.exe_path = optarg; break;
-		case 'r': o.program.runtime_from = optarg; break;
 		case 'W': o.program.ignore_dwarf = true; break;
 		case 'o': o.output = optarg; break;
-		case 't': o.program.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
-		case 'F': o.program.force_version = true; break;
 		case 'p': force_progress = true; break;
 		case 'q': o.quiet = true; break;
 		case 'c': o.contents = true; break;
 		case 'H': o.heap_only = true; break;
-		case 'D': o.program.acquire.tmpdir = optarg; break;
 		case 'S': o.sysroot = optarg; break;
 		case 'T':
 			if (o.ncontents_types == 32)
@@ -721,13 +713,13 @@ int cmd_analyze(int argc, char **argv)
 		default: return cli_usage_error("analyze", "bad option");
 		}
 	}
-	if (optind + 1 != argc)
-		return cli_usage_error("analyze", "expected one CORE argument, got %d", argc - optind);
+	int status = cli_core_argument(argc, argv, "analyze", &o.program);
+	if (status >= 0)
+		return status;
 	if (!o.output)
 		return cli_usage_error("analyze", "missing -o OUT.db");
 	if (o.heap_only && (o.contents || o.ncontents_types))
 		return cli_usage_error("analyze", "--contents and --contents-type need the full analysis, not --heap-only");
-	o.program.core_path = argv[optind];
 	o.progress = !o.quiet && (o.progress || force_progress);
 	o.program.acquire.output = o.output;
 	o.program.acquire.progress = o.progress;

@@ -534,35 +534,26 @@ static int info_core_only(struct gm_program *prog, bool json)
 int cmd_info(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "exe", required_argument, NULL, 'e' },
-		{ "runtime-from", required_argument, NULL, 'r' },
+		CLI_CORE_LONGOPTS,
 		{ "json", no_argument, NULL, 'j' },
-		{ "allow-truncated", no_argument, NULL, 't' },
-		{ "tmpdir", required_argument, NULL, 'T' },
-		{ "force-version", no_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gm_program_options options = { 0 };
 	bool json = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "e:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_CORE_SHORTOPTS, longopts, NULL)) != -1) {
+		if (cli_core_option(c, optarg, &options))
+			continue;
 		switch (c) {
-		case 'e': options.exe_path = optarg; break;
-		case 'r': options.runtime_from = optarg; break;
 		case 'j': json = true; break;
-		case 't': options.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
-		case 'T': options.acquire.tmpdir = optarg; break;
-		case 'F': options.force_version = true; break;
 		case 'h': fputs(info_usage, stdout); return 0;
 		default: return cli_usage_error("info", "bad option");
 		}
 	}
-	if (optind + 1 != argc)
-		return cli_usage_error("info", "expected one CORE argument, got %d", argc - optind);
-	options.core_path = argv[optind];
-	options.acquire.progress = isatty(STDERR_FILENO);
+	int status = cli_core_argument(argc, argv, "info", &options);
+	if (status >= 0)
+		return status;
 	options.allow_missing_exe = true;
 	struct gm_program *prog;
 	struct gm_error *err = gm_program_open(&options, &prog);
@@ -579,7 +570,7 @@ int cmd_info(int argc, char **argv)
 	gm_goroutines_destroy(sum.set);
 	free(sum.unknown_reason);
 	fflush(stdout);
-	int status = 0;
+	status = 0;
 	if (prog->layouts_error) {
 		status = gm_error_report(prog->layouts_error);
 		prog->layouts_error = NULL;

@@ -81,35 +81,26 @@ static int list_objects(struct gm_heap *heap, bool pointers)
 int cmd_objects(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "exe", required_argument, NULL, 'e' },
-		{ "runtime-from", required_argument, NULL, 'r' },
+		CLI_CORE_LONGOPTS,
 		{ "pointers", no_argument, NULL, 'p' },
-		{ "allow-truncated", no_argument, NULL, 't' },
-		{ "tmpdir", required_argument, NULL, 'T' },
-		{ "force-version", no_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gm_program_options options = { 0 };
 	bool pointers = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "e:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_CORE_SHORTOPTS, longopts, NULL)) != -1) {
+		if (cli_core_option(c, optarg, &options))
+			continue;
 		switch (c) {
-		case 'e': options.exe_path = optarg; break;
-		case 'r': options.runtime_from = optarg; break;
 		case 'p': pointers = true; break;
-		case 't': options.core_flags |= GM_CORE_ALLOW_TRUNCATED; break;
-		case 'T': options.acquire.tmpdir = optarg; break;
-		case 'F': options.force_version = true; break;
 		case 'h': fputs(objects_usage, stdout); return 0;
 		default: return cli_usage_error("objects", "bad option");
 		}
 	}
-	if (optind + 1 != argc)
-		return cli_usage_error("objects", "expected one CORE argument, got %d", argc - optind);
-	options.core_path = argv[optind];
-	options.acquire.progress = isatty(STDERR_FILENO);
+	int status = cli_core_argument(argc, argv, "objects", &options);
+	if (status >= 0)
+		return status;
 	struct gm_program *prog = NULL;
 	struct gm_runtime *rt = NULL;
 	struct gm_heap *heap = NULL;
@@ -118,7 +109,7 @@ int cmd_objects(int argc, char **argv)
 		err = gm_runtime_bind(prog, &rt);
 	if (!err)
 		err = gm_heap_walk(rt, &heap);
-	int status = err ? gm_error_report(gm_program_name_core(&options, err)) : list_objects(heap, pointers);
+	status = err ? gm_error_report(gm_program_name_core(&options, err)) : list_objects(heap, pointers);
 	gm_heap_destroy(heap);
 	gm_runtime_destroy(rt);
 	gm_program_destroy(prog);

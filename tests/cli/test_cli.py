@@ -8,7 +8,12 @@
 - `cmake --install` puts the man page and the bash completion, made from
   the built program's --help, under the prefix: the page renders with man
   and holds every command's usage line, the completion completes commands
-  and each command's options."""
+  and each command's options;
+- info, objects and analyze parse the core options one way (one parser):
+  each takes --exe, --runtime-from, --allow-truncated, --tmpdir and
+  --force-version with the same effect (a truncated copy refused without
+  --allow-truncated and read with it), its own option only (--json, --pointers, -o), a bad option or a missing CORE
+  gives the usage status 2 naming the command."""
 import os
 import sqlite3
 import subprocess
@@ -50,6 +55,44 @@ def check_paths(c, gm, sdir, tmp):
                          cwd=tmp, capture_output=True, text=True)
     c.check(res.returncode == 0 and res.stdout.split()[-1] not in ("0", "COUNT(v)"),
             f"go_value() from another directory: {res.returncode} {res.stdout!r} {res.stderr!r}")
+
+
+CORE_COMMANDS = {"info": ["--json"], "objects": ["--pointers"], "analyze": ["--quiet", "-o"]}
+
+
+def core_command(command, core, exe, tmp, *extra):
+    args = [command, core, "--exe", exe, *extra]
+    if command == "analyze":
+        args += ["-o", os.path.join(tmp, f"opt-{len(os.listdir(tmp))}.db"), "--quiet"]
+    return args
+
+
+def check_core_options(c, gm, sdir, tmp):
+    core, exe = os.path.join(sdir, "core"), os.path.join(sdir, "exe")
+    truncated = os.path.join(tmp, "truncated.core")
+    with open(core, "rb") as src, open(truncated, "wb") as dst:
+        dst.write(src.read(os.path.getsize(core) - 4096 * 16))
+    shared = ["--runtime-from", exe, "--tmpdir", tmp, "--force-version"]
+    for command, own in CORE_COMMANDS.items():
+        res = gmtest.run([gm, *core_command(command, core, exe, tmp, *shared)])
+        c.no_sanitizer_report(res)
+        c.check(res.status == 0, f"{command} with the shared core options: exit {res.status}: {res.stderr[-200:]}")
+        res = gmtest.run([gm, *core_command(command, truncated, exe, tmp)])
+        c.check(res.status != 0 and "truncated.core" in res.stderr,
+                f"{command} of a truncated core without --allow-truncated: exit {res.status}: {res.stderr[-200:]}")
+        res = gmtest.run([gm, *core_command(command, truncated, exe, tmp, "--allow-truncated")])
+        c.check(res.status == 0, f"{command} --allow-truncated: exit {res.status}: {res.stderr[-200:]}")
+        others = [o for cmd, opts in CORE_COMMANDS.items() if cmd != command for o in opts if o not in own]
+        for bad in [o for o in others if o != "--quiet"] + ["--nope"]:
+            res = gmtest.run([gm, command, core, bad] + (["x"] if bad == "-o" else []))
+            c.check(res.status == 2 and command in res.stderr, f"{command} {bad}: exit {res.status}, {res.stderr!r}")
+        res = gmtest.run([gm, command])
+        c.check(res.status == 2 and "expected one CORE argument" in res.stderr,
+                f"{command} without CORE: exit {res.status}, {res.stderr!r}")
+    listed = gmtest.run([gm, "objects", core, "--exe", exe]).stdout.count("\n")
+    res = gmtest.run([gm, "info", core, "--exe", exe, "--json", "--tmpdir", tmp])
+    c.check(res.status == 0 and res.stdout.lstrip().startswith("{") and listed > 0,
+            f"info --json: exit {res.status}; objects listed {listed}")
 
 
 def complete(script, words):
@@ -94,6 +137,7 @@ def main():
     if zoo:
         with tempfile.TemporaryDirectory(prefix="gomortem-test-") as tmp:
             check_paths(c, gm, zoo[0], tmp)
+            check_core_options(c, gm, zoo[0], tmp)
     else:
         print("note: no corpus: the path checks did not run")
     c.finish()
