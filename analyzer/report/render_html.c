@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void html_text(struct strbuf *sb, const char *s)
@@ -142,30 +143,61 @@ static void html_chart(struct strbuf *sb, const struct block *b)
 	sb_puts(sb, "</svg>\n");
 }
 
-/* HEADING's anchor: its text in lower case, runs of other characters as one
- * '-' ("Leak suspects" -> "leak-suspects"), "-2", "-3" ... after a repeat
- * of an earlier heading's.  INDEX is the heading's place in D. */
-static void heading_id(const struct doc *d, size_t index, char *out, size_t len)
+/* The anchors of D's section headings (level 2 and below), computed once
+ * for the table of contents and the headings: a heading's text in lower
+ * case, runs of other characters as one '-' ("Leak suspects" ->
+ * "leak-suspects"), "-2", "-3" ... after a repeat of an earlier heading's.
+ * ids[i] is block i's; other blocks' are empty.  NULL when memory ran out. */
+#define ANCHOR_LEN 144
+typedef char anchor[ANCHOR_LEN];
+
+struct heading_slug {
+	const char *slug;
+	size_t index;   /* the block's place in the document */
+};
+
+/* By slug, then by place: the repeats of one slug in document order. */
+static int heading_slug_compare(const void *a, const void *b)
 {
-	size_t repeat = 1;
-	char other[128];
-	slug(d->blocks[index]->text, out, len);
-	for (size_t i = 0; i < index; i++)
-		if (d->blocks[i]->kind == BLOCK_HEADING && d->blocks[i]->level > 1) {
-			slug(d->blocks[i]->text, other, sizeof(other));
-			repeat += strcmp(other, out) == 0;
-		}
-	if (repeat > 1) {
-		size_t n = strlen(out);
-		snprintf(out + n, len - n, "-%zu", repeat);
+	const struct heading_slug *x = a, *y = b;
+	int c = strcmp(x->slug, y->slug);
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+static anchor *anchors_build(const struct doc *d)
+{
+	anchor *ids = calloc(d->n ? d->n : 1, sizeof(*ids));
+	struct heading_slug *order = malloc((d->n ? d->n : 1) * sizeof(*order));
+	size_t *repeat = calloc(d->n ? d->n : 1, sizeof(*repeat)), n = 0;
+	if (!ids || !order || !repeat) {
+		free(ids);
+		free(order);
+		free(repeat);
+		return NULL;
 	}
+	for (size_t i = 0; i < d->n; i++)
+		if (d->blocks[i]->kind == BLOCK_HEADING && d->blocks[i]->level > 1) {
+			slug(d->blocks[i]->text, ids[i], ANCHOR_LEN - 24); /* room for "-N" */
+			order[n++] = (struct heading_slug){ ids[i], i };
+		}
+	qsort(order, n, sizeof(*order), heading_slug_compare);
+	for (size_t k = 0; k < n; k++)
+		repeat[order[k].index] = k > 0 && strcmp(order[k - 1].slug, order[k].slug) == 0
+						 ? repeat[order[k - 1].index] + 1 : 1;
+	for (size_t i = 0; i < d->n; i++)
+		if (repeat[i] > 1) {
+			size_t len = strlen(ids[i]);
+			snprintf(ids[i] + len, ANCHOR_LEN - len, "-%zu", repeat[i]);
+		}
+	free(order);
+	free(repeat);
+	return ids;
 }
 
 /* A table of contents of the sections (level 2) and their parts (level 3). */
-static void html_toc(const struct doc *d, struct strbuf *sb)
+static void html_toc(const struct doc *d, const anchor *ids, struct strbuf *sb)
 {
 	int open = 0;  /* nested lists open */
-	char id[144];
 	sb_puts(sb, "<nav class=\"toc\"><ul>\n");
 	for (size_t i = 0; i < d->n; i++) {
 		const struct block *b = d->blocks[i];
@@ -178,8 +210,7 @@ static void html_toc(const struct doc *d, struct strbuf *sb)
 			sb_puts(sb, "</ul>\n");
 			open = 0;
 		}
-		heading_id(d, i, id, sizeof(id));
-		sb_printf(sb, "<li><a href=\"#%s\">", id);
+		sb_printf(sb, "<li><a href=\"#%s\">", ids[i]);
 		html_text(sb, b->text);
 		sb_puts(sb, "</a></li>\n");
 	}
@@ -191,7 +222,11 @@ static void html_toc(const struct doc *d, struct strbuf *sb)
 void render_html(const struct doc *d, struct strbuf *sb)
 {
 	bool toc_done = false;
-	char id[144];
+	anchor *ids = anchors_build(d);
+	if (!ids) {
+		sb->failed = true;
+		return;
+	}
 	sb_puts(sb, html_head);
 	for (size_t i = 0; i < d->n; i++)
 		if (d->blocks[i]->kind == BLOCK_HEADING) {
@@ -207,11 +242,10 @@ void render_html(const struct doc *d, struct strbuf *sb)
 				sb_puts(sb, "<h1>");
 			} else {
 				if (!toc_done) {  /* after the title and what precedes the first section */
-					html_toc(d, sb);
+					html_toc(d, ids, sb);
 					toc_done = true;
 				}
-				heading_id(d, i, id, sizeof(id));
-				sb_printf(sb, "<h%d id=\"%s\">", b->level, id);
+				sb_printf(sb, "<h%d id=\"%s\">", b->level, ids[i]);
 			}
 			html_text(sb, b->text);
 			sb_printf(sb, "</h%d>\n", b->level);
@@ -235,4 +269,5 @@ void render_html(const struct doc *d, struct strbuf *sb)
 		}
 	}
 	sb_puts(sb, "</body>\n</html>\n");
+	free(ids);
 }
