@@ -1,5 +1,5 @@
 -- gomortem analysis database: the tables, created before the load.
--- Schema version 4 (meta.schema_version; version 2 added type_stats, which the
+-- Schema version 5 (meta.schema_version; version 2 added type_stats, which the
 -- per-type views read; version 3 added suspects, suspect_types and
 -- suspect_roots, and counts type_stats.retained_* at the topmost object of
 -- each type; version 4 added the runtime's memory profile: alloc_sites,
