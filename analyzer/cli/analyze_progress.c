@@ -7,44 +7,12 @@
 /* How long without a line before the ticker prints the counters. */
 #define QUIET_SECONDS 2.0
 
-double analyze_seconds_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void analyze_resident_mb(unsigned long *now, unsigned long *peak)
-{
-	char line[128];
-	*now = *peak = 0;
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long kb;
-		if (sscanf(line, "VmRSS: %lu kB", &kb) == 1)
-			*now = kb / 1024;
-		else if (sscanf(line, "VmHWM: %lu kB", &kb) == 1)
-			*peak = kb / 1024;
-	}
-	fclose(f);
-}
-
 void analyze_progress_vprint(struct analyze_progress *p, const char *fmt, va_list ap)
 {
 	if (!p->enabled)
 		return;
-	unsigned long now, peak;
-	analyze_resident_mb(&now, &peak);
-	double t = analyze_seconds_now() - p->start;
-	/* Two threads print: one line at a time. */
-	flockfile(stderr);
-	fprintf(stderr, "gomortem: %6.2fs %6luM (peak %luM) ", t, now, peak);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
-	atomic_store(&p->last_line, t);
+	gm_progress_vprint(p->start, fmt, ap);
+	atomic_store(&p->last_line, gm_seconds_now() - p->start);
 }
 
 static void print(struct analyze_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -82,12 +50,12 @@ static void *tick(void *arg)
 	const struct timespec step = { 0, 100 * 1000 * 1000 };
 	while (!atomic_load(&p->stop)) {
 		nanosleep(&step, NULL);
-		if (analyze_seconds_now() - p->start - atomic_load(&p->last_line) < QUIET_SECONDS)
+		if (gm_seconds_now() - p->start - atomic_load(&p->last_line) < QUIET_SECONDS)
 			continue;
 		print_counter(p, &p->main);
 		print_counter(p, &p->side);
 		/* Nothing counted: quiet until the next stage prints. */
-		atomic_store(&p->last_line, analyze_seconds_now() - p->start);
+		atomic_store(&p->last_line, gm_seconds_now() - p->start);
 	}
 	return NULL;
 }
@@ -95,7 +63,7 @@ static void *tick(void *arg)
 void analyze_progress_start(struct analyze_progress *p, bool enabled)
 {
 	p->enabled = enabled;
-	p->start = analyze_seconds_now();
+	p->start = gm_seconds_now();
 	atomic_store(&p->last_line, 0.0);
 	atomic_store(&p->stop, false);
 	/* Without a ticker the lines still come at each stage's start. */

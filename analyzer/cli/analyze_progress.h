@@ -17,24 +17,18 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "analyzer/util/progress.h"
 #include "analyzer/util/stage_progress.h"
 
 struct analyze_progress {
 	bool enabled;             /* print at all (--progress) */
-	double start;             /* seconds_now() when the analysis began */
+	double start;             /* gm_seconds_now() when the analysis began */
 	struct gm_stage_progress main, side;
 	_Atomic double last_line; /* seconds since start of the last line */
 	atomic_bool stop;
 	bool ticking;
 	pthread_t ticker;
 };
-
-/* Seconds on the monotonic clock. */
-double analyze_seconds_now(void);
-
-/* Resident memory in MiB now and at its peak so far (the core's mapped
- * pages included); 0 when unknown. */
-void analyze_resident_mb(unsigned long *now, unsigned long *peak);
 
 /* Start P's clock and, when enabled, its ticker. */
 void analyze_progress_start(struct analyze_progress *p, bool enabled);

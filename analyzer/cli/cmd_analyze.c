@@ -501,7 +501,7 @@ static void *background_thread(void *arg)
 	struct gm_stage_progress *side = &w->o->pr->side;
 	gm_stage_start(side, "storing edges", 0);
 	w->err = gm_write_edges(w->big->file, w->big->edges_root, w->a->graph);
-	w->edges_done = analyze_seconds_now() - w->o->pr->start;
+	w->edges_done = gm_seconds_now() - w->o->pr->start;
 	if (!w->err)
 		w->err = gm_graph_dominators(w->a->graph, w->a->heap, w->a->roots, side);
 	gm_stage_end(side);
@@ -640,10 +640,10 @@ static void print_summary(const struct analyze_options *o, const struct analysis
 	else
 		snprintf(goroutines, sizeof(goroutines), "%zu goroutines", a->goroutines->count);
 	unsigned long now, peak;
-	analyze_resident_mb(&now, &peak);
+	gm_resident_mb(&now, &peak);
 	fprintf(stderr, "gomortem: %s: %zu objects, %" PRIu64 " bytes in %zu spans, %s, %" PRIu64 " warnings, %.2f s, "
 		"peak RSS %lu MiB\n", o->output, a->heap->nobjects, a->heap->object_bytes, a->heap->nspans_in_use,
-		goroutines, total_warnings(a), analyze_seconds_now() - o->pr->start, peak);
+		goroutines, total_warnings(a), gm_seconds_now() - o->pr->start, peak);
 }
 
 static struct gm_error *analyze(const struct analyze_options *o)
