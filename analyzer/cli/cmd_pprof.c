@@ -7,12 +7,14 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analyzer/pprof/alloc_profile.h"
 #include "analyzer/pprof/analysis_db.h"
 #include "analyzer/pprof/heap_profile.h"
 #include "cli.h"
 #include "analyzer/util/error.h"
+#include "analyzer/util/progress.h"
 
 static const char pprof_usage[] =
 	"usage: gomortem pprof DB -o FILE.pb.gz [--sample inuse_space|inuse_objects]\n"
@@ -40,7 +42,9 @@ static const char pprof_usage[] =
 	"      --sample TYPE   default sample type: inuse_space (default) or inuse_objects\n"
 	"      --alloc         the runtime's heap profile by allocation site (see above)\n"
 	"      --now           with --alloc: include the cycles not yet published\n"
-	"  -q, --quiet         no summary line on stderr\n"
+	"      --progress      report progress on stderr (default: when stderr is a\n"
+	"                      terminal); not with --alloc, which is quick\n"
+	"  -q, --quiet         no progress and no summary line on stderr\n"
 	"  -h, --help          show this help\n"
 	"\n"
 	"Exit status: 0 written; 2 bad usage, or --alloc on a database without a\n"
@@ -73,18 +77,22 @@ int cmd_pprof(int argc, char **argv)
 		{ "sample", required_argument, NULL, 's' },
 		{ "alloc", no_argument, NULL, 'a' },
 		{ "now", no_argument, NULL, 'n' },
+		{ "progress", no_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out_path = NULL;
 	enum heap_profile_sample sample = HEAP_PROFILE_INUSE_SPACE;
-	int quiet = 0, alloc = 0, now = 0, sample_given = 0, c;
+	int quiet = 0, alloc = 0, now = 0, sample_given = 0, force_progress = 0, c;
+	struct gm_progress progress;
+	gm_progress_init(&progress, false);  /* the start of the command */
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out_path = optarg; break;
 		case 'q': quiet = 1; break;
+		case 'p': force_progress = 1; break;
 		case 'a': alloc = 1; break;
 		case 'n': now = 1; break;
 		case 's':
@@ -121,13 +129,16 @@ int cmd_pprof(int argc, char **argv)
 		return gm_error_report(err);
 	}
 	struct heap_profile_stats stats;
-	err = heap_profile_write(db, db_path, out_path, sample, &stats);
+	progress.on = !quiet && (force_progress || isatty(STDERR_FILENO));
+	err = heap_profile_write(db, db_path, out_path, sample, &progress, &stats);
 	sqlite3_close(db);
 	if (err)
 		return gm_error_report(err);
+	unsigned long rss, peak;
+	gm_resident_mb(&rss, &peak);
 	if (!quiet)
-		fprintf(stderr, "gomortem: %s: %" PRId64 " live objects, %" PRId64 " bytes in %zu samples, %zu frames%s\n",
-			out_path, stats.objects, stats.bytes, stats.samples, stats.functions,
-			stats.truncated ? " (deep chains cut at 64 frames)" : "");
+		fprintf(stderr, "gomortem: %s: %" PRId64 " live objects, %" PRId64 " bytes in %zu samples, %zu frames%s, "
+			"%.2f s, peak RSS %lu MiB\n", out_path, stats.objects, stats.bytes, stats.samples, stats.functions,
+			stats.truncated ? " (deep chains cut at 64 frames)" : "", gm_seconds_now() - progress.start, peak);
 	return 0;
 }

@@ -9,19 +9,16 @@
  * pointer is objects.path_off; only the other children have their
  * dominator's edges read, one range query per such dominator.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "analyzer/pprof/analysis_db.h"
 #include "analyzer/pprof/chain_trie.h"
 #include "analyzer/pprof/heap_profile.h"
+#include "analyzer/pprof/live_objects.h"
 #include "analyzer/pprof/profile_file.h"
 #include "analyzer/pprof/profile_strings.h"
 #include "analyzer/pprof/protobuf.h"
@@ -29,76 +26,23 @@
 #include "analyzer/util/output.h"
 #include "analyzer/util/u64_map.h"
 
-/* Object ids are dense and 1-based (schema/gomortem.sql); this caps them so
- * that they and trie nodes fit 32 bits. */
-#define MAX_OBJECT_ID (UINT32_MAX / 2)
-/* The objects' table is read by up to this many threads, when it has at least SCAN_MIN_OBJECTS rows. */
-#define SCAN_PARTS 4
-#define SCAN_MIN_OBJECTS 1024
 /* The encoded profile is compressed and written in pieces of about this size. */
 #define OUT_FLUSH_BYTES (1 << 20)
 /* Nested struct members followed when naming a field ("T.a.b.c"). */
 #define MAX_FIELD_NESTING 8
-/* live_objects.link values that are not offsets. */
-#define EDGE_NONE UINT32_MAX           /* no idom, or no direct edge from it */
-#define EDGE_LOOKUP (UINT32_MAX - 1)  /* the idom is not path_parent: read its edges */
-/* live_objects.idom: a roots.id (the one root that dominates the object), not an object. */
-#define IDOM_ROOT (UINT32_C(1) << 31)
-/* live_objects.size: the size is in big_sizes. */
-#define SIZE_BIG UINT32_MAX
+/* The chains and counting loops may print a progress line every this many objects. */
+#define TICK_OBJECTS (1u << 20)
 
 static const char ELLIPSIS[] = "…";
 static const char SEVERAL_ROOTS[] = "(several roots)";
 static const char UNKNOWN_TYPE[] = "unknown type";
 
-/* The live objects, indexed by objects.id (slot 0 unused): 16 bytes and
- * 4 bits an object (at 20M objects, 330 MB; it was 34 bytes). */
-struct live_objects {
-	uint32_t n;             /* max id + 1 */
-	uint64_t *live;         /* bitmaps: live, */
-	uint64_t *has_header;   /* its data starts after a malloc header, */
-	uint64_t *busy;         /* its dominator chain is being walked, */
-	uint64_t *done;         /* link is its chain's node */
-	uint32_t *type;         /* type_table position + 1; 0 unknown */
-	uint32_t *size;         /* bytes; SIZE_BIG: in big_sizes */
-	struct gm_u64_map big_sizes;  /* id -> size of the objects of 4 GiB or more */
-	uint32_t *idom;         /* immediate dominator; IDOM_ROOT | roots.id when one root
-				 * alone dominates it; 0 several roots (or none) */
-	uint32_t *link;         /* until done: the offset in idom of a pointer to this object,
-				 * or EDGE_*; then the trie node of the chain above it */
-};
-
-static inline bool bit_get(const uint64_t *bits, uint32_t i)
-{
-	return bits[i / 64] >> (i % 64) & 1;
-}
-
-static inline void bit_set(uint64_t *bits, uint32_t i)
-{
-	bits[i / 64] |= UINT64_C(1) << (i % 64);
-}
-
-static inline void bit_clear(uint64_t *bits, uint32_t i)
-{
-	bits[i / 64] &= ~(UINT64_C(1) << (i % 64));
-}
-
-/* Object ID's immediate dominator among the objects; 0 if a root or several. */
-static inline uint32_t dominator_of(const struct live_objects *o, uint32_t id)
-{
-	return o->idom[id] & IDOM_ROOT ? 0 : o->idom[id];
-}
-
-
 struct profile_builder {
 	sqlite3 *db;
 	const char *db_path;
 	struct type_table types;
-	bool type_id_zero;               /* a type has id 0 (a NULL type_id reads as 0) */
 	struct live_objects objs;
-	bool *span_has_headers;          /* by spans.id: its objects have a malloc header */
-	int32_t header_size;             /* the size of that header (spans.header_size) */
-	size_t span_count;               /* max spans.id + 1; 0 when none has headers */
+	struct gm_progress *progress;
 	struct strings strings;
 	struct chain_trie trie;
 	struct gm_u64_map field_frames;  /* type position << 32 | offset -> function id */
@@ -106,299 +50,6 @@ struct profile_builder {
 	sqlite3_stmt *field_stmt, *root_stmt;
 	uint32_t ellipsis, several_roots, unknown_type;  /* function ids */
 };
-
-/* ---- loading ---- */
-
-static struct gm_error *alloc_objects(struct live_objects *o, uint32_t n)
-{
-	size_t words = (size_t)n / 64 + 1;
-	o->n = n;
-	o->live = calloc(words, sizeof(*o->live));
-	o->has_header = calloc(words, sizeof(*o->has_header));
-	o->busy = calloc(words, sizeof(*o->busy));
-	o->done = calloc(words, sizeof(*o->done));
-	o->type = calloc(n, sizeof(*o->type));
-	o->size = calloc(n, sizeof(*o->size));
-	o->idom = calloc(n, sizeof(*o->idom));
-	o->link = calloc(n, sizeof(*o->link));
-	if (!o->live || !o->has_header || !o->busy || !o->done || !o->type || !o->size || !o->idom || !o->link)
-		return &gm_error_nomem;
-	return NULL;
-}
-
-static void objects_deinit(struct live_objects *o)
-{
-	free(o->live);
-	free(o->has_header);
-	free(o->busy);
-	free(o->done);
-	free(o->type);
-	free(o->size);
-	gm_u64_map_free(&o->big_sizes);
-	free(o->idom);
-	free(o->link);
-	*o = (struct live_objects){ 0 };
-}
-
-/* Object ID's size in bytes. */
-static uint64_t object_size(const struct live_objects *o, uint32_t id)
-{
-	uint64_t size = o->size[id];
-	if (size == SIZE_BIG)
-		gm_u64_map_find(&o->big_sizes, id, &size);
-	return size;
-}
-
-/* An objects.id column value as an index, 0 when NULL or out of range
- * (sqlite3_column_int64 gives 0 for NULL). */
-static uint32_t column_object(sqlite3_stmt *st, int col, uint32_t n)
-{
-	int64_t id = sqlite3_column_int64(st, col);
-	return id > 0 && id < (int64_t)n ? (uint32_t)id : 0;
-}
-
-/* Object ID's immediate dominator from the idom and idom_root columns IDOM_COL, IDOM_COL + 1. */
-static struct gm_error *load_dominator(struct profile_builder *b, sqlite3_stmt *st, int idom_col, uint32_t id)
-{
-	struct live_objects *o = &b->objs;
-	o->idom[id] = column_object(st, idom_col, o->n);
-	int64_t root = o->idom[id] ? 0 : sqlite3_column_int64(st, idom_col + 1);
-	if (root >= IDOM_ROOT)
-		return gm_error_create(GM_ERR_SQL, "%s: root id %" PRId64 " out of range", b->db_path, root);
-	if (root > 0)
-		o->idom[id] = IDOM_ROOT | (uint32_t)root;
-	return NULL;
-}
-
-/* One row of SELECT id, type_id, size, idom, idom_root, path_parent, path_off, span_id. */
-static struct gm_error *load_object_row(struct profile_builder *b, sqlite3_stmt *st, uint32_t id,
-					 struct gm_u64_map *big_sizes, size_t *ret_lookups)
-{
-	struct live_objects *o = &b->objs;
-	uint64_t pos;
-	bit_set(o->live, id);
-	int64_t span = sqlite3_column_int64(st, 7);
-	if (span > 0 && (size_t)span < b->span_count && b->span_has_headers[span])
-		bit_set(o->has_header, id);
-	/* NULL reads as 0: the same unless a type has id 0. */
-	int64_t type_id = sqlite3_column_int64(st, 1);
-	if ((type_id || (b->type_id_zero && sqlite3_column_type(st, 1) != SQLITE_NULL)) &&
-	    type_table_position(&b->types, type_id, &pos))
-		o->type[id] = (uint32_t)pos + 1;
-	int64_t size = sqlite3_column_int64(st, 2);
-	o->size[id] = size <= 0 ? 0 : size < SIZE_BIG ? (uint32_t)size : SIZE_BIG;
-	if (size >= SIZE_BIG && gm_u64_map_insert(big_sizes, id, (uint64_t)size))
-		return &gm_error_nomem;
-	struct gm_error *err = load_dominator(b, st, 3, id);
-	if (err)
-		return err;
-	uint32_t dom = dominator_of(o, id);
-	uint32_t path_parent = column_object(st, 5, o->n);
-	int64_t path_off = sqlite3_column_int64(st, 6);
-	if (!dom) {
-		o->link[id] = EDGE_NONE;
-	} else if (path_parent == dom) {
-		o->link[id] = path_off >= 0 && path_off <= INT32_MAX ? (uint32_t)path_off : EDGE_NONE;
-	} else {
-		o->link[id] = EDGE_LOOKUP;
-		(*ret_lookups)++;
-	}
-	return NULL;
-}
-
-/* Which spans' objects start with a malloc header. */
-static struct gm_error *load_spans(struct profile_builder *b)
-{
-	sqlite3_stmt *st;
-	int64_t max_id = 0;
-	if (sqlite3_prepare_v2(b->db, "SELECT MAX(id) FROM spans", -1, &st, NULL) != SQLITE_OK)
-		return analysis_db_error(b->db, b->db_path);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		max_id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (max_id < 0 || max_id >= MAX_OBJECT_ID)
-		return gm_error_create(GM_ERR_SQL, "%s: span id %" PRId64 " out of range", b->db_path, max_id);
-	b->span_count = (size_t)max_id + 1;
-	b->span_has_headers = calloc(b->span_count, sizeof(*b->span_has_headers));
-	if (!b->span_has_headers)
-		return &gm_error_nomem;
-	/* spans.header_size: the analyzer's answer, from the runtime's own constants. */
-	if (sqlite3_prepare_v2(b->db, "SELECT id, header_size FROM spans WHERE header_size > 0", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return analysis_db_error(b->db, b->db_path);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		b->header_size = (int32_t)sqlite3_column_int64(st, 1);
-		if (id > 0 && id <= max_id)
-			b->span_has_headers[id] = true;
-	}
-	struct gm_error *err = rc == SQLITE_DONE ? NULL : analysis_db_error(b->db, b->db_path);
-	sqlite3_finalize(st);
-	return err;
-}
-
-/* One range of object ids [FIRST, END), read by one thread with its own
- * connection: SQLite decoding the rows is most of pprof's time (about 2,000
- * instructions a row), and a range of rowids is a range of the table. */
-struct scan_part {
-	struct profile_builder *b;
-	sqlite3 *db;                  /* the builder's for part 0, else opened here */
-	int64_t first, end;           /* multiples of 64 (part 0 from INT64_MIN, the last to n): each
-				       * part has its own words of the bitmaps */
-	struct gm_u64_map big_sizes;
-	size_t lookups;
-	struct gm_error *err;
-	pthread_t thread;
-};
-
-static struct gm_error *scan_objects(struct scan_part *p)
-{
-	struct profile_builder *b = p->b;
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(p->db, "SELECT id, type_id, size, idom, idom_root, path_parent, path_off, span_id "
-				      "FROM objects WHERE id >= ? AND reachable = 1", -1, &st,
-			       NULL) != SQLITE_OK)
-		return analysis_db_error(p->db, b->db_path);
-	sqlite3_bind_int64(st, 1, p->first);
-	struct gm_error *err = NULL;
-	int rc = SQLITE_DONE;
-	/* The range's end is checked here: in SQL it costs two opcodes a row, 4% of pprof. */
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		if (id >= p->end) {
-			rc = SQLITE_DONE;
-			break;
-		}
-		if (id <= 0 || id < p->first || bit_get(b->objs.live, (uint32_t)id))
-			err = gm_error_create(GM_ERR_SQL, "%s: bad object id %" PRId64, b->db_path, id);
-		else
-			err = load_object_row(b, st, (uint32_t)id, &p->big_sizes, &p->lookups);
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = analysis_db_error(p->db, b->db_path);
-	sqlite3_finalize(st);
-	return err;
-}
-
-static void *scan_part_run(void *arg)
-{
-	struct scan_part *p = arg;
-	p->err = analysis_db_open(p->b->db_path, &p->db);
-	if (!p->err)
-		p->err = scan_objects(p);
-	sqlite3_close(p->db);
-	return NULL;
-}
-
-/* Threads for the objects' scan: one a CPU, at most SCAN_PARTS; one for small tables. */
-static size_t scan_part_count(uint32_t n)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	/* Connections on several threads need an SQLite built thread-safe. */
-	if (n < SCAN_MIN_OBJECTS || cpus < 2 || !sqlite3_threadsafe())
-		return 1;
-	return cpus < SCAN_PARTS ? (size_t)cpus : SCAN_PARTS;
-}
-
-/* Read every reachable object's row, in parallel ranges of ids. */
-static struct gm_error *load_object_rows(struct profile_builder *b, size_t *ret_lookups)
-{
-	struct scan_part parts[SCAN_PARTS] = { 0 };
-	uint32_t n = b->objs.n;
-	size_t count = scan_part_count(n), started = 1;
-	for (size_t i = 0; i < count; i++) {
-		int64_t end = (int64_t)((uint64_t)n * (i + 1) / count) & ~INT64_C(63);
-		parts[i] = (struct scan_part){ .b = b, .first = i ? parts[i - 1].end : INT64_MIN,
-					       .end = i + 1 < count ? end : n };
-	}
-	for (; started < count; started++)
-		if (pthread_create(&parts[started].thread, NULL, scan_part_run, &parts[started]) != 0)
-			break;
-	for (size_t i = 0; i < count; i++) {
-		if (i && i < started)
-			continue;
-		parts[i].db = b->db;  /* part 0, and those no thread could be made for */
-		parts[i].err = scan_objects(&parts[i]);
-	}
-	struct gm_error *err = NULL;
-	*ret_lookups = 0;
-	for (size_t i = 0; i < count; i++) {
-		if (i && i < started)
-			pthread_join(parts[i].thread, NULL);
-		*ret_lookups += parts[i].lookups;
-		if (!err)
-			err = parts[i].err;
-		else
-			gm_error_destroy(parts[i].err);
-		struct gm_u64_map *big = &parts[i].big_sizes;
-		for (size_t j = 0; j < big->cap && !err; j++)
-			if (big->keys[j] && gm_u64_map_insert(&b->objs.big_sizes, big->keys[j] - 1, big->values[j]))
-				err = &gm_error_nomem;
-		gm_u64_map_free(big);
-	}
-	return err;
-}
-
-static struct gm_error *load_objects(struct profile_builder *b, size_t *ret_lookups)
-{
-	sqlite3_stmt *st;
-	int64_t max_id = 0;
-	if (sqlite3_prepare_v2(b->db, "SELECT MAX(id) FROM objects", -1, &st, NULL) != SQLITE_OK)
-		return analysis_db_error(b->db, b->db_path);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		max_id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (max_id < 0 || max_id >= MAX_OBJECT_ID)
-		return gm_error_create(GM_ERR_SQL, "%s: object id %" PRId64 " out of range", b->db_path, max_id);
-	struct gm_error *err = alloc_objects(&b->objs, (uint32_t)max_id + 1);
-	return err ? err : load_object_rows(b, ret_lookups);
-}
-
-/* For the objects whose dominator is not their shortest-path parent: read the
- * dominator's pointers (one range query per dominator, edges being clustered
- * on src) and keep the first that points at the object. */
-static struct gm_error *lookup_dominator_edges(struct profile_builder *b)
-{
-	struct live_objects *o = &b->objs;
-	struct gm_u64_map done = { 0 };
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(b->db, "SELECT src_off, dst FROM edges WHERE src = ? ORDER BY src_off", -1, &st,
-			       NULL) != SQLITE_OK)
-		return analysis_db_error(b->db, b->db_path);
-	struct gm_error *err = NULL;
-	uint64_t unused;
-	for (uint32_t id = 1; id < o->n && !err; id++) {
-		if (o->link[id] != EDGE_LOOKUP || !bit_get(o->live, id))
-			continue;
-		uint32_t dom = o->idom[id];
-		if (gm_u64_map_find(&done, dom, &unused))
-			continue;
-		if (gm_u64_map_insert(&done, dom, 1)) {
-			err = &gm_error_nomem;
-			break;
-		}
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, dom);
-		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			int64_t off = sqlite3_column_int64(st, 0);
-			uint32_t dst = column_object(st, 1, o->n);
-			if (dst && bit_get(o->live, dst) && o->idom[dst] == dom && o->link[dst] == EDGE_LOOKUP &&
-			    off >= 0 && off <= INT32_MAX)
-				o->link[dst] = (uint32_t)off;
-		}
-		if (rc != SQLITE_DONE)
-			err = analysis_db_error(b->db, b->db_path);
-	}
-	sqlite3_finalize(st);
-	gm_u64_map_free(&done);
-	/* Dominators that do not point at their child directly. */
-	for (uint32_t id = 1; id < o->n; id++)
-		if (o->link[id] == EDGE_LOOKUP)
-			o->link[id] = EDGE_NONE;
-	return err;
-}
 
 /* ---- frames ---- */
 
@@ -514,6 +165,14 @@ static struct gm_error *root_frame(struct profile_builder *b, int64_t root_id, u
 
 /* ---- chains ---- */
 
+/* A progress line "WHAT: DONE of TOTAL" when one is due, checked every TICK_OBJECTS. */
+static void tick(struct profile_builder *b, const char *what, uint32_t done, uint32_t total)
+{
+	if (done % TICK_OBJECTS == 0 && gm_progress_due(b->progress))
+		gm_progress_print(b->progress, "  %s: %" PRIu32 " of %" PRIu32 " (%.0f%%)", what, done, total,
+				  total ? 100.0 * done / total : 100.0);
+}
+
 /* PARENT's chain extended by FUNC, or by one ELLIPSIS once at the depth cap
  * (room is kept for the leaf's two frames: its exact type and its collection). */
 static struct gm_error *trie_extend(struct profile_builder *b, uint32_t parent, uint32_t func, uint32_t *ret)
@@ -540,7 +199,7 @@ static struct gm_error *object_context(struct profile_builder *b, uint32_t id, u
 		uint32_t frame, edge = o->link[id];
 		int32_t off = edge < EDGE_LOOKUP ? (int32_t)edge : -1;
 		if (off >= 0 && bit_get(o->has_header, dom))
-			off = off >= b->header_size ? off - b->header_size : -1;
+			off = off >= o->header_size ? off - o->header_size : -1;
 		struct gm_error *err = field_frame(b, o->type[dom], off, &frame);
 		return err ? err : trie_extend(b, o->link[dom], frame, ret);
 	}
@@ -581,7 +240,9 @@ static struct gm_error *build_contexts(struct profile_builder *b)
 	struct live_objects *o = &b->objs;
 	struct id_stack pending = { 0 };
 	struct gm_error *err = NULL;
+	gm_progress_print(b->progress, "building the dominator chains");
 	for (uint32_t start = 1; start < o->n && !err; start++) {
+		tick(b, "chains of objects", start, o->n - 1);
 		if (!bit_get(o->live, start) || bit_get(o->done, start))
 			continue;
 		uint32_t id = start;
@@ -609,14 +270,16 @@ static struct gm_error *build_contexts(struct profile_builder *b)
 static struct gm_error *count_objects(struct profile_builder *b, struct heap_profile_stats *stats)
 {
 	struct live_objects *o = &b->objs;
+	gm_progress_print(b->progress, "counting the objects under %" PRIu32 " dominator chains", b->trie.count - 1);
 	for (uint32_t id = 1; id < o->n; id++) {
+		tick(b, "objects counted", id, o->n - 1);
 		if (!bit_get(o->live, id))
 			continue;
 		uint32_t leaf;
 		struct gm_error *err = leaf_node(b, o->link[id], o->type[id], &leaf);
 		if (err)
 			return err;
-		uint64_t size = object_size(o, id);
+		uint64_t size = live_object_size(o, id);
 		b->trie.objects[leaf]++;
 		b->trie.bytes[leaf] += (int64_t)size;
 		stats->objects++;
@@ -662,6 +325,7 @@ static struct gm_error *put_samples(struct profile_builder *b, struct gzip_file 
 	struct chain_trie *t = &b->trie;
 	uint64_t locations[HEAP_PROFILE_MAX_DEPTH + 2];
 	for (uint32_t node = 1; node < t->count; node++) {
+		tick(b, "chains written", node, t->count - 1);
 		if (!t->objects[node])
 			continue;
 		size_t n = 0;
@@ -765,8 +429,7 @@ static void builder_deinit(struct profile_builder *b)
 	sqlite3_finalize(b->field_stmt);
 	sqlite3_finalize(b->root_stmt);
 	type_table_deinit(&b->types);
-	free(b->span_has_headers);
-	objects_deinit(&b->objs);
+	live_objects_deinit(&b->objs);
 	strings_deinit(&b->strings);
 	chain_trie_deinit(&b->trie);
 	gm_u64_map_free(&b->field_frames);
@@ -793,29 +456,25 @@ static struct gm_error *write_profile(struct profile_builder *b, const char *out
 }
 
 struct gm_error *heap_profile_write(sqlite3 *db, const char *db_path, const char *out_path,
-				    enum heap_profile_sample default_sample, struct heap_profile_stats *ret)
+				    enum heap_profile_sample default_sample, struct gm_progress *progress,
+				    struct heap_profile_stats *ret)
 {
-	struct profile_builder b = { .db = db, .db_path = db_path };
+	struct profile_builder b = { .db = db, .db_path = db_path, .progress = progress };
 	struct heap_profile_stats stats = { 0 };
-	size_t lookups = 0;
 	struct gm_error *err = builder_init(&b);
 	if (!err)
-		err = type_table_load(b.db, b.db_path, MAX_OBJECT_ID, &b.types);
-	uint64_t unused;
-	b.type_id_zero = !err && type_table_position(&b.types, 0, &unused);
+		err = type_table_load(b.db, b.db_path, LIVE_MAX_OBJECT_ID, &b.types);
 	if (!err)
-		err = load_spans(&b);
-	if (!err)
-		err = load_objects(&b, &lookups);
-	if (!err && lookups)
-		err = lookup_dominator_edges(&b);
+		err = live_objects_load(b.db, b.db_path, &b.types, progress, &b.objs);
 	if (!err)
 		err = build_contexts(&b);
 	if (!err)
 		err = count_objects(&b, &stats);
-	objects_deinit(&b.objs);  /* the trie has all the profile needs */
-	if (!err)
+	live_objects_deinit(&b.objs);  /* the trie has all the profile needs */
+	if (!err) {
+		gm_progress_print(progress, "writing %s", out_path);
 		err = write_profile(&b, out_path, default_sample, &stats);
+	}
 	builder_deinit(&b);
 	if (!err && ret)
 		*ret = stats;

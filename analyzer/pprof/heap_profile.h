@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "analyzer/util/error.h"
+#include "analyzer/util/progress.h"
 
 #define HEAP_PROFILE_MAX_DEPTH 64
 
@@ -39,8 +40,10 @@ struct heap_profile_stats {
 /* Write the heap profile of the database DB (opened from DB_PATH, named in
  * errors) to OUT_PATH, with DEFAULT_SAMPLE as the profile's default sample
  * type.  The file appears only when complete (written beside it and renamed).
- * *RET, if not NULL, receives what the profile holds. */
+ * PROGRESS gets a line per stage and, on the long ones, how far along they
+ * are.  *RET, if not NULL, receives what the profile holds. */
 struct gm_error *heap_profile_write(sqlite3 *db, const char *db_path, const char *out_path,
-				    enum heap_profile_sample default_sample, struct heap_profile_stats *ret);
+				    enum heap_profile_sample default_sample, struct gm_progress *progress,
+				    struct heap_profile_stats *ret);
 
 #endif
