@@ -1,5 +1,6 @@
 /* profile_file: see profile_file.h. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,8 +45,80 @@ static struct gm_error *deflate_some(struct gzip_file *f, const void *data, size
 	return NULL;
 }
 
+/* ---- the compressing thread ---- */
+
+/* Compress each buffer handed over until told to stop. */
+static void *compress_run(void *arg)
+{
+	struct gzip_file *f = arg;
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		while (!f->busy && !f->stop)
+			pthread_cond_wait(&f->changed, &f->lock);
+		if (!f->busy)
+			break;
+		pthread_mutex_unlock(&f->lock);
+		struct gm_error *err = f->err ? NULL : deflate_some(f, f->pending.data, f->pending.len, Z_NO_FLUSH);
+		pthread_mutex_lock(&f->lock);
+		if (err && !f->err)
+			f->err = err;
+		pb_buf_clear(&f->pending);
+		f->busy = false;
+		pthread_cond_broadcast(&f->changed);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+/* Wait until the thread has compressed what it was given (holding the lock). */
+static void wait_idle(struct gzip_file *f)
+{
+	while (f->busy)
+		pthread_cond_wait(&f->changed, &f->lock);
+}
+
+static void start_thread(struct gzip_file *f)
+{
+	if (pthread_mutex_init(&f->lock, NULL) != 0)
+		return;
+	if (pthread_cond_init(&f->changed, NULL) != 0) {
+		pthread_mutex_destroy(&f->lock);
+		return;
+	}
+	f->threaded = pthread_create(&f->thread, NULL, compress_run, f) == 0;
+	if (!f->threaded) {
+		pthread_cond_destroy(&f->changed);
+		pthread_mutex_destroy(&f->lock);
+	}
+}
+
+/* End the thread once it has compressed what it was given; its error, if any. */
+static struct gm_error *stop_thread(struct gzip_file *f)
+{
+	if (!f->threaded)
+		return NULL;
+	pthread_mutex_lock(&f->lock);
+	wait_idle(f);
+	f->stop = true;
+	pthread_cond_broadcast(&f->changed);
+	pthread_mutex_unlock(&f->lock);
+	pthread_join(f->thread, NULL);
+	pthread_cond_destroy(&f->changed);
+	pthread_mutex_destroy(&f->lock);
+	pb_buf_deinit(&f->pending);
+	f->threaded = false;
+	struct gm_error *err = f->err;
+	f->err = NULL;
+	return err;
+}
+
+/* ---- writing ---- */
+
 struct gm_error *gzip_file_write(struct gzip_file *f, const void *data, size_t len)
 {
+	struct gm_error *err = stop_thread(f);
+	if (err)
+		return err;
 	return len ? deflate_some(f, data, len, Z_NO_FLUSH) : NULL;
 }
 
@@ -53,14 +126,33 @@ struct gm_error *gzip_file_write_buf(struct gzip_file *f, struct pb_buf *buf)
 {
 	if (buf->failed)
 		return &gm_error_nomem;
-	struct gm_error *err = gzip_file_write(f, buf->data, buf->len);
-	pb_buf_clear(buf);
+	if (!f->threaded && !f->stop)
+		start_thread(f);
+	if (!f->threaded) {
+		struct gm_error *err = deflate_some(f, buf->data, buf->len, Z_NO_FLUSH);
+		pb_buf_clear(buf);
+		return err;
+	}
+	/* Hand BUF over, and take back the buffer the thread is done with. */
+	pthread_mutex_lock(&f->lock);
+	wait_idle(f);
+	struct gm_error *err = f->err;
+	if (!err) {
+		struct pb_buf done = f->pending;
+		f->pending = *buf;
+		*buf = done;
+		f->busy = true;
+		pthread_cond_broadcast(&f->changed);
+	}
+	pthread_mutex_unlock(&f->lock);
 	return err;
 }
 
 struct gm_error *gzip_file_commit(struct gzip_file *f)
 {
-	struct gm_error *err = deflate_some(f, "", 0, Z_FINISH);
+	struct gm_error *err = stop_thread(f);
+	if (!err)
+		err = deflate_some(f, "", 0, Z_FINISH);
 	deflateEnd(&f->zs);
 	if (err) {
 		gm_output_abort(&f->out);
@@ -71,6 +163,7 @@ struct gm_error *gzip_file_commit(struct gzip_file *f)
 
 void gzip_file_abort(struct gzip_file *f)
 {
+	gm_error_destroy(stop_thread(f));
 	deflateEnd(&f->zs);
 	gm_output_abort(&f->out);
 }
