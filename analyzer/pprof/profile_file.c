@@ -57,11 +57,14 @@ static void *compress_run(void *arg)
 			pthread_cond_wait(&f->changed, &f->lock);
 		if (!f->busy)
 			break;
+		bool skip = f->failed;  /* after an error the file is aborted: nothing more to write */
 		pthread_mutex_unlock(&f->lock);
-		struct gm_error *err = f->err ? NULL : deflate_some(f, f->pending.data, f->pending.len, Z_NO_FLUSH);
+		struct gm_error *err = skip ? NULL : deflate_some(f, f->pending.data, f->pending.len, Z_NO_FLUSH);
 		pthread_mutex_lock(&f->lock);
-		if (err && !f->err)
+		if (err) {
 			f->err = err;
+			f->failed = true;
+		}
 		pb_buf_clear(&f->pending);
 		f->busy = false;
 		pthread_cond_broadcast(&f->changed);
@@ -109,6 +112,9 @@ static struct gm_error *stop_thread(struct gzip_file *f)
 	f->threaded = false;
 	struct gm_error *err = f->err;
 	f->err = NULL;
+	/* Its error went to an earlier call: the file is incomplete all the same. */
+	if (!err && f->failed)
+		err = gm_error_create(GM_ERR_IO, "%s: an earlier write failed", f->out.path);
 	return err;
 }
 
@@ -136,8 +142,9 @@ struct gm_error *gzip_file_write_buf(struct gzip_file *f, struct pb_buf *buf)
 	/* Hand BUF over, and take back the buffer the thread is done with. */
 	pthread_mutex_lock(&f->lock);
 	wait_idle(f);
-	struct gm_error *err = f->err;
-	if (!err) {
+	struct gm_error *err = f->err;  /* the caller's now */
+	f->err = NULL;
+	if (!f->failed) {
 		struct pb_buf done = f->pending;
 		f->pending = *buf;
 		*buf = done;

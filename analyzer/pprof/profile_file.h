@@ -22,12 +22,13 @@ struct gzip_file {
 	z_stream zs;
 	bool threaded;            /* the compressing thread runs */
 	pthread_t thread;
-	pthread_mutex_t lock;     /* guards the four below */
+	pthread_mutex_t lock;     /* guards the five below */
 	pthread_cond_t changed;
 	struct pb_buf pending;    /* bytes handed to the thread */
 	bool busy;                /* it is compressing them */
 	bool stop;                /* it is to end */
-	struct gm_error *err;     /* the first error it met */
+	bool failed;              /* it met an error: it writes nothing more */
+	struct gm_error *err;     /* that error, until handed to the caller */
 };
 
 /* Open PATH for writing into F (nothing appears there before

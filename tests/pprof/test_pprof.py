@@ -209,7 +209,9 @@ def check_bad_inputs(c, gm, tmp, db_path):
                        (["pprof", other, "-o", out], 11),
                        (["pprof", db_path], 2),
                        (["pprof", db_path, "-o", out, "--sample", "alloc_space"], 2),
-                       (["pprof", db_path, "-o", os.path.join(tmp, "no", "such", "dir.pb.gz")], 3)):
+                       (["pprof", db_path, "-o", os.path.join(tmp, "no", "such", "dir.pb.gz")], 3),
+                       # a device that fails every write: the error of the compressing thread
+                       (["pprof", db_path, "-q", "-o", "/dev/full"], 3)):
         res = gmtest.run([gm] + args)
         c.no_sanitizer_report(res)
         c.check(res.status == want, f"{' '.join(args)}: exit {res.status}, want {want}: {res.stderr.strip()}")
