@@ -520,6 +520,58 @@ static void first_member(struct binder *b, const char *const (*pairs)[2], size_t
 			*f = (struct gm_field){ .offset = (uint32_t)offset, .size = (uint32_t)size, .present = true };
 }
 
+/* The size of struct NAME in *RET; 0 if it does not exist. */
+static void optional_size(struct binder *b, const char *name, uint64_t *ret)
+{
+	struct gm_layout_type st;
+	if (!gm_layout_type(b->lay, name, &st) || !gm_layout_size(&st, ret))
+		*ret = 0;
+}
+
+/* What type inference reads of maps without DWARF.  The runtime has either
+ * the classic runtime.hmap (GOEXPERIMENT=noswissmap builds of 1.24 and
+ * 1.25 too) or Swiss maps, and its map type descriptor says Bucket or
+ * Group accordingly: the one whose runtime struct exists is bound. */
+static void bind_map_layouts(struct binder *b)
+{
+	struct gm_descriptor_layout *d = &b->rt->desc;
+	static const char *const buckets[][2] = { { "runtime.hmap", "buckets" } };
+	static const char *const oldbuckets[][2] = { { "runtime.hmap", "oldbuckets" } };
+	static const char *const bucket[][2] = { { "internal/abi.OldMapType", "Bucket" },
+						 { "internal/abi.MapType", "Bucket" }, { "runtime.maptype", "bucket" } };
+	static const char *const dir_ptr[][2] = { { "internal/runtime/maps.Map", "dirPtr" } };
+	static const char *const dir_len[][2] = { { "internal/runtime/maps.Map", "dirLen" } };
+	static const char *const groups[][2] = { { "internal/runtime/maps.table", "groups.data" } };
+	static const char *const length_mask[][2] = { { "internal/runtime/maps.table", "groups.lengthMask" } };
+	static const char *const group[][2] = { { "internal/abi.SwissMapType", "Group" },
+						{ "internal/abi.MapType", "Group" } };
+	first_member(b, buckets, 1, &d->hmap_buckets);
+	if (d->hmap_buckets.present) {
+		static const char *const key[][2] = { { "internal/abi.OldMapType", "Key" },
+						      { "internal/abi.MapType", "Key" }, { "runtime.maptype", "key" } };
+		static const char *const elem[][2] = { { "internal/abi.OldMapType", "Elem" },
+						       { "internal/abi.MapType", "Elem" }, { "runtime.maptype", "elem" } };
+		first_member(b, oldbuckets, 1, &d->hmap_oldbuckets);
+		first_member(b, bucket, 3, &d->map_bucket);
+		first_member(b, key, 3, &d->map_key);
+		first_member(b, elem, 3, &d->map_elem);
+		optional_size(b, "runtime.hmap", &d->hmap_size);
+		return;
+	}
+	static const char *const key[][2] = { { "internal/abi.SwissMapType", "Key" }, { "internal/abi.MapType", "Key" } };
+	static const char *const elem[][2] = { { "internal/abi.SwissMapType", "Elem" },
+					       { "internal/abi.MapType", "Elem" } };
+	first_member(b, dir_ptr, 1, &d->swiss_dir_ptr);
+	first_member(b, dir_len, 1, &d->swiss_dir_len);
+	first_member(b, groups, 1, &d->table_groups);
+	first_member(b, length_mask, 1, &d->table_length_mask);
+	first_member(b, group, 2, &d->map_group);
+	first_member(b, key, 2, &d->map_key);
+	first_member(b, elem, 2, &d->map_elem);
+	optional_size(b, "internal/runtime/maps.Map", &d->swiss_map_size);
+	optional_size(b, "internal/runtime/maps.table", &d->table_size);
+}
+
 /* What type inference follows from a descriptor: an itab's type word and a
  * pointer type's element (internal/abi from 1.21, runtime in 1.20). */
 static void bind_descriptor_links(struct binder *b)
@@ -554,11 +606,9 @@ static void bind_descriptor_links(struct binder *b)
 	first_member(b, buf, 1, &d->hchan_buf);
 	first_member(b, elemtype, 1, &d->hchan_elemtype);
 	first_member(b, dataqsiz, 1, &d->hchan_dataqsiz);
-	struct gm_layout_type st;
-	if (!gm_layout_type(b->lay, "internal/abi.StructField", &st) || !gm_layout_size(&st, &d->struct_field_size))
-		d->struct_field_size = 0;
-	if (!gm_layout_type(b->lay, "runtime.hchan", &st) || !gm_layout_size(&st, &d->hchan_size))
-		d->hchan_size = 0;
+	optional_size(b, "internal/abi.StructField", &d->struct_field_size);
+	optional_size(b, "runtime.hchan", &d->hchan_size);
+	bind_map_layouts(b);
 }
 
 /* The array and struct descriptors: 1.24+ rebuilds an on-demand mask the

@@ -110,6 +110,15 @@ struct gm_descriptor_layout {
 	struct gm_field iface_methods;                  /* InterfaceType.Methods ([]Imethod) */
 	struct gm_field hchan_buf, hchan_elemtype, hchan_dataqsiz; /* runtime.hchan */
 	uint64_t hchan_size;                            /* sizeof(runtime.hchan); 0 if unknown */
+	/* Maps, as DWARF lays out map<K,V>, table<K,V> and hash<K,V>: the map
+	 * type's Key, Elem and Group (Swiss maps, Go 1.24+) or Bucket (the
+	 * classic hmap, before 1.24 and GOEXPERIMENT=noswissmap); a Swiss map's
+	 * directory and a table's group array; the classic map's buckets. */
+	struct gm_field map_key, map_elem, map_group, map_bucket;
+	struct gm_field swiss_dir_ptr, swiss_dir_len;          /* internal/runtime/maps.Map */
+	struct gm_field table_groups, table_length_mask;       /* maps.table.groups.data, .lengthMask */
+	struct gm_field hmap_buckets, hmap_oldbuckets;         /* runtime.hmap */
+	uint64_t swiss_map_size, table_size, hmap_size;        /* 0 if unknown (that map kind absent) */
 };
 
 /* What runtime.buildGCMask reads to build an on-demand GC mask (1.24+):

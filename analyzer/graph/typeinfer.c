@@ -22,9 +22,10 @@
 
 /* Whether spreading can read a layout for entry E: its DWARF type, or
  * without DWARF its runtime descriptor. */
-static bool has_layout(const struct infer *in, const struct gm_type_entry *e)
+static bool has_layout(const struct infer *in, uint32_t entry)
 {
-	return e->die || (!in->dw && e->runtime_addr);
+	const struct gm_type_entry *e = &in->t->entries[entry];
+	return e->die || (!in->dw && (e->runtime_addr || made_layout(in, entry)));
 }
 
 /* Where the data of OBJ starts: after the malloc header when it has one. */
@@ -261,6 +262,8 @@ static uint32_t map_group_entry(struct infer *in, uint32_t table_ptr)
 {
 	Dwarf_Die ptr, table, groups, data, group;
 	uint64_t off;
+	if (!in->dw)
+		return made_map_group(in, table_ptr);
 	if (!gm_dwarf_die_at(in->dw, in->t->entries[table_ptr].die, &ptr) || !gm_dwarf_pointee(&ptr, &table) ||
 	    !gm_dwarf_member(&table, "groups", &off, &groups) || !gm_dwarf_member(&groups, "data", &off, &data) ||
 	    !gm_dwarf_pointee(&data, &group))
@@ -404,7 +407,7 @@ static void spread(struct infer *in, uint32_t obj)
 	bool closure = !in->t->entries[elem].die && gm_u64_map_find(&in->closure_funcs, elem, &subprogram);
 	if (closure)
 		elem_size = data_size(in, obj);
-	if (elem_size == 0 || (!has_layout(in, &in->t->entries[elem]) && !closure))
+	if (elem_size == 0 || (!has_layout(in, elem) && !closure))
 		return;
 	uint64_t end = g->edge_start[obj + 1];
 	for (uint64_t i = g->edge_start[obj]; i < end; i++) {
@@ -521,7 +524,7 @@ static void seed(struct infer *in, const struct gm_roots *roots, struct gm_stage
 		 * types, say) has no layout to spread from: leave the object to
 		 * DWARF evidence first (see name_leftovers). */
 		uint32_t elem = entry_for_runtime(in, heap->types[heap->objects[i].type].addr);
-		if (elem != NO_ENTRY && has_layout(in, &in->t->entries[elem]))
+		if (elem != NO_ENTRY && has_layout(in, elem))
 			assign(in, (uint32_t)i, fit(in, elem, (uint32_t)i));
 	}
 	/* A root's word is typed by its place in the variable holding it,
@@ -690,7 +693,8 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	free(in.noted_slices);
 	free(in.retyped);
 	gm_u64_map_free(&in.closures);
-	gm_u64_map_free(&in.chans);
+	gm_u64_map_free(&in.made_by_desc);
+	gm_u64_map_free(&in.made_layouts);
 	gm_u64_map_free(&in.by_shape);
 	gm_u64_map_free(&in.closure_funcs);
 	free(in.span_flags);

@@ -43,8 +43,9 @@ struct infer {
 	uint64_t *noted_slices;          /* one bit per object: already in t->slices */
 	uint64_t *retyped;               /* one bit per object: retyped as the struct it starts (assign) */
 	struct gm_u64_map closures;      /* function entry pc -> its closure entry */
-	/* Without DWARF: channel element descriptor -> its hchan<T> entry; the byte entry of strings. */
-	struct gm_u64_map chans;
+	/* Without DWARF (made_types.c): MADE_* << 56 | descriptor -> the entry
+	 * made from it, and back; the byte entry of strings. */
+	struct gm_u64_map made_by_desc, made_layouts;
 	uint32_t byte_entry;
 	struct gm_u64_map by_shape;      /* hash of a real generic name -> its entry laid out by its shape */
 	struct gm_u64_map closure_funcs; /* closure entry -> its function's DW_TAG_subprogram */
@@ -115,6 +116,21 @@ uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool iface)
 /* [dataqsiz]elemtype for the buf word at SRC_OFF of channel OBJ (hchan<T>
  * ENTRY); NO_ENTRY otherwise. */
 uint32_t chan_buffer(struct infer *in, uint32_t obj, uint32_t entry, uint64_t src_off);
+
+/* made_types.c: without DWARF, the entries DWARF synthesizes for channels
+ * and maps, made from a descriptor: hchan<T> from the element's, map<K,V>
+ * (or hash<K,V>) and the table<K,V> and *table<K,V> under it from the map
+ * type's. */
+enum made_kind { MADE_NONE, MADE_CHAN, MADE_MAP, MADE_TABLE_PTR, MADE_TABLE, MADE_HASH };
+uint32_t chan_entry(struct infer *in, uint64_t elem_desc);
+uint32_t map_entry(struct infer *in, uint64_t map_desc);
+/* Whether ENTRY is one of those (its words then come from made_word_code). */
+bool made_layout(const struct infer *in, uint32_t entry);
+/* What the pointer word at OFF of a made ENTRY points to, as word_code says; 0 if unknown. */
+uint64_t made_word_code(struct infer *in, uint32_t entry, uint64_t off);
+/* The group entry of a Swiss map whose *table<K,V> entry is TABLE_PTR (a
+ * small map's dirPtr points at one group); NO_ENTRY if unknown. */
+uint32_t made_map_group(struct infer *in, uint32_t table_ptr);
 
 /* The entry a pointer to ENTRY really types in OBJ: a HashTrieMap node's
  * entry[K,V] or indirect[K,V] (NO_ENTRY when DWARF names the node only by

@@ -136,38 +136,6 @@ static uint32_t byte_entry(struct infer *in)
 	return in->byte_entry;
 }
 
-/* The hchan<T> entry for channels of the element descriptor ELEM, made once:
- * runtime.hchan's layout from the runtime binding, named as DWARF names it. */
-static uint32_t chan_entry(struct infer *in, uint64_t elem)
-{
-	uint64_t index;
-	if (gm_u64_map_find(&in->chans, elem, &index))
-		return (uint32_t)index;
-	uint32_t el = entry_for_runtime(in, elem);
-	if (el == NO_ENTRY || !in->heap->rt->desc.hchan_size)
-		return NO_ENTRY;
-	struct gm_type_entry e = { .kind = "struct", .size = in->heap->rt->desc.hchan_size, .elem = NO_ENTRY };
-	if (asprintf(&e.name, "hchan<%s>", in->t->entries[el].name) < 0)
-		return NO_ENTRY;
-	uint32_t ret = add_made_entry(in, &e);
-	if (ret != NO_ENTRY && gm_u64_map_insert(&in->chans, elem, ret))
-		return NO_ENTRY;
-	return ret;
-}
-
-uint32_t refine_chan(struct infer *in, uint32_t entry, uint32_t obj)
-{
-	const struct gm_descriptor_layout *d = &in->heap->rt->desc;
-	uint64_t elem;
-	if (in->dw || entry == NO_ENTRY || strcmp(in->t->entries[entry].name, "runtime.hchan") != 0 ||
-	    !d->hchan_elemtype.present ||
-	    !gm_try_read_u64(in->heap->rt->prog->mem, in->heap->objects[obj].addr + d->hchan_elemtype.offset, &elem) ||
-	    !elem)
-		return entry;
-	uint32_t chan = chan_entry(in, elem);
-	return chan != NO_ENTRY ? chan : entry;
-}
-
 /* word_code from runtime descriptors (no DWARF): the same target codes. */
 static uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t off)
 {
@@ -193,6 +161,9 @@ static uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t o
 		return TARGET_CLOSURE;
 	case GM_DESC_CHAN:
 		target = chan_entry(in, w.target);
+		return target == NO_ENTRY ? 0 : (uint64_t)target + 1;
+	case GM_DESC_MAP:
+		target = map_entry(in, w.target);
 		return target == NO_ENTRY ? 0 : (uint64_t)target + 1;
 	default:
 		return 0;
@@ -277,6 +248,8 @@ uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
 		value = closure_word_code(in, subprogram, off);
 	else if (!in->dw && e->runtime_addr)
 		value = descriptor_word_code(in, e->runtime_addr, off);
+	else if (!in->dw)
+		value = made_word_code(in, entry, off);
 	gm_u64_map_insert(&in->slot_cache, key, value);
 	return value;
 }
@@ -297,9 +270,13 @@ static bool direct_iface(const struct gm_runtime *rt, const uint8_t *desc, unsig
 
 /* A map or channel stored in an interface: its data word is the map or
  * channel pointer, so the target is what DWARF's map or chan type points
- * at (the map header, hchan<T>); NO_ENTRY without DWARF. */
+ * at (the map header, hchan<T>), or without DWARF the one made like it. */
 static uint32_t header_of(struct infer *in, uint64_t rtype)
 {
+	if (!in->dw) {
+		uint64_t code = descriptor_word_code(in, rtype, 0);
+		return code && !(code & ~0xffffffffull) ? (uint32_t)code - 1 : NO_ENTRY;
+	}
 	uint32_t entry = entry_for_runtime(in, rtype);
 	Dwarf_Die die, pointee;
 	if (entry == NO_ENTRY || !in->t->entries[entry].die || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &die) ||

@@ -97,10 +97,14 @@ def typed(db):
 
 def spelling(name):
     """NAME as both analyses must agree on it: buckets as bucket<K,V>,
-    packages by name, and a channel as runtime.hchan: DWARF names one
+    packages by name, Swiss map groups without DWARF's noalg. (DWARF names
+    a group noalg.map.group[K]V when a table reached it, the runtime
+    map.group[K]V), and a channel as runtime.hchan: DWARF names one
     hchan<T> when a chan word reached it, runtime.hchan when a *hchan
     (a sudog's c) did, and so may the analysis without DWARF."""
     name = runtime_spelling(dwarf_spelling(name))
+    if name:
+        name = name.replace("noalg.map.group[", "map.group[")
     return "runtime.hchan" if name and name.startswith("hchan<") else name
 
 
