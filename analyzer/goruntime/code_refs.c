@@ -110,20 +110,30 @@ static const char *func_name(const struct gm_code_funcs *f, uint64_t i)
 	return (const char *)f->funcnametab + name;
 }
 
+size_t gm_code_func_count(const struct gm_code_funcs *f)
+{
+	return f->nftab - 1;   /* the last entry only marks the end of the text */
+}
+
+const char *gm_code_func_at(const struct gm_code_funcs *f, size_t i, uint64_t *ret_lo, uint64_t *ret_hi)
+{
+	if (i + 1 >= f->nftab)
+		return NULL;
+	uint32_t lo = u32_at(f->ftab + i * f->functab_size + f->entryoff);
+	uint32_t hi = u32_at(f->ftab + (i + 1) * f->functab_size + f->entryoff);
+	if (hi <= lo)
+		return NULL;
+	*ret_lo = f->text + lo;
+	*ret_hi = f->text + hi;
+	return func_name(f, i);
+}
+
 bool gm_code_func_range(const struct gm_code_funcs *f, const char *name, uint64_t *ret_lo, uint64_t *ret_hi)
 {
-	/* The last entry only marks the end of the text. */
 	for (uint64_t i = 0; i + 1 < f->nftab; i++) {
 		const char *n = func_name(f, i);
-		if (!n || strcmp(n, name) != 0)
-			continue;
-		uint32_t lo = u32_at(f->ftab + i * f->functab_size + f->entryoff);
-		uint32_t hi = u32_at(f->ftab + (i + 1) * f->functab_size + f->entryoff);
-		if (hi <= lo)
-			return false;
-		*ret_lo = f->text + lo;
-		*ret_hi = f->text + hi;
-		return true;
+		if (n && strcmp(n, name) == 0)
+			return gm_code_func_at(f, i, ret_lo, ret_hi) != NULL;
 	}
 	return false;
 }
@@ -196,8 +206,7 @@ static void amd64_targets(const uint8_t *code, uint64_t lo, uint64_t len, struct
 	}
 }
 
-/* ADRP's page, or false if INSN is no ADRP. */
-static bool arm64_adrp(uint32_t insn, uint64_t pc, uint64_t *ret_page, uint32_t *ret_reg)
+bool gm_arm64_adrp(uint32_t insn, uint64_t pc, uint64_t *ret_page, uint32_t *ret_reg)
 {
 	if ((insn & 0x9f000000) != 0x90000000)
 		return false;
@@ -243,7 +252,7 @@ static void arm64_targets(const uint8_t *code, uint64_t lo, uint64_t len, struct
 		uint64_t page, low;
 		uint32_t reg;
 		bool pair;
-		if (!arm64_adrp(u32_at(code + i), lo + i, &page, &reg) || !arm64_low(u32_at(code + i + 4), reg, &low, &pair))
+		if (!gm_arm64_adrp(u32_at(code + i), lo + i, &page, &reg) || !arm64_low(u32_at(code + i + 4), reg, &low, &pair))
 			continue;
 		uint64_t addr = page + low, pair_off;
 		add_target(t, addr);

@@ -37,6 +37,15 @@ void gm_code_funcs_destroy(struct gm_code_funcs *funcs);
 /* The link-time [*RET_LO, *RET_HI) of function NAME; false if there is no such function. */
 bool gm_code_func_range(const struct gm_code_funcs *funcs, const char *name, uint64_t *ret_lo, uint64_t *ret_hi);
 
+/* The number of functions, and function I's name (NULL if unreadable or
+ * I is out of range) and link-time [*RET_LO, *RET_HI). */
+size_t gm_code_func_count(const struct gm_code_funcs *funcs);
+const char *gm_code_func_at(const struct gm_code_funcs *funcs, size_t i, uint64_t *ret_lo, uint64_t *ret_hi);
+
+/* ADRP's page in *RET_PAGE and its register in *RET_REG, for the
+ * instruction INSN at PC; false if INSN is no ADRP. */
+bool gm_arm64_adrp(uint32_t insn, uint64_t pc, uint64_t *ret_page, uint32_t *ret_reg);
+
 /* The sorted, distinct addresses the code of function NAME refers to, in
  * *RET (malloc'd, the caller frees; NULL when there are none); their count.
  * False if there is no such function or no memory. */

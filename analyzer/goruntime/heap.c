@@ -395,6 +395,7 @@ static struct gm_error *collect_objects(struct gm_heap *heap)
 	if (err)
 		return gm_error_prefix(err, "reading runtime.firstmoduledata.types");
 	heap->moduledata_types = module[0];
+	heap->moduledata_etypes = module[1];
 	uint64_t total = 0;
 	for (size_t i = 0; i < heap->nspans; i++) {
 		struct gm_span *s = &heap->spans[i];

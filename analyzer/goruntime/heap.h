@@ -67,6 +67,7 @@ struct gm_heap {
 	size_t ntypes, types_cap;
 	struct gm_u64_map type_index; /* descriptor address -> index into types */
 	uint64_t moduledata_types;   /* base for abi.Name offsets */
+	uint64_t moduledata_etypes;  /* end of the type descriptors (and itabs) */
 	uint32_t gc_masks_built;     /* on-demand GC masks found unbuilt in the core and built here */
 	/* Address -> object in O(1): the span of each heap page, and for each
 	 * slot of an in-use span its object (or GM_NO_OBJECT_SLOT if free). */

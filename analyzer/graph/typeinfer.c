@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../dwarf/dwarf_index.h"
+#include "../goruntime/code_types.h"
 #include "../goruntime/heap.h"
 #include "../goruntime/pclntab.h"
 #include "descriptors.h"
@@ -511,7 +512,7 @@ static void seed_unnamed_stack_slot(struct infer *in, const struct gm_root *root
 
 /* Seeds: the heap's runtime types (header, largeType), as arrays when the
  * object holds several; then typed roots. */
-static void seed(struct infer *in, const struct gm_roots *roots, struct gm_stage_progress *progress)
+static void seed(struct infer *in, struct gm_roots *roots, struct gm_stage_progress *progress)
 {
 	struct gm_heap *heap = in->heap;
 	gm_stage_start(progress, "types: objects seeded from their headers", heap->nobjects);
@@ -532,7 +533,7 @@ static void seed(struct infer *in, const struct gm_roots *roots, struct gm_stage
 	gm_stage_start(progress, "types: roots seeded", roots->count);
 	for (size_t r = 0; r < roots->count; r++) {
 		gm_stage_set(progress, r);
-		const struct gm_root *root = &roots->items[r];
+		struct gm_root *root = &roots->items[r];
 		Dwarf_Die var_type;
 		if (root->dst == GM_NO_OBJECT)
 			continue;
@@ -540,6 +541,9 @@ static void seed(struct infer *in, const struct gm_roots *roots, struct gm_stage
 			apply_code(in, word_code(in, &var_type, root->var_off), root->addr, root->dst, (uint32_t)root->dst_off);
 		else if (root->kind == GM_ROOT_STACK)
 			seed_unnamed_stack_slot(in, root);
+		else if (root->kind == GM_ROOT_DATA || root->kind == GM_ROOT_BSS)
+			apply_code(in, global_word_code(in, root->addr, &root->type_name), root->addr, root->dst,
+				   (uint32_t)root->dst_off);
 	}
 	if (!in->dw)
 		seed_runtime_objects(in, roots);
@@ -655,7 +659,7 @@ struct gm_error *gm_types_from_headers(struct gm_heap *heap, struct gm_types **r
 	return NULL;
 }
 
-struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
+struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, struct gm_roots *roots,
 				struct gm_pclntab *pclntab, struct gm_stage_progress *progress, struct gm_types **ret)
 {
 	struct infer in = { .graph = graph, .pclntab = pclntab, .byte_entry = NO_ENTRY };
@@ -672,6 +676,12 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	}
 	if (!err)
 		err = compute_span_flags(&in);
+	if (!err && !in.dw && heap->rt->prog->exe) {
+		gm_stage_start(progress, "types: globals' types read from the code", 0);
+		uint64_t bias = heap->rt->prog->bias;
+		err = gm_code_types_find(heap->rt->prog->exe, heap->rt->prog->layouts, heap->moduledata_types - bias,
+					 heap->moduledata_etypes - bias, &in.code_types);
+	}
 	if (!err) {
 		find_itab(&in);
 		seed(&in, roots, progress);
@@ -686,6 +696,11 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 			if (t->object_type[i] != NO_ENTRY)
 				t->typed_reachable_bytes += size;
 		}
+	}
+	if (in.code_types) {
+		t->globals_typed_by_code = in.code_types->n;
+		t->global_type_conflicts = in.code_types->conflicts;
+		gm_code_types_destroy(in.code_types);
 	}
 	free(in.queue);
 	free(in.level_bits);

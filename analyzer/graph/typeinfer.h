@@ -54,13 +54,17 @@ struct gm_types {
 				      (meta.type_conflicts; an ordinary statistic, not a warning:
 				      a tiny block or a union-like reuse gets several) */
 	uint64_t typed_reachable_bytes, reachable_bytes;
+	/* Without DWARF: global words the code types (code_types.h), and those
+	 * its facts disagree on (left untyped). */
+	uint64_t globals_typed_by_code, global_type_conflicts;
 	struct gm_warnings warnings;
 };
 
 /* Type the objects of HEAP (after marking).  PCLNTAB names the functions
  * closures call where the executable has no symbol table (-s); it and
- * PROGRESS (objects seeded, then spread) may be NULL. */
-struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, const struct gm_roots *roots,
+ * PROGRESS (objects seeded, then spread) may be NULL.  Without DWARF, the
+ * global ROOTS whose type the code says (code_types.h) get its name. */
+struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *graph, struct gm_roots *roots,
 				struct gm_pclntab *pclntab, struct gm_stage_progress *progress, struct gm_types **ret);
 
 /* Only the runtime's own evidence: objects whose malloc header or large

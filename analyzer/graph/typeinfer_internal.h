@@ -13,10 +13,12 @@
 
 struct gm_heap;
 struct gm_graph;
+struct gm_code_types;
 
 #define NO_ENTRY UINT32_MAX
 
 /* internal/abi Kinds (stable 1.20-1.26). */
+#define KIND_ARRAY 17
 #define KIND_CHAN 18
 #define KIND_FUNC 19
 #define KIND_MAP 21
@@ -31,6 +33,7 @@ struct infer {
 	const struct gm_graph *graph;
 	struct gm_dwarf *dw;
 	struct gm_pclntab *pclntab;     /* names closures' functions without .symtab; may be NULL */
+	struct gm_code_types *code_types; /* without DWARF: globals' types from the code; may be NULL */
 	uint32_t *queue;
 	size_t head, tail;
 	uint64_t itab_type_offset;      /* itab.Type (abi.ITab 1.23+, runtime.itab before) */
@@ -110,6 +113,12 @@ void seed_runtime_objects(struct infer *in, const struct gm_roots *roots);
  * 0 if unknown. */
 uint64_t word_code(struct infer *in, Dwarf_Die *type, uint64_t off);
 uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off);
+/* word_code from the runtime descriptor at DESC (no DWARF). */
+uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t off);
+/* Without DWARF: what the global word at WORD_ADDR points to, from the
+ * code's facts about it (code_types.h); 0 if none.  *RET_TYPE_NAME, if
+ * NULL, gets the word's type as Go spells it (malloc'd). */
+uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_name);
 /* The target type of an interface whose type word (itab if IFACE) is at
  * TYPE_WORD_ADDR: an entry, CLOSURE_TARGET or NO_ENTRY. */
 uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool iface);

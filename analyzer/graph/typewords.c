@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../goruntime/code_types.h"
 #include "../goruntime/heap.h"
 #include "../program/program.h"
 #include "descriptors.h"
@@ -137,7 +138,7 @@ static uint32_t byte_entry(struct infer *in)
 }
 
 /* word_code from runtime descriptors (no DWARF): the same target codes. */
-static uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t off)
+uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t off)
 {
 	struct gm_desc_word w;
 	uint32_t target;
@@ -168,6 +169,27 @@ static uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t o
 	default:
 		return 0;
 	}
+}
+
+uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_name)
+{
+	uint64_t bias = in->heap->rt->prog->bias;
+	const struct gm_code_type *fact = in->code_types ? gm_code_type_of(in->code_types, word_addr - bias) : NULL;
+	struct gm_desc d;
+	if (!fact || !gm_desc_read(in->heap->rt, fact->desc + bias, &d))
+		return 0;
+	uint32_t type = entry_for_runtime(in, fact->desc + bias);
+	/* new([n]T) stored into a slice's data word (s = []T{...}) is replaced
+	 * when the slice grows; a method value or closure, new(struct { F
+	 * uintptr; ... }), is a func value, typed by the function it calls. */
+	if (type == NO_ENTRY || (!fact->pointee && d.kind != KIND_MAP && d.kind != KIND_CHAN) ||
+	    (fact->pointee && d.kind == KIND_ARRAY))
+		return 0;
+	if (fact->pointee && strncmp(in->t->entries[type].name, "struct { F uintptr", 18) == 0)
+		return TARGET_CLOSURE;
+	if (!*ret_type_name && asprintf(ret_type_name, "%s%s", fact->pointee ? "*" : "", in->t->entries[type].name) < 0)
+		*ret_type_name = NULL;
+	return fact->pointee ? (uint64_t)type + 1 : descriptor_word_code(in, fact->desc + bias, 0);
 }
 
 /* The receiver type of the method value wrapper named NAME ("PKG.T.M-fm"

@@ -10,19 +10,26 @@ compared object by object with the DWARF analysis of the very same heap:
 - every object typed without DWARF has the type the DWARF analysis gives
   it, except (listed) map buckets, which DWARF spells bucket<K,V> and the
   runtime map.bucket[K]V, and tiny-allocator blocks, which hold several
-  small values and take the type of whichever typed them first; names
+  small values and take the type of whichever typed them first, string
+  bytes two strings of other lengths share, and objects DWARF leaves
+  untyped (an interface holds a type DWARF has no entry for: []main.site
+  in a map[string]any), which are printed; names
   are compared with each package path cut to the package's name, as the
   runtime's own names (and %T) spell them: DWARF's
   internal/runtime/atomic.Pointer[runtime.m] is the runtime's
   atomic.Pointer[runtime.m], encoding/json/v2.arshaler json.arshaler;
   and channels as runtime.hchan (DWARF names one hchan<T> or runtime.hchan
   by the word that reached it first);
+- every global word the code types without DWARF (roots.type_name, from
+  code_types.c: a map operation's type argument, new(T), make(map) or
+  make(chan) stored there) has the type DWARF declares for it;
 - two shares of the DWARF analysis' typed reachable bytes are printed and
   must not fall below their floors: the bytes typed without DWARF, and the
   bytes of the types whose count and bytes without DWARF equal those with
   it.  What stays untyped is what only a DWARF-typed root (a global's or a
-  local's declared type) leads to; Go 1.20 and 1.21 record no object's type
-  in the heap, so without DWARF none is typed.
+  local's declared type the code does not show) leads to; Go 1.20 and 1.21
+  record no object's type in the heap, so without DWARF only the globals
+  the code types seed the inference, and no floor applies.
 
 The -w builds' cores are analyzed a second time with their executable
 stripped of .symtab (objcopy --strip-all: the -s -w case on the very same
@@ -44,6 +51,9 @@ MIN_TYPED_SHARE = 0.45
 # of its typed bytes (measured 27.5% (bigptr 1.22/1.23) to 99.9%, zoo 45.9-58.0%).
 MIN_EQUAL_TYPES_SHARE = 0.25
 
+# A string's bytes, as long as the first string that reached them says: two
+# strings sharing bytes (a substring) may reach them in another order.
+BYTES = re.compile(r"^\[\d+\]uint8$")
 BUCKET = re.compile(r"^(\[\d+\])?map\.bucket\[")
 QUALIFIED = re.compile(r"[\w.-]+(?:/[\w.-]+)+")
 MAJOR_VERSION = re.compile(r"v\d+")
@@ -127,6 +137,22 @@ def equal_types_share(with_dwarf, without):
     return sum(v[1] for name, v in a.items() if b.get(name) == v) / total if total else 1
 
 
+def check_root_types(c, where, with_dwarf, without):
+    """Every global word typed from the code without DWARF (roots.type_name)
+    has the type DWARF declares for it; their count."""
+    query = "SELECT kind, addr, name, type_name FROM roots WHERE kind IN ('data', 'bss')"
+    declared = {(kind, addr): t for kind, addr, _, t in with_dwarf.execute(query)}
+    typed, wrong = 0, []
+    for kind, addr, name, t in without.execute(query + " AND type_name IS NOT NULL"):
+        typed += 1
+        want = declared.get((kind, addr))
+        if runtime_spelling(want) != runtime_spelling(t):
+            wrong.append(f"{name} {t} (DWARF: {want})")
+    c.check(not wrong, f"{where}: {len(wrong)} global words typed from the code otherwise than DWARF declares them: "
+            f"{wrong[:5]}")
+    return typed
+
+
 def check_scenario(c, gm, where, sdir, tmp):
     with_dwarf = gmtest.analyze(c, gm, where, sdir, os.path.join(tmp, "a.db"))
     without = gmtest.analyze(c, gm, where + " --ignore-dwarf", sdir, os.path.join(tmp, "b.db"), ["--ignore-dwarf"])
@@ -140,7 +166,7 @@ def check_scenario(c, gm, where, sdir, tmp):
         c.check(a[table] == b[table], f"{where}: {table} differ without DWARF: {b[table]} vs {a[table]}")
     ta, tb = typed(with_dwarf), typed(without)
     with_bytes = sum(size for name, size, _ in ta.values() if name)
-    without_bytes, wrong, tiny = 0, [], 0
+    without_bytes, wrong, tiny, shared_bytes, only_without = 0, [], 0, 0, []
     for addr, (name, size, is_tiny) in tb.items():
         if not name:
             continue
@@ -148,21 +174,27 @@ def check_scenario(c, gm, where, sdir, tmp):
         want = ta[addr][0]
         # With DWARF a bucket is spelled bucket<K,V>, or as the runtime spells it when
         # main's type inference took its name from the descriptor (leaks, 1.22/1.23).
-        if spelling(want) != spelling(name):
-            if is_tiny:
-                tiny += 1
-            else:
-                wrong.append(f"0x{addr:x} {name} (DWARF: {want})")
+        if spelling(want) == spelling(name):
+            continue
+        if is_tiny:
+            tiny += 1
+        elif want is None:
+            only_without.append(f"0x{addr:x} {name}")
+        elif BYTES.match(want) and BYTES.match(name):
+            shared_bytes += 1
+        else:
+            wrong.append(f"0x{addr:x} {name} (DWARF: {want})")
     c.check(not wrong, f"{where}: {len(wrong)} objects typed otherwise than with DWARF: {wrong[:5]}")
     share = without_bytes / with_bytes if with_bytes else 1
     equal = equal_types_share(ta, tb)
     print(f"{where}: typed without DWARF {without_bytes} of {with_bytes} bytes ({100 * share:.1f}%), "
-          f"types of equal count and bytes {100 * equal:.1f}%, {tiny} tiny blocks typed by another of their values")
-    if meta.get("pointer_bitmaps") == "arena":
+          f"types of equal count and bytes {100 * equal:.1f}%, {tiny} tiny blocks typed by another of their values, "
+          f"{shared_bytes} byte arrays of another length, typed only without DWARF: {only_without[:3]}")
+    typed_roots = check_root_types(c, where, with_dwarf, without)
+    print(f"{where}: {typed_roots} global words typed from the code, as DWARF declares them")
+    if meta.get("pointer_bitmaps") != "arena":
         # Go 1.20/1.21 record no object's type (no malloc headers, no largeType):
-        # without DWARF nothing seeds the inference.
-        c.check(without_bytes == 0, f"{where}: {without_bytes} bytes typed without any seed")
-    else:
+        # without DWARF only the globals the code types seed the inference.
         c.check(share >= MIN_TYPED_SHARE, f"{where}: only {100 * share:.1f}% of the typed bytes typed without DWARF")
         c.check(equal >= MIN_EQUAL_TYPES_SHARE,
                 f"{where}: only {100 * equal:.1f}% of the typed bytes in types of equal count and bytes")

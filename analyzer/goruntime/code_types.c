@@ -1,0 +1,358 @@
+#include "code_types.h"
+
+#include <elf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/exe.h"
+#include "../util/u64_map.h"
+#include "amd64_insn.h"
+#include "code_refs.h"
+#include "locate.h"
+
+#define NREGS 32
+#define ALL_REGS 0xffffffffu
+
+/* What a function does, for the scan: CALL targets are looked up by entry. */
+enum role { ROLE_NONE, ROLE_MAP_OP, ROLE_NEWOBJECT, ROLE_MAKEMAP, ROLE_MAKECHAN, ROLE_WRITE_BARRIER };
+
+/* What a register holds, as far as the scan knows. */
+enum val_kind {
+	VAL_UNKNOWN,
+	VAL_PAGE,     /* arm64: an ADRP page */
+	VAL_ADDR,     /* an address formed pc-relative (a descriptor, a global) */
+	VAL_LOADED,   /* the word loaded from a global */
+	VAL_MADE,     /* what newobject / makemap / makechan returned; addr: the type it was given */
+};
+
+struct val {
+	enum val_kind kind;
+	enum role made_by;
+	uint64_t addr;
+};
+
+struct scan {
+	const struct gm_exe *exe;
+	struct gm_u64_map roles;        /* function entry -> role */
+	struct val regs[NREGS];
+	unsigned arg0, arg1, result;    /* the register ABI's first two arguments and first result */
+	uint32_t barrier_writes;        /* registers a write barrier call may write */
+	uint64_t types, etypes;         /* the moduledata's type descriptors (itabs among them) */
+	struct gm_code_type *facts;
+	size_t nfacts, cap;
+	bool nomem;
+};
+
+/* A function's role by its name (pclntab names, which -s keeps). */
+static enum role role_of(const char *name)
+{
+	static const char *const map_ops[] = { "runtime.mapaccess", "runtime.mapassign", "runtime.mapdelete" };
+	static const char *const map_walks[] = { "runtime.mapiterinit", "runtime.mapIterStart", "runtime.mapclear" };
+	for (size_t i = 0; i < 3; i++)
+		if (strncmp(name, map_ops[i], strlen(map_ops[i])) == 0 || strcmp(name, map_walks[i]) == 0)
+			return ROLE_MAP_OP;
+	if (strcmp(name, "runtime.newobject") == 0)
+		return ROLE_NEWOBJECT;
+	if (strcmp(name, "runtime.makemap") == 0)
+		return ROLE_MAKEMAP;
+	if (strcmp(name, "runtime.makechan") == 0)
+		return ROLE_MAKECHAN;
+	if (strncmp(name, "runtime.gcWriteBarrier", 22) == 0)
+		return ROLE_WRITE_BARRIER;
+	return ROLE_NONE;
+}
+
+static void forget(struct scan *s, uint32_t regs)
+{
+	for (unsigned r = 0; r < NREGS; r++)
+		if (regs & (1u << r))
+			s->regs[r].kind = VAL_UNKNOWN;
+}
+
+static void add_fact(struct scan *s, uint64_t word, uint64_t desc, bool pointee)
+{
+	if (s->nomem)
+		return;
+	if (s->nfacts == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 256;
+		struct gm_code_type *grown = realloc(s->facts, cap * sizeof(*grown));
+		if (!grown) {
+			s->nomem = true;
+			return;
+		}
+		s->facts = grown;
+		s->cap = cap;
+	}
+	s->facts[s->nfacts++] = (struct gm_code_type){ .word = word, .desc = desc, .pointee = pointee };
+}
+
+static void call(struct scan *s, uint64_t target)
+{
+	uint64_t role = ROLE_NONE;
+	gm_u64_map_find(&s->roles, target, &role);
+	if (role == ROLE_WRITE_BARRIER) {
+		forget(s, s->barrier_writes);
+		return;
+	}
+	struct val type = s->regs[s->arg0], map = s->regs[s->arg1];
+	forget(s, ALL_REGS);
+	if (type.kind != VAL_ADDR)
+		return;
+	if (role == ROLE_MAP_OP && map.kind == VAL_LOADED)
+		add_fact(s, map.addr, type.addr, false);
+	else if (role == ROLE_NEWOBJECT || role == ROLE_MAKEMAP || role == ROLE_MAKECHAN)
+		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = (enum role)role, .addr = type.addr };
+}
+
+/* The word at WORD gets register REG's value.  An address stored there (a
+ * type or itab word) makes the next word an interface's data word, which
+ * holds whatever the interface does: a desc 0 fact keeps it untyped. */
+static void store(struct scan *s, uint64_t word, unsigned reg)
+{
+	const struct val *v = &s->regs[reg];
+	if (v->kind == VAL_MADE)
+		add_fact(s, word, v->addr, v->made_by == ROLE_NEWOBJECT);
+	else if (v->kind == VAL_ADDR)
+		add_fact(s, word + 8, 0, false);
+}
+
+static bool scan_amd64(struct scan *s, const uint8_t *code, uint64_t pc, uint64_t len)
+{
+	for (uint64_t at = 0; at < len;) {
+		struct gm_amd64_insn insn;
+		if (!gm_amd64_decode(code + at, len - at, pc + at, &insn))
+			return false;
+		switch (insn.kind) {
+		case GM_AMD64_LEA_RIP:
+			s->regs[insn.reg] = (struct val){ .kind = VAL_ADDR, .addr = insn.target };
+			break;
+		case GM_AMD64_LOAD_RIP:
+			s->regs[insn.reg] = (struct val){ .kind = VAL_LOADED, .addr = insn.target };
+			break;
+		case GM_AMD64_STORE_RIP:
+			store(s, insn.target, insn.reg);
+			break;
+		case GM_AMD64_MOVE:
+			s->regs[insn.reg] = s->regs[insn.src];
+			break;
+		case GM_AMD64_CALL:
+			call(s, insn.target);
+			break;
+		case GM_AMD64_END:
+			forget(s, ALL_REGS);
+			break;
+		default:
+			forget(s, insn.writes);
+		}
+		at += insn.len;
+	}
+	return true;
+}
+
+static uint32_t bits(uint32_t insn, unsigned lo, unsigned n)
+{
+	return (insn >> lo) & ((1u << n) - 1);
+}
+
+/* The registers an AArch64 load or store may write: the loaded ones
+ * (not for a store, nor SIMD registers), the base on writeback. */
+static uint32_t arm64_memory_writes(uint32_t insn)
+{
+	uint32_t rt = 1u << bits(insn, 0, 5), rt2 = 1u << bits(insn, 10, 5), rn = 1u << bits(insn, 5, 5);
+	bool simd = insn & (1u << 26);
+	if ((insn & 0x3b000000) == 0x39000000)            /* unsigned offset: no writeback */
+		return bits(insn, 22, 2) == 0 || simd ? 0 : rt;
+	if ((insn & 0x3a000000) == 0x28000000) {          /* pair */
+		uint32_t writeback = bits(insn, 23, 2) & 1 ? rn : 0;
+		return writeback | ((insn & (1u << 22)) && !simd ? rt | rt2 : 0);
+	}
+	if ((insn & 0x3b200000) == 0x38000000) {          /* unscaled, pre- and post-indexed */
+		uint32_t writeback = bits(insn, 10, 2) & 1 ? rn : 0;
+		return writeback | (bits(insn, 22, 2) == 0 || simd ? 0 : rt);
+	}
+	return rt | rt2 | rn | 1u << bits(insn, 16, 5);  /* exclusive, atomic, literal, ...: all it names */
+}
+
+/* One AArch64 instruction (fixed 4 bytes) at PC. */
+static void step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
+{
+	uint64_t page;
+	uint32_t reg, rd = bits(insn, 0, 5), rn = bits(insn, 5, 5);
+	const struct val *base = &s->regs[rn];
+	if (gm_arm64_adrp(insn, pc, &page, &reg)) {
+		s->regs[reg] = (struct val){ .kind = VAL_PAGE, .addr = page };
+	} else if ((insn & 0xff800000) == 0x91000000) {           /* ADD Xd, Xn, #imm{, LSL 12} */
+		uint64_t imm = bits(insn, 10, 12) << (insn & (1u << 22) ? 12 : 0);
+		struct val v = { .kind = base->kind == VAL_PAGE ? VAL_ADDR : VAL_UNKNOWN, .addr = base->addr + imm };
+		if (rd != 31)
+			s->regs[rd] = v;
+	} else if ((insn & 0xffc00000) == 0xf9400000) {           /* LDR Xt, [Xn, #imm] */
+		struct val v = { .kind = base->kind == VAL_PAGE ? VAL_LOADED : VAL_UNKNOWN,
+				 .addr = base->addr + bits(insn, 10, 12) * 8 };
+		if (rd != 31)
+			s->regs[rd] = v;
+	} else if ((insn & 0xffc00000) == 0xf9000000) {           /* STR Xt, [Xn, #imm] */
+		if (base->kind == VAL_PAGE && rd != 31)
+			store(s, base->addr + bits(insn, 10, 12) * 8, rd);
+	} else if ((insn & 0xffe0ffe0) == 0xaa0003e0) {           /* MOV Xd, Xm (ORR Xd, XZR, Xm) */
+		if (rd != 31)
+			s->regs[rd] = s->regs[bits(insn, 16, 5)];
+	} else if ((insn & 0xfc000000) == 0x94000000) {           /* BL */
+		int64_t off = (int64_t)((uint64_t)bits(insn, 0, 26) << 38) >> 36;
+		call(s, pc + (uint64_t)off);
+	} else if ((insn & 0xfc000000) == 0x14000000 || (insn & 0xfffffc1f) == 0xd65f0000 ||
+		   (insn & 0xfffffc1f) == 0xd61f0000 || (insn & 0xffe0001f) == 0xd4200000 || insn >> 16 == 0) {
+		forget(s, ALL_REGS);                                /* B, RET, BR, BRK, UDF */
+	} else if ((insn & 0x7e000000) == 0x34000000 || (insn & 0x7e000000) == 0x36000000 ||
+		   (insn & 0xff000010) == 0x54000000) {
+		/* CBZ, TBZ, B.cond: nothing written */
+	} else if ((insn & 0x0a000000) == 0x08000000) {           /* loads and stores */
+		forget(s, arm64_memory_writes(insn));
+	} else if ((insn & 0xfffffc1f) == 0xd63f0000 || (insn & 0xffe0001f) == 0xd4000001) {
+		forget(s, ALL_REGS);                                /* BLR, SVC */
+	} else {
+		forget(s, 1u << rd);
+	}
+}
+
+static bool scan_arm64(struct scan *s, const uint8_t *code, uint64_t pc, uint64_t len)
+{
+	if (len % 4)
+		return false;
+	for (uint64_t at = 0; at < len; at += 4)
+		step_arm64(s, (uint32_t)code[at] | (uint32_t)code[at + 1] << 8 | (uint32_t)code[at + 2] << 16 |
+				      (uint32_t)code[at + 3] << 24,
+			   pc + at);
+	return true;
+}
+
+static void scan_function(struct scan *s, struct gm_code_types *t, uint64_t lo, uint64_t hi)
+{
+	const uint8_t *code = gm_exe_file_bytes(s->exe, lo, hi - lo);
+	size_t start = s->nfacts;
+	forget(s, ALL_REGS);
+	bool arm64 = s->exe->e_machine == EM_AARCH64;
+	bool ok = code && (arm64 ? scan_arm64(s, code, lo, hi - lo) : scan_amd64(s, code, lo, hi - lo));
+	t->functions++;
+	if (!ok) {
+		s->nfacts = start;
+		t->skipped++;
+	}
+}
+
+static int fact_compare(const void *a, const void *b)
+{
+	const struct gm_code_type *x = a, *y = b;
+	if (x->word != y->word)
+		return x->word < y->word ? -1 : 1;
+	if (x->desc != y->desc)
+		return x->desc < y->desc ? -1 : 1;
+	return (int)x->pointee - (int)y->pointee;
+}
+
+/* Whether the file initializes the word before WORD with a type or itab
+ * address (both lie in [types, etypes)): WORD is then an interface's data
+ * word, whatever the code stores there. */
+static bool after_static_type_word(const struct scan *s, uint64_t word)
+{
+	const uint8_t *p = word >= 8 ? gm_exe_file_bytes(s->exe, word - 8, 8) : NULL;
+	uint64_t value;
+	if (!p)
+		return false;
+	memcpy(&value, p, 8);
+	return value >= s->types && value < s->etypes;
+}
+
+/* One fact per word where all agree; the words they disagree on counted. */
+static void merge_facts(struct scan *s, struct gm_code_types *t)
+{
+	if (s->nfacts)
+		qsort(s->facts, s->nfacts, sizeof(*s->facts), fact_compare);
+	for (size_t i = 0, j; i < s->nfacts; i = j) {
+		bool agree = s->facts[i].desc != 0 && !after_static_type_word(s, s->facts[i].word);
+		for (j = i + 1; j < s->nfacts && s->facts[j].word == s->facts[i].word; j++)
+			if (s->facts[j].desc != s->facts[i].desc || s->facts[j].pointee != s->facts[i].pointee)
+				agree = false;
+		if (agree)
+			s->facts[t->n++] = s->facts[i];
+		else if (s->facts[j - 1].desc != 0 && s->facts[i].desc != 0)
+			t->conflicts++;
+	}
+	t->items = s->facts;
+	s->facts = NULL;
+}
+
+static bool find_roles(struct scan *s, const struct gm_code_funcs *funcs)
+{
+	for (size_t i = 0; i < gm_code_func_count(funcs); i++) {
+		uint64_t lo, hi;
+		const char *name = gm_code_func_at(funcs, i, &lo, &hi);
+		enum role role = name ? role_of(name) : ROLE_NONE;
+		if (role != ROLE_NONE && gm_u64_map_insert(&s->roles, lo, role))
+			return false;
+	}
+	return true;
+}
+
+struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts *lay, uint64_t types, uint64_t etypes,
+				    struct gm_code_types **ret)
+{
+	struct gm_code_types *t = calloc(1, sizeof(*t));
+	struct scan s = { .exe = exe, .arg0 = 0, .result = 0, .types = types, .etypes = etypes };
+	uint64_t moduledata;
+	if (!t)
+		return &gm_error_nomem;
+	*ret = t;   /* empty unless the code is read below */
+	if (exe->e_machine == EM_AARCH64) {
+		s.arg1 = 1;
+		s.barrier_writes = 1u << 16 | 1u << 17 | 1u << 25 | 1u << 27 | 1u << 30;   /* IP0, IP1, the buffer, REGTMP, LR */
+	} else if (exe->e_machine == EM_X86_64) {
+		s.arg1 = 3;                                                             /* BX */
+		s.barrier_writes = 1u << 11;                                            /* R11: the buffer */
+	} else {
+		return NULL;
+	}
+	struct gm_code_funcs *funcs = gm_locate_global(exe, lay, "runtime.firstmoduledata", &moduledata)
+					      ? gm_code_funcs_open(exe, lay, moduledata)
+					      : NULL;
+	if (!funcs)
+		return NULL;
+	if (!find_roles(&s, funcs))
+		s.nomem = true;
+	for (size_t i = 0; i < gm_code_func_count(funcs) && !s.nomem; i++) {
+		uint64_t lo, hi;
+		if (gm_code_func_at(funcs, i, &lo, &hi))
+			scan_function(&s, t, lo, hi);
+	}
+	gm_code_funcs_destroy(funcs);
+	gm_u64_map_free(&s.roles);
+	if (s.nomem) {
+		free(s.facts);
+		free(t);
+		*ret = NULL;
+		return &gm_error_nomem;
+	}
+	merge_facts(&s, t);
+	return NULL;
+}
+
+const struct gm_code_type *gm_code_type_of(const struct gm_code_types *t, uint64_t word)
+{
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->items[mid].word < word)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->n && t->items[lo].word == word ? &t->items[lo] : NULL;
+}
+
+void gm_code_types_destroy(struct gm_code_types *t)
+{
+	if (!t)
+		return;
+	free(t->items);
+	free(t);
+}

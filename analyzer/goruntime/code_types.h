@@ -1,0 +1,60 @@
+/* code_types: what the program's own machine code says of the types of its
+ * global variables, for executables without DWARF (whose globals carry no
+ * declared type).  Each fact is a value the compiler's code puts in a
+ * global word with the type's descriptor in hand:
+ *
+ * - a map operation (runtime.mapaccess*, mapassign*, mapdelete*, map
+ *   iteration and clearing) takes the map's type descriptor as its first
+ *   argument and the map as its second: a map loaded from a global word
+ *   there makes that word a map of that type;
+ * - runtime.newobject(T), makemap(M, ...) and makechan(C, ...) return a *T,
+ *   a map M or a channel C: stored into a global word, it makes the word a
+ *   pointer to T (or the map, or the channel).
+ *
+ * The values are followed through registers along straight-line code
+ * (amd64_insn.c decodes x86-64; arm64 is decoded here): a register keeps
+ * its value until an instruction that may write it, a call (the Go
+ * register ABI keeps none; the write barrier's calls keep all but their
+ * scratch registers) or the end of a block that does not fall through.  A
+ * function whose code does not decode is skipped.  Two facts that disagree
+ * on one word leave it unknown (counted).  A map type argument is a constant
+ * of its call site, and a word's value is the type its declaration gives it
+ * on every path: a fact holds whichever path reached the call.
+ */
+#ifndef GOMORTEM_CODE_TYPES_H
+#define GOMORTEM_CODE_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/error.h"
+
+struct gm_exe;
+struct gm_layouts;
+
+struct gm_code_type {
+	uint64_t word;      /* link-time address of the global word */
+	uint64_t desc;      /* link-time address of a type descriptor */
+	bool pointee;       /* desc is the type of what the word points to (new(T)); else the word's own (a map, a chan) */
+};
+
+struct gm_code_types {
+	struct gm_code_type *items;   /* sorted by word, one per word */
+	size_t n;
+	uint64_t conflicts;           /* words two facts typed differently: left out */
+	uint64_t functions, skipped;  /* functions read, and those whose code did not decode */
+};
+
+/* The facts of EXE's code (LAY: the runtime layouts, for the pclntab;
+ * [TYPES, ETYPES): the link-time range of its type descriptors and itabs).
+ * An executable whose functions cannot be listed gives none (not an error). */
+struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts *lay, uint64_t types, uint64_t etypes,
+				    struct gm_code_types **ret);
+
+/* The fact about the word at link-time address WORD; NULL if none. */
+const struct gm_code_type *gm_code_type_of(const struct gm_code_types *types, uint64_t word);
+
+void gm_code_types_destroy(struct gm_code_types *types);
+
+#endif
