@@ -10,7 +10,7 @@ enum imm { IMM_0, IMM_1, IMM_2, IMM_3, IMM_Z, IMM_V, IMM_MOFFS };
 #define IMPLICIT GM_AMD64_ALL_REGS
 
 struct opcode {
-	bool valid, modrm, ends, call_rel32;
+	bool valid, modrm, ends, call_rel32, jump, conditional;
 	enum imm imm;
 	bool embedded_reg;     /* the low 3 bits (+ REX.B) name a register it writes */
 	uint32_t implicit;     /* registers written implicitly */
@@ -48,6 +48,7 @@ static struct opcode one_byte(uint8_t op)
 	}
 	if (op >= 0x70 && op <= 0x7f) {          /* Jcc rel8 */
 		o.imm = IMM_1;
+		o.jump = o.conditional = true;
 		return o;
 	}
 	if (op >= 0x80 && op <= 0x8f) {          /* group 1, TEST, XCHG, MOV, LEA, POP r/m */
@@ -131,11 +132,11 @@ static struct opcode one_byte(uint8_t op)
 		break;
 	case 0xe9:
 		o.imm = IMM_Z;
-		o.ends = true;
+		o.jump = true;
 		break;
 	case 0xeb:
 		o.imm = IMM_1;
-		o.ends = true;
+		o.jump = true;
 		break;
 	case 0xf6: case 0xf7:   /* group 3: the immediate of TEST depends on ModRM.reg (decode adds it) */
 		o.modrm = true;
@@ -157,6 +158,7 @@ static struct opcode two_byte(uint8_t op)
 	if (op >= 0x80 && op <= 0x8f) {          /* Jcc rel32 */
 		o.modrm = false;
 		o.imm = IMM_Z;
+		o.jump = o.conditional = true;
 		return o;
 	}
 	if (op >= 0xc8 && op <= 0xcf) {          /* BSWAP r */
@@ -394,9 +396,13 @@ bool gm_amd64_decode(const uint8_t *p, size_t avail, uint64_t pc, struct gm_amd6
 	if (!take(&c, imm_bytes(o.imm, opsize16, addr32, rex & 8)))
 		return false;
 	ret->len = (unsigned)c.at;
-	if (o.call_rel32) {
-		ret->kind = GM_AMD64_CALL;
-		ret->target = pc + c.at + (uint64_t)signed_at(p + imm_at, 4);
+	if (o.call_rel32 || o.jump) {
+		unsigned n = imm_bytes(o.imm, opsize16, addr32, rex & 8);
+		if (n != 1 && n != 4)   /* a 16-bit displacement (0x66) truncates the pc */
+			return false;
+		ret->kind = o.jump ? GM_AMD64_JUMP : GM_AMD64_CALL;
+		ret->conditional = o.conditional;
+		ret->target = pc + c.at + (uint64_t)signed_at(p + imm_at, n);
 		return true;
 	}
 	if (o.ends || (!escape && op == 0xff && (group_reg == 4 || group_reg == 5))) {

@@ -1,8 +1,8 @@
 /* amd64_insn: one x86-64 instruction's length and what it does to the
  * general registers, as far as following a few values through compiled Go
  * code needs (code_types.c): an address formed or loaded RIP-relative, a
- * register stored RIP-relative, a register copied, a direct call, the end of
- * straight-line flow; for anything else, every general register it may
+ * register stored RIP-relative, a register copied, a direct call or jump,
+ * the end of straight-line flow; for anything else, every general register it may
  * write (more than it does, never fewer).
  *
  * The decoder knows the legacy, 0F, 0F38 and 0F3A opcode maps, the legacy
@@ -28,7 +28,8 @@ enum gm_amd64_insn_kind {
 	GM_AMD64_STORE_RIP,  /* MOVQ reg, target(RIP) */
 	GM_AMD64_MOVE,       /* MOVQ src, reg (64-bit register copy) */
 	GM_AMD64_CALL,       /* CALL target (rel32) */
-	GM_AMD64_END,        /* JMP, RET, UD2, INT3, HLT: no fall-through */
+	GM_AMD64_JUMP,       /* JMP or Jcc target (rel8, rel32); conditional: falls through too */
+	GM_AMD64_END,        /* RET, UD2, INT3, HLT, an indirect JMP: no fall-through */
 };
 
 struct gm_amd64_insn {
@@ -36,6 +37,7 @@ struct gm_amd64_insn {
 	enum gm_amd64_insn_kind kind;
 	unsigned reg, src;
 	uint64_t target;
+	bool conditional;    /* GM_AMD64_JUMP */
 	uint32_t writes;     /* GM_AMD64_OTHER: a bit per register it may write */
 };
 

@@ -1,6 +1,7 @@
 #include "code_types.h"
 
 #include <elf.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,10 @@
 #define ALL_REGS 0xffffffffu
 
 /* What a function does, for the scan: CALL targets are looked up by entry. */
-enum role { ROLE_NONE, ROLE_MAP_OP, ROLE_NEWOBJECT, ROLE_MAKEMAP, ROLE_MAKECHAN, ROLE_WRITE_BARRIER };
+enum role {
+	ROLE_NONE, ROLE_MAP_OP, ROLE_NEWOBJECT, ROLE_MAKEMAP, ROLE_MAKECHAN, ROLE_WRITE_BARRIER,
+	ROLE_SIZED_MALLOC,   /* new(T) in Go 1.26+'s size-specialized mallocgc*(size, typ, needzero) */
+};
 
 /* What a register holds, as far as the scan knows. */
 enum val_kind {
@@ -31,8 +35,24 @@ struct val {
 	uint64_t addr;
 };
 
+/* A jump's target inside the function and the registers on the way there. */
+struct branch {
+	uint64_t target;
+	struct val regs[NREGS];
+};
+
+/* Jumps followed a function, and instructions followed from each. */
+#define MAX_BRANCHES 4096
+#define BRANCH_STEPS 64
+
 struct scan {
 	const struct gm_exe *exe;
+	uint64_t lo, hi;                /* the function being read */
+	bool following;                 /* from a branch: stop where the flow ends, note no jumps */
+	struct branch *branches;
+	size_t nbranches, branches_cap;
+	uint8_t *starts;                /* a bit per byte of the function: an instruction starts there */
+	size_t starts_cap;
 	struct gm_u64_map roles;        /* function entry -> role */
 	struct val regs[NREGS];
 	unsigned arg0, arg1, result;    /* the register ABI's first two arguments and first result */
@@ -53,6 +73,8 @@ static enum role role_of(const char *name)
 			return ROLE_MAP_OP;
 	if (strcmp(name, "runtime.newobject") == 0)
 		return ROLE_NEWOBJECT;
+	if (strncmp(name, "runtime.mallocgcSmall", 21) == 0 || strncmp(name, "runtime.mallocgcTiny", 20) == 0)
+		return ROLE_SIZED_MALLOC;
 	if (strcmp(name, "runtime.makemap") == 0)
 		return ROLE_MAKEMAP;
 	if (strcmp(name, "runtime.makechan") == 0)
@@ -94,14 +116,55 @@ static void call(struct scan *s, uint64_t target)
 		forget(s, s->barrier_writes);
 		return;
 	}
-	struct val type = s->regs[s->arg0], map = s->regs[s->arg1];
+	struct val type = s->regs[role == ROLE_SIZED_MALLOC ? s->arg1 : s->arg0], map = s->regs[s->arg1];
 	forget(s, ALL_REGS);
 	if (type.kind != VAL_ADDR)
 		return;
 	if (role == ROLE_MAP_OP && map.kind == VAL_LOADED)
 		add_fact(s, map.addr, type.addr, false);
-	else if (role == ROLE_NEWOBJECT || role == ROLE_MAKEMAP || role == ROLE_MAKECHAN)
+	else if (role == ROLE_NEWOBJECT || role == ROLE_SIZED_MALLOC)
+		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = ROLE_NEWOBJECT, .addr = type.addr };
+	else if (role == ROLE_MAKEMAP || role == ROLE_MAKECHAN)
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = (enum role)role, .addr = type.addr };
+}
+
+/* Remember the registers at a jump to TARGET, to follow them from there
+ * once the function's straight-line reading is done (a block the compiler
+ * placed elsewhere: a store after a call, a write barrier's slow path). */
+static void note_branch(struct scan *s, uint64_t target)
+{
+	if (s->following || target < s->lo || target >= s->hi || s->nbranches >= MAX_BRANCHES || s->nomem)
+		return;
+	bool useful = false;
+	for (unsigned r = 0; r < NREGS && !useful; r++)
+		useful = s->regs[r].kind != VAL_UNKNOWN && s->regs[r].kind != VAL_PAGE;
+	if (!useful)
+		return;
+	if (s->nbranches == s->branches_cap) {
+		size_t cap = s->branches_cap ? 2 * s->branches_cap : 16;
+		struct branch *grown = realloc(s->branches, cap * sizeof(*grown));
+		if (!grown) {
+			s->nomem = true;
+			return;
+		}
+		s->branches = grown;
+		s->branches_cap = cap;
+	}
+	s->branches[s->nbranches].target = target;
+	memcpy(s->branches[s->nbranches++].regs, s->regs, sizeof(s->regs));
+}
+
+/* Where the flow ends (RET, JMP, ...): reading from a branch stops there. */
+static bool flow_ends(struct scan *s)
+{
+	forget(s, ALL_REGS);
+	return s->following;
+}
+
+static void mark_start(struct scan *s, uint64_t at)
+{
+	if (!s->following)
+		s->starts[at / 8] |= (uint8_t)(1u << (at % 8));
 }
 
 /* The word at WORD gets register REG's value.  An address stored there (a
@@ -116,12 +179,16 @@ static void store(struct scan *s, uint64_t word, unsigned reg)
 		add_fact(s, word + 8, 0, false);
 }
 
-static bool scan_amd64(struct scan *s, const uint8_t *code, uint64_t pc, uint64_t len)
+/* Read x86-64 code from byte AT of the function's LEN bytes, at most STEPS
+ * instructions; false if it does not decode. */
+static bool run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t at, size_t steps)
 {
-	for (uint64_t at = 0; at < len;) {
+	for (size_t n = 0; at < len && n < steps; n++) {
 		struct gm_amd64_insn insn;
-		if (!gm_amd64_decode(code + at, len - at, pc + at, &insn))
+		if (!gm_amd64_decode(code + at, len - at, s->lo + at, &insn))
 			return false;
+		mark_start(s, at);
+		at += insn.len;
 		switch (insn.kind) {
 		case GM_AMD64_LEA_RIP:
 			s->regs[insn.reg] = (struct val){ .kind = VAL_ADDR, .addr = insn.target };
@@ -138,13 +205,18 @@ static bool scan_amd64(struct scan *s, const uint8_t *code, uint64_t pc, uint64_
 		case GM_AMD64_CALL:
 			call(s, insn.target);
 			break;
+		case GM_AMD64_JUMP:
+			note_branch(s, insn.target);
+			if (!insn.conditional && flow_ends(s))
+				return true;
+			break;
 		case GM_AMD64_END:
-			forget(s, ALL_REGS);
+			if (flow_ends(s))
+				return true;
 			break;
 		default:
 			forget(s, insn.writes);
 		}
-		at += insn.len;
 	}
 	return true;
 }
@@ -173,8 +245,14 @@ static uint32_t arm64_memory_writes(uint32_t insn)
 	return rt | rt2 | rn | 1u << bits(insn, 16, 5);  /* exclusive, atomic, literal, ...: all it names */
 }
 
-/* One AArch64 instruction (fixed 4 bytes) at PC. */
-static void step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
+static int64_t sign_extend(uint32_t value, unsigned nbits)
+{
+	return (int64_t)((uint64_t)value << (64 - nbits)) >> (64 - nbits);
+}
+
+/* One AArch64 instruction (fixed 4 bytes) at PC; false where the flow
+ * ends and reading from a branch stops. */
+static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 {
 	uint64_t page;
 	uint32_t reg, rd = bits(insn, 0, 5), rn = bits(insn, 5, 5);
@@ -198,14 +276,17 @@ static void step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 		if (rd != 31)
 			s->regs[rd] = s->regs[bits(insn, 16, 5)];
 	} else if ((insn & 0xfc000000) == 0x94000000) {           /* BL */
-		int64_t off = (int64_t)((uint64_t)bits(insn, 0, 26) << 38) >> 36;
-		call(s, pc + (uint64_t)off);
-	} else if ((insn & 0xfc000000) == 0x14000000 || (insn & 0xfffffc1f) == 0xd65f0000 ||
-		   (insn & 0xfffffc1f) == 0xd61f0000 || (insn & 0xffe0001f) == 0xd4200000 || insn >> 16 == 0) {
-		forget(s, ALL_REGS);                                /* B, RET, BR, BRK, UDF */
-	} else if ((insn & 0x7e000000) == 0x34000000 || (insn & 0x7e000000) == 0x36000000 ||
-		   (insn & 0xff000010) == 0x54000000) {
-		/* CBZ, TBZ, B.cond: nothing written */
+		call(s, pc + (uint64_t)(sign_extend(bits(insn, 0, 26), 26) * 4));
+	} else if ((insn & 0xfc000000) == 0x14000000) {           /* B */
+		note_branch(s, pc + (uint64_t)(sign_extend(bits(insn, 0, 26), 26) * 4));
+		return !flow_ends(s);
+	} else if ((insn & 0xff000010) == 0x54000000 || (insn & 0x7e000000) == 0x34000000) {
+		note_branch(s, pc + (uint64_t)(sign_extend(bits(insn, 5, 19), 19) * 4));   /* B.cond, CBZ, CBNZ */
+	} else if ((insn & 0x7e000000) == 0x36000000) {
+		note_branch(s, pc + (uint64_t)(sign_extend(bits(insn, 5, 14), 14) * 4));   /* TBZ, TBNZ */
+	} else if ((insn & 0xfffffc1f) == 0xd65f0000 || (insn & 0xfffffc1f) == 0xd61f0000 ||
+		   (insn & 0xffe0001f) == 0xd4200000 || insn >> 16 == 0) {
+		return !flow_ends(s);                                 /* RET, BR, BRK, UDF */
 	} else if ((insn & 0x0a000000) == 0x08000000) {           /* loads and stores */
 		forget(s, arm64_memory_writes(insn));
 	} else if ((insn & 0xfffffc1f) == 0xd63f0000 || (insn & 0xffe0001f) == 0xd4000001) {
@@ -213,30 +294,65 @@ static void step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 	} else {
 		forget(s, 1u << rd);
 	}
-}
-
-static bool scan_arm64(struct scan *s, const uint8_t *code, uint64_t pc, uint64_t len)
-{
-	if (len % 4)
-		return false;
-	for (uint64_t at = 0; at < len; at += 4)
-		step_arm64(s, (uint32_t)code[at] | (uint32_t)code[at + 1] << 8 | (uint32_t)code[at + 2] << 16 |
-				      (uint32_t)code[at + 3] << 24,
-			   pc + at);
 	return true;
 }
 
+static bool run_arm64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t at, size_t steps)
+{
+	if (len % 4 || at % 4)
+		return false;
+	for (size_t n = 0; at < len && n < steps; n++, at += 4) {
+		mark_start(s, at);
+		uint32_t insn = (uint32_t)code[at] | (uint32_t)code[at + 1] << 8 | (uint32_t)code[at + 2] << 16 |
+				(uint32_t)code[at + 3] << 24;
+		if (!step_arm64(s, insn, s->lo + at))
+			break;
+	}
+	return true;
+}
+
+static bool run(struct scan *s, const uint8_t *code, uint64_t at, size_t steps)
+{
+	uint64_t len = s->hi - s->lo;
+	return s->exe->e_machine == EM_AARCH64 ? run_arm64(s, code, len, at, steps) : run_amd64(s, code, len, at, steps);
+}
+
+/* Read the function [LO, HI): straight through, then from each jump it
+ * noted with the registers it had there (into an instruction start only). */
 static void scan_function(struct scan *s, struct gm_code_types *t, uint64_t lo, uint64_t hi)
 {
 	const uint8_t *code = gm_exe_file_bytes(s->exe, lo, hi - lo);
-	size_t start = s->nfacts;
-	forget(s, ALL_REGS);
-	bool arm64 = s->exe->e_machine == EM_AARCH64;
-	bool ok = code && (arm64 ? scan_arm64(s, code, lo, hi - lo) : scan_amd64(s, code, lo, hi - lo));
+	size_t start = s->nfacts, bitmap = (hi - lo) / 8 + 1;
 	t->functions++;
-	if (!ok) {
+	if (bitmap > s->starts_cap) {
+		uint8_t *grown = realloc(s->starts, bitmap);
+		if (!grown) {
+			s->nomem = true;
+			return;
+		}
+		s->starts = grown;
+		s->starts_cap = bitmap;
+	}
+	memset(s->starts, 0, bitmap);
+	s->lo = lo;
+	s->hi = hi;
+	s->following = false;
+	s->nbranches = 0;
+	forget(s, ALL_REGS);
+	if (!code || !run(s, code, 0, SIZE_MAX)) {
 		s->nfacts = start;
 		t->skipped++;
+		return;
+	}
+	s->following = true;
+	for (size_t i = 0; i < s->nbranches; i++) {
+		uint64_t at = s->branches[i].target - lo;
+		if (!(s->starts[at / 8] & (1u << (at % 8))))
+			continue;
+		memcpy(s->regs, s->branches[i].regs, sizeof(s->regs));
+		size_t before = s->nfacts;
+		if (!run(s, code, at, BRANCH_STEPS))
+			s->nfacts = before;
 	}
 }
 
@@ -326,6 +442,8 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 	}
 	gm_code_funcs_destroy(funcs);
 	gm_u64_map_free(&s.roles);
+	free(s.branches);
+	free(s.starts);
 	if (s.nomem) {
 		free(s.facts);
 		free(t);

@@ -7,7 +7,8 @@
  *   iteration and clearing) takes the map's type descriptor as its first
  *   argument and the map as its second: a map loaded from a global word
  *   there makes that word a map of that type;
- * - runtime.newobject(T), makemap(M, ...) and makechan(C, ...) return a *T,
+ * - runtime.newobject(T) (Go 1.26+: mallocgcSmall*(size, T, ...) and
+ *   mallocgcTiny*), makemap(M, ...) and makechan(C, ...) return a *T,
  *   a map M or a channel C: stored into a global word, it makes the word a
  *   pointer to T (or the map, or the channel).
  *
