@@ -9,6 +9,8 @@
 #             runtime structures of the zoo core
 #   sqlfuncs  the heap SQL functions over a changed database of the zoo
 #             scenario (made with GOMORTEM analyze)
+#   insn      the x86-64 instruction decoder over machine code; seeds: 4 KiB
+#             pieces of the zoo executable's .text
 set -euo pipefail
 target=$1 fuzzer=$2 corpus=$3 work=$4 seconds=$5 gomortem=${6:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -68,6 +70,15 @@ sqlfuncs)
 	printf '\001\001\000\010\377\377\377\377\377\377\377\177' > "$work/seeds/huge-size"
 	printf '\007\002\000\010\000\000\000\000\000\000\000\200' > "$work/seeds/header-size"
 	max_len=1024
+	;;
+insn)
+	fuzz_zoo_core
+	objcopy -O binary --only-section=.text "$GOMORTEM_FUZZ_EXE" "$work/text" || skip "objcopy cannot read $GOMORTEM_FUZZ_EXE"
+	for piece in 0 64 256 1024; do
+		dd if="$work/text" of="$work/seeds/text$piece" bs=4096 skip="$piece" count=1 status=none
+	done
+	rm -f "$work/text"
+	max_len=4096
 	;;
 *)
 	echo "run_fuzz.sh: unknown target $target" >&2
