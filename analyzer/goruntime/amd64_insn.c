@@ -1,5 +1,7 @@
 #include "amd64_insn.h"
 
+#include <string.h>
+
 /* Immediate sizes: IMM_Z is 4 bytes (2 after 0x66), IMM_V 8 with REX.W
  * (MOV r64, imm64) and else IMM_Z, IMM_MOFFS 8 bytes (4 after 0x67). */
 enum imm { IMM_0, IMM_1, IMM_2, IMM_3, IMM_Z, IMM_V, IMM_MOFFS };
@@ -215,31 +217,75 @@ static int64_t signed_at(const uint8_t *p, unsigned n)
 	return v;
 }
 
-/* The ModRM byte at the cursor and what follows it; *RIP_DISP is where a
- * RIP-relative displacement starts (0 if none). */
-static bool skip_modrm(struct cursor *c, uint8_t *ret_modrm, size_t *rip_disp)
+/* A ModRM memory operand. */
+struct memop {
+	bool present;        /* mod != 3 */
+	size_t rip_disp;     /* RIP-relative: where its displacement starts; else 0 */
+	bool sp, frame;      /* based on SP (a stack slot at disp), or on SP or BP, without index */
+	int32_t disp;
+};
+
+/* The ModRM byte at the cursor and what follows it (REX for the base and
+ * index registers). */
+static bool skip_modrm(struct cursor *c, uint8_t rex, uint8_t *ret_modrm, struct memop *m)
 {
 	if (!take(c, 1))
 		return false;
 	uint8_t modrm = c->p[c->at - 1], mod = modrm >> 6, rm = modrm & 7;
 	*ret_modrm = modrm;
-	*rip_disp = 0;
+	*m = (struct memop){ .present = mod != 3 };
 	if (mod == 3)
 		return true;
 	uint8_t base = rm;
+	bool indexed = false;
 	if (rm == 4) {
 		if (!take(c, 1))
 			return false;
-		base = c->p[c->at - 1] & 7;
+		uint8_t sib = c->p[c->at - 1];
+		base = sib & 7;
+		indexed = ((sib >> 3) & 7) != 4 || (rex & 2);
 	}
-	if (mod == 1)
-		return take(c, 1);
-	if (mod == 2 || (mod == 0 && base == 5)) {
+	unsigned base_reg = base | (rex & 1 ? 8 : 0);
+	bool no_base = mod == 0 && base == 5;
+	m->sp = !no_base && !indexed && base_reg == 4;
+	m->frame = m->sp || (!no_base && !indexed && base_reg == 5);
+	size_t disp_at = c->at;
+	if (mod == 1) {
+		if (!take(c, 1))
+			return false;
+		m->disp = (int8_t)c->p[disp_at];
+		return true;
+	}
+	if (mod == 2 || no_base) {
 		if (mod == 0 && rm == 5)
-			*rip_disp = c->at;
-		return take(c, 4);
+			m->rip_disp = disp_at;
+		if (!take(c, 4))
+			return false;
+		m->disp = (int32_t)signed_at(c->p + disp_at, 4);
 	}
 	return true;
+}
+
+/* Whether an instruction with a memory operand only reads it (loads,
+ * compares, tests, LEA, prefetches, indirect jumps and calls); every other
+ * one may write it. */
+static bool reads_memory_only(uint8_t op, bool escape, unsigned group_reg)
+{
+	static const uint8_t one[] = { 0x02, 0x03, 0x0a, 0x0b, 0x12, 0x13, 0x1a, 0x1b, 0x22, 0x23, 0x2a, 0x2b,
+				       0x32, 0x33, 0x38, 0x39, 0x3a, 0x3b, 0x63, 0x69, 0x6b, 0x84, 0x85, 0x8a,
+				       0x8b, 0x8d };
+	static const uint8_t two[] = { 0x10, 0x12, 0x16, 0x28, 0x2e, 0x2f, 0x6f, 0xa3, 0xaf, 0xb6, 0xb7, 0xb8,
+				       0xbc, 0xbd, 0xbe, 0xbf };
+	if (escape)
+		return memchr(two, op, sizeof(two)) || (op >= 0x18 && op <= 0x1f) || (op >= 0x40 && op <= 0x4f) ||
+		       (op >= 0x51 && op <= 0x5f);
+	if (op >= 0x80 && op <= 0x83)
+		return group_reg == 7;                 /* CMP */
+	if (op == 0xf6 || op == 0xf7)
+		return group_reg != 2 && group_reg != 3;   /* TEST, MUL, DIV: not NOT, NEG */
+	if (op == 0xff)
+		return group_reg == 2 || group_reg == 4;   /* indirect CALL, JMP */
+	return memchr(one, op, sizeof(one)) != NULL;
 }
 
 /* VEX (C4, C5) and EVEX (62) instructions: their length; they are taken to write every register. */
@@ -251,10 +297,10 @@ static bool decode_vex(struct cursor *c, uint8_t lead, struct gm_amd64_insn *ret
 	const uint8_t *p = c->p + c->at - payload - 1;
 	map = lead == 0xc5 ? 1 : lead == 0xc4 ? (p[0] & 0x1f) : (p[0] & 3);
 	uint8_t op = c->p[c->at - 1], modrm;
-	size_t rip;
+	struct memop m = { .present = false };
 	if (map < 1 || map > 3)
 		return false;
-	if (!(map == 1 && op == 0x77) && !skip_modrm(c, &modrm, &rip))   /* VZEROUPPER/ALL: no ModRM */
+	if (!(map == 1 && op == 0x77) && !skip_modrm(c, 0, &modrm, &m))   /* VZEROUPPER/ALL: no ModRM */
 		return false;
 	bool imm8 = map == 3 || (map == 1 && ((op >= 0x70 && op <= 0x73) || op == 0xc2 || op == 0xc4 || op == 0xc5 ||
 					      op == 0xc6));
@@ -262,6 +308,8 @@ static bool decode_vex(struct cursor *c, uint8_t lead, struct gm_amd64_insn *ret
 		return false;
 	ret->kind = GM_AMD64_OTHER;
 	ret->writes = GM_AMD64_ALL_REGS;
+	ret->memory_write = m.present;
+	ret->frame_write = m.present && m.frame;
 	return true;
 }
 
@@ -315,21 +363,30 @@ static uint32_t modrm_writes(uint8_t op, bool escape, unsigned reg, unsigned rm,
 }
 
 /* What a decoded ModRM instruction does: the moves the callers follow, else
- * the registers it may write. */
-static void classify(struct gm_amd64_insn *ret, uint8_t op, bool escape, uint8_t rex, uint8_t modrm, size_t rip_disp,
-		     const struct cursor *c, uint64_t pc)
+ * the registers and memory it may write. */
+static void classify(struct gm_amd64_insn *ret, uint8_t op, bool escape, uint8_t rex, uint8_t modrm,
+		     const struct memop *m, const struct cursor *c, uint64_t pc)
 {
 	unsigned reg = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0), rm = (modrm & 7) | (rex & 1 ? 8 : 0);
 	bool w = rex & 8, direct = modrm >> 6 == 3;
-	uint64_t target = rip_disp ? pc + c->at + (uint64_t)signed_at(c->p + rip_disp, 4) : 0;
+	uint64_t target = m->rip_disp ? pc + c->at + (uint64_t)signed_at(c->p + m->rip_disp, 4) : 0;
 	ret->kind = GM_AMD64_OTHER;
 	ret->writes = modrm_writes(op, escape, reg, rm, direct);
+	ret->memory_write = m->present && !reads_memory_only(op, escape, (modrm >> 3) & 7);
+	ret->frame_write = ret->memory_write && m->frame;
+	ret->frame_address = !escape && op == 0x8d && m->frame;
 	if (escape || !w || (op != 0x89 && op != 0x8b && op != 0x8d))
 		return;
-	if (rip_disp) {
+	if (m->rip_disp) {
 		ret->kind = op == 0x8d ? GM_AMD64_LEA_RIP : op == 0x8b ? GM_AMD64_LOAD_RIP : GM_AMD64_STORE_RIP;
 		ret->reg = reg;
 		ret->target = target;
+		ret->memory_write = ret->frame_write = false;
+	} else if (m->sp && op != 0x8d) {
+		ret->kind = op == 0x8b ? GM_AMD64_LOAD_SP : GM_AMD64_STORE_SP;
+		ret->reg = reg;
+		ret->slot = m->disp;
+		ret->memory_write = ret->frame_write = false;
 	} else if (direct && op != 0x8d) {
 		ret->kind = GM_AMD64_MOVE;
 		ret->reg = op == 0x89 ? rm : reg;
@@ -386,8 +443,8 @@ bool gm_amd64_decode(const uint8_t *p, size_t avail, uint64_t pc, struct gm_amd6
 	if (!o.valid)
 		return false;
 	uint8_t modrm = 0;
-	size_t rip_disp = 0;
-	if (o.modrm && !skip_modrm(&c, &modrm, &rip_disp))
+	struct memop m = { .present = false };
+	if (o.modrm && !skip_modrm(&c, rex, &modrm, &m))
 		return false;
 	unsigned group_reg = (modrm >> 3) & 7;
 	if (!escape && (op == 0xf6 || op == 0xf7) && group_reg < 2)   /* TEST r/m, imm */
@@ -407,6 +464,7 @@ bool gm_amd64_decode(const uint8_t *p, size_t avail, uint64_t pc, struct gm_amd6
 	}
 	if (o.ends || (!escape && op == 0xff && (group_reg == 4 || group_reg == 5))) {
 		ret->kind = GM_AMD64_END;
+		ret->ret = !escape && (op == 0xc3 || op == 0xc2);
 		return true;
 	}
 	if (!escape && op == 0xff && (group_reg == 2 || group_reg == 3)) {   /* indirect CALL */
@@ -414,9 +472,16 @@ bool gm_amd64_decode(const uint8_t *p, size_t avail, uint64_t pc, struct gm_amd6
 		return true;
 	}
 	if (o.modrm)
-		classify(ret, op, escape, rex, modrm, rip_disp, &c, pc);
+		classify(ret, op, escape, rex, modrm, &m, &c, pc);
 	if (o.embedded_reg)
 		ret->writes |= 1u << ((op & 7) | (rex & 1 ? 8 : 0));
 	ret->writes |= o.implicit;
+	/* PUSH and POP move SP (a new frame base); string and other implicit
+	 * memory ops write where DI says. */
+	if (!escape && ((op >= 0x50 && op <= 0x5f) || op == 0x8f || op == 0x68 || op == 0x6a || op == 0x9c ||
+			op == 0x9d || op == 0xc8 || op == 0xc9 || (op == 0xff && group_reg == 6)))
+		ret->writes |= 1u << 4;
+	if (o.implicit == IMPLICIT)
+		ret->memory_write = true;
 	return true;
 }

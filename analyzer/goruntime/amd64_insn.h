@@ -1,9 +1,11 @@
 /* amd64_insn: one x86-64 instruction's length and what it does to the
  * general registers, as far as following a few values through compiled Go
  * code needs (code_types.c): an address formed or loaded RIP-relative, a
- * register stored RIP-relative, a register copied, a direct call or jump,
- * the end of straight-line flow; for anything else, every general register it may
- * write (more than it does, never fewer).
+ * register stored RIP-relative, a stack slot (SP-relative) loaded or
+ * stored, a register copied, a direct call or jump, the end of straight-line
+ * flow; for anything else, every general register it may write and whether
+ * it may write memory, the frame's or elsewhere (more than it does, never
+ * less).
  *
  * The decoder knows the legacy, 0F, 0F38 and 0F3A opcode maps, the legacy
  * and REX prefixes, and VEX/EVEX encodings by their length only (they are
@@ -27,6 +29,8 @@ enum gm_amd64_insn_kind {
 	GM_AMD64_LOAD_RIP,   /* MOVQ target(RIP), reg */
 	GM_AMD64_STORE_RIP,  /* MOVQ reg, target(RIP) */
 	GM_AMD64_MOVE,       /* MOVQ src, reg (64-bit register copy) */
+	GM_AMD64_LOAD_SP,    /* MOVQ slot(SP), reg */
+	GM_AMD64_STORE_SP,   /* MOVQ reg, slot(SP) */
 	GM_AMD64_CALL,       /* CALL target (rel32) */
 	GM_AMD64_JUMP,       /* JMP or Jcc target (rel8, rel32); conditional: falls through too */
 	GM_AMD64_END,        /* RET, UD2, INT3, HLT, an indirect JMP: no fall-through */
@@ -37,8 +41,13 @@ struct gm_amd64_insn {
 	enum gm_amd64_insn_kind kind;
 	unsigned reg, src;
 	uint64_t target;
+	int32_t slot;        /* LOAD_SP, STORE_SP: the offset from SP */
 	bool conditional;    /* GM_AMD64_JUMP */
-	uint32_t writes;     /* GM_AMD64_OTHER: a bit per register it may write */
+	bool ret;            /* GM_AMD64_END: a RET */
+	uint32_t writes;     /* GM_AMD64_OTHER: a bit per register it may write (SP is 4) */
+	bool memory_write;   /* it may write memory (other than the moves above) */
+	bool frame_write;    /* ... addressed from SP or BP: the frame's own slots */
+	bool frame_address;  /* LEA of a frame address (SP or BP based): a slot may be written through it */
 };
 
 /* Decode the instruction at P (AVAIL bytes readable), at address PC;

@@ -18,6 +18,8 @@
 enum role {
 	ROLE_NONE, ROLE_MAP_OP, ROLE_NEWOBJECT, ROLE_MAKEMAP, ROLE_MAKECHAN, ROLE_WRITE_BARRIER,
 	ROLE_SIZED_MALLOC,   /* new(T) in Go 1.26+'s size-specialized mallocgc*(size, typ, needzero) */
+	ROLE_RUNTIME,        /* any other runtime function: what it returns is the runtime's
+			      * representation (makemap_small's *maps.Map), not a Go type */
 };
 
 /* What a register holds, as far as the scan knows. */
@@ -35,11 +37,28 @@ struct val {
 	uint64_t addr;
 };
 
+/* A spilled value: a stack slot at an offset from SP.  Slots are dropped
+ * when SP moves, when the frame is written otherwise, and, once the frame's
+ * address was taken (a slot may be written through a pointer), at every
+ * call and every memory write. */
+#define NSLOTS 32
+struct slot {
+	int32_t off;
+	struct val v;   /* VAL_UNKNOWN: a free slot */
+};
+
 /* A jump's target inside the function and the registers on the way there. */
 struct branch {
 	uint64_t target;
 	struct val regs[NREGS];
+	struct slot slots[NSLOTS];
 };
+
+/* What a function returns in its first result register, found at its
+ * RETs: MADE_BY << 56 | the type's link-time address, or MIXED when two
+ * RETs disagree. */
+#define SUMMARY_MIXED UINT64_MAX
+#define MAX_PASSES 4
 
 /* Jumps followed a function, and instructions followed from each. */
 #define MAX_BRANCHES 4096
@@ -54,7 +73,11 @@ struct scan {
 	uint8_t *starts;                /* a bit per byte of the function: an instruction starts there */
 	size_t starts_cap;
 	struct gm_u64_map roles;        /* function entry -> role */
+	struct gm_u64_map summaries;    /* function entry -> what it returns (see SUMMARY_MIXED) */
+	bool summaries_changed;
+	bool frame_address;             /* the function takes a frame address somewhere */
 	struct val regs[NREGS];
+	struct slot slots[NSLOTS];
 	unsigned arg0, arg1, result;    /* the register ABI's first two arguments and first result */
 	uint32_t barrier_writes;        /* registers a write barrier call may write */
 	uint64_t types, etypes;         /* the moduledata's type descriptors (itabs among them) */
@@ -81,6 +104,8 @@ static enum role role_of(const char *name)
 		return ROLE_MAKECHAN;
 	if (strncmp(name, "runtime.gcWriteBarrier", 22) == 0)
 		return ROLE_WRITE_BARRIER;
+	if (strncmp(name, "runtime.", 8) == 0 || strncmp(name, "internal/runtime/", 17) == 0)
+		return ROLE_RUNTIME;
 	return ROLE_NONE;
 }
 
@@ -89,6 +114,63 @@ static void forget(struct scan *s, uint32_t regs)
 	for (unsigned r = 0; r < NREGS; r++)
 		if (regs & (1u << r))
 			s->regs[r].kind = VAL_UNKNOWN;
+}
+
+static void forget_slots(struct scan *s)
+{
+	for (unsigned i = 0; i < NSLOTS; i++)
+		s->slots[i].v.kind = VAL_UNKNOWN;
+}
+
+/* Register REG spilled to the slot at OFF. */
+static void store_slot(struct scan *s, int32_t off, unsigned reg)
+{
+	const struct val *v = &s->regs[reg];
+	struct slot *free_slot = NULL;
+	for (unsigned i = 0; i < NSLOTS; i++) {
+		struct slot *sl = &s->slots[i];
+		if (sl->v.kind != VAL_UNKNOWN && sl->off > off - 8 && sl->off < off + 8)
+			sl->v.kind = VAL_UNKNOWN;   /* overlapped */
+		if (sl->v.kind == VAL_UNKNOWN && !free_slot)
+			free_slot = sl;
+	}
+	if (free_slot && v->kind != VAL_UNKNOWN && v->kind != VAL_PAGE)
+		*free_slot = (struct slot){ .off = off, .v = *v };
+}
+
+static struct val load_slot(const struct scan *s, int32_t off)
+{
+	for (unsigned i = 0; i < NSLOTS; i++)
+		if (s->slots[i].v.kind != VAL_UNKNOWN && s->slots[i].off == off)
+			return s->slots[i].v;
+	return (struct val){ .kind = VAL_UNKNOWN };
+}
+
+/* A write to memory: the frame's own (FRAME), or anywhere. */
+static void memory_written(struct scan *s, bool frame)
+{
+	if (frame || s->frame_address)
+		forget_slots(s);
+}
+
+/* A RET: what the first result register holds becomes what the function returns. */
+static void returns(struct scan *s)
+{
+	const struct val *v = &s->regs[s->result];
+	uint64_t have, now, role = ROLE_NONE;
+	gm_u64_map_find(&s->roles, s->lo, &role);
+	if (v->kind != VAL_MADE || role != ROLE_NONE)
+		return;
+	now = (uint64_t)v->made_by << 56 | (v->addr & ((1ull << 56) - 1));
+	if (!gm_u64_map_find(&s->summaries, s->lo, &have)) {
+		if (gm_u64_map_insert(&s->summaries, s->lo, now))
+			s->nomem = true;
+		s->summaries_changed = true;
+	} else if (have != now && have != SUMMARY_MIXED) {
+		if (gm_u64_map_insert(&s->summaries, s->lo, SUMMARY_MIXED))
+			s->nomem = true;
+		s->summaries_changed = true;
+	}
 }
 
 static void add_fact(struct scan *s, uint64_t word, uint64_t desc, bool pointee)
@@ -117,7 +199,15 @@ static void call(struct scan *s, uint64_t target)
 		return;
 	}
 	struct val type = s->regs[role == ROLE_SIZED_MALLOC ? s->arg1 : s->arg0], map = s->regs[s->arg1];
+	uint64_t summary;
 	forget(s, ALL_REGS);
+	if (s->frame_address)
+		forget_slots(s);
+	if (role == ROLE_NONE && gm_u64_map_find(&s->summaries, target, &summary) && summary != SUMMARY_MIXED) {
+		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = (enum role)(summary >> 56),
+						   .addr = summary & ((1ull << 56) - 1) };
+		return;
+	}
 	if (type.kind != VAL_ADDR)
 		return;
 	if (role == ROLE_MAP_OP && map.kind == VAL_LOADED)
@@ -151,13 +241,15 @@ static void note_branch(struct scan *s, uint64_t target)
 		s->branches_cap = cap;
 	}
 	s->branches[s->nbranches].target = target;
-	memcpy(s->branches[s->nbranches++].regs, s->regs, sizeof(s->regs));
+	memcpy(s->branches[s->nbranches].regs, s->regs, sizeof(s->regs));
+	memcpy(s->branches[s->nbranches++].slots, s->slots, sizeof(s->slots));
 }
 
 /* Where the flow ends (RET, JMP, ...): reading from a branch stops there. */
 static bool flow_ends(struct scan *s)
 {
 	forget(s, ALL_REGS);
+	forget_slots(s);
 	return s->following;
 }
 
@@ -202,6 +294,12 @@ static bool run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_
 		case GM_AMD64_MOVE:
 			s->regs[insn.reg] = s->regs[insn.src];
 			break;
+		case GM_AMD64_LOAD_SP:
+			s->regs[insn.reg] = load_slot(s, insn.slot);
+			break;
+		case GM_AMD64_STORE_SP:
+			store_slot(s, insn.slot, insn.reg);
+			break;
 		case GM_AMD64_CALL:
 			call(s, insn.target);
 			break;
@@ -211,11 +309,17 @@ static bool run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_
 				return true;
 			break;
 		case GM_AMD64_END:
+			if (insn.ret)
+				returns(s);
 			if (flow_ends(s))
 				return true;
 			break;
 		default:
 			forget(s, insn.writes);
+			if (insn.writes & (1u << 4))   /* SP moved */
+				forget_slots(s);
+			if (insn.memory_write)
+				memory_written(s, insn.frame_write);
 		}
 	}
 	return true;
@@ -250,6 +354,46 @@ static int64_t sign_extend(uint32_t value, unsigned nbits)
 	return (int64_t)((uint64_t)value << (64 - nbits)) >> (64 - nbits);
 }
 
+/* Whether an AArch64 load or store may write memory: all but the loads. */
+static bool arm64_stores(uint32_t insn)
+{
+	if ((insn & 0x3b000000) == 0x39000000 || (insn & 0x3b200000) == 0x38000000)
+		return bits(insn, 22, 2) == 0;                       /* STR*, STUR*: opc 0 */
+	if ((insn & 0x3a000000) == 0x28000000)
+		return !(insn & (1u << 22));                         /* STP: L clear */
+	return true;                                             /* exclusive, atomic, ...: may */
+}
+
+/* ADD/SUB Xd, SP or X29, #imm: a frame address (not SP's own moves, nor
+ * the frame pointer's setup). */
+static bool arm64_frame_address(uint32_t insn)
+{
+	uint32_t rd = bits(insn, 0, 5), rn = bits(insn, 5, 5);
+	return ((insn & 0xff000000) == 0x91000000 || (insn & 0xff000000) == 0xd1000000) && (rn == 31 || rn == 29) &&
+	       rd != 31 && rd != 29;
+}
+
+/* A load or store whose base is SP, at an unsigned offset: the slot's
+ * offset; false for any other. */
+static bool arm64_slot(uint32_t insn, int32_t *ret)
+{
+	if (bits(insn, 5, 5) != 31)
+		return false;
+	*ret = (int32_t)(bits(insn, 10, 12) * 8);
+	return true;
+}
+
+/* A load or store other than the 64-bit register ones step_arm64 follows. */
+static void arm64_memory(struct scan *s, uint32_t insn)
+{
+	uint32_t writes = arm64_memory_writes(insn), rn = bits(insn, 5, 5);
+	forget(s, writes);
+	if (writes & (1u << 31))        /* SP written back */
+		forget_slots(s);
+	if (arm64_stores(insn))
+		memory_written(s, rn == 31 || rn == 29);
+}
+
 /* One AArch64 instruction (fixed 4 bytes) at PC; false where the flow
  * ends and reading from a branch stops. */
 static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
@@ -257,7 +401,14 @@ static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 	uint64_t page;
 	uint32_t reg, rd = bits(insn, 0, 5), rn = bits(insn, 5, 5);
 	const struct val *base = &s->regs[rn];
-	if (gm_arm64_adrp(insn, pc, &page, &reg)) {
+	int32_t slot;
+	if ((insn & 0xffc00000) == 0xf9400000 && arm64_slot(insn, &slot)) {          /* LDR Xt, [SP, #imm] */
+		if (rd != 31)
+			s->regs[rd] = load_slot(s, slot);
+	} else if ((insn & 0xffc00000) == 0xf9000000 && arm64_slot(insn, &slot)) {   /* STR Xt, [SP, #imm] */
+		if (rd != 31)
+			store_slot(s, slot, rd);
+	} else if (gm_arm64_adrp(insn, pc, &page, &reg)) {
 		s->regs[reg] = (struct val){ .kind = VAL_PAGE, .addr = page };
 	} else if ((insn & 0xff800000) == 0x91000000) {           /* ADD Xd, Xn, #imm{, LSL 12} */
 		uint64_t imm = bits(insn, 10, 12) << (insn & (1u << 22) ? 12 : 0);
@@ -272,6 +423,8 @@ static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 	} else if ((insn & 0xffc00000) == 0xf9000000) {           /* STR Xt, [Xn, #imm] */
 		if (base->kind == VAL_PAGE && rd != 31)
 			store(s, base->addr + bits(insn, 10, 12) * 8, rd);
+		else
+			memory_written(s, rn == 29);
 	} else if ((insn & 0xffe0ffe0) == 0xaa0003e0) {           /* MOV Xd, Xm (ORR Xd, XZR, Xm) */
 		if (rd != 31)
 			s->regs[rd] = s->regs[bits(insn, 16, 5)];
@@ -286,13 +439,17 @@ static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 		note_branch(s, pc + (uint64_t)(sign_extend(bits(insn, 5, 14), 14) * 4));   /* TBZ, TBNZ */
 	} else if ((insn & 0xfffffc1f) == 0xd65f0000 || (insn & 0xfffffc1f) == 0xd61f0000 ||
 		   (insn & 0xffe0001f) == 0xd4200000 || insn >> 16 == 0) {
+		if ((insn & 0xfffffc1f) == 0xd65f0000)
+			returns(s);
 		return !flow_ends(s);                                 /* RET, BR, BRK, UDF */
 	} else if ((insn & 0x0a000000) == 0x08000000) {           /* loads and stores */
-		forget(s, arm64_memory_writes(insn));
+		arm64_memory(s, insn);
 	} else if ((insn & 0xfffffc1f) == 0xd63f0000 || (insn & 0xffe0001f) == 0xd4000001) {
 		forget(s, ALL_REGS);                                /* BLR, SVC */
 	} else {
 		forget(s, 1u << rd);
+		if (rd == 31 && (insn & 0x1f000000) == 0x11000000)   /* ADD/SUB SP, SP, #imm */
+			forget_slots(s);
 	}
 	return true;
 }
@@ -309,6 +466,28 @@ static bool run_arm64(struct scan *s, const uint8_t *code, uint64_t len, uint64_
 			break;
 	}
 	return true;
+}
+
+/* Whether the function at CODE takes a frame address anywhere (its slots
+ * may then be written through pointers); true if it does not decode. */
+static bool takes_frame_address(const struct scan *s, const uint8_t *code, uint64_t len)
+{
+	if (s->exe->e_machine == EM_AARCH64) {
+		for (uint64_t at = 0; at + 4 <= len; at += 4)
+			if (arm64_frame_address((uint32_t)code[at] | (uint32_t)code[at + 1] << 8 |
+						(uint32_t)code[at + 2] << 16 | (uint32_t)code[at + 3] << 24))
+				return true;
+		return false;
+	}
+	for (uint64_t at = 0; at < len;) {
+		struct gm_amd64_insn insn;
+		if (!gm_amd64_decode(code + at, len - at, s->lo + at, &insn))
+			return true;
+		if (insn.frame_address)
+			return true;
+		at += insn.len;
+	}
+	return false;
 }
 
 static bool run(struct scan *s, const uint8_t *code, uint64_t at, size_t steps)
@@ -339,6 +518,9 @@ static void scan_function(struct scan *s, struct gm_code_types *t, uint64_t lo, 
 	s->following = false;
 	s->nbranches = 0;
 	forget(s, ALL_REGS);
+	forget_slots(s);
+	if (code)
+		s->frame_address = takes_frame_address(s, code, hi - lo);
 	if (!code || !run(s, code, 0, SIZE_MAX)) {
 		s->nfacts = start;
 		t->skipped++;
@@ -350,6 +532,7 @@ static void scan_function(struct scan *s, struct gm_code_types *t, uint64_t lo, 
 		if (!(s->starts[at / 8] & (1u << (at % 8))))
 			continue;
 		memcpy(s->regs, s->branches[i].regs, sizeof(s->regs));
+		memcpy(s->slots, s->branches[i].slots, sizeof(s->slots));
 		size_t before = s->nfacts;
 		if (!run(s, code, at, BRANCH_STEPS))
 			s->nfacts = before;
@@ -435,13 +618,24 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 		return NULL;
 	if (!find_roles(&s, funcs))
 		s.nomem = true;
-	for (size_t i = 0; i < gm_code_func_count(funcs) && !s.nomem; i++) {
-		uint64_t lo, hi;
-		if (gm_code_func_at(funcs, i, &lo, &hi))
-			scan_function(&s, t, lo, hi);
+	/* Each pass reads every function with what the last found functions
+	 * return, until that stops changing; the facts are the last pass's. */
+	for (int pass = 0; pass < MAX_PASSES && !s.nomem; pass++) {
+		s.summaries_changed = false;
+		s.nfacts = 0;
+		t->functions = t->skipped = 0;
+		for (size_t i = 0; i < gm_code_func_count(funcs) && !s.nomem; i++) {
+			uint64_t lo, hi;
+			if (gm_code_func_at(funcs, i, &lo, &hi))
+				scan_function(&s, t, lo, hi);
+		}
+		t->passes = pass + 1;
+		if (!s.summaries_changed)
+			break;
 	}
 	gm_code_funcs_destroy(funcs);
 	gm_u64_map_free(&s.roles);
+	gm_u64_map_free(&s.summaries);
 	free(s.branches);
 	free(s.starts);
 	if (s.nomem) {

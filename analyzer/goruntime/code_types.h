@@ -12,7 +12,13 @@
  *   a map M or a channel C: stored into a global word, it makes the word a
  *   pointer to T (or the map, or the channel).
  *
- * The values are followed through registers along straight-line code
+ * - a function whose RETs return such a value (a constructor: return
+ *   &T{...}) returns it to its callers too, found by reading the code again
+ *   until no function's return changes.
+ *
+ * The values are followed through registers and stack slots (SP-relative
+ * spills, dropped when SP moves, when the frame is written otherwise, and
+ * at calls once the function takes a frame address) along straight-line code
  * (amd64_insn.c decodes x86-64; arm64 is decoded here): a register keeps
  * its value until an instruction that may write it, a call (the Go
  * register ABI keeps none; the write barrier's calls keep all but their
@@ -45,6 +51,7 @@ struct gm_code_types {
 	size_t n;
 	uint64_t conflicts;           /* words two facts typed differently: left out */
 	uint64_t functions, skipped;  /* functions read, and those whose code did not decode */
+	int passes;                   /* readings of the whole code (until what functions return settles) */
 };
 
 /* The facts of EXE's code (LAY: the runtime layouts, for the pclntab;
