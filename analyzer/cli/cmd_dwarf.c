@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "analyzer/core/exe.h"
 #include "analyzer/goruntime/binding.h"
+#include "analyzer/goruntime/code_types.h"
 #include "analyzer/goruntime/locate.h"
 #include "analyzer/program/program.h"
 
@@ -20,6 +21,7 @@ static const char dwarf_usage[] =
 	"       gomortem dwarf --layouts EXE\n"
 	"       gomortem dwarf --layout-table GOVERSION [GOARCH]\n"
 	"       gomortem dwarf --locate EXE\n"
+	"       gomortem dwarf --code-types EXE\n"
 	"\n"
 	"Look NAME up in the DWARF of the Go executable EXE, as the analyzer does, and\n"
 	"print what it finds: a type's size and members with offsets\n"
@@ -34,7 +36,10 @@ static const char dwarf_usage[] =
 	"the runtime globals gomortem can find without a symbol table are in EXE\n"
 	"('NAME<TAB>0xADDR', '-' if not found exactly once), found the way a stripped\n"
 	"executable needs, whatever symbols EXE has (with the runtime layouts of EXE's\n"
-	"DWARF, else of the built-in table).\n"
+	"DWARF, else of the built-in table).  --code-types prints the globals' types EXE's code\n"
+	"shows, as the analysis of an executable without DWARF reads them: 'ADDR<TAB>SYMBOL<TAB>\n"
+	"holds|points-to<TAB>DESCRIPTOR' a line (link-time addresses, '-' where no symbol covers\n"
+	"the word), then '# N words, N conflicts, N functions (N not decoded), N passes'.\n"
 	"\n"
 	"  -h, --help   show this help\n"
 	"\n"
@@ -130,6 +135,25 @@ static int print_layout_table(const char *go_version, const char *goarch)
 	return EXIT_NOT_FOUND;
 }
 
+/* The layouts of EXE's own DWARF, else the built-in table (in *RET_DW and *RET_LAY). */
+static struct gm_error *exe_layouts(struct gm_exe *exe, const char *path, struct gm_dwarf **ret_dw,
+				    struct gm_layouts **ret_lay)
+{
+	const struct gm_layout_table *table =
+		gm_layout_table_find(exe->go_version, exe->goarch ? exe->goarch : "amd64", exe->go_experiments);
+	struct gm_error *err;
+	*ret_dw = NULL;
+	*ret_lay = NULL;
+	if (exe->has_dwarf) {
+		err = gm_dwarf_open(exe, ret_dw);
+		return err ? err : gm_layouts_from_dwarf(*ret_dw, ret_lay);
+	}
+	if (!table)
+		return gm_error_create(GM_ERR_NO_DWARF, "%s: no runtime layout table for %s", path,
+				       exe->go_version ? exe->go_version : "a non-Go executable");
+	return gm_layouts_from_table(table, ret_lay);
+}
+
 /* Locate the locatable globals of the executable at PATH without its symbols or DWARF. */
 static int print_located(const char *path)
 {
@@ -137,21 +161,9 @@ static int print_located(const char *path)
 	struct gm_error *err = gm_exe_open(path, &exe);
 	if (err)
 		return gm_error_report(err);
-	/* The layouts of EXE's own DWARF, else the built-in table. */
-	const struct gm_layout_table *table =
-		gm_layout_table_find(exe->go_version, exe->goarch ? exe->goarch : "amd64", exe->go_experiments);
-	struct gm_layouts *lay = NULL;
-	struct gm_dwarf *dw = NULL;
-	if (exe->has_dwarf) {
-		err = gm_dwarf_open(exe, &dw);
-		if (!err)
-			err = gm_layouts_from_dwarf(dw, &lay);
-	} else if (!table) {
-		err = gm_error_create(GM_ERR_NO_DWARF, "%s: no runtime layout table for %s", path,
-				      exe->go_version ? exe->go_version : "a non-Go executable");
-	} else {
-		err = gm_layouts_from_table(table, &lay);
-	}
+	struct gm_layouts *lay;
+	struct gm_dwarf *dw;
+	err = exe_layouts(exe, path, &dw, &lay);
 	for (size_t i = 0; !err && gm_locatable_globals[i]; i++) {
 		uint64_t addr;
 		if (gm_locate_global(exe, lay, gm_locatable_globals[i], &addr))
@@ -159,6 +171,54 @@ static int print_located(const char *path)
 		else
 			printf("%s\t-\n", gm_locatable_globals[i]);
 	}
+	gm_layouts_destroy(lay);
+	gm_dwarf_destroy(dw);
+	gm_exe_destroy(exe);
+	return err ? gm_error_report(err) : 0;
+}
+
+/* The link-time [types, etypes) of EXE's first module, from its symbols. */
+static bool types_range(const struct gm_exe *exe, uint64_t *types, uint64_t *etypes)
+{
+	const struct gm_symbol *a = gm_exe_symbol_named(exe, "runtime.types");
+	const struct gm_symbol *b = gm_exe_symbol_named(exe, "runtime.etypes");
+	if (!a || !b)
+		return false;
+	*types = a->addr;
+	*etypes = b->addr;
+	return true;
+}
+
+/* The globals' types the code of the executable at PATH shows (code_types.h). */
+static int print_code_types(const char *path)
+{
+	struct gm_exe *exe;
+	struct gm_error *err = gm_exe_open(path, &exe);
+	if (err)
+		return gm_error_report(err);
+	struct gm_layouts *lay;
+	struct gm_dwarf *dw;
+	struct gm_code_types *t = NULL;
+	uint64_t types = 0, etypes = 0;
+	err = exe_layouts(exe, path, &dw, &lay);
+	if (!err && !types_range(exe, &types, &etypes))
+		err = gm_error_create(GM_ERR_NO_DWARF, "%s: no runtime.types symbol (--code-types needs .symtab)", path);
+	if (!err)
+		err = gm_code_types_find(exe, lay, types, etypes, &t);
+	for (size_t i = 0; !err && i < t->n; i++) {
+		const struct gm_code_type *f = &t->items[i];
+		const struct gm_symbol *sym = gm_exe_symbol_at(exe, f->word);
+		printf("0x%" PRIx64 "\t", f->word);
+		if (sym && f->word > sym->addr)
+			printf("%s+0x%" PRIx64, sym->name, f->word - sym->addr);
+		else
+			printf("%s", sym ? sym->name : "-");
+		printf("\t%s\t0x%" PRIx64 "\n", f->pointee ? "points-to" : "holds", f->desc);
+	}
+	if (!err)
+		printf("# %zu words, %" PRIu64 " conflicts, %" PRIu64 " functions (%" PRIu64 " not decoded), %d passes\n",
+		       t->n, t->conflicts, t->functions, t->skipped, t->passes);
+	gm_code_types_destroy(t);
 	gm_layouts_destroy(lay);
 	gm_dwarf_destroy(dw);
 	gm_exe_destroy(exe);
@@ -191,13 +251,15 @@ static int dwarf_exe(const char *path, int nnames, char **names, bool layouts)
 int cmd_dwarf(int argc, char **argv)
 {
 	if (argc >= 2 && (strcmp(argv[1], "--layouts") == 0 || strcmp(argv[1], "--layout-table") == 0 ||
-			  strcmp(argv[1], "--locate") == 0)) {
+			  strcmp(argv[1], "--locate") == 0 || strcmp(argv[1], "--code-types") == 0)) {
 		bool table = strcmp(argv[1], "--layout-table") == 0;
 		if (argc != 3 && !(table && argc == 4))
 			return cli_usage_error("dwarf", "%s takes exactly one argument%s", argv[1],
 					       table ? " (and optionally GOARCH)" : "");
 		if (strcmp(argv[1], "--locate") == 0)
 			return print_located(argv[2]);
+		if (strcmp(argv[1], "--code-types") == 0)
+			return print_code_types(argv[2]);
 		return table ? print_layout_table(argv[2], argc == 4 ? argv[3] : "amd64")
 			     : dwarf_exe(argv[2], 0, NULL, true);
 	}

@@ -203,6 +203,22 @@ def check_scenario(c, gm, where, sdir, tmp):
     without.close()
 
 
+def check_code_types_listing(c, gm, where, sdir, db):
+    """`dwarf --code-types` on the -w executable lists every global word the
+    analysis typed from the code (link-time addresses: these builds are not PIE)."""
+    res = gmtest.run([gm, "dwarf", "--code-types", os.path.join(sdir, "exe")])
+    c.no_sanitizer_report(res)
+    if not c.check(res.status == 0, f"{where}: dwarf --code-types exit {res.status}: {res.stderr[-300:]}"):
+        return
+    lines = res.stdout.splitlines()
+    listed = {int(line.split("\t")[0], 16) for line in lines if line and not line.startswith("#")}
+    typed = {addr for (addr,) in db.execute(
+        "SELECT addr FROM roots WHERE kind IN ('data', 'bss') AND type_name IS NOT NULL")}
+    c.check(typed and typed <= listed and lines and lines[-1].startswith("# "),
+            f"{where}: dwarf --code-types lists {len(listed)} words, the analysis typed {len(typed)}, "
+            f"{len(typed - listed)} of them unlisted")
+
+
 def check_stripped(c, gm, where, sdir, tmp):
     stripped = gmtest.stripped_copy(os.path.join(sdir, "exe"), os.path.join(tmp, "stripped"))
     if not c.check(stripped is not None, f"{where}: objcopy --strip-all failed"):
@@ -216,6 +232,7 @@ def check_stripped(c, gm, where, sdir, tmp):
     a, b = summary(with_symtab), summary(without)
     for table in a:
         c.check(a[table] == b[table], f"{where}: {table} differ when stripped: {b[table]} vs {a[table]}")
+    check_code_types_listing(c, gm, where, sdir, with_symtab)
     ta, tb = typed(with_symtab), typed(without)
     differ = [f"0x{addr:x} {tb.get(addr)} (-w: {t})" for addr, t in ta.items() if tb.get(addr) != t]
     c.check(not differ, f"{where}: {len(differ)} objects typed otherwise when stripped: {differ[:5]}")
