@@ -18,6 +18,8 @@
 enum role {
 	ROLE_NONE, ROLE_MAP_OP, ROLE_NEWOBJECT, ROLE_MAKEMAP, ROLE_MAKECHAN, ROLE_WRITE_BARRIER,
 	ROLE_SIZED_MALLOC,   /* new(T) in Go 1.26+'s size-specialized mallocgc*(size, typ, needzero) */
+	ROLE_MAKESLICE,      /* makeslice(et, len, cap): a []et's data */
+	ROLE_GROWSLICE,      /* growslice(oldPtr, newLen, oldCap, num, et): a []et's data */
 	ROLE_RUNTIME,        /* any other runtime function: what it returns is the runtime's
 			      * representation (makemap_small's *maps.Map), not a Go type */
 };
@@ -78,7 +80,7 @@ struct scan {
 	bool frame_address;             /* the function takes a frame address somewhere */
 	struct val regs[NREGS];
 	struct slot slots[NSLOTS];
-	unsigned arg0, arg1, result;    /* the register ABI's first two arguments and first result */
+	unsigned arg0, arg1, arg4, result;   /* the register ABI's first, second and fifth arguments, first result */
 	uint32_t barrier_writes;        /* registers a write barrier call may write */
 	uint64_t types, etypes;         /* the moduledata's type descriptors (itabs among them) */
 	struct gm_code_type *facts;
@@ -102,6 +104,10 @@ static enum role role_of(const char *name)
 		return ROLE_MAKEMAP;
 	if (strcmp(name, "runtime.makechan") == 0)
 		return ROLE_MAKECHAN;
+	if (strcmp(name, "runtime.makeslice") == 0)
+		return ROLE_MAKESLICE;
+	if (strcmp(name, "runtime.growslice") == 0)
+		return ROLE_GROWSLICE;
 	if (strncmp(name, "runtime.gcWriteBarrier", 22) == 0)
 		return ROLE_WRITE_BARRIER;
 	if (strncmp(name, "runtime.", 8) == 0 || strncmp(name, "internal/runtime/", 17) == 0)
@@ -173,7 +179,7 @@ static void returns(struct scan *s)
 	}
 }
 
-static void add_fact(struct scan *s, uint64_t word, uint64_t desc, bool pointee)
+static void add_fact(struct scan *s, uint64_t word, uint64_t desc, enum gm_code_type_kind kind)
 {
 	if (s->nomem)
 		return;
@@ -187,7 +193,7 @@ static void add_fact(struct scan *s, uint64_t word, uint64_t desc, bool pointee)
 		s->facts = grown;
 		s->cap = cap;
 	}
-	s->facts[s->nfacts++] = (struct gm_code_type){ .word = word, .desc = desc, .pointee = pointee };
+	s->facts[s->nfacts++] = (struct gm_code_type){ .word = word, .desc = desc, .kind = kind };
 }
 
 static void call(struct scan *s, uint64_t target)
@@ -198,7 +204,8 @@ static void call(struct scan *s, uint64_t target)
 		forget(s, s->barrier_writes);
 		return;
 	}
-	struct val type = s->regs[role == ROLE_SIZED_MALLOC ? s->arg1 : s->arg0], map = s->regs[s->arg1];
+	unsigned type_arg = role == ROLE_SIZED_MALLOC ? s->arg1 : role == ROLE_GROWSLICE ? s->arg4 : s->arg0;
+	struct val type = s->regs[type_arg], map = s->regs[s->arg1];
 	uint64_t summary;
 	forget(s, ALL_REGS);
 	if (s->frame_address)
@@ -211,9 +218,11 @@ static void call(struct scan *s, uint64_t target)
 	if (type.kind != VAL_ADDR)
 		return;
 	if (role == ROLE_MAP_OP && map.kind == VAL_LOADED)
-		add_fact(s, map.addr, type.addr, false);
+		add_fact(s, map.addr, type.addr, GM_CODE_HOLDS);
 	else if (role == ROLE_NEWOBJECT || role == ROLE_SIZED_MALLOC)
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = ROLE_NEWOBJECT, .addr = type.addr };
+	else if (role == ROLE_GROWSLICE || role == ROLE_MAKESLICE)
+		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = ROLE_MAKESLICE, .addr = type.addr };
 	else if (role == ROLE_MAKEMAP || role == ROLE_MAKECHAN)
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = (enum role)role, .addr = type.addr };
 }
@@ -266,9 +275,10 @@ static void store(struct scan *s, uint64_t word, unsigned reg)
 {
 	const struct val *v = &s->regs[reg];
 	if (v->kind == VAL_MADE)
-		add_fact(s, word, v->addr, v->made_by == ROLE_NEWOBJECT);
+		add_fact(s, word, v->addr, v->made_by == ROLE_NEWOBJECT ? GM_CODE_POINTS_TO
+					   : v->made_by == ROLE_MAKESLICE ? GM_CODE_SLICE_OF : GM_CODE_HOLDS);
 	else if (v->kind == VAL_ADDR)
-		add_fact(s, word + 8, 0, false);
+		add_fact(s, word + 8, 0, GM_CODE_HOLDS);
 }
 
 /* Read x86-64 code from byte AT of the function's LEN bytes, at most STEPS
@@ -546,7 +556,7 @@ static int fact_compare(const void *a, const void *b)
 		return x->word < y->word ? -1 : 1;
 	if (x->desc != y->desc)
 		return x->desc < y->desc ? -1 : 1;
-	return (int)x->pointee - (int)y->pointee;
+	return (int)x->kind - (int)y->kind;
 }
 
 /* Whether the file initializes the word before WORD with a type or itab
@@ -570,7 +580,7 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 	for (size_t i = 0, j; i < s->nfacts; i = j) {
 		bool agree = s->facts[i].desc != 0 && !after_static_type_word(s, s->facts[i].word);
 		for (j = i + 1; j < s->nfacts && s->facts[j].word == s->facts[i].word; j++)
-			if (s->facts[j].desc != s->facts[i].desc || s->facts[j].pointee != s->facts[i].pointee)
+			if (s->facts[j].desc != s->facts[i].desc || s->facts[j].kind != s->facts[i].kind)
 				agree = false;
 		if (agree)
 			s->facts[t->n++] = s->facts[i];
@@ -604,9 +614,11 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 	*ret = t;   /* empty unless the code is read below */
 	if (exe->e_machine == EM_AARCH64) {
 		s.arg1 = 1;
+		s.arg4 = 4;
 		s.barrier_writes = 1u << 16 | 1u << 17 | 1u << 25 | 1u << 27 | 1u << 30;   /* IP0, IP1, the buffer, REGTMP, LR */
 	} else if (exe->e_machine == EM_X86_64) {
 		s.arg1 = 3;                                                             /* BX */
+		s.arg4 = 6;                                                             /* SI (AX BX CX DI SI) */
 		s.barrier_writes = 1u << 11;                                            /* R11: the buffer */
 	} else {
 		return NULL;

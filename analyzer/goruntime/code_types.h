@@ -10,7 +10,9 @@
  * - runtime.newobject(T) (Go 1.26+: mallocgcSmall*(size, T, ...) and
  *   mallocgcTiny*), makemap(M, ...) and makechan(C, ...) return a *T,
  *   a map M or a channel C: stored into a global word, it makes the word a
- *   pointer to T (or the map, or the channel).
+ *   pointer to T (or the map, or the channel); makeslice(E, ...) and
+ *   growslice(..., E) return a []E's data pointer, which makes the word a
+ *   slice's.
  *
  * - a function whose RETs return such a value (a constructor: return
  *   &T{...}) returns it to its callers too, found by reading the code again
@@ -40,10 +42,16 @@
 struct gm_exe;
 struct gm_layouts;
 
+enum gm_code_type_kind {
+	GM_CODE_HOLDS,      /* the word is a value of type desc (a map, a chan) */
+	GM_CODE_POINTS_TO,  /* the word points to a desc (new(T)) */
+	GM_CODE_SLICE_OF,   /* the word is the data pointer of a []desc (make, append), len and cap after it */
+};
+
 struct gm_code_type {
 	uint64_t word;      /* link-time address of the global word */
 	uint64_t desc;      /* link-time address of a type descriptor */
-	bool pointee;       /* desc is the type of what the word points to (new(T)); else the word's own (a map, a chan) */
+	enum gm_code_type_kind kind;
 };
 
 struct gm_code_types {

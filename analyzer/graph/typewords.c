@@ -179,17 +179,22 @@ uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_
 	if (!fact || !gm_desc_read(in->heap->rt, fact->desc + bias, &d))
 		return 0;
 	uint32_t type = entry_for_runtime(in, fact->desc + bias);
+	bool holds = fact->kind == GM_CODE_HOLDS, points = fact->kind == GM_CODE_POINTS_TO;
 	/* new([n]T) stored into a slice's data word (s = []T{...}) is replaced
 	 * when the slice grows; a method value or closure, new(struct { F
 	 * uintptr; ... }), is a func value, typed by the function it calls. */
-	if (type == NO_ENTRY || (!fact->pointee && d.kind != KIND_MAP && d.kind != KIND_CHAN) ||
-	    (fact->pointee && d.kind == KIND_ARRAY))
+	if (type == NO_ENTRY || (holds && d.kind != KIND_MAP && d.kind != KIND_CHAN) || (points && d.kind == KIND_ARRAY))
 		return 0;
-	if (fact->pointee && strncmp(in->t->entries[type].name, "struct { F uintptr", 18) == 0)
+	if (points && strncmp(in->t->entries[type].name, "struct { F uintptr", 18) == 0)
 		return TARGET_CLOSURE;
-	if (!*ret_type_name && asprintf(ret_type_name, "%s%s", fact->pointee ? "*" : "", in->t->entries[type].name) < 0)
+	/* A slice's data word: the word's type is *E, as DWARF types a slice's array member. */
+	if (!*ret_type_name && asprintf(ret_type_name, "%s%s", holds ? "" : "*", in->t->entries[type].name) < 0)
 		*ret_type_name = NULL;
-	return fact->pointee ? (uint64_t)type + 1 : descriptor_word_code(in, fact->desc + bias, 0);
+	if (holds)
+		return descriptor_word_code(in, fact->desc + bias, 0);
+	if (points)
+		return (uint64_t)type + 1;
+	return ((uint64_t)type + 1) | TARGET_COUNTED | 16ull << 32 | 8ull << 44;   /* cap, len after the pointer */
 }
 
 /* The receiver type of the method value wrapper named NAME ("PKG.T.M-fm"
