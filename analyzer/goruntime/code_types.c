@@ -426,12 +426,12 @@ static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 		if (rd != 31)
 			s->regs[rd] = v;
 	} else if ((insn & 0xffc00000) == 0xf9400000) {           /* LDR Xt, [Xn, #imm] */
-		struct val v = { .kind = base->kind == VAL_PAGE ? VAL_LOADED : VAL_UNKNOWN,
-				 .addr = base->addr + bits(insn, 10, 12) * 8 };
+		bool global = base->kind == VAL_PAGE || base->kind == VAL_ADDR;   /* ADRP (+ ADD) first */
+		struct val v = { .kind = global ? VAL_LOADED : VAL_UNKNOWN, .addr = base->addr + bits(insn, 10, 12) * 8 };
 		if (rd != 31)
 			s->regs[rd] = v;
 	} else if ((insn & 0xffc00000) == 0xf9000000) {           /* STR Xt, [Xn, #imm] */
-		if (base->kind == VAL_PAGE && rd != 31)
+		if ((base->kind == VAL_PAGE || base->kind == VAL_ADDR) && rd != 31)
 			store(s, base->addr + bits(insn, 10, 12) * 8, rd);
 		else
 			memory_written(s, rn == 29);
