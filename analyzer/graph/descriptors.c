@@ -6,7 +6,7 @@
 /* internal/abi Kinds (stable 1.20-1.27). */
 enum {
 	KIND_ARRAY = 17, KIND_CHAN = 18, KIND_FUNC = 19, KIND_INTERFACE = 20, KIND_MAP = 21,
-	KIND_POINTER = 22, KIND_SLICE = 23, KIND_STRING = 24, KIND_STRUCT = 25,
+	KIND_POINTER = 22, KIND_SLICE = 23, KIND_STRING = 24, KIND_STRUCT = 25, KIND_UNSAFE_POINTER = 26,
 };
 
 /* Nesting deeper than this is a corrupt descriptor (a loop), not a type. */
@@ -56,6 +56,31 @@ static bool struct_field_at(const struct gm_runtime *rt, uint64_t desc, uint64_t
 			*ret_type = typ;
 			return true;
 		}
+	}
+	return false;
+}
+
+/* atomic.Pointer[T] keeps its value as `v unsafe.Pointer` beside a
+ * zero-size `_ [0]*T` that only names T (sync/atomic/type.go): whether the
+ * struct at DESC has such a field starting at byte OFF, and then T's
+ * descriptor in *RET. */
+static bool phantom_pointee(const struct gm_runtime *rt, uint64_t desc, uint64_t off, uint64_t *ret)
+{
+	const struct gm_descriptor_layout *d = &rt->desc;
+	uint64_t fields, n;
+	if (!d->struct_field_size || !d->struct_fields.present || !read_word(rt, desc + d->struct_fields.offset, &fields) ||
+	    !read_word(rt, desc + d->struct_fields.offset + 8, &n) || n > MAX_FIELDS)
+		return false;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t f = fields + i * d->struct_field_size, typ, offset, len, elem;
+		struct gm_desc t, e;
+		if (!read_field(rt, f, d->field_typ, &typ) || !read_field(rt, f, d->field_offset, &offset) ||
+		    !gm_desc_read(rt, typ, &t))
+			return false;
+		if (offset == off && t.kind == KIND_ARRAY && read_field(rt, typ, d->array_len, &len) && len == 0 &&
+		    read_field(rt, typ, d->array_elem, &elem) && gm_desc_read(rt, elem, &e) && e.kind == KIND_POINTER &&
+		    rt->ptrtype_elem.present)
+			return read_field(rt, elem, rt->ptrtype_elem, ret) && *ret != 0;
 	}
 	return false;
 }
@@ -111,20 +136,28 @@ static bool leaf_word(const struct gm_runtime *rt, uint64_t desc, unsigned kind,
 bool gm_desc_word_at(const struct gm_runtime *rt, uint64_t desc, uint64_t off, struct gm_desc_word *ret)
 {
 	uint64_t base = 0;   /* where the current value starts in the outermost one */
+	uint64_t parent = 0, field_off = 0;   /* the struct the current value is a field of, and where */
 	for (int depth = 0; depth < MAX_DEPTH; depth++) {
 		struct gm_desc t;
 		uint64_t inner = off, elem;
 		if (!gm_desc_read(rt, desc, &t) || off >= t.size)
 			return false;
 		if (t.kind == KIND_STRUCT) {
+			parent = desc;
 			if (!struct_field_at(rt, desc, &inner, &desc))
 				return false;
+			field_off = off - inner;
 		} else if (t.kind == KIND_ARRAY) {
 			struct gm_desc e;
 			if (!read_field(rt, desc, rt->desc.array_elem, &elem) || !gm_desc_read(rt, elem, &e) || !e.size)
 				return false;
 			inner = off % e.size;
 			desc = elem;
+		} else if (t.kind == KIND_UNSAFE_POINTER && off == 0 && parent &&
+			   phantom_pointee(rt, parent, field_off, &ret->target)) {
+			ret->kind = GM_DESC_POINTER;
+			ret->interface_off = 0;
+			return true;
 		} else {
 			return leaf_word(rt, desc, t.kind, off, base, ret);
 		}

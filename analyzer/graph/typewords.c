@@ -432,6 +432,14 @@ uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 	char real[512];
 	if (strncmp(name, "go.shape.struct { ", 18) == 0 && strstr(name, ".isEntry bool }"))
 		return NO_ENTRY;
+	/* Without DWARF, the runtime's name (sync.node[K,V]) says neither
+	 * entry[K,V] nor indirect[K,V], and no descriptor is found by name. */
+	if (!in->dw)
+		return strstr(name, "node[") && (strncmp(name, "sync.node[", 10) == 0 ||
+						 strncmp(name, "concurrent.node[", 16) == 0 ||
+						 strncmp(name, "unique.node[", 12) == 0 || node_package(name) >= 0)
+			       ? NO_ENTRY
+			       : entry;
 	int p = node_package(name);
 	if (p < 0 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
 	    !gm_dwarf_member(&type, "isEntry", &flag_off, &member) ||
@@ -449,7 +457,7 @@ uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 
 bool refine_may_apply(const char *name)
 {
-	return strncmp(name, "go.shape.struct { ", 18) == 0 || node_package(name) >= 0 ||
+	return strncmp(name, "go.shape.struct { ", 18) == 0 || node_package(name) >= 0 || strstr(name, "node[") ||
 	       strcmp(name, "time.Timer") == 0 || strcmp(name, "time.Ticker") == 0 ||
 	       strcmp(name, "runtime.hchan") == 0;
 }
