@@ -36,14 +36,21 @@ bool gm_desc_read(const struct gm_runtime *rt, uint64_t desc, struct gm_desc *re
 	return true;
 }
 
+/* The fields of the struct at DESC: where the first abi.StructField is, and how many. */
+static bool struct_fields(const struct gm_runtime *rt, uint64_t desc, uint64_t *fields, uint64_t *n)
+{
+	const struct gm_descriptor_layout *d = &rt->desc;
+	/* Fields is a slice: its data pointer, then its len. */
+	return d->struct_field_size && d->struct_fields.present && read_word(rt, desc + d->struct_fields.offset, fields) &&
+	       read_word(rt, desc + d->struct_fields.offset + 8, n) && *n <= MAX_FIELDS;
+}
+
 /* The field of the struct at DESC holding byte *OFF: its type, *OFF made relative to it. */
 static bool struct_field_at(const struct gm_runtime *rt, uint64_t desc, uint64_t *off, uint64_t *ret_type)
 {
 	const struct gm_descriptor_layout *d = &rt->desc;
 	uint64_t fields, n;
-	/* Fields is a slice: its data pointer, then its len. */
-	if (!d->struct_field_size || !d->struct_fields.present || !read_word(rt, desc + d->struct_fields.offset, &fields) ||
-	    !read_word(rt, desc + d->struct_fields.offset + 8, &n) || n > MAX_FIELDS)
+	if (!struct_fields(rt, desc, &fields, &n))
 		return false;
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t f = fields + i * d->struct_field_size, typ, offset;
@@ -68,8 +75,7 @@ static bool phantom_pointee(const struct gm_runtime *rt, uint64_t desc, uint64_t
 {
 	const struct gm_descriptor_layout *d = &rt->desc;
 	uint64_t fields, n;
-	if (!d->struct_field_size || !d->struct_fields.present || !read_word(rt, desc + d->struct_fields.offset, &fields) ||
-	    !read_word(rt, desc + d->struct_fields.offset + 8, &n) || n > MAX_FIELDS)
+	if (!struct_fields(rt, desc, &fields, &n))
 		return false;
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t f = fields + i * d->struct_field_size, typ, offset, len, elem;
