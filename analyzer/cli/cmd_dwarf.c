@@ -38,7 +38,7 @@ static const char dwarf_usage[] =
 	"executable needs, whatever symbols EXE has (with the runtime layouts of EXE's\n"
 	"DWARF, else of the built-in table).  --code-types prints the globals' types EXE's code\n"
 	"shows, as the analysis of an executable without DWARF reads them: 'ADDR<TAB>SYMBOL<TAB>\n"
-	"holds|points-to|slice-of<TAB>DESCRIPTOR' a line (link-time addresses, '-' where no symbol covers\n"
+	"holds|points-to|slice-of|pool-of<TAB>DESCRIPTOR' a line (link-time addresses, '-' where no symbol covers\n"
 	"the word), then '# N words, N conflicts, N functions (N not decoded), N passes'.\n"
 	"\n"
 	"  -h, --help   show this help\n"
@@ -213,7 +213,7 @@ static int print_code_types(const char *path)
 			printf("%s+0x%" PRIx64, sym->name, f->word - sym->addr);
 		else
 			printf("%s", sym ? sym->name : "-");
-		static const char *const kinds[] = { "holds", "points-to", "slice-of" };
+		static const char *const kinds[] = { "holds", "points-to", "slice-of", "pool-of", "?" };
 		printf("\t%s\t0x%" PRIx64 "\n", kinds[f->kind], f->desc);
 	}
 	if (!err)

@@ -609,6 +609,20 @@ static void bind_descriptor_links(struct binder *b)
 	optional_size(b, "internal/abi.StructField", &d->struct_field_size);
 	optional_size(b, "runtime.hchan", &d->hchan_size);
 	bind_map_layouts(b);
+	/* sync.Pool's layout for the pool globals code_types.c finds (sync is
+	 * no runtime package, but every program with fmt links it). */
+	static const char *const local[][2] = { { "sync.Pool", "local" } };
+	static const char *const local_size[][2] = { { "sync.Pool", "localSize" } };
+	static const char *const victim[][2] = { { "sync.Pool", "victim" } };
+	static const char *const victim_size[][2] = { { "sync.Pool", "victimSize" } };
+	static const char *const typ_word[][2] = { { "sync.eface", "typ" } };
+	static const char *const val_word[][2] = { { "sync.eface", "val" } };
+	first_member(b, local, 1, &d->pool_local);
+	first_member(b, local_size, 1, &d->pool_local_size);
+	first_member(b, victim, 1, &d->pool_victim);
+	first_member(b, victim_size, 1, &d->pool_victim_size);
+	first_member(b, typ_word, 1, &d->eface_typ);
+	first_member(b, val_word, 1, &d->eface_val);
 }
 
 /* The array and struct descriptors: 1.24+ rebuilds an on-demand mask the

@@ -119,6 +119,10 @@ struct gm_descriptor_layout {
 	struct gm_field table_groups, table_length_mask;       /* maps.table.groups.data, .lengthMask */
 	struct gm_field hmap_buckets, hmap_oldbuckets;         /* runtime.hmap */
 	uint64_t swiss_map_size, table_size, hmap_size;        /* 0 if unknown (that map kind absent) */
+	/* sync.Pool (local, victim: [localSize]poolLocal, [victimSize]poolLocal)
+	 * and the sync.eface its queues keep values in; absent if unused. */
+	struct gm_field pool_local, pool_local_size, pool_victim, pool_victim_size;
+	struct gm_field eface_typ, eface_val;
 };
 
 /* What runtime.buildGCMask reads to build an on-demand GC mask (1.24+):

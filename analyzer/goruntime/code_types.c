@@ -20,6 +20,8 @@ enum role {
 	ROLE_SIZED_MALLOC,   /* new(T) in Go 1.26+'s size-specialized mallocgc*(size, typ, needzero) */
 	ROLE_MAKESLICE,      /* makeslice(et, len, cap): a []et's data */
 	ROLE_GROWSLICE,      /* growslice(oldPtr, newLen, oldCap, num, et): a []et's data */
+	ROLE_POOL_METHOD,    /* sync.(*Pool).Get, Put: the receiver is a pool */
+	ROLE_POOL_PINSLOW,   /* sync.(*Pool).pinSlow: makes the []poolLocal */
 	ROLE_RUNTIME,        /* any other runtime function: what it returns is the runtime's
 			      * representation (makemap_small's *maps.Map), not a Go type */
 };
@@ -83,6 +85,7 @@ struct scan {
 	unsigned arg0, arg1, arg4, result;   /* the register ABI's first, second and fifth arguments, first result */
 	uint32_t barrier_writes;        /* registers a write barrier call may write */
 	uint64_t types, etypes;         /* the moduledata's type descriptors (itabs among them) */
+	uint64_t pool_local;            /* sync.poolLocal's descriptor, once pinSlow is read; 0 before */
 	struct gm_code_type *facts;
 	size_t nfacts, cap;
 	bool nomem;
@@ -108,6 +111,10 @@ static enum role role_of(const char *name)
 		return ROLE_MAKESLICE;
 	if (strcmp(name, "runtime.growslice") == 0)
 		return ROLE_GROWSLICE;
+	if (strcmp(name, "sync.(*Pool).Get") == 0 || strcmp(name, "sync.(*Pool).Put") == 0)
+		return ROLE_POOL_METHOD;
+	if (strcmp(name, "sync.(*Pool).pinSlow") == 0)
+		return ROLE_POOL_PINSLOW;
 	if (strncmp(name, "runtime.gcWriteBarrier", 22) == 0)
 		return ROLE_WRITE_BARRIER;
 	if (strncmp(name, "runtime.", 8) == 0 || strncmp(name, "internal/runtime/", 17) == 0)
@@ -217,6 +224,12 @@ static void call(struct scan *s, uint64_t target)
 	}
 	if (type.kind != VAL_ADDR)
 		return;
+	uint64_t caller = ROLE_NONE;
+	gm_u64_map_find(&s->roles, s->lo, &caller);
+	if (role == ROLE_POOL_METHOD)
+		add_fact(s, type.addr, 0, GM_CODE_POOL);   /* the receiver, the first argument */
+	else if (role == ROLE_MAKESLICE && caller == ROLE_POOL_PINSLOW)
+		s->pool_local = type.addr;
 	if (role == ROLE_MAP_OP && map.kind == VAL_LOADED)
 		add_fact(s, map.addr, type.addr, GM_CODE_HOLDS);
 	else if (role == ROLE_NEWOBJECT || role == ROLE_SIZED_MALLOC)
@@ -278,7 +291,7 @@ static void store(struct scan *s, uint64_t word, unsigned reg)
 		add_fact(s, word, v->addr, v->made_by == ROLE_NEWOBJECT ? GM_CODE_POINTS_TO
 					   : v->made_by == ROLE_MAKESLICE ? GM_CODE_SLICE_OF : GM_CODE_HOLDS);
 	else if (v->kind == VAL_ADDR)
-		add_fact(s, word + 8, 0, GM_CODE_HOLDS);
+		add_fact(s, word + 8, 0, GM_CODE_INTERFACE_DATA);
 }
 
 /* Read x86-64 code from byte AT of the function's LEN bytes, at most STEPS
@@ -578,14 +591,18 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 	if (s->nfacts)
 		qsort(s->facts, s->nfacts, sizeof(*s->facts), fact_compare);
 	for (size_t i = 0, j; i < s->nfacts; i = j) {
-		bool agree = s->facts[i].desc != 0 && !after_static_type_word(s, s->facts[i].word);
-		for (j = i + 1; j < s->nfacts && s->facts[j].word == s->facts[i].word; j++)
-			if (s->facts[j].desc != s->facts[i].desc || s->facts[j].kind != s->facts[i].kind)
-				agree = false;
-		if (agree)
-			s->facts[t->n++] = s->facts[i];
-		else if (s->facts[j - 1].desc != 0 && s->facts[i].desc != 0)
+		bool agree = true, interface_data = after_static_type_word(s, s->facts[i].word);
+		for (j = i; j < s->nfacts && s->facts[j].word == s->facts[i].word; j++) {
+			interface_data |= s->facts[j].kind == GM_CODE_INTERFACE_DATA;
+			agree &= s->facts[j].desc == s->facts[i].desc && s->facts[j].kind == s->facts[i].kind;
+		}
+		struct gm_code_type fact = s->facts[i];
+		if (fact.kind == GM_CODE_POOL)
+			fact.desc = s->pool_local;   /* known once the whole code is read */
+		if (!agree && !interface_data)
 			t->conflicts++;
+		else if (agree && !interface_data && fact.desc)
+			s->facts[t->n++] = fact;
 	}
 	t->items = s->facts;
 	s->facts = NULL;

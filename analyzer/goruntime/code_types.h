@@ -12,7 +12,10 @@
  *   a map M or a channel C: stored into a global word, it makes the word a
  *   pointer to T (or the map, or the channel); makeslice(E, ...) and
  *   growslice(..., E) return a []E's data pointer, which makes the word a
- *   slice's.
+ *   slice's;
+ * - sync.(*Pool).Get and Put called on a global's address make it a
+ *   sync.Pool, whose local and victim arrays hold sync.poolLocal (the type
+ *   sync.(*Pool).pinSlow makes its slice of).
  *
  * - a function whose RETs return such a value (a constructor: return
  *   &T{...}) returns it to its callers too, found by reading the code again
@@ -46,6 +49,8 @@ enum gm_code_type_kind {
 	GM_CODE_HOLDS,      /* the word is a value of type desc (a map, a chan) */
 	GM_CODE_POINTS_TO,  /* the word points to a desc (new(T)) */
 	GM_CODE_SLICE_OF,   /* the word is the data pointer of a []desc (make, append), len and cap after it */
+	GM_CODE_POOL,       /* a sync.Pool starts at the word (its Get or Put is called on it); desc: sync.poolLocal */
+	GM_CODE_INTERFACE_DATA,   /* (while reading) the word follows a type word: never a fact */
 };
 
 struct gm_code_type {

@@ -171,12 +171,43 @@ uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t off)
 	}
 }
 
+/* The word at WORD (link-time) as a sync.Pool's local or victim, the pool
+ * found by the code (GM_CODE_POOL): [count]poolLocal, the count in the
+ * size word after it (both len and cap); 0 if it is no pool's. */
+static uint64_t pool_word_code(struct infer *in, uint64_t word, char **ret_type_name)
+{
+	const struct gm_descriptor_layout *d = &in->heap->rt->desc;
+	const struct gm_field arrays[2] = { d->pool_local, d->pool_victim }, sizes[2] = { d->pool_local_size,
+											 d->pool_victim_size };
+	for (int i = 0; i < 2; i++) {
+		if (!arrays[i].present || !sizes[i].present || sizes[i].offset <= arrays[i].offset ||
+		    sizes[i].offset - arrays[i].offset > DELTA_MASK || word < arrays[i].offset)
+			continue;
+		const struct gm_code_type *pool = gm_code_type_of(in->code_types, word - arrays[i].offset);
+		uint32_t local = pool && pool->kind == GM_CODE_POOL
+					 ? entry_for_runtime(in, pool->desc + in->heap->rt->prog->bias)
+					 : NO_ENTRY;
+		if (local == NO_ENTRY)
+			continue;
+		if (!*ret_type_name)
+			*ret_type_name = strdup("unsafe.Pointer");
+		uint64_t delta = sizes[i].offset - arrays[i].offset;
+		return ((uint64_t)local + 1) | TARGET_COUNTED | delta << 32 | delta << 44;
+	}
+	return 0;
+}
+
 uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_name)
 {
 	uint64_t bias = in->heap->rt->prog->bias;
 	const struct gm_code_type *fact = in->code_types ? gm_code_type_of(in->code_types, word_addr - bias) : NULL;
 	struct gm_desc d;
-	if (!fact || !gm_desc_read(in->heap->rt, fact->desc + bias, &d))
+	if (in->code_types && (!fact || fact->kind == GM_CODE_POOL)) {
+		uint64_t pool = pool_word_code(in, word_addr - bias, ret_type_name);
+		if (pool)
+			return pool;
+	}
+	if (!fact || fact->kind == GM_CODE_POOL || !gm_desc_read(in->heap->rt, fact->desc + bias, &d))
 		return 0;
 	uint32_t type = entry_for_runtime(in, fact->desc + bias);
 	bool holds = fact->kind == GM_CODE_HOLDS, points = fact->kind == GM_CODE_POINTS_TO;
@@ -260,6 +291,17 @@ static uint64_t closure_word_code(struct infer *in, Dwarf_Off subprogram, uint64
 	return 0;
 }
 
+/* eface_member_code without DWARF: a sync.eface's val word, by the
+ * runtime's name for the struct and the layout table's offsets. */
+static uint64_t descriptor_eface_code(struct infer *in, uint32_t entry, uint64_t off)
+{
+	const struct gm_descriptor_layout *d = &in->heap->rt->desc;
+	if (strcmp(in->t->entries[entry].name, "sync.eface") != 0 || !d->eface_typ.present || !d->eface_val.present ||
+	    d->eface_val.offset != d->eface_typ.offset + 8 || off != d->eface_val.offset)
+		return 0;
+	return TARGET_EFACE | d->eface_typ.offset;
+}
+
 /* word_code for a value of ENTRY's type, cached per (entry, offset). */
 uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
 {
@@ -273,10 +315,13 @@ uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
 		value = word_code(in, &type, off);
 	else if (gm_u64_map_find(&in->closure_funcs, entry, &subprogram))
 		value = closure_word_code(in, subprogram, off);
-	else if (!in->dw && e->runtime_addr)
+	else if (!in->dw && e->runtime_addr) {
 		value = descriptor_word_code(in, e->runtime_addr, off);
-	else if (!in->dw)
+		if (!value)
+			value = descriptor_eface_code(in, entry, off);
+	} else if (!in->dw) {
 		value = made_word_code(in, entry, off);
+	}
 	gm_u64_map_insert(&in->slot_cache, key, value);
 	return value;
 }

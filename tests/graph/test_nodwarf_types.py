@@ -55,6 +55,8 @@ MIN_EQUAL_TYPES_SHARE = 0.55
 # the globals typed from the code lead to, on zoo (measured 66.5-86.0%).
 MIN_ARENA_ZOO_SHARE = 0.60
 
+# sizeof(sync.Pool) on 64-bit targets, 1.20-1.27 (`gomortem dwarf EXE sync.Pool`).
+SYNC_POOL_SIZE = 40
 # A string's bytes, as long as the first string that reached them says: two
 # strings sharing bytes (a substring) may reach them in another order.
 BYTES = re.compile(r"^\[\d+\]uint8$")
@@ -218,12 +220,16 @@ def check_code_types_listing(c, gm, where, sdir, db):
     if not c.check(res.status == 0, f"{where}: dwarf --code-types exit {res.status}: {res.stderr[-300:]}"):
         return
     lines = res.stdout.splitlines()
-    listed = {int(line.split("\t")[0], 16) for line in lines if line and not line.startswith("#")}
+    facts = [line.split("\t") for line in lines if line and not line.startswith("#")]
+    listed = {int(f[0], 16) for f in facts}
+    pools = [int(f[0], 16) for f in facts if f[2] == "pool-of"]
     typed = {addr for (addr,) in db.execute(
         "SELECT addr FROM roots WHERE kind IN ('data', 'bss') AND type_name IS NOT NULL")}
-    c.check(typed and typed <= listed and lines and lines[-1].startswith("# "),
+    # A pool is listed by its start (its local array); its victim array is a word further on.
+    unlisted = {addr for addr in typed - listed if not any(p < addr < p + SYNC_POOL_SIZE for p in pools)}
+    c.check(typed and not unlisted and lines and lines[-1].startswith("# "),
             f"{where}: dwarf --code-types lists {len(listed)} words, the analysis typed {len(typed)}, "
-            f"{len(typed - listed)} of them unlisted")
+            f"{len(unlisted)} of them unlisted: {sorted(unlisted)[:3]}")
 
 
 def check_stripped(c, gm, where, sdir, tmp):
