@@ -219,8 +219,9 @@ const char *gm_program_unknown_columns(const struct gm_program *prog)
 {
 	if (prog->dwarf)
 		return "none";
-	return "fields; roots.type_name; member paths in roots.name (symbol+offset); "
-	       "objects.type_id where only a variable's declared type leads";
+	return "fields; roots.type_name of stack slots and of globals the code does not type; "
+	       "member paths in roots.name (symbol+offset); "
+	       "objects.type_id where only a variable's declared type the code does not show leads";
 }
 
 bool gm_program_global_addr(struct gm_program *prog, const char *name, uint64_t *ret)
