@@ -203,6 +203,22 @@ static void add_fact(struct scan *s, uint64_t word, uint64_t desc, enum gm_code_
 	s->facts[s->nfacts++] = (struct gm_code_type){ .word = word, .desc = desc, .kind = kind };
 }
 
+/* sync.(*Pool).Get or Put's receiver: a global pool's address, or a
+ * global *sync.Pool (var p = &sync.Pool{...}: the pool a static of the
+ * file's data, the pointer initialized to it, as the file says). */
+static void pool_receiver(struct scan *s, const struct val *receiver)
+{
+	const uint8_t *p;
+	uint64_t pool;
+	if (receiver->kind == VAL_ADDR) {
+		add_fact(s, receiver->addr, 0, GM_CODE_POOL);
+	} else if (receiver->kind == VAL_LOADED && (p = gm_exe_file_bytes(s->exe, receiver->addr, 8))) {
+		memcpy(&pool, p, 8);
+		if (pool)
+			add_fact(s, pool, 0, GM_CODE_POOL);
+	}
+}
+
 static void call(struct scan *s, uint64_t target)
 {
 	uint64_t role = ROLE_NONE;
@@ -214,6 +230,8 @@ static void call(struct scan *s, uint64_t target)
 	unsigned type_arg = role == ROLE_SIZED_MALLOC ? s->arg1 : role == ROLE_GROWSLICE ? s->arg4 : s->arg0;
 	struct val type = s->regs[type_arg], map = s->regs[s->arg1];
 	uint64_t summary;
+	if (role == ROLE_POOL_METHOD)
+		pool_receiver(s, &s->regs[s->arg0]);
 	forget(s, ALL_REGS);
 	if (s->frame_address)
 		forget_slots(s);
@@ -226,9 +244,7 @@ static void call(struct scan *s, uint64_t target)
 		return;
 	uint64_t caller = ROLE_NONE;
 	gm_u64_map_find(&s->roles, s->lo, &caller);
-	if (role == ROLE_POOL_METHOD)
-		add_fact(s, type.addr, 0, GM_CODE_POOL);   /* the receiver, the first argument */
-	else if (role == ROLE_MAKESLICE && caller == ROLE_POOL_PINSLOW)
+	if (role == ROLE_MAKESLICE && caller == ROLE_POOL_PINSLOW)
 		s->pool_local = type.addr;
 	if (role == ROLE_MAP_OP && map.kind == VAL_LOADED)
 		add_fact(s, map.addr, type.addr, GM_CODE_HOLDS);
@@ -591,7 +607,10 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 	if (s->nfacts)
 		qsort(s->facts, s->nfacts, sizeof(*s->facts), fact_compare);
 	for (size_t i = 0, j; i < s->nfacts; i = j) {
-		bool agree = true, interface_data = after_static_type_word(s, s->facts[i].word);
+		/* A pool is found by its address, not by a value stored there:
+		 * what the data before it holds says nothing of it. */
+		bool agree = true,
+		     interface_data = s->facts[i].kind != GM_CODE_POOL && after_static_type_word(s, s->facts[i].word);
 		for (j = i; j < s->nfacts && s->facts[j].word == s->facts[i].word; j++) {
 			interface_data |= s->facts[j].kind == GM_CODE_INTERFACE_DATA;
 			agree &= s->facts[j].desc == s->facts[i].desc && s->facts[j].kind == s->facts[i].kind;
