@@ -1,0 +1,129 @@
+/* code_scan: the abstract machine code_types.c runs over a function's
+ * code: what each general register and stack slot holds (a descriptor's
+ * or global's address, a global's value, what an allocation returned), the
+ * calls that make facts, the jumps it follows once more, what functions
+ * return.  code_scan_amd64.c and code_scan_arm64.c decode their
+ * instruction sets into these operations. */
+#ifndef GOMORTEM_CODE_SCAN_H
+#define GOMORTEM_CODE_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/u64_map.h"
+#include "code_types.h"
+
+struct gm_exe;
+
+#define NREGS 32
+#define ALL_REGS 0xffffffffu
+
+/* What a function does, for the scan: CALL targets are looked up by entry. */
+enum role {
+	ROLE_NONE, ROLE_MAP_OP, ROLE_NEWOBJECT, ROLE_MAKEMAP, ROLE_MAKECHAN, ROLE_WRITE_BARRIER,
+	ROLE_SIZED_MALLOC,   /* new(T) in Go 1.26+'s size-specialized mallocgc*(size, typ, needzero) */
+	ROLE_MAKESLICE,      /* makeslice(et, len, cap): a []et's data */
+	ROLE_GROWSLICE,      /* growslice(oldPtr, newLen, oldCap, num, et): a []et's data */
+	ROLE_POOL_METHOD,    /* sync.(*Pool).Get, Put: the receiver is a pool */
+	ROLE_POOL_PINSLOW,   /* sync.(*Pool).pinSlow: makes the []poolLocal */
+	ROLE_RUNTIME,        /* any other runtime function: what it returns is the runtime's
+			      * representation (makemap_small's *maps.Map), not a Go type */
+};
+
+/* What a register holds, as far as the scan knows. */
+enum val_kind {
+	VAL_UNKNOWN,
+	VAL_PAGE,     /* arm64: an ADRP page */
+	VAL_ADDR,     /* an address formed pc-relative (a descriptor, a global) */
+	VAL_LOADED,   /* the word loaded from a global */
+	VAL_MADE,     /* what newobject / makemap / makechan returned; addr: the type it was given */
+};
+
+struct val {
+	enum val_kind kind;
+	enum role made_by;
+	uint64_t addr;
+};
+
+/* A spilled value: a stack slot at an offset from SP.  Slots are dropped
+ * when SP moves, when the frame is written otherwise, and, once the frame's
+ * address was taken (a slot may be written through a pointer), at every
+ * call and every memory write. */
+#define NSLOTS 32
+struct slot {
+	int32_t off;
+	struct val v;   /* VAL_UNKNOWN: a free slot */
+};
+
+/* A jump's target inside the function and the registers on the way there. */
+struct branch {
+	uint64_t target;
+	struct val regs[NREGS];
+	struct slot slots[NSLOTS];
+};
+
+/* What a function returns in its first result register, found at its
+ * RETs: MADE_BY << 56 | the type's link-time address, or MIXED when two
+ * RETs disagree. */
+#define SUMMARY_MIXED UINT64_MAX
+#define MAX_PASSES 4
+
+/* Jumps followed a function, and instructions followed from each. */
+#define MAX_BRANCHES 4096
+#define BRANCH_STEPS 64
+
+struct scan {
+	const struct gm_exe *exe;
+	uint64_t lo, hi;                /* the function being read */
+	bool following;                 /* from a branch: stop where the flow ends, note no jumps */
+	struct branch *branches;
+	size_t nbranches, branches_cap;
+	uint8_t *starts;                /* a bit per byte of the function: an instruction starts there */
+	size_t starts_cap;
+	struct gm_u64_map roles;        /* function entry -> role */
+	struct gm_u64_map summaries;    /* function entry -> what it returns (see SUMMARY_MIXED) */
+	bool summaries_changed;
+	bool frame_address;             /* the function takes a frame address somewhere */
+	struct val regs[NREGS];
+	struct slot slots[NSLOTS];
+	unsigned arg0, arg1, arg4, result;   /* the register ABI's first, second and fifth arguments, first result */
+	uint32_t barrier_writes;        /* registers a write barrier call may write */
+	uint64_t types, etypes;         /* the moduledata's type descriptors (itabs among them) */
+	uint64_t pool_local;            /* sync.poolLocal's descriptor, once pinSlow is read; 0 before */
+	struct gm_code_type *facts;
+	size_t nfacts, cap;
+	bool nomem;
+};
+
+/* The register machine's operations (code_scan.c). */
+void scan_forget(struct scan *s, uint32_t regs);
+void scan_forget_slots(struct scan *s);
+/* Register REG spilled to the slot at OFF from SP; the value of the slot at OFF. */
+void scan_store_slot(struct scan *s, int32_t off, unsigned reg);
+struct val scan_load_slot(const struct scan *s, int32_t off);
+/* A write to memory: the frame's own (FRAME), or anywhere. */
+void scan_memory_written(struct scan *s, bool frame);
+/* A RET: what the first result register holds is what the function returns. */
+void scan_returns(struct scan *s);
+/* A direct call to TARGET. */
+void scan_call(struct scan *s, uint64_t target);
+/* A direct jump (or branch) to TARGET. */
+void scan_note_branch(struct scan *s, uint64_t target);
+/* Where the flow ends: true when reading from a branch stops there. */
+bool scan_flow_ends(struct scan *s);
+/* An instruction starts at byte AT of the function. */
+void scan_mark_start(struct scan *s, uint64_t at);
+/* The global word at WORD gets register REG's value. */
+void scan_store(struct scan *s, uint64_t word, unsigned reg);
+
+/* Read the function's LEN bytes of CODE from byte AT, at most STEPS
+ * instructions; false if they do not decode. */
+bool scan_run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t at, size_t steps);
+bool scan_run_arm64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t at, size_t steps);
+/* Whether the function takes a frame address anywhere (its slots may then
+ * be written through pointers); true if it does not decode. */
+bool scan_amd64_takes_frame_address(const struct scan *s, const uint8_t *code, uint64_t len);
+bool scan_arm64_takes_frame_address(const uint8_t *code, uint64_t len);
+
+#endif

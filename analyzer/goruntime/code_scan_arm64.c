@@ -1,0 +1,160 @@
+/* code_scan_arm64: AArch64 code (fixed 4-byte instructions) into
+ * code_scan's operations: ADRP with ADD or a load/store forms an address,
+ * LDR/STR of 64-bit registers load and store globals and SP-relative
+ * slots, ORR moves registers, BL calls, B/B.cond/CBZ/TBZ jump; any other
+ * instruction writes at most its Rd (loads: their Rt, Rt2, a written-back
+ * base). */
+#include "code_refs.h"
+#include "code_scan.h"
+
+static uint32_t bits(uint32_t insn, unsigned lo, unsigned n)
+{
+	return (insn >> lo) & ((1u << n) - 1);
+}
+
+/* The registers an AArch64 load or store may write: the loaded ones
+ * (not for a store, nor SIMD registers), the base on writeback. */
+static uint32_t arm64_memory_writes(uint32_t insn)
+{
+	uint32_t rt = 1u << bits(insn, 0, 5), rt2 = 1u << bits(insn, 10, 5), rn = 1u << bits(insn, 5, 5);
+	bool simd = insn & (1u << 26);
+	if ((insn & 0x3b000000) == 0x39000000)            /* unsigned offset: no writeback */
+		return bits(insn, 22, 2) == 0 || simd ? 0 : rt;
+	if ((insn & 0x3a000000) == 0x28000000) {          /* pair */
+		uint32_t writeback = bits(insn, 23, 2) & 1 ? rn : 0;
+		return writeback | ((insn & (1u << 22)) && !simd ? rt | rt2 : 0);
+	}
+	if ((insn & 0x3b200000) == 0x38000000) {          /* unscaled, pre- and post-indexed */
+		uint32_t writeback = bits(insn, 10, 2) & 1 ? rn : 0;
+		return writeback | (bits(insn, 22, 2) == 0 || simd ? 0 : rt);
+	}
+	return rt | rt2 | rn | 1u << bits(insn, 16, 5);  /* exclusive, atomic, literal, ...: all it names */
+}
+
+static int64_t sign_extend(uint32_t value, unsigned nbits)
+{
+	return (int64_t)((uint64_t)value << (64 - nbits)) >> (64 - nbits);
+}
+
+/* Whether an AArch64 load or store may write memory: all but the loads. */
+static bool arm64_stores(uint32_t insn)
+{
+	if ((insn & 0x3b000000) == 0x39000000 || (insn & 0x3b200000) == 0x38000000)
+		return bits(insn, 22, 2) == 0;                       /* STR*, STUR*: opc 0 */
+	if ((insn & 0x3a000000) == 0x28000000)
+		return !(insn & (1u << 22));                         /* STP: L clear */
+	return true;                                             /* exclusive, atomic, ...: may */
+}
+
+/* ADD/SUB Xd, SP or X29, #imm: a frame address (not SP's own moves, nor
+ * the frame pointer's setup). */
+static bool arm64_frame_address(uint32_t insn)
+{
+	uint32_t rd = bits(insn, 0, 5), rn = bits(insn, 5, 5);
+	return ((insn & 0xff000000) == 0x91000000 || (insn & 0xff000000) == 0xd1000000) && (rn == 31 || rn == 29) &&
+	       rd != 31 && rd != 29;
+}
+
+/* A load or store whose base is SP, at an unsigned offset: the slot's
+ * offset; false for any other. */
+static bool arm64_slot(uint32_t insn, int32_t *ret)
+{
+	if (bits(insn, 5, 5) != 31)
+		return false;
+	*ret = (int32_t)(bits(insn, 10, 12) * 8);
+	return true;
+}
+
+/* A load or store other than the 64-bit register ones step_arm64 follows. */
+static void arm64_memory(struct scan *s, uint32_t insn)
+{
+	uint32_t writes = arm64_memory_writes(insn), rn = bits(insn, 5, 5);
+	scan_forget(s, writes);
+	if (writes & (1u << 31))        /* SP written back */
+		scan_forget_slots(s);
+	if (arm64_stores(insn))
+		scan_memory_written(s, rn == 31 || rn == 29);
+}
+
+/* One AArch64 instruction (fixed 4 bytes) at PC; false where the flow
+ * ends and reading from a branch stops. */
+static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
+{
+	uint64_t page;
+	uint32_t reg, rd = bits(insn, 0, 5), rn = bits(insn, 5, 5);
+	const struct val *base = &s->regs[rn];
+	int32_t slot;
+	if ((insn & 0xffc00000) == 0xf9400000 && arm64_slot(insn, &slot)) {          /* LDR Xt, [SP, #imm] */
+		if (rd != 31)
+			s->regs[rd] = scan_load_slot(s, slot);
+	} else if ((insn & 0xffc00000) == 0xf9000000 && arm64_slot(insn, &slot)) {   /* STR Xt, [SP, #imm] */
+		if (rd != 31)
+			scan_store_slot(s, slot, rd);
+	} else if (gm_arm64_adrp(insn, pc, &page, &reg)) {
+		s->regs[reg] = (struct val){ .kind = VAL_PAGE, .addr = page };
+	} else if ((insn & 0xff800000) == 0x91000000) {           /* ADD Xd, Xn, #imm{, LSL 12} */
+		uint64_t imm = bits(insn, 10, 12) << (insn & (1u << 22) ? 12 : 0);
+		struct val v = { .kind = base->kind == VAL_PAGE ? VAL_ADDR : VAL_UNKNOWN, .addr = base->addr + imm };
+		if (rd != 31)
+			s->regs[rd] = v;
+	} else if ((insn & 0xffc00000) == 0xf9400000) {           /* LDR Xt, [Xn, #imm] */
+		bool global = base->kind == VAL_PAGE || base->kind == VAL_ADDR;   /* ADRP (+ ADD) first */
+		struct val v = { .kind = global ? VAL_LOADED : VAL_UNKNOWN, .addr = base->addr + bits(insn, 10, 12) * 8 };
+		if (rd != 31)
+			s->regs[rd] = v;
+	} else if ((insn & 0xffc00000) == 0xf9000000) {           /* STR Xt, [Xn, #imm] */
+		if ((base->kind == VAL_PAGE || base->kind == VAL_ADDR) && rd != 31)
+			scan_store(s, base->addr + bits(insn, 10, 12) * 8, rd);
+		else
+			scan_memory_written(s, rn == 29);
+	} else if ((insn & 0xffe0ffe0) == 0xaa0003e0) {           /* MOV Xd, Xm (ORR Xd, XZR, Xm) */
+		if (rd != 31)
+			s->regs[rd] = s->regs[bits(insn, 16, 5)];
+	} else if ((insn & 0xfc000000) == 0x94000000) {           /* BL */
+		scan_call(s, pc + (uint64_t)(sign_extend(bits(insn, 0, 26), 26) * 4));
+	} else if ((insn & 0xfc000000) == 0x14000000) {           /* B */
+		scan_note_branch(s, pc + (uint64_t)(sign_extend(bits(insn, 0, 26), 26) * 4));
+		return !scan_flow_ends(s);
+	} else if ((insn & 0xff000010) == 0x54000000 || (insn & 0x7e000000) == 0x34000000) {
+		scan_note_branch(s, pc + (uint64_t)(sign_extend(bits(insn, 5, 19), 19) * 4));   /* B.cond, CBZ, CBNZ */
+	} else if ((insn & 0x7e000000) == 0x36000000) {
+		scan_note_branch(s, pc + (uint64_t)(sign_extend(bits(insn, 5, 14), 14) * 4));   /* TBZ, TBNZ */
+	} else if ((insn & 0xfffffc1f) == 0xd65f0000 || (insn & 0xfffffc1f) == 0xd61f0000 ||
+		   (insn & 0xffe0001f) == 0xd4200000 || insn >> 16 == 0) {
+		if ((insn & 0xfffffc1f) == 0xd65f0000)
+			scan_returns(s);
+		return !scan_flow_ends(s);                                 /* RET, BR, BRK, UDF */
+	} else if ((insn & 0x0a000000) == 0x08000000) {           /* loads and stores */
+		arm64_memory(s, insn);
+	} else if ((insn & 0xfffffc1f) == 0xd63f0000 || (insn & 0xffe0001f) == 0xd4000001) {
+		scan_forget(s, ALL_REGS);                                /* BLR, SVC */
+	} else {
+		scan_forget(s, 1u << rd);
+		if (rd == 31 && (insn & 0x1f000000) == 0x11000000)   /* ADD/SUB SP, SP, #imm */
+			scan_forget_slots(s);
+	}
+	return true;
+}
+
+bool scan_run_arm64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t at, size_t steps)
+{
+	if (len % 4 || at % 4)
+		return false;
+	for (size_t n = 0; at < len && n < steps; n++, at += 4) {
+		scan_mark_start(s, at);
+		uint32_t insn = (uint32_t)code[at] | (uint32_t)code[at + 1] << 8 | (uint32_t)code[at + 2] << 16 |
+				(uint32_t)code[at + 3] << 24;
+		if (!step_arm64(s, insn, s->lo + at))
+			break;
+	}
+	return true;
+}
+
+bool scan_arm64_takes_frame_address(const uint8_t *code, uint64_t len)
+{
+	for (uint64_t at = 0; at + 4 <= len; at += 4)
+		if (arm64_frame_address((uint32_t)code[at] | (uint32_t)code[at + 1] << 8 | (uint32_t)code[at + 2] << 16 |
+					(uint32_t)code[at + 3] << 24))
+			return true;
+	return false;
+}
