@@ -124,6 +124,18 @@ static struct gm_error *find_leaves(struct dom *d)
 	return NULL;
 }
 
+/* A node just reached: its successors' preorder numbers and leaf bits
+ * are read as the search comes back to it, each a cache miss at random
+ * in arrays of 4 bytes a node (the first few fetched now). */
+static void prefetch_successors(const struct dom *d, const struct succ_iter *it)
+{
+	for (uint64_t e = it->pos; e < it->end && e < it->pos + 8 && it->node > d->nroots; e++) {
+		uint32_t obj = d->g->edges[e].dst;
+		__builtin_prefetch(&d->pre[1 + d->nroots + obj]);
+		__builtin_prefetch(&d->leaf[obj / 64]);
+	}
+}
+
 static struct gm_error *dfs(struct dom *d)
 {
 	/* The stack grows with the depth reached (a long linked list is deep,
@@ -165,10 +177,26 @@ static struct gm_error *dfs(struct dom *d)
 			report(d, "dominators: search", d->n, d->nnodes);
 		d->vertex[d->n] = next;
 		d->parent[d->n] = d->pre[stack[top - 1].node];
-		succ_begin(d, next, &stack[top++]);
+		succ_begin(d, next, &stack[top]);
+		prefetch_successors(d, &stack[top++]);
 	}
 	free(stack);
 	return NULL;
+}
+
+/* Along the edges array, the dominator search's reads of an edge's
+ * target are random and depend on each other (its preorder number, then
+ * that number's list): fetch the first DISTANCE edges ahead, the second
+ * half as far. */
+#define PREFETCH_DISTANCE 16
+
+static void prefetch_targets(const struct dom *d, uint64_t e)
+{
+	const struct gm_graph *g = d->g;
+	if (e + PREFETCH_DISTANCE < g->nedges)
+		__builtin_prefetch(&d->pre[1 + d->nroots + g->edges[e + PREFETCH_DISTANCE].dst]);
+	if (e + PREFETCH_DISTANCE / 2 < g->nedges)
+		__builtin_prefetch(&d->pred_start[d->pre[1 + d->nroots + g->edges[e + PREFETCH_DISTANCE / 2].dst]], 1);
 }
 
 /* Predecessor lists in preorder numbers, of visited nodes only: node w's
@@ -176,8 +204,9 @@ static struct gm_error *dfs(struct dom *d)
  * pred_start[w] (it meets every edge of a visited node once); summed, that
  * is where w's list ends, and filling each list from its end leaves it
  * where w's list starts.  The nodes are taken in their own order (the
- * objects' edges then come in memory order) rather than in preorder; the
- * order of a list does not matter to the search. */
+ * objects' edges then come in memory order, which prefetch_targets reads
+ * ahead) rather than in preorder; the order of a list does not matter to
+ * the search. */
 static struct gm_error *build_preds(struct dom *d)
 {
 	struct succ_iter it;
@@ -194,10 +223,21 @@ static struct gm_error *build_preds(struct dom *d)
 		uint32_t i = d->pre[node];
 		if ((node & REPORT_EVERY) == 0)
 			report(d, "dominators: predecessors", node, d->nnodes);
-		if (i)
+		if (!i)
+			continue;
+		if (node <= d->nroots) {
 			for (succ_begin(d, (uint32_t)node, &it); succ_next(&it, &next);)
 				if (!is_leaf(d, next))
 					d->preds[--d->pred_start[d->pre[next]]] = i;
+			continue;
+		}
+		uint32_t obj = (uint32_t)node - 1 - d->nroots;
+		for (uint64_t e = d->g->edge_start[obj]; e < d->g->edge_start[obj + 1]; e++) {
+			prefetch_targets(d, e);
+			next = 1 + d->nroots + d->g->edges[e].dst;
+			if (!is_leaf(d, next))
+				d->preds[--d->pred_start[d->pre[next]]] = i;
+		}
 	}
 	return NULL;
 }
@@ -228,6 +268,11 @@ static void semi_nca(struct dom *d, uint32_t *stack)
 	for (uint32_t w = d->n; w >= 2; w--) {
 		if ((w & REPORT_EVERY) == 0)
 			report(d, "dominators: semidominators", d->n - w, d->n);
+		if (w >= 4) /* eval's first reads of the predecessors two nodes on */
+			for (uint32_t p = d->pred_start[w - 2]; p < d->pred_start[w - 1] && p < d->pred_start[w - 2] + 8; p++) {
+				__builtin_prefetch(&d->ancestor[d->preds[p]]);
+				__builtin_prefetch(&d->label[d->preds[p]]);
+			}
 		for (uint32_t p = d->pred_start[w]; p < d->pred_start[w + 1]; p++) {
 			uint32_t u = eval(d, d->preds[p], stack);
 			if (d->semi[u] < d->semi[w])
