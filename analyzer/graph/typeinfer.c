@@ -29,10 +29,11 @@ static bool has_layout(const struct infer *in, uint32_t entry)
 	return e->die || (!in->dw && (e->runtime_addr || made_layout(in, entry)));
 }
 
-/* Where the data of OBJ starts: after the malloc header when it has one. */
-static uint64_t data_offset(const struct gm_heap *heap, uint32_t obj)
+/* Where the data of OBJ starts: after the malloc header when it has one
+ * (the per-span flag says so: gm_span_header_size is that size or 0). */
+static uint64_t data_offset(const struct infer *in, uint32_t obj)
 {
-	return gm_span_header_size(heap, &heap->spans[heap->objects[obj].span]);
+	return in->span_flags[in->heap->objects[obj].span] & SPAN_HEADER ? in->heap->rt->malloc_header_size : 0;
 }
 
 /* Bytes of OBJ that hold data, from the per-span table (read on most
@@ -40,6 +41,18 @@ static uint64_t data_offset(const struct gm_heap *heap, uint32_t obj)
 static uint64_t data_size(const struct infer *in, uint32_t obj)
 {
 	return in->span_room[in->heap->objects[obj].span];
+}
+
+/* Whether OBJ is a tiny-allocator block: from the per-span flags while
+ * inferring (fit runs on most edges, and the spans are 96 bytes each,
+ * 10 MB at 20M objects), from its span before they exist. */
+static bool is_tiny(const struct infer *in, uint32_t obj)
+{
+	uint32_t span = in->heap->objects[obj].span;
+	if (in->span_flags)
+		return in->span_flags[span] & SPAN_TINY;
+	const struct gm_span *s = &in->heap->spans[span];
+	return s->noscan && s->size_class == in->heap->rt->tiny_size_class;
 }
 
 /* A Swiss map's group array (internal/runtime/maps newarray(typ.Group, n)):
@@ -61,9 +74,8 @@ static uint64_t group_count(const struct infer *in, uint32_t elem, uint64_t fitt
 uint32_t fit(struct infer *in, uint32_t elem, uint32_t obj)
 {
 	uint64_t size = in->t->entries[elem].size, room = data_size(in, obj);
-	const struct gm_span *s = &in->heap->spans[in->heap->objects[obj].span];
 	/* A tiny-allocator block packs unrelated small values: not an array. */
-	bool tiny = s->noscan && s->size_class == in->heap->rt->tiny_size_class;
+	bool tiny = is_tiny(in, obj);
 	if (size == 0 || room < 2 * size || tiny || strcmp(in->t->entries[elem].name, "runtime.itabTableType") == 0)
 		return elem;
 	return array_of(in, elem, group_count(in, elem, room / size));
@@ -189,7 +201,7 @@ static struct gm_error *compute_span_flags(struct infer *in)
 static bool interior_array(const struct infer *in, uint32_t dst, uint32_t dst_off, uint32_t elem)
 {
 	const struct gm_span *s = &in->heap->spans[in->heap->objects[dst].span];
-	uint64_t size = in->t->entries[elem].size, data = data_offset(in->heap, dst);
+	uint64_t size = in->t->entries[elem].size, data = data_offset(in, dst);
 	return s->noscan && size > 0 && dst_off > data && (dst_off - data) % size == 0 &&
 	       data_size(in, dst) >= 2 * size;
 }
@@ -210,7 +222,7 @@ void assign_fitting(struct infer *in, uint32_t dst, uint32_t entry)
 static uint64_t first_word(struct infer *in, uint32_t obj)
 {
 	uint64_t word;
-	if (!gm_try_read_u64(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in->heap, obj), &word))
+	if (!gm_try_read_u64(in->heap->rt->prog->mem, in->heap->objects[obj].addr + data_offset(in, obj), &word))
 		return 0;
 	return word;
 }
@@ -403,7 +415,7 @@ static void spread(struct infer *in, uint32_t obj)
 	uint32_t entry = in->t->object_type[obj];
 	const struct gm_type_entry *e = &in->t->entries[entry];
 	uint32_t elem = e->elem != NO_ENTRY ? e->elem : entry;
-	uint64_t elem_size = in->t->entries[elem].size, data = data_offset(in->heap, obj), subprogram;
+	uint64_t elem_size = in->t->entries[elem].size, data = data_offset(in, obj), subprogram;
 	/* A closure has no DWARF type, but its function may lay out its captures. */
 	bool closure = !in->t->entries[elem].die && gm_u64_map_find(&in->closure_funcs, elem, &subprogram);
 	if (closure)
@@ -431,6 +443,11 @@ static int compare_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return (x > y) - (x < y);
+}
+
+static int compare_slice_objects(const void *a, const void *b)
+{
+	return compare_u32(&((const struct gm_slice_info *)a)->object, &((const struct gm_slice_info *)b)->object);
 }
 
 /* Put QUEUE[FROM, TO) (distinct objects) in address order. */
@@ -688,6 +705,10 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 		spread_all(&in, progress);
 		gm_stage_end(progress);
 		name_leftovers(&in);
+		/* In object order: the slices table, keyed by object id, is then
+		 * appended to rather than inserted into at random (20M objects,
+		 * 1.1M slices: 0.8 -> 0.1 s). */
+		qsort(t->slices, t->nslices, sizeof(*t->slices), compare_slice_objects);
 		for (size_t i = 0; i < heap->nobjects; i++) {
 			if (!graph->reachable[i])
 				continue;

@@ -47,7 +47,8 @@ struct gm_types {
 	size_t count, cap;
 	struct gm_u64_map by_die, by_runtime, by_array;
 	uint32_t *object_type;     /* per object: entry, UINT32_MAX if unknown */
-	/* Slice backing arrays typed through a slice header: its len and cap. */
+	/* Slice backing arrays typed through a slice header: its len and cap,
+	 * in object order. */
 	struct gm_slice_info { uint32_t object; uint64_t len, cap; } *slices;
 	size_t nslices, slices_cap;
 	uint64_t conflicts;        /* targets typed differently by two pieces of evidence
