@@ -431,6 +431,17 @@ void gm_core_release_pages(const struct gm_core *core)
 		(void)madvise((void *)core->data, core->size, MADV_DONTNEED);
 }
 
+void gm_core_release_range(const struct gm_core *core, const uint8_t *from, const uint8_t *to)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	if (!core->mapped || page <= 0 || from < core->data || to > core->data + core->size)
+		return;
+	uint64_t mask = (uint64_t)page - 1, start = ((uint64_t)(from - core->data) + mask) & ~mask,
+		 end = (uint64_t)(to - core->data) & ~mask;
+	if (start < end)
+		(void)madvise((void *)(core->data + start), end - start, MADV_DONTNEED);
+}
+
 void gm_core_destroy(struct gm_core *core)
 {
 	if (!core)

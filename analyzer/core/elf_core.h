@@ -106,6 +106,8 @@ struct gm_error *gm_core_parse(const void *data, size_t size, const char *name,
  * file (the page cache).  Lowers the resident size between the stages that
  * read the core at large.  Nothing happens when the core is not our mapping. */
 void gm_core_release_pages(const struct gm_core *core);
+/* The same for the whole pages of the core's bytes [FROM, TO) alone. */
+void gm_core_release_range(const struct gm_core *core, const uint8_t *from, const uint8_t *to);
 
 /* Free everything; NULL is a no-op. */
 void gm_core_destroy(struct gm_core *core);

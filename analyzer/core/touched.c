@@ -41,11 +41,17 @@ static bool file_has_data(const struct gm_core *core, uint64_t off, uint64_t len
 	return lo < core->ndata_extents && core->data_extents[lo].start < off + len;
 }
 
-/* Touched bytes of one region's [start, end), page by page of the process. */
+/* Bytes read between two hand-backs of the core's pages. */
+#define RELEASE_STEP (32u << 20)
+
+/* Touched bytes of one region's [start, end), page by page of the process.
+ * Every page read is handed back every RELEASE_STEP bytes: a whole-heap
+ * question (the mappings' and spans' touched bytes) would otherwise leave
+ * the core resident (1.2 GB at 20M objects: the peak of analyze). */
 static uint64_t touched_in_region(const struct gm_core *core, const struct gm_region *r, uint64_t start,
 				  uint64_t end, uint64_t page)
 {
-	uint64_t total = 0;
+	uint64_t total = 0, released = start;
 	for (uint64_t at = start; at < end;) {
 		uint64_t next = (at & ~(page - 1)) + page;
 		if (next > end || next < at)
@@ -55,6 +61,10 @@ static uint64_t touched_in_region(const struct gm_core *core, const struct gm_re
 		if (file_has_data(core, off, len) && !all_zero(p, len))
 			total += len;
 		at = next;
+		if (at - released >= RELEASE_STEP || at == end) {
+			gm_core_release_range(core, r->bytes + (released - r->start), r->bytes + (at - r->start));
+			released = at;
+		}
 	}
 	return total;
 }
