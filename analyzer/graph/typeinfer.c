@@ -386,20 +386,21 @@ void apply_code(struct infer *in, uint64_t code, uint64_t word_addr, uint32_t ds
 
 /* The worklist visits objects in no useful memory order, so each edge
  * costs cache misses (its target's object record, span and type slot).
- * Fetch ahead in three steps: the edge range of the object 8 places on,
- * its edges 4 places on, its targets' records 2 places on. */
+ * Fetch ahead in three steps: the edge range of the object 16 places on,
+ * its edges 8 places on, its targets' records 4 places on (8, 4 and 2
+ * places were too close at 20M objects: 5% more CPU in the spread). */
 static void prefetch_spread(const struct infer *in)
 {
 	const struct gm_graph *g = in->graph;
 	size_t head = in->head;
 	if (!g->edges)
 		return;
+	if (head + 16 < in->tail)
+		__builtin_prefetch(&g->edge_start[in->queue[head + 16]]);
 	if (head + 8 < in->tail)
-		__builtin_prefetch(&g->edge_start[in->queue[head + 8]]);
-	if (head + 4 < in->tail)
-		__builtin_prefetch(&g->edges[g->edge_start[in->queue[head + 4]]]);
-	if (head + 2 < in->tail) {
-		uint32_t q = in->queue[head + 2];
+		__builtin_prefetch(&g->edges[g->edge_start[in->queue[head + 8]]]);
+	if (head + 4 < in->tail) {
+		uint32_t q = in->queue[head + 4];
 		uint64_t end = g->edge_start[q + 1];
 		for (uint64_t e = g->edge_start[q]; e < end && e < g->edge_start[q] + 8; e++) {
 			__builtin_prefetch(&in->heap->objects[g->edges[e].dst]);
