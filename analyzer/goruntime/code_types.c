@@ -55,6 +55,10 @@ static void scan_function(struct scan *s, struct gm_code_types *t, uint64_t lo, 
 	const uint8_t *code = gm_exe_file_bytes(s->exe, lo, hi - lo);
 	size_t start = s->nfacts, bitmap = (hi - lo) / 8 + 1;
 	t->functions++;
+	if (!code) {   /* not in the file: a damaged table; its bitmap is not made either */
+		t->skipped++;
+		return;
+	}
 	if (bitmap > s->starts_cap) {
 		uint8_t *grown = realloc(s->starts, bitmap);
 		if (!grown) {
@@ -71,10 +75,9 @@ static void scan_function(struct scan *s, struct gm_code_types *t, uint64_t lo, 
 	s->nbranches = 0;
 	scan_forget(s, ALL_REGS);
 	scan_forget_slots(s);
-	if (code)
-		s->frame_address = s->exe->e_machine == EM_AARCH64 ? scan_arm64_takes_frame_address(code, hi - lo)
-								    : scan_amd64_takes_frame_address(s, code, hi - lo);
-	if (!code || !run(s, code, 0, SIZE_MAX)) {
+	s->frame_address = s->exe->e_machine == EM_AARCH64 ? scan_arm64_takes_frame_address(code, hi - lo)
+							    : scan_amd64_takes_frame_address(s, code, hi - lo);
+	if (!run(s, code, 0, SIZE_MAX)) {
 		s->nfacts = start;
 		t->skipped++;
 		return;
