@@ -302,6 +302,20 @@ static uint64_t descriptor_eface_code(struct infer *in, uint32_t entry, uint64_t
 	return TARGET_EFACE | d->eface_typ.offset;
 }
 
+/* A classic map bucket's overflow word without DWARF: the compiler types it
+ * unsafe.Pointer when the bucket holds pointers (reflectdata's
+ * MapBucketType), DWARF's bucket<K,V> as *bucket<K,V>; the runtime reads it
+ * as the bucket's last word, a *bmap of the same map (map.go,
+ * bmap.overflow: BucketSize - PtrSize). */
+static uint64_t descriptor_overflow_code(struct infer *in, uint32_t entry, uint64_t off)
+{
+	const struct gm_type_entry *e = &in->t->entries[entry];
+	uint64_t ptr = in->heap->rt->ptr_size;
+	if (strncmp(e->name, "map.bucket[", 11) != 0 || e->size < ptr || off != e->size - ptr)
+		return 0;
+	return (uint64_t)entry + 1;
+}
+
 /* word_code for a value of ENTRY's type, cached per (entry, offset). */
 uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
 {
@@ -319,6 +333,8 @@ uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
 		value = descriptor_word_code(in, e->runtime_addr, off);
 		if (!value)
 			value = descriptor_eface_code(in, entry, off);
+		if (!value)
+			value = descriptor_overflow_code(in, entry, off);
 	} else if (!in->dw) {
 		value = made_word_code(in, entry, off);
 	}
