@@ -484,6 +484,14 @@ static int node_package(const char *name)
 	return -1;
 }
 
+/* A HashTrieMap node type as the runtime's descriptors name it (package
+ * names, not paths: sync.node[K,V]), or as DWARF does. */
+static bool runtime_node_name(const char *name)
+{
+	return strncmp(name, "sync.node[", 10) == 0 || strncmp(name, "concurrent.node[", 16) == 0 ||
+	       node_package(name) >= 0;
+}
+
 uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 {
 	const char *name = in->t->entries[entry].name;
@@ -496,11 +504,7 @@ uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 	/* Without DWARF, the runtime's name (sync.node[K,V]) says neither
 	 * entry[K,V] nor indirect[K,V], and no descriptor is found by name. */
 	if (!in->dw)
-		return strstr(name, "node[") && (strncmp(name, "sync.node[", 10) == 0 ||
-						 strncmp(name, "concurrent.node[", 16) == 0 ||
-						 strncmp(name, "unique.node[", 12) == 0 || node_package(name) >= 0)
-			       ? NO_ENTRY
-			       : entry;
+		return runtime_node_name(name) ? NO_ENTRY : entry;
 	int p = node_package(name);
 	if (p < 0 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
 	    !gm_dwarf_member(&type, "isEntry", &flag_off, &member) ||
@@ -518,7 +522,7 @@ uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 
 bool refine_may_apply(const char *name)
 {
-	return strncmp(name, "go.shape.struct { ", 18) == 0 || node_package(name) >= 0 || strstr(name, "node[") ||
+	return strncmp(name, "go.shape.struct { ", 18) == 0 || runtime_node_name(name) ||
 	       strcmp(name, "time.Timer") == 0 || strcmp(name, "time.Ticker") == 0 ||
 	       strcmp(name, "runtime.hchan") == 0;
 }
