@@ -73,6 +73,8 @@ struct branch {
 #define MAX_BRANCHES 4096
 #define BRANCH_STEPS 64
 
+enum { FRAME_UNKNOWN, FRAME_NOT_TAKEN, FRAME_TAKEN };
+
 struct scan {
 	const struct gm_exe *exe;
 	uint64_t lo, hi;                /* the function being read */
@@ -85,6 +87,7 @@ struct scan {
 	struct gm_u64_map summaries;    /* function entry -> what it returns (see SUMMARY_MIXED) */
 	bool summaries_changed;
 	bool frame_address;             /* the function takes a frame address somewhere */
+	uint8_t *frame_taken;           /* per function (pclntab index): FRAME_*, kept across passes */
 	struct val regs[NREGS];
 	struct slot slots[NSLOTS];
 	unsigned arg0, arg1, arg4, result;   /* the register ABI's first, second and fifth arguments, first result */

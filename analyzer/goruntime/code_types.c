@@ -50,7 +50,7 @@ static bool run(struct scan *s, const uint8_t *code, uint64_t at, size_t steps)
 
 /* Read the function [LO, HI): straight through, then from each jump it
  * noted with the registers it had there (into an instruction start only). */
-static void scan_function(struct scan *s, struct gm_code_types *t, uint64_t lo, uint64_t hi)
+static void scan_function(struct scan *s, struct gm_code_types *t, size_t index, uint64_t lo, uint64_t hi)
 {
 	const uint8_t *code = gm_exe_file_bytes(s->exe, lo, hi - lo);
 	size_t start = s->nfacts, bitmap = (hi - lo) / 8 + 1;
@@ -75,8 +75,13 @@ static void scan_function(struct scan *s, struct gm_code_types *t, uint64_t lo, 
 	s->nbranches = 0;
 	scan_forget(s, ALL_REGS);
 	scan_forget_slots(s);
-	s->frame_address = s->exe->e_machine == EM_AARCH64 ? scan_arm64_takes_frame_address(code, hi - lo)
-							    : scan_amd64_takes_frame_address(s, code, hi - lo);
+	/* The same in every pass: found once. */
+	if (s->frame_taken[index] == FRAME_UNKNOWN) {
+		bool taken = s->exe->e_machine == EM_AARCH64 ? scan_arm64_takes_frame_address(code, hi - lo)
+							     : scan_amd64_takes_frame_address(s, code, hi - lo);
+		s->frame_taken[index] = taken ? FRAME_TAKEN : FRAME_NOT_TAKEN;
+	}
+	s->frame_address = s->frame_taken[index] == FRAME_TAKEN;
 	if (!run(s, code, 0, SIZE_MAX)) {
 		s->nfacts = start;
 		t->skipped++;
@@ -181,7 +186,8 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 					      : NULL;
 	if (!funcs)
 		return NULL;
-	if (!find_roles(&s, funcs))
+	s.frame_taken = calloc(gm_code_func_count(funcs) + 1, 1);
+	if (!s.frame_taken || !find_roles(&s, funcs))
 		s.nomem = true;
 	/* Each pass reads every function with what the last found functions
 	 * return, until that stops changing; the facts are the last pass's. */
@@ -192,7 +198,7 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 		for (size_t i = 0; i < gm_code_func_count(funcs) && !s.nomem; i++) {
 			uint64_t lo, hi;
 			if (gm_code_func_at(funcs, i, &lo, &hi))
-				scan_function(&s, t, lo, hi);
+				scan_function(&s, t, i, lo, hi);
 		}
 		t->passes = pass + 1;
 		if (!s.summaries_changed)
@@ -203,6 +209,7 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 	gm_u64_map_free(&s.summaries);
 	free(s.branches);
 	free(s.starts);
+	free(s.frame_taken);
 	if (s.nomem) {
 		free(s.facts);
 		free(t);
