@@ -606,7 +606,10 @@ static void bind_descriptor_links(struct binder *b)
 	first_member(b, buf, 1, &d->hchan_buf);
 	first_member(b, elemtype, 1, &d->hchan_elemtype);
 	first_member(b, dataqsiz, 1, &d->hchan_dataqsiz);
+	/* Go 1.20 has the runtime's own structfield, 1.21+ internal/abi's. */
 	optional_size(b, "internal/abi.StructField", &d->struct_field_size);
+	if (!d->struct_field_size)
+		optional_size(b, "runtime.structfield", &d->struct_field_size);
 	optional_size(b, "runtime.hchan", &d->hchan_size);
 	bind_map_layouts(b);
 	/* sync.Pool's layout for the pool globals code_types.c finds (sync is
