@@ -247,8 +247,10 @@ static bool skip_modrm(struct cursor *c, uint8_t rex, uint8_t *ret_modrm, struct
 	}
 	unsigned base_reg = base | (rex & 1 ? 8 : 0);
 	bool no_base = mod == 0 && base == 5;
+	/* An indexed operand based on SP or BP is in the frame too, at an
+	 * offset not known here. */
 	m->sp = !no_base && !indexed && base_reg == 4;
-	m->frame = m->sp || (!no_base && !indexed && base_reg == 5);
+	m->frame = !no_base && (base_reg == 4 || base_reg == 5);
 	size_t disp_at = c->at;
 	if (mod == 1) {
 		if (!take(c, 1))
@@ -375,6 +377,15 @@ static void classify(struct gm_amd64_insn *ret, uint8_t op, bool escape, uint8_t
 	ret->memory_write = m->present && !reads_memory_only(op, escape, (modrm >> 3) & 7);
 	ret->frame_write = ret->memory_write && m->frame;
 	ret->frame_address = !escape && op == 0x8d && m->frame;
+	ret->frame_known = (ret->frame_write || ret->frame_address) && m->sp;
+	ret->frame_off = m->disp;
+	if (!escape && op == 0xc7 && ((modrm >> 3) & 7) == 0 && w && m->rip_disp) {   /* MOVQ $imm32, target(RIP) */
+		ret->kind = GM_AMD64_STORE_IMM_RIP;
+		ret->target = target;
+		ret->imm = signed_at(c->p + c->at - 4, 4);
+		ret->memory_write = ret->frame_write = false;
+		return;
+	}
 	if (escape || !w || (op != 0x89 && op != 0x8b && op != 0x8d))
 		return;
 	if (m->rip_disp) {
@@ -467,8 +478,9 @@ bool gm_amd64_decode(const uint8_t *p, size_t avail, uint64_t pc, struct gm_amd6
 		ret->ret = !escape && (op == 0xc3 || op == 0xc2);
 		return true;
 	}
-	if (!escape && op == 0xff && (group_reg == 2 || group_reg == 3)) {   /* indirect CALL */
+	if (!escape && op == 0xff && (group_reg == 2 || group_reg == 3)) {   /* indirect CALL: a call's effects */
 		ret->writes = GM_AMD64_ALL_REGS;
+		ret->memory_write = true;
 		return true;
 	}
 	if (o.modrm)

@@ -28,6 +28,7 @@ enum gm_amd64_insn_kind {
 	GM_AMD64_LEA_RIP,    /* LEAQ target(RIP), reg */
 	GM_AMD64_LOAD_RIP,   /* MOVQ target(RIP), reg */
 	GM_AMD64_STORE_RIP,  /* MOVQ reg, target(RIP) */
+	GM_AMD64_STORE_IMM_RIP,   /* MOVQ $imm, target(RIP) */
 	GM_AMD64_MOVE,       /* MOVQ src, reg (64-bit register copy) */
 	GM_AMD64_LOAD_SP,    /* MOVQ slot(SP), reg */
 	GM_AMD64_STORE_SP,   /* MOVQ reg, slot(SP) */
@@ -47,7 +48,11 @@ struct gm_amd64_insn {
 	uint32_t writes;     /* GM_AMD64_OTHER: a bit per register it may write (SP is 4) */
 	bool memory_write;   /* it may write memory (other than the moves above) */
 	bool frame_write;    /* ... addressed from SP or BP: the frame's own slots */
-	bool frame_address;  /* LEA of a frame address (SP or BP based): a slot may be written through it */
+	bool frame_known;    /* ... at frame_off from SP (not indexed, not from BP) */
+	int32_t frame_off;
+	int64_t imm;         /* GM_AMD64_STORE_IMM_RIP: the value stored */
+	bool frame_address;  /* LEA of a frame address (SP or BP based): a slot may be written through it;
+			      * at frame_off from SP when frame_known */
 };
 
 /* Decode the instruction at P (AVAIL bytes readable), at address PC;

@@ -42,11 +42,32 @@ struct val scan_load_slot(const struct scan *s, int32_t off)
 	return (struct val){ .kind = VAL_UNKNOWN };
 }
 
-/* A write to memory: the frame's own (FRAME), or anywhere. */
-void scan_memory_written(struct scan *s, bool frame)
+/* Forget the slots that overlap [FROM, TO). */
+static void forget_slots_in(struct scan *s, int64_t from, int64_t to)
 {
-	if (frame || s->frame_address)
+	for (unsigned i = 0; i < NSLOTS; i++)
+		if (s->slots[i].off + 8 > from && s->slots[i].off < to)
+			s->slots[i].v.kind = VAL_UNKNOWN;
+}
+
+/* What a call, or a write through an unknown pointer, may change of the
+ * frame: the variables whose address the function takes. */
+static void forget_slots_pointed_to(struct scan *s)
+{
+	if (s->frame_lowest != FRAME_NOT_TAKEN)
+		forget_slots_in(s, s->frame_lowest, INT64_MAX);
+}
+
+/* A write to memory: the frame's own (FRAME), at OFF from SP if KNOWN (at
+ * most 64 bytes: a ZMM store), or anywhere. */
+void scan_memory_written(struct scan *s, bool frame, bool known, int64_t off)
+{
+	if (frame && known)
+		forget_slots_in(s, off, off + 64);
+	else if (frame)
 		scan_forget_slots(s);
+	else
+		forget_slots_pointed_to(s);
 }
 
 /* A RET: what the first result register holds becomes what the function returns. */
@@ -69,7 +90,7 @@ void scan_returns(struct scan *s)
 	}
 }
 
-static void add_fact(struct scan *s, uint64_t word, uint64_t desc, enum gm_code_type_kind kind)
+static void add_fact(struct scan *s, uint64_t word, uint64_t desc, enum gm_code_type_kind kind, uint64_t count)
 {
 	if (s->nomem)
 		return;
@@ -83,7 +104,7 @@ static void add_fact(struct scan *s, uint64_t word, uint64_t desc, enum gm_code_
 		s->facts = grown;
 		s->cap = cap;
 	}
-	s->facts[s->nfacts++] = (struct gm_code_type){ .word = word, .desc = desc, .kind = kind };
+	s->facts[s->nfacts++] = (struct gm_code_type){ .word = word, .desc = desc, .kind = kind, .count = count };
 }
 
 /* sync.(*Pool).Get or Put's receiver: a global pool's address, or a
@@ -94,11 +115,11 @@ static void pool_receiver(struct scan *s, const struct val *receiver)
 	const uint8_t *p;
 	uint64_t pool;
 	if (receiver->kind == VAL_ADDR) {
-		add_fact(s, receiver->addr, 0, GM_CODE_POOL);
+		add_fact(s, receiver->addr, 0, GM_CODE_POOL, 0);
 	} else if (receiver->kind == VAL_LOADED && (p = gm_exe_file_bytes(s->exe, receiver->addr, 8))) {
 		memcpy(&pool, p, 8);
 		if (pool)
-			add_fact(s, pool, 0, GM_CODE_POOL);
+			add_fact(s, pool, 0, GM_CODE_POOL, 0);
 	}
 }
 
@@ -116,8 +137,7 @@ void scan_call(struct scan *s, uint64_t target)
 	if (role == ROLE_POOL_METHOD)
 		pool_receiver(s, &s->regs[s->arg0]);
 	scan_forget(s, ALL_REGS);
-	if (s->frame_address)
-		scan_forget_slots(s);
+	forget_slots_pointed_to(s);
 	if (role == ROLE_NONE && gm_u64_map_find(&s->summaries, target, &summary) && summary != SUMMARY_MIXED) {
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = (enum role)(summary >> 56),
 						   .addr = summary & ((1ull << 56) - 1) };
@@ -130,7 +150,7 @@ void scan_call(struct scan *s, uint64_t target)
 	if (role == ROLE_MAKESLICE && caller == ROLE_POOL_PINSLOW)
 		s->pool_local = type.addr;
 	if (role == ROLE_MAP_OP && map.kind == VAL_LOADED)
-		add_fact(s, map.addr, type.addr, GM_CODE_HOLDS);
+		add_fact(s, map.addr, type.addr, GM_CODE_HOLDS, 0);
 	else if (role == ROLE_NEWOBJECT || role == ROLE_SIZED_MALLOC)
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = ROLE_NEWOBJECT, .addr = type.addr };
 	else if (role == ROLE_GROWSLICE || role == ROLE_MAKESLICE)
@@ -139,18 +159,46 @@ void scan_call(struct scan *s, uint64_t target)
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = (enum role)role, .addr = type.addr };
 }
 
+/* A digest of what the registers and slots hold, to follow a jump with
+ * the same values once only (field by field: the structs have padding). */
+static uint64_t state_digest(const struct scan *s)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (unsigned r = 0; r < NREGS; r++) {
+		const struct val *v = &s->regs[r];
+		h = (h ^ ((uint64_t)v->kind << 8 | v->made_by)) * 1099511628211ull;
+		h = (h ^ (v->kind == VAL_UNKNOWN ? 0 : v->addr)) * 1099511628211ull;
+	}
+	for (unsigned i = 0; i < NSLOTS; i++) {
+		const struct slot *sl = &s->slots[i];
+		if (sl->v.kind == VAL_UNKNOWN)
+			continue;
+		h = (h ^ ((uint64_t)(uint32_t)sl->off << 16 | (uint64_t)sl->v.kind << 8 | sl->v.made_by)) * 1099511628211ull;
+		h = (h ^ sl->v.addr) * 1099511628211ull;
+	}
+	return h;
+}
+
 /* Remember the registers at a jump to TARGET, to follow them from there
  * once the function's straight-line reading is done (a block the compiler
- * placed elsewhere: a store after a call, a write barrier's slow path). */
+ * placed elsewhere: a store after a call, a write barrier's slow path, a
+ * loop's exit).  Jumps met while following are noted too, each (target,
+ * values) once, up to MAX_BRANCHES per function. */
 void scan_note_branch(struct scan *s, uint64_t target)
 {
-	if (s->following || target < s->lo || target >= s->hi || s->nbranches >= MAX_BRANCHES || s->nomem)
+	if (target < s->lo || target >= s->hi || s->nbranches >= MAX_BRANCHES || s->nomem)
 		return;
 	bool useful = false;
 	for (unsigned r = 0; r < NREGS && !useful; r++)
 		useful = s->regs[r].kind != VAL_UNKNOWN && s->regs[r].kind != VAL_PAGE;
+	for (unsigned i = 0; i < NSLOTS && !useful; i++)
+		useful = s->slots[i].v.kind != VAL_UNKNOWN;
 	if (!useful)
 		return;
+	uint64_t digest = state_digest(s);
+	for (size_t i = 0; i < s->nbranches; i++)
+		if (s->branches[i].target == target && s->branches[i].digest == digest)
+			return;
 	if (s->nbranches == s->branches_cap) {
 		size_t cap = s->branches_cap ? 2 * s->branches_cap : 16;
 		struct branch *grown = realloc(s->branches, cap * sizeof(*grown));
@@ -161,9 +209,11 @@ void scan_note_branch(struct scan *s, uint64_t target)
 		s->branches = grown;
 		s->branches_cap = cap;
 	}
-	s->branches[s->nbranches].target = target;
-	memcpy(s->branches[s->nbranches].regs, s->regs, sizeof(s->regs));
-	memcpy(s->branches[s->nbranches++].slots, s->slots, sizeof(s->slots));
+	struct branch *b = &s->branches[s->nbranches++];
+	b->target = target;
+	b->digest = digest;
+	memcpy(b->regs, s->regs, sizeof(s->regs));
+	memcpy(b->slots, s->slots, sizeof(s->slots));
 }
 
 /* Where the flow ends (RET, JMP, ...): reading from a branch stops there. */
@@ -187,8 +237,45 @@ void scan_store(struct scan *s, uint64_t word, unsigned reg)
 {
 	const struct val *v = &s->regs[reg];
 	if (v->kind == VAL_MADE)
-		add_fact(s, word, v->addr, v->made_by == ROLE_NEWOBJECT ? GM_CODE_POINTS_TO
-					   : v->made_by == ROLE_MAKESLICE ? GM_CODE_SLICE_OF : GM_CODE_HOLDS);
+		add_fact(s, word, v->addr,
+			 v->made_by == ROLE_NEWOBJECT   ? GM_CODE_POINTS_TO
+			 : v->made_by == ROLE_MAKESLICE ? GM_CODE_SLICE_OF
+							: GM_CODE_HOLDS,
+			 0);
 	else if (v->kind == VAL_ADDR)
-		add_fact(s, word + 8, 0, GM_CODE_INTERFACE_DATA);
+		add_fact(s, word + 8, 0, GM_CODE_INTERFACE_DATA, 0);
+	else if (v->kind == VAL_CONST)
+		scan_store_const(s, word, v->addr);
+	if (v->kind == VAL_MADE && v->made_by == ROLE_NEWOBJECT && s->nnews < MAX_GLOBAL_STORES)
+		s->news[s->nnews++] = (struct global_store){ .word = word, .value = v->addr };
+}
+
+void scan_store_const(struct scan *s, uint64_t word, uint64_t value)
+{
+	if (s->nconsts < MAX_GLOBAL_STORES)
+		s->consts[s->nconsts++] = (struct global_store){ .word = word, .value = value };
+}
+
+static bool stored_const(const struct scan *s, uint64_t word, uint64_t value)
+{
+	for (size_t i = 0; i < s->nconsts; i++)
+		if (s->consts[i].word == word && s->consts[i].value == value)
+			return true;
+	return false;
+}
+
+/* new([n]E) stored into a word whose next two words get the constant n
+ * from the same function: the compiler's slice literal (s = []E{...} sets
+ * the array, len and cap).  Whether new was given an [n]E is checked when
+ * the fact is used (typewords.c), where descriptors are read. */
+void scan_slice_literals(struct scan *s)
+{
+	for (size_t i = 0; i < s->nnews; i++)
+		for (size_t k = 0; k < s->nconsts; k++)
+			if (s->consts[k].word == s->news[i].word + 8 && s->consts[k].value &&
+			    stored_const(s, s->news[i].word + 16, s->consts[k].value)) {
+				add_fact(s, s->news[i].word, s->news[i].value, GM_CODE_SLICE_LITERAL, s->consts[k].value);
+				break;
+			}
+	s->nnews = s->nconsts = 0;
 }

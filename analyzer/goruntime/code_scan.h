@@ -38,6 +38,7 @@ enum val_kind {
 	VAL_ADDR,     /* an address formed pc-relative (a descriptor, a global) */
 	VAL_LOADED,   /* the word loaded from a global */
 	VAL_MADE,     /* what newobject / makemap / makechan returned; addr: the type it was given */
+	VAL_CONST,    /* a constant; addr: its value */
 };
 
 struct val {
@@ -59,6 +60,7 @@ struct slot {
 /* A jump's target inside the function and the registers on the way there. */
 struct branch {
 	uint64_t target;
+	uint64_t digest;   /* of regs and slots (state_digest) */
 	struct val regs[NREGS];
 	struct slot slots[NSLOTS];
 };
@@ -73,12 +75,26 @@ struct branch {
 #define MAX_BRANCHES 4096
 #define BRANCH_STEPS 64
 
-enum { FRAME_UNKNOWN, FRAME_NOT_TAKEN, FRAME_TAKEN };
+/* Constants, and new's results, a function stores into globals: a slice
+ * literal's len, cap and array (the first so many of each). */
+#define MAX_GLOBAL_STORES 64
+struct global_store {
+	uint64_t word, value;   /* value: the constant, or the type new was given */
+};
+
+/* The lowest SP offset whose address a function takes (LEAQ off(SP)): a
+ * variable there may be written through a pointer, and it extends upward,
+ * so only slots at or above it may be.  NOT_TAKEN: no address taken;
+ * ANYWHERE: an address whose offset is not known (BP-based, indexed);
+ * UNREAD: not found yet. */
+#define FRAME_NOT_TAKEN INT64_MAX
+#define FRAME_ANYWHERE INT64_MIN
+#define FRAME_UNREAD (INT64_MIN + 1)
 
 struct scan {
 	const struct gm_exe *exe;
 	uint64_t lo, hi;                /* the function being read */
-	bool following;                 /* from a branch: stop where the flow ends, note no jumps */
+	bool following;                 /* from a branch: stop where the flow ends */
 	struct branch *branches;
 	size_t nbranches, branches_cap;
 	uint8_t *starts;                /* a bit per byte of the function: an instruction starts there */
@@ -86,14 +102,16 @@ struct scan {
 	struct gm_u64_map roles;        /* function entry -> role */
 	struct gm_u64_map summaries;    /* function entry -> what it returns (see SUMMARY_MIXED) */
 	bool summaries_changed;
-	bool frame_address;             /* the function takes a frame address somewhere */
-	uint8_t *frame_taken;           /* per function (pclntab index): FRAME_*, kept across passes */
+	int64_t frame_lowest;           /* the function's lowest frame address taken (FRAME_* above) */
+	int64_t *frame_lowests;         /* per function (pclntab index), kept across passes */
 	struct val regs[NREGS];
 	struct slot slots[NSLOTS];
 	unsigned arg0, arg1, arg4, result;   /* the register ABI's first, second and fifth arguments, first result */
 	uint32_t barrier_writes;        /* registers a write barrier call may write */
 	uint64_t types, etypes;         /* the moduledata's type descriptors (itabs among them) */
 	uint64_t pool_local;            /* sync.poolLocal's descriptor, once pinSlow is read; 0 before */
+	struct global_store consts[MAX_GLOBAL_STORES], news[MAX_GLOBAL_STORES];   /* this function's */
+	size_t nconsts, nnews;
 	struct gm_code_type *facts;
 	size_t nfacts, cap;
 	bool nomem;
@@ -105,8 +123,8 @@ void scan_forget_slots(struct scan *s);
 /* Register REG spilled to the slot at OFF from SP; the value of the slot at OFF. */
 void scan_store_slot(struct scan *s, int32_t off, unsigned reg);
 struct val scan_load_slot(const struct scan *s, int32_t off);
-/* A write to memory: the frame's own (FRAME), or anywhere. */
-void scan_memory_written(struct scan *s, bool frame);
+/* A write to memory: the frame's own (FRAME), at OFF from SP if KNOWN, or anywhere. */
+void scan_memory_written(struct scan *s, bool frame, bool known, int64_t off);
 /* A RET: what the first result register holds is what the function returns. */
 void scan_returns(struct scan *s);
 /* A direct call to TARGET. */
@@ -117,16 +135,19 @@ void scan_note_branch(struct scan *s, uint64_t target);
 bool scan_flow_ends(struct scan *s);
 /* An instruction starts at byte AT of the function. */
 void scan_mark_start(struct scan *s, uint64_t at);
-/* The global word at WORD gets register REG's value. */
+/* The global word at WORD gets register REG's value, or the constant VALUE. */
 void scan_store(struct scan *s, uint64_t word, unsigned reg);
+void scan_store_const(struct scan *s, uint64_t word, uint64_t value);
+/* At the end of a function: the slice literals its stores make. */
+void scan_slice_literals(struct scan *s);
 
 /* Read the function's LEN bytes of CODE from byte AT, at most STEPS
  * instructions; false if they do not decode. */
 bool scan_run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t at, size_t steps);
 bool scan_run_arm64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t at, size_t steps);
-/* Whether the function takes a frame address anywhere (its slots may then
- * be written through pointers); true if it does not decode. */
-bool scan_amd64_takes_frame_address(const struct scan *s, const uint8_t *code, uint64_t len);
-bool scan_arm64_takes_frame_address(const uint8_t *code, uint64_t len);
+/* The lowest frame address the function takes (FRAME_NOT_TAKEN if none,
+ * FRAME_ANYWHERE if it does not decode). */
+int64_t scan_amd64_lowest_frame_address(const struct scan *s, const uint8_t *code, uint64_t len);
+int64_t scan_arm64_lowest_frame_address(const uint8_t *code, uint64_t len);
 
 #endif

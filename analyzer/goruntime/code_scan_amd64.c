@@ -23,6 +23,9 @@ bool scan_run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t 
 		case GM_AMD64_STORE_RIP:
 			scan_store(s, insn.target, insn.reg);
 			break;
+		case GM_AMD64_STORE_IMM_RIP:
+			scan_store_const(s, insn.target, (uint64_t)insn.imm);
+			break;
 		case GM_AMD64_MOVE:
 			s->regs[insn.reg] = s->regs[insn.src];
 			break;
@@ -51,21 +54,25 @@ bool scan_run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t 
 			if (insn.writes & (1u << 4))   /* SP moved */
 				scan_forget_slots(s);
 			if (insn.memory_write)
-				scan_memory_written(s, insn.frame_write);
+				scan_memory_written(s, insn.frame_write, insn.frame_known, insn.frame_off);
 		}
 	}
 	return true;
 }
 
-bool scan_amd64_takes_frame_address(const struct scan *s, const uint8_t *code, uint64_t len)
+int64_t scan_amd64_lowest_frame_address(const struct scan *s, const uint8_t *code, uint64_t len)
 {
+	int64_t lowest = FRAME_NOT_TAKEN;
 	for (uint64_t at = 0; at < len;) {
 		struct gm_amd64_insn insn;
 		if (!gm_amd64_decode(code + at, len - at, s->lo + at, &insn))
-			return true;
-		if (insn.frame_address)
-			return true;
+			return FRAME_ANYWHERE;
+		if (insn.frame_address && !insn.frame_known)
+			return FRAME_ANYWHERE;
+		/* Below SP is no variable: a big frame's stack check (LEAQ -n(SP), R12). */
+		if (insn.frame_address && insn.frame_off >= 0 && insn.frame_off < lowest)
+			lowest = insn.frame_off;
 		at += insn.len;
 	}
-	return false;
+	return lowest;
 }

@@ -46,6 +46,38 @@ static bool arm64_stores(uint32_t insn)
 	return true;                                             /* exclusive, atomic, ...: may */
 }
 
+/* The value of a logical immediate (N:immr:imms, 64-bit form); false for
+ * a reserved encoding (the Arm ARM's DecodeBitMasks). */
+static bool arm64_bitmask(uint32_t n, uint32_t immr, uint32_t imms, uint64_t *ret)
+{
+	uint32_t combined = n << 6 | (~imms & 0x3f);
+	int len = 31 - __builtin_clz(combined | 1);
+	if (!combined || len < 1)
+		return false;
+	uint32_t levels = (1u << len) - 1, s = imms & levels, r = immr & levels, esize = 1u << len;
+	if (s == levels)
+		return false;
+	uint64_t welem = (s + 1 == 64) ? ~0ull : (1ull << (s + 1)) - 1, mask = esize == 64 ? ~0ull : (1ull << esize) - 1;
+	uint64_t elem = r ? ((welem >> r) | (welem << (esize - r))) & mask : welem;
+	for (uint32_t at = esize; at < 64; at *= 2)
+		elem |= elem << at;
+	*ret = elem;
+	return true;
+}
+
+/* MOVZ Xd or ORR Xd, XZR, #bitmask: the constant it sets; false for
+ * another instruction. */
+static bool arm64_constant(uint32_t insn, uint64_t *ret)
+{
+	if ((insn & 0x7f800000) == 0x52800000) {                      /* MOVZ (Wd zero-extends) */
+		*ret = (uint64_t)bits(insn, 5, 16) << (16 * bits(insn, 21, 2));
+		return true;
+	}
+	if ((insn & 0xff8003e0) == 0xb20003e0)                        /* ORR Xd, XZR, #imm */
+		return arm64_bitmask(bits(insn, 22, 1), bits(insn, 16, 6), bits(insn, 10, 6), ret);
+	return false;
+}
+
 /* ADD/SUB Xd, SP or X29, #imm: a frame address (not SP's own moves, nor
  * the frame pointer's setup). */
 static bool arm64_frame_address(uint32_t insn)
@@ -73,14 +105,14 @@ static void arm64_memory(struct scan *s, uint32_t insn)
 	if (writes & (1u << 31))        /* SP written back */
 		scan_forget_slots(s);
 	if (arm64_stores(insn))
-		scan_memory_written(s, rn == 31 || rn == 29);
+		scan_memory_written(s, rn == 31 || rn == 29, false, 0);
 }
 
 /* One AArch64 instruction (fixed 4 bytes) at PC; false where the flow
  * ends and reading from a branch stops. */
 static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 {
-	uint64_t page;
+	uint64_t page, constant;
 	uint32_t reg, rd = bits(insn, 0, 5), rn = bits(insn, 5, 5);
 	const struct val *base = &s->regs[rn];
 	int32_t slot;
@@ -90,6 +122,8 @@ static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 	} else if ((insn & 0xffc00000) == 0xf9000000 && arm64_slot(insn, &slot)) {   /* STR Xt, [SP, #imm] */
 		if (rd != 31)
 			scan_store_slot(s, slot, rd);
+	} else if (rd != 31 && arm64_constant(insn, &constant)) {
+		s->regs[rd] = (struct val){ .kind = VAL_CONST, .addr = constant };
 	} else if (gm_arm64_adrp(insn, pc, &page, &reg)) {
 		s->regs[reg] = (struct val){ .kind = VAL_PAGE, .addr = page };
 	} else if ((insn & 0xff800000) == 0x91000000) {           /* ADD Xd, Xn, #imm{, LSL 12} */
@@ -106,7 +140,7 @@ static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 		if ((base->kind == VAL_PAGE || base->kind == VAL_ADDR) && rd != 31)
 			scan_store(s, base->addr + bits(insn, 10, 12) * 8, rd);
 		else
-			scan_memory_written(s, rn == 29);
+			scan_memory_written(s, rn == 29, false, 0);
 	} else if ((insn & 0xffe0ffe0) == 0xaa0003e0) {           /* MOV Xd, Xm (ORR Xd, XZR, Xm) */
 		if (rd != 31)
 			s->regs[rd] = s->regs[bits(insn, 16, 5)];
@@ -150,11 +184,23 @@ bool scan_run_arm64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t 
 	return true;
 }
 
-bool scan_arm64_takes_frame_address(const uint8_t *code, uint64_t len)
+int64_t scan_arm64_lowest_frame_address(const uint8_t *code, uint64_t len)
 {
-	for (uint64_t at = 0; at + 4 <= len; at += 4)
-		if (arm64_frame_address((uint32_t)code[at] | (uint32_t)code[at + 1] << 8 | (uint32_t)code[at + 2] << 16 |
-					(uint32_t)code[at + 3] << 24))
-			return true;
-	return false;
+	int64_t lowest = FRAME_NOT_TAKEN;
+	for (uint64_t at = 0; at + 4 <= len; at += 4) {
+		uint32_t insn = (uint32_t)code[at] | (uint32_t)code[at + 1] << 8 | (uint32_t)code[at + 2] << 16 |
+				(uint32_t)code[at + 3] << 24;
+		if (!arm64_frame_address(insn))
+			continue;
+		/* From the frame pointer: an offset not known from SP.  Below SP
+		 * (SUB) is no variable: a big frame's stack check. */
+		if (bits(insn, 5, 5) != 31)
+			return FRAME_ANYWHERE;
+		if ((insn & 0xff000000) == 0xd1000000)
+			continue;
+		int64_t off = (int64_t)bits(insn, 10, 12) << (insn & (1u << 22) ? 12 : 0);
+		if (off < lowest)
+			lowest = off;
+	}
+	return lowest;
 }

@@ -73,15 +73,15 @@ static void scan_function(struct scan *s, struct gm_code_types *t, size_t index,
 	s->hi = hi;
 	s->following = false;
 	s->nbranches = 0;
+	s->nnews = s->nconsts = 0;
 	scan_forget(s, ALL_REGS);
 	scan_forget_slots(s);
 	/* The same in every pass: found once. */
-	if (s->frame_taken[index] == FRAME_UNKNOWN) {
-		bool taken = s->exe->e_machine == EM_AARCH64 ? scan_arm64_takes_frame_address(code, hi - lo)
-							     : scan_amd64_takes_frame_address(s, code, hi - lo);
-		s->frame_taken[index] = taken ? FRAME_TAKEN : FRAME_NOT_TAKEN;
-	}
-	s->frame_address = s->frame_taken[index] == FRAME_TAKEN;
+	if (s->frame_lowests[index] == FRAME_UNREAD)
+		s->frame_lowests[index] = s->exe->e_machine == EM_AARCH64
+						  ? scan_arm64_lowest_frame_address(code, hi - lo)
+						  : scan_amd64_lowest_frame_address(s, code, hi - lo);
+	s->frame_lowest = s->frame_lowests[index];
 	if (!run(s, code, 0, SIZE_MAX)) {
 		s->nfacts = start;
 		t->skipped++;
@@ -94,10 +94,14 @@ static void scan_function(struct scan *s, struct gm_code_types *t, size_t index,
 			continue;
 		memcpy(s->regs, s->branches[i].regs, sizeof(s->regs));
 		memcpy(s->slots, s->branches[i].slots, sizeof(s->slots));
-		size_t before = s->nfacts;
-		if (!run(s, code, at, BRANCH_STEPS))
+		size_t before = s->nfacts, news = s->nnews, consts = s->nconsts;
+		if (!run(s, code, at, BRANCH_STEPS)) {
 			s->nfacts = before;
+			s->nnews = news;
+			s->nconsts = consts;
+		}
 	}
+	scan_slice_literals(s);
 }
 
 static int fact_compare(const void *a, const void *b)
@@ -123,7 +127,24 @@ static bool after_static_type_word(const struct scan *s, uint64_t word)
 	return value >= s->types && value < s->etypes;
 }
 
-/* One fact per word where all agree; the words they disagree on counted. */
+/* Whether every slice literal fact on the word of FACTS[FROM, TO) says
+ * so of the array FACT points to, with one count: that count; 0 if not. */
+static uint64_t slice_literal_count(const struct gm_code_type *facts, size_t from, size_t to,
+				    const struct gm_code_type *fact)
+{
+	uint64_t count = 0;
+	for (size_t k = from; k < to; k++) {
+		if (facts[k].kind != GM_CODE_SLICE_LITERAL)
+			continue;
+		if (facts[k].desc != fact->desc || (count && facts[k].count != count))
+			return 0;
+		count = facts[k].count;
+	}
+	return count;
+}
+
+/* One fact per word where all agree; the words they disagree on counted.
+ * The markers (interface data, slice literals) qualify the others. */
 static void merge_facts(struct scan *s, struct gm_code_types *t)
 {
 	if (s->nfacts)
@@ -131,13 +152,25 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 	for (size_t i = 0, j; i < s->nfacts; i = j) {
 		/* A pool is found by its address, not by a value stored there:
 		 * what the data before it holds says nothing of it. */
-		bool agree = true,
-		     interface_data = s->facts[i].kind != GM_CODE_POOL && after_static_type_word(s, s->facts[i].word);
+		bool agree = true, interface_data = false;
+		size_t first = SIZE_MAX;
 		for (j = i; j < s->nfacts && s->facts[j].word == s->facts[i].word; j++) {
-			interface_data |= s->facts[j].kind == GM_CODE_INTERFACE_DATA;
-			agree &= s->facts[j].desc == s->facts[i].desc && s->facts[j].kind == s->facts[i].kind;
+			enum gm_code_type_kind kind = s->facts[j].kind;
+			interface_data |= kind == GM_CODE_INTERFACE_DATA;
+			if (kind == GM_CODE_INTERFACE_DATA || kind == GM_CODE_SLICE_LITERAL)
+				continue;
+			if (first == SIZE_MAX)
+				first = j;
+			agree &= s->facts[j].desc == s->facts[first].desc && kind == s->facts[first].kind;
 		}
-		struct gm_code_type fact = s->facts[i];
+		if (first == SIZE_MAX)
+			continue;
+		struct gm_code_type fact = s->facts[first];
+		interface_data |= fact.kind != GM_CODE_POOL && after_static_type_word(s, fact.word);
+		uint64_t count = fact.kind == GM_CODE_POINTS_TO ? slice_literal_count(s->facts, i, j, &fact) : 0;
+		if (count)
+			fact = (struct gm_code_type){ .word = fact.word, .desc = fact.desc, .kind = GM_CODE_ARRAY_SLICE,
+						      .count = count };
 		if (fact.kind == GM_CODE_POOL)
 			fact.desc = s->pool_local;   /* known once the whole code is read */
 		if (!agree && !interface_data)
@@ -186,9 +219,11 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 					      : NULL;
 	if (!funcs)
 		return NULL;
-	s.frame_taken = calloc(gm_code_func_count(funcs) + 1, 1);
-	if (!s.frame_taken || !find_roles(&s, funcs))
+	s.frame_lowests = malloc((gm_code_func_count(funcs) + 1) * sizeof(*s.frame_lowests));
+	if (!s.frame_lowests || !find_roles(&s, funcs))
 		s.nomem = true;
+	for (size_t i = 0; s.frame_lowests && i <= gm_code_func_count(funcs); i++)
+		s.frame_lowests[i] = FRAME_UNREAD;
 	/* Each pass reads every function with what the last found functions
 	 * return, until that stops changing; the facts are the last pass's. */
 	for (int pass = 0; pass < MAX_PASSES && !s.nomem; pass++) {
@@ -209,7 +244,7 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 	gm_u64_map_free(&s.summaries);
 	free(s.branches);
 	free(s.starts);
-	free(s.frame_taken);
+	free(s.frame_lowests);
 	if (s.nomem) {
 		free(s.facts);
 		free(t);

@@ -12,7 +12,8 @@
  *   a map M or a channel C: stored into a global word, it makes the word a
  *   pointer to T (or the map, or the channel); makeslice(E, ...) and
  *   growslice(..., E) return a []E's data pointer, which makes the word a
- *   slice's;
+ *   slice's; so does new([n]E) where the same function stores the
+ *   constant n as the word's len and cap (a slice literal);
  * - sync.(*Pool).Get and Put called on a global's address make it a
  *   sync.Pool, whose local and victim arrays hold sync.poolLocal (the type
  *   sync.(*Pool).pinSlow makes its slice of).
@@ -50,13 +51,18 @@ enum gm_code_type_kind {
 	GM_CODE_POINTS_TO,  /* the word points to a desc (new(T)) */
 	GM_CODE_SLICE_OF,   /* the word is the data pointer of a []desc (make, append), len and cap after it */
 	GM_CODE_POOL,       /* a sync.Pool starts at the word (its Get or Put is called on it); desc: sync.poolLocal */
+	GM_CODE_ARRAY_SLICE,   /* the data pointer of a slice literal (s = []E{...}): desc is the [count]E
+				* new made, count stored as len and cap after it */
 	GM_CODE_INTERFACE_DATA,   /* (while reading) the word follows a type word: never a fact */
+	GM_CODE_SLICE_LITERAL,    /* (while reading) count stored as len and cap after the word, and new's
+				   * result into it, by one function */
 };
 
 struct gm_code_type {
 	uint64_t word;      /* link-time address of the global word */
 	uint64_t desc;      /* link-time address of a type descriptor */
 	enum gm_code_type_kind kind;
+	uint64_t count;     /* GM_CODE_ARRAY_SLICE: the slice's len and cap */
 };
 
 struct gm_code_types {

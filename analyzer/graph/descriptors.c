@@ -91,6 +91,13 @@ static bool phantom_pointee(const struct gm_runtime *rt, uint64_t desc, uint64_t
 	return false;
 }
 
+bool gm_desc_array(const struct gm_runtime *rt, uint64_t desc, uint64_t *ret_elem, uint64_t *ret_len)
+{
+	struct gm_desc t;
+	return gm_desc_read(rt, desc, &t) && t.kind == KIND_ARRAY && read_field(rt, desc, rt->desc.array_elem, ret_elem) &&
+	       read_field(rt, desc, rt->desc.array_len, ret_len);
+}
+
 bool gm_desc_field_type(const struct gm_runtime *rt, uint64_t desc, uint64_t off, uint64_t *ret)
 {
 	struct gm_desc t;

@@ -38,6 +38,10 @@ struct gm_desc {
 };
 bool gm_desc_read(const struct gm_runtime *rt, uint64_t desc, struct gm_desc *ret);
 
+/* The element's descriptor and the length of the array type at DESC;
+ * false if DESC is no array. */
+bool gm_desc_array(const struct gm_runtime *rt, uint64_t desc, uint64_t *ret_elem, uint64_t *ret_len);
+
 /* The descriptor of the field that starts at byte OFF of the struct type at
  * DESC, in *RET; false if DESC is no struct or no field starts there. */
 bool gm_desc_field_type(const struct gm_runtime *rt, uint64_t desc, uint64_t off, uint64_t *ret);

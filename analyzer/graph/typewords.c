@@ -209,12 +209,22 @@ uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_
 	}
 	if (!fact || fact->kind == GM_CODE_POOL || !gm_desc_read(in->heap->rt, fact->desc + bias, &d))
 		return 0;
-	uint32_t type = entry_for_runtime(in, fact->desc + bias);
+	uint64_t desc = fact->desc + bias, elem, len;
+	/* A slice literal's data word: new made its [count]E, a []E's array. */
+	if (fact->kind == GM_CODE_ARRAY_SLICE) {
+		if (!gm_desc_array(in->heap->rt, desc, &elem, &len) || len != fact->count || !gm_desc_read(in->heap->rt, elem, &d))
+			return 0;
+		desc = elem;
+	}
+	uint32_t type = entry_for_runtime(in, desc);
 	bool holds = fact->kind == GM_CODE_HOLDS, points = fact->kind == GM_CODE_POINTS_TO;
-	/* new([n]T) stored into a slice's data word (s = []T{...}) is replaced
-	 * when the slice grows; a method value or closure, new(struct { F
-	 * uintptr; ... }), is a func value, typed by the function it calls. */
-	if (type == NO_ENTRY || (holds && d.kind != KIND_MAP && d.kind != KIND_CHAN) || (points && d.kind == KIND_ARRAY))
+	/* new([n]T) stored into a word otherwise is a slice's array too
+	 * (replaced when the slice grows), unless the array type has a name of
+	 * its own (crc32.Table): a slice's never does.  A method value or
+	 * closure, new(struct { F uintptr; ... }), is a func value, typed by
+	 * the function it calls. */
+	if (type == NO_ENTRY || (holds && d.kind != KIND_MAP && d.kind != KIND_CHAN) ||
+	    (points && d.kind == KIND_ARRAY && in->t->entries[type].name[0] == '['))
 		return 0;
 	if (points && strncmp(in->t->entries[type].name, "struct { F uintptr", 18) == 0)
 		return TARGET_CLOSURE;
