@@ -222,6 +222,7 @@ struct memop {
 	bool present;        /* mod != 3 */
 	size_t rip_disp;     /* RIP-relative: where its displacement starts; else 0 */
 	bool sp, frame;      /* based on SP (a stack slot at disp), or on SP or BP, without index */
+	int base;            /* the base register without an index; -1 if none or indexed */
 	int32_t disp;
 };
 
@@ -249,6 +250,7 @@ static bool skip_modrm(struct cursor *c, uint8_t rex, uint8_t *ret_modrm, struct
 	bool no_base = mod == 0 && base == 5;
 	/* An indexed operand based on SP or BP is in the frame too, at an
 	 * offset not known here. */
+	m->base = no_base || indexed ? -1 : (int)base_reg;
 	m->sp = !no_base && !indexed && base_reg == 4;
 	m->frame = !no_base && (base_reg == 4 || base_reg == 5);
 	size_t disp_at = c->at;
@@ -398,6 +400,11 @@ static void classify(struct gm_amd64_insn *ret, uint8_t op, bool escape, uint8_t
 		ret->reg = reg;
 		ret->slot = m->disp;
 		ret->memory_write = ret->frame_write = false;
+	} else if (op == 0x89 && m->present && !m->frame && m->base >= 0) {
+		ret->kind = GM_AMD64_STORE_BASE;   /* still a memory write */
+		ret->reg = reg;
+		ret->src = (unsigned)m->base;
+		ret->frame_off = m->disp;
 	} else if (direct && op != 0x8d) {
 		ret->kind = GM_AMD64_MOVE;
 		ret->reg = op == 0x89 ? rm : reg;

@@ -6,6 +6,7 @@
 
 #include "../../dwarf/layouts.h"
 #include "../program/program.h"
+#include "code_refs.h"
 #include "pclntab.h"
 
 /* Collects the first failure so a binding reads as a list of lookups. */
@@ -812,6 +813,7 @@ struct gm_error *gm_runtime_bind_layouts(struct gm_program *prog)
 	if (err)
 		return err;
 	err = gm_pclntab_bind_layouts(rt);
+	gm_code_funcs_bind_layouts(prog->layouts);
 	gm_runtime_destroy(rt);
 	return err;
 }

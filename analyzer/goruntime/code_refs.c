@@ -6,6 +6,9 @@
 
 #include "../../dwarf/layouts.h"
 #include "../core/exe.h"
+#include "binding.h"
+#include "pclntab.h"
+#include "pcvalue.h"
 
 #define MAX_FUNCS (1u << 22)
 
@@ -15,6 +18,14 @@ struct gm_code_funcs {
 	uint64_t nftab, pclntable_len, funcnametab_len;  /* ftab entries (nfunc + 1), bytes */
 	uint64_t text;                                   /* moduledata.text */
 	uint64_t entryoff, funcoff, functab_size, name_off;
+	/* For the stack objects (all present, else none are read). */
+	bool frames;
+	const uint8_t *pctab;
+	uint64_t pctab_len, gofunc;
+	uint32_t pc_quantum, stack_objects;               /* pcHeader.minLC; FUNCDATA_StackObjects */
+	struct gm_field pcsp, npcdata, nfuncdata;         /* runtime._func */
+	struct gm_field record_off, record_size;          /* runtime.stackObjectRecord */
+	uint64_t record_bytes;
 };
 
 static uint64_t u64_at(const uint8_t *p)
@@ -66,6 +77,54 @@ static bool moduledata_slice(struct gm_code_funcs *f, struct gm_layouts *lay, ui
 	return *ret != NULL;
 }
 
+/* Member PATH of TYPE, with its size. */
+static bool sized_member(struct gm_layouts *lay, const char *type, const char *path, struct gm_field *ret)
+{
+	struct gm_layout_type t, m;
+	uint64_t off, size;
+	if (!gm_layout_type(lay, type, &t) || !gm_layout_member(&t, path, &off, &m) || !gm_layout_size(&m, &size) ||
+	    size > 8)
+		return false;
+	*ret = (struct gm_field){ .offset = (uint32_t)off, .size = (uint32_t)size, .present = true };
+	return true;
+}
+
+/* The layouts reading stack objects takes, into F; false if one is missing. */
+static bool frame_layouts(struct gm_code_funcs *f, struct gm_layouts *lay, struct gm_field *min_lc)
+{
+	struct gm_layout_type record;
+	return sized_member(lay, "runtime.pcHeader", "minLC", min_lc) &&
+	       sized_member(lay, "runtime._func", "pcsp", &f->pcsp) &&
+	       sized_member(lay, "runtime._func", "npcdata", &f->npcdata) &&
+	       sized_member(lay, "runtime._func", "nfuncdata", &f->nfuncdata) &&
+	       sized_member(lay, "runtime.stackObjectRecord", "off", &f->record_off) &&
+	       sized_member(lay, "runtime.stackObjectRecord", "size", &f->record_size) &&
+	       gm_layout_type(lay, "runtime.stackObjectRecord", &record) && gm_layout_size(&record, &f->record_bytes);
+}
+
+void gm_code_funcs_bind_layouts(struct gm_layouts *lay)
+{
+	struct gm_code_funcs f;
+	struct gm_field min_lc;
+	frame_layouts(&f, lay, &min_lc);
+}
+
+/* What reading stack objects takes (see frames); false if any is missing. */
+static bool open_frames(struct gm_code_funcs *f, struct gm_layouts *lay, uint64_t md)
+{
+	struct gm_field min_lc;
+	uint64_t header;
+	const uint8_t *p;
+	if (!moduledata_word(f->exe, lay, md, "gofunc", &f->gofunc) ||
+	    !moduledata_slice(f, lay, md, "pctab", 1, &f->pctab, &f->pctab_len) ||
+	    !moduledata_word(f->exe, lay, md, "pcHeader", &header) || !frame_layouts(f, lay, &min_lc) ||
+	    !(p = gm_exe_file_bytes(f->exe, header + min_lc.offset, min_lc.size)))
+		return false;
+	f->pc_quantum = (uint32_t)gm_field_uint(p - min_lc.offset, min_lc);
+	f->stack_objects = gm_pclntab_stack_objects_index(lay);
+	return f->pc_quantum > 0 && f->record_bytes >= 8;
+}
+
 struct gm_code_funcs *gm_code_funcs_open(const struct gm_exe *exe, struct gm_layouts *lay, uint64_t moduledata)
 {
 	struct gm_code_funcs *f = calloc(1, sizeof(*f));
@@ -90,6 +149,7 @@ struct gm_code_funcs *gm_code_funcs_open(const struct gm_exe *exe, struct gm_lay
 		free(f);
 		return NULL;
 	}
+	f->frames = open_frames(f, lay, moduledata);
 	return f;
 }
 
@@ -126,6 +186,62 @@ const char *gm_code_func_at(const struct gm_code_funcs *f, size_t i, uint64_t *r
 	*ret_lo = f->text + lo;
 	*ret_hi = f->text + hi;
 	return func_name(f, i);
+}
+
+/* A signed record field, widened. */
+static int64_t record_int(const uint8_t *record, struct gm_field f)
+{
+	uint64_t v = gm_field_uint(record, f);
+	return f.size < 8 && (v >> (8 * f.size - 1)) ? (int64_t)(v | ~0ull << (8 * f.size)) : (int64_t)v;
+}
+
+int gm_code_func_stack_objects(const struct gm_code_funcs *f, size_t i, struct gm_frame_range *ret, int max)
+{
+	uint64_t lo, hi, func = i + 1 < f->nftab ? u32_at(f->ftab + i * f->functab_size + f->funcoff) : UINT64_MAX;
+	uint64_t trailer = f->nfuncdata.offset + f->nfuncdata.size;
+	if (!f->frames || !gm_code_func_at(f, i, &lo, &hi) || func > f->pclntable_len || trailer > f->pclntable_len - func)
+		return -1;
+	const uint8_t *fn = f->pclntable + func;
+	uint64_t npcdata = gm_field_uint(fn, f->npcdata), nfuncdata = gm_field_uint(fn, f->nfuncdata), off, n;
+	int32_t frame;
+	const uint8_t *p;
+	if (f->stack_objects >= nfuncdata || trailer + 4 * (npcdata + nfuncdata) > f->pclntable_len - func)
+		return -1;
+	off = u32_at(fn + trailer + 4 * (npcdata + f->stack_objects));
+	if (off == UINT32_MAX)
+		return 0;   /* no table: no pointerful variable has its address taken */
+	if (!gm_pcvalue_max(f->pctab, f->pctab_len, (uint32_t)gm_field_uint(fn, f->pcsp), hi - lo, f->pc_quantum,
+			    &frame) || frame < 0 || !(p = gm_exe_file_bytes(f->exe, f->gofunc + off, 8)))
+		return -1;
+	n = u64_at(p);
+	if (n > (uint64_t)max || !(p = gm_exe_file_bytes(f->exe, f->gofunc + off + 8, n * f->record_bytes)))
+		return -1;
+	/* stkframe: varp is 8 below the caller's SP less the return address
+	 * (x86) and the saved frame pointer, argp 8 above it (the return
+	 * address, or arm64's MinFrameSize). */
+	int64_t varp = frame > 0 ? frame - 8 : 0, argp = (int64_t)frame + 8;
+	for (uint64_t k = 0; k < n; k++) {
+		int64_t o = record_int(p + k * f->record_bytes, f->record_off);
+		ret[k] = (struct gm_frame_range){ .off = o < 0 ? varp + o : argp + o,
+						  .size = record_int(p + k * f->record_bytes, f->record_size) };
+	}
+	return (int)n;
+}
+
+bool gm_code_func_is_entry(const struct gm_code_funcs *f, uint64_t pc)
+{
+	if (pc < f->text || pc - f->text > UINT32_MAX)
+		return false;
+	uint32_t off = (uint32_t)(pc - f->text);
+	size_t lo = 0, hi = f->nftab - 1;   /* ftab is sorted by entry */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (u32_at(f->ftab + mid * f->functab_size + f->entryoff) < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->nftab - 1 && u32_at(f->ftab + lo * f->functab_size + f->entryoff) == off;
 }
 
 bool gm_code_func_range(const struct gm_code_funcs *f, const char *name, uint64_t *ret_lo, uint64_t *ret_hi)

@@ -34,6 +34,13 @@ struct gm_code_funcs;
 struct gm_code_funcs *gm_code_funcs_open(const struct gm_exe *exe, struct gm_layouts *lay, uint64_t moduledata);
 void gm_code_funcs_destroy(struct gm_code_funcs *funcs);
 
+/* Only the layout lookups of reading stack objects (gm_runtime_bind_layouts:
+ * what the generated layout tables must answer). */
+void gm_code_funcs_bind_layouts(struct gm_layouts *lay);
+
+/* Whether the link-time address PC is a function's entry. */
+bool gm_code_func_is_entry(const struct gm_code_funcs *funcs, uint64_t pc);
+
 /* The link-time [*RET_LO, *RET_HI) of function NAME; false if there is no such function. */
 bool gm_code_func_range(const struct gm_code_funcs *funcs, const char *name, uint64_t *ret_lo, uint64_t *ret_hi);
 
@@ -41,6 +48,21 @@ bool gm_code_func_range(const struct gm_code_funcs *funcs, const char *name, uin
  * I is out of range) and link-time [*RET_LO, *RET_HI). */
 size_t gm_code_func_count(const struct gm_code_funcs *funcs);
 const char *gm_code_func_at(const struct gm_code_funcs *funcs, size_t i, uint64_t *ret_lo, uint64_t *ret_hi);
+
+/* A variable of a function's frame: [off, off + size) from SP in the
+ * function's body (after its prologue moved SP). */
+struct gm_frame_range {
+	int64_t off, size;
+};
+
+/* Function I's stack objects (FUNCDATA_StackObjects: the variables holding
+ * pointers whose address the function takes), in RET (at most MAX); their
+ * count, or -1 when unknown: no such table, more than MAX, or the layouts
+ * or bytes to read them missing.  Their offsets are the runtime's (from
+ * varp when negative, else from argp: stkframe), made relative to SP in the
+ * body, whose distance from the caller's SP is the pcsp table's largest
+ * value. */
+int gm_code_func_stack_objects(const struct gm_code_funcs *funcs, size_t i, struct gm_frame_range *ret, int max);
 
 /* ADRP's page in *RET_PAGE and its register in *RET_REG, for the
  * instruction INSN at PC; false if INSN is no ADRP. */

@@ -54,8 +54,21 @@ static void forget_slots_in(struct scan *s, int64_t from, int64_t to)
  * frame: the variables whose address the function takes. */
 static void forget_slots_pointed_to(struct scan *s)
 {
-	if (s->frame_lowest != FRAME_NOT_TAKEN)
-		forget_slots_in(s, s->frame_lowest, INT64_MAX);
+	if (s->frame.above != FRAME_NOT_TAKEN)
+		forget_slots_in(s, s->frame.above, INT64_MAX);
+	for (unsigned i = 0; i < s->frame.nranges; i++)
+		forget_slots_in(s, s->frame.ranges[i].off, s->frame.ranges[i].off + s->frame.ranges[i].size);
+}
+
+bool scan_add_frame_address(int64_t *ret, size_t *n, int64_t off)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (ret[i] == off)
+			return true;
+	if (*n == MAX_FRAME_ADDRESSES)
+		return false;
+	ret[(*n)++] = off;
+	return true;
 }
 
 /* A write to memory: the frame's own (FRAME), at OFF from SP if KNOWN (at
@@ -248,6 +261,16 @@ void scan_store(struct scan *s, uint64_t word, unsigned reg)
 		scan_store_const(s, word, v->addr);
 	if (v->kind == VAL_MADE && v->made_by == ROLE_NEWOBJECT && s->nnews < MAX_GLOBAL_STORES)
 		s->news[s->nnews++] = (struct global_store){ .word = word, .value = v->addr };
+}
+
+/* A function's entry stored into the first word of what new(T) made: a
+ * closure, T the struct the compiler lays its captures out in. */
+void scan_store_through(struct scan *s, unsigned base, int64_t disp, unsigned reg)
+{
+	const struct val *b = &s->regs[base], *v = &s->regs[reg];
+	if (disp == 0 && b->kind == VAL_MADE && b->made_by == ROLE_NEWOBJECT && v->kind == VAL_ADDR &&
+	    gm_code_func_is_entry(s->funcs, v->addr))
+		add_fact(s, v->addr, b->addr, GM_CODE_CLOSURE, 0);
 }
 
 void scan_store_const(struct scan *s, uint64_t word, uint64_t value)

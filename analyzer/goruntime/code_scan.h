@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../util/u64_map.h"
+#include "code_refs.h"
 #include "code_types.h"
 
 struct gm_exe;
@@ -82,14 +83,25 @@ struct global_store {
 	uint64_t word, value;   /* value: the constant, or the type new was given */
 };
 
-/* The lowest SP offset whose address a function takes (LEAQ off(SP)): a
- * variable there may be written through a pointer, and it extends upward,
- * so only slots at or above it may be.  NOT_TAKEN: no address taken;
- * ANYWHERE: an address whose offset is not known (BP-based, indexed);
- * UNREAD: not found yet. */
+/* The slots of a function's frame that a call or a write through a
+ * pointer may change: the variables whose address the function takes.
+ * Those that hold pointers are the function's stack objects, whose extent
+ * the pclntab gives; a variable at an address taken outside of them
+ * extends upward from it to a size not known, so every slot at or above
+ * the lowest such address is at risk.  NOT_TAKEN: none; ANYWHERE: an
+ * address whose offset is not known (BP-based, indexed), or more than
+ * these tables hold. */
 #define FRAME_NOT_TAKEN INT64_MAX
 #define FRAME_ANYWHERE INT64_MIN
-#define FRAME_UNREAD (INT64_MIN + 1)
+#define MAX_FRAME_ADDRESSES 32
+#define MAX_RISKY_RANGES 8
+#define MAX_STACK_OBJECTS 64
+struct frame_risk {
+	bool read;                  /* found (once: the same in every pass) */
+	uint8_t nranges;
+	int64_t above;              /* FRAME_NOT_TAKEN, FRAME_ANYWHERE or an SP offset */
+	struct gm_frame_range ranges[MAX_RISKY_RANGES];   /* stack objects whose address is taken */
+};
 
 struct scan {
 	const struct gm_exe *exe;
@@ -102,8 +114,9 @@ struct scan {
 	struct gm_u64_map roles;        /* function entry -> role */
 	struct gm_u64_map summaries;    /* function entry -> what it returns (see SUMMARY_MIXED) */
 	bool summaries_changed;
-	int64_t frame_lowest;           /* the function's lowest frame address taken (FRAME_* above) */
-	int64_t *frame_lowests;         /* per function (pclntab index), kept across passes */
+	const struct gm_code_funcs *funcs;
+	struct frame_risk frame;        /* the function's */
+	struct frame_risk *frames;      /* per function (pclntab index), kept across passes */
 	struct val regs[NREGS];
 	struct slot slots[NSLOTS];
 	unsigned arg0, arg1, arg4, result;   /* the register ABI's first, second and fifth arguments, first result */
@@ -138,6 +151,8 @@ void scan_mark_start(struct scan *s, uint64_t at);
 /* The global word at WORD gets register REG's value, or the constant VALUE. */
 void scan_store(struct scan *s, uint64_t word, unsigned reg);
 void scan_store_const(struct scan *s, uint64_t word, uint64_t value);
+/* Register REG stored at DISP from the address register BASE holds. */
+void scan_store_through(struct scan *s, unsigned base, int64_t disp, unsigned reg);
 /* At the end of a function: the slice literals its stores make. */
 void scan_slice_literals(struct scan *s);
 
@@ -145,9 +160,15 @@ void scan_slice_literals(struct scan *s);
  * instructions; false if they do not decode. */
 bool scan_run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t at, size_t steps);
 bool scan_run_arm64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t at, size_t steps);
-/* The lowest frame address the function takes (FRAME_NOT_TAKEN if none,
- * FRAME_ANYWHERE if it does not decode). */
-int64_t scan_amd64_lowest_frame_address(const struct scan *s, const uint8_t *code, uint64_t len);
-int64_t scan_arm64_lowest_frame_address(const uint8_t *code, uint64_t len);
+/* The distinct SP offsets of the frame addresses the function takes
+ * (LEAQ off(SP); ADD Xd, SP, #off), below SP left out (a big frame's stack
+ * check is no variable), in RET (at most MAX_FRAME_ADDRESSES); false if
+ * one's offset is not known (from BP, indexed), there are more, or the
+ * code does not decode. */
+bool scan_amd64_frame_addresses(const struct scan *s, const uint8_t *code, uint64_t len, int64_t *ret,
+				size_t *ret_n);
+bool scan_arm64_frame_addresses(const uint8_t *code, uint64_t len, int64_t *ret, size_t *ret_n);
+/* Add OFF to the N distinct frame addresses at RET; false if there is no room. */
+bool scan_add_frame_address(int64_t *ret, size_t *n, int64_t off);
 
 #endif

@@ -26,6 +26,10 @@ bool scan_run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t 
 		case GM_AMD64_STORE_IMM_RIP:
 			scan_store_const(s, insn.target, (uint64_t)insn.imm);
 			break;
+		case GM_AMD64_STORE_BASE:
+			scan_store_through(s, insn.src, insn.frame_off, insn.reg);
+			scan_memory_written(s, false, false, 0);
+			break;
 		case GM_AMD64_MOVE:
 			s->regs[insn.reg] = s->regs[insn.src];
 			break;
@@ -60,19 +64,18 @@ bool scan_run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t 
 	return true;
 }
 
-int64_t scan_amd64_lowest_frame_address(const struct scan *s, const uint8_t *code, uint64_t len)
+bool scan_amd64_frame_addresses(const struct scan *s, const uint8_t *code, uint64_t len, int64_t *ret,
+				size_t *ret_n)
 {
-	int64_t lowest = FRAME_NOT_TAKEN;
+	*ret_n = 0;
 	for (uint64_t at = 0; at < len;) {
 		struct gm_amd64_insn insn;
 		if (!gm_amd64_decode(code + at, len - at, s->lo + at, &insn))
-			return FRAME_ANYWHERE;
-		if (insn.frame_address && !insn.frame_known)
-			return FRAME_ANYWHERE;
-		/* Below SP is no variable: a big frame's stack check (LEAQ -n(SP), R12). */
-		if (insn.frame_address && insn.frame_off >= 0 && insn.frame_off < lowest)
-			lowest = insn.frame_off;
+			return false;
+		if (insn.frame_address &&
+		    (!insn.frame_known || (insn.frame_off >= 0 && !scan_add_frame_address(ret, ret_n, insn.frame_off))))
+			return false;
 		at += insn.len;
 	}
-	return lowest;
+	return true;
 }

@@ -137,10 +137,13 @@ static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 		if (rd != 31)
 			s->regs[rd] = v;
 	} else if ((insn & 0xffc00000) == 0xf9000000) {           /* STR Xt, [Xn, #imm] */
-		if ((base->kind == VAL_PAGE || base->kind == VAL_ADDR) && rd != 31)
+		if ((base->kind == VAL_PAGE || base->kind == VAL_ADDR) && rd != 31) {
 			scan_store(s, base->addr + bits(insn, 10, 12) * 8, rd);
-		else
+		} else {
+			if (rd != 31 && rn != 31)
+				scan_store_through(s, rn, bits(insn, 10, 12) * 8, rd);
 			scan_memory_written(s, rn == 29, false, 0);
+		}
 	} else if ((insn & 0xffe0ffe0) == 0xaa0003e0) {           /* MOV Xd, Xm (ORR Xd, XZR, Xm) */
 		if (rd != 31)
 			s->regs[rd] = s->regs[bits(insn, 16, 5)];
@@ -184,9 +187,9 @@ bool scan_run_arm64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t 
 	return true;
 }
 
-int64_t scan_arm64_lowest_frame_address(const uint8_t *code, uint64_t len)
+bool scan_arm64_frame_addresses(const uint8_t *code, uint64_t len, int64_t *ret, size_t *ret_n)
 {
-	int64_t lowest = FRAME_NOT_TAKEN;
+	*ret_n = 0;
 	for (uint64_t at = 0; at + 4 <= len; at += 4) {
 		uint32_t insn = (uint32_t)code[at] | (uint32_t)code[at + 1] << 8 | (uint32_t)code[at + 2] << 16 |
 				(uint32_t)code[at + 3] << 24;
@@ -195,12 +198,11 @@ int64_t scan_arm64_lowest_frame_address(const uint8_t *code, uint64_t len)
 		/* From the frame pointer: an offset not known from SP.  Below SP
 		 * (SUB) is no variable: a big frame's stack check. */
 		if (bits(insn, 5, 5) != 31)
-			return FRAME_ANYWHERE;
+			return false;
 		if ((insn & 0xff000000) == 0xd1000000)
 			continue;
-		int64_t off = (int64_t)bits(insn, 10, 12) << (insn & (1u << 22) ? 12 : 0);
-		if (off < lowest)
-			lowest = off;
+		if (!scan_add_frame_address(ret, ret_n, (int64_t)bits(insn, 10, 12) << (insn & (1u << 22) ? 12 : 0)))
+			return false;
 	}
-	return lowest;
+	return true;
 }

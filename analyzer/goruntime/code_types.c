@@ -48,6 +48,36 @@ static bool run(struct scan *s, const uint8_t *code, uint64_t at, size_t steps)
 					       : scan_run_amd64(s, code, len, at, steps);
 }
 
+/* Which slots of function INDEX (CODE, from s->lo to s->hi) a call or a
+ * write through a pointer may change (struct frame_risk). */
+static struct frame_risk frame_risk(const struct scan *s, size_t index, const uint8_t *code)
+{
+	struct frame_risk risk = { .read = true, .above = FRAME_NOT_TAKEN };
+	struct gm_frame_range objects[MAX_STACK_OBJECTS];
+	int64_t addrs[MAX_FRAME_ADDRESSES];
+	size_t naddrs;
+	bool known = s->exe->e_machine == EM_AARCH64 ? scan_arm64_frame_addresses(code, s->hi - s->lo, addrs, &naddrs)
+						     : scan_amd64_frame_addresses(s, code, s->hi - s->lo, addrs, &naddrs);
+	if (!known) {
+		risk.above = FRAME_ANYWHERE;
+		return risk;
+	}
+	int nobjects = naddrs ? gm_code_func_stack_objects(s->funcs, index, objects, MAX_STACK_OBJECTS) : 0;
+	for (size_t a = 0; a < naddrs; a++) {
+		int k = 0;   /* the stack object holding the address */
+		while (k < nobjects && !(addrs[a] >= objects[k].off && addrs[a] < objects[k].off + objects[k].size))
+			k++;
+		bool inside = k < nobjects, listed = false;
+		for (unsigned r = 0; inside && r < risk.nranges; r++)
+			listed |= risk.ranges[r].off == objects[k].off;
+		if (inside && !listed && risk.nranges < MAX_RISKY_RANGES)
+			risk.ranges[risk.nranges++] = objects[k];
+		else if ((!inside || !listed) && addrs[a] < risk.above)
+			risk.above = addrs[a];   /* in no stack object, or no room: all above it */
+	}
+	return risk;
+}
+
 /* Read the function [LO, HI): straight through, then from each jump it
  * noted with the registers it had there (into an instruction start only). */
 static void scan_function(struct scan *s, struct gm_code_types *t, size_t index, uint64_t lo, uint64_t hi)
@@ -76,12 +106,9 @@ static void scan_function(struct scan *s, struct gm_code_types *t, size_t index,
 	s->nnews = s->nconsts = 0;
 	scan_forget(s, ALL_REGS);
 	scan_forget_slots(s);
-	/* The same in every pass: found once. */
-	if (s->frame_lowests[index] == FRAME_UNREAD)
-		s->frame_lowests[index] = s->exe->e_machine == EM_AARCH64
-						  ? scan_arm64_lowest_frame_address(code, hi - lo)
-						  : scan_amd64_lowest_frame_address(s, code, hi - lo);
-	s->frame_lowest = s->frame_lowests[index];
+	if (!s->frames[index].read)
+		s->frames[index] = frame_risk(s, index, code);
+	s->frame = s->frames[index];
 	if (!run(s, code, 0, SIZE_MAX)) {
 		s->nfacts = start;
 		t->skipped++;
@@ -166,7 +193,9 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 		if (first == SIZE_MAX)
 			continue;
 		struct gm_code_type fact = s->facts[first];
-		interface_data |= fact.kind != GM_CODE_POOL && after_static_type_word(s, fact.word);
+		/* A pool's or closure's word is not one a value is stored in. */
+		interface_data |= fact.kind != GM_CODE_POOL && fact.kind != GM_CODE_CLOSURE &&
+				  after_static_type_word(s, fact.word);
 		uint64_t count = fact.kind == GM_CODE_POINTS_TO ? slice_literal_count(s->facts, i, j, &fact) : 0;
 		if (count)
 			fact = (struct gm_code_type){ .word = fact.word, .desc = fact.desc, .kind = GM_CODE_ARRAY_SLICE,
@@ -219,11 +248,10 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 					      : NULL;
 	if (!funcs)
 		return NULL;
-	s.frame_lowests = malloc((gm_code_func_count(funcs) + 1) * sizeof(*s.frame_lowests));
-	if (!s.frame_lowests || !find_roles(&s, funcs))
+	s.funcs = funcs;
+	s.frames = calloc(gm_code_func_count(funcs) + 1, sizeof(*s.frames));
+	if (!s.frames || !find_roles(&s, funcs))
 		s.nomem = true;
-	for (size_t i = 0; s.frame_lowests && i <= gm_code_func_count(funcs); i++)
-		s.frame_lowests[i] = FRAME_UNREAD;
 	/* Each pass reads every function with what the last found functions
 	 * return, until that stops changing; the facts are the last pass's. */
 	for (int pass = 0; pass < MAX_PASSES && !s.nomem; pass++) {
@@ -244,7 +272,7 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 	gm_u64_map_free(&s.summaries);
 	free(s.branches);
 	free(s.starts);
-	free(s.frame_lowests);
+	free(s.frames);
 	if (s.nomem) {
 		free(s.facts);
 		free(t);

@@ -18,6 +18,10 @@
  *   sync.Pool, whose local and victim arrays hold sync.poolLocal (the type
  *   sync.(*Pool).pinSlow makes its slice of).
  *
+ * - the entry of a function stored into the first word of what new(T)
+ *   made: T lays out that function's closures (the compiler's struct {
+ *   F uintptr; captured variables }; a method value's struct { F uintptr;
+ *   R T });
  * - a function whose RETs return such a value (a constructor: return
  *   &T{...}) returns it to its callers too, found by reading the code again
  *   until no function's return changes.
@@ -53,13 +57,15 @@ enum gm_code_type_kind {
 	GM_CODE_POOL,       /* a sync.Pool starts at the word (its Get or Put is called on it); desc: sync.poolLocal */
 	GM_CODE_ARRAY_SLICE,   /* the data pointer of a slice literal (s = []E{...}): desc is the [count]E
 				* new made, count stored as len and cap after it */
+	GM_CODE_CLOSURE,    /* word is a function's entry: its closures are the struct desc, new made
+			     * (struct { F uintptr; captured variables... }) */
 	GM_CODE_INTERFACE_DATA,   /* (while reading) the word follows a type word: never a fact */
 	GM_CODE_SLICE_LITERAL,    /* (while reading) count stored as len and cap after the word, and new's
 				   * result into it, by one function */
 };
 
 struct gm_code_type {
-	uint64_t word;      /* link-time address of the global word */
+	uint64_t word;      /* link-time address of the global word (GM_CODE_CLOSURE: of the function) */
 	uint64_t desc;      /* link-time address of a type descriptor */
 	enum gm_code_type_kind kind;
 	uint64_t count;     /* GM_CODE_ARRAY_SLICE: the slice's len and cap */

@@ -1,4 +1,5 @@
 #include "pclntab.h"
+#include "pcvalue.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -270,6 +271,12 @@ static uint32_t resolve_index(struct binder *b, const char *abi_name, const char
 	return fallback;
 }
 
+uint32_t gm_pclntab_stack_objects_index(struct gm_layouts *lay)
+{
+	struct binder b = { .lay = lay };
+	return resolve_index(&b, "internal/abi.FUNCDATA_StackObjects", "runtime._FUNCDATA_StackObjects", 2);
+}
+
 static void bind_constants(struct binder *b, struct gm_pclntab *tab)
 {
 	struct gm_func_ids *id = &tab->ids;
@@ -286,7 +293,7 @@ static void bind_constants(struct binder *b, struct gm_pclntab *tab)
 	p->inl_tree_index = resolve_index(b, "internal/abi.PCDATA_InlTreeIndex", "runtime._PCDATA_InlTreeIndex", 2);
 	p->args_pointer_maps = resolve_index(b, "internal/abi.FUNCDATA_ArgsPointerMaps", "runtime._FUNCDATA_ArgsPointerMaps", 0);
 	p->locals_pointer_maps = resolve_index(b, "internal/abi.FUNCDATA_LocalsPointerMaps", "runtime._FUNCDATA_LocalsPointerMaps", 1);
-	p->stack_objects = resolve_index(b, "internal/abi.FUNCDATA_StackObjects", "runtime._FUNCDATA_StackObjects", 2);
+	p->stack_objects = gm_pclntab_stack_objects_index(b->lay);
 	p->inl_tree = resolve_index(b, "internal/abi.FUNCDATA_InlTree", "runtime._FUNCDATA_InlTree", 3);
 	struct gm_func_flags *f = &tab->flags;
 	f->top_frame = (uint8_t)resolve_index(b, "internal/abi.FuncFlagTopFrame", "runtime.funcFlag_TOPFRAME", 1);
@@ -690,44 +697,11 @@ bool gm_pclntab_func_by_name(struct gm_pclntab *tab, const char *name, struct gm
 	return true;
 }
 
-/* A uvarint of at most 32 bits from [*p, end); false if truncated or too long. */
-static bool read_uvarint(const uint8_t **p, const uint8_t *end, uint32_t *ret)
-{
-	uint32_t v = 0;
-	for (unsigned shift = 0; shift < 35 && *p < end; shift += 7) {
-		uint8_t byte = *(*p)++;
-		v |= (uint32_t)(byte & 0x7f) << shift;
-		if (!(byte & 0x80)) {
-			*ret = v;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* runtime.pcvalue: the value of the pctab table at OFF for TARGET in F. */
 static bool pcvalue(const struct gm_pclntab *tab, const struct gm_func *f, uint32_t off, uint64_t target,
 		    int32_t *ret)
 {
-	if (off == 0 || off >= tab->pctab.len)
-		return false;
-	const uint8_t *p = tab->pctab.bytes + off, *end = tab->pctab.bytes + tab->pctab.len;
-	uint64_t pc = f->entry;
-	uint32_t val = (uint32_t)-1;  /* int32 arithmetic that wraps like Go's */
-	for (;;) {
-		uint32_t uvdelta, pcdelta;
-		bool first = pc == f->entry;
-		if (!read_uvarint(&p, end, &uvdelta) || (uvdelta == 0 && !first))
-			return false; /* the table ended before TARGET */
-		val += -(uvdelta & 1) ^ (uvdelta >> 1);
-		if (!read_uvarint(&p, end, &pcdelta))
-			return false;
-		pc += (uint64_t)pcdelta * tab->pc_quantum;
-		if (target < pc) {
-			*ret = (int32_t)val;
-			return true;
-		}
-	}
+	return gm_pcvalue_at(tab->pctab.bytes, tab->pctab.len, off, f->entry, tab->pc_quantum, target, ret);
 }
 
 static const uint8_t *func_bytes(const struct gm_pclntab *tab, const struct gm_func *f)

@@ -26,6 +26,7 @@
 
 #include "../util/error.h"
 
+struct gm_layouts;
 struct gm_runtime;
 struct gm_pclntab;
 
@@ -64,6 +65,9 @@ struct gm_func_ids {
  * layout is missing or the tables are inconsistent, GM_ERR_FAULT when they
  * are not in the address space.  *RET is written only on success. */
 struct gm_error *gm_pclntab_open(struct gm_runtime *rt, struct gm_pclntab **ret);
+
+/* FUNCDATA_StackObjects in LAY's Go version. */
+uint32_t gm_pclntab_stack_objects_index(struct gm_layouts *lay);
 
 /* Only the layout lookups of gm_pclntab_open (see gm_runtime_bind_layouts). */
 struct gm_error *gm_pclntab_bind_layouts(struct gm_runtime *rt);

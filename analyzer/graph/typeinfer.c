@@ -244,8 +244,9 @@ static const char *function_at_entry(struct infer *in, uint64_t pc)
 
 /* OBJ is a closure (funcval): its first word is the entry pc of the
  * function it calls.  Its type is named after that function ("closure
- * main.main.func1", "closure main.(*T).M-fm" for a method value); DWARF
- * does not lay out the captured variables, so it has no layout. */
+ * main.main.func1", "closure main.(*T).M-fm" for a method value).  Its
+ * captured variables are laid out by the function's DWARF (1.23+), or
+ * without DWARF by the struct the code allocates the closure as. */
 static uint32_t closure_entry(struct infer *in, uint32_t obj)
 {
 	struct gm_program *prog = in->heap->rt->prog;
@@ -266,8 +267,11 @@ static uint32_t closure_entry(struct infer *in, uint32_t obj)
 		return NO_ENTRY;
 	}
 	Dwarf_Die fn;
+	const struct gm_code_type *fact = in->code_types ? gm_code_type_of(in->code_types, pc - prog->bias) : NULL;
 	if (gm_dwarf_subprogram_at(in->dw, pc - prog->bias, &fn))
 		gm_u64_map_insert(&in->closure_funcs, ret, dwarf_dieoffset(&fn));
+	else if (fact && fact->kind == GM_CODE_CLOSURE)
+		gm_u64_map_insert(&in->closure_descs, ret, fact->desc + prog->bias);
 	return ret;
 }
 
@@ -418,7 +422,8 @@ static void spread(struct infer *in, uint32_t obj)
 	uint32_t elem = e->elem != NO_ENTRY ? e->elem : entry;
 	uint64_t elem_size = in->t->entries[elem].size, data = data_offset(in, obj), subprogram;
 	/* A closure has no DWARF type, but its function may lay out its captures. */
-	bool closure = !in->t->entries[elem].die && gm_u64_map_find(&in->closure_funcs, elem, &subprogram);
+	bool closure = !in->t->entries[elem].die && (gm_u64_map_find(&in->closure_funcs, elem, &subprogram) ||
+						    gm_u64_map_find(&in->closure_descs, elem, &subprogram));
 	if (closure)
 		elem_size = data_size(in, obj);
 	if (elem_size == 0 || (!has_layout(in, elem) && !closure))
@@ -734,6 +739,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	gm_u64_map_free(&in.made_layouts);
 	gm_u64_map_free(&in.by_shape);
 	gm_u64_map_free(&in.closure_funcs);
+	gm_u64_map_free(&in.closure_descs);
 	free(in.span_flags);
 	free(in.span_room);
 	free(in.refinable);

@@ -52,6 +52,8 @@ struct infer {
 	uint32_t byte_entry;
 	struct gm_u64_map by_shape;      /* hash of a real generic name -> its entry laid out by its shape */
 	struct gm_u64_map closure_funcs; /* closure entry -> its function's DW_TAG_subprogram */
+	struct gm_u64_map closure_descs; /* without DWARF: closure entry -> the struct descriptor its
+					  * captures are laid out in (code_types' GM_CODE_CLOSURE) */
 	/* Per span, what types_target asks on every edge, packed small enough
 	 * to stay in cache (the spans themselves are 96 bytes each). */
 	uint8_t *span_flags;

@@ -334,11 +334,13 @@ uint64_t slot_target(struct infer *in, uint32_t entry, uint64_t off)
 		return value;
 	Dwarf_Die type;
 	const struct gm_type_entry *e = &in->t->entries[entry];
-	uint64_t subprogram;
+	uint64_t subprogram, captures;
 	if (e->die && gm_dwarf_die_at(in->dw, e->die, &type))
 		value = word_code(in, &type, off);
 	else if (gm_u64_map_find(&in->closure_funcs, entry, &subprogram))
 		value = closure_word_code(in, subprogram, off);
+	else if (gm_u64_map_find(&in->closure_descs, entry, &captures))
+		value = descriptor_word_code(in, captures, off);
 	else if (!in->dw && e->runtime_addr) {
 		value = descriptor_word_code(in, e->runtime_addr, off);
 		if (!value)

@@ -26,7 +26,9 @@ compared object by object with the DWARF analysis of the very same heap:
 - two shares of the DWARF analysis' typed reachable bytes are printed and
   must not fall below their floors: the bytes typed without DWARF, and the
   bytes of the types whose count and bytes without DWARF equal those with
-  it.  What stays untyped is what only a DWARF-typed root (a global's or a
+  it (counting without DWARF only what DWARF types too: the code lays out
+  closures' captures, which DWARF does not before Go 1.23; those objects
+  are listed).  What stays untyped is what only a DWARF-typed root (a global's or a
   local's declared type the code does not show) leads to; Go 1.20 and 1.21
   record no object's type in the heap, so without DWARF only the globals
   the code types seed the inference, and no floor applies.
@@ -65,6 +67,9 @@ SYNC_POOL_SIZE = 40
 BYTES = re.compile(r"^\[\d+\]uint8$")
 BUCKET = re.compile(r"^(\[\d+\])?map\.bucket\[")
 QUALIFIED = re.compile(r"[\w.-]+(?:/[\w.-]+)+")
+# A field of a struct type literal, its name qualified by its package as DWARF
+# spells some (struct { sync.f func(); ... }); the runtime's name has it bare.
+QUALIFIED_FIELD = re.compile(r"(?<=[{;] )[\w/.-]+\.(\w+)(?= )")
 MAJOR_VERSION = re.compile(r"v\d+")
 
 
@@ -81,8 +86,9 @@ def package_name(match):
 def runtime_spelling(name):
     """A DWARF name with each package path cut to the package's name, as the
     runtime's type names spell packages: internal/sync.entry -> sync.entry,
-    encoding/json/v2.arshaler -> json.arshaler."""
-    return QUALIFIED.sub(package_name, name) if name else name
+    encoding/json/v2.arshaler -> json.arshaler; and a struct literal's field
+    names bare: struct { sync.f func() } -> struct { f func() }."""
+    return QUALIFIED.sub(package_name, QUALIFIED_FIELD.sub(r"\1", name)) if name else name
 
 
 def dwarf_spelling(name):
@@ -140,8 +146,11 @@ def per_type(objects, spell):
 
 def equal_types_share(with_dwarf, without):
     """The share of WITH_DWARF's typed bytes whose type has the same count and
-    bytes in WITHOUT (per-type statistics as type_stats gives them)."""
-    a, b = per_type(with_dwarf, spelling), per_type(without, spelling)
+    bytes in WITHOUT (per-type statistics as type_stats gives them), counting
+    in WITHOUT only the objects WITH_DWARF types too: the others (listed)
+    are what DWARF does not describe, a closure's captures before Go 1.23."""
+    a = per_type(with_dwarf, spelling)
+    b = per_type({addr: v for addr, v in without.items() if with_dwarf[addr][0]}, spelling)
     total = sum(v[1] for v in a.values())
     return sum(v[1] for name, v in a.items() if b.get(name) == v) / total if total else 1
 
