@@ -627,6 +627,12 @@ static void bind_descriptor_links(struct binder *b)
 	first_member(b, victim_size, 1, &d->pool_victim_size);
 	first_member(b, typ_word, 1, &d->eface_typ);
 	first_member(b, val_word, 1, &d->eface_val);
+	/* sync.Map's trie, for the maps code_types.c finds (reflect's ptrMap is
+	 * one: every program with fmt has the instantiation). */
+	static const char *const root[][2] = { { "internal/sync.HashTrieMap[interface {},interface {}]", "root" } };
+	static const char *const is_entry[][2] = { { "internal/sync.node[interface {},interface {}]", "isEntry" } };
+	first_member(b, root, 1, &d->trie_root);
+	first_member(b, is_entry, 1, &d->node_is_entry);
 }
 
 /* The array and struct descriptors: 1.24+ rebuilds an on-demand mask the

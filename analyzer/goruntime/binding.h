@@ -123,6 +123,9 @@ struct gm_descriptor_layout {
 	 * and the sync.eface its queues keep values in; absent if unused. */
 	struct gm_field pool_local, pool_local_size, pool_victim, pool_victim_size;
 	struct gm_field eface_typ, eface_val;
+	/* sync.Map's internal/sync.HashTrieMap[any,any] (Go 1.24+): its root
+	 * (atomic.Pointer[indirect[K,V]]) and a node's isEntry flag. */
+	struct gm_field trie_root, node_is_entry;
 };
 
 /* What runtime.buildGCMask reads to build an on-demand GC mask (1.24+):

@@ -149,6 +149,9 @@ void scan_call(struct scan *s, uint64_t target)
 	uint64_t summary;
 	if (role == ROLE_POOL_METHOD)
 		pool_receiver(s, &s->regs[s->arg0]);
+	/* A generic type's method takes its receiver, then the dictionary. */
+	if (role == ROLE_HASH_TRIE_METHOD && s->regs[s->arg0].kind == VAL_ADDR && s->regs[s->arg1].kind == VAL_ADDR)
+		add_fact(s, s->regs[s->arg0].addr, s->regs[s->arg1].addr, GM_CODE_HASH_TRIE, 0);
 	scan_forget(s, ALL_REGS);
 	forget_slots_pointed_to(s);
 	if (role == ROLE_NONE && gm_u64_map_find(&s->summaries, target, &summary) && summary != SUMMARY_MIXED) {

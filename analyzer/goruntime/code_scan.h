@@ -28,6 +28,7 @@ enum role {
 	ROLE_GROWSLICE,      /* growslice(oldPtr, newLen, oldCap, num, et): a []et's data */
 	ROLE_POOL_METHOD,    /* sync.(*Pool).Get, Put: the receiver is a pool */
 	ROLE_POOL_PINSLOW,   /* sync.(*Pool).pinSlow: makes the []poolLocal */
+	ROLE_HASH_TRIE_METHOD,   /* internal/sync.(*HashTrieMap[...]).M(receiver, dictionary, ...) */
 	ROLE_RUNTIME,        /* any other runtime function: what it returns is the runtime's
 			      * representation (makemap_small's *maps.Map), not a Go type */
 };

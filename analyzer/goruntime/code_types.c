@@ -34,6 +34,8 @@ static enum role role_of(const char *name)
 		return ROLE_POOL_METHOD;
 	if (strcmp(name, "sync.(*Pool).pinSlow") == 0)
 		return ROLE_POOL_PINSLOW;
+	if (strncmp(name, "internal/sync.(*HashTrieMap[", 28) == 0)
+		return ROLE_HASH_TRIE_METHOD;
 	if (strncmp(name, "runtime.gcWriteBarrier", 22) == 0)
 		return ROLE_WRITE_BARRIER;
 	if (strncmp(name, "runtime.", 8) == 0 || strncmp(name, "internal/runtime/", 17) == 0)
@@ -193,9 +195,9 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 		if (first == SIZE_MAX)
 			continue;
 		struct gm_code_type fact = s->facts[first];
-		/* A pool's or closure's word is not one a value is stored in. */
-		interface_data |= fact.kind != GM_CODE_POOL && fact.kind != GM_CODE_CLOSURE &&
-				  after_static_type_word(s, fact.word);
+		/* A pool's, trie's or closure's word is not one a value is stored in. */
+		interface_data |= fact.kind != GM_CODE_POOL && fact.kind != GM_CODE_HASH_TRIE &&
+				  fact.kind != GM_CODE_CLOSURE && after_static_type_word(s, fact.word);
 		uint64_t count = fact.kind == GM_CODE_POINTS_TO ? slice_literal_count(s->facts, i, j, &fact) : 0;
 		if (count)
 			fact = (struct gm_code_type){ .word = fact.word, .desc = fact.desc, .kind = GM_CODE_ARRAY_SLICE,

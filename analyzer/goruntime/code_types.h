@@ -18,6 +18,9 @@
  *   sync.Pool, whose local and victim arrays hold sync.poolLocal (the type
  *   sync.(*Pool).pinSlow makes its slice of).
  *
+ * - a method of internal/sync.HashTrieMap (sync.Map's, 1.24+) called on a
+ *   global's address, with the instantiation's dictionary (whose
+ *   descriptors name indirect[K,V] and entry[K,V]);
  * - the entry of a function stored into the first word of what new(T)
  *   made: T lays out that function's closures (the compiler's struct {
  *   F uintptr; captured variables }; a method value's struct { F uintptr;
@@ -57,6 +60,8 @@ enum gm_code_type_kind {
 	GM_CODE_POOL,       /* a sync.Pool starts at the word (its Get or Put is called on it); desc: sync.poolLocal */
 	GM_CODE_ARRAY_SLICE,   /* the data pointer of a slice literal (s = []E{...}): desc is the [count]E
 				* new made, count stored as len and cap after it */
+	GM_CODE_HASH_TRIE,  /* an internal/sync.HashTrieMap starts at the word (a method of it is called on
+			     * it: sync.Map's); desc: the dictionary of its instantiation */
 	GM_CODE_CLOSURE,    /* word is a function's entry: its closures are the struct desc, new made
 			     * (struct { F uintptr; captured variables... }) */
 	GM_CODE_INTERFACE_DATA,   /* (while reading) the word follows a type word: never a fact */

@@ -704,6 +704,8 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 		uint64_t bias = heap->rt->prog->bias;
 		err = gm_code_types_find(heap->rt->prog->exe, heap->rt->prog->layouts, heap->moduledata_types - bias,
 					 heap->moduledata_etypes - bias, &in.code_types);
+		if (!err)
+			read_trie_dictionaries(&in);
 	}
 	if (!err) {
 		find_itab(&in);
@@ -740,6 +742,8 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 	gm_u64_map_free(&in.by_shape);
 	gm_u64_map_free(&in.closure_funcs);
 	gm_u64_map_free(&in.closure_descs);
+	gm_u64_map_free(&in.desc_by_name);
+	gm_u64_map_free(&in.trie_indirect);
 	free(in.span_flags);
 	free(in.span_room);
 	free(in.refinable);

@@ -51,6 +51,10 @@ struct infer {
 	struct gm_u64_map made_by_desc, made_layouts;
 	uint32_t byte_entry;
 	struct gm_u64_map by_shape;      /* hash of a real generic name -> its entry laid out by its shape */
+	/* Without DWARF: hash of a runtime type name -> the descriptor a
+	 * HashTrieMap's dictionary names by it (UINT64_MAX if two do). */
+	struct gm_u64_map desc_by_name;
+	struct gm_u64_map trie_indirect; /* a trie global's address -> its indirect[K,V]'s descriptor */
 	struct gm_u64_map closure_funcs; /* closure entry -> its function's DW_TAG_subprogram */
 	struct gm_u64_map closure_descs; /* without DWARF: closure entry -> the struct descriptor its
 					  * captures are laid out in (code_types' GM_CODE_CLOSURE) */
@@ -147,6 +151,16 @@ uint32_t made_map_group(struct infer *in, uint32_t table_ptr);
  * entry[K,V] or indirect[K,V] (NO_ENTRY when DWARF names the node only by
  * its shape), a *time.Timer's runtime.timeTimer; else ENTRY. */
 uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj);
+/* FNV-1a of the string S (a type name's key in the maps above). */
+uint64_t name_hash(const char *s);
+/* Without DWARF (hash_trie.c): learn the descriptors the dictionaries of
+ * the HashTrieMaps the code found name (desc_by_name, trie_indirect). */
+void read_trie_dictionaries(struct infer *in);
+/* The word at WORD_ADDR as such a map's root; 0 if it is none. */
+uint64_t trie_word_code(struct infer *in, uint64_t word_addr, char **ret_type_name);
+/* A sync.node[K,V] object OBJ as the entry[K,V] or indirect[K,V] its isEntry
+ * flag says; NO_ENTRY if ENTRY is no such node or the descriptor is unknown. */
+uint32_t refine_trie_node(struct infer *in, uint32_t entry, uint32_t obj);
 uint32_t refine_timer(struct infer *in, uint32_t entry);
 /* Whether refine_node, refine_timer or refine_chan may change an entry of this name. */
 bool refine_may_apply(const char *name);

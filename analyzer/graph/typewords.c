@@ -202,12 +202,15 @@ uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_
 	uint64_t bias = in->heap->rt->prog->bias;
 	const struct gm_code_type *fact = in->code_types ? gm_code_type_of(in->code_types, word_addr - bias) : NULL;
 	struct gm_desc d;
-	if (in->code_types && (!fact || fact->kind == GM_CODE_POOL)) {
+	if (in->code_types && (!fact || fact->kind == GM_CODE_POOL || fact->kind == GM_CODE_HASH_TRIE)) {
 		uint64_t pool = pool_word_code(in, word_addr - bias, ret_type_name);
+		if (!pool)
+			pool = trie_word_code(in, word_addr, ret_type_name);
 		if (pool)
 			return pool;
 	}
-	if (!fact || fact->kind == GM_CODE_POOL || !gm_desc_read(in->heap->rt, fact->desc + bias, &d))
+	if (!fact || fact->kind == GM_CODE_POOL || fact->kind == GM_CODE_HASH_TRIE ||
+	    !gm_desc_read(in->heap->rt, fact->desc + bias, &d))
 		return 0;
 	uint64_t desc = fact->desc + bias, elem, len;
 	/* A slice literal's data word: new made its [count]E, a []E's array. */
@@ -451,7 +454,7 @@ uint32_t chan_buffer(struct infer *in, uint32_t obj, uint32_t entry, uint64_t sr
 	return elem == NO_ENTRY ? NO_ENTRY : array_of(in, elem, qsize);
 }
 
-static uint64_t name_hash(const char *s)
+uint64_t name_hash(const char *s)
 {
 	uint64_t h = 14695981039346656037ull; /* FNV-1a */
 	for (; *s; s++)
@@ -514,9 +517,10 @@ uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 	if (strncmp(name, "go.shape.struct { ", 18) == 0 && strstr(name, ".isEntry bool }"))
 		return NO_ENTRY;
 	/* Without DWARF, the runtime's name (sync.node[K,V]) says neither
-	 * entry[K,V] nor indirect[K,V], and no descriptor is found by name. */
+	 * entry[K,V] nor indirect[K,V]: the flag and the descriptors the trie's
+	 * dictionary names do (hash_trie.c). */
 	if (!in->dw)
-		return runtime_node_name(name) ? NO_ENTRY : entry;
+		return runtime_node_name(name) ? refine_trie_node(in, entry, obj) : entry;
 	int p = node_package(name);
 	if (p < 0 || !gm_dwarf_die_at(in->dw, in->t->entries[entry].die, &type) ||
 	    !gm_dwarf_member(&type, "isEntry", &flag_off, &member) ||
