@@ -100,7 +100,13 @@ static struct opcode one_byte(uint8_t op)
 	case 0x90: case 0x9b: case 0x9c: case 0x9d: case 0x9e: case 0xf5: case 0xf8: case 0xf9: case 0xfa:
 	case 0xfb: case 0xfc: case 0xfd:
 		break;
-	case 0x6c: case 0x6d: case 0x6e: case 0x6f: case 0x98: case 0x99: case 0x9f: case 0xa4: case 0xa5:
+	case 0x98:              /* CBW/CWDE/CDQE: AX */
+		o.implicit = 1u << 0;
+		break;
+	case 0x99:              /* CWD/CDQ/CQO: DX */
+		o.implicit = 1u << 2;
+		break;
+	case 0x6c: case 0x6d: case 0x6e: case 0x6f: case 0x9f: case 0xa4: case 0xa5:
 	case 0xa6: case 0xa7: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf: case 0xc9:
 	case 0xd7: case 0xec: case 0xed: case 0xee: case 0xef:
 		o.implicit = IMPLICIT;
@@ -467,6 +473,10 @@ bool gm_amd64_decode(const uint8_t *p, size_t avail, uint64_t pc, struct gm_amd6
 	unsigned group_reg = (modrm >> 3) & 7;
 	if (!escape && (op == 0xf6 || op == 0xf7) && group_reg < 2)   /* TEST r/m, imm */
 		o.imm = op == 0xf6 ? IMM_1 : IMM_Z;
+	/* Group 3 writes no memory it does not name: TEST, NOT and NEG only
+	 * their operand, MUL, IMUL, DIV and IDIV AX and DX besides. */
+	if (!escape && (op == 0xf6 || op == 0xf7))
+		o.implicit = group_reg >= 4 ? 1u << 0 | 1u << 2 : 0;
 	size_t imm_at = c.at;
 	if (!take(&c, imm_bytes(o.imm, opsize16, addr32, rex & 8)))
 		return false;
