@@ -205,8 +205,13 @@ static int print_code_types(const char *path)
 		err = gm_error_create(GM_ERR_NO_DWARF, "%s: no runtime.types symbol (--code-types needs .symtab)", path);
 	if (!err)
 		err = gm_code_types_find(exe, lay, types, etypes, &t);
+	size_t allocated = 0;
 	for (size_t i = 0; !err && i < t->n; i++) {
 		const struct gm_code_type *f = &t->items[i];
+		if (f->kind == GM_CODE_ALLOCATED) {   /* no global's: counted */
+			allocated++;
+			continue;
+		}
 		const struct gm_symbol *sym = gm_exe_symbol_at(exe, f->word);
 		printf("0x%" PRIx64 "\t", f->word);
 		if (sym && f->word > sym->addr)
@@ -221,8 +226,9 @@ static int print_code_types(const char *path)
 		putchar('\n');
 	}
 	if (!err)
-		printf("# %zu words, %" PRIu64 " conflicts, %" PRIu64 " functions (%" PRIu64 " not decoded), %d passes\n",
-		       t->n, t->conflicts, t->functions, t->skipped, t->passes);
+		printf("# %zu words, %zu descriptors new is given, %" PRIu64 " conflicts, %" PRIu64
+		       " functions (%" PRIu64 " not decoded), %d passes\n",
+		       t->n - allocated, allocated, t->conflicts, t->functions, t->skipped, t->passes);
 	gm_code_types_destroy(t);
 	gm_layouts_destroy(lay);
 	gm_dwarf_destroy(dw);

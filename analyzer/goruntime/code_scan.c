@@ -167,8 +167,10 @@ void scan_call(struct scan *s, uint64_t target)
 		s->pool_local = type.addr;
 	if (role == ROLE_MAP_OP && map.kind == VAL_LOADED)
 		add_fact(s, map.addr, type.addr, GM_CODE_HOLDS, 0);
-	else if (role == ROLE_NEWOBJECT || role == ROLE_SIZED_MALLOC)
+	else if (role == ROLE_NEWOBJECT || role == ROLE_SIZED_MALLOC) {
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = ROLE_NEWOBJECT, .addr = type.addr };
+		add_fact(s, type.addr, type.addr, GM_CODE_ALLOCATED, 0);
+	}
 	else if (role == ROLE_GROWSLICE || role == ROLE_MAKESLICE)
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = ROLE_MAKESLICE, .addr = type.addr };
 	else if (role == ROLE_MAKEMAP || role == ROLE_MAKECHAN)

@@ -195,9 +195,10 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 		if (first == SIZE_MAX)
 			continue;
 		struct gm_code_type fact = s->facts[first];
-		/* A pool's, trie's or closure's word is not one a value is stored in. */
+		/* A pool's, trie's, closure's or descriptor's word is not one a value is stored in. */
 		interface_data |= fact.kind != GM_CODE_POOL && fact.kind != GM_CODE_HASH_TRIE &&
-				  fact.kind != GM_CODE_CLOSURE && after_static_type_word(s, fact.word);
+				  fact.kind != GM_CODE_CLOSURE && fact.kind != GM_CODE_ALLOCATED &&
+				  after_static_type_word(s, fact.word);
 		uint64_t count = fact.kind == GM_CODE_POINTS_TO ? slice_literal_count(s->facts, i, j, &fact) : 0;
 		if (count)
 			fact = (struct gm_code_type){ .word = fact.word, .desc = fact.desc, .kind = GM_CODE_ARRAY_SLICE,

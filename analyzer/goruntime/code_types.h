@@ -64,6 +64,8 @@ enum gm_code_type_kind {
 			     * it: sync.Map's); desc: the dictionary of its instantiation */
 	GM_CODE_CLOSURE,    /* word is a function's entry: its closures are the struct desc, new made
 			     * (struct { F uintptr; captured variables... }) */
+	GM_CODE_ALLOCATED,  /* word and desc: a descriptor the code passes to new (no global's type:
+			     * what names the runtime's own types, runtime.m, runtime.p, by name) */
 	GM_CODE_INTERFACE_DATA,   /* (while reading) the word follows a type word: never a fact */
 	GM_CODE_SLICE_LITERAL,    /* (while reading) count stored as len and cap after the word, and new's
 				   * result into it, by one function */

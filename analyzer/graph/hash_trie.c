@@ -1,4 +1,5 @@
-/* hash_trie: sync.Map's internal/sync.HashTrieMap (Go 1.24+) without DWARF.
+/* hash_trie: sync.Map's internal/sync.HashTrieMap (Go 1.24+) without DWARF,
+ * and the descriptors found by name it takes.
  *
  * The code shows which globals are such maps: a method of HashTrieMap is
  * called on the global's address with the instantiation's dictionary
@@ -8,6 +9,9 @@
  * word points to an indirect[K,V]; a node[K,V] (what an indirect's children
  * point to) is an entry[K,V] or an indirect[K,V] as its isEntry flag says.
  * The offsets of root and isEntry come from the layout tables.
+ *
+ * The descriptors the code passes to new are learned by name too: the
+ * runtime's own types (runtime.m, runtime.p) are found so.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -44,7 +48,7 @@ static bool learn(struct infer *in, uint64_t desc, struct trie_find *find)
 		return false;
 	}
 	uint64_t key = name_hash(name);
-	if (strncmp(name, "sync.indirect[", 14) == 0)
+	if (find && strncmp(name, "sync.indirect[", 14) == 0)
 		find->indirect = !find->indirect || find->indirect == desc ? desc : UINT64_MAX;
 	free(name);
 	if (!gm_u64_map_find(&in->desc_by_name, key, &have))
@@ -76,12 +80,14 @@ static void read_dictionary(struct infer *in, uint64_t dict, size_t max_words, i
 	}
 }
 
-void read_trie_dictionaries(struct infer *in)
+void learn_code_descriptors(struct infer *in)
 {
 	uint64_t bias = in->heap->rt->prog->bias;
 	for (size_t i = 0; in->code_types && i < in->code_types->n; i++) {
 		const struct gm_code_type *fact = &in->code_types->items[i];
 		struct trie_find find = { 0 };
+		if (fact->kind == GM_CODE_ALLOCATED)
+			learn(in, fact->desc + bias, NULL);
 		if (fact->kind != GM_CODE_HASH_TRIE)
 			continue;
 		read_dictionary(in, fact->desc + bias, DICT_WORDS, 0, &find);
@@ -90,8 +96,7 @@ void read_trie_dictionaries(struct infer *in)
 	}
 }
 
-/* The descriptor named NAME (read_trie_dictionaries); 0 if none or ambiguous. */
-static uint64_t desc_named(struct infer *in, const char *name)
+uint64_t descriptor_named(struct infer *in, const char *name)
 {
 	uint64_t desc;
 	return gm_u64_map_find(&in->desc_by_name, name_hash(name), &desc) && desc != UINT64_MAX ? desc : 0;
@@ -125,6 +130,6 @@ uint32_t refine_trie_node(struct infer *in, uint32_t entry, uint32_t obj)
 			    d->node_is_entry.offset, &is_entry, 1))
 		return NO_ENTRY;
 	snprintf(real, sizeof(real), "sync.%s%s", is_entry ? "entry" : "indirect", name + 9);
-	uint64_t desc = desc_named(in, real);
+	uint64_t desc = descriptor_named(in, real);
 	return desc ? entry_for_runtime(in, desc) : NO_ENTRY;
 }

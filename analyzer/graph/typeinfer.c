@@ -705,7 +705,7 @@ struct gm_error *gm_types_infer(struct gm_heap *heap, const struct gm_graph *gra
 		err = gm_code_types_find(heap->rt->prog->exe, heap->rt->prog->layouts, heap->moduledata_types - bias,
 					 heap->moduledata_etypes - bias, &in.code_types);
 		if (!err)
-			read_trie_dictionaries(&in);
+			learn_code_descriptors(&in);
 	}
 	if (!err) {
 		find_itab(&in);

@@ -52,7 +52,8 @@ struct infer {
 	uint32_t byte_entry;
 	struct gm_u64_map by_shape;      /* hash of a real generic name -> its entry laid out by its shape */
 	/* Without DWARF: hash of a runtime type name -> the descriptor a
-	 * HashTrieMap's dictionary names by it (UINT64_MAX if two do). */
+	 * HashTrieMap's dictionary names by it, or the code passes to new
+	 * (UINT64_MAX if two of one name are). */
 	struct gm_u64_map desc_by_name;
 	struct gm_u64_map trie_indirect; /* a trie global's address -> its indirect[K,V]'s descriptor */
 	struct gm_u64_map closure_funcs; /* closure entry -> its function's DW_TAG_subprogram */
@@ -153,9 +154,12 @@ uint32_t made_map_group(struct infer *in, uint32_t table_ptr);
 uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj);
 /* FNV-1a of the string S (a type name's key in the maps above). */
 uint64_t name_hash(const char *s);
-/* Without DWARF (hash_trie.c): learn the descriptors the dictionaries of
- * the HashTrieMaps the code found name (desc_by_name, trie_indirect). */
-void read_trie_dictionaries(struct infer *in);
+/* Without DWARF (hash_trie.c): learn the descriptors the code passes to
+ * new and those the dictionaries of the HashTrieMaps it found name
+ * (desc_by_name, trie_indirect). */
+void learn_code_descriptors(struct infer *in);
+/* The descriptor learned under the runtime name NAME; 0 if none or two. */
+uint64_t descriptor_named(struct infer *in, const char *name);
 /* The word at WORD_ADDR as such a map's root; 0 if it is none. */
 uint64_t trie_word_code(struct infer *in, uint64_t word_addr, char **ret_type_name);
 /* A sync.node[K,V] object OBJ as the entry[K,V] or indirect[K,V] its isEntry
