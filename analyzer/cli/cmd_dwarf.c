@@ -219,7 +219,7 @@ static int print_code_types(const char *path)
 		else
 			printf("%s", sym ? sym->name : "-");
 		static const char *const kinds[] = { "holds", "points-to", "slice-of", "pool-of", "slice-literal-of",
-						     "hash-trie-of", "closure-of" };
+						     "sync-map", "hash-trie-of", "closure-of" };
 		printf("\t%s\t0x%" PRIx64, f->kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[f->kind] : "?", f->desc);
 		if (f->kind == GM_CODE_ARRAY_SLICE)
 			printf("\t%" PRIu64, f->count);

@@ -633,6 +633,10 @@ static void bind_descriptor_links(struct binder *b)
 	static const char *const is_entry[][2] = { { "internal/sync.node[interface {},interface {}]", "isEntry" } };
 	first_member(b, root, 1, &d->trie_root);
 	first_member(b, is_entry, 1, &d->node_is_entry);
+	static const char *const read[][2] = { { "sync.Map", "read" } };
+	static const char *const dirty[][2] = { { "sync.Map", "dirty" } };
+	first_member(b, read, 1, &d->sync_map_read);
+	first_member(b, dirty, 1, &d->sync_map_dirty);
 }
 
 /* The array and struct descriptors: 1.24+ rebuilds an on-demand mask the

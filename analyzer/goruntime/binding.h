@@ -126,6 +126,8 @@ struct gm_descriptor_layout {
 	/* sync.Map's internal/sync.HashTrieMap[any,any] (Go 1.24+): its root
 	 * (atomic.Pointer[indirect[K,V]]) and a node's isEntry flag. */
 	struct gm_field trie_root, node_is_entry;
+	/* sync.Map before 1.24: read (atomic.Pointer[readOnly]) and dirty (map[any]*entry). */
+	struct gm_field sync_map_read, sync_map_dirty;
 };
 
 /* What runtime.buildGCMask reads to build an on-demand GC mask (1.24+):

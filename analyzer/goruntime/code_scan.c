@@ -152,6 +152,8 @@ void scan_call(struct scan *s, uint64_t target)
 	/* A generic type's method takes its receiver, then the dictionary. */
 	if (role == ROLE_HASH_TRIE_METHOD && s->regs[s->arg0].kind == VAL_ADDR && s->regs[s->arg1].kind == VAL_ADDR)
 		add_fact(s, s->regs[s->arg0].addr, s->regs[s->arg1].addr, GM_CODE_HASH_TRIE, 0);
+	if (role == ROLE_SYNC_MAP_METHOD && s->regs[s->arg0].kind == VAL_ADDR)
+		add_fact(s, s->regs[s->arg0].addr, 0, GM_CODE_SYNC_MAP, 0);
 	scan_forget(s, ALL_REGS);
 	forget_slots_pointed_to(s);
 	if (role == ROLE_NONE && gm_u64_map_find(&s->summaries, target, &summary) && summary != SUMMARY_MIXED) {
@@ -175,6 +177,8 @@ void scan_call(struct scan *s, uint64_t target)
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = ROLE_MAKESLICE, .addr = type.addr };
 	else if (role == ROLE_MAKEMAP || role == ROLE_MAKECHAN)
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = (enum role)role, .addr = type.addr };
+	if (role == ROLE_MAKEMAP || role == ROLE_MAKECHAN || role == ROLE_MAKESLICE)
+		add_fact(s, type.addr, type.addr, GM_CODE_ALLOCATED, 0);
 }
 
 /* A digest of what the registers and slots hold, to follow a jump with

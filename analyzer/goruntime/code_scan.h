@@ -29,6 +29,7 @@ enum role {
 	ROLE_POOL_METHOD,    /* sync.(*Pool).Get, Put: the receiver is a pool */
 	ROLE_POOL_PINSLOW,   /* sync.(*Pool).pinSlow: makes the []poolLocal */
 	ROLE_HASH_TRIE_METHOD,   /* internal/sync.(*HashTrieMap[...]).M(receiver, dictionary, ...) */
+	ROLE_SYNC_MAP_METHOD,    /* sync.(*Map).M(receiver, ...) */
 	ROLE_RUNTIME,        /* any other runtime function: what it returns is the runtime's
 			      * representation (makemap_small's *maps.Map), not a Go type */
 };

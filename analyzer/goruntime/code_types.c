@@ -36,6 +36,8 @@ static enum role role_of(const char *name)
 		return ROLE_POOL_PINSLOW;
 	if (strncmp(name, "internal/sync.(*HashTrieMap[", 28) == 0)
 		return ROLE_HASH_TRIE_METHOD;
+	if (strncmp(name, "sync.(*Map).", 12) == 0)
+		return ROLE_SYNC_MAP_METHOD;
 	if (strncmp(name, "runtime.gcWriteBarrier", 22) == 0)
 		return ROLE_WRITE_BARRIER;
 	if (strncmp(name, "runtime.", 8) == 0 || strncmp(name, "internal/runtime/", 17) == 0)
@@ -196,7 +198,7 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 			continue;
 		struct gm_code_type fact = s->facts[first];
 		/* A pool's, trie's, closure's or descriptor's word is not one a value is stored in. */
-		interface_data |= fact.kind != GM_CODE_POOL && fact.kind != GM_CODE_HASH_TRIE &&
+		interface_data |= fact.kind != GM_CODE_POOL && fact.kind != GM_CODE_HASH_TRIE && fact.kind != GM_CODE_SYNC_MAP &&
 				  fact.kind != GM_CODE_CLOSURE && fact.kind != GM_CODE_ALLOCATED &&
 				  after_static_type_word(s, fact.word);
 		uint64_t count = fact.kind == GM_CODE_POINTS_TO ? slice_literal_count(s->facts, i, j, &fact) : 0;
@@ -207,8 +209,8 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 			fact.desc = s->pool_local;   /* known once the whole code is read */
 		if (!agree && !interface_data)
 			t->conflicts++;
-		else if (agree && !interface_data && fact.desc)
-			s->facts[t->n++] = fact;
+		else if (agree && !interface_data && (fact.desc || fact.kind == GM_CODE_SYNC_MAP))
+			s->facts[t->n++] = fact;   /* a sync.Map's types are found by name later */
 	}
 	t->items = s->facts;
 	s->facts = NULL;

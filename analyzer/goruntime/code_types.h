@@ -18,6 +18,9 @@
  *   sync.Pool, whose local and victim arrays hold sync.poolLocal (the type
  *   sync.(*Pool).pinSlow makes its slice of).
  *
+ * - a method of sync.Map called on a global's address (before 1.24 its
+ *   read and dirty words are typed by the descriptors named
+ *   sync.readOnly and map[interface {}]*sync.entry the code allocates);
  * - a method of internal/sync.HashTrieMap (sync.Map's, 1.24+) called on a
  *   global's address, with the instantiation's dictionary (whose
  *   descriptors name indirect[K,V] and entry[K,V]);
@@ -60,11 +63,12 @@ enum gm_code_type_kind {
 	GM_CODE_POOL,       /* a sync.Pool starts at the word (its Get or Put is called on it); desc: sync.poolLocal */
 	GM_CODE_ARRAY_SLICE,   /* the data pointer of a slice literal (s = []E{...}): desc is the [count]E
 				* new made, count stored as len and cap after it */
+	GM_CODE_SYNC_MAP,   /* a sync.Map starts at the word (a method of it is called on it) */
 	GM_CODE_HASH_TRIE,  /* an internal/sync.HashTrieMap starts at the word (a method of it is called on
 			     * it: sync.Map's); desc: the dictionary of its instantiation */
 	GM_CODE_CLOSURE,    /* word is a function's entry: its closures are the struct desc, new made
 			     * (struct { F uintptr; captured variables... }) */
-	GM_CODE_ALLOCATED,  /* word and desc: a descriptor the code passes to new (no global's type:
+	GM_CODE_ALLOCATED,  /* word and desc: a descriptor the code passes to new or make (no global's type:
 			     * what names the runtime's own types, runtime.m, runtime.p, by name) */
 	GM_CODE_INTERFACE_DATA,   /* (while reading) the word follows a type word: never a fact */
 	GM_CODE_SLICE_LITERAL,    /* (while reading) count stored as len and cap after the word, and new's

@@ -154,7 +154,7 @@ uint32_t made_map_group(struct infer *in, uint32_t table_ptr);
 uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj);
 /* FNV-1a of the string S (a type name's key in the maps above). */
 uint64_t name_hash(const char *s);
-/* Without DWARF (hash_trie.c): learn the descriptors the code passes to
+/* Without DWARF (sync_map.c): learn the descriptors the code passes to
  * new and those the dictionaries of the HashTrieMaps it found name
  * (desc_by_name, trie_indirect). */
 void learn_code_descriptors(struct infer *in);
@@ -162,6 +162,8 @@ void learn_code_descriptors(struct infer *in);
 uint64_t descriptor_named(struct infer *in, const char *name);
 /* The word at WORD_ADDR as such a map's root; 0 if it is none. */
 uint64_t trie_word_code(struct infer *in, uint64_t word_addr, char **ret_type_name);
+/* The word at WORD_ADDR as a sync.Map's read or dirty word (before 1.24); 0 if none. */
+uint64_t sync_map_word_code(struct infer *in, uint64_t word_addr, char **ret_type_name);
 /* A sync.node[K,V] object OBJ as the entry[K,V] or indirect[K,V] its isEntry
  * flag says; NO_ENTRY if ENTRY is no such node or the descriptor is unknown. */
 uint32_t refine_trie_node(struct infer *in, uint32_t entry, uint32_t obj);

@@ -202,14 +202,18 @@ uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_
 	uint64_t bias = in->heap->rt->prog->bias;
 	const struct gm_code_type *fact = in->code_types ? gm_code_type_of(in->code_types, word_addr - bias) : NULL;
 	struct gm_desc d;
-	if (in->code_types && (!fact || fact->kind == GM_CODE_POOL || fact->kind == GM_CODE_HASH_TRIE)) {
-		uint64_t pool = pool_word_code(in, word_addr - bias, ret_type_name);
-		if (!pool)
-			pool = trie_word_code(in, word_addr, ret_type_name);
-		if (pool)
-			return pool;
+	/* A word inside a pool or a sync.Map the code found at the word or before it. */
+	if (in->code_types && (!fact || fact->kind == GM_CODE_POOL || fact->kind == GM_CODE_HASH_TRIE ||
+			       fact->kind == GM_CODE_SYNC_MAP)) {
+		uint64_t code = pool_word_code(in, word_addr - bias, ret_type_name);
+		if (!code)
+			code = trie_word_code(in, word_addr, ret_type_name);
+		if (!code)
+			code = sync_map_word_code(in, word_addr, ret_type_name);
+		if (code)
+			return code;
 	}
-	if (!fact || fact->kind == GM_CODE_POOL || fact->kind == GM_CODE_HASH_TRIE ||
+	if (!fact || fact->kind == GM_CODE_POOL || fact->kind == GM_CODE_HASH_TRIE || fact->kind == GM_CODE_SYNC_MAP ||
 	    !gm_desc_read(in->heap->rt, fact->desc + bias, &d))
 		return 0;
 	uint64_t desc = fact->desc + bias, elem, len;
@@ -518,7 +522,7 @@ uint32_t refine_node(struct infer *in, uint32_t entry, uint32_t obj)
 		return NO_ENTRY;
 	/* Without DWARF, the runtime's name (sync.node[K,V]) says neither
 	 * entry[K,V] nor indirect[K,V]: the flag and the descriptors the trie's
-	 * dictionary names do (hash_trie.c). */
+	 * dictionary names do (sync_map.c). */
 	if (!in->dw)
 		return runtime_node_name(name) ? refine_trie_node(in, entry, obj) : entry;
 	int p = node_package(name);

@@ -61,7 +61,8 @@ MIN_EQUAL_TYPES_SHARE = 0.25
 MIN_ARENA_ZOO_SHARE = 0.60
 
 # sizeof(sync.Pool) on 64-bit targets, 1.20-1.27 (`gomortem dwarf EXE sync.Pool`);
-# a HashTrieMap's root lies within as many bytes of its start (16 in 1.24-1.27).
+# a HashTrieMap's root (16 in 1.24-1.27) and a sync.Map's read and dirty words
+# (8 and 16 before 1.24) lie within as many bytes of their starts.
 SYNC_POOL_SIZE = 40
 # A string's bytes, as long as the first string that reached them says: two
 # strings sharing bytes (a substring) may reach them in another order.
@@ -235,11 +236,11 @@ def check_code_types_listing(c, gm, where, sdir, db):
     lines = res.stdout.splitlines()
     facts = [line.split("\t") for line in lines if line and not line.startswith("#")]
     listed = {int(f[0], 16) for f in facts}
-    pools = [int(f[0], 16) for f in facts if f[2] in ("pool-of", "hash-trie-of")]
+    pools = [int(f[0], 16) for f in facts if f[2] in ("pool-of", "hash-trie-of", "sync-map")]
     typed = {addr for (addr,) in db.execute(
         "SELECT addr FROM roots WHERE kind IN ('data', 'bss') AND type_name IS NOT NULL")}
     # A pool is listed by its start (its local array), its victim array is a word
-    # further on; a sync.Map's trie by its start, its root a few words on.
+    # further on; a sync.Map (or its trie) by its start, its typed words a few on.
     unlisted = {addr for addr in typed - listed if not any(p < addr < p + SYNC_POOL_SIZE for p in pools)}
     c.check(typed and not unlisted and lines and lines[-1].startswith("# "),
             f"{where}: dwarf --code-types lists {len(listed)} words, the analysis typed {len(typed)}, "

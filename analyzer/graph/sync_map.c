@@ -118,6 +118,37 @@ uint64_t trie_word_code(struct infer *in, uint64_t word_addr, char **ret_type_na
 	return (uint64_t)entry + 1;
 }
 
+/* The word at WORD_ADDR as the read or dirty word of a sync.Map before Go
+ * 1.24 (a global a method of sync.Map is called on): the readOnly it
+ * points to and the map it holds, by the descriptors the code allocates
+ * them with (sync.Map's own code: newobject(readOnly), make(map[any]*entry)). */
+uint64_t sync_map_word_code(struct infer *in, uint64_t word_addr, char **ret_type_name)
+{
+	const struct gm_descriptor_layout *d = &in->heap->rt->desc;
+	uint64_t bias = in->heap->rt->prog->bias, desc;
+	const struct gm_field fields[2] = { d->sync_map_read, d->sync_map_dirty };
+	for (int i = 0; i < 2 && in->code_types; i++) {
+		const struct gm_code_type *fact =
+			fields[i].present && word_addr - bias >= fields[i].offset
+				? gm_code_type_of(in->code_types, word_addr - bias - fields[i].offset)
+				: NULL;
+		if (!fact || fact->kind != GM_CODE_SYNC_MAP)
+			continue;
+		bool read = i == 0;
+		if (!(desc = descriptor_named(in, read ? "sync.readOnly" : "map[interface {}]*sync.entry")))
+			return 0;
+		uint32_t entry = entry_for_runtime(in, desc);
+		if (entry == NO_ENTRY)
+			return 0;
+		/* As DWARF declares them: atomic.Pointer[readOnly], map[any]*entry. */
+		if (!*ret_type_name &&
+		    asprintf(ret_type_name, read ? "atomic.Pointer[%s]" : "%s", in->t->entries[entry].name) < 0)
+			*ret_type_name = NULL;
+		return read ? (uint64_t)entry + 1 : descriptor_word_code(in, desc, 0);
+	}
+	return 0;
+}
+
 uint32_t refine_trie_node(struct infer *in, uint32_t entry, uint32_t obj)
 {
 	const struct gm_descriptor_layout *d = &in->heap->rt->desc;
