@@ -471,6 +471,9 @@ static void bind_type_flags(struct binder *b)
 	if (!optional_const(b, "internal/abi.TFlagDirectIface", &rt->tflag_direct_iface) &&
 	    !optional_const(b, "internal/abi.KindDirectIface", &rt->kind_direct_iface))
 		optional_const(b, "runtime.kindDirectIface", &rt->kind_direct_iface);
+	/* Before 1.24 a type's GCData may be a GC program, not a mask. */
+	if (!optional_const(b, "internal/abi.KindGCProg", &rt->kind_gc_prog))
+		optional_const(b, "runtime.kindGCProg", &rt->kind_gc_prog);
 }
 
 /* Where pointer bitmaps live: heapArena.bitmap and noMorePtrs in Go

@@ -201,6 +201,7 @@ struct gm_runtime {
 	uint64_t kind_mask;                /* 0xff from 1.26, where Kind_ carries no flags */
 	uint64_t tflag_direct_iface;       /* 1.26+: TFlagDirectIface; 0 before or if unknown */
 	uint64_t kind_direct_iface;        /* before 1.26: KindDirectIface in Kind_; 0 if unknown */
+	uint64_t kind_gc_prog;             /* before 1.24: KindGCProg in Kind_ (GCData is a program); 0 after */
 	/* Layouts. */
 	struct gm_field mheap_allspans, mheap_sweepgen, mheap_pages_in_use;
 	struct gm_field mheap_spanalloc_inuse, mheap_cachealloc_inuse;

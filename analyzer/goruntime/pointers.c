@@ -78,6 +78,9 @@ const uint8_t *gm_type_pointer_mask(struct gm_heap *heap, uint64_t type_addr, ui
 	*ret_size = gm_field_uint(desc, rt->type.size_);
 	*ret_ptr_bytes = gm_field_uint(desc, rt->type.ptr_bytes);
 	uint64_t gcdata = gm_field_uint(desc, rt->type.gcdata);
+	/* A GC program is no mask: the mask is not known here. */
+	if (rt->kind_gc_prog && (gm_field_uint(desc, rt->type.kind) & rt->kind_gc_prog))
+		return NULL;
 	if (gm_field_uint(desc, rt->type.tflag) & rt->tflag_gcmask_on_demand) {
 		/* GCData points at a slot holding the mask once getGCMaskOnDemand built it. */
 		const uint64_t *slot = gm_memory_at(rt->prog->mem, gcdata, sizeof(uint64_t));

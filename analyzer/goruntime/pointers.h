@@ -42,7 +42,8 @@ enum gm_pointer_source gm_object_pointers(struct gm_heap *heap, const struct gm_
 					  const struct gm_object *obj, uint32_t *offsets, size_t *ret_count);
 
 /* The GC mask of the type descriptor at TYPE_ADDR (one bit per word of its
- * first PtrBytes, LSB first) and its Size_/PtrBytes; NULL if unreadable.
+ * first PtrBytes, LSB first) and its Size_/PtrBytes; NULL if unreadable, or
+ * a GC program (before 1.24) rather than a mask.
  * An on-demand mask the runtime never built was built by the heap walk. */
 const uint8_t *gm_type_pointer_mask(struct gm_heap *heap, uint64_t type_addr, uint64_t *ret_size,
 				    uint64_t *ret_ptr_bytes);
