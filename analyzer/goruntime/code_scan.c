@@ -144,6 +144,12 @@ void scan_call(struct scan *s, uint64_t target)
 		scan_forget(s, s->barrier_writes);
 		return;
 	}
+	for (int i = 0; i < 2; i++)
+		if (target >= s->duff_lo[i] && target < s->duff_hi[i]) {
+			scan_forget(s, s->duff_writes);
+			forget_slots_pointed_to(s);
+			return;
+		}
 	unsigned type_arg = role == ROLE_SIZED_MALLOC ? s->arg1 : role == ROLE_GROWSLICE ? s->arg4 : s->arg0;
 	struct val type = s->regs[type_arg], map = s->regs[s->arg1];
 	uint64_t summary;
@@ -252,9 +258,20 @@ void scan_mark_start(struct scan *s, uint64_t at)
 		s->starts[at / 8] |= (uint8_t)(1u << (at % 8));
 }
 
-/* The word at WORD gets register REG's value.  An address stored there (a
- * type or itab word) makes the next word an interface's data word, which
- * holds whatever the interface does: a desc 0 fact keeps it untyped. */
+bool scan_static_func_value(const struct scan *s, uint64_t addr)
+{
+	const uint8_t *p = gm_exe_file_bytes(s->exe, addr, 8);
+	uint64_t pc;
+	if (!p)
+		return false;
+	memcpy(&pc, p, 8);
+	return gm_code_func_is_entry(s->funcs, pc);
+}
+
+/* The word at WORD gets register REG's value.  A type's or itab's address
+ * stored there makes the next word an interface's data word, which holds
+ * whatever the interface does: a desc 0 fact keeps it untyped (a func
+ * value's static closure, or any other address, says nothing of it). */
 void scan_store(struct scan *s, uint64_t word, unsigned reg)
 {
 	const struct val *v = &s->regs[reg];
@@ -264,7 +281,7 @@ void scan_store(struct scan *s, uint64_t word, unsigned reg)
 			 : v->made_by == ROLE_MAKESLICE ? GM_CODE_SLICE_OF
 							: GM_CODE_HOLDS,
 			 0);
-	else if (v->kind == VAL_ADDR)
+	else if (v->kind == VAL_ADDR && v->addr >= s->types && v->addr < s->etypes && !scan_static_func_value(s, v->addr))
 		add_fact(s, word + 8, 0, GM_CODE_INTERFACE_DATA, 0);
 	else if (v->kind == VAL_CONST)
 		scan_store_const(s, word, v->addr);

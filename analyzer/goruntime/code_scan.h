@@ -123,6 +123,11 @@ struct scan {
 	struct slot slots[NSLOTS];
 	unsigned arg0, arg1, arg4, result;   /* the register ABI's first, second and fifth arguments, first result */
 	uint32_t barrier_writes;        /* registers a write barrier call may write */
+	/* runtime.duffcopy and duffzero, entered mid-way (a block copy or
+	 * clear): they write only their pointer registers and the memory
+	 * those point to. */
+	uint64_t duff_lo[2], duff_hi[2];
+	uint32_t duff_writes;
 	uint64_t types, etypes;         /* the moduledata's type descriptors (itabs among them) */
 	uint64_t pool_local;            /* sync.poolLocal's descriptor, once pinSlow is read; 0 before */
 	struct global_store consts[MAX_GLOBAL_STORES], news[MAX_GLOBAL_STORES];   /* this function's */
@@ -153,6 +158,9 @@ void scan_mark_start(struct scan *s, uint64_t at);
 /* The global word at WORD gets register REG's value, or the constant VALUE. */
 void scan_store(struct scan *s, uint64_t word, unsigned reg);
 void scan_store_const(struct scan *s, uint64_t word, uint64_t value);
+/* Whether ADDR is a func value's static closure (its first word a
+ * function's entry), as a func variable is assigned a named function. */
+bool scan_static_func_value(const struct scan *s, uint64_t addr);
 /* Register REG stored at DISP from the address register BASE holds. */
 void scan_store_through(struct scan *s, unsigned base, int64_t disp, unsigned reg);
 /* At the end of a function: the slice literals its stores make. */

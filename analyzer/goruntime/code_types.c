@@ -146,8 +146,9 @@ static int fact_compare(const void *a, const void *b)
 }
 
 /* Whether the file initializes the word before WORD with a type or itab
- * address (both lie in [types, etypes)): WORD is then an interface's data
- * word, whatever the code stores there. */
+ * address (both lie in [types, etypes), but so do func values' static
+ * closures): WORD is then an interface's data word, whatever the code
+ * stores there. */
 static bool after_static_type_word(const struct scan *s, uint64_t word)
 {
 	const uint8_t *p = word >= 8 ? gm_exe_file_bytes(s->exe, word - 8, 8) : NULL;
@@ -155,7 +156,7 @@ static bool after_static_type_word(const struct scan *s, uint64_t word)
 	if (!p)
 		return false;
 	memcpy(&value, p, 8);
-	return value >= s->types && value < s->etypes;
+	return value >= s->types && value < s->etypes && !scan_static_func_value(s, value);
 }
 
 /* Whether every slice literal fact on the word of FACTS[FROM, TO) says
@@ -218,6 +219,8 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 
 static bool find_roles(struct scan *s, const struct gm_code_funcs *funcs)
 {
+	gm_code_func_range(funcs, "runtime.duffcopy", &s->duff_lo[0], &s->duff_hi[0]);
+	gm_code_func_range(funcs, "runtime.duffzero", &s->duff_lo[1], &s->duff_hi[1]);
 	for (size_t i = 0; i < gm_code_func_count(funcs); i++) {
 		uint64_t lo, hi;
 		const char *name = gm_code_func_at(funcs, i, &lo, &hi);
@@ -241,10 +244,13 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 		s.arg1 = 1;
 		s.arg4 = 4;
 		s.barrier_writes = 1u << 16 | 1u << 17 | 1u << 25 | 1u << 27 | 1u << 30;   /* IP0, IP1, the buffer, REGTMP, LR */
+		/* duffcopy: R20, R21 (from, to), R26, R27 (scratch); IP0, IP1, LR */
+		s.duff_writes = 1u << 16 | 1u << 17 | 1u << 20 | 1u << 21 | 1u << 26 | 1u << 27 | 1u << 30;
 	} else if (exe->e_machine == EM_X86_64) {
 		s.arg1 = 3;                                                             /* BX */
 		s.arg4 = 6;                                                             /* SI (AX BX CX DI SI) */
 		s.barrier_writes = 1u << 11;                                            /* R11: the buffer */
+		s.duff_writes = 1u << 6 | 1u << 7;                                      /* SI, DI (from, to) */
 	} else {
 		return NULL;
 	}
