@@ -89,7 +89,7 @@ void scan_returns(struct scan *s)
 	const struct val *v = &s->regs[s->result];
 	uint64_t have, now, role = ROLE_NONE;
 	gm_u64_map_find(&s->roles, s->lo, &role);
-	if (v->kind != VAL_MADE || role != ROLE_NONE)
+	if (v->kind != VAL_MADE || role != ROLE_NONE || (v->addr & UNTYPED_MAP))
 		return;
 	now = (uint64_t)v->made_by << 56 | (v->addr & ((1ull << 56) - 1));
 	if (!gm_u64_map_find(&s->summaries, s->lo, &have)) {
@@ -136,7 +136,19 @@ static void pool_receiver(struct scan *s, const struct val *receiver)
 	}
 }
 
-void scan_call(struct scan *s, uint64_t target)
+/* A map operation on MAP, a map makemap_small made: every register and
+ * slot holding that map holds a map of TYPE. */
+static void type_untyped_map(struct scan *s, struct val map, uint64_t type)
+{
+	for (unsigned r = 0; r < NREGS; r++)
+		if (s->regs[r].kind == VAL_MADE && s->regs[r].addr == map.addr)
+			s->regs[r].addr = type;
+	for (unsigned i = 0; i < NSLOTS; i++)
+		if (s->slots[i].v.kind == VAL_MADE && s->slots[i].v.addr == map.addr)
+			s->slots[i].v.addr = type;
+}
+
+void scan_call(struct scan *s, uint64_t target, uint64_t return_pc)
 {
 	uint64_t role = ROLE_NONE;
 	gm_u64_map_find(&s->roles, target, &role);
@@ -155,6 +167,8 @@ void scan_call(struct scan *s, uint64_t target)
 	uint64_t summary;
 	if (role == ROLE_POOL_METHOD)
 		pool_receiver(s, &s->regs[s->arg0]);
+	if (role == ROLE_MAP_OP && type.kind == VAL_ADDR && map.kind == VAL_MADE && (map.addr & UNTYPED_MAP))
+		type_untyped_map(s, map, type.addr);
 	/* A generic type's method takes its receiver, then the dictionary. */
 	if (role == ROLE_HASH_TRIE_METHOD && s->regs[s->arg0].kind == VAL_ADDR && s->regs[s->arg1].kind == VAL_ADDR)
 		add_fact(s, s->regs[s->arg0].addr, s->regs[s->arg1].addr, GM_CODE_HASH_TRIE, 0);
@@ -162,6 +176,11 @@ void scan_call(struct scan *s, uint64_t target)
 		add_fact(s, s->regs[s->arg0].addr, 0, GM_CODE_SYNC_MAP, 0);
 	scan_forget(s, ALL_REGS);
 	forget_slots_pointed_to(s);
+	if (role == ROLE_MAKEMAP_SMALL) {
+		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = ROLE_MAKEMAP,
+						   .addr = UNTYPED_MAP | return_pc };
+		return;
+	}
 	if (role == ROLE_NONE && gm_u64_map_find(&s->summaries, target, &summary) && summary != SUMMARY_MIXED) {
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = (enum role)(summary >> 56),
 						   .addr = summary & ((1ull << 56) - 1) };
@@ -275,7 +294,7 @@ bool scan_static_func_value(const struct scan *s, uint64_t addr)
 void scan_store(struct scan *s, uint64_t word, unsigned reg)
 {
 	const struct val *v = &s->regs[reg];
-	if (v->kind == VAL_MADE)
+	if (v->kind == VAL_MADE && !(v->addr & UNTYPED_MAP))
 		add_fact(s, word, v->addr,
 			 v->made_by == ROLE_NEWOBJECT   ? GM_CODE_POINTS_TO
 			 : v->made_by == ROLE_MAKESLICE ? GM_CODE_SLICE_OF

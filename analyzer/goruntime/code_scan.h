@@ -25,6 +25,7 @@ enum role {
 	ROLE_NONE, ROLE_MAP_OP, ROLE_NEWOBJECT, ROLE_MAKEMAP, ROLE_MAKECHAN, ROLE_WRITE_BARRIER,
 	ROLE_SIZED_MALLOC,   /* new(T) in Go 1.26+'s size-specialized mallocgc*(size, typ, needzero) */
 	ROLE_MAKESLICE,      /* makeslice(et, len, cap): a []et's data */
+	ROLE_MAKEMAP_SMALL,  /* makemap_small(): a map whose type its first use shows */
 	ROLE_GROWSLICE,      /* growslice(oldPtr, newLen, oldCap, num, et): a []et's data */
 	ROLE_POOL_METHOD,    /* sync.(*Pool).Get, Put: the receiver is a pool */
 	ROLE_POOL_PINSLOW,   /* sync.(*Pool).pinSlow: makes the []poolLocal */
@@ -40,7 +41,8 @@ enum val_kind {
 	VAL_PAGE,     /* arm64: an ADRP page */
 	VAL_ADDR,     /* an address formed pc-relative (a descriptor, a global) */
 	VAL_LOADED,   /* the word loaded from a global */
-	VAL_MADE,     /* what newobject / makemap / makechan returned; addr: the type it was given */
+	VAL_MADE,     /* what newobject / makemap / makechan returned; addr: the type it was given,
+		       * or for makemap_small UNTYPED_MAP | its call's return address */
 	VAL_CONST,    /* a constant; addr: its value */
 };
 
@@ -49,6 +51,9 @@ struct val {
 	enum role made_by;
 	uint64_t addr;
 };
+
+/* A map makemap_small made, before a map operation names its type. */
+#define UNTYPED_MAP (1ull << 62)
 
 /* A spilled value: a stack slot at an offset from SP.  Slots are dropped
  * when SP moves, when the frame is written otherwise, and, once the frame's
@@ -147,8 +152,8 @@ struct val scan_load_slot(const struct scan *s, int32_t off);
 void scan_memory_written(struct scan *s, bool frame, bool known, int64_t off);
 /* A RET: what the first result register holds is what the function returns. */
 void scan_returns(struct scan *s);
-/* A direct call to TARGET. */
-void scan_call(struct scan *s, uint64_t target);
+/* A direct call to TARGET, returning to RETURN_PC. */
+void scan_call(struct scan *s, uint64_t target, uint64_t return_pc);
 /* A direct jump (or branch) to TARGET. */
 void scan_note_branch(struct scan *s, uint64_t target);
 /* Where the flow ends: true when reading from a branch stops there. */

@@ -40,7 +40,7 @@ bool scan_run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t 
 			scan_store_slot(s, insn.slot, insn.reg);
 			break;
 		case GM_AMD64_CALL:
-			scan_call(s, insn.target);
+			scan_call(s, insn.target, s->lo + at);
 			break;
 		case GM_AMD64_JUMP:
 			scan_note_branch(s, insn.target);

@@ -148,7 +148,7 @@ static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 		if (rd != 31)
 			s->regs[rd] = s->regs[bits(insn, 16, 5)];
 	} else if ((insn & 0xfc000000) == 0x94000000) {           /* BL */
-		scan_call(s, pc + (uint64_t)(sign_extend(bits(insn, 0, 26), 26) * 4));
+		scan_call(s, pc + (uint64_t)(sign_extend(bits(insn, 0, 26), 26) * 4), pc + 4);
 	} else if ((insn & 0xfc000000) == 0x14000000) {           /* B */
 		scan_note_branch(s, pc + (uint64_t)(sign_extend(bits(insn, 0, 26), 26) * 4));
 		return !scan_flow_ends(s);

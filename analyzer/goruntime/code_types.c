@@ -24,6 +24,8 @@ static enum role role_of(const char *name)
 		return ROLE_SIZED_MALLOC;
 	if (strcmp(name, "runtime.makemap") == 0)
 		return ROLE_MAKEMAP;
+	if (strcmp(name, "runtime.makemap_small") == 0)
+		return ROLE_MAKEMAP_SMALL;
 	if (strcmp(name, "runtime.makechan") == 0)
 		return ROLE_MAKECHAN;
 	if (strcmp(name, "runtime.makeslice") == 0)
