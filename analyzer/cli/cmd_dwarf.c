@@ -226,9 +226,9 @@ static int print_code_types(const char *path)
 		putchar('\n');
 	}
 	if (!err)
-		printf("# %zu words, %zu descriptors new is given, %" PRIu64 " conflicts, %" PRIu64
-		       " functions (%" PRIu64 " not decoded), %d passes\n",
-		       t->n - allocated, allocated, t->conflicts, t->functions, t->skipped, t->passes);
+		printf("# %zu words, %zu descriptors new is given, %zu stack slots at calls, %" PRIu64
+		       " conflicts, %" PRIu64 " functions (%" PRIu64 " not decoded), %d passes\n",
+		       t->n - allocated, allocated, t->nframe_slots, t->conflicts, t->functions, t->skipped, t->passes);
 	gm_code_types_destroy(t);
 	gm_layouts_destroy(lay);
 	gm_dwarf_destroy(dw);

@@ -120,6 +120,40 @@ static void add_fact(struct scan *s, uint64_t word, uint64_t desc, enum gm_code_
 	s->facts[s->nfacts++] = (struct gm_code_type){ .word = word, .desc = desc, .kind = kind, .count = count };
 }
 
+static void add_frame_fact(struct scan *s, uint64_t pc, const struct slot *sl, enum gm_code_type_kind kind)
+{
+	if (s->nomem)
+		return;
+	if (s->nframe_facts == s->frame_cap) {
+		size_t cap = s->frame_cap ? 2 * s->frame_cap : 256;
+		struct gm_code_frame_slot *grown = realloc(s->frame_facts, cap * sizeof(*grown));
+		if (!grown) {
+			s->nomem = true;
+			return;
+		}
+		s->frame_facts = grown;
+		s->frame_cap = cap;
+	}
+	s->frame_facts[s->nframe_facts++] =
+		(struct gm_code_frame_slot){ .pc = pc, .off = sl->off, .desc = sl->v.addr, .kind = kind };
+}
+
+/* The slots a frame waiting in the call returning to RETURN_PC holds:
+ * what new, makemap or makechan made (a make's slice data word has its len
+ * and cap elsewhere once spilled: not kept). */
+static void note_frame_slots(struct scan *s, uint64_t return_pc)
+{
+	for (unsigned i = 0; i < NSLOTS; i++) {
+		const struct slot *sl = &s->slots[i];
+		if (sl->v.kind != VAL_MADE || (sl->v.addr & UNTYPED_MAP) || sl->off < 0)
+			continue;
+		if (sl->v.made_by == ROLE_NEWOBJECT)
+			add_frame_fact(s, return_pc, sl, GM_CODE_POINTS_TO);
+		else if (sl->v.made_by == ROLE_MAKEMAP || sl->v.made_by == ROLE_MAKECHAN)
+			add_frame_fact(s, return_pc, sl, GM_CODE_HOLDS);
+	}
+}
+
 /* sync.(*Pool).Get or Put's receiver: a global pool's address, or a
  * global *sync.Pool (var p = &sync.Pool{...}: the pool a static of the
  * file's data, the pointer initialized to it, as the file says). */
@@ -176,6 +210,7 @@ void scan_call(struct scan *s, uint64_t target, uint64_t return_pc)
 		add_fact(s, s->regs[s->arg0].addr, 0, GM_CODE_SYNC_MAP, 0);
 	scan_forget(s, ALL_REGS);
 	forget_slots_pointed_to(s);
+	note_frame_slots(s, return_pc);
 	if (role == ROLE_MAKEMAP_SMALL) {
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = ROLE_MAKEMAP,
 						   .addr = UNTYPED_MAP | return_pc };

@@ -139,6 +139,8 @@ struct scan {
 	size_t nconsts, nnews;
 	struct gm_code_type *facts;
 	size_t nfacts, cap;
+	struct gm_code_frame_slot *frame_facts;   /* slots at calls (gm_code_frame_slot) */
+	size_t nframe_facts, frame_cap;
 	bool nomem;
 };
 

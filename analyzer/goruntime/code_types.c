@@ -89,7 +89,7 @@ static struct frame_risk frame_risk(const struct scan *s, size_t index, const ui
 static void scan_function(struct scan *s, struct gm_code_types *t, size_t index, uint64_t lo, uint64_t hi)
 {
 	const uint8_t *code = gm_exe_file_bytes(s->exe, lo, hi - lo);
-	size_t start = s->nfacts, bitmap = (hi - lo) / 8 + 1;
+	size_t start = s->nfacts, frame_start = s->nframe_facts, bitmap = (hi - lo) / 8 + 1;
 	t->functions++;
 	if (!code) {   /* not in the file: a damaged table; its bitmap is not made either */
 		t->skipped++;
@@ -117,6 +117,7 @@ static void scan_function(struct scan *s, struct gm_code_types *t, size_t index,
 	s->frame = s->frames[index];
 	if (!run(s, code, 0, SIZE_MAX)) {
 		s->nfacts = start;
+		s->nframe_facts = frame_start;
 		t->skipped++;
 		return;
 	}
@@ -127,9 +128,10 @@ static void scan_function(struct scan *s, struct gm_code_types *t, size_t index,
 			continue;
 		memcpy(s->regs, s->branches[i].regs, sizeof(s->regs));
 		memcpy(s->slots, s->branches[i].slots, sizeof(s->slots));
-		size_t before = s->nfacts, news = s->nnews, consts = s->nconsts;
+		size_t before = s->nfacts, frame_before = s->nframe_facts, news = s->nnews, consts = s->nconsts;
 		if (!run(s, code, at, BRANCH_STEPS)) {
 			s->nfacts = before;
+			s->nframe_facts = frame_before;
 			s->nnews = news;
 			s->nconsts = consts;
 		}
@@ -219,6 +221,37 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 	s->facts = NULL;
 }
 
+static int frame_fact_compare(const void *a, const void *b)
+{
+	const struct gm_code_frame_slot *x = a, *y = b;
+	if (x->pc != y->pc)
+		return x->pc < y->pc ? -1 : 1;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	if (x->desc != y->desc)
+		return x->desc < y->desc ? -1 : 1;
+	return (int)x->kind - (int)y->kind;
+}
+
+/* One fact per slot where every path to the call agrees. */
+static void merge_frame_facts(struct scan *s, struct gm_code_types *t)
+{
+	struct gm_code_frame_slot *f = s->frame_facts;
+	if (s->nframe_facts)
+		qsort(f, s->nframe_facts, sizeof(*f), frame_fact_compare);
+	for (size_t i = 0, j; i < s->nframe_facts; i = j) {
+		bool agree = true;
+		for (j = i; j < s->nframe_facts && f[j].pc == f[i].pc && f[j].off == f[i].off; j++)
+			agree &= f[j].desc == f[i].desc && f[j].kind == f[i].kind;
+		if (agree)
+			f[t->nframe_slots++] = f[i];
+		else
+			t->conflicts++;
+	}
+	t->frame_slots = f;
+	s->frame_facts = NULL;
+}
+
 static bool find_roles(struct scan *s, const struct gm_code_funcs *funcs)
 {
 	gm_code_func_range(funcs, "runtime.duffcopy", &s->duff_lo[0], &s->duff_hi[0]);
@@ -269,7 +302,7 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 	 * return, until that stops changing; the facts are the last pass's. */
 	for (int pass = 0; pass < MAX_PASSES && !s.nomem; pass++) {
 		s.summaries_changed = false;
-		s.nfacts = 0;
+		s.nfacts = s.nframe_facts = 0;
 		t->functions = t->skipped = 0;
 		for (size_t i = 0; i < gm_code_func_count(funcs) && !s.nomem; i++) {
 			uint64_t lo, hi;
@@ -288,11 +321,13 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 	free(s.frames);
 	if (s.nomem) {
 		free(s.facts);
+		free(s.frame_facts);
 		free(t);
 		*ret = NULL;
 		return &gm_error_nomem;
 	}
 	merge_facts(&s, t);
+	merge_frame_facts(&s, t);
 	return NULL;
 }
 
@@ -309,10 +344,27 @@ const struct gm_code_type *gm_code_type_of(const struct gm_code_types *t, uint64
 	return lo < t->n && t->items[lo].word == word ? &t->items[lo] : NULL;
 }
 
+const struct gm_code_frame_slot *gm_code_frame_slot_at(const struct gm_code_types *t, uint64_t pc, int64_t off)
+{
+	size_t lo = 0, hi = t->nframe_slots;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct gm_code_frame_slot *m = &t->frame_slots[mid];
+		if (m->pc < pc || (m->pc == pc && m->off < off))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->nframe_slots && t->frame_slots[lo].pc == pc && t->frame_slots[lo].off == off
+		       ? &t->frame_slots[lo]
+		       : NULL;
+}
+
 void gm_code_types_destroy(struct gm_code_types *t)
 {
 	if (!t)
 		return;
 	free(t->items);
+	free(t->frame_slots);
 	free(t);
 }

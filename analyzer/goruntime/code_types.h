@@ -82,9 +82,22 @@ struct gm_code_type {
 	uint64_t count;     /* GM_CODE_ARRAY_SLICE: the slice's len and cap */
 };
 
+/* A stack slot at a call: what the slot at OFF from SP holds while the
+ * function waits in the call that returns to PC (link-time), the same on
+ * every path there, and no callee can change (no address of it taken).  A
+ * goroutine's frame suspended there holds it still. */
+struct gm_code_frame_slot {
+	uint64_t pc;
+	int64_t off;
+	uint64_t desc;
+	enum gm_code_type_kind kind;  /* GM_CODE_POINTS_TO (new(T)) or GM_CODE_HOLDS (a map, a chan) */
+};
+
 struct gm_code_types {
 	struct gm_code_type *items;   /* sorted by word, one per word */
 	size_t n;
+	struct gm_code_frame_slot *frame_slots;   /* sorted by pc and off, one per slot */
+	size_t nframe_slots;
 	uint64_t conflicts;           /* words two facts typed differently: left out */
 	uint64_t functions, skipped;  /* functions read, and those whose code did not decode */
 	int passes;                   /* readings of the whole code (until what functions return settles) */
@@ -98,6 +111,10 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 
 /* The fact about the word at link-time address WORD; NULL if none. */
 const struct gm_code_type *gm_code_type_of(const struct gm_code_types *types, uint64_t word);
+
+/* What the slot at OFF from SP holds in a frame waiting in the call that
+ * returns to link-time PC; NULL if the code does not say. */
+const struct gm_code_frame_slot *gm_code_frame_slot_at(const struct gm_code_types *types, uint64_t pc, int64_t off);
 
 void gm_code_types_destroy(struct gm_code_types *types);
 

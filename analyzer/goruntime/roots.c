@@ -409,7 +409,8 @@ static struct gm_error *add_stack_root(struct frame_scan *fs, uint64_t addr)
 {
 	struct gm_runtime *rt = fs->rt;
 	struct gm_root root = { .kind = GM_ROOT_STACK, .addr = addr, .goid = (int64_t)fs->goid,
-				.frame_idx = (int32_t)fs->frame->idx, .dst = GM_NO_OBJECT };
+				.frame_idx = (int32_t)fs->frame->idx, .frame_pc = fs->frame->pc,
+				.frame_sp = fs->frame->sp, .frame_trap = fs->frame->trap, .dst = GM_NO_OBJECT };
 	if (!read_root_word(rt, fs->heap, &root)) {
 		gm_warn(&fs->roots->warnings, "goroutine %" PRIu64 ": stack word 0x%" PRIx64 " not saved", fs->goid, addr);
 		return NULL;

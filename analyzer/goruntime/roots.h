@@ -42,6 +42,9 @@ struct gm_root {
 	uint64_t var_off;
 	int64_t goid;         /* stack roots: the goroutine; else -1 */
 	int32_t frame_idx;    /* stack roots: the frame; else -1 */
+	uint64_t frame_pc;    /* stack roots: the frame's pc, a return address unless frame_trap */
+	uint64_t frame_sp;    /* stack roots: the frame's SP */
+	bool frame_trap;
 	uint32_t dst;         /* object index it points into, GM_NO_OBJECT if none */
 	uint64_t dst_off;     /* offset of value inside that object */
 };

@@ -562,6 +562,10 @@ static void seed(struct infer *in, struct gm_roots *roots, struct gm_stage_progr
 			continue;
 		if (root->var_type_die && gm_dwarf_die_at(in->dw, root->var_type_die, &var_type))
 			apply_code(in, word_code(in, &var_type, root->var_off), root->addr, root->dst, (uint32_t)root->dst_off);
+		else if (root->kind == GM_ROOT_STACK && in->code_types && !root->frame_trap)
+			apply_code(in, frame_word_code(in, root->frame_pc, (int64_t)(root->addr - root->frame_sp),
+						       &root->type_name),
+				   root->addr, root->dst, (uint32_t)root->dst_off);
 		else if (root->kind == GM_ROOT_STACK)
 			seed_unnamed_stack_slot(in, root);
 		else if (root->kind == GM_ROOT_DATA || root->kind == GM_ROOT_BSS)

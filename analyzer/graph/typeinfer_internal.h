@@ -23,6 +23,7 @@ struct gm_code_types;
 #define KIND_FUNC 19
 #define KIND_MAP 21
 #define KIND_POINTER 22
+#define KIND_STRUCT 25
 #define KIND_UNSAFE_POINTER 26
 /* interface_target's answer for a func value: the target is a closure. */
 #define CLOSURE_TARGET (UINT32_MAX - 1)
@@ -126,6 +127,9 @@ uint64_t descriptor_word_code(struct infer *in, uint64_t desc, uint64_t off);
  * code's facts about it (code_types.h); 0 if none.  *RET_TYPE_NAME, if
  * NULL, gets the word's type as Go spells it (malloc'd). */
 uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_name);
+/* The same for the stack slot at OFF from SP of a frame waiting in the
+ * call that returns to PC (code_types' frame slots). */
+uint64_t frame_word_code(struct infer *in, uint64_t pc, int64_t off, char **ret_type_name);
 /* The target type of an interface whose type word (itab if IFACE) is at
  * TYPE_WORD_ADDR: an entry, CLOSURE_TARGET or NO_ENTRY. */
 uint32_t interface_target(struct infer *in, uint64_t type_word_addr, bool iface);

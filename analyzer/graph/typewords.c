@@ -197,11 +197,13 @@ static uint64_t pool_word_code(struct infer *in, uint64_t word, char **ret_type_
 	return 0;
 }
 
+static uint64_t fact_code(struct infer *in, uint64_t desc, enum gm_code_type_kind kind, uint64_t count,
+			  char **ret_type_name);
+
 uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_name)
 {
 	uint64_t bias = in->heap->rt->prog->bias;
 	const struct gm_code_type *fact = in->code_types ? gm_code_type_of(in->code_types, word_addr - bias) : NULL;
-	struct gm_desc d;
 	/* A word inside a pool or a sync.Map the code found at the word or before it. */
 	if (in->code_types && (!fact || fact->kind == GM_CODE_POOL || fact->kind == GM_CODE_HASH_TRIE ||
 			       fact->kind == GM_CODE_SYNC_MAP)) {
@@ -213,18 +215,52 @@ uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_
 		if (code)
 			return code;
 	}
-	if (!fact || fact->kind == GM_CODE_POOL || fact->kind == GM_CODE_HASH_TRIE || fact->kind == GM_CODE_SYNC_MAP ||
-	    !gm_desc_read(in->heap->rt, fact->desc + bias, &d))
+	if (!fact || fact->kind == GM_CODE_POOL || fact->kind == GM_CODE_HASH_TRIE || fact->kind == GM_CODE_SYNC_MAP)
 		return 0;
-	uint64_t desc = fact->desc + bias, elem, len;
+	return fact_code(in, fact->desc + bias, fact->kind, fact->count, ret_type_name);
+}
+
+uint64_t frame_word_code(struct infer *in, uint64_t pc, int64_t off, char **ret_type_name)
+{
+	uint64_t bias = in->heap->rt->prog->bias;
+	const struct gm_code_frame_slot *slot = in->code_types ? gm_code_frame_slot_at(in->code_types, pc - bias, off)
+							       : NULL;
+	uint64_t first;
+	struct gm_desc d;
+	if (!slot)
+		return 0;
+	/* &new(T).f, f T's first field, is the same address: a local declared
+	 * *F may hold it (gcBgMarkWorker's node, a field of a padded node).
+	 * Where F is a struct or an array the slot's type is not known. */
+	if (slot->kind == GM_CODE_POINTS_TO && gm_desc_field_type(in->heap->rt, slot->desc + bias, 0, &first) &&
+	    gm_desc_read(in->heap->rt, first, &d) && d.size && (d.kind == KIND_STRUCT || d.kind == KIND_ARRAY))
+		return 0;
+	return fact_code(in, slot->desc + bias, slot->kind, 0, ret_type_name);
+}
+
+/* The word code of a word the code shows holds a value KIND of the type at
+ * DESC (COUNT: a slice literal's length), and the word's type in
+ * *RET_TYPE_NAME if unset; 0 if it types nothing. */
+static uint64_t fact_code(struct infer *in, uint64_t desc, enum gm_code_type_kind kind, uint64_t count,
+			  char **ret_type_name)
+{
+	struct gm_desc d;
+	uint64_t elem, len;
+	if (!gm_desc_read(in->heap->rt, desc, &d))
+		return 0;
 	/* A slice literal's data word: new made its [count]E, a []E's array. */
-	if (fact->kind == GM_CODE_ARRAY_SLICE) {
-		if (!gm_desc_array(in->heap->rt, desc, &elem, &len) || len != fact->count || !gm_desc_read(in->heap->rt, elem, &d))
+	if (kind == GM_CODE_ARRAY_SLICE) {
+		if (!gm_desc_array(in->heap->rt, desc, &elem, &len) || len != count || !gm_desc_read(in->heap->rt, elem, &d))
 			return 0;
 		desc = elem;
 	}
 	uint32_t type = entry_for_runtime(in, desc);
-	bool holds = fact->kind == GM_CODE_HOLDS, points = fact->kind == GM_CODE_POINTS_TO;
+	bool holds = kind == GM_CODE_HOLDS, points = kind == GM_CODE_POINTS_TO;
+	/* A generic function may allocate with its shape's descriptor
+	 * (new(HashTrieMap[go.shape.*T, ...])): the word's type is the real
+	 * instantiation's, which the code does not name. */
+	if (type != NO_ENTRY && strstr(in->t->entries[type].name, "go.shape."))
+		return 0;
 	/* new([n]T) stored into a word otherwise is a slice's array too
 	 * (replaced when the slice grows), unless the array type has a name of
 	 * its own (crc32.Table): a slice's never does.  A method value or
@@ -239,7 +275,7 @@ uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_
 	if (!*ret_type_name && asprintf(ret_type_name, "%s%s", holds ? "" : "*", in->t->entries[type].name) < 0)
 		*ret_type_name = NULL;
 	if (holds)
-		return descriptor_word_code(in, fact->desc + bias, 0);
+		return descriptor_word_code(in, desc, 0);
 	if (points)
 		return (uint64_t)type + 1;
 	return ((uint64_t)type + 1) | TARGET_COUNTED | 16ull << 32 | 8ull << 44;   /* cap, len after the pointer */

@@ -22,7 +22,9 @@ compared object by object with the DWARF analysis of the very same heap:
   by the word that reached it first);
 - every global word the code types without DWARF (roots.type_name, from
   code_types.c: a map operation's type argument, new(T), make(map) or
-  make(chan) stored there) has the type DWARF declares for it;
+  make(chan) stored there) has the type DWARF declares for it, and so has
+  every stack slot of a frame waiting in a call that the code types (what
+  new, makemap or makechan put there), where DWARF names a variable there;
 - two shares of the DWARF analysis' typed reachable bytes are printed and
   must not fall below their floors: the bytes typed without DWARF, and the
   bytes of the types whose count and bytes without DWARF equal those with
@@ -158,19 +160,23 @@ def equal_types_share(with_dwarf, without):
 
 
 def check_root_types(c, where, with_dwarf, without):
-    """Every global word typed from the code without DWARF (roots.type_name)
-    has the type DWARF declares for it; their count."""
-    query = "SELECT kind, addr, name, type_name FROM roots WHERE kind IN ('data', 'bss')"
+    """Every global word, and every stack slot of a frame waiting in a call,
+    typed from the code without DWARF (roots.type_name) has the type DWARF
+    declares for it (a slot DWARF names no variable for, a spill, cannot be
+    compared: counted); their counts."""
+    query = "SELECT kind, addr, name, type_name FROM roots WHERE kind IN ('data', 'bss', 'stack')"
     declared = {(kind, addr): t for kind, addr, _, t in with_dwarf.execute(query)}
-    typed, wrong = 0, []
+    typed, wrong, spills = 0, [], 0
     for kind, addr, name, t in without.execute(query + " AND type_name IS NOT NULL"):
         typed += 1
         want = declared.get((kind, addr))
-        if runtime_spelling(want) != runtime_spelling(t):
+        if kind == "stack" and want is None:
+            spills += 1
+        elif runtime_spelling(want) != runtime_spelling(t):
             wrong.append(f"{name} {t} (DWARF: {want})")
-    c.check(not wrong, f"{where}: {len(wrong)} global words typed from the code otherwise than DWARF declares them: "
+    c.check(not wrong, f"{where}: {len(wrong)} root words typed from the code otherwise than DWARF declares them: "
             f"{wrong[:5]}")
-    return typed
+    return typed, spills
 
 
 def check_scenario(c, gm, where, sdir, tmp):
@@ -210,8 +216,9 @@ def check_scenario(c, gm, where, sdir, tmp):
     print(f"{where}: typed without DWARF {without_bytes} of {with_bytes} bytes ({100 * share:.1f}%), "
           f"types of equal count and bytes {100 * equal:.1f}%, {tiny} tiny blocks typed by another of their values, "
           f"{shared_bytes} byte arrays of another length, typed only without DWARF: {only_without[:3]}")
-    typed_roots = check_root_types(c, where, with_dwarf, without)
-    print(f"{where}: {typed_roots} global words typed from the code, as DWARF declares them")
+    typed_roots, spills = check_root_types(c, where, with_dwarf, without)
+    print(f"{where}: {typed_roots} root words typed from the code, as DWARF declares them but for "
+          f"{spills} stack slots DWARF names no variable for")
     if meta.get("pointer_bitmaps") == "arena":
         # Go 1.20/1.21 record no object's type (no malloc headers, no largeType):
         # without DWARF only the globals the code types seed the inference.
