@@ -103,39 +103,36 @@ void scan_returns(struct scan *s)
 	}
 }
 
-static void add_fact(struct scan *s, uint64_t word, uint64_t desc, enum gm_code_type_kind kind, uint64_t count)
+/* Room for one more of the N items of SIZE bytes at *ITEMS (doubling
+ * *CAP); false, and s->nomem set, if there is none. */
+static bool room(struct scan *s, void **items, size_t n, size_t *cap, size_t size)
 {
 	if (s->nomem)
-		return;
-	if (s->nfacts == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 256;
-		struct gm_code_type *grown = realloc(s->facts, cap * sizeof(*grown));
-		if (!grown) {
-			s->nomem = true;
-			return;
-		}
-		s->facts = grown;
-		s->cap = cap;
+		return false;
+	if (n < *cap)
+		return true;
+	size_t grown_cap = *cap ? 2 * *cap : 16;
+	void *grown = realloc(*items, grown_cap * size);
+	if (!grown) {
+		s->nomem = true;
+		return false;
 	}
-	s->facts[s->nfacts++] = (struct gm_code_type){ .word = word, .desc = desc, .kind = kind, .count = count };
+	*items = grown;
+	*cap = grown_cap;
+	return true;
+}
+
+static void add_fact(struct scan *s, uint64_t word, uint64_t desc, enum gm_code_type_kind kind, uint64_t count)
+{
+	if (room(s, (void **)&s->facts, s->nfacts, &s->cap, sizeof(*s->facts)))
+		s->facts[s->nfacts++] = (struct gm_code_type){ .word = word, .desc = desc, .kind = kind, .count = count };
 }
 
 static void add_frame_fact(struct scan *s, uint64_t pc, const struct slot *sl, enum gm_code_type_kind kind)
 {
-	if (s->nomem)
-		return;
-	if (s->nframe_facts == s->frame_cap) {
-		size_t cap = s->frame_cap ? 2 * s->frame_cap : 256;
-		struct gm_code_frame_slot *grown = realloc(s->frame_facts, cap * sizeof(*grown));
-		if (!grown) {
-			s->nomem = true;
-			return;
-		}
-		s->frame_facts = grown;
-		s->frame_cap = cap;
-	}
-	s->frame_facts[s->nframe_facts++] =
-		(struct gm_code_frame_slot){ .pc = pc, .off = sl->off, .desc = sl->v.addr, .kind = kind };
+	if (room(s, (void **)&s->frame_facts, s->nframe_facts, &s->frame_cap, sizeof(*s->frame_facts)))
+		s->frame_facts[s->nframe_facts++] =
+			(struct gm_code_frame_slot){ .pc = pc, .off = sl->off, .desc = sl->v.addr, .kind = kind };
 }
 
 /* The slots a frame waiting in the call returning to RETURN_PC holds:
@@ -281,16 +278,8 @@ void scan_note_branch(struct scan *s, uint64_t target)
 	for (size_t i = 0; i < s->nbranches; i++)
 		if (s->branches[i].target == target && s->branches[i].digest == digest)
 			return;
-	if (s->nbranches == s->branches_cap) {
-		size_t cap = s->branches_cap ? 2 * s->branches_cap : 16;
-		struct branch *grown = realloc(s->branches, cap * sizeof(*grown));
-		if (!grown) {
-			s->nomem = true;
-			return;
-		}
-		s->branches = grown;
-		s->branches_cap = cap;
-	}
+	if (!room(s, (void **)&s->branches, s->nbranches, &s->branches_cap, sizeof(*s->branches)))
+		return;
 	struct branch *b = &s->branches[s->nbranches++];
 	b->target = target;
 	b->digest = digest;
