@@ -7,9 +7,8 @@
 
 void scan_forget(struct scan *s, uint32_t regs)
 {
-	for (unsigned r = 0; r < NREGS; r++)
-		if (regs & (1u << r))
-			s->regs[r].kind = VAL_UNKNOWN;
+	for (; regs; regs &= regs - 1)
+		s->regs[__builtin_ctz(regs)].kind = VAL_UNKNOWN;
 }
 
 void scan_forget_slots(struct scan *s)
@@ -274,15 +273,18 @@ void scan_note_branch(struct scan *s, uint64_t target)
 		useful = s->slots[i].v.kind != VAL_UNKNOWN;
 	if (!useful)
 		return;
-	uint64_t digest = state_digest(s);
-	for (size_t i = 0; i < s->nbranches; i++)
-		if (s->branches[i].target == target && s->branches[i].digest == digest)
+	uint64_t digest = state_digest(s), key = (digest ^ target * 0x9e3779b97f4a7c15ull) | 1;
+	size_t at = (size_t)(key >> 17) % SEEN_SLOTS;
+	while (s->seen[at].generation == s->generation) {   /* at most MAX_BRANCHES of SEEN_SLOTS taken */
+		if (s->seen[at].key == key)
 			return;
+		at = (at + 1) % SEEN_SLOTS;
+	}
+	s->seen[at] = (struct seen_branch){ .key = key, .generation = s->generation };
 	if (!room(s, (void **)&s->branches, s->nbranches, &s->branches_cap, sizeof(*s->branches)))
 		return;
 	struct branch *b = &s->branches[s->nbranches++];
 	b->target = target;
-	b->digest = digest;
 	memcpy(b->regs, s->regs, sizeof(s->regs));
 	memcpy(b->slots, s->slots, sizeof(s->slots));
 }

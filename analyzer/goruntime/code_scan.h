@@ -68,7 +68,6 @@ struct slot {
 /* A jump's target inside the function and the registers on the way there. */
 struct branch {
 	uint64_t target;
-	uint64_t digest;   /* of regs and slots (state_digest) */
 	struct val regs[NREGS];
 	struct slot slots[NSLOTS];
 };
@@ -82,6 +81,14 @@ struct branch {
 /* Jumps followed a function, and instructions followed from each. */
 #define MAX_BRANCHES 4096
 #define BRANCH_STEPS 64
+/* The (target, values) pairs noted in the function: an open-addressing
+ * set, twice MAX_BRANCHES, its entries valid for one generation (one
+ * function) so that it is never cleared. */
+#define SEEN_SLOTS (2 * MAX_BRANCHES)
+struct seen_branch {
+	uint64_t key;
+	uint32_t generation;
+};
 
 /* Constants, and new's results, a function stores into globals: a slice
  * literal's len, cap and array (the first so many of each). */
@@ -116,6 +123,8 @@ struct scan {
 	bool following;                 /* from a branch: stop where the flow ends */
 	struct branch *branches;
 	size_t nbranches, branches_cap;
+	struct seen_branch *seen;       /* SEEN_SLOTS of them */
+	uint32_t generation;            /* the function's, in seen */
 	uint8_t *starts;                /* a bit per byte of the function: an instruction starts there */
 	size_t starts_cap;
 	struct gm_u64_map roles;        /* function entry -> role */

@@ -109,6 +109,7 @@ static void scan_function(struct scan *s, struct gm_code_types *t, size_t index,
 	s->hi = hi;
 	s->following = false;
 	s->nbranches = 0;
+	s->generation++;   /* a new function: the branches noted before are not its */
 	s->nnews = s->nconsts = 0;
 	scan_forget(s, ALL_REGS);
 	scan_forget_slots(s);
@@ -296,7 +297,8 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 		return NULL;
 	s.funcs = funcs;
 	s.frames = calloc(gm_code_func_count(funcs) + 1, sizeof(*s.frames));
-	if (!s.frames || !find_roles(&s, funcs))
+	s.seen = calloc(SEEN_SLOTS, sizeof(*s.seen));
+	if (!s.frames || !s.seen || !find_roles(&s, funcs))
 		s.nomem = true;
 	/* Each pass reads every function with what the last found functions
 	 * return, until that stops changing; the facts are the last pass's. */
@@ -319,6 +321,7 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 	free(s.branches);
 	free(s.starts);
 	free(s.frames);
+	free(s.seen);
 	if (s.nomem) {
 		free(s.facts);
 		free(s.frame_facts);
