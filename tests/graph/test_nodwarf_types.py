@@ -148,13 +148,24 @@ def per_type(objects, spell):
     return counts
 
 
+def accepted_difference(want, got):
+    """Whether the type GOT = (name, size, tiny) without DWARF differs from
+    WANT, DWARF's, only as the check accepts: a tiny block, or string bytes."""
+    name, _, is_tiny = got
+    return bool(name and want and spelling(name) != spelling(want) and
+                (is_tiny or (BYTES.match(want) and BYTES.match(name))))
+
+
 def equal_types_share(with_dwarf, without):
     """The share of WITH_DWARF's typed bytes whose type has the same count and
     bytes in WITHOUT (per-type statistics as type_stats gives them), counting
     in WITHOUT only the objects WITH_DWARF types too: the others (listed)
-    are what DWARF does not describe, a closure's captures before Go 1.23."""
+    are what DWARF does not describe, a closure's captures before Go 1.23.
+    An object typed otherwise in a way the check accepts (a tiny block, string
+    bytes two strings of other lengths share) counts under DWARF's type."""
     a = per_type(with_dwarf, spelling)
-    b = per_type({addr: v for addr, v in without.items() if with_dwarf[addr][0]}, spelling)
+    b = per_type({addr: (with_dwarf[addr][0] if accepted_difference(with_dwarf[addr][0], v) else v[0], v[1], v[2])
+                  for addr, v in without.items() if with_dwarf[addr][0]}, spelling)
     total = sum(v[1] for v in a.values())
     return sum(v[1] for name, v in a.items() if b.get(name) == v) / total if total else 1
 
