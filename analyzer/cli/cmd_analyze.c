@@ -129,6 +129,8 @@ struct analysis {
 	struct gm_memstats memstats;
 	struct gm_mprof *mprof;           /* the runtime's memory profile */
 	struct gm_suspect_sites suspect_sites;
+	struct gm_untyped untyped;        /* why the reachable untyped objects are untyped */
+	struct gm_touched_counts touched; /* per mapping and span */
 };
 
 /* Every stage's warnings; the stages analyze --heap-only skips are NULL. */
@@ -143,6 +145,7 @@ static uint64_t total_warnings(const struct analysis *a)
 static void analysis_free(struct analysis *a)
 {
 	gm_native_stacks_free(a->native, a->nnative);
+	gm_touched_counts_free(&a->touched);
 	gm_warnings_free(&a->native_warnings);
 	gm_suspects_destroy(a->suspects);
 	gm_goleak_destroy(a->goleak);
@@ -180,22 +183,18 @@ static struct gm_error *write_type_check_meta(struct gm_store *store, const stru
 	return err;
 }
 
-/* Why the untyped reachable objects are untyped (graph/untyped.h): a
- * summary, and each cause's bytes as untyped_bytes_CAUSE. */
+/* Why the untyped reachable objects are untyped (graph/untyped.h, counted
+ * on the second thread): a summary, and each cause's bytes as
+ * untyped_bytes_CAUSE. */
 static struct gm_error *write_untyped_meta(struct gm_store *store, const struct analysis *a)
 {
-	struct gm_untyped u;
-	struct gm_error *err = gm_untyped_causes(a->heap, a->graph, a->types, a->type_check.contradicted, &u);
-	char *summary = err ? NULL : gm_untyped_summary(&u);
-	if (!err && !summary)
-		err = &gm_error_nomem;
-	if (!err)
-		err = gm_store_meta_text(store, "untyped_causes", summary);
+	char *summary = gm_untyped_summary(&a->untyped);
+	struct gm_error *err = summary ? gm_store_meta_text(store, "untyped_causes", summary) : &gm_error_nomem;
 	free(summary);
 	for (int c = 0; c < GM_UNTYPED_NCAUSES && !err; c++) {
 		char key[64];
 		snprintf(key, sizeof(key), "untyped_bytes_%s", gm_untyped_cause_name((enum gm_untyped_cause)c));
-		err = gm_store_meta_int(store, key, (int64_t)u.bytes[c]);
+		err = gm_store_meta_int(store, key, (int64_t)a->untyped.bytes[c]);
 	}
 	return err;
 }
@@ -248,8 +247,10 @@ static struct gm_error *write_walk_tables(struct gm_store *store, struct analysi
 	struct gm_error *err = gm_write_meta(store, a->prog, a->heap);
 	if (!err)
 		err = gm_store_meta_text(store, "analysis", o->heap_only ? "heap" : "full");
+	if (!err && !a->touched.spans) /* the full analysis counted them on its second thread */
+		err = gm_count_touched(a->prog, a->heap, &a->touched);
 	if (!err)
-		err = gm_write_mappings(store, a->prog);
+		err = gm_write_mappings(store, a->prog, a->touched.mappings);
 	if (!err)
 		err = gm_write_threads(store, a->prog);
 	if (!err)
@@ -257,7 +258,7 @@ static struct gm_error *write_walk_tables(struct gm_store *store, struct analysi
 	if (!err)
 		err = gm_write_type_stats(store, a->heap, a->graph, a->types, a->type_topmost);
 	if (!err)
-		err = gm_write_spans(store, a->prog, a->heap, a->graph);
+		err = gm_write_spans(store, a->heap, a->graph, a->touched.spans);
 	if (!err)
 		err = gm_write_memstats(store, &a->memstats);
 	if (!err)
@@ -482,59 +483,130 @@ static struct gm_error *store_objects(const struct analyze_options *o, struct an
 	return gm_store_reattach(store, big->file);
 }
 
-/* The second thread: the dominator tree.  It reads the graph's edges and
- * the heap's object sizes and writes only the dominator results; the
- * address space and libdw, which are not thread-safe, stay with the main
- * thread. */
-struct background {
-	pthread_t thread;
-	struct analysis *a;
-	struct gm_error *err;
-	const struct analyze_options *o;
+/* After the edges exist the work runs on two threads.  The second one
+ * computes the dominators while this one marks, types and finds the leaked
+ * goroutines (the address space and libdw, which are not thread-safe, stay
+ * here).  The edges table and the touched bytes need none of that:
+ * whichever thread is free first takes them (the dominator search ends
+ * first at 5M objects, about with the typing at 20M).  Then this thread
+ * walks the dominator tree and finds the suspects while the second one
+ * counts the untyped objects' causes and writes the objects table (beside
+ * the edges if they are still being written: builders on two threads may
+ * share the file, btree_writer.h).  Each thread reads only what the other
+ * has announced done, through PLAN. */
+struct plan {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	bool dominators_done, types_done, edges_done, untyped_done;
+	bool edges_claimed, touched_claimed;
+	bool stop;                /* a thread failed: the other stops at its next wait */
 };
 
-static void *background_thread(void *arg)
+/* Set *FLAG (or PLAN's stop when ERR) and wake the other thread. */
+static void announce(struct plan *plan, bool *flag, const struct gm_error *err)
 {
-	struct background *w = arg;
-	w->err = gm_graph_dominators(w->a->graph, w->a->heap, w->a->roots, &w->o->pr->side);
-	return NULL;
+	pthread_mutex_lock(&plan->lock);
+	if (err)
+		plan->stop = true;
+	else
+		*flag = true;
+	pthread_cond_broadcast(&plan->changed);
+	pthread_mutex_unlock(&plan->lock);
 }
 
-/* Marking, types and the edges here, the dominators on the second thread:
- * the dominator search is the longer of the two, so the edges, which need
- * neither, are written here after the types rather than before the
- * search there (20M objects: the search started 1 s sooner).  The file
- * stays detached in BIG for the objects (on error it is released). */
-static struct gm_error *graph_and_edges(const struct analyze_options *o, struct analysis *a, struct gm_store *store,
-					struct big_tables *big)
+/* Wait for *FLAG; false when the other thread failed instead. */
+static bool wait_for(struct plan *plan, const bool *flag)
 {
-	struct gm_error *err = detach_store(store, big);
-	if (err)
-		return err;
-	struct background w = { .a = a, .o = o };
-	if (pthread_create(&w.thread, NULL, background_thread, &w) != 0) {
-		gm_btree_file_abort(big->file);
-		return gm_error_create(GM_ERR_INTERNAL, "cannot start a thread");
-	}
-	err = run_graph_stages(o, a);
-	if (!err) {
-		progress(o, "storing edges (dominators in the background)");
-		err = gm_write_edges(big->file, big->edges_root, a->graph);
-	}
-	progress(o, "waiting for the dominators");
-	pthread_join(w.thread, NULL);
-	if (err)
-		gm_error_destroy(w.err);
-	else
-		err = w.err;
-	if (err)
-		gm_btree_file_abort(big->file);
+	pthread_mutex_lock(&plan->lock);
+	while (!*flag && !plan->stop)
+		pthread_cond_wait(&plan->changed, &plan->lock);
+	bool ok = !plan->stop;
+	pthread_mutex_unlock(&plan->lock);
+	return ok;
+}
+
+/* True for the first thread to ask for the job *CLAIMED says taken. */
+static bool claim(struct plan *plan, bool *claimed)
+{
+	pthread_mutex_lock(&plan->lock);
+	bool mine = !*claimed && !plan->stop;
+	*claimed = true;
+	pthread_mutex_unlock(&plan->lock);
+	return mine;
+}
+
+struct side_thread {
+	pthread_t thread;
+	struct plan *plan;
+	struct analysis *a;
+	struct big_tables *big;
+	const struct analyze_options *o;
+	struct gm_error *err;
+};
+
+/* The edges table, if no thread has taken it. */
+static struct gm_error *take_edges(const struct analyze_options *o, struct analysis *a, struct big_tables *big,
+				   struct plan *plan)
+{
+	if (!claim(plan, &plan->edges_claimed))
+		return NULL;
+	progress(o, "storing edges");
+	struct gm_error *err = gm_write_edges(big->file, big->edges_root, a->graph);
+	announce(plan, &plan->edges_done, err);
 	return err;
 }
 
+/* The touched bytes of the mappings and spans, if no thread has taken them. */
+static struct gm_error *take_touched(const struct analyze_options *o, struct analysis *a, struct plan *plan)
+{
+	if (!claim(plan, &plan->touched_claimed))
+		return NULL;
+	progress(o, "counting the touched bytes of mappings and spans");
+	return gm_count_touched(a->prog, a->heap, &a->touched);
+}
+
+/* The untyped objects' causes read the edges' targets: counted before
+ * gm_graph_keep_targets replaces them (it waits for UNTYPED_DONE). */
+static struct gm_error *count_untyped(struct analysis *a, struct plan *plan)
+{
+	struct gm_error *err = gm_untyped_causes(a->heap, a->graph, a->types, a->type_check.contradicted,
+						 &a->untyped);
+	announce(plan, &plan->untyped_done, err);
+	return err;
+}
+
+static struct gm_error *side_work(struct side_thread *w)
+{
+	struct analysis *a = w->a;
+	struct plan *plan = w->plan;
+	struct gm_error *err = gm_graph_dominators(a->graph, a->heap, a->roots, &w->o->pr->side);
+	announce(plan, &plan->dominators_done, err);
+	if (!err)
+		err = take_edges(w->o, a, w->big, plan);
+	if (err || !wait_for(plan, &plan->types_done))
+		return err;
+	err = count_untyped(a, plan);
+	if (!err) {
+		progress(w->o, "storing %zu objects (in the background)", a->heap->nobjects);
+		err = gm_write_objects(w->big->file, w->big->objects_root, a->heap, a->graph, a->types,
+				       &w->o->pr->side);
+		gm_stage_end(&w->o->pr->side);
+	}
+	return err ? err : take_touched(w->o, a, plan);
+}
+
+static void *side_thread(void *arg)
+{
+	struct side_thread *w = arg;
+	w->err = side_work(w);
+	if (w->err)
+		announce(w->plan, &w->plan->stop, w->err);
+	return NULL;
+}
+
 /* The verdict: walks of the dominator tree (which objects count in
- * retained-by-type, the leak suspects) and the leaked goroutines. */
-static struct gm_error *find_suspects(const struct analyze_options *o, struct analysis *a)
+ * retained-by-type, the leak suspects). */
+static struct gm_error *walk_dominator_tree(const struct analyze_options *o, struct analysis *a)
 {
 	progress(o, "walking the dominator tree");
 	struct gm_error *err = gm_domtree_build(a->graph, &a->domtree);
@@ -546,56 +618,65 @@ static struct gm_error *find_suspects(const struct analyze_options *o, struct an
 	if (!err)
 		err = gm_domtree_topmost_of_type(a->domtree, a->graph, a->types->object_type, a->types->count,
 						 a->type_topmost);
-	if (!err) {
-		progress(o, "finding leaked goroutines");
-		err = gm_goleak_find(a->rt, a->heap, a->graph, a->roots, a->goroutines, &a->goleak);
-	}
-	/* The edges are stored and nothing reads their offsets now: the
-	 * suspects' reverse search is the peak of memory here. */
-	if (!err) {
-		gm_graph_keep_targets(a->graph);
-		progress(o, "finding leak suspects");
-		err = gm_suspects_find(a->graph, a->heap, a->roots, a->types, a->domtree, a->prog->dwarf, &o->pr->main,
-				       &a->suspects);
-	}
+	return err;
+}
+
+/* The edges are stored, the leaked goroutines found and the untyped
+ * counted: nothing reads the edges' offsets now, and the suspects' reverse
+ * search is the peak of memory here. */
+static struct gm_error *find_suspects(const struct analyze_options *o, struct analysis *a)
+{
+	gm_graph_keep_targets(a->graph);
+	progress(o, "finding leak suspects");
+	struct gm_error *err = gm_suspects_find(a->graph, a->heap, a->roots, a->types, a->domtree, a->prog->dwarf,
+						&o->pr->main, &a->suspects);
 	if (!err)
 		err = gm_suspect_sites_count(a->suspects, a->domtree, a->heap, a->types->object_type, a->mprof,
 					     &a->suspect_sites);
 	return err;
 }
 
-/* The objects table, written on a second thread while this one walks the
- * dominator tree for the suspects: the writer reads the heap's objects,
- * their types and the graph's per-object results, which the suspects'
- * stages only read (gm_graph_keep_targets changes the edges alone), and
- * the file, detached from SQLite, is the writer's until the join. */
-struct objects_writer {
-	pthread_t thread;
-	struct big_tables *big;
-	const struct analysis *a;
-	struct gm_stage_progress *progress;
-	struct gm_error *err;
-};
-
-static void *objects_thread(void *arg)
+/* This thread's share (the comment of struct plan); false from a wait
+ * means the second thread failed, and its error is the one to report. */
+static struct gm_error *main_work(const struct analyze_options *o, struct analysis *a, struct big_tables *big,
+				  struct plan *plan)
 {
-	struct objects_writer *w = arg;
-	w->err = gm_write_objects(w->big->file, w->big->objects_root, w->a->heap, w->a->graph, w->a->types,
-				  w->progress);
-	gm_stage_end(w->progress);
-	return NULL;
+	struct gm_error *err = run_graph_stages(o, a);
+	announce(plan, &plan->types_done, err);
+	if (!err) {
+		progress(o, "finding leaked goroutines");
+		err = gm_goleak_find(a->rt, a->heap, a->graph, a->roots, a->goroutines, &a->goleak);
+	}
+	if (!err)
+		err = take_edges(o, a, big, plan);
+	if (!err)
+		err = take_touched(o, a, plan);
+	if (err || !wait_for(plan, &plan->dominators_done))
+		return err;
+	err = walk_dominator_tree(o, a);
+	if (err || !wait_for(plan, &plan->untyped_done) || !wait_for(plan, &plan->edges_done))
+		return err;
+	return find_suspects(o, a);
 }
 
-static struct gm_error *objects_and_suspects(const struct analyze_options *o, struct analysis *a,
-					     struct gm_store *store, struct big_tables *big)
+/* Stage 6 and the objects and edges tables, on two threads; the file is
+ * given back to SQLite (or released on error). */
+static struct gm_error *graph_stages_and_big_tables(const struct analyze_options *o, struct analysis *a,
+						    struct gm_store *store)
 {
-	progress(o, "storing %zu objects (in the background)", a->heap->nobjects);
-	struct objects_writer w = { .big = big, .a = a, .progress = &o->pr->side };
-	if (pthread_create(&w.thread, NULL, objects_thread, &w) != 0) {
-		gm_btree_file_abort(big->file);
+	struct big_tables big = { 0 };
+	struct gm_error *err = detach_store(store, &big);
+	if (err)
+		return err;
+	struct plan plan = { .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER };
+	struct side_thread w = { .plan = &plan, .a = a, .big = &big, .o = o };
+	if (pthread_create(&w.thread, NULL, side_thread, &w) != 0) {
+		gm_btree_file_abort(big.file);
 		return gm_error_create(GM_ERR_INTERNAL, "cannot start a thread");
 	}
-	struct gm_error *err = find_suspects(o, a);
+	err = main_work(o, a, &big, &plan);
+	if (err)
+		announce(&plan, &plan.stop, err);
 	progress(o, "waiting for the objects to be stored");
 	pthread_join(w.thread, NULL);
 	if (!err)
@@ -603,10 +684,10 @@ static struct gm_error *objects_and_suspects(const struct analyze_options *o, st
 	else
 		gm_error_destroy(w.err);
 	if (err) {
-		gm_btree_file_abort(big->file);
+		gm_btree_file_abort(big.file);
 		return err;
 	}
-	return gm_store_reattach(store, big->file);
+	return gm_store_reattach(store, big.file);
 }
 
 /* analyze --heap-only: stages 1-4 and the types malloc headers name. */
@@ -654,11 +735,10 @@ static struct gm_error *analyze(const struct analyze_options *o)
 		err = o->heap_only ? run_heap_stages(o, &a) : run_stages(o, &a);
 	if (!err)
 		err = gm_store_create(o->output, &store);
-	struct big_tables big = { 0 };
 	if (!err && o->heap_only)
 		err = store_heap_objects(o, &a, store);
-	else if (!err && !(err = graph_and_edges(o, &a, store, &big)))
-		err = objects_and_suspects(o, &a, store, &big);
+	else if (!err)
+		err = graph_stages_and_big_tables(o, &a, store);
 	if (!err)
 		err = write_tables(store, &a, o);
 	if (!err) {

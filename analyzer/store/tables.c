@@ -150,7 +150,33 @@ static uint64_t bytes_from(struct gm_address_space *mem, uint64_t start, uint64_
 	return total;
 }
 
-struct gm_error *gm_write_mappings(struct gm_store *store, struct gm_program *prog)
+struct gm_error *gm_count_touched(const struct gm_program *prog, const struct gm_heap *heap,
+				  struct gm_touched_counts *ret)
+{
+	const struct gm_core *core = prog->core;
+	ret->mappings = calloc(core->nsegments ? core->nsegments : 1, sizeof(*ret->mappings));
+	ret->spans = calloc(heap->nspans ? heap->nspans : 1, sizeof(*ret->spans));
+	if (!ret->mappings || !ret->spans) {
+		gm_touched_counts_free(ret);
+		return &gm_error_nomem;
+	}
+	for (size_t i = 0; i < core->nsegments; i++) {
+		const struct gm_core_segment *seg = &core->segments[i];
+		ret->mappings[i] = gm_touched_bytes(core, prog->mem, seg->vaddr, seg->vaddr + seg->memsz);
+	}
+	for (size_t i = 0; i < heap->nspans; i++)
+		ret->spans[i] = gm_touched_bytes(core, prog->mem, heap->spans[i].base, heap->spans[i].end);
+	return NULL;
+}
+
+void gm_touched_counts_free(struct gm_touched_counts *t)
+{
+	free(t->mappings);
+	free(t->spans);
+	t->mappings = t->spans = NULL;
+}
+
+struct gm_error *gm_write_mappings(struct gm_store *store, struct gm_program *prog, const uint64_t *touched)
 {
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "mappings",
@@ -174,7 +200,7 @@ struct gm_error *gm_write_mappings(struct gm_store *store, struct gm_program *pr
 			file ? gm_sql_int((int64_t)file->file_offset) : gm_sql_null(),
 			gm_sql_int((int64_t)bytes_from(prog->mem, seg->vaddr, end, GM_REGION_CORE)),
 			gm_sql_int((int64_t)bytes_from(prog->mem, seg->vaddr, end, GM_REGION_EXE)),
-			gm_sql_int((int64_t)gm_touched_bytes(core, prog->mem, seg->vaddr, end)),
+			gm_sql_int((int64_t)touched[i]),
 		};
 		err = gm_bulk_row(bulk, row);
 	}
@@ -211,8 +237,8 @@ static uint32_t live_count(const struct gm_span *s, const struct gm_graph *graph
 	return n;
 }
 
-struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_program *prog, const struct gm_heap *heap,
-			       const struct gm_graph *graph)
+struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph,
+			       const uint64_t *touched)
 {
 	struct gm_bulk *bulk;
 	struct gm_error *err = gm_bulk_create(store, "spans",
@@ -234,7 +260,7 @@ struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_program 
 			s->alloc_count ? gm_sql_int((int64_t)s->first_object + 1) : gm_sql_null(),
 			graph ? gm_sql_int(live_count(s, graph)) : gm_sql_null(),
 			gm_sql_int((int64_t)gm_span_header_size(heap, s)),
-			gm_sql_int((int64_t)gm_touched_bytes(prog->core, prog->mem, s->base, s->end)),
+			gm_sql_int((int64_t)touched[i]),
 		};
 		err = gm_bulk_row(bulk, row);
 	}

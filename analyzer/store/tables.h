@@ -17,8 +17,19 @@ struct gm_stage_progress;
 /* meta: the analysis's facts (versions, paths, ids, counts). */
 struct gm_error *gm_write_meta(struct gm_store *store, struct gm_program *prog, const struct gm_heap *heap);
 
-/* mappings and threads, from the core. */
-struct gm_error *gm_write_mappings(struct gm_store *store, struct gm_program *prog);
+/* The touched bytes (core/touched.h) of every mapping (core segment) and
+ * span: counting them reads the whole heap once per table, so analyze does
+ * it on its second thread before the tables are written. */
+struct gm_touched_counts {
+	uint64_t *mappings; /* per core segment */
+	uint64_t *spans;    /* per heap span */
+};
+struct gm_error *gm_count_touched(const struct gm_program *prog, const struct gm_heap *heap,
+				  struct gm_touched_counts *ret);
+void gm_touched_counts_free(struct gm_touched_counts *t);
+
+/* mappings and threads, from the core; TOUCHED per core segment. */
+struct gm_error *gm_write_mappings(struct gm_store *store, struct gm_program *prog, const uint64_t *touched);
 struct gm_error *gm_write_threads(struct gm_store *store, struct gm_program *prog);
 
 /* types (runtime descriptors, DWARF types, arrays) and the fields of struct types. */
@@ -28,11 +39,12 @@ struct gm_error *gm_write_types(struct gm_store *store, struct gm_program *prog,
 /* spans, objects and edges, from the heap walk and the graph (NULL after
  * analyze --heap-only: the graph's columns stay NULL).  objects and edges
  * are millions of rows: they are written as whole B-trees into the tables
- * whose root pages are ROOT, while the store is detached (btree_writer.h). */
+ * whose root pages are ROOT, while the store is detached (btree_writer.h).
+ * TOUCHED: per span. */
 struct gm_graph;
 struct gm_btree_file;
-struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_program *prog, const struct gm_heap *heap,
-			       const struct gm_graph *graph);
+struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph,
+			       const uint64_t *touched);
 /* type_stats: per type, all, reachable, retained and garbage sums (GRAPH
  * NULL after --heap-only: those columns NULL).  TOPMOST (per object, see
  * gm_domtree_topmost_of_type) says which objects' retained sizes count. */
