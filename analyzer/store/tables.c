@@ -150,23 +150,88 @@ static uint64_t bytes_from(struct gm_address_space *mem, uint64_t start, uint64_
 	return total;
 }
 
+/* Span indices by base address (ARG: the spans). */
+static int span_base_compare(const void *a, const void *b, void *arg)
+{
+	const struct gm_span *spans = arg;
+	uint64_t x = spans[*(const size_t *)a].base, y = spans[*(const size_t *)b].base;
+	return x < y ? -1 : x > y;
+}
+
+/* The spans wholly inside [start, end) that can be its parts (page-aligned,
+ * not yet counted, each past the one before), from BY_BASE (span indices
+ * by base): into PARTS and their indices into WHICH; how many. */
+static size_t spans_inside(const struct gm_core *core, const struct gm_heap *heap, const size_t *by_base,
+			   uint64_t start, uint64_t end, const uint64_t *done, struct gm_touched_part *parts,
+			   size_t *which)
+{
+	size_t lo = 0, hi = heap->nspans, n = 0;
+	while (lo < hi) { /* the first span at or past start */
+		size_t mid = lo + (hi - lo) / 2;
+		if (heap->spans[by_base[mid]].base < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	uint64_t last_end = start;
+	for (size_t k = lo; k < heap->nspans && heap->spans[by_base[k]].base < end; k++) {
+		const struct gm_span *s = &heap->spans[by_base[k]];
+		if (s->end > end || s->base < last_end || done[by_base[k]] != UINT64_MAX ||
+		    !gm_touched_page_aligned(core, s->base, s->end))
+			continue;
+		parts[n] = (struct gm_touched_part){ .start = s->base, .end = s->end };
+		which[n++] = by_base[k];
+		last_end = s->end;
+	}
+	return n;
+}
+
+/* Each mapping's touched bytes, and its spans' from the same pass: the heap
+ * is read once, not once for the mappings and again for the spans. */
+static struct gm_error *count_mappings_and_spans(const struct gm_program *prog, const struct gm_heap *heap,
+						 struct gm_touched_counts *t)
+{
+	const struct gm_core *core = prog->core;
+	size_t n = heap->nspans ? heap->nspans : 1;
+	size_t *by_base = malloc(n * sizeof(*by_base)), *which = malloc(n * sizeof(*which));
+	struct gm_touched_part *parts = malloc(n * sizeof(*parts));
+	if (!by_base || !which || !parts) {
+		free(by_base);
+		free(which);
+		free(parts);
+		return &gm_error_nomem;
+	}
+	for (size_t i = 0; i < heap->nspans; i++) {
+		by_base[i] = i;
+		t->spans[i] = UINT64_MAX; /* not counted yet */
+	}
+	qsort_r(by_base, heap->nspans, sizeof(*by_base), span_base_compare, heap->spans);
+	for (size_t i = 0; i < core->nsegments; i++) {
+		uint64_t start = core->segments[i].vaddr, end = start + core->segments[i].memsz;
+		size_t nparts = spans_inside(core, heap, by_base, start, end, t->spans, parts, which);
+		t->mappings[i] = gm_touched_bytes_parts(core, prog->mem, start, end, parts, nparts);
+		for (size_t k = 0; k < nparts; k++)
+			t->spans[which[k]] = parts[k].touched;
+	}
+	for (size_t i = 0; i < heap->nspans; i++) /* spans outside the mappings or not page-aligned */
+		if (t->spans[i] == UINT64_MAX)
+			t->spans[i] = gm_touched_bytes(core, prog->mem, heap->spans[i].base, heap->spans[i].end);
+	free(by_base);
+	free(which);
+	free(parts);
+	return NULL;
+}
+
 struct gm_error *gm_count_touched(const struct gm_program *prog, const struct gm_heap *heap,
 				  struct gm_touched_counts *ret)
 {
-	const struct gm_core *core = prog->core;
-	ret->mappings = calloc(core->nsegments ? core->nsegments : 1, sizeof(*ret->mappings));
+	ret->mappings = calloc(prog->core->nsegments ? prog->core->nsegments : 1, sizeof(*ret->mappings));
 	ret->spans = calloc(heap->nspans ? heap->nspans : 1, sizeof(*ret->spans));
-	if (!ret->mappings || !ret->spans) {
+	struct gm_error *err = ret->mappings && ret->spans ? count_mappings_and_spans(prog, heap, ret)
+							   : &gm_error_nomem;
+	if (err)
 		gm_touched_counts_free(ret);
-		return &gm_error_nomem;
-	}
-	for (size_t i = 0; i < core->nsegments; i++) {
-		const struct gm_core_segment *seg = &core->segments[i];
-		ret->mappings[i] = gm_touched_bytes(core, prog->mem, seg->vaddr, seg->vaddr + seg->memsz);
-	}
-	for (size_t i = 0; i < heap->nspans; i++)
-		ret->spans[i] = gm_touched_bytes(core, prog->mem, heap->spans[i].base, heap->spans[i].end);
-	return NULL;
+	return err;
 }
 
 void gm_touched_counts_free(struct gm_touched_counts *t)
