@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../util/huge_pages.h"
 #include "cli.h"
 
 static const char main_usage[] =
@@ -132,5 +133,9 @@ int main(int argc, char **argv)
 		fputs(main_usage, stderr);
 		return 2;
 	}
+	/* An analysis touches gigabytes of arrays: huge pages spare it most
+	 * page faults (huge_pages.h). */
+	if (strcmp(name, "analyze") == 0)
+		gm_reexec_with_huge_pages(argv);
 	return cmd->run(argc - 1, argv + 1);
 }
