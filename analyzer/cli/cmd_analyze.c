@@ -83,6 +83,10 @@ static const char analyze_usage[] =
 	"  --quiet               no progress and no summary\n"
 	"  -h, --help            show this help\n"
 	"\n"
+	"With glibc, analyze runs itself once more with glibc.malloc.hugetlb=1 in\n"
+	"GLIBC_TUNABLES (its big arrays on transparent huge pages: fewer page faults);\n"
+	"set GOMORTEM_NO_HUGE_PAGES to keep 4 KiB pages.\n"
+	"\n"
 	"Exit status: 0 ok; others in docs/exit-codes.md.\n";
 
 struct analyze_options {
