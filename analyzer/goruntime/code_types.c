@@ -315,6 +315,10 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 		if (!s.summaries_changed)
 			break;
 	}
+	if (!s.nomem) {   /* merging asks the functions whether an address is one's entry */
+		merge_facts(&s, t);
+		merge_frame_facts(&s, t);
+	}
 	gm_code_funcs_destroy(funcs);
 	gm_u64_map_free(&s.roles);
 	gm_u64_map_free(&s.summaries);
@@ -329,8 +333,6 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 		*ret = NULL;
 		return &gm_error_nomem;
 	}
-	merge_facts(&s, t);
-	merge_frame_facts(&s, t);
 	return NULL;
 }
 
