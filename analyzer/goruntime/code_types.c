@@ -253,13 +253,19 @@ static void merge_frame_facts(struct scan *s, struct gm_code_types *t)
 	s->frame_facts = NULL;
 }
 
+/* Every function's role, and where duffcopy and duffzero lie, in one
+ * reading of the names. */
 static bool find_roles(struct scan *s, const struct gm_code_funcs *funcs)
 {
-	gm_code_func_range(funcs, "runtime.duffcopy", &s->duff_lo[0], &s->duff_hi[0]);
-	gm_code_func_range(funcs, "runtime.duffzero", &s->duff_lo[1], &s->duff_hi[1]);
+	static const char *const duff[2] = { "runtime.duffcopy", "runtime.duffzero" };
 	for (size_t i = 0; i < gm_code_func_count(funcs); i++) {
 		uint64_t lo, hi;
 		const char *name = gm_code_func_at(funcs, i, &lo, &hi);
+		for (int d = 0; d < 2 && name; d++)
+			if (strcmp(name, duff[d]) == 0 && !s->duff_hi[d]) {
+				s->duff_lo[d] = lo;
+				s->duff_hi[d] = hi;
+			}
 		enum role role = name ? role_of(name) : ROLE_NONE;
 		if (role != ROLE_NONE && gm_u64_map_insert(&s->roles, lo, role))
 			return false;
