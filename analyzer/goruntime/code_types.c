@@ -187,8 +187,6 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 	if (s->nfacts)
 		qsort(s->facts, s->nfacts, sizeof(*s->facts), fact_compare);
 	for (size_t i = 0, j; i < s->nfacts; i = j) {
-		/* A pool is found by its address, not by a value stored there:
-		 * what the data before it holds says nothing of it. */
 		bool agree = true, interface_data = false;
 		size_t first = SIZE_MAX;
 		for (j = i; j < s->nfacts && s->facts[j].word == s->facts[i].word; j++) {
@@ -203,10 +201,10 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 		if (first == SIZE_MAX)
 			continue;
 		struct gm_code_type fact = s->facts[first];
-		/* A pool's, trie's, closure's or descriptor's word is not one a value is stored in. */
-		interface_data |= fact.kind != GM_CODE_POOL && fact.kind != GM_CODE_HASH_TRIE && fact.kind != GM_CODE_SYNC_MAP &&
-				  fact.kind != GM_CODE_CLOSURE && fact.kind != GM_CODE_ALLOCATED &&
-				  after_static_type_word(s, fact.word);
+		/* Only a value's word can be an interface's data word: a pool or
+		 * a sync.Map is found by its address, not by a value stored
+		 * there, and what the data before it holds says nothing of it. */
+		interface_data |= gm_code_type_is_value(fact.kind) && after_static_type_word(s, fact.word);
 		uint64_t count = fact.kind == GM_CODE_POINTS_TO ? slice_literal_count(s->facts, i, j, &fact) : 0;
 		if (count)
 			fact = (struct gm_code_type){ .word = fact.word, .desc = fact.desc, .kind = GM_CODE_ARRAY_SLICE,

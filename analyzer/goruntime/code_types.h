@@ -75,6 +75,16 @@ enum gm_code_type_kind {
 				   * result into it, by one function */
 };
 
+/* Whether a fact of KIND says what value the word holds (a map, a
+ * pointer, a slice's data), rather than what starts at the word (a pool,
+ * a sync.Map, its trie) or what no global word is (a closure's function,
+ * a descriptor). */
+static inline bool gm_code_type_is_value(enum gm_code_type_kind kind)
+{
+	return kind == GM_CODE_HOLDS || kind == GM_CODE_POINTS_TO || kind == GM_CODE_SLICE_OF ||
+	       kind == GM_CODE_ARRAY_SLICE;
+}
+
 struct gm_code_type {
 	uint64_t word;      /* link-time address of the global word (GM_CODE_CLOSURE: of the function) */
 	uint64_t desc;      /* link-time address of a type descriptor */

@@ -205,8 +205,7 @@ uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_
 	uint64_t bias = in->heap->rt->prog->bias;
 	const struct gm_code_type *fact = in->code_types ? gm_code_type_of(in->code_types, word_addr - bias) : NULL;
 	/* A word inside a pool or a sync.Map the code found at the word or before it. */
-	if (in->code_types && (!fact || fact->kind == GM_CODE_POOL || fact->kind == GM_CODE_HASH_TRIE ||
-			       fact->kind == GM_CODE_SYNC_MAP)) {
+	if (in->code_types && (!fact || !gm_code_type_is_value(fact->kind))) {
 		uint64_t code = pool_word_code(in, word_addr - bias, ret_type_name);
 		if (!code)
 			code = trie_word_code(in, word_addr, ret_type_name);
@@ -215,7 +214,7 @@ uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_
 		if (code)
 			return code;
 	}
-	if (!fact || fact->kind == GM_CODE_POOL || fact->kind == GM_CODE_HASH_TRIE || fact->kind == GM_CODE_SYNC_MAP)
+	if (!fact || !gm_code_type_is_value(fact->kind))
 		return 0;
 	return fact_code(in, fact->desc + bias, fact->kind, fact->count, ret_type_name);
 }
