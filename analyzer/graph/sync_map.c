@@ -82,18 +82,24 @@ static void read_dictionary(struct infer *in, uint64_t dict, size_t max_words, i
 
 void learn_code_descriptors(struct infer *in)
 {
-	uint64_t bias = in->heap->rt->prog->bias;
+	uint64_t bias = in->heap->rt->prog->bias, indirect;
+	struct gm_u64_map read = { 0 };   /* dictionary -> its indirect (0: none): every sync.Map shares one */
 	for (size_t i = 0; in->code_types && i < in->code_types->n; i++) {
 		const struct gm_code_type *fact = &in->code_types->items[i];
-		struct trie_find find = { 0 };
 		if (fact->kind == GM_CODE_ALLOCATED)
 			learn(in, fact->desc + bias, NULL);
 		if (fact->kind != GM_CODE_HASH_TRIE)
 			continue;
-		read_dictionary(in, fact->desc + bias, DICT_WORDS, 0, &find);
-		if (find.indirect && find.indirect != UINT64_MAX)
-			gm_u64_map_insert(&in->trie_indirect, fact->word + bias, find.indirect);
+		if (!gm_u64_map_find(&read, fact->desc, &indirect)) {
+			struct trie_find find = { 0 };
+			read_dictionary(in, fact->desc + bias, DICT_WORDS, 0, &find);
+			indirect = find.indirect != UINT64_MAX ? find.indirect : 0;
+			gm_u64_map_insert(&read, fact->desc, indirect);
+		}
+		if (indirect)
+			gm_u64_map_insert(&in->trie_indirect, fact->word + bias, indirect);
 	}
+	gm_u64_map_free(&read);
 }
 
 uint64_t descriptor_named(struct infer *in, const char *name)
