@@ -62,7 +62,9 @@ static char *read_type_name(struct gm_heap *heap, uint32_t str, uint8_t tflag)
 	struct gm_address_space *mem = heap->rt->prog->mem;
 	uint64_t at = heap->moduledata_types + str;
 	uint8_t head[11];
-	if (!gm_try_read(mem, at, head, 1))
+	/* A name lies among the module's types: an offset past them is no
+	 * descriptor's (a word probed as one), not memory the core lacks. */
+	if ((heap->moduledata_etypes && at >= heap->moduledata_etypes) || !gm_try_read(mem, at, head, 1))
 		return NULL;
 	uint64_t len = 0;
 	size_t used = 0;
