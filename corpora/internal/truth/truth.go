@@ -396,6 +396,11 @@ func Finish() {
 	if *live {
 		readyFd = openFile("ready")
 	}
+	taskFd, err := syscall.Open("/proc/self/task", syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "truth: open /proc/self/task: %v\n", err)
+		os.Exit(3)
+	}
 	tid := syscall.Gettid()
 	pid := syscall.Getpid()
 	js, err := json.MarshalIndent(&t, "", "  ")
@@ -436,9 +441,22 @@ func Finish() {
 	// A thread the runtime starts from here to the crash (an M: its m, g0
 	// and stack are heap and stack memory) would be in the core but not in
 	// the memstats or the heap dump. Counting allm allocates nothing.
+	// The same thread started later, while the crash prints (sysmon
+	// starts an M for a timer even while the world is frozen), is in the
+	// core only: truth.json lists the threads there are now ("tids"), and
+	// corpora/generate runs the scenario again when the core has another.
+	ntids := readTids(taskFd)
+	syscall.Close(taskFd)
 	threads, _ := runtime.ThreadCreateProfile(nil)
 	runtime.ReadMemStats(&ms)
-	buf = append(buf, ",\n  \"memstats\": {"...)
+	buf = append(buf, ",\n  \"tids\": ["...)
+	for i, tid := range tids[:ntids] {
+		if i > 0 {
+			buf = append(buf, ", "...)
+		}
+		buf = strconv.AppendInt(buf, int64(tid), 10)
+	}
+	buf = append(buf, "],\n  \"memstats\": {"...)
 	for i, f := range u64 {
 		if i > 0 {
 			buf = append(buf, ',')
@@ -496,6 +514,47 @@ func Finish() {
 	// syscall also keeps the deadlock detector quiet.
 	for {
 		syscall.Read(waitPipe[0], waitBuf[:])
+	}
+}
+
+// The process's thread ids, read by readTids without allocating.
+var (
+	tids    [1024]int32
+	dirents [8192]byte
+)
+
+// readTids lists directory FD (/proc/self/task) into tids and returns how
+// many there are: getdents64 records (d_ino, d_off, d_reclen, d_type,
+// d_name), every name but "." and ".." a thread id.
+func readTids(fd int) int {
+	n := 0
+	for {
+		got, err := syscall.Getdents(fd, dirents[:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			os.Exit(3)
+		}
+		if got <= 0 {
+			return n
+		}
+		for off := 0; off+19 < got; {
+			reclen := int(dirents[off+16]) | int(dirents[off+17])<<8
+			if reclen == 0 {
+				break
+			}
+			tid, digits := int32(0), 0
+			for i := off + 19; i < off+reclen && dirents[i] >= '0' && dirents[i] <= '9'; i++ {
+				tid = tid*10 + int32(dirents[i]-'0')
+				digits++
+			}
+			if digits > 0 && n < len(tids) {
+				tids[n] = tid
+				n++
+			}
+			off += reclen
+		}
 	}
 }
 
