@@ -276,6 +276,18 @@ static bool skip_modrm(struct cursor *c, uint8_t rex, uint8_t *ret_modrm, struct
 	return true;
 }
 
+/* Whether a 0F-map instruction's ModRM.reg names an MMX or XMM register,
+ * not a general one: the SSE moves and arithmetic (MOVUPS, MOVSD, PXOR,
+ * ...), whose register operand is never a general register's. Not
+ * MOVMSKPS (50), PEXTRW (C5), PMOVMSKB (D7), CVT*2SI (2C, 2D): those write
+ * a general register. */
+static bool xmm_reg_operand(uint8_t op)
+{
+	return (op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2b) || op == 0x2e || op == 0x2f ||
+	       (op >= 0x51 && op <= 0x7f) || op == 0xc2 || op == 0xc4 || op == 0xc6 ||
+	       (op >= 0xd0 && op <= 0xfe && op != 0xd7);
+}
+
 /* Whether an instruction with a memory operand only reads it (loads,
  * compares, tests, LEA, prefetches, indirect jumps and calls); every other
  * one may write it. */
@@ -286,6 +298,9 @@ static bool reads_memory_only(uint8_t op, bool escape, unsigned group_reg)
 				       0x8b, 0x8d };
 	static const uint8_t two[] = { 0x10, 0x12, 0x16, 0x28, 0x2e, 0x2f, 0x6f, 0xa3, 0xaf, 0xb6, 0xb7, 0xb8,
 				       0xbc, 0xbd, 0xbe, 0xbf };
+	if (escape && xmm_reg_operand(op))   /* only the stores to r/m write memory */
+		return !(op == 0x11 || op == 0x13 || op == 0x17 || op == 0x29 || op == 0x2b || op == 0x7e ||
+			 op == 0x7f || op == 0xd6 || op == 0xe7);
 	if (escape)
 		return memchr(two, op, sizeof(two)) || (op >= 0x18 && op <= 0x1f) || (op >= 0x40 && op <= 0x4f) ||
 		       (op >= 0x51 && op <= 0x5f);
@@ -346,6 +361,25 @@ static bool group_opcode(uint8_t op, bool escape)
 	       (op >= 0xd0 && op <= 0xd3) || op == 0xf6 || op == 0xf7 || op == 0xfe || op == 0xff;
 }
 
+/* The general registers a 0F-map ModRM instruction may write. */
+static uint32_t escape_writes(uint8_t op, uint32_t to_reg, uint32_t to_rm)
+{
+	if (xmm_reg_operand(op))          /* MOVD/MOVQ r/m, xmm (7E) alone writes its r/m */
+		return op == 0x7e ? to_rm : 0;
+	if (op >= 0x90 && op <= 0x9f)     /* SETcc r/m8: ModRM.reg is unused */
+		return to_rm;
+	if ((op >= 0x40 && op <= 0x4f) || op == 0xaf || op == 0xb6 || op == 0xb7 || op == 0xb8 || op == 0xbc ||
+	    op == 0xbd || op == 0xbe || op == 0xbf)
+		return to_reg;            /* CMOVcc, IMUL, MOVZX, POPCNT, BSF/TZCNT, BSR/LZCNT, MOVSX */
+	if (op == 0xa3)                   /* BT */
+		return 0;
+	if (op == 0xa4 || op == 0xa5 || op == 0xab || op == 0xac || op == 0xad || op == 0xb3 || op == 0xbb)
+		return to_rm;             /* SHLD, BTS, SHRD, BTR, BTC */
+	if (op == 0xb0 || op == 0xb1)     /* CMPXCHG: AX too */
+		return to_rm | 1u;
+	return to_reg | to_rm;
+}
+
 /* The registers a ModRM instruction may write: its r/m operand when that
  * is a register and the destination, its reg operand when that is. */
 static uint32_t modrm_writes(uint8_t op, bool escape, unsigned reg, unsigned rm, bool direct)
@@ -354,7 +388,7 @@ static uint32_t modrm_writes(uint8_t op, bool escape, unsigned reg, unsigned rm,
 	if (group_opcode(op, escape))
 		return to_rm;
 	if (escape)
-		return op == 0xa3 ? 0 : to_reg | to_rm;   /* BT writes nothing */
+		return escape_writes(op, to_reg, to_rm);
 	if (op < 0x40) {                           /* ALU: CMP writes nothing, x0/x1 r/m, x2/x3 reg */
 		if (op >= 0x38)
 			return 0;
@@ -372,10 +406,39 @@ static uint32_t modrm_writes(uint8_t op, bool escape, unsigned reg, unsigned rm,
 	}
 }
 
+/* How many bytes from its memory operand a ModRM instruction may write, V
+ * its operand size (2, 4 or 8); 0 where that is not bounded so (FXSAVE,
+ * x87 state, BTS with a register's bit index, AVX forms). */
+static unsigned write_width(uint8_t op, bool escape, unsigned group_reg, unsigned v)
+{
+	if (escape) {
+		if (op >= 0x90 && op <= 0x9f)                   /* SETcc */
+			return 1;
+		switch (op) {
+		case 0x13: case 0x17: case 0x7e: case 0xd6:     /* MOVLPS, MOVHPS, MOVD/MOVQ, MOVQ */
+			return 8;
+		case 0x11: case 0x29: case 0x2b: case 0x7f: case 0xe7: case 0xc7:   /* SSE stores, CMPXCHG16B */
+			return 16;
+		case 0xb0: case 0xc0:                           /* CMPXCHG, XADD (bytes) */
+			return 1;
+		case 0xa4: case 0xa5: case 0xac: case 0xad: case 0xb1: case 0xc1: case 0xc3:
+			return v;                               /* SHLD, SHRD, CMPXCHG, XADD, MOVNTI */
+		case 0xba:                                      /* BTS/BTR/BTC m, imm8: within the operand */
+			return group_reg >= 4 ? v : 0;
+		default:
+			return 0;
+		}
+	}
+	if (op < 0x40 || (op >= 0x80 && op <= 0x8f) || op == 0xc0 || op == 0xc1 || op == 0xc6 || op == 0xc7 ||
+	    (op >= 0xd0 && op <= 0xd3) || op == 0xf6 || op == 0xf7 || op == 0xfe || op == 0xff)
+		return op == 0x8c ? 2 : op == 0x8f ? 8 : (op & 1) || op == 0x83 ? v : 1;
+	return 0;
+}
+
 /* What a decoded ModRM instruction does: the moves the callers follow, else
  * the registers and memory it may write. */
 static void classify(struct gm_amd64_insn *ret, uint8_t op, bool escape, uint8_t rex, uint8_t modrm,
-		     const struct memop *m, const struct cursor *c, uint64_t pc)
+		     const struct memop *m, const struct cursor *c, uint64_t pc, unsigned v)
 {
 	unsigned reg = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0), rm = (modrm & 7) | (rex & 1 ? 8 : 0);
 	bool w = rex & 8, direct = modrm >> 6 == 3;
@@ -383,9 +446,16 @@ static void classify(struct gm_amd64_insn *ret, uint8_t op, bool escape, uint8_t
 	ret->kind = GM_AMD64_OTHER;
 	ret->writes = modrm_writes(op, escape, reg, rm, direct);
 	ret->memory_write = m->present && !reads_memory_only(op, escape, (modrm >> 3) & 7);
-	ret->frame_write = ret->memory_write && m->frame;
+	ret->base = !m->present ? -1 : m->rip_disp ? GM_AMD64_RIP : m->base;
+	if (escape && op == 0xf7) {   /* MASKMOVQ: to (DI), wherever that is */
+		ret->memory_write = ret->frame_write = true;
+		ret->base = -1;
+	} else {
+		ret->frame_write = ret->memory_write && m->frame;
+	}
 	ret->frame_address = !escape && op == 0x8d && m->frame;
-	ret->frame_known = (ret->frame_write || ret->frame_address) && m->sp;
+	ret->frame_size = ret->frame_write ? write_width(op, escape, (modrm >> 3) & 7, v) : 0;
+	ret->frame_known = ((ret->frame_write && ret->frame_size) || ret->frame_address) && m->sp;
 	ret->frame_off = m->disp;
 	if (!escape && op == 0xc7 && ((modrm >> 3) & 7) == 0 && w && m->rip_disp) {   /* MOVQ $imm32, target(RIP) */
 		ret->kind = GM_AMD64_STORE_IMM_RIP;
@@ -423,7 +493,7 @@ bool gm_amd64_decode(const uint8_t *p, size_t avail, uint64_t pc, struct gm_amd6
 	struct cursor c = { .p = p, .avail = avail > 15 ? 15 : avail };
 	bool opsize16 = false, addr32 = false;
 	uint8_t rex = 0, op;
-	*ret = (struct gm_amd64_insn){ .kind = GM_AMD64_OTHER };
+	*ret = (struct gm_amd64_insn){ .kind = GM_AMD64_OTHER, .base = -1 };
 	for (;;) {   /* legacy prefixes */
 		if (!take(&c, 1))
 			return false;
@@ -501,7 +571,7 @@ bool gm_amd64_decode(const uint8_t *p, size_t avail, uint64_t pc, struct gm_amd6
 		return true;
 	}
 	if (o.modrm)
-		classify(ret, op, escape, rex, modrm, &m, &c, pc);
+		classify(ret, op, escape, rex, modrm, &m, &c, pc, rex & 8 ? 8 : opsize16 ? 2 : 4);
 	if (o.embedded_reg)
 		ret->writes |= 1u << ((op & 7) | (rex & 1 ? 8 : 0));
 	ret->writes |= o.implicit;

@@ -22,6 +22,7 @@
 /* General registers by their encoding: AX 0, CX 1, DX 2, BX 3, SP 4, BP 5,
  * SI 6, DI 7, R8..R15 8..15. */
 #define GM_AMD64_ALL_REGS 0xffffu
+#define GM_AMD64_RIP 16
 
 enum gm_amd64_insn_kind {
 	GM_AMD64_OTHER,      /* writes at most the registers in `writes` */
@@ -48,9 +49,12 @@ struct gm_amd64_insn {
 	bool ret;            /* GM_AMD64_END: a RET */
 	uint32_t writes;     /* GM_AMD64_OTHER: a bit per register it may write (SP is 4) */
 	bool memory_write;   /* it may write memory (other than the moves above) */
+	int base;            /* ... through this base register (no index), GM_AMD64_RIP if
+			      * RIP-relative (a global), -1 otherwise */
 	bool frame_write;    /* ... addressed from SP or BP: the frame's own slots */
-	bool frame_known;    /* ... at frame_off from SP (not indexed, not from BP) */
+	bool frame_known;    /* ... at frame_off from SP (not indexed, not from BP), of frame_size bytes */
 	int32_t frame_off;
+	unsigned frame_size;
 	int64_t imm;         /* GM_AMD64_STORE_IMM_RIP: the value stored */
 	bool frame_address;  /* LEA of a frame address (SP or BP based): a slot may be written through it;
 			      * at frame_off from SP when frame_known */
