@@ -171,8 +171,9 @@ CREATE TABLE roots (
   addr      INTEGER,           -- where the pointer word is
   value     INTEGER,           -- the pointer it holds
   type_id   INTEGER,           -- types.id of the word's type; NULL until types are unified
-  type_name TEXT,              -- DWARF type of the word (without DWARF: a global's type as its
-                               -- code shows it, analyzer/goruntime/code_types.c), NULL if unknown
+  type_name TEXT,              -- DWARF type of the word (without DWARF: a global's, or a stack
+                               -- slot's of a frame waiting in a call, as the code shows it,
+                               -- analyzer/goruntime/code_types.c), NULL if unknown
   goid      INTEGER,           -- stack roots: the goroutine
   frame_idx INTEGER,           -- stack roots: the frame (0 innermost)
   dst       INTEGER,           -- objects.id it points into; NULL if none (nil, static data, ...)

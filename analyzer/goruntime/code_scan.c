@@ -51,12 +51,35 @@ static void forget_slots_in(struct scan *s, int64_t from, int64_t to)
 
 /* What a call, or a write through an unknown pointer, may change of the
  * frame: the variables whose address the function takes. */
-static void forget_slots_pointed_to(struct scan *s)
+static void forget_slots_at_risk(struct scan *s, int64_t above)
 {
-	if (s->frame.above != FRAME_NOT_TAKEN)
-		forget_slots_in(s, s->frame.above, INT64_MAX);
+	if (above != FRAME_NOT_TAKEN)
+		forget_slots_in(s, above, INT64_MAX);
 	for (unsigned i = 0; i < s->frame.nranges; i++)
 		forget_slots_in(s, s->frame.ranges[i].off, s->frame.ranges[i].off + s->frame.ranges[i].size);
+}
+
+static void forget_slots_pointed_to(struct scan *s)
+{
+	forget_slots_at_risk(s, s->frame.above);
+}
+
+/* Whether V is an address outside the frame: what new or make returned, a
+ * global's address, what a global held (escape analysis leaves nothing a
+ * global reaches on a stack), the write barrier's buffer. */
+static bool off_frame(const struct val *v)
+{
+	return v->kind == VAL_MADE || v->kind == VAL_ADDR || v->kind == VAL_PAGE || v->kind == VAL_LOADED ||
+	       v->kind == VAL_OFF_FRAME;
+}
+
+/* A write to memory through register BASE (BASE_GLOBAL: pc-relative, a
+ * global; -1: an address not known), not the frame's. */
+void scan_written_through(struct scan *s, int base)
+{
+	if (base == BASE_GLOBAL || (base >= 0 && base < NREGS && off_frame(&s->regs[base])))
+		return;
+	forget_slots_pointed_to(s);
 }
 
 bool scan_add_frame_address(int64_t *ret, size_t *n, int64_t off)
@@ -70,27 +93,33 @@ bool scan_add_frame_address(int64_t *ret, size_t *n, int64_t off)
 	return true;
 }
 
-/* A write to memory: the frame's own (FRAME), at OFF from SP if KNOWN (at
- * most 64 bytes: a ZMM store), or anywhere. */
-void scan_memory_written(struct scan *s, bool frame, bool known, int64_t off)
+/* A write to memory: the frame's own (FRAME), of SIZE bytes at OFF from SP
+ * if KNOWN, or anywhere. */
+void scan_memory_written(struct scan *s, bool frame, bool known, int64_t off, unsigned size)
 {
 	if (frame && known)
-		forget_slots_in(s, off, off + 64);
+		forget_slots_in(s, off, off + size);
 	else if (frame)
 		scan_forget_slots(s);
 	else
 		forget_slots_pointed_to(s);
 }
 
-/* A RET: what the first result register holds becomes what the function returns. */
+/* A RET: what the first result register holds becomes what the function
+ * returns.  A runtime function's new or make may be of the runtime's
+ * representation (maps.NewMap's *maps.Map for a map[K]V), not of a Go
+ * type: only a slice it makes, one the runtime keeps itself
+ * (timeHistBuckets), sums it up. */
 void scan_returns(struct scan *s)
 {
 	const struct val *v = &s->regs[s->result];
 	uint64_t have, now, role = ROLE_NONE;
 	gm_u64_map_find(&s->roles, s->lo, &role);
-	if (v->kind != VAL_MADE || role != ROLE_NONE || (v->addr & UNTYPED_MAP))
+	if (v->kind != VAL_MADE || (role != ROLE_NONE && role != ROLE_RUNTIME) || (v->addr & UNTYPED_MAP))
 		return;
 	now = (uint64_t)v->made_by << 56 | (v->addr & ((1ull << 56) - 1));
+	if (role == ROLE_RUNTIME && v->made_by != ROLE_MAKESLICE)
+		now = SUMMARY_MIXED;
 	if (!gm_u64_map_find(&s->summaries, s->lo, &have)) {
 		if (gm_u64_map_insert(&s->summaries, s->lo, now))
 			s->nomem = true;
@@ -184,6 +213,7 @@ void scan_call(struct scan *s, uint64_t target, uint64_t return_pc)
 	gm_u64_map_find(&s->roles, target, &role);
 	if (role == ROLE_WRITE_BARRIER) {
 		scan_forget(s, s->barrier_writes);
+		s->regs[s->barrier_buffer] = (struct val){ .kind = VAL_OFF_FRAME };
 		return;
 	}
 	for (int i = 0; i < 2; i++)
@@ -205,14 +235,19 @@ void scan_call(struct scan *s, uint64_t target, uint64_t return_pc)
 	if (role == ROLE_SYNC_MAP_METHOD && s->regs[s->arg0].kind == VAL_ADDR)
 		add_fact(s, s->regs[s->arg0].addr, 0, GM_CODE_SYNC_MAP, 0);
 	scan_forget(s, ALL_REGS);
-	forget_slots_pointed_to(s);
+	forget_slots_at_risk(s, s->frame.call_above);
 	note_frame_slots(s, return_pc);
 	if (role == ROLE_MAKEMAP_SMALL) {
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = ROLE_MAKEMAP,
 						   .addr = UNTYPED_MAP | return_pc };
 		return;
 	}
-	if (role == ROLE_NONE && gm_u64_map_find(&s->summaries, target, &summary) && summary != SUMMARY_MIXED) {
+	/* mapassign's element slot is in the map's storage: on the heap when
+	 * the map is (a map on the stack was made from a frame address). */
+	if (role == ROLE_MAP_OP && off_frame(&map))
+		s->regs[s->result] = (struct val){ .kind = VAL_OFF_FRAME };
+	if ((role == ROLE_NONE || role == ROLE_RUNTIME) && gm_u64_map_find(&s->summaries, target, &summary) &&
+	    summary != SUMMARY_MIXED) {
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = (enum role)(summary >> 56),
 						   .addr = summary & ((1ull << 56) - 1) };
 		return;

@@ -44,6 +44,7 @@ enum val_kind {
 	VAL_MADE,     /* what newobject / makemap / makechan returned; addr: the type it was given,
 		       * or for makemap_small UNTYPED_MAP | its call's return address */
 	VAL_CONST,    /* a constant; addr: its value */
+	VAL_OFF_FRAME,   /* an address outside the frame, nothing more known (the write barrier's buffer) */
 };
 
 struct val {
@@ -104,7 +105,14 @@ struct global_store {
  * extends upward from it to a size not known, so every slot at or above
  * the lowest such address is at risk.  NOT_TAKEN: none; ANYWHERE: an
  * address whose offset is not known (BP-based, indexed), or more than
- * these tables hold. */
+ * these tables hold.
+ *
+ * A call is a smaller risk: an address a callee gets is one the compiler
+ * took, so a variable there that holds pointers is a stack object; one in
+ * none is of a variable without pointers (a map key, a value to convert),
+ * which the callee writes within, on no live pointer slot.  A block copy
+ * or clear (duffcopy, duffzero) and the function's own writes through a
+ * register also reach variables whose address never leaves the function. */
 #define FRAME_NOT_TAKEN INT64_MAX
 #define FRAME_ANYWHERE INT64_MIN
 #define MAX_FRAME_ADDRESSES 32
@@ -114,6 +122,7 @@ struct frame_risk {
 	bool read;                  /* found (once: the same in every pass) */
 	uint8_t nranges;
 	int64_t above;              /* FRAME_NOT_TAKEN, FRAME_ANYWHERE or an SP offset */
+	int64_t call_above;         /* the same, for what a call may change */
 	struct gm_frame_range ranges[MAX_RISKY_RANGES];   /* stack objects whose address is taken */
 };
 
@@ -137,6 +146,7 @@ struct scan {
 	struct slot slots[NSLOTS];
 	unsigned arg0, arg1, arg4, result;   /* the register ABI's first, second and fifth arguments, first result */
 	uint32_t barrier_writes;        /* registers a write barrier call may write */
+	unsigned barrier_buffer;        /* the one it leaves the buffer's address in */
 	/* runtime.duffcopy and duffzero, entered mid-way (a block copy or
 	 * clear): they write only their pointer registers and the memory
 	 * those point to. */
@@ -160,7 +170,9 @@ void scan_forget_slots(struct scan *s);
 void scan_store_slot(struct scan *s, int32_t off, unsigned reg);
 struct val scan_load_slot(const struct scan *s, int32_t off);
 /* A write to memory: the frame's own (FRAME), at OFF from SP if KNOWN, or anywhere. */
-void scan_memory_written(struct scan *s, bool frame, bool known, int64_t off);
+void scan_memory_written(struct scan *s, bool frame, bool known, int64_t off, unsigned size);
+#define BASE_GLOBAL (-2)
+void scan_written_through(struct scan *s, int base);
 /* A RET: what the first result register holds is what the function returns. */
 void scan_returns(struct scan *s);
 /* A direct call to TARGET, returning to RETURN_PC. */

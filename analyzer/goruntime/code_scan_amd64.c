@@ -28,7 +28,7 @@ bool scan_run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t 
 			break;
 		case GM_AMD64_STORE_BASE:
 			scan_store_through(s, insn.src, insn.frame_off, insn.reg);
-			scan_memory_written(s, false, false, 0);
+			scan_written_through(s, (int)insn.src);
 			break;
 		case GM_AMD64_MOVE:
 			s->regs[insn.reg] = s->regs[insn.src];
@@ -57,8 +57,10 @@ bool scan_run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t 
 			scan_forget(s, insn.writes);
 			if (insn.writes & (1u << 4))   /* SP moved */
 				scan_forget_slots(s);
-			if (insn.memory_write)
-				scan_memory_written(s, insn.frame_write, insn.frame_known, insn.frame_off);
+			if (insn.memory_write && insn.frame_write)
+				scan_memory_written(s, true, insn.frame_known, insn.frame_off, insn.frame_size);
+			else if (insn.memory_write)
+				scan_written_through(s, insn.base == GM_AMD64_RIP ? BASE_GLOBAL : insn.base);
 		}
 	}
 	return true;

@@ -98,42 +98,50 @@ static bool arm64_slot(uint32_t insn, int32_t *ret)
 }
 
 /* The offset of a store without writeback (unsigned or signed offset,
- * unscaled) from its base register; false for another form. */
-static bool arm64_store_offset(uint32_t insn, int64_t *ret)
+ * unscaled) from its base register, and how many bytes it writes; false
+ * for another form. */
+static bool arm64_store_offset(uint32_t insn, int64_t *ret, unsigned *ret_size)
 {
+	/* STR and STUR: the size field, and for a SIMD register opc<1> (Q: 16 bytes) */
+	unsigned scale = bits(insn, 30, 2) | (bits(insn, 26, 1) && bits(insn, 23, 1) ? 4 : 0);
 	if ((insn & 0x3b000000) == 0x39000000) {                        /* STR (unsigned offset) */
-		unsigned scale = bits(insn, 30, 2) | (bits(insn, 26, 1) && bits(insn, 23, 1) ? 4 : 0);
 		*ret = (int64_t)bits(insn, 10, 12) << scale;
+		*ret_size = 1u << scale;
 		return true;
 	}
 	if ((insn & 0x3b200c00) == 0x38000000) {                        /* STUR */
 		*ret = sign_extend(bits(insn, 12, 9), 9);
+		*ret_size = 1u << scale;
 		return true;
 	}
 	if ((insn & 0x3b800000) == 0x29000000) {                        /* STP (signed offset) */
-		unsigned opc = bits(insn, 30, 2), scale = bits(insn, 26, 1) ? 2 + opc : 2 + (opc >> 1);
+		unsigned opc = bits(insn, 30, 2);
+		scale = bits(insn, 26, 1) ? 2 + opc : 2 + (opc >> 1);
 		*ret = sign_extend(bits(insn, 15, 7), 7) * (1 << scale);
+		*ret_size = 2u << scale;
 		return true;
 	}
 	return false;
 }
 
 /* A load or store other than the 64-bit register ones step_arm64 follows.
- * A store to a known offset from SP (at most 64 bytes: a pair of Q
- * registers is 32) drops only the slots it overlaps. */
+ * A store to a known offset from SP drops only the slots it overlaps. */
 static void arm64_memory(struct scan *s, uint32_t insn)
 {
 	uint32_t writes = arm64_memory_writes(insn), rn = bits(insn, 5, 5);
 	int64_t off;
+	unsigned size;
 	scan_forget(s, writes);
 	if (writes & (1u << 31))        /* SP written back */
 		scan_forget_slots(s);
 	if (!arm64_stores(insn))
 		return;
-	if (rn == 31 && !(writes & (1u << 31)) && arm64_store_offset(insn, &off))
-		scan_memory_written(s, true, true, off);
+	if (rn == 31 && !(writes & (1u << 31)) && arm64_store_offset(insn, &off, &size))
+		scan_memory_written(s, true, true, off, size);
+	else if (rn == 31 || rn == 29)
+		scan_memory_written(s, true, false, 0, 0);
 	else
-		scan_memory_written(s, rn == 31 || rn == 29, false, 0);
+		scan_written_through(s, (int)rn);
 }
 
 /* One AArch64 instruction (fixed 4 bytes) at PC; false where the flow
@@ -170,7 +178,10 @@ static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 		} else {
 			if (rd != 31 && rn != 31)
 				scan_store_through(s, rn, bits(insn, 10, 12) * 8, rd);
-			scan_memory_written(s, rn == 29, false, 0);
+			if (rn == 29)
+				scan_memory_written(s, true, false, 0, 0);
+			else
+				scan_written_through(s, (int)rn);
 		}
 	} else if ((insn & 0xffc00000) == 0xa9000000 && (base->kind == VAL_PAGE || base->kind == VAL_ADDR)) {
 		/* STP Xt, Xt2, [Xn, #imm] into a global: two words (a slice's data and len) */

@@ -58,14 +58,14 @@ static bool run(struct scan *s, const uint8_t *code, uint64_t at, size_t steps)
  * write through a pointer may change (struct frame_risk). */
 static struct frame_risk frame_risk(const struct scan *s, size_t index, const uint8_t *code)
 {
-	struct frame_risk risk = { .read = true, .above = FRAME_NOT_TAKEN };
+	struct frame_risk risk = { .read = true, .above = FRAME_NOT_TAKEN, .call_above = FRAME_NOT_TAKEN };
 	struct gm_frame_range objects[MAX_STACK_OBJECTS];
 	int64_t addrs[MAX_FRAME_ADDRESSES];
 	size_t naddrs;
 	bool known = s->exe->e_machine == EM_AARCH64 ? scan_arm64_frame_addresses(code, s->hi - s->lo, addrs, &naddrs)
 						     : scan_amd64_frame_addresses(s, code, s->hi - s->lo, addrs, &naddrs);
 	if (!known) {
-		risk.above = FRAME_ANYWHERE;
+		risk.above = risk.call_above = FRAME_ANYWHERE;
 		return risk;
 	}
 	int nobjects = naddrs ? gm_code_func_stack_objects(s->funcs, index, objects, MAX_STACK_OBJECTS) : 0;
@@ -76,10 +76,13 @@ static struct frame_risk frame_risk(const struct scan *s, size_t index, const ui
 		bool inside = k < nobjects, listed = false;
 		for (unsigned r = 0; inside && r < risk.nranges; r++)
 			listed |= risk.ranges[r].off == objects[k].off;
-		if (inside && !listed && risk.nranges < MAX_RISKY_RANGES)
+		bool no_room = inside && !listed && risk.nranges == MAX_RISKY_RANGES;
+		if (inside && !listed && !no_room)
 			risk.ranges[risk.nranges++] = objects[k];
-		else if ((!inside || !listed) && addrs[a] < risk.above)
-			risk.above = addrs[a];   /* in no stack object, or no room: all above it */
+		if (no_room && addrs[a] < risk.call_above)
+			risk.call_above = addrs[a];   /* all above it */
+		if ((no_room || !inside) && addrs[a] < risk.above)
+			risk.above = addrs[a];   /* in no stack object: all above it, but for calls */
 	}
 	return risk;
 }
@@ -284,12 +287,14 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 		s.arg1 = 1;
 		s.arg4 = 4;
 		s.barrier_writes = 1u << 16 | 1u << 17 | 1u << 25 | 1u << 27 | 1u << 30;   /* IP0, IP1, the buffer, REGTMP, LR */
+		s.barrier_buffer = 25;
 		/* duffcopy: R20, R21 (from, to), R26, R27 (scratch); IP0, IP1, LR */
 		s.duff_writes = 1u << 16 | 1u << 17 | 1u << 20 | 1u << 21 | 1u << 26 | 1u << 27 | 1u << 30;
 	} else if (exe->e_machine == EM_X86_64) {
 		s.arg1 = 3;                                                             /* BX */
 		s.arg4 = 6;                                                             /* SI (AX BX CX DI SI) */
 		s.barrier_writes = 1u << 11;                                            /* R11: the buffer */
+		s.barrier_buffer = 11;
 		s.duff_writes = 1u << 6 | 1u << 7;                                      /* SI, DI (from, to) */
 	} else {
 		return NULL;

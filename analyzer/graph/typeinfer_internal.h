@@ -21,6 +21,7 @@ struct gm_code_types;
 #define KIND_ARRAY 17
 #define KIND_CHAN 18
 #define KIND_FUNC 19
+#define KIND_INTERFACE 20
 #define KIND_MAP 21
 #define KIND_POINTER 22
 #define KIND_STRUCT 25

@@ -200,6 +200,28 @@ static uint64_t pool_word_code(struct infer *in, uint64_t word, char **ret_type_
 static uint64_t fact_code(struct infer *in, uint64_t desc, enum gm_code_type_kind kind, uint64_t count,
 			  char **ret_type_name);
 
+static bool module_descriptor(const struct infer *in, uint64_t addr)
+{
+	return addr >= in->heap->moduledata_types && addr < in->heap->moduledata_etypes;
+}
+
+/* A non-empty interface's data word the code does not show (the value a
+ * call returned): the word before it holds an itab, a descriptor-area
+ * address whose first word is an interface type's descriptor (ITab.Inter)
+ * and whose type word another descriptor. */
+static uint64_t itab_data_word_code(struct infer *in, uint64_t word_addr)
+{
+	const struct gm_runtime *rt = in->heap->rt;
+	uint64_t itab, inter, typ;
+	struct gm_desc d;
+	if (!in->have_itab || !gm_try_read_u64(rt->prog->mem, word_addr - 8, &itab) || !module_descriptor(in, itab) ||
+	    !gm_try_read_u64(rt->prog->mem, itab, &inter) || !module_descriptor(in, inter) ||
+	    !gm_try_read_u64(rt->prog->mem, itab + in->itab_type_offset, &typ) || !module_descriptor(in, typ) ||
+	    !gm_desc_read(rt, inter, &d) || d.kind != KIND_INTERFACE || !gm_desc_read(rt, typ, &d))
+		return 0;
+	return TARGET_IFACE;
+}
+
 uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_name)
 {
 	uint64_t bias = in->heap->rt->prog->bias;
@@ -215,7 +237,7 @@ uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_
 			return code;
 	}
 	if (!fact || !gm_code_type_is_value(fact->kind))
-		return 0;
+		return itab_data_word_code(in, word_addr);
 	return fact_code(in, fact->desc + bias, fact->kind, fact->count, ret_type_name);
 }
 
@@ -224,16 +246,21 @@ uint64_t frame_word_code(struct infer *in, uint64_t pc, int64_t off, char **ret_
 	uint64_t bias = in->heap->rt->prog->bias;
 	const struct gm_code_frame_slot *slot = in->code_types ? gm_code_frame_slot_at(in->code_types, pc - bias, off)
 							       : NULL;
-	uint64_t first;
+	uint64_t first, code;
 	struct gm_desc d;
+	char *unnamed = NULL;
 	if (!slot)
 		return 0;
 	/* &new(T).f, f T's first field, is the same address: a local declared
 	 * *F may hold it (gcBgMarkWorker's node, a field of a padded node).
-	 * Where F is a struct or an array the slot's type is not known. */
+	 * Where F is a struct or an array the slot's type is not known; the
+	 * object it points to is still the T new made. */
 	if (slot->kind == GM_CODE_POINTS_TO && gm_desc_field_type(in->heap->rt, slot->desc + bias, 0, &first) &&
-	    gm_desc_read(in->heap->rt, first, &d) && d.size && (d.kind == KIND_STRUCT || d.kind == KIND_ARRAY))
-		return 0;
+	    gm_desc_read(in->heap->rt, first, &d) && d.size && (d.kind == KIND_STRUCT || d.kind == KIND_ARRAY)) {
+		code = fact_code(in, slot->desc + bias, slot->kind, 0, &unnamed);
+		free(unnamed);
+		return code;
+	}
 	return fact_code(in, slot->desc + bias, slot->kind, 0, ret_type_name);
 }
 
@@ -257,8 +284,11 @@ static uint64_t fact_code(struct infer *in, uint64_t desc, enum gm_code_type_kin
 	bool holds = kind == GM_CODE_HOLDS, points = kind == GM_CODE_POINTS_TO;
 	/* A generic function may allocate with its shape's descriptor
 	 * (new(HashTrieMap[go.shape.*T, ...])): the word's type is the real
-	 * instantiation's, which the code does not name. */
-	if (type != NO_ENTRY && strstr(in->t->entries[type].name, "go.shape."))
+	 * instantiation's, which the code does not name.  A struct literal's
+	 * type has no other name (sync.OnceValue's state, the closures
+	 * capturing it: DWARF spells them with the shape too). */
+	if (type != NO_ENTRY && strstr(in->t->entries[type].name, "go.shape.") &&
+	    strncmp(in->t->entries[type].name, "struct {", 8) != 0)
 		return 0;
 	/* new([n]T) stored into a word otherwise is a slice's array too
 	 * (replaced when the slice grows), unless the array type has a name of
