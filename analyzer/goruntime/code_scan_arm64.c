@@ -28,7 +28,12 @@ static uint32_t arm64_memory_writes(uint32_t insn)
 		uint32_t writeback = bits(insn, 10, 2) & 1 ? rn : 0;
 		return writeback | (bits(insn, 22, 2) == 0 || simd ? 0 : rt);
 	}
-	return rt | rt2 | rn | 1u << bits(insn, 16, 5);  /* exclusive, atomic, literal, ...: all it names */
+	/* Exclusive (LDAXR, STLXR, CAS) and atomic (LDADD, SWP): no writeback,
+	 * so register 31 in a register field is XZR, never SP. */
+	uint32_t rs = 1u << bits(insn, 16, 5);
+	if ((insn & 0x3f000000) == 0x08000000 || (insn & 0x3b200c00) == 0x38200000)
+		return (rt | rt2 | rs) & ~(1u << 31);
+	return rt | rt2 | rn | rs;                        /* literal, SIMD structures, ...: all it names */
 }
 
 static int64_t sign_extend(uint32_t value, unsigned nbits)
@@ -43,7 +48,9 @@ static bool arm64_stores(uint32_t insn)
 		return bits(insn, 22, 2) == 0;                       /* STR*, STUR*: opc 0 */
 	if ((insn & 0x3a000000) == 0x28000000)
 		return !(insn & (1u << 22));                         /* STP: L clear */
-	return true;                                             /* exclusive, atomic, ...: may */
+	if ((insn & 0x3f000000) == 0x08000000 && !(insn & (1u << 23)))
+		return !(insn & (1u << 22));                         /* LDXR, LDAXR, LDAR: L set */
+	return true;                                             /* atomic, CAS, ...: may */
 }
 
 /* The value of a logical immediate (N:immr:imms, 64-bit form); false for
@@ -164,14 +171,18 @@ static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 		s->regs[reg] = (struct val){ .kind = VAL_PAGE, .addr = page };
 	} else if ((insn & 0xff800000) == 0x91000000) {           /* ADD Xd, Xn, #imm{, LSL 12} */
 		uint64_t imm = bits(insn, 10, 12) << (insn & (1u << 22) ? 12 : 0);
-		struct val v = { .kind = base->kind == VAL_PAGE ? VAL_ADDR : VAL_UNKNOWN, .addr = base->addr + imm };
-		if (rd != 31)
-			s->regs[rd] = v;
+		if (rd != 31 && base->kind == VAL_PAGE)
+			s->regs[rd] = (struct val){ .kind = VAL_ADDR, .addr = base->addr + imm };
+		else if (rd != 31 && rn != 31)
+			scan_derived(s, rd, rn, (int64_t)imm, false);
+		else if (rd != 31)
+			s->regs[rd].kind = VAL_UNKNOWN;
 	} else if ((insn & 0xffc00000) == 0xf9400000) {           /* LDR Xt, [Xn, #imm] */
-		bool global = base->kind == VAL_PAGE || base->kind == VAL_ADDR;   /* ADRP (+ ADD) first */
-		struct val v = { .kind = global ? VAL_LOADED : VAL_UNKNOWN, .addr = base->addr + bits(insn, 10, 12) * 8 };
-		if (rd != 31)
-			s->regs[rd] = v;
+		uint64_t off = bits(insn, 10, 12) * 8;
+		if (rd != 31 && base->kind == VAL_PAGE)           /* ADRP first: a global's word */
+			s->regs[rd] = (struct val){ .kind = VAL_LOADED, .addr = base->addr + off };
+		else if (rd != 31)
+			scan_derived(s, rd, rn, (int64_t)off, true);
 	} else if ((insn & 0xffc00000) == 0xf9000000) {           /* STR Xt, [Xn, #imm] */
 		if ((base->kind == VAL_PAGE || base->kind == VAL_ADDR) && rd != 31) {
 			scan_store(s, base->addr + bits(insn, 10, 12) * 8, rd);
@@ -214,7 +225,8 @@ static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 		scan_forget(s, ALL_REGS);                                /* BLR, SVC */
 	} else {
 		scan_forget(s, 1u << rd);
-		if (rd == 31 && (insn & 0x1f000000) == 0x11000000)   /* ADD/SUB SP, SP, #imm */
+		/* ADD/SUB SP, SP, #imm; with S (ADDS, SUBS: CMN, CMP) register 31 is XZR */
+		if (rd == 31 && (insn & 0x1f000000) == 0x11000000 && !(insn & (1u << 29)))
 			scan_forget_slots(s);
 	}
 	return true;
