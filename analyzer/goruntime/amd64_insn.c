@@ -481,6 +481,11 @@ static void classify(struct gm_amd64_insn *ret, uint8_t op, bool escape, uint8_t
 		ret->reg = reg;
 		ret->src = (unsigned)m->base;
 		ret->frame_off = m->disp;
+	} else if ((op == 0x8b || op == 0x8d) && m->present && !m->frame && m->base >= 0) {
+		ret->kind = op == 0x8b ? GM_AMD64_LOAD_BASE : GM_AMD64_LEA_BASE;
+		ret->reg = reg;
+		ret->src = (unsigned)m->base;
+		ret->frame_off = m->disp;
 	} else if (direct && op != 0x8d) {
 		ret->kind = GM_AMD64_MOVE;
 		ret->reg = op == 0x89 ? rm : reg;

@@ -32,6 +32,8 @@ enum gm_amd64_insn_kind {
 	GM_AMD64_STORE_IMM_RIP,   /* MOVQ $imm, target(RIP) */
 	GM_AMD64_STORE_BASE, /* MOVQ reg, frame_off(src): through a register (a memory write, not the frame's) */
 	GM_AMD64_MOVE,       /* MOVQ src, reg (64-bit register copy) */
+	GM_AMD64_LOAD_BASE,  /* MOVQ frame_off(src), reg: a load through a register (not SP or BP) */
+	GM_AMD64_LEA_BASE,   /* LEAQ frame_off(src), reg: an address from a register (not SP or BP) */
 	GM_AMD64_LOAD_SP,    /* MOVQ slot(SP), reg */
 	GM_AMD64_STORE_SP,   /* MOVQ reg, slot(SP) */
 	GM_AMD64_CALL,       /* CALL target (rel32) */

@@ -82,6 +82,22 @@ void scan_written_through(struct scan *s, int base)
 	forget_slots_pointed_to(s);
 }
 
+/* REG gets what a load through register BASE at DISP (LOADED), or the
+ * address formed from it, gives: from a global's address, that global's
+ * word or address; from outside the frame, an address outside it too.  A
+ * pointer loaded from the heap points into no stack (escape analysis), but
+ * in the runtime (a sudog's elem, a g's param). */
+void scan_derived(struct scan *s, unsigned reg, unsigned base, int64_t disp, bool loaded)
+{
+	const struct val *b = &s->regs[base];
+	struct val v = { .kind = VAL_UNKNOWN };
+	if (b->kind == VAL_ADDR)
+		v = (struct val){ .kind = loaded ? VAL_LOADED : VAL_ADDR, .addr = b->addr + (uint64_t)disp };
+	else if (off_frame(b) && (!loaded || !s->in_runtime))
+		v.kind = VAL_OFF_FRAME;
+	s->regs[reg] = v;
+}
+
 bool scan_add_frame_address(int64_t *ret, size_t *n, int64_t off)
 {
 	for (size_t i = 0; i < *n; i++)
@@ -105,21 +121,11 @@ void scan_memory_written(struct scan *s, bool frame, bool known, int64_t off, un
 		forget_slots_pointed_to(s);
 }
 
-/* A RET: what the first result register holds becomes what the function
- * returns.  A runtime function's new or make may be of the runtime's
- * representation (maps.NewMap's *maps.Map for a map[K]V), not of a Go
- * type: only a slice it makes, one the runtime keeps itself
- * (timeHistBuckets), sums it up. */
-void scan_returns(struct scan *s)
+/* The function being read returns NOW (a made value's summary, or
+ * SUMMARY_MIXED), on one of its paths. */
+static void note_summary(struct scan *s, uint64_t now)
 {
-	const struct val *v = &s->regs[s->result];
-	uint64_t have, now, role = ROLE_NONE;
-	gm_u64_map_find(&s->roles, s->lo, &role);
-	if (v->kind != VAL_MADE || (role != ROLE_NONE && role != ROLE_RUNTIME) || (v->addr & UNTYPED_MAP))
-		return;
-	now = (uint64_t)v->made_by << 56 | (v->addr & ((1ull << 56) - 1));
-	if (role == ROLE_RUNTIME && v->made_by != ROLE_MAKESLICE)
-		now = SUMMARY_MIXED;
+	uint64_t have;
 	if (!gm_u64_map_find(&s->summaries, s->lo, &have)) {
 		if (gm_u64_map_insert(&s->summaries, s->lo, now))
 			s->nomem = true;
@@ -129,6 +135,26 @@ void scan_returns(struct scan *s)
 			s->nomem = true;
 		s->summaries_changed = true;
 	}
+}
+
+static uint64_t summary_of(const struct val *v)
+{
+	return (uint64_t)v->made_by << 56 | (v->addr & ((1ull << 56) - 1));
+}
+
+/* A RET: what the first result register holds becomes what the function
+ * returns.  A runtime function's new or make may be of the runtime's
+ * representation (maps.NewMap's *maps.Map for a map[K]V), not of a Go
+ * type: only a slice it makes, one the runtime keeps itself
+ * (timeHistBuckets), sums it up. */
+void scan_returns(struct scan *s)
+{
+	const struct val *v = &s->regs[s->result];
+	uint64_t role = ROLE_NONE;
+	gm_u64_map_find(&s->roles, s->lo, &role);
+	if (v->kind != VAL_MADE || (role != ROLE_NONE && role != ROLE_RUNTIME) || (v->addr & UNTYPED_MAP))
+		return;
+	note_summary(s, role == ROLE_RUNTIME && v->made_by != ROLE_MAKESLICE ? SUMMARY_MIXED : summary_of(v));
 }
 
 /* Room for one more of the N items of SIZE bytes at *ITEMS (doubling
@@ -150,7 +176,7 @@ static bool room(struct scan *s, void **items, size_t n, size_t *cap, size_t siz
 	return true;
 }
 
-static void add_fact(struct scan *s, uint64_t word, uint64_t desc, enum gm_code_type_kind kind, uint64_t count)
+void scan_add_fact(struct scan *s, uint64_t word, uint64_t desc, enum gm_code_type_kind kind, uint64_t count)
 {
 	if (room(s, (void **)&s->facts, s->nfacts, &s->cap, sizeof(*s->facts)))
 		s->facts[s->nfacts++] = (struct gm_code_type){ .word = word, .desc = desc, .kind = kind, .count = count };
@@ -187,11 +213,11 @@ static void pool_receiver(struct scan *s, const struct val *receiver)
 	const uint8_t *p;
 	uint64_t pool;
 	if (receiver->kind == VAL_ADDR) {
-		add_fact(s, receiver->addr, 0, GM_CODE_POOL, 0);
+		scan_add_fact(s, receiver->addr, 0, GM_CODE_POOL, 0);
 	} else if (receiver->kind == VAL_LOADED && (p = gm_exe_file_bytes(s->exe, receiver->addr, 8))) {
 		memcpy(&pool, p, 8);
 		if (pool)
-			add_fact(s, pool, 0, GM_CODE_POOL, 0);
+			scan_add_fact(s, pool, 0, GM_CODE_POOL, 0);
 	}
 }
 
@@ -231,9 +257,11 @@ void scan_call(struct scan *s, uint64_t target, uint64_t return_pc)
 		type_untyped_map(s, map, type.addr);
 	/* A generic type's method takes its receiver, then the dictionary. */
 	if (role == ROLE_HASH_TRIE_METHOD && s->regs[s->arg0].kind == VAL_ADDR && s->regs[s->arg1].kind == VAL_ADDR)
-		add_fact(s, s->regs[s->arg0].addr, s->regs[s->arg1].addr, GM_CODE_HASH_TRIE, 0);
+		scan_add_fact(s, s->regs[s->arg0].addr, s->regs[s->arg1].addr, GM_CODE_HASH_TRIE, 0);
 	if (role == ROLE_SYNC_MAP_METHOD && s->regs[s->arg0].kind == VAL_ADDR)
-		add_fact(s, s->regs[s->arg0].addr, 0, GM_CODE_SYNC_MAP, 0);
+		scan_add_fact(s, s->regs[s->arg0].addr, 0, GM_CODE_SYNC_MAP, 0);
+	if ((role == ROLE_NONE || role == ROLE_RUNTIME) && s->regs[s->arg0].kind == VAL_ADDR)
+		scan_add_fact(s, target, s->regs[s->arg0].addr, GM_CODE_RECEIVER_CALL, 0);
 	scan_forget(s, ALL_REGS);
 	forget_slots_at_risk(s, s->frame.call_above);
 	note_frame_slots(s, return_pc);
@@ -246,8 +274,8 @@ void scan_call(struct scan *s, uint64_t target, uint64_t return_pc)
 	 * the map is (a map on the stack was made from a frame address). */
 	if (role == ROLE_MAP_OP && off_frame(&map))
 		s->regs[s->result] = (struct val){ .kind = VAL_OFF_FRAME };
-	if ((role == ROLE_NONE || role == ROLE_RUNTIME) && gm_u64_map_find(&s->summaries, target, &summary) &&
-	    summary != SUMMARY_MIXED) {
+	if ((role == ROLE_NONE || role == ROLE_RUNTIME || role == ROLE_CACHED_NEW) &&
+	    gm_u64_map_find(&s->summaries, target, &summary) && summary != SUMMARY_MIXED) {
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = (enum role)(summary >> 56),
 						   .addr = summary & ((1ull << 56) - 1) };
 		return;
@@ -259,17 +287,20 @@ void scan_call(struct scan *s, uint64_t target, uint64_t return_pc)
 	if (role == ROLE_MAKESLICE && caller == ROLE_POOL_PINSLOW)
 		s->pool_local = type.addr;
 	if (role == ROLE_MAP_OP && map.kind == VAL_LOADED)
-		add_fact(s, map.addr, type.addr, GM_CODE_HOLDS, 0);
+		scan_add_fact(s, map.addr, type.addr, GM_CODE_HOLDS, 0);
 	else if (role == ROLE_NEWOBJECT || role == ROLE_SIZED_MALLOC) {
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = ROLE_NEWOBJECT, .addr = type.addr };
-		add_fact(s, type.addr, type.addr, GM_CODE_ALLOCATED, 0);
+		scan_add_fact(s, type.addr, type.addr, GM_CODE_ALLOCATED, 0);
+		/* what a cache holds is what fills it: that is what the function returns */
+		if (caller == ROLE_CACHED_NEW)
+			note_summary(s, summary_of(&s->regs[s->result]));
 	}
 	else if (role == ROLE_GROWSLICE || role == ROLE_MAKESLICE)
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = ROLE_MAKESLICE, .addr = type.addr };
 	else if (role == ROLE_MAKEMAP || role == ROLE_MAKECHAN)
 		s->regs[s->result] = (struct val){ .kind = VAL_MADE, .made_by = (enum role)role, .addr = type.addr };
 	if (role == ROLE_MAKEMAP || role == ROLE_MAKECHAN || role == ROLE_MAKESLICE)
-		add_fact(s, type.addr, type.addr, GM_CODE_ALLOCATED, 0);
+		scan_add_fact(s, type.addr, type.addr, GM_CODE_ALLOCATED, 0);
 }
 
 /* A digest of what the registers and slots hold, to follow a jump with
@@ -348,6 +379,14 @@ bool scan_static_func_value(const struct scan *s, uint64_t addr)
 	return gm_code_func_is_entry(s->funcs, pc);
 }
 
+/* The fact a made value V stored into a word makes. */
+static enum gm_code_type_kind made_fact(const struct val *v)
+{
+	return v->made_by == ROLE_NEWOBJECT   ? GM_CODE_POINTS_TO
+	       : v->made_by == ROLE_MAKESLICE ? GM_CODE_SLICE_OF
+					      : GM_CODE_HOLDS;
+}
+
 /* The word at WORD gets register REG's value.  A type's or itab's address
  * stored there makes the next word an interface's data word, which holds
  * whatever the interface does: a desc 0 fact keeps it untyped (a func
@@ -356,13 +395,9 @@ void scan_store(struct scan *s, uint64_t word, unsigned reg)
 {
 	const struct val *v = &s->regs[reg];
 	if (v->kind == VAL_MADE && !(v->addr & UNTYPED_MAP))
-		add_fact(s, word, v->addr,
-			 v->made_by == ROLE_NEWOBJECT   ? GM_CODE_POINTS_TO
-			 : v->made_by == ROLE_MAKESLICE ? GM_CODE_SLICE_OF
-							: GM_CODE_HOLDS,
-			 0);
+		scan_add_fact(s, word, v->addr, made_fact(v), 0);
 	else if (v->kind == VAL_ADDR && v->addr >= s->types && v->addr < s->etypes && !scan_static_func_value(s, v->addr))
-		add_fact(s, word + 8, 0, GM_CODE_INTERFACE_DATA, 0);
+		scan_add_fact(s, word + 8, 0, GM_CODE_INTERFACE_DATA, 0);
 	else if (v->kind == VAL_CONST)
 		scan_store_const(s, word, v->addr);
 	if (v->kind == VAL_MADE && v->made_by == ROLE_NEWOBJECT && s->nnews < MAX_GLOBAL_STORES)
@@ -374,9 +409,15 @@ void scan_store(struct scan *s, uint64_t word, unsigned reg)
 void scan_store_through(struct scan *s, unsigned base, int64_t disp, unsigned reg)
 {
 	const struct val *b = &s->regs[base], *v = &s->regs[reg];
+	/* A method setting a field of its receiver (s.timer = new(timer)):
+	 * what a global it is called on holds (receiver_facts). */
+	if (b->kind == VAL_ARG0 && disp >= 0 && v->kind == VAL_MADE && !(v->addr & UNTYPED_MAP) &&
+	    room(s, (void **)&s->facts, s->nfacts, &s->cap, sizeof(*s->facts)))
+		s->facts[s->nfacts++] = (struct gm_code_type){ .word = s->lo, .desc = v->addr, .count = (uint64_t)disp,
+								.kind = GM_CODE_RECEIVER_STORE, .stored = made_fact(v) };
 	if (disp == 0 && b->kind == VAL_MADE && b->made_by == ROLE_NEWOBJECT && v->kind == VAL_ADDR &&
 	    gm_code_func_is_entry(s->funcs, v->addr))
-		add_fact(s, v->addr, b->addr, GM_CODE_CLOSURE, 0);
+		scan_add_fact(s, v->addr, b->addr, GM_CODE_CLOSURE, 0);
 }
 
 void scan_store_const(struct scan *s, uint64_t word, uint64_t value)
@@ -403,7 +444,7 @@ void scan_slice_literals(struct scan *s)
 		for (size_t k = 0; k < s->nconsts; k++)
 			if (s->consts[k].word == s->news[i].word + 8 && s->consts[k].value &&
 			    stored_const(s, s->news[i].word + 16, s->consts[k].value)) {
-				add_fact(s, s->news[i].word, s->news[i].value, GM_CODE_SLICE_LITERAL, s->consts[k].value);
+				scan_add_fact(s, s->news[i].word, s->news[i].value, GM_CODE_SLICE_LITERAL, s->consts[k].value);
 				break;
 			}
 	s->nnews = s->nconsts = 0;

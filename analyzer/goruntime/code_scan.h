@@ -31,6 +31,7 @@ enum role {
 	ROLE_POOL_PINSLOW,   /* sync.(*Pool).pinSlow: makes the []poolLocal */
 	ROLE_HASH_TRIE_METHOD,   /* internal/sync.(*HashTrieMap[...]).M(receiver, dictionary, ...) */
 	ROLE_SYNC_MAP_METHOD,    /* sync.(*Map).M(receiver, ...) */
+	ROLE_CACHED_NEW,     /* runtime.acquireSudog: returns a T from a cache it fills with new(T) */
 	ROLE_RUNTIME,        /* any other runtime function: what it returns is the runtime's
 			      * representation (makemap_small's *maps.Map), not a Go type */
 };
@@ -45,6 +46,7 @@ enum val_kind {
 		       * or for makemap_small UNTYPED_MAP | its call's return address */
 	VAL_CONST,    /* a constant; addr: its value */
 	VAL_OFF_FRAME,   /* an address outside the frame, nothing more known (the write barrier's buffer) */
+	VAL_ARG0,     /* the function's first argument, as it was passed */
 };
 
 struct val {
@@ -130,6 +132,7 @@ struct scan {
 	const struct gm_exe *exe;
 	uint64_t lo, hi;                /* the function being read */
 	bool following;                 /* from a branch: stop where the flow ends */
+	bool in_runtime;                /* the function is the runtime's (it has a role) */
 	struct branch *branches;
 	size_t nbranches, branches_cap;
 	struct seen_branch *seen;       /* SEEN_SLOTS of them */
@@ -171,8 +174,10 @@ void scan_store_slot(struct scan *s, int32_t off, unsigned reg);
 struct val scan_load_slot(const struct scan *s, int32_t off);
 /* A write to memory: the frame's own (FRAME), at OFF from SP if KNOWN, or anywhere. */
 void scan_memory_written(struct scan *s, bool frame, bool known, int64_t off, unsigned size);
+void scan_add_fact(struct scan *s, uint64_t word, uint64_t desc, enum gm_code_type_kind kind, uint64_t count);
 #define BASE_GLOBAL (-2)
 void scan_written_through(struct scan *s, int base);
+void scan_derived(struct scan *s, unsigned reg, unsigned base, int64_t disp, bool loaded);
 /* A RET: what the first result register holds is what the function returns. */
 void scan_returns(struct scan *s);
 /* A direct call to TARGET, returning to RETURN_PC. */

@@ -33,6 +33,10 @@ bool scan_run_amd64(struct scan *s, const uint8_t *code, uint64_t len, uint64_t 
 		case GM_AMD64_MOVE:
 			s->regs[insn.reg] = s->regs[insn.src];
 			break;
+		case GM_AMD64_LOAD_BASE:
+		case GM_AMD64_LEA_BASE:
+			scan_derived(s, insn.reg, insn.src, insn.frame_off, insn.kind == GM_AMD64_LOAD_BASE);
+			break;
 		case GM_AMD64_LOAD_SP:
 			s->regs[insn.reg] = scan_load_slot(s, insn.slot);
 			break;

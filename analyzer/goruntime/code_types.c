@@ -20,6 +20,8 @@ static enum role role_of(const char *name)
 			return ROLE_MAP_OP;
 	if (strcmp(name, "runtime.newobject") == 0)
 		return ROLE_NEWOBJECT;
+	if (strcmp(name, "runtime.acquireSudog") == 0)
+		return ROLE_CACHED_NEW;
 	if (strncmp(name, "runtime.mallocgcSmall", 21) == 0 || strncmp(name, "runtime.mallocgcTiny", 20) == 0)
 		return ROLE_SIZED_MALLOC;
 	if (strcmp(name, "runtime.makemap") == 0)
@@ -114,8 +116,12 @@ static void scan_function(struct scan *s, struct gm_code_types *t, size_t index,
 	s->nbranches = 0;
 	s->generation++;   /* a new function: the branches noted before are not its */
 	s->nnews = s->nconsts = 0;
+	uint64_t role = ROLE_NONE;
+	gm_u64_map_find(&s->roles, lo, &role);
+	s->in_runtime = role != ROLE_NONE;
 	scan_forget(s, ALL_REGS);
 	scan_forget_slots(s);
+	s->regs[s->arg0] = (struct val){ .kind = VAL_ARG0 };
 	if (!s->frames[index].read)
 		s->frames[index] = frame_risk(s, index, code);
 	s->frame = s->frames[index];
@@ -183,10 +189,71 @@ static uint64_t slice_literal_count(const struct gm_code_type *facts, size_t fro
 	return count;
 }
 
+/* A word that a slice literal sets (new([n]E), n after it) and append
+ * grows (a []E): the facts of FACTS[FROM, TO) are all of these two forms,
+ * the make or append's E the same, and so is the literal's array; the
+ * SLICE_OF fact, with the literal's array to check, else 0. */
+static struct gm_code_type literal_then_grown(const struct gm_code_type *facts, size_t from, size_t to)
+{
+	struct gm_code_type grown = { .kind = GM_CODE_SLICE_OF };
+	for (size_t k = from; k < to; k++) {
+		const struct gm_code_type *f = &facts[k];
+		if (f->kind == GM_CODE_INTERFACE_DATA)
+			return (struct gm_code_type){ .desc = 0 };
+		if (f->kind == GM_CODE_SLICE_LITERAL)
+			continue;
+		if (f->kind == GM_CODE_SLICE_OF && (!grown.desc || grown.desc == f->desc))
+			grown.desc = f->desc;
+		else if (f->kind == GM_CODE_POINTS_TO && (!grown.literal || grown.literal == f->desc) &&
+			 slice_literal_count(facts, from, to, f))
+			grown.literal = f->desc;
+		else
+			return (struct gm_code_type){ .desc = 0 };
+	}
+	if (!grown.literal)
+		grown.desc = 0;
+	grown.word = facts[from].word;
+	return grown;
+}
+
+/* What a method stores into its receiver, a global it is called on holds
+ * at that offset: a fact of the global word for each such call and store. */
+static void receiver_facts(struct scan *s)
+{
+	size_t n = s->nfacts, nstores = 0;
+	struct gm_code_type *stores = malloc((n ? n : 1) * sizeof(*stores));
+	if (!stores) {
+		s->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (s->facts[i].kind == GM_CODE_RECEIVER_STORE)
+			stores[nstores++] = s->facts[i];
+	if (nstores)
+		qsort(stores, nstores, sizeof(*stores), fact_compare);
+	for (size_t i = 0; i < n && nstores; i++) {
+		if (s->facts[i].kind != GM_CODE_RECEIVER_CALL)
+			continue;
+		uint64_t function = s->facts[i].word, global = s->facts[i].desc;
+		size_t lo = 0, hi = nstores;
+		while (lo < hi) {   /* the first store of the function */
+			size_t mid = lo + (hi - lo) / 2;
+			if (stores[mid].word < function)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t k = lo; k < nstores && stores[k].word == function; k++)
+			scan_add_fact(s, global + stores[k].count, stores[k].desc, stores[k].stored, 0);
+	}
+	free(stores);
+}
+
 /* One fact per word where all agree; the words they disagree on counted.
  * The markers (interface data, slice literals) qualify the others. */
 static void merge_facts(struct scan *s, struct gm_code_types *t)
 {
+	receiver_facts(s);
 	if (s->nfacts)
 		qsort(s->facts, s->nfacts, sizeof(*s->facts), fact_compare);
 	for (size_t i = 0, j; i < s->nfacts; i = j) {
@@ -195,7 +262,8 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 		for (j = i; j < s->nfacts && s->facts[j].word == s->facts[i].word; j++) {
 			enum gm_code_type_kind kind = s->facts[j].kind;
 			interface_data |= kind == GM_CODE_INTERFACE_DATA;
-			if (kind == GM_CODE_INTERFACE_DATA || kind == GM_CODE_SLICE_LITERAL)
+			if (kind == GM_CODE_INTERFACE_DATA || kind == GM_CODE_SLICE_LITERAL ||
+			    kind == GM_CODE_RECEIVER_STORE || kind == GM_CODE_RECEIVER_CALL)
 				continue;
 			if (first == SIZE_MAX)
 				first = j;
@@ -214,6 +282,11 @@ static void merge_facts(struct scan *s, struct gm_code_types *t)
 						      .count = count };
 		if (fact.kind == GM_CODE_POOL)
 			fact.desc = s->pool_local;   /* known once the whole code is read */
+		struct gm_code_type grown = agree ? fact : literal_then_grown(s->facts, i, j);
+		if (!agree && grown.desc) {
+			fact = grown;
+			agree = true;
+		}
 		if (!agree && !interface_data)
 			t->conflicts++;
 		else if (agree && !interface_data && (fact.desc || fact.kind == GM_CODE_SYNC_MAP))

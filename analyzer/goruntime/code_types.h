@@ -73,6 +73,10 @@ enum gm_code_type_kind {
 	GM_CODE_INTERFACE_DATA,   /* (while reading) the word follows a type word: never a fact */
 	GM_CODE_SLICE_LITERAL,    /* (while reading) count stored as len and cap after the word, and new's
 				   * result into it, by one function */
+	GM_CODE_RECEIVER_STORE,   /* (while reading) the function at word stores a made desc at count
+				   * bytes into what its first argument points to: the fact `stored` */
+	GM_CODE_RECEIVER_CALL,    /* (while reading) the function at word is called with the address
+				   * desc (a global's) as its first argument */
 };
 
 /* Whether a fact of KIND says what value the word holds (a map, a
@@ -90,6 +94,9 @@ struct gm_code_type {
 	uint64_t desc;      /* link-time address of a type descriptor */
 	enum gm_code_type_kind kind;
 	uint64_t count;     /* GM_CODE_ARRAY_SLICE: the slice's len and cap */
+	uint64_t literal;   /* GM_CODE_SLICE_OF: the [n]desc a slice literal also stored there (its
+			     * descriptor, to check when used), 0 if none */
+	enum gm_code_type_kind stored;   /* GM_CODE_RECEIVER_STORE: the fact the store makes */
 };
 
 /* A stack slot at a call: what the slot at OFF from SP holds while the

@@ -238,6 +238,11 @@ uint64_t global_word_code(struct infer *in, uint64_t word_addr, char **ret_type_
 	}
 	if (!fact || !gm_code_type_is_value(fact->kind))
 		return itab_data_word_code(in, word_addr);
+	/* A slice literal grown by append: the literal's array is of the same E. */
+	uint64_t elem, len;
+	if (fact->kind == GM_CODE_SLICE_OF && fact->literal &&
+	    (!gm_desc_array(in->heap->rt, fact->literal + bias, &elem, &len) || elem != fact->desc + bias))
+		return 0;
 	return fact_code(in, fact->desc + bias, fact->kind, fact->count, ret_type_name);
 }
 
