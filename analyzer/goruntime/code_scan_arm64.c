@@ -202,6 +202,15 @@ static bool step_arm64(struct scan *s, uint32_t insn, uint64_t pc)
 			scan_store(s, at, rd);
 		if (rt2 != 31)
 			scan_store(s, at + 8, rt2);
+	} else if ((insn & 0xffc00000) == 0xa9000000 && rn != 31 && rn != 29) {
+		/* STP Xt, Xt2, [Xn, #imm] through a register: a closure's entry and first capture */
+		int64_t at = sign_extend(bits(insn, 15, 7), 7) * 8;
+		uint32_t rt2 = bits(insn, 10, 5);
+		if (rd != 31)
+			scan_store_through(s, rn, at, rd);
+		if (rt2 != 31)
+			scan_store_through(s, rn, at + 8, rt2);
+		arm64_memory(s, insn);
 	} else if ((insn & 0xffe0ffe0) == 0xaa0003e0) {           /* MOV Xd, Xm (ORR Xd, XZR, Xm) */
 		if (rd != 31)
 			s->regs[rd] = s->regs[bits(insn, 16, 5)];
