@@ -139,6 +139,10 @@ struct scan {
 	uint32_t generation;            /* the function's, in seen */
 	uint8_t *starts;                /* a bit per byte of the function: an instruction starts there */
 	size_t starts_cap;
+	void *decoded;                  /* amd64: the function's instructions, decoded once per reading */
+	size_t ndecoded, decoded_cap;
+	uint32_t decoded_generation;    /* the generation they are of (0: none) */
+	bool decoded_whole;             /* ... to the function's end (else up to an undecodable one) */
 	struct gm_u64_map roles;        /* function entry -> role */
 	struct gm_u64_map summaries;    /* function entry -> what it returns (see SUMMARY_MIXED) */
 	bool summaries_changed;

@@ -406,6 +406,7 @@ struct gm_error *gm_code_types_find(const struct gm_exe *exe, struct gm_layouts 
 	gm_u64_map_free(&s.summaries);
 	free(s.branches);
 	free(s.starts);
+	free(s.decoded);
 	free(s.frames);
 	free(s.seen);
 	if (s.nomem) {
