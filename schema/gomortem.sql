@@ -1,11 +1,13 @@
--- gomortem analysis database: the tables, created before the load.
--- Schema version 5 (meta.schema_version; version 2 added type_stats, which the
+-- gomortem analysis database: the tables, created before the load (and the
+-- objects and edges views over the two packed ones).
+-- Schema version 6 (meta.schema_version; version 2 added type_stats, which the
 -- per-type views read; version 3 added suspects, suspect_types and
 -- suspect_roots, and counts type_stats.retained_* at the topmost object of
 -- each type; version 4 added the runtime's memory profile: alloc_sites,
 -- alloc_site_frames, alloc_site_cycles, object_alloc_sites and suspect_alloc_sites;
 -- version 5 added mappings.touched, spans.touched and the touched column of
--- memory_breakdown).  Addresses are the dead process's virtual addresses as
+-- memory_breakdown; version 6 packed objects and edges into objects_packed and
+-- edges_packed, read through the objects and edges views).  Addresses are the dead process's virtual addresses as
 -- integers; sizes are bytes.  Ids are dense and 1-based: objects are numbered
 -- in address order, spans in base order.
 
@@ -26,7 +28,9 @@
 -- linker's choice for programs that never read the profile),
 -- mem_profile_cycle (the heap profile cycle C, runtime.mProfCycle >> 1),
 -- mem_profile_folded (1 when nothing was published yet, no GC having ended:
--- the published counts fold every cycle in, as runtime.MemProfile does), ...
+-- the published counts fold every cycle in, as runtime.MemProfile does),
+-- objects_addr_base, objects_addr_unit and objects_path_root_base (what the
+-- objects view adds to objects_packed's columns), ...
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY,  -- name of the fact
   value ANY                -- its value: text or integer
@@ -130,36 +134,81 @@ CREATE TABLE spans (
                                             -- zeros (as mappings.touched)
 );
 
--- Every allocated heap slot.
-CREATE TABLE objects (
-  id        INTEGER PRIMARY KEY,  -- object id, in address order
-  addr      INTEGER NOT NULL,     -- start of the heap slot (a malloc header, if any, included)
-  size      INTEGER NOT NULL,     -- slot size; the span's size for large objects
-  type_id   INTEGER,              -- types.id: the malloc header's or mspan.largeType's, else inferred
-                                  -- through the graph (not after --heap-only); NULL if unknown
-  span_id   INTEGER NOT NULL,     -- spans.id
-  reachable INTEGER,              -- 1 if reachable from a root; 0 garbage (allocated after the
-                                  -- last GC, or not yet swept): never mixed with live data.
-                                  -- This and every column below are NULL when meta.analysis is
-                                  -- 'heap' (analyze --heap-only: no graph was built)
-  retained  INTEGER,              -- bytes it alone keeps alive, itself included (0 for garbage)
-  idom      INTEGER,              -- immediate dominator (objects.id); NULL when a root or several
-                                  -- roots dominate it (see idom_root), or for garbage
-  idom_root INTEGER,              -- roots.id when that one root alone dominates it
-  path_parent INTEGER,            -- shortest path to a root: the object it is first reached from
-                                  -- (objects.id), NULL when a root points at it directly
-  path_off  INTEGER,              -- offset of the pointer word in path_parent
-  path_root INTEGER               -- roots.id at the start of that shortest path
+-- Every allocated heap slot, packed: query the objects view below, whose
+-- columns are the contract.  This table stores each column as the
+-- smallest integer that gives it back, because objects and edges are nearly
+-- the whole database (a row per heap object and per pointer): ids as
+-- differences from the row's own id, the address as units from a base in
+-- meta, the rarely set columns last, where a NULL costs nothing (SQLite reads
+-- a column past the record's end as NULL).  Indexes go on this table (see
+-- gomortem_post.sql).  gomortem reads the views, as every view of its
+-- schema, through TEMP copies made from its own text.
+CREATE TABLE objects_packed (
+  addr_units      INTEGER NOT NULL,  -- (addr - meta.objects_addr_base) / meta.objects_addr_unit
+  size            INTEGER NOT NULL,  -- objects.size
+  type_id         INTEGER,           -- objects.type_id
+  span_id         INTEGER NOT NULL,  -- objects.span_id
+  retained_extra  INTEGER,           -- retained - size when reachable; -1 for garbage; NULL
+                                     -- without a graph (analyze --heap-only)
+  idom_delta      INTEGER,           -- idom - id
+  path_off        INTEGER,           -- objects.path_off (NULL: no path_parent)
+  path_delta      INTEGER,           -- path_parent - (idom if not NULL, else id), NULL for 0:
+                                     -- the shortest path comes through the immediate dominator
+  path_root_delta INTEGER,           -- path_root - meta.objects_path_root_base (the most
+                                     -- common root), NULL for 0
+  idom_root       INTEGER,           -- objects.idom_root
+  id              INTEGER PRIMARY KEY  -- last: the rowid, never in the record
 );
 
--- Every pointer word of every object that points into a heap object.
-CREATE TABLE edges (
-  src     INTEGER NOT NULL,  -- objects.id holding the pointer
-  src_off INTEGER NOT NULL,  -- offset of the pointer word in src
-  dst     INTEGER NOT NULL,  -- objects.id it points into (interior pointers resolved)
-  dst_off INTEGER NOT NULL,  -- offset of the target inside dst
+-- Every allocated heap slot.
+CREATE VIEW objects AS
+SELECT
+  id,               -- object id, in address order
+  (SELECT value FROM meta WHERE key = 'objects_addr_base') +
+  (SELECT value FROM meta WHERE key = 'objects_addr_unit') * addr_units AS addr,
+                    -- start of the heap slot (a malloc header, if any, included)
+  size,             -- slot size; the span's size for large objects
+  type_id,          -- types.id: the malloc header's or mspan.largeType's, else inferred
+                    -- through the graph (not after --heap-only); NULL if unknown
+  span_id,          -- spans.id
+  retained_extra >= 0 AS reachable,
+                    -- 1 if reachable from a root; 0 garbage (allocated after the
+                    -- last GC, or not yet swept): never mixed with live data.
+                    -- This and every column below are NULL when meta.analysis is
+                    -- 'heap' (analyze --heap-only: no graph was built)
+  CASE WHEN retained_extra >= 0 THEN size + retained_extra WHEN retained_extra < 0 THEN 0 END AS retained,
+                    -- bytes it alone keeps alive, itself included (0 for garbage)
+  id + idom_delta AS idom,
+                    -- immediate dominator (objects.id); NULL when a root or several
+                    -- roots dominate it (see idom_root), or for garbage
+  idom_root,        -- roots.id when that one root alone dominates it
+  CASE WHEN path_off IS NOT NULL THEN coalesce(id + idom_delta, id) + ifnull(path_delta, 0) END AS path_parent,
+                    -- shortest path to a root: the object it is first reached from
+                    -- (objects.id), NULL when a root points at it directly
+  path_off,         -- offset of the pointer word in path_parent
+  CASE WHEN retained_extra >= 0 THEN
+    (SELECT value FROM meta WHERE key = 'objects_path_root_base') + ifnull(path_root_delta, 0) END AS path_root
+                    -- roots.id at the start of that shortest path
+FROM objects_packed;
+
+-- Every pointer word of every object that points into a heap object, packed
+-- as objects_packed: query the edges view below.
+CREATE TABLE edges_packed (
+  src       INTEGER NOT NULL,  -- edges.src
+  src_off   INTEGER NOT NULL,  -- edges.src_off
+  dst_delta INTEGER NOT NULL,  -- dst - src
+  dst_off   INTEGER,           -- edges.dst_off; NULL for 0 (left out of the record)
   PRIMARY KEY (src, src_off)
 ) WITHOUT ROWID;
+
+-- Every pointer word of every object that points into a heap object.
+CREATE VIEW edges AS
+SELECT
+  src,                           -- objects.id holding the pointer
+  src_off,                       -- offset of the pointer word in src
+  src + dst_delta AS dst,        -- objects.id it points into (interior pointers resolved)
+  ifnull(dst_off, 0) AS dst_off  -- offset of the target inside dst
+FROM edges_packed;
 
 -- GC roots: the pointer words the garbage collector starts from.
 CREATE TABLE roots (

@@ -6,9 +6,11 @@
 -- (spans.first_object and up); an object's outgoing edges are together
 -- (edges is clustered on src); a shortest path back to a root is in the
 -- objects' path_* columns.  For many queries by type or by edge target,
--- create what they need once:
---   CREATE INDEX objects_by_type ON objects(type_id);
---   CREATE INDEX edges_by_dst ON edges(dst);
+-- create what they need once, on the tables behind the views (SQLite uses
+-- an index on an expression where a query names that expression; the edges
+-- view's dst is src + dst_delta):
+--   CREATE INDEX objects_by_type ON objects_packed(type_id);
+--   CREATE INDEX edges_by_dst ON edges_packed(src + dst_delta);
 CREATE INDEX spans_by_class ON spans(size_class);
 CREATE INDEX roots_by_dst ON roots(dst);
 

@@ -459,15 +459,32 @@ static struct gm_error *run_graph_stages(const struct analyze_options *o, struct
 struct big_tables {
 	struct gm_btree_file *file;
 	uint32_t objects_root, edges_root;
+	struct gm_objects_packing packing;  /* set by whoever writes the objects */
 };
 
 static struct gm_error *detach_store(struct gm_store *store, struct big_tables *big)
 {
-	struct gm_error *err = gm_store_root_page(store, "objects", &big->objects_root);
+	struct gm_error *err = gm_store_root_page(store, "objects_packed", &big->objects_root);
 	if (!err)
-		err = gm_store_root_page(store, "edges", &big->edges_root);
+		err = gm_store_root_page(store, "edges_packed", &big->edges_root);
 	if (!err)
 		err = gm_store_detach(store, &big->file);
+	return err;
+}
+
+/* Give the file back to SQLite, and the objects view what it adds. */
+static struct gm_error *reattach_store(struct gm_store *store, struct big_tables *big)
+{
+	struct gm_error *err = gm_store_reattach(store, big->file);
+	return err ? err : gm_write_objects_packing(store, &big->packing);
+}
+
+static struct gm_error *write_objects(struct big_tables *big, struct analysis *a, struct gm_stage_progress *pr)
+{
+	gm_objects_packing_of(a->heap, a->graph, &big->packing);
+	struct gm_error *err = gm_write_objects(big->file, big->objects_root, a->heap, a->graph, a->types,
+						&big->packing, pr);
+	gm_stage_end(pr);
 	return err;
 }
 
@@ -477,14 +494,12 @@ static struct gm_error *store_objects(const struct analyze_options *o, struct an
 				      struct big_tables *big)
 {
 	progress(o, "storing %zu objects", a->heap->nobjects);
-	struct gm_error *err = gm_write_objects(big->file, big->objects_root, a->heap, a->graph, a->types,
-						&o->pr->main);
-	gm_stage_end(&o->pr->main);
+	struct gm_error *err = write_objects(big, a, &o->pr->main);
 	if (err) {
 		gm_btree_file_abort(big->file);
 		return err;
 	}
-	return gm_store_reattach(store, big->file);
+	return reattach_store(store, big);
 }
 
 /* After the edges exist the work runs on two threads.  The second one
@@ -592,9 +607,7 @@ static struct gm_error *side_work(struct side_thread *w)
 	err = count_untyped(a, plan);
 	if (!err) {
 		progress(w->o, "storing %zu objects (in the background)", a->heap->nobjects);
-		err = gm_write_objects(w->big->file, w->big->objects_root, a->heap, a->graph, a->types,
-				       &w->o->pr->side);
-		gm_stage_end(&w->o->pr->side);
+		err = write_objects(w->big, a, &w->o->pr->side);
 	}
 	return err ? err : take_touched(w->o, a, plan);
 }
@@ -691,7 +704,7 @@ static struct gm_error *graph_stages_and_big_tables(const struct analyze_options
 		gm_btree_file_abort(big.file);
 		return err;
 	}
-	return gm_store_reattach(store, big.file);
+	return reattach_store(store, &big);
 }
 
 /* analyze --heap-only: stages 1-4 and the types malloc headers name. */

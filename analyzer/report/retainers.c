@@ -258,9 +258,14 @@ struct gm_error *section_retainers(struct report *r, struct doc *d)
 		 "one lies under it) and a shortest path from a GC root, as gomortem path prints it.");
 	sqlite3_stmt *stmt, *objects = NULL, *roots = NULL, *fields = NULL;
 	struct holder_queries holders = { 0 };
-	struct gm_error *err = report_prepare(r, "SELECT t.id, t.addr, t.type, t.size, t.retained, t.root_kind, t.root, "
-				       "o.path_root FROM top_retainers t JOIN objects o ON o.id = t.id "
-				       "ORDER BY t.retained DESC, t.id LIMIT ?",
+	/* top_retainers' first rows.  The view joins every reachable object's
+	 * type and root before it sorts; the objects' packed table gives the
+	 * top ids first (objects.retained is size + retained_extra there). */
+	struct gm_error *err = report_prepare(r, "SELECT o.id, o.addr, t.name, o.size, o.retained, r.kind, r.name, "
+				       "o.path_root FROM (SELECT id FROM objects_packed WHERE retained_extra >= 0 "
+				       "ORDER BY size + retained_extra DESC, id LIMIT ?) top "
+				       "JOIN objects o ON o.id = top.id LEFT JOIN types t ON t.id = o.type_id "
+				       "LEFT JOIN roots r ON r.id = o.path_root ORDER BY o.retained DESC, o.id",
 				       &stmt);
 	if (err)
 		return err;

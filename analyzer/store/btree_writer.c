@@ -303,13 +303,19 @@ static uint32_t serial_type(const struct gm_btree_file *f, int64_t v, uint32_t *
 	return t;
 }
 
-/* The record of a row into OUT; its length. */
+/* The record of a row into OUT; its length.  Trailing NULL columns are
+ * left out: SQLite reads a column past a record's end as the column's
+ * default, NULL in the tables written here (what ALTER TABLE ADD COLUMN
+ * relies on), so a table's rarely set columns cost nothing when last. */
 static uint32_t encode_record(const struct gm_btree *b, const int64_t *values, uint64_t null_mask, uint8_t *out)
 {
-	uint32_t header = 1 + (uint32_t)b->ncols;   /* < 128: every varint here is one byte */
+	int ncols = b->ncols;
+	while (ncols > 1 && (null_mask & (1ull << (ncols - 1))))
+		ncols--;
+	uint32_t header = 1 + (uint32_t)ncols;   /* < 128: every varint here is one byte */
 	uint8_t *types = out + 1, *body = out + header;
 	out[0] = (uint8_t)header;
-	for (int c = 0; c < b->ncols; c++) {
+	for (int c = 0; c < ncols; c++) {
 		if (null_mask & (1ull << c)) {
 			types[c] = 0;
 			continue;

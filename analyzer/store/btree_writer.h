@@ -53,7 +53,9 @@ struct gm_error *gm_btree_create(struct gm_btree_file *f, uint32_t root, enum gm
 
 /* Append a row: VALUES[c] for every column c whose bit in NULL_MASK is
  * clear, NULL for the others (an INTEGER PRIMARY KEY column is stored as
- * NULL: its value is the rowid).  ROWID is ignored for GM_BTREE_INDEX.
+ * NULL: its value is the rowid).  Trailing NULLs are left out of the
+ * record, so the table's columns must have no DEFAULT but NULL.  ROWID is
+ * ignored for GM_BTREE_INDEX.
  * Rows must come in key order; that is the caller's promise. */
 struct gm_error *gm_btree_append(struct gm_btree *b, int64_t rowid, const int64_t *values, uint64_t null_mask);
 

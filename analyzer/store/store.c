@@ -4,6 +4,7 @@
 #include "../util/output.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -16,26 +17,44 @@ extern const char gm_schema_post_sql[];
 
 int gm_schema_each(const char *kind, int (*fn)(const char *name, const char *def, void *arg), void *arg)
 {
-	const char *schema = strcmp(kind, "TABLE") == 0 ? gm_schema_tables_sql : gm_schema_post_sql;
+	const char *const schemas[] = { gm_schema_tables_sql, gm_schema_post_sql };
 	char head[32];
 	snprintf(head, sizeof(head), "CREATE %s ", kind);
 	int rc = 0;
-	for (const char *def = strstr(schema, head); def && !rc; def = strstr(def + 1, head)) {
-		const char *name = def + strlen(head);
-		char ident[64];
-		size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz_0123456789");
-		if (n == 0 || n >= sizeof(ident))
-			continue;
-		memcpy(ident, name, n);
-		ident[n] = '\0';
-		rc = fn(ident, def, arg);
+	for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]) && !rc; i++) {
+		for (const char *def = strstr(schemas[i], head); def && !rc; def = strstr(def + 1, head)) {
+			const char *name = def + strlen(head);
+			char ident[64];
+			size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz_0123456789");
+			if (n == 0 || n >= sizeof(ident))
+				continue;
+			memcpy(ident, name, n);
+			ident[n] = '\0';
+			rc = fn(ident, def, arg);
+		}
 	}
 	return rc;
 }
 
+/* Whether DB's file has a table NAME (a table runs nothing: it is data). */
+static bool has_table(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	bool found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
 static int shadow_view(const char *name, const char *def, void *db)
 {
-	(void)name;
+	/* Before schema version 6 objects and edges were tables: a TEMP view
+	 * over the packed tables would hide them from gomortem sql. */
+	if (has_table(db, name))
+		return SQLITE_OK;
 	char *sql = sqlite3_mprintf("CREATE TEMP VIEW %s", def + strlen("CREATE VIEW "));
 	if (!sql)
 		return SQLITE_NOMEM;

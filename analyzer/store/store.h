@@ -11,21 +11,23 @@
 
 #include "../util/error.h"
 
-#define GM_SCHEMA_VERSION 5
+#define GM_SCHEMA_VERSION 6
 
 struct gm_store;
 struct sqlite3;
 
 /* Call FN(NAME, DEFINITION, ARG) for each "CREATE KIND NAME" statement of the
- * embedded schema (KIND "TABLE" or "VIEW"; DEFINITION is the statement's text
- * from CREATE on), until FN returns non-zero, which is returned. */
+ * embedded schema, gomortem.sql then gomortem_post.sql (KIND "TABLE" or
+ * "VIEW"; DEFINITION is the statement's text from CREATE on), until FN
+ * returns non-zero, which is returned. */
 int gm_schema_each(const char *kind, int (*fn)(const char *name, const char *def, void *arg), void *arg);
 
 /* Make every view of the embedded schema a TEMP view of DB, shadowing a view
  * of that name in the file: a database is untrusted input, and its own views
  * could be anything (one that never ends, one calling the heap functions,
- * which only top-level SQL and TEMP views may call).  Returns an SQLite
- * result code (sqlite3_errmsg says which view failed). */
+ * which only top-level SQL and TEMP views may call).  A table of that name
+ * (objects and edges before schema version 6) is left visible.  Returns an
+ * SQLite result code (sqlite3_errmsg says which view failed). */
 int gm_schema_shadow_views(struct sqlite3 *db);
 
 /* Create the database that will become PATH; tables are made, a transaction open. */

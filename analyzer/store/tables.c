@@ -343,42 +343,112 @@ static inline int64_t id_or_null(uint32_t index, uint64_t *null_mask, uint32_t b
 	return (int64_t)index + 1;
 }
 
-/* objects' columns as in schema/gomortem.sql: id (the rowid, stored as
- * NULL), addr, size, type_id, span_id, then the graph's reachable,
- * retained, idom, idom_root, path_parent, path_off, path_root. */
-enum { OBJECT_COLUMNS = 12, FIRST_GRAPH_COLUMN = 5 };
+/* objects_packed's columns, as in schema/gomortem.sql. */
+enum {
+	PACKED_ADDR_UNITS, PACKED_SIZE, PACKED_TYPE_ID, PACKED_SPAN_ID,
+	PACKED_RETAINED_EXTRA, PACKED_IDOM_DELTA, PACKED_PATH_OFF, PACKED_PATH_DELTA, PACKED_PATH_ROOT_DELTA,
+	PACKED_IDOM_ROOT, PACKED_ID,
+	OBJECT_COLUMNS, FIRST_GRAPH_COLUMN = PACKED_RETAINED_EXTRA,
+};
 
-static uint64_t object_row(const struct gm_heap *heap, const struct gm_types *types, size_t i,
-			   int64_t row[OBJECT_COLUMNS])
+/* The most common root at the start of the objects' shortest paths, as a
+ * roots.id (0 when no object has one). */
+static int64_t most_common_path_root(const struct gm_graph *graph)
+{
+	uint32_t *count = graph && graph->nroots ? calloc(graph->nroots, sizeof(*count)) : NULL;
+	if (!count)
+		return 0;  /* no graph, or no memory: only the deltas grow */
+	for (size_t i = 0; i < graph->nobjects; i++)
+		if (graph->reachable[i] && graph->via_root[i] < graph->nroots)
+			count[graph->via_root[i]]++;
+	size_t best = 0;
+	for (size_t r = 1; r < graph->nroots; r++)
+		if (count[r] > count[best])
+			best = r;
+	int64_t id = count[best] ? (int64_t)best + 1 : 0;
+	free(count);
+	return id;
+}
+
+void gm_objects_packing_of(const struct gm_heap *heap, const struct gm_graph *graph, struct gm_objects_packing *ret)
+{
+	uint64_t base = heap->nobjects ? heap->objects[0].addr : 0, bits = 0;
+	/* The largest power of two dividing every address's distance from the
+	 * first: the allocator's smallest alignment (a greatest common divisor
+	 * would cost a division an object). */
+	for (size_t i = 1; i < heap->nobjects; i++)
+		bits |= heap->objects[i].addr - base;
+	ret->addr_base = (int64_t)base;
+	ret->addr_unit = bits ? (int64_t)(bits & -bits) : 1;
+	ret->path_root_base = most_common_path_root(graph);
+}
+
+struct gm_error *gm_write_objects_packing(struct gm_store *store, const struct gm_objects_packing *p)
+{
+	struct gm_error *err = gm_store_meta_int(store, "objects_addr_base", p->addr_base);
+	if (!err)
+		err = gm_store_meta_int(store, "objects_addr_unit", p->addr_unit);
+	if (!err)
+		err = gm_store_meta_int(store, "objects_path_root_base", p->path_root_base);
+	return err;
+}
+
+static uint64_t object_row(const struct gm_heap *heap, const struct gm_types *types,
+			   const struct gm_objects_packing *p, size_t i, int64_t row[OBJECT_COLUMNS])
 {
 	const struct gm_object *o = &heap->objects[i];
 	uint32_t type = types->object_type[i];
-	row[1] = (int64_t)o->addr;
-	row[2] = (int64_t)gm_object_size(heap, o);
-	row[3] = (int64_t)type + 1;
-	row[4] = (int64_t)o->span + 1;
-	return 1u | (type == UINT32_MAX ? 1u << 3 : 0);
+	row[PACKED_ADDR_UNITS] = (int64_t)((o->addr - (uint64_t)p->addr_base) / (uint64_t)p->addr_unit);
+	row[PACKED_SIZE] = (int64_t)gm_object_size(heap, o);
+	row[PACKED_TYPE_ID] = (int64_t)type + 1;
+	row[PACKED_SPAN_ID] = (int64_t)o->span + 1;
+	return 1ull << PACKED_ID | (type == UINT32_MAX ? 1ull << PACKED_TYPE_ID : 0);
 }
 
-/* The graph's columns of object I; NULLs in the returned mask. */
-static uint64_t object_graph_columns(const struct gm_graph *graph, size_t i, int64_t row[OBJECT_COLUMNS])
+/* The graph's columns of object I into ROW (its size in ROW already); the
+ * NULLs in the returned mask.  A reachable object retains at least itself. */
+static struct gm_error *object_graph_columns(const struct gm_graph *graph, const struct gm_objects_packing *p,
+					     size_t i, int64_t row[OBJECT_COLUMNS], uint64_t *nulls)
 {
-	uint64_t nulls = 0;
-	bool live = graph->reachable[i];
-	row[5] = live;
-	row[6] = (int64_t)graph->retained[i];
-	row[7] = id_or_null(live ? graph->idom[i] : GM_NONE, &nulls, 7);
-	row[8] = id_or_null(live ? graph->idom_root[i] : GM_NONE, &nulls, 8);
-	row[9] = id_or_null(live ? graph->parent[i] : GM_NONE, &nulls, 9);
-	row[10] = live && graph->parent[i] != GM_NONE ? graph->parent_off[i] : 0;
-	if (!live || graph->parent[i] == GM_NONE)
-		nulls |= 1u << 10;
-	row[11] = id_or_null(live ? graph->via_root[i] : GM_NONE, &nulls, 11);
-	return nulls;
+	int64_t id = (int64_t)i + 1;
+	if (!graph->reachable[i]) {
+		row[PACKED_RETAINED_EXTRA] = -1;
+		*nulls |= ((1ull << OBJECT_COLUMNS) - 1) & ~((1ull << (PACKED_RETAINED_EXTRA + 1)) - 1);
+		return NULL;
+	}
+	if (graph->retained[i] < (uint64_t)row[PACKED_SIZE] || graph->retained[i] > INT64_MAX)
+		return gm_error_create(GM_ERR_INTERNAL, "object %" PRId64 " retains %" PRIu64 " bytes, less than its %" PRId64,
+				       id, graph->retained[i], row[PACKED_SIZE]);
+	row[PACKED_RETAINED_EXTRA] = (int64_t)graph->retained[i] - row[PACKED_SIZE];
+	int64_t near = id;
+	if (graph->idom[i] != GM_NONE) {
+		near = (int64_t)graph->idom[i] + 1;
+		row[PACKED_IDOM_DELTA] = near - id;
+	} else {
+		*nulls |= 1ull << PACKED_IDOM_DELTA;
+	}
+	/* The last columns cost nothing when NULL: 0 is stored as NULL in
+	 * path_delta and path_root_delta (path_off says whether there is a
+	 * parent; a reachable object always has a path root). */
+	if (graph->parent[i] != GM_NONE) {
+		row[PACKED_PATH_OFF] = graph->parent_off[i];
+		row[PACKED_PATH_DELTA] = (int64_t)graph->parent[i] + 1 - near;
+	} else {
+		*nulls |= 1ull << PACKED_PATH_OFF;
+	}
+	if (graph->via_root[i] == GM_NONE)
+		return gm_error_create(GM_ERR_INTERNAL, "reachable object %" PRId64 " has no path root", id);
+	row[PACKED_PATH_ROOT_DELTA] = (int64_t)graph->via_root[i] + 1 - p->path_root_base;
+	row[PACKED_IDOM_ROOT] = id_or_null(graph->idom_root[i], nulls, PACKED_IDOM_ROOT);
+	for (int c = PACKED_PATH_DELTA; c <= PACKED_PATH_ROOT_DELTA; c++)
+		if (row[c] == 0)
+			*nulls |= 1ull << c;
+	return NULL;
 }
 
 struct gm_error *gm_write_objects(struct gm_btree_file *file, uint32_t root, const struct gm_heap *heap,
-				  const struct gm_graph *graph, const struct gm_types *types, struct gm_stage_progress *progress)
+				  const struct gm_graph *graph, const struct gm_types *types,
+				  const struct gm_objects_packing *packing, struct gm_stage_progress *progress)
 {
 	struct gm_btree *tree;
 	struct gm_error *err = gm_btree_create(file, root, GM_BTREE_TABLE, OBJECT_COLUMNS, &tree);
@@ -391,9 +461,13 @@ struct gm_error *gm_write_objects(struct gm_btree_file *file, uint32_t root, con
 		if (i % (1u << 16) == 0)
 			gm_stage_set(progress, i);
 		int64_t row[OBJECT_COLUMNS] = { 0 };
-		uint64_t nulls = object_row(heap, types, i, row);
-		nulls |= graph ? object_graph_columns(graph, i, row) : no_graph;
-		err = gm_btree_append(tree, (int64_t)i + 1, row, nulls);
+		uint64_t nulls = object_row(heap, types, packing, i, row);
+		if (graph)
+			err = object_graph_columns(graph, packing, i, row, &nulls);
+		else
+			nulls |= no_graph;
+		if (!err)
+			err = gm_btree_append(tree, (int64_t)i + 1, row, nulls);
 	}
 	return gm_btree_finish(tree, err);
 }
@@ -405,7 +479,8 @@ struct gm_error *gm_write_edges(struct gm_btree_file *file, uint32_t root, const
 	if (err)
 		return err;
 	/* The primary key (src, src_off) orders the tree: objects in id
-	 * order, each one's pointer words by offset. */
+	 * order, each one's pointer words by offset.  edges_packed's columns:
+	 * src, src_off, dst - src, dst_off (NULL for 0). */
 	for (size_t i = 0; i < graph->nobjects && !err; i++) {
 		int64_t last_off = -1;
 		for (uint64_t e = graph->edge_start[i]; e < graph->edge_start[i + 1] && !err; e++) {
@@ -415,8 +490,8 @@ struct gm_error *gm_write_edges(struct gm_btree_file *file, uint32_t root, const
 				break;
 			}
 			last_off = edge->src_off;
-			int64_t row[4] = { (int64_t)i + 1, edge->src_off, (int64_t)edge->dst + 1, edge->dst_off };
-			err = gm_btree_append(tree, 0, row, 0);
+			int64_t row[4] = { (int64_t)i + 1, edge->src_off, (int64_t)edge->dst - (int64_t)i, edge->dst_off };
+			err = gm_btree_append(tree, 0, row, edge->dst_off ? 0 : 1u << 3);
 		}
 	}
 	return gm_btree_finish(tree, err);

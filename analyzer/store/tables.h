@@ -50,8 +50,18 @@ struct gm_error *gm_write_spans(struct gm_store *store, const struct gm_heap *he
  * gm_domtree_topmost_of_type) says which objects' retained sizes count. */
 struct gm_error *gm_write_type_stats(struct gm_store *store, const struct gm_heap *heap, const struct gm_graph *graph,
 				     const struct gm_types *types, const uint8_t *topmost);
+/* What objects_packed's columns are relative to (the meta rows the objects
+ * view reads): the first object's address, the largest power of two that
+ * divides every address's distance from it, and the most common root of the
+ * shortest paths (a roots.id). */
+struct gm_objects_packing {
+	int64_t addr_base, addr_unit, path_root_base;
+};
+void gm_objects_packing_of(const struct gm_heap *heap, const struct gm_graph *graph, struct gm_objects_packing *ret);
+struct gm_error *gm_write_objects_packing(struct gm_store *store, const struct gm_objects_packing *p);
 struct gm_error *gm_write_objects(struct gm_btree_file *file, uint32_t root, const struct gm_heap *heap,
-				  const struct gm_graph *graph, const struct gm_types *types, struct gm_stage_progress *progress);
+				  const struct gm_graph *graph, const struct gm_types *types,
+				  const struct gm_objects_packing *packing, struct gm_stage_progress *progress);
 struct gm_error *gm_write_edges(struct gm_btree_file *file, uint32_t root, const struct gm_graph *graph);
 
 /* roots. */

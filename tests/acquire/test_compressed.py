@@ -199,7 +199,7 @@ def main():
             if not analyze(c, gm, where, [os.path.join(sdir, "core"), "--exe", os.path.join(sdir, "exe")], db):
                 continue
             plain = table_rows(db)[0]
-            c.check(len(plain["objects"]) > 0 and len(plain["edges"]) > 0 and len(plain["goroutines"]) > 0,
+            c.check(len(plain["objects_packed"]) > 0 and len(plain["edges_packed"]) > 0 and len(plain["goroutines"]) > 0,
                     f"{where}: the plain core's database is empty")
             check_compressed(c, gm, where, sdir, tmp, plain)
             check_truncated(c, gm, where, sdir, tmp)

@@ -296,7 +296,8 @@ for n in $SIZES; do
         echo
         echo "HeapObjects (truth.json) $objects; gomortem objects table $db_objects;" \
              "core $(awk -v b="$core_bytes" 'BEGIN {printf "%.1f MB", b/1e6}');" \
-             "gomortem OUT.db $(awk -v b="$db_bytes" 'BEGIN {printf "%.1f MB", b/1e6}') (MB = 10^6 bytes)"
+             "gomortem OUT.db $(awk -v b="$db_bytes" -v c="$core_bytes" \
+                 'BEGIN {printf "%.1f MB, %.3fx the core", b/1e6, c ? b/c : 0}') (MB = 10^6 bytes)"
         echo
         echo "| tool | runs ok | median wall s | median peak RSS MB | wall / gomortem | RSS / gomortem | median CPU s (user+sys) |"
         echo "|---|---|---|---|---|---|---|"

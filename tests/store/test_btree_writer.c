@@ -76,7 +76,9 @@ static uint32_t root_of(sqlite3 *db, const char *table)
 enum { NCOLS = 5 };
 
 /* t: rowid table (id INTEGER PRIMARY KEY stored as NULL) + 4 value
- * columns; w: WITHOUT ROWID, key (k, i) then 3 values.  Row i of w has key
+ * columns; u: t's rows with the INTEGER PRIMARY KEY last (as objects_packed
+ * has it: every record ends before it); w: WITHOUT ROWID, key (k, i) then 3
+ * values.  Rows whose last columns are NULL have shorter records.  Row i of w has key
  * (i / 3, i % 3) so that keys are ordered and unique. */
 static void make_schema(const char *path, int page_size)
 {
@@ -86,6 +88,7 @@ static void make_schema(const char *path, int page_size)
 	snprintf(sql, sizeof(sql),
 		 "PRAGMA page_size=%d; PRAGMA journal_mode=OFF;"
 		 "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER, c INTEGER, d INTEGER);"
+		 "CREATE TABLE u (a INTEGER, b INTEGER, c INTEGER, d INTEGER, id INTEGER PRIMARY KEY);"
 		 "CREATE TABLE w (k INTEGER NOT NULL, i INTEGER NOT NULL, a INTEGER, b INTEGER, c INTEGER,"
 		 " PRIMARY KEY (k, i)) WITHOUT ROWID;",
 		 page_size);
@@ -118,13 +121,15 @@ static void index_row(uint64_t i, int64_t v[NCOLS], uint64_t *nulls)
 static void write_trees(const char *path, uint64_t nrows)
 {
 	sqlite3 *db = open_db(path);
-	uint32_t t_root = root_of(db, "t"), w_root = root_of(db, "w");
+	uint32_t t_root = root_of(db, "t"), u_root = root_of(db, "u"), w_root = root_of(db, "w");
 	sqlite3_close(db);
 	struct gm_btree_file *f;
-	struct gm_btree *t, *w;
+	struct gm_btree *t, *u, *w;
 	struct gm_error *err = gm_btree_file_open(path, &f);
 	if (!err)
 		err = gm_btree_create(f, t_root, GM_BTREE_TABLE, NCOLS, &t);
+	if (!err)
+		err = gm_btree_create(f, u_root, GM_BTREE_TABLE, NCOLS, &u);
 	if (!err)
 		err = gm_btree_create(f, w_root, GM_BTREE_INDEX, NCOLS, &w);
 	if (err) {
@@ -137,11 +142,16 @@ static void write_trees(const char *path, uint64_t nrows)
 		table_row(i, v, &nulls);
 		/* Rowids with gaps, as a table may have. */
 		err = gm_btree_append(t, (int64_t)(i * 2 + 1), v, nulls);
+		int64_t last_key[NCOLS] = { 0 };  /* u: the key column moved to the end */
+		memcpy(last_key, v + 1, (NCOLS - 1) * sizeof(*v));
+		if (!err)
+			err = gm_btree_append(u, (int64_t)(i * 2 + 1), last_key, nulls >> 1 | 1ull << (NCOLS - 1));
 		index_row(i, v, &nulls);
 		if (!err)
 			err = gm_btree_append(w, 0, v, nulls);
 	}
 	err = gm_btree_finish(t, err);
+	err = gm_btree_finish(u, err);
 	err = gm_btree_finish(w, err);
 	if (!err)
 		err = gm_btree_file_close(f);
@@ -224,6 +234,7 @@ static void run_case(const char *dir, int page_size, uint64_t nrows)
 	sqlite3 *db = open_db(path);
 	check_integrity(db, what);
 	check_rows(db, "SELECT id, a, b, c, d FROM t ORDER BY id", nrows, true, what);
+	check_rows(db, "SELECT id, a, b, c, d FROM u ORDER BY id", nrows, true, what);
 	check_rows(db, "SELECT k, i, a, b, c FROM w ORDER BY k, i", nrows, false, what);
 	check_lookups(db, nrows, what);
 	/* SQLite allocates its next pages after the appended ones. */
