@@ -33,7 +33,9 @@ int gm_schema_shadow_views(struct sqlite3 *db);
 /* Create the database that will become PATH; tables are made, a transaction open. */
 struct gm_error *gm_store_create(const char *path, struct gm_store **ret);
 
-/* Build the indexes and views, commit, close, and rename into place. */
+/* Build the indexes and views (those reading meta values, as the objects
+ * view's bases, made again with the values as literals), commit, close,
+ * and rename into place. */
 struct gm_error *gm_store_finish(struct gm_store *store);
 
 /* Close and delete the temporary file; NULL is a no-op. */
