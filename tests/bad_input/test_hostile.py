@@ -247,6 +247,14 @@ def check_crafted_databases(c, gm, db, tmp):
         got = expect(c, gm, ["sql", "--csv", endless_objects, query], 0, timeout=60)
         if want and got:
             c.check(got.stdout == want.stdout, f"{query} on crafted views differs from gomortem's")
+    # The objects view's bases come from meta as integers only: text there
+    # is never spliced into the view's SQL.
+    spliced = crafted(db, tmp, "meta-text.db",
+                      "UPDATE meta SET value = '0 AS addr FROM spans; --' WHERE key = 'objects_addr_base'")
+    want = run(c, gm, ["sql", "--csv", db, "SELECT count(*), count(addr) FROM objects"])
+    got = expect(c, gm, ["sql", "--csv", spliced, "SELECT count(*), count(addr) FROM objects"], 0)
+    if want and got:
+        c.check(got.stdout == want.stdout, f"objects over a meta with text bases: {got.stdout!r}")
     # Absurd array types: size * count must not wrap, a walk must end.
     con = sqlite3.connect(db)
     (leaf,) = con.execute("SELECT o.id FROM objects o JOIN types t ON t.id = o.type_id "
