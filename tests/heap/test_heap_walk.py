@@ -71,9 +71,37 @@ def check_memstats(c, gm, where, sdir, stats, truth_ms):
                 grown[field] = chunk
         if len(grown) == 1:
             grown = {}  # one without the other is no new chunk
+    grown.update(stack_moved(where, stats, truth_ms))
     for field in MEMSTATS:
         c.check(stats.get(field) == truth_ms[field] + grown.get(field, 0),
                 f"{where}: memstats {field} = {stats.get(field)}, truth {truth_ms[field]}")
+
+
+def stack_moved(where, stats, truth_ms):
+    """A goroutine's stack can move after the truth was read: the GC the
+    program ran asks a goroutine it cannot stop at a safe point to shrink its
+    stack later (runtime/stack.go, shrinkstack: gp.preemptShrink), and the
+    copy happens at that goroutine's next stack check, before the crash.  The
+    smaller stack comes from the heap's free pages (released ones lower
+    HeapReleased), the old one goes back to them.  Seen once in a CI run
+    (go1.27.3-arm64/allocs: StackInuse 491520 -> 425984).  Only that exact
+    shape is allowed: the moved bytes leave StackInuse and StackSys and join
+    HeapSys and HeapIdle, HeapInuse and every other field unchanged.  The
+    allowance per field, or {} when the difference is not that."""
+    def delta(field):
+        value = stats.get(field)
+        return None if value is None else value - truth_ms[field]
+    moved = -(delta("StackInuse") or 0)
+    if moved <= 0 or delta("StackSys") != -moved or delta("HeapSys") != moved or \
+            delta("HeapIdle") != moved or delta("HeapInuse") != 0:
+        return {}
+    released = delta("HeapReleased")
+    if released is None or not -moved <= released <= 0:
+        return {}
+    print(f"note: {where}: {moved} bytes of stack moved to the heap after the truth was read "
+          f"(a deferred stack shrink)")
+    return {"StackInuse": -moved, "StackSys": -moved, "HeapSys": moved, "HeapIdle": moved,
+            "HeapReleased": released}
 
 
 def check_scenario(c, gm, where, sdir, tmp):
