@@ -64,6 +64,9 @@ static bool meta_integer(sqlite3 *db, const char *key, int len, sqlite3_int64 *r
 	return found;
 }
 
+/* How a view of the schema reads meta value K: meta_lookup, then K'). */
+static const char meta_lookup[] = "(SELECT value FROM meta WHERE key = '";
+
 /* HEAD followed by DEF (a view's definition from its name on), each
  * (SELECT value FROM meta WHERE key = 'K') in it replaced by K's integer
  * from DB's meta where there is one: a literal costs nothing a row, the
@@ -71,12 +74,11 @@ static bool meta_integer(sqlite3 *db, const char *key, int len, sqlite3_int64 *r
  * each).  NULL when out of memory; sqlite3_free() it. */
 static char *view_sql(sqlite3 *db, const char *head, const char *def)
 {
-	static const char lookup[] = "(SELECT value FROM meta WHERE key = '";
 	sqlite3_str *out = sqlite3_str_new(db);
 	sqlite3_str_appendall(out, head);
 	const char *at = def, *m;
-	while ((m = strstr(at, lookup)) != NULL) {
-		const char *key = m + strlen(lookup), *end = strstr(key, "')");
+	while ((m = strstr(at, meta_lookup)) != NULL) {
+		const char *key = m + strlen(meta_lookup), *end = strstr(key, "')");
 		if (!end)
 			break;
 		sqlite3_int64 v;
@@ -119,7 +121,6 @@ int gm_schema_shadow_views(sqlite3 *db)
 {
 	return gm_schema_each("VIEW", shadow_view, db);
 }
-
 
 /* Rows per multi-row INSERT (SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32). */
 #define BULK_ROWS 100
@@ -269,7 +270,7 @@ struct gm_error *gm_store_create(const char *path, struct gm_store **ret)
  * not (see view_sql). */
 static int respecialize_view(const char *name, const char *def, void *db)
 {
-	const char *lookup = strstr(def, "(SELECT value FROM meta WHERE key = '");
+	const char *lookup = strstr(def, meta_lookup);
 	const char *next = strstr(def, "\nCREATE ");  /* comments start with "--" */
 	if (!lookup || (next && lookup > next))
 		return SQLITE_OK;

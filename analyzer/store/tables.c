@@ -417,8 +417,8 @@ static struct gm_error *object_graph_columns(const struct gm_graph *graph, const
 		return NULL;
 	}
 	if (graph->retained[i] < (uint64_t)row[PACKED_SIZE] || graph->retained[i] > INT64_MAX)
-		return gm_error_create(GM_ERR_INTERNAL, "object %" PRId64 " retains %" PRIu64 " bytes, less than its %" PRId64,
-				       id, graph->retained[i], row[PACKED_SIZE]);
+		return gm_error_create(GM_ERR_INTERNAL, "object %" PRId64 " retains %" PRIu64 " bytes: not from its own %"
+				       PRId64 " to 2^63", id, graph->retained[i], row[PACKED_SIZE]);
 	row[PACKED_RETAINED_EXTRA] = (int64_t)graph->retained[i] - row[PACKED_SIZE];
 	int64_t near = id;
 	if (graph->idom[i] != GM_NONE) {
